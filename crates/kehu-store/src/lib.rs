@@ -1,1 +1,61 @@
-//! wip
+//! kehu's storage layer: one store per aggregate over SQLite or PostgreSQL, one migration tree,
+//! and the seed data. Queries are built with sea-query and rendered per backend; the few true
+//! dialect differences (advisory locks) are explicit branches.
+
+pub mod audit;
+pub mod db;
+pub mod dictionary;
+pub mod error;
+pub mod migrations;
+pub mod page;
+pub mod roles;
+pub mod schema;
+pub mod seed;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+pub use audit::{Actor, AuditStore};
+pub use db::{Backend, Db};
+pub use dictionary::DictionaryStore;
+pub use error::{StoreError, StoreResult};
+pub use page::{Page, PageRequest};
+pub use roles::RoleStore;
+pub use sessions::SessionStore;
+pub use tokens::TokenStore;
+pub use users::UserStore;
+
+/// Every store over one database handle.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: Db,
+    pub users: UserStore,
+    pub roles: RoleStore,
+    pub dictionary: DictionaryStore,
+    pub audit: AuditStore,
+    pub sessions: SessionStore,
+    pub tokens: TokenStore,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self {
+            users: UserStore::new(db.clone()),
+            roles: RoleStore::new(db.clone()),
+            dictionary: DictionaryStore::new(db.clone()),
+            audit: AuditStore::new(db.clone()),
+            sessions: SessionStore::new(db.clone()),
+            tokens: TokenStore::new(db.clone()),
+            db,
+        }
+    }
+
+    /// Connects, migrates and seeds: what `serve` does before it listens.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let db = Db::connect(url).await?;
+        migrations::migrate(&db).await.context("migrating the database")?;
+        seed::seed(&db).await.context("seeding the database")?;
+        Ok(Self::new(db))
+    }
+}

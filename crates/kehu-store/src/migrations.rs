@@ -1,0 +1,305 @@
+//! One migration tree for both backends. Each migration builds its DDL with sea-query and
+//! renders it for the backend at hand; `kehu_migrations` records what ran. `serve` applies
+//! pending migrations at start, as does `kehu migrate`.
+
+use chrono::Utc;
+use sea_query::{
+    ColumnDef, Expr, ForeignKey, ForeignKeyAction, Iden, Index, IndexCreateStatement,
+    PostgresQueryBuilder, Query, SqliteQueryBuilder, Table, TableCreateStatement,
+};
+
+use crate::db::{Backend, Db};
+use crate::schema::*;
+
+type Build = fn() -> Vec<Ddl>;
+
+/// One DDL statement, rendered per backend when it runs.
+pub enum Ddl {
+    Table(TableCreateStatement),
+    Index(IndexCreateStatement),
+}
+
+impl Ddl {
+    fn render(&self, backend: Backend) -> String {
+        match (self, backend) {
+            (Ddl::Table(t), Backend::Sqlite) => t.to_string(SqliteQueryBuilder),
+            (Ddl::Table(t), Backend::Postgres) => t.to_string(PostgresQueryBuilder),
+            (Ddl::Index(i), Backend::Sqlite) => i.to_string(SqliteQueryBuilder),
+            (Ddl::Index(i), Backend::Postgres) => i.to_string(PostgresQueryBuilder),
+        }
+    }
+}
+
+/// Every migration in order. Never edit one that has shipped; add a new one.
+const MIGRATIONS: &[(i64, &str, Build)] = &[(1, "platform", platform)];
+
+fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
+    ColumnDef::new(col)
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+fn ts<T: Iden + 'static>(col: T) -> ColumnDef {
+    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
+}
+
+fn ts_null<T: Iden + 'static>(col: T) -> ColumnDef {
+    ColumnDef::new(col).timestamp_with_time_zone().null().to_owned()
+}
+
+/// The bookkeeping every business table carries: who created and last changed a row, when,
+/// and a version for optimistic locking.
+fn audited<C: Iden + Clone + 'static>(
+    t: &mut TableCreateStatement,
+    created_at: C,
+    created_by: C,
+    updated_at: C,
+    updated_by: C,
+    version: C,
+) {
+    t.col(ts(created_at))
+        .col(ColumnDef::new(created_by).big_integer().null())
+        .col(ts(updated_at))
+        .col(ColumnDef::new(updated_by).big_integer().null())
+        .col(ColumnDef::new(version).integer().not_null().default(1));
+}
+
+fn platform() -> Vec<Ddl> {
+    let mut roles = Table::create()
+        .table(Roles::Table)
+        .col(id_col(Roles::Id))
+        .col(ColumnDef::new(Roles::Code).string_len(40).null().unique_key())
+        .col(ColumnDef::new(Roles::Name).string_len(64).not_null().unique_key())
+        .col(ColumnDef::new(Roles::Description).string_len(500).null())
+        .col(ColumnDef::new(Roles::DataScope).string_len(8).not_null())
+        .col(ColumnDef::new(Roles::Builtin).boolean().not_null().default(false))
+        .to_owned();
+    audited(
+        &mut roles,
+        Roles::CreatedAt,
+        Roles::CreatedBy,
+        Roles::UpdatedAt,
+        Roles::UpdatedBy,
+        Roles::Version,
+    );
+
+    let rights = Table::create()
+        .table(Rights::Table)
+        .col(ColumnDef::new(Rights::Code).string_len(64).not_null().primary_key())
+        .col(ColumnDef::new(Rights::Module).string_len(32).not_null())
+        .to_owned();
+
+    let role_rights = Table::create()
+        .table(RoleRights::Table)
+        .col(ColumnDef::new(RoleRights::RoleId).big_integer().not_null())
+        .col(ColumnDef::new(RoleRights::RightCode).string_len(64).not_null())
+        .primary_key(Index::create().col(RoleRights::RoleId).col(RoleRights::RightCode))
+        .foreign_key(
+            ForeignKey::create()
+                .from(RoleRights::Table, RoleRights::RoleId)
+                .to(Roles::Table, Roles::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .from(RoleRights::Table, RoleRights::RightCode)
+                .to(Rights::Table, Rights::Code)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+
+    let mut users = Table::create()
+        .table(Users::Table)
+        .col(id_col(Users::Id))
+        .col(ColumnDef::new(Users::Username).string_len(32).not_null().unique_key())
+        .col(ColumnDef::new(Users::DisplayName).string_len(64).not_null())
+        .col(ColumnDef::new(Users::Email).string_len(254).null())
+        .col(ColumnDef::new(Users::PasswordHash).string_len(255).not_null())
+        .col(ColumnDef::new(Users::RoleId).big_integer().not_null())
+        .col(ColumnDef::new(Users::Language).string_len(8).null())
+        .col(ColumnDef::new(Users::Disabled).boolean().not_null().default(false))
+        .col(ColumnDef::new(Users::MustChangePassword).boolean().not_null().default(false))
+        .col(ColumnDef::new(Users::FailedLogins).integer().not_null().default(0))
+        .col(ts_null(Users::LockedUntil))
+        .col(ts_null(Users::LastLoginAt))
+        .foreign_key(
+            ForeignKey::create()
+                .from(Users::Table, Users::RoleId)
+                .to(Roles::Table, Roles::Id)
+                .on_delete(ForeignKeyAction::Restrict),
+        )
+        .to_owned();
+    audited(
+        &mut users,
+        Users::CreatedAt,
+        Users::CreatedBy,
+        Users::UpdatedAt,
+        Users::UpdatedBy,
+        Users::Version,
+    );
+
+    let mut dictionary = Table::create()
+        .table(Dictionary::Table)
+        .col(id_col(Dictionary::Id))
+        .col(ColumnDef::new(Dictionary::Kind).string_len(40).not_null())
+        .col(ColumnDef::new(Dictionary::Item).string_len(64).not_null())
+        .col(ColumnDef::new(Dictionary::Value).string_len(64).not_null())
+        .col(ColumnDef::new(Dictionary::Sort).integer().not_null().default(0))
+        .col(ColumnDef::new(Dictionary::Editable).boolean().not_null().default(true))
+        .to_owned();
+    audited(
+        &mut dictionary,
+        Dictionary::CreatedAt,
+        Dictionary::CreatedBy,
+        Dictionary::UpdatedAt,
+        Dictionary::UpdatedBy,
+        Dictionary::Version,
+    );
+
+    let audit_log = Table::create()
+        .table(AuditLog::Table)
+        .col(id_col(AuditLog::Id))
+        .col(ts(AuditLog::At))
+        .col(ColumnDef::new(AuditLog::UserId).big_integer().null())
+        .col(ColumnDef::new(AuditLog::Username).string_len(32).not_null())
+        .col(ColumnDef::new(AuditLog::Action).string_len(16).not_null())
+        .col(ColumnDef::new(AuditLog::Entity).string_len(32).not_null())
+        .col(ColumnDef::new(AuditLog::EntityId).string_len(64).not_null())
+        .col(ColumnDef::new(AuditLog::Changes).text().not_null())
+        .to_owned();
+
+    let sessions = Table::create()
+        .table(Sessions::Table)
+        .col(ColumnDef::new(Sessions::TokenHash).string_len(64).not_null().primary_key())
+        .col(ColumnDef::new(Sessions::UserId).big_integer().not_null())
+        .col(ColumnDef::new(Sessions::CsrfToken).string_len(64).not_null())
+        .col(ts(Sessions::CreatedAt))
+        .col(ts(Sessions::ExpiresAt))
+        .col(ts(Sessions::LastSeenAt))
+        .col(ColumnDef::new(Sessions::Ip).string_len(64).null())
+        .col(ColumnDef::new(Sessions::UserAgent).string_len(255).null())
+        .foreign_key(
+            ForeignKey::create()
+                .from(Sessions::Table, Sessions::UserId)
+                .to(Users::Table, Users::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+
+    let api_tokens = Table::create()
+        .table(ApiTokens::Table)
+        .col(id_col(ApiTokens::Id))
+        .col(ColumnDef::new(ApiTokens::UserId).big_integer().not_null())
+        .col(ColumnDef::new(ApiTokens::Name).string_len(64).not_null())
+        .col(ColumnDef::new(ApiTokens::TokenHash).string_len(64).not_null().unique_key())
+        .col(ts(ApiTokens::CreatedAt))
+        .col(ts_null(ApiTokens::LastUsedAt))
+        .col(ts_null(ApiTokens::ExpiresAt))
+        .col(ts_null(ApiTokens::RevokedAt))
+        .foreign_key(
+            ForeignKey::create()
+                .from(ApiTokens::Table, ApiTokens::UserId)
+                .to(Users::Table, Users::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+
+    vec![
+        Ddl::Table(roles),
+        Ddl::Table(rights),
+        Ddl::Table(role_rights),
+        Ddl::Table(users),
+        Ddl::Table(dictionary),
+        Ddl::Table(audit_log),
+        Ddl::Table(sessions),
+        Ddl::Table(api_tokens),
+        index("ux_dictionary_kind_item", Dictionary::Table, &[&Dictionary::Kind, &Dictionary::Item])
+            .unique(),
+        index("ix_audit_log_at", AuditLog::Table, &[&AuditLog::At]),
+        index("ix_audit_log_entity", AuditLog::Table, &[&AuditLog::Entity, &AuditLog::EntityId]),
+        index("ix_audit_log_user", AuditLog::Table, &[&AuditLog::UserId, &AuditLog::At]),
+        index("ix_users_role", Users::Table, &[&Users::RoleId]),
+        index("ix_sessions_user", Sessions::Table, &[&Sessions::UserId]),
+        index("ix_api_tokens_user", ApiTokens::Table, &[&ApiTokens::UserId]),
+    ]
+}
+
+fn index<T: Iden + 'static>(name: &str, table: T, cols: &[&dyn IdenCol]) -> Ddl {
+    let mut i = Index::create().name(name).table(table).to_owned();
+    for c in cols {
+        c.add_to(&mut i);
+    }
+    Ddl::Index(i)
+}
+
+/// A column that can be added to an index, whatever table enum it comes from.
+trait IdenCol {
+    fn add_to(&self, i: &mut IndexCreateStatement);
+}
+
+impl<T: Iden + Clone + 'static> IdenCol for T {
+    fn add_to(&self, i: &mut IndexCreateStatement) {
+        i.col(self.clone());
+    }
+}
+
+impl Ddl {
+    fn unique(self) -> Self {
+        match self {
+            Ddl::Index(mut i) => Ddl::Index(i.unique().to_owned()),
+            other => other,
+        }
+    }
+}
+
+/// Applies every pending migration, each in its own transaction. On PostgreSQL an advisory
+/// lock keeps two kehu processes starting at once from migrating twice.
+pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
+    use anyhow::Context as _;
+    let bookkeeping = Table::create()
+        .table(KehuMigrations::Table)
+        .if_not_exists()
+        .col(ColumnDef::new(KehuMigrations::Version).big_integer().not_null().primary_key())
+        .col(ColumnDef::new(KehuMigrations::Name).string_len(64).not_null())
+        .col(ts(KehuMigrations::AppliedAt))
+        .to_owned();
+    let mut tx = db.begin().await.context("starting the migration transaction")?;
+    if tx.backend() == Backend::Postgres {
+        tx.execute_raw("SELECT pg_advisory_xact_lock(7303243)")
+            .await
+            .context("taking the migration lock")?;
+    }
+    tx.execute_raw(&Ddl::Table(bookkeeping).render(tx.backend()))
+        .await
+        .context("creating kehu_migrations")?;
+    let done: Vec<(i64,)> = tx
+        .fetch_all(Query::select().column(KehuMigrations::Version).from(KehuMigrations::Table))
+        .await
+        .context("reading applied migrations")?;
+    let mut applied = Vec::new();
+    for (version, name, build) in MIGRATIONS {
+        if done.iter().any(|(v,)| v == version) {
+            continue;
+        }
+        for ddl in build() {
+            let sql = ddl.render(tx.backend());
+            tx.execute_raw(&sql)
+                .await
+                .with_context(|| format!("migration {version} {name}: {sql}"))?;
+        }
+        tx.execute(
+            Query::insert()
+                .into_table(KehuMigrations::Table)
+                .columns([KehuMigrations::Version, KehuMigrations::Name, KehuMigrations::AppliedAt])
+                .values_panic([(*version).into(), (*name).into(), Expr::val(Utc::now())]),
+        )
+        .await
+        .with_context(|| format!("recording migration {version}"))?;
+        applied.push(*version);
+    }
+    tx.commit().await.context("committing migrations")?;
+    Ok(applied)
+}

@@ -1,0 +1,316 @@
+//! Roles (角色) and the rights they grant (角色权限). Built-in roles cannot be deleted, and the
+//! administrator role always holds every right so that nobody locks themselves out.
+
+use chrono::{DateTime, Utc};
+use kehu_domain::{DataScope, DomainError, Right};
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use serde::Serialize;
+
+use crate::audit::{self, Action, Actor};
+use crate::db::{Db, Tx};
+use crate::error::{StoreResult, unique_as};
+use crate::schema::{RoleRights, Roles, Users};
+
+pub const ADMIN_ROLE: &str = "admin";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Role {
+    pub id: i64,
+    pub code: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub data_scope: String,
+    pub builtin: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl Role {
+    pub fn scope(&self) -> DataScope {
+        DataScope::from_code(&self.data_scope).unwrap_or(DataScope::Own)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.code.as_deref() == Some(ADMIN_ROLE)
+    }
+}
+
+/// A role with its rights and how many users hold it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleDetail {
+    #[serde(flatten)]
+    pub role: Role,
+    pub rights: Vec<String>,
+    pub users: i64,
+}
+
+/// What an administrator enters for a role.
+#[derive(Debug, Clone)]
+pub struct RoleInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub scope: DataScope,
+    pub rights: Vec<Right>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RoleStore {
+    db: Db,
+}
+
+fn select_roles() -> SelectStatement {
+    Query::select()
+        .columns([
+            Roles::Id,
+            Roles::Code,
+            Roles::Name,
+            Roles::Description,
+            Roles::DataScope,
+            Roles::Builtin,
+            Roles::CreatedAt,
+            Roles::UpdatedAt,
+            Roles::Version,
+        ])
+        .from(Roles::Table)
+        .to_owned()
+}
+
+fn snapshot(d: &RoleDetail) -> serde_json::Value {
+    serde_json::json!({
+        "name": d.role.name, "description": d.role.description,
+        "data_scope": d.role.data_scope, "rights": d.rights,
+    })
+}
+
+impl RoleStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn list(&self) -> StoreResult<Vec<RoleDetail>> {
+        let roles: Vec<Role> =
+            self.db.fetch_all(select_roles().order_by(Roles::Id, Order::Asc)).await?;
+        let pairs: Vec<(i64, String)> = self
+            .db
+            .fetch_all(
+                Query::select()
+                    .columns([RoleRights::RoleId, RoleRights::RightCode])
+                    .from(RoleRights::Table),
+            )
+            .await?;
+        let counts: Vec<(i64, i64)> = self
+            .db
+            .fetch_all(
+                Query::select()
+                    .column(Users::RoleId)
+                    .expr(Expr::col(Users::Id).count())
+                    .from(Users::Table)
+                    .group_by_col(Users::RoleId),
+            )
+            .await?;
+        Ok(roles
+            .into_iter()
+            .map(|role| {
+                let rights = sorted_rights(pairs.iter().filter(|p| p.0 == role.id).map(|p| &p.1));
+                let users = counts.iter().find(|c| c.0 == role.id).map_or(0, |c| c.1);
+                RoleDetail {
+                    role,
+                    rights,
+                    users,
+                }
+            })
+            .collect())
+    }
+
+    pub async fn get(&self, id: i64) -> StoreResult<RoleDetail> {
+        let mut tx = self.db.begin().await?;
+        let d = Self::get_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(d)
+    }
+
+    pub async fn by_code(&self, code: &str) -> StoreResult<Option<Role>> {
+        Ok(self
+            .db
+            .fetch_optional(&select_roles().and_where(Expr::col(Roles::Code).eq(code)).to_owned())
+            .await?)
+    }
+
+    async fn get_in(tx: &mut Tx, id: i64) -> StoreResult<RoleDetail> {
+        let role: Role = tx
+            .fetch_optional(&select_roles().and_where(Expr::col(Roles::Id).eq(id)).to_owned())
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let codes: Vec<(String,)> = tx
+            .fetch_all(
+                Query::select()
+                    .column(RoleRights::RightCode)
+                    .from(RoleRights::Table)
+                    .and_where(Expr::col(RoleRights::RoleId).eq(id)),
+            )
+            .await?;
+        let (users,): (i64,) = tx
+            .fetch_one(
+                Query::select()
+                    .expr(Expr::col(Users::Id).count())
+                    .from(Users::Table)
+                    .and_where(Expr::col(Users::RoleId).eq(id)),
+            )
+            .await?;
+        Ok(RoleDetail {
+            role,
+            rights: sorted_rights(codes.iter().map(|c| &c.0)),
+            users,
+        })
+    }
+
+    pub async fn create(&self, input: &RoleInput, actor: &Actor) -> StoreResult<RoleDetail> {
+        let mut tx = self.db.begin().await?;
+        let now = Utc::now();
+        let (id,): (i64,) = tx
+            .fetch_one(
+                Query::insert()
+                    .into_table(Roles::Table)
+                    .columns([
+                        Roles::Name,
+                        Roles::Description,
+                        Roles::DataScope,
+                        Roles::Builtin,
+                        Roles::CreatedAt,
+                        Roles::CreatedBy,
+                        Roles::UpdatedAt,
+                        Roles::UpdatedBy,
+                    ])
+                    .values_panic([
+                        input.name.as_str().into(),
+                        input.description.clone().into(),
+                        input.scope.code().into(),
+                        false.into(),
+                        Expr::val(now),
+                        actor.user_id.into(),
+                        Expr::val(now),
+                        actor.user_id.into(),
+                    ])
+                    .returning_col(Roles::Id),
+            )
+            .await
+            .map_err(unique_as("name"))?;
+        set_rights(&mut tx, id, &input.rights).await?;
+        let after = Self::get_in(&mut tx, id).await?;
+        audit::record(&mut tx, actor, Action::Create, "role", id, None, Some(&snapshot(&after)))
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn update(
+        &self,
+        id: i64,
+        input: &RoleInput,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<RoleDetail> {
+        let mut tx = self.db.begin().await?;
+        let before = Self::get_in(&mut tx, id).await?;
+        // The administrator role keeps every right and sees every record.
+        let (scope, rights) = if before.role.is_admin() {
+            (DataScope::All, Right::ALL.to_vec())
+        } else {
+            (input.scope, input.rights.clone())
+        };
+        let n = tx
+            .execute(
+                Query::update()
+                    .table(Roles::Table)
+                    .values([
+                        (Roles::Name, input.name.as_str().into()),
+                        (Roles::Description, input.description.clone().into()),
+                        (Roles::DataScope, scope.code().into()),
+                        (Roles::UpdatedAt, Expr::val(Utc::now())),
+                        (Roles::UpdatedBy, actor.user_id.into()),
+                        (Roles::Version, Expr::col(Roles::Version).add(1)),
+                    ])
+                    .and_where(Expr::col(Roles::Id).eq(id))
+                    .and_where(Expr::col(Roles::Version).eq(version)),
+            )
+            .await
+            .map_err(unique_as("name"))?;
+        if n == 0 {
+            return Err(DomainError::StaleVersion.into());
+        }
+        tx.execute(
+            Query::delete()
+                .from_table(RoleRights::Table)
+                .and_where(Expr::col(RoleRights::RoleId).eq(id)),
+        )
+        .await?;
+        set_rights(&mut tx, id, &rights).await?;
+        let after = Self::get_in(&mut tx, id).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Action::Update,
+            "role",
+            id,
+            Some(&snapshot(&before)),
+            Some(&snapshot(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes a custom role that no user holds.
+    pub async fn delete(&self, id: i64, version: i32, actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        let before = Self::get_in(&mut tx, id).await?;
+        if before.role.builtin {
+            return Err(DomainError::NotAllowed("err-role-builtin").into());
+        }
+        if before.users > 0 {
+            return Err(DomainError::NotAllowed("err-role-in-use").into());
+        }
+        let n = tx
+            .execute(
+                Query::delete()
+                    .from_table(Roles::Table)
+                    .and_where(Expr::col(Roles::Id).eq(id))
+                    .and_where(Expr::col(Roles::Version).eq(version)),
+            )
+            .await?;
+        if n == 0 {
+            return Err(DomainError::StaleVersion.into());
+        }
+        audit::record(&mut tx, actor, Action::Delete, "role", id, Some(&snapshot(&before)), None)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn sorted_rights<'a>(codes: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut v: Vec<Right> = codes.filter_map(|c| Right::from_code(c)).collect();
+    v.sort();
+    v.into_iter().map(|r| r.code().to_owned()).collect()
+}
+
+pub(crate) async fn set_rights(tx: &mut Tx, role_id: i64, rights: &[Right]) -> StoreResult<()> {
+    if rights.is_empty() {
+        return Ok(());
+    }
+    let mut q = Query::insert()
+        .into_table(RoleRights::Table)
+        .columns([RoleRights::RoleId, RoleRights::RightCode])
+        .to_owned();
+    for r in rights {
+        q.values_panic([role_id.into(), r.code().into()]);
+    }
+    q.on_conflict(
+        sea_query::OnConflict::columns([RoleRights::RoleId, RoleRights::RightCode])
+            .do_nothing()
+            .to_owned(),
+    );
+    tx.execute(&q).await?;
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Table and column names, shared by the migrations and the stores.
+
+use sea_query::Iden;
+
+#[derive(Iden, Clone, Copy)]
+pub enum Users {
+    Table,
+    Id,
+    Username,
+    DisplayName,
+    Email,
+    PasswordHash,
+    RoleId,
+    Language,
+    Disabled,
+    MustChangePassword,
+    FailedLogins,
+    LockedUntil,
+    LastLoginAt,
+    CreatedAt,
+    CreatedBy,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Roles {
+    Table,
+    Id,
+    Code,
+    Name,
+    Description,
+    DataScope,
+    Builtin,
+    CreatedAt,
+    CreatedBy,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Rights {
+    Table,
+    Code,
+    Module,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum RoleRights {
+    Table,
+    RoleId,
+    RightCode,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Dictionary {
+    Table,
+    Id,
+    Kind,
+    Item,
+    Value,
+    Sort,
+    Editable,
+    CreatedAt,
+    CreatedBy,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum AuditLog {
+    Table,
+    Id,
+    At,
+    UserId,
+    Username,
+    Action,
+    Entity,
+    EntityId,
+    Changes,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Sessions {
+    Table,
+    TokenHash,
+    UserId,
+    CsrfToken,
+    CreatedAt,
+    ExpiresAt,
+    LastSeenAt,
+    Ip,
+    UserAgent,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum ApiTokens {
+    Table,
+    Id,
+    UserId,
+    Name,
+    TokenHash,
+    CreatedAt,
+    LastUsedAt,
+    ExpiresAt,
+    RevokedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum KehuMigrations {
+    Table,
+    Version,
+    Name,
+    AppliedAt,
+}

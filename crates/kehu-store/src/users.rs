@@ -1,0 +1,445 @@
+//! Users (系统用户): accounts, their role, sign-in bookkeeping and preferences.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use kehu_domain::{DataScope, DomainError, Principal, Right};
+use sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement};
+use serde::Serialize;
+
+use crate::audit::{self, Action, Actor};
+use crate::db::{Db, Tx};
+use crate::error::{StoreResult, unique_as};
+use crate::page::{Page, PageRequest, like_contains};
+use crate::schema::{RoleRights, Roles, Users};
+
+/// A user as lists and forms show it (never the password hash).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role_id: i64,
+    pub role_name: String,
+    pub language: Option<String>,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+/// What sign-in needs to know about an account.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Credentials {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A new account; the password is already hashed by the caller.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role_id: i64,
+    pub password_hash: String,
+    pub must_change_password: bool,
+}
+
+/// The fields an administrator edits.
+#[derive(Debug, Clone)]
+pub struct UserChanges {
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role_id: i64,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub q: Option<String>,
+    pub role_id: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct UserStore {
+    db: Db,
+}
+
+fn select_users() -> SelectStatement {
+    Query::select()
+        .columns([
+            (Users::Table, Users::Id),
+            (Users::Table, Users::Username),
+            (Users::Table, Users::DisplayName),
+            (Users::Table, Users::Email),
+            (Users::Table, Users::RoleId),
+            (Users::Table, Users::Language),
+            (Users::Table, Users::Disabled),
+            (Users::Table, Users::MustChangePassword),
+            (Users::Table, Users::LastLoginAt),
+            (Users::Table, Users::CreatedAt),
+            (Users::Table, Users::UpdatedAt),
+            (Users::Table, Users::Version),
+        ])
+        .expr_as(Expr::col((Roles::Table, Roles::Name)), Alias::new("role_name"))
+        .from(Users::Table)
+        .inner_join(
+            Roles::Table,
+            Expr::col((Roles::Table, Roles::Id)).equals((Users::Table, Users::RoleId)),
+        )
+        .to_owned()
+}
+
+fn snapshot(u: &User) -> serde_json::Value {
+    serde_json::json!({
+        "username": u.username, "display_name": u.display_name, "email": u.email,
+        "role_id": u.role_id, "role": u.role_name, "disabled": u.disabled,
+        "language": u.language,
+    })
+}
+
+impl UserStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn count(&self) -> StoreResult<i64> {
+        let (n,): (i64,) = self
+            .db
+            .fetch_one(Query::select().expr(Expr::col(Users::Id).count()).from(Users::Table))
+            .await?;
+        Ok(n)
+    }
+
+    pub async fn list(&self, f: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
+        let apply = |q: &mut SelectStatement| {
+            if let Some(text) = f.q.as_deref().filter(|s| !s.is_empty()) {
+                let pattern = like_contains(text);
+                q.and_where(
+                    Func::lower(Expr::col((Users::Table, Users::Username)))
+                        .like(LikeExpr::new(pattern.clone()).escape('\\'))
+                        .or(Func::lower(Expr::col((Users::Table, Users::DisplayName)))
+                            .like(LikeExpr::new(pattern).escape('\\'))),
+                );
+            }
+            if let Some(r) = f.role_id {
+                q.and_where(Expr::col((Users::Table, Users::RoleId)).eq(r));
+            }
+        };
+        let mut count = Query::select()
+            .expr(Expr::col((Users::Table, Users::Id)).count())
+            .from(Users::Table)
+            .to_owned();
+        apply(&mut count);
+        let (total,): (i64,) = self.db.fetch_one(&count).await?;
+        let mut q = select_users();
+        apply(&mut q);
+        q.order_by((Users::Table, Users::Username), Order::Asc)
+            .limit(page.per_page)
+            .offset(page.offset());
+        Ok(Page::new(self.db.fetch_all(&q).await?, total, page))
+    }
+
+    pub async fn get(&self, id: i64) -> StoreResult<User> {
+        let q = select_users().and_where(Expr::col((Users::Table, Users::Id)).eq(id)).to_owned();
+        self.db.fetch_optional(&q).await?.ok_or(DomainError::NotFound.into())
+    }
+
+    pub async fn by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let q = select_users()
+            .and_where(Expr::col((Users::Table, Users::Username)).eq(username))
+            .to_owned();
+        Ok(self.db.fetch_optional(&q).await?)
+    }
+
+    pub async fn credentials(&self, username: &str) -> StoreResult<Option<Credentials>> {
+        let q = Query::select()
+            .columns([
+                Users::Id,
+                Users::Username,
+                Users::PasswordHash,
+                Users::Disabled,
+                Users::FailedLogins,
+                Users::LockedUntil,
+            ])
+            .from(Users::Table)
+            .and_where(Expr::col(Users::Username).eq(username))
+            .to_owned();
+        Ok(self.db.fetch_optional(&q).await?)
+    }
+
+    pub async fn password_hash(&self, id: i64) -> StoreResult<String> {
+        let q = Query::select()
+            .column(Users::PasswordHash)
+            .from(Users::Table)
+            .and_where(Expr::col(Users::Id).eq(id))
+            .to_owned();
+        let row: Option<(String,)> = self.db.fetch_optional(&q).await?;
+        row.map(|(h,)| h).ok_or(DomainError::NotFound.into())
+    }
+
+    /// The user as the policy sees them: role, rights, data scope.
+    pub async fn principal(&self, id: i64) -> StoreResult<Option<Principal>> {
+        let Some(u) = self.db.fetch_optional::<User>(
+            &select_users().and_where(Expr::col((Users::Table, Users::Id)).eq(id)).to_owned(),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        if u.disabled {
+            return Ok(None);
+        }
+        let (scope,): (String,) = self
+            .db
+            .fetch_one(
+                Query::select()
+                    .column(Roles::DataScope)
+                    .from(Roles::Table)
+                    .and_where(Expr::col(Roles::Id).eq(u.role_id)),
+            )
+            .await?;
+        let codes: Vec<(String,)> = self
+            .db
+            .fetch_all(
+                Query::select()
+                    .column(RoleRights::RightCode)
+                    .from(RoleRights::Table)
+                    .and_where(Expr::col(RoleRights::RoleId).eq(u.role_id)),
+            )
+            .await?;
+        let rights: BTreeSet<Right> =
+            codes.iter().filter_map(|(c,)| Right::from_code(c)).collect();
+        Ok(Some(Principal {
+            user_id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            role_id: u.role_id,
+            role_name: u.role_name,
+            rights,
+            scope: DataScope::from_code(&scope).unwrap_or(DataScope::Own),
+            must_change_password: u.must_change_password,
+            language: u.language,
+        }))
+    }
+
+    pub async fn create(&self, new: &NewUser, actor: &Actor) -> StoreResult<User> {
+        let mut tx = self.db.begin().await?;
+        let now = Utc::now();
+        let (id,): (i64,) = tx
+            .fetch_one(
+                Query::insert()
+                    .into_table(Users::Table)
+                    .columns([
+                        Users::Username,
+                        Users::DisplayName,
+                        Users::Email,
+                        Users::PasswordHash,
+                        Users::RoleId,
+                        Users::MustChangePassword,
+                        Users::CreatedAt,
+                        Users::CreatedBy,
+                        Users::UpdatedAt,
+                        Users::UpdatedBy,
+                    ])
+                    .values_panic([
+                        new.username.as_str().into(),
+                        new.display_name.as_str().into(),
+                        new.email.clone().into(),
+                        new.password_hash.as_str().into(),
+                        new.role_id.into(),
+                        new.must_change_password.into(),
+                        Expr::val(now),
+                        actor.user_id.into(),
+                        Expr::val(now),
+                        actor.user_id.into(),
+                    ])
+                    .returning_col(Users::Id),
+            )
+            .await
+            .map_err(unique_as("username"))?;
+        let user = Self::get_in(&mut tx, id).await?;
+        audit::record(&mut tx, actor, Action::Create, "user", id, None, Some(&snapshot(&user)))
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn get_in(tx: &mut Tx, id: i64) -> StoreResult<User> {
+        let q = select_users().and_where(Expr::col((Users::Table, Users::Id)).eq(id)).to_owned();
+        tx.fetch_optional(&q).await?.ok_or(DomainError::NotFound.into())
+    }
+
+    /// Applies an administrator's edit if `version` is still current.
+    pub async fn update(
+        &self,
+        id: i64,
+        changes: &UserChanges,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<User> {
+        let mut tx = self.db.begin().await?;
+        let before = Self::get_in(&mut tx, id).await?;
+        let n = tx
+            .execute(
+                Query::update()
+                    .table(Users::Table)
+                    .values([
+                        (Users::DisplayName, changes.display_name.as_str().into()),
+                        (Users::Email, changes.email.clone().into()),
+                        (Users::RoleId, changes.role_id.into()),
+                        (Users::Disabled, changes.disabled.into()),
+                        (Users::UpdatedAt, Expr::val(Utc::now())),
+                        (Users::UpdatedBy, actor.user_id.into()),
+                        (Users::Version, Expr::col(Users::Version).add(1)),
+                    ])
+                    .and_where(Expr::col(Users::Id).eq(id))
+                    .and_where(Expr::col(Users::Version).eq(version)),
+            )
+            .await?;
+        if n == 0 {
+            return Err(DomainError::StaleVersion.into());
+        }
+        if changes.disabled {
+            crate::sessions::delete_for_user(&mut tx, id).await?;
+        }
+        let after = Self::get_in(&mut tx, id).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Action::Update,
+            "user",
+            id,
+            Some(&snapshot(&before)),
+            Some(&snapshot(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Sets a new password hash. Other sessions of the user end, so a stolen session dies with
+    /// the old password; `keep_session` (a token hash) keeps the one making the change.
+    pub async fn set_password(
+        &self,
+        id: i64,
+        hash: &str,
+        must_change: bool,
+        keep_session: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        let n = tx
+            .execute(
+                Query::update()
+                    .table(Users::Table)
+                    .values([
+                        (Users::PasswordHash, hash.into()),
+                        (Users::MustChangePassword, must_change.into()),
+                        (Users::FailedLogins, 0.into()),
+                        (Users::LockedUntil, Expr::val(None::<DateTime<Utc>>)),
+                        (Users::UpdatedAt, Expr::val(Utc::now())),
+                        (Users::UpdatedBy, actor.user_id.into()),
+                        (Users::Version, Expr::col(Users::Version).add(1)),
+                    ])
+                    .and_where(Expr::col(Users::Id).eq(id)),
+            )
+            .await?;
+        if n == 0 {
+            return Err(DomainError::NotFound.into());
+        }
+        crate::sessions::delete_for_user_except(&mut tx, id, keep_session).await?;
+        // The hash itself is never logged; the fact of the change is.
+        audit::record(
+            &mut tx,
+            actor,
+            Action::Update,
+            "user",
+            id,
+            Some(&serde_json::json!({"password": "***"})),
+            Some(&serde_json::json!({"password": "*** (changed)"})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Enables or disables an account (CLI); a disabled user's sessions end at once.
+    pub async fn set_disabled(&self, id: i64, disabled: bool, actor: &Actor) -> StoreResult<()> {
+        let u = self.get(id).await?;
+        let changes = UserChanges {
+            display_name: u.display_name.clone(),
+            email: u.email.clone(),
+            role_id: u.role_id,
+            disabled,
+        };
+        self.update(id, &changes, u.version, actor).await.map(drop)
+    }
+
+    pub async fn set_language(&self, id: i64, language: &str) -> StoreResult<()> {
+        self.db
+            .execute(
+                Query::update()
+                    .table(Users::Table)
+                    .value(Users::Language, language)
+                    .and_where(Expr::col(Users::Id).eq(id)),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Counts a failed sign-in; locks the account until `lock_until` once `max` is reached.
+    pub async fn record_login_failure(
+        &self,
+        id: i64,
+        max: i32,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<i32> {
+        let mut tx = self.db.begin().await?;
+        let (n,): (i32,) = tx
+            .fetch_one(
+                Query::update()
+                    .table(Users::Table)
+                    .value(Users::FailedLogins, Expr::col(Users::FailedLogins).add(1))
+                    .and_where(Expr::col(Users::Id).eq(id))
+                    .returning_col(Users::FailedLogins),
+            )
+            .await?;
+        if n >= max {
+            tx.execute(
+                Query::update()
+                    .table(Users::Table)
+                    .value(Users::LockedUntil, Expr::val(lock_until))
+                    .value(Users::FailedLogins, 0)
+                    .and_where(Expr::col(Users::Id).eq(id)),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn record_login_success(&self, id: i64) -> StoreResult<()> {
+        self.db
+            .execute(
+                Query::update()
+                    .table(Users::Table)
+                    .values([
+                        (Users::FailedLogins, 0.into()),
+                        (Users::LockedUntil, Expr::val(None::<DateTime<Utc>>)),
+                        (Users::LastLoginAt, Expr::val(Utc::now())),
+                    ])
+                    .and_where(Expr::col(Users::Id).eq(id)),
+            )
+            .await?;
+        Ok(())
+    }
+}
