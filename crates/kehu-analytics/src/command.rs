@@ -1,0 +1,215 @@
+//! `kehu analyze`: read a transactions CSV, run the analysis, write customers.csv,
+//! model.json and summary.json into the output directory — all or nothing.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::{Datelike, Months, NaiveDate};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::analysis::{self, Config, Models, Population};
+use crate::csv_io;
+use crate::summary;
+
+/// Arguments of `kehu analyze`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AnalyzeArgs {
+    /// Transactions CSV with the header customer_id,date,amount (ISO dates, decimal amounts).
+    #[arg(long, value_name = "FILE.csv")]
+    pub transactions: PathBuf,
+    /// Directory to write customers.csv, model.json and summary.json into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Last day of the observation, inclusive (default: the latest date in the file); later rows are ignored.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+    /// Months of the CLV horizon.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=1200))]
+    pub horizon_months: u32,
+    /// Monthly discount rate of the CLV.
+    #[arg(long, default_value_t = 0.01, value_parser = parse_rate)]
+    pub discount_rate: f64,
+    /// Number of k-means clusters.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub clusters: u32,
+    /// Quantile of the last 12 months' revenue splitting high from low current value.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_quantile)]
+    pub current_quantile: f64,
+    /// Quantile of CLV splitting high from low potential value.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_quantile)]
+    pub potential_quantile: f64,
+    /// L2 penalizer on the model parameters (as `lifetimes`' penalizer_coef).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub penalizer: f64,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("not a YYYY-MM-DD date: {s}"))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("not a number ≥ 0: {s}")),
+    }
+}
+
+fn parse_quantile(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("not a quantile between 0 and 1: {s}")),
+    }
+}
+
+#[derive(Serialize)]
+struct ModelFile<'a> {
+    as_of: String,
+    time_unit: &'static str,
+    #[serde(flatten)]
+    models: &'a Models,
+}
+
+#[derive(Serialize)]
+struct SummaryFile<'a> {
+    as_of: String,
+    transactions_file: String,
+    rows: u64,
+    rows_after_as_of_ignored: u64,
+    revenue: String,
+    #[serde(flatten)]
+    population: &'a Population,
+}
+
+/// Runs `kehu analyze`. Input errors name the file, the line and the reason; on any error
+/// nothing in `--out` is replaced or left half-written.
+pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
+    let bar = progress_bar(&args.transactions);
+    let result = run_with(args, &bar);
+    bar.finish_and_clear();
+    result
+}
+
+fn run_with(args: &AnalyzeArgs, bar: &ProgressBar) -> anyhow::Result<()> {
+    let file = File::open(&args.transactions)
+        .with_context(|| format!("cannot open {}", args.transactions.display()))?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    // Room for the shortest possible rows ("1,2024-01-01,1\n"): the reservation is virtual
+    // memory, pages are touched only as rows arrive, and the vector never reallocates.
+    let expected_rows = usize::try_from(size / 15).unwrap_or(0).min(1 << 31);
+    bar.set_message("reading");
+    let as_of = args.as_of.map(|d| d.num_days_from_ce());
+    let loaded = csv_io::read_transactions(file, as_of, expected_rows, &mut |b| bar.set_position(b))
+        .map_err(|e| anyhow::anyhow!("{}, {e}", args.transactions.display()))?;
+    bar.set_position(size);
+
+    let as_of_date = NaiveDate::from_num_days_from_ce_opt(loaded.as_of)
+        .context("as-of date out of range")?;
+    let twelve_months_ago = as_of_date
+        .checked_sub_months(Months::new(12))
+        .map_or(i32::MIN, |d| d.num_days_from_ce());
+    let csv_io::Loaded {
+        mut transactions,
+        ids,
+        rows,
+        rows_after_as_of,
+        ..
+    } = loaded;
+    bar.set_message("summarising");
+    let summaries = summary::summarize(&mut transactions, ids.len(), loaded.as_of, twelve_months_ago);
+    drop(transactions);
+    let (id_rank, order) = csv_io::id_order(&ids);
+
+    let config = Config {
+        horizon_months: args.horizon_months,
+        discount_rate: args.discount_rate,
+        clusters: args.clusters as usize,
+        current_quantile: args.current_quantile,
+        potential_quantile: args.potential_quantile,
+        penalizer: args.penalizer,
+        ..Config::default()
+    };
+    let analysis = analysis::analyze(&summaries, &id_rank, &config, &mut |s| bar.set_message(s.to_string()));
+
+    bar.set_message("writing");
+    let as_of_text = as_of_date.format("%Y-%m-%d").to_string();
+    let model = ModelFile {
+        as_of: as_of_text.clone(),
+        time_unit: "weeks",
+        models: &analysis.models,
+    };
+    let summary_file = SummaryFile {
+        as_of: as_of_text,
+        transactions_file: args.transactions.display().to_string(),
+        rows,
+        rows_after_as_of_ignored: rows_after_as_of,
+        revenue: csv_io::format_cents(analysis.population.revenue_cents),
+        population: &analysis.population,
+    };
+    write_all_or_nothing(&args.out, |name, w| match name {
+        "customers.csv" => {
+            csv_io::write_customers(w, &ids, &order, &summaries, &analysis.customers).map_err(anyhow::Error::from)
+        }
+        "model.json" => serde_json::to_writer_pretty(w, &model).map_err(anyhow::Error::from),
+        _ => serde_json::to_writer_pretty(w, &summary_file).map_err(anyhow::Error::from),
+    })
+}
+
+const OUTPUTS: [&str; 3] = ["customers.csv", "model.json", "summary.json"];
+
+/// Writes every output to a temporary file in `dir`, then renames them into place only
+/// when all were written; on error the temporaries are removed.
+fn write_all_or_nothing(
+    dir: &Path,
+    mut write: impl FnMut(&str, &mut BufWriter<File>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let temporary = |name: &str| dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut written = Vec::new();
+    let outcome = (|| -> anyhow::Result<()> {
+        for name in OUTPUTS {
+            let path = temporary(name);
+            let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            written.push(path.clone());
+            let mut w = BufWriter::with_capacity(1 << 20, file);
+            write(name, &mut w).with_context(|| format!("writing {}", path.display()))?;
+            w.flush()?;
+            let file = w.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = outcome {
+        for path in &written {
+            let _ = fs::remove_file(path);
+        }
+        return Err(e);
+    }
+    for name in OUTPUTS {
+        let to = dir.join(name);
+        if let Err(e) = fs::rename(temporary(name), &to) {
+            for name in OUTPUTS {
+                let _ = fs::remove_file(temporary(name));
+            }
+            bail!("cannot move {} into place: {e}", to.display());
+        }
+    }
+    Ok(())
+}
+
+/// A bar over the file's bytes with the stage as message, drawn only on a terminal.
+fn progress_bar(path: &Path) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let size = fs::metadata(path).map_or(0, |m| m.len());
+    let bar = ProgressBar::new(size);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} {msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}

@@ -1,0 +1,386 @@
+//! The CSV edge: parsing `customer_id,date,amount` files into transactions (with line
+//! numbers in every error) and writing `customers.csv`. The only module that reads bytes.
+
+use std::fmt;
+use std::io::{Read, Write};
+
+use chrono::{Datelike, NaiveDate};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::Day;
+use crate::analysis::CustomerResults;
+use crate::summary::{CustomerSummary, Transaction};
+
+/// Bad input: the line it is on and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub line: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn bad(line: u64, reason: impl Into<String>) -> InputError {
+    InputError {
+        line,
+        reason: reason.into(),
+    }
+}
+
+/// Transactions read from a file, customers interned to dense indices.
+#[derive(Debug)]
+pub struct Loaded {
+    pub transactions: Vec<Transaction>,
+    /// Customer id of each dense index.
+    pub ids: Vec<Box<str>>,
+    pub as_of: Day,
+    /// Data rows read (excluding the header).
+    pub rows: u64,
+    /// Rows dated after as-of, left out.
+    pub rows_after_as_of: u64,
+}
+
+const COLUMNS: [&str; 3] = ["customer_id", "date", "amount"];
+
+/// Reads a transactions CSV. The header names the three columns `customer_id`, `date`,
+/// `amount` in any order; nothing else. `progress` receives the byte offset now and then.
+pub fn read_transactions<R: Read>(
+    reader: R,
+    as_of: Option<Day>,
+    expected_rows: usize,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Loaded, InputError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    let read = |csv: &mut csv::Reader<R>, record: &mut csv::ByteRecord, line: u64| {
+        csv.read_byte_record(record)
+            .map_err(|e| bad(e.position().map_or(line, |p| p.line()), format!("malformed CSV: {e}")))
+    };
+    if !read(&mut csv, &mut record, 1)? {
+        return Err(bad(1, "empty file: expected the header customer_id,date,amount"));
+    }
+    let columns = header_columns(&record)?;
+    let header: Vec<Vec<u8>> = record.iter().map(|f| f.trim_ascii().to_vec()).collect();
+
+    let mut transactions: Vec<Transaction> = Vec::with_capacity(expected_rows);
+    let mut index: FxHashMap<Box<[u8]>, u32> = FxHashMap::default();
+    let mut ids: Vec<Box<str>> = Vec::new();
+    let mut last_id: Vec<u8> = Vec::new();
+    let mut last_customer = u32::MAX;
+    let mut last_date: [u8; 10] = [0; 10];
+    let mut last_day: Day = 0;
+    let mut max_day = Day::MIN;
+    let mut rows = 0_u64;
+    let mut rows_after_as_of = 0_u64;
+    let mut line = 1_u64;
+    while read(&mut csv, &mut record, line + 1)? {
+        line = record.position().map_or(line + 1, |p| p.line());
+        rows += 1;
+        if rows % 65_536 == 0 {
+            progress(record.position().map_or(0, |p| p.byte()));
+        }
+        if record.len() != 3 {
+            if record.len() == 1 && record[0].trim_ascii().is_empty() {
+                return Err(bad(line, "empty line"));
+            }
+            return Err(bad(
+                line,
+                format!("expected 3 fields (customer_id,date,amount), found {}", record.len()),
+            ));
+        }
+        if record.iter().zip(&header).all(|(f, h)| f.trim_ascii() == h.as_slice()) {
+            return Err(bad(line, "duplicate header"));
+        }
+        let id = record[columns[0]].trim_ascii();
+        let date = record[columns[1]].trim_ascii();
+        let amount = record[columns[2]].trim_ascii();
+        let day = if date.len() >= 10 && date[..10] == last_date {
+            last_day
+        } else {
+            let d = parse_day(date).ok_or_else(|| bad(line, format!("unparsable date \"{}\"", lossy(date))))?;
+            if date.len() >= 10 {
+                last_date.copy_from_slice(&date[..10]);
+            }
+            last_day = d;
+            d
+        };
+        let cents = parse_cents(amount).ok_or_else(|| bad(line, format!("unparsable amount \"{}\"", lossy(amount))))?;
+        if id.is_empty() {
+            return Err(bad(line, "empty customer_id"));
+        }
+        if let Some(limit) = as_of
+            && day > limit
+        {
+            rows_after_as_of += 1;
+            continue;
+        }
+        max_day = max_day.max(day);
+        let customer = if id == last_id.as_slice() && last_customer != u32::MAX {
+            last_customer
+        } else {
+            let next = ids.len() as u32;
+            let c = match index.get(id) {
+                Some(&c) => c,
+                None => {
+                    let text = std::str::from_utf8(id).map_err(|_| bad(line, "customer_id is not valid UTF-8"))?;
+                    index.insert(id.into(), next);
+                    ids.push(text.into());
+                    next
+                }
+            };
+            last_id.clear();
+            last_id.extend_from_slice(id);
+            last_customer = c;
+            c
+        };
+        transactions.push(Transaction { customer, day, cents });
+    }
+    if rows == 0 {
+        return Err(bad(1, "no transactions: the file has only a header"));
+    }
+    if transactions.is_empty() {
+        return Err(bad(line, "no transactions on or before the as-of date"));
+    }
+    Ok(Loaded {
+        transactions,
+        ids,
+        as_of: as_of.unwrap_or(max_day),
+        rows,
+        rows_after_as_of,
+    })
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Column positions of customer_id, date, amount.
+fn header_columns(record: &csv::ByteRecord) -> Result<[usize; 3], InputError> {
+    let mut positions = [usize::MAX; 3];
+    for (i, raw) in record.iter().enumerate() {
+        let mut name = raw.trim_ascii();
+        if i == 0 {
+            name = name.strip_prefix("\u{feff}".as_bytes()).unwrap_or(name);
+        }
+        let name = String::from_utf8_lossy(name);
+        match COLUMNS.iter().position(|c| *c == name) {
+            Some(c) if positions[c] != usize::MAX => return Err(bad(1, format!("duplicate column \"{name}\" in the header"))),
+            Some(c) => positions[c] = i,
+            None => {
+                return Err(bad(
+                    1,
+                    format!("unexpected column \"{name}\": the header must be customer_id,date,amount"),
+                ));
+            }
+        }
+    }
+    let missing: Vec<&str> = (0..3).filter(|&c| positions[c] == usize::MAX).map(|c| COLUMNS[c]).collect();
+    if !missing.is_empty() {
+        return Err(bad(
+            1,
+            format!("missing column {}: the header must be customer_id,date,amount", missing.join(", ")),
+        ));
+    }
+    Ok(positions)
+}
+
+/// `YYYY-MM-DD` (a time after `T` or a space is ignored) to days since 0001-01-01 (CE day 1).
+pub fn parse_day(text: &[u8]) -> Option<Day> {
+    let date = match text.len() {
+        10 => text,
+        11.. if text[10] == b'T' || text[10] == b' ' => &text[..10],
+        _ => return None,
+    };
+    if date[4] != b'-' || date[7] != b'-' {
+        return None;
+    }
+    let number = |s: &[u8]| -> Option<u32> {
+        s.iter().try_fold(0_u32, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
+    };
+    let year = i32::try_from(number(&date[..4])?).ok()?;
+    let d = NaiveDate::from_ymd_opt(year, number(&date[5..7])?, number(&date[8..10])?)?;
+    Some(d.num_days_from_ce())
+}
+
+/// A day number back to a date.
+pub fn format_day(day: Day) -> String {
+    NaiveDate::from_num_days_from_ce_opt(day).map_or_else(String::new, |d| d.format("%Y-%m-%d").to_string())
+}
+
+/// A decimal amount with at most two decimals to integer cents: `12`, `12.5`, `-3.99`, `+4.00`.
+pub fn parse_cents(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (whole, fraction) = match digits.iter().position(|&b| b == b'.') {
+        Some(p) => (&digits[..p], &digits[p + 1..]),
+        None => (digits, &digits[digits.len()..]),
+    };
+    if (whole.is_empty() && fraction.is_empty()) || fraction.len() > 2 {
+        return None;
+    }
+    if digits.contains(&b'.') && fraction.is_empty() {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &b in whole {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+    }
+    let mut cents: i64 = 0;
+    for i in 0..2 {
+        let digit = match fraction.get(i) {
+            Some(b) if b.is_ascii_digit() => i64::from(b - b'0'),
+            Some(_) => return None,
+            None => 0,
+        };
+        cents = cents * 10 + digit;
+    }
+    let total = value.checked_mul(100)?.checked_add(cents)?;
+    Some(if negative { -total } else { total })
+}
+
+/// Cents as an exact decimal string: 12345 → "123.45", −5 → "-0.05".
+pub fn format_cents(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Each customer's position in id order, and the customers in that order. Numeric when
+/// every id is an integer (ties between equal numbers such as "7" and "07" by text).
+pub fn id_order(ids: &[Box<str>]) -> (Vec<u32>, Vec<u32>) {
+    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+    let numeric: Option<Vec<i128>> = ids.iter().map(|s| s.parse::<i128>().ok()).collect();
+    match numeric {
+        Some(numbers) => order.sort_unstable_by(|&a, &b| {
+            (numbers[a as usize], &ids[a as usize]).cmp(&(numbers[b as usize], &ids[b as usize]))
+        }),
+        None => order.sort_unstable_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize])),
+    }
+    let mut rank = vec![0_u32; ids.len()];
+    for (position, &c) in order.iter().enumerate() {
+        rank[c as usize] = position as u32;
+    }
+    (rank, order)
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    customer_id: &'a str,
+    first_purchase: String,
+    last_purchase: String,
+    orders: u32,
+    revenue: String,
+    frequency: u32,
+    recency: f64,
+    #[serde(rename = "T")]
+    t: f64,
+    monetary_value: f64,
+    recency_days: i32,
+    r_score: u8,
+    f_score: u8,
+    m_score: u8,
+    segment: &'static str,
+    abc: &'static str,
+    p_alive: f64,
+    expected_purchases: f64,
+    expected_spend: f64,
+    clv: f64,
+    value_class: &'static str,
+    cluster: u32,
+}
+
+/// Writes customers.csv, one row per customer in id order.
+pub fn write_customers<W: Write>(
+    out: W,
+    ids: &[Box<str>],
+    order: &[u32],
+    summaries: &[CustomerSummary],
+    results: &CustomerResults,
+) -> csv::Result<()> {
+    let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(out);
+    for &c in order {
+        let i = c as usize;
+        let s = &summaries[i];
+        w.serialize(Row {
+            customer_id: &ids[i],
+            first_purchase: s.first_purchase.map_or_else(String::new, format_day),
+            last_purchase: s.last_purchase.map_or_else(String::new, format_day),
+            orders: s.orders,
+            revenue: format_cents(s.revenue_cents),
+            frequency: s.frequency,
+            recency: s.recency,
+            t: s.t,
+            monetary_value: s.monetary_value,
+            recency_days: s.recency_days,
+            r_score: results.scores.r[i],
+            f_score: results.scores.f[i],
+            m_score: results.scores.m[i],
+            segment: results.segment[i].as_str(),
+            abc: results.abc[i].as_str(),
+            p_alive: results.p_alive[i],
+            expected_purchases: results.expected_purchases[i],
+            expected_spend: results.expected_spend[i],
+            clv: results.clv[i],
+            value_class: results.value_class[i].as_str(),
+            cluster: results.cluster[i],
+        })?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_become_exact_cents() {
+        assert_eq!(parse_cents(b"12"), Some(1200));
+        assert_eq!(parse_cents(b"12.5"), Some(1250));
+        assert_eq!(parse_cents(b"-3.99"), Some(-399));
+        assert_eq!(parse_cents(b"+0.07"), Some(7));
+        assert_eq!(parse_cents(b".5"), Some(50));
+        for bad in [&b""[..], b"-", b"1.234", b"1,5", b"abc", b"1.", b".", b"99999999999999999999"] {
+            assert_eq!(parse_cents(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(format_cents(-5), "-0.05");
+        assert_eq!(format_cents(123_456), "1234.56");
+    }
+
+    #[test]
+    fn dates_are_strict_iso_days() {
+        let d = parse_day(b"2024-03-01").unwrap_or_default();
+        assert_eq!(d - parse_day(b"2024-02-28").unwrap_or_default(), 2, "2024 is a leap year");
+        assert_eq!(parse_day(b"2024-02-30"), None);
+        assert_eq!(parse_day(b"2024-13-01"), None);
+        assert_eq!(parse_day(b"2024/01/01"), None);
+        assert_eq!(parse_day(b"24-01-01"), None);
+        assert_eq!(parse_day(b"2024-01-01T10:00:00"), parse_day(b"2024-01-01"));
+        assert_eq!(format_day(d), "2024-03-01");
+    }
+
+    #[test]
+    fn ids_sort_numerically_only_when_all_are_integers() {
+        let ids: Vec<Box<str>> = ["10", "9", "100"].iter().map(|s| (*s).into()).collect();
+        assert_eq!(id_order(&ids).1, vec![1, 0, 2]);
+        let mixed: Vec<Box<str>> = ["10", "9", "a"].iter().map(|s| (*s).into()).collect();
+        assert_eq!(id_order(&mixed).1, vec![0, 1, 2]);
+    }
+}
