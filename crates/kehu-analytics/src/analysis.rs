@@ -231,9 +231,16 @@ pub fn analyze(
     }
 
     stage("value classes");
-    let current: Vec<f64> = summaries.iter().map(|s| s.revenue_12m_cents as f64 / 100.0).collect();
-    let (value_class, value_thresholds) =
-        value::value_classes(&current, &clv, config.current_quantile, config.potential_quantile);
+    let current: Vec<f64> = summaries
+        .iter()
+        .map(|s| s.revenue_12m_cents as f64 / 100.0)
+        .collect();
+    let (value_class, value_thresholds) = value::value_classes(
+        &current,
+        &clv,
+        config.current_quantile,
+        config.potential_quantile,
+    );
 
     stage("clustering");
     let features = kmeans::features(&recency_days, &orders, &revenue);
@@ -242,8 +249,10 @@ pub fn analyze(
 
     let total_revenue: i64 = revenue.iter().sum();
     let figures = |label: &dyn Fn(usize) -> &'static str, names: &[&'static str]| {
-        let mut map: BTreeMap<&'static str, ClassFigures> =
-            names.iter().map(|n| (*n, ClassFigures::default())).collect();
+        let mut map: BTreeMap<&'static str, ClassFigures> = names
+            .iter()
+            .map(|n| (*n, ClassFigures::default()))
+            .collect();
         for (i, &r) in revenue.iter().enumerate() {
             let e = map.entry(label(i)).or_default();
             e.customers += 1;
@@ -261,7 +270,8 @@ pub fn analyze(
     let abc_figures = figures(&|i| abc[i].as_str(), &["A", "B", "C"]);
     let class_names: Vec<&'static str> = ValueClass::ALL.iter().map(|c| c.as_str()).collect();
     let value_figures = figures(&|i| value_class[i].as_str(), &class_names);
-    let mut segments: BTreeMap<&'static str, usize> = Segment::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let mut segments: BTreeMap<&'static str, usize> =
+        Segment::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     for s in &segment {
         *segments.entry(s.as_str()).or_default() += 1;
     }
@@ -335,7 +345,9 @@ fn predict_patterns(model: &BgNbd, patterns: &Patterns, config: &Config) -> Vec<
         }
     };
     let n = patterns.len();
-    let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .clamp(1, 8);
     let chunk = n.div_ceil(threads).max(1);
     let mut out = vec![(0.0, 0.0, 0.0); n];
     std::thread::scope(|scope| {

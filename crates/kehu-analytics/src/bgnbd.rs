@@ -126,7 +126,10 @@ pub fn log_likelihood_one(params: &BgNbd, o: &Observation) -> f64 {
 
 /// Total log-likelihood over all customers.
 pub fn log_likelihood(params: &BgNbd, observations: &[Observation]) -> f64 {
-    observations.iter().map(|o| log_likelihood_one(params, o)).sum()
+    observations
+        .iter()
+        .map(|o| log_likelihood_one(params, o))
+        .sum()
 }
 
 fn log_add_exp(u: f64, v: f64) -> f64 {
@@ -137,7 +140,12 @@ fn log_add_exp(u: f64, v: f64) -> f64 {
 /// Mean negative log-likelihood over log-parameters θ = ln(r, α, a, b) and its gradient,
 /// plus `penalizer`·Σ params² (the `lifetimes` objective, penalizer 0 by default).
 pub fn objective(patterns: &Patterns, theta: &[f64], penalizer: f64, grad: &mut [f64]) -> f64 {
-    let (r, alpha, a, b) = (theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp());
+    let (r, alpha, a, b) = (
+        theta[0].exp(),
+        theta[1].exp(),
+        theta[2].exp(),
+        theta[3].exp(),
+    );
     let n = patterns.customers;
     // d ln L / d(r, α, a, b), summed over customers.
     let mut dr = 0.0;
@@ -150,14 +158,53 @@ pub fn objective(patterns: &Patterns, theta: &[f64], penalizer: f64, grad: &mut 
     let (psi_r, psi_ab, psi_b) = (digamma(r), digamma(a + b), digamma(b));
     let (lg_r, lg_ab, lg_b) = (ln_gamma(r), ln_gamma(a + b), ln_gamma(b));
     for &(x, count) in &patterns.by_frequency {
-        ll += count * (ln_gamma(r + x) - lg_r + lg_ab + ln_gamma(b + x) - lg_b - ln_gamma(a + b + x));
+        ll +=
+            count * (ln_gamma(r + x) - lg_r + lg_ab + ln_gamma(b + x) - lg_b - ln_gamma(a + b + x));
         let psi_abx = digamma(a + b + x);
         dr += count * (digamma(r + x) - psi_r);
         da += count * (psi_ab - psi_abx);
         db += count * (psi_ab + digamma(b + x) - psi_b - psi_abx);
     }
+    let chunk_sums = |chunk: &[Pattern]| pattern_terms(chunk, r, alpha, a, b);
+    let partial = if patterns.patterns.len() >= 100_000 {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |p| p.get())
+            .clamp(1, 8);
+        let size = patterns.patterns.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = patterns
+                .patterns
+                .chunks(size)
+                .map(|c| scope.spawn(move || chunk_sums(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or([f64::NAN; 5]))
+                .fold([0.0; 5], |acc, v| std::array::from_fn(|i| acc[i] + v[i]))
+        })
+    } else {
+        chunk_sums(&patterns.patterns)
+    };
+    ll += partial[0];
+    dr += partial[1];
+    dalpha += partial[2];
+    da += partial[3];
+    db += partial[4];
+    let params = [r, alpha, a, b];
+    let derivatives = [dr, dalpha, da, db];
+    for i in 0..4 {
+        // Chain rule to log-parameters, mean over customers, then the penalty.
+        grad[i] = -derivatives[i] * params[i] / n + penalizer * 2.0 * params[i] * params[i];
+    }
+    -ll / n + penalizer * params.iter().map(|p| p * p).sum::<f64>()
+}
+
+/// The pattern-dependent part of the log-likelihood and its derivatives
+/// [ll, ∂r, ∂α, ∂a, ∂b] over `chunk`.
+fn pattern_terms(chunk: &[Pattern], r: f64, alpha: f64, a: f64, b: f64) -> [f64; 5] {
+    let (mut ll, mut dr, mut dalpha, mut da, mut db) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let ln_a = a.ln();
-    for p in &patterns.patterns {
+    for p in chunk {
         let rx = r + p.x;
         let ln_t = (alpha + p.t).ln();
         let a3 = -rx * ln_t;
@@ -181,13 +228,7 @@ pub fn objective(patterns: &Patterns, theta: &[f64], penalizer: f64, grad: &mut 
         da += p.count * w4 / a;
         db -= p.count * w4 / bx1;
     }
-    let params = [r, alpha, a, b];
-    let derivatives = [dr, dalpha, da, db];
-    for i in 0..4 {
-        // Chain rule to log-parameters, mean over customers, then the penalty.
-        grad[i] = -derivatives[i] * params[i] / n + penalizer * 2.0 * params[i] * params[i];
-    }
-    -ll / n + penalizer * params.iter().map(|p| p * p).sum::<f64>()
+    [ll, dr, dalpha, da, db]
 }
 
 /// Result of a fit: parameters (α in weeks) and convergence information.
@@ -224,8 +265,10 @@ pub fn fit(observations: &[Observation], penalizer: f64) -> Result<BgNbdFit, Not
         return Err(not_fitted("no customer has a repeat purchase day"));
     }
     let max_t = observations.iter().fold(0.0_f64, |m, o| m.max(o.t));
-    if !(max_t > 0.0) {
-        return Err(not_fitted("every customer's first purchase is on the as-of day"));
+    if max_t.is_nan() || max_t <= 0.0 {
+        return Err(not_fitted(
+            "every customer's first purchase is on the as-of day",
+        ));
     }
     let scale = 10.0 / max_t;
     let scaled: Vec<Observation> = observations
@@ -326,7 +369,8 @@ mod tests {
     fn likelihood_by_integration(p: &BgNbd, o: &Observation) -> f64 {
         let x = o.frequency;
         let rising: f64 = (0..x).map(|i| p.r + f64::from(i)).product();
-        let lambda = |tau: f64| rising * p.alpha.powf(p.r) / (p.alpha + tau).powf(p.r + f64::from(x));
+        let lambda =
+            |tau: f64| rising * p.alpha.powf(p.r) / (p.alpha + tau).powf(p.r + f64::from(x));
         let (big_t, small_t) = (lambda(o.t), lambda(o.recency));
         let n = 200_000;
         let h = 1.0 / f64::from(n);
@@ -335,7 +379,11 @@ mod tests {
             let q = (f64::from(k) + 0.5) * h; // midpoint rule
             let density = q.powf(p.a - 1.0) * (1.0 - q).powf(p.b - 1.0);
             let alive = (1.0 - q).powi(x as i32) * big_t;
-            let dead = if x > 0 { q * (1.0 - q).powi(x as i32 - 1) * small_t } else { 0.0 };
+            let dead = if x > 0 {
+                q * (1.0 - q).powi(x as i32 - 1) * small_t
+            } else {
+                0.0
+            };
             integral += (alive + dead) * density;
             norm += density;
         }
@@ -352,14 +400,33 @@ mod tests {
     #[test]
     fn log_likelihood_matches_the_integral_over_the_dropout_probability() {
         for o in [
-            Observation { frequency: 0, recency: 0.0, t: 20.0 },
-            Observation { frequency: 1, recency: 4.0, t: 10.0 },
-            Observation { frequency: 5, recency: 30.0, t: 38.0 },
-            Observation { frequency: 12, recency: 50.5, t: 52.0 },
+            Observation {
+                frequency: 0,
+                recency: 0.0,
+                t: 20.0,
+            },
+            Observation {
+                frequency: 1,
+                recency: 4.0,
+                t: 10.0,
+            },
+            Observation {
+                frequency: 5,
+                recency: 30.0,
+                t: 38.0,
+            },
+            Observation {
+                frequency: 12,
+                recency: 50.5,
+                t: 52.0,
+            },
         ] {
             let closed = log_likelihood_one(&PARAMS, &o);
             let integral = likelihood_by_integration(&PARAMS, &o).ln();
-            assert!((closed - integral).abs() < 1e-6, "{o:?}: {closed} vs {integral}");
+            assert!(
+                (closed - integral).abs() < 1e-6,
+                "{o:?}: {closed} vs {integral}"
+            );
         }
     }
 
@@ -373,12 +440,21 @@ mod tests {
             })
             .collect();
         let patterns = Patterns::new(&observations);
-        let theta = [PARAMS.r.ln(), PARAMS.alpha.ln(), PARAMS.a.ln(), PARAMS.b.ln()];
+        let theta = [
+            PARAMS.r.ln(),
+            PARAMS.alpha.ln(),
+            PARAMS.a.ln(),
+            PARAMS.b.ln(),
+        ];
         let mut grad = [0.0; 4];
         let value = objective(&patterns, &theta, 0.1, &mut grad);
         // The objective is the mean negative log-likelihood plus the penalty.
         let direct = -log_likelihood(&PARAMS, &observations) / 200.0
-            + 0.1 * [PARAMS.r, PARAMS.alpha, PARAMS.a, PARAMS.b].iter().map(|p| p * p).sum::<f64>();
+            + 0.1
+                * [PARAMS.r, PARAMS.alpha, PARAMS.a, PARAMS.b]
+                    .iter()
+                    .map(|p| p * p)
+                    .sum::<f64>();
         assert!((value - direct).abs() < 1e-12);
         let mut scratch = [0.0; 4];
         for i in 0..4 {
@@ -389,16 +465,32 @@ mod tests {
             let fd = (objective(&patterns, &up, 0.1, &mut scratch)
                 - objective(&patterns, &down, 0.1, &mut scratch))
                 / (2.0 * h);
-            assert!((fd - grad[i]).abs() < 1e-7, "parameter {i}: fd {fd} vs analytic {}", grad[i]);
+            assert!(
+                (fd - grad[i]).abs() < 1e-7,
+                "parameter {i}: fd {fd} vs analytic {}",
+                grad[i]
+            );
         }
     }
 
     #[test]
     fn p_alive_is_one_without_repeats_and_falls_with_a_long_silence() {
-        let new = Observation { frequency: 0, recency: 0.0, t: 30.0 };
+        let new = Observation {
+            frequency: 0,
+            recency: 0.0,
+            t: 30.0,
+        };
         assert_eq!(PARAMS.p_alive(&new), 1.0);
-        let recent = Observation { frequency: 4, recency: 29.0, t: 30.0 };
-        let silent = Observation { frequency: 4, recency: 2.0, t: 30.0 };
+        let recent = Observation {
+            frequency: 4,
+            recency: 29.0,
+            t: 30.0,
+        };
+        let silent = Observation {
+            frequency: 4,
+            recency: 2.0,
+            t: 30.0,
+        };
         assert!(PARAMS.p_alive(&recent) > PARAMS.p_alive(&silent));
         // By hand: 1 / (1 + a/(b+x−1) · ((α+T)/(α+tₓ))^(r+x))
         let by_hand = 1.0 / (1.0 + 1.7 / 5.6 * (33.5_f64 / 5.5).powf(4.8));
@@ -409,7 +501,11 @@ mod tests {
     fn expected_purchases_for_a_new_customer_match_the_unconditional_formula() {
         // For x = tₓ = T = 0 eq. 10 reduces to the unconditional E[X(t)] (eq. 9):
         // (a+b−1)/(a−1) · [1 − (α/(α+t))^r ₂F₁(r, b; a+b−1; t/(α+t))]
-        let o = Observation { frequency: 0, recency: 0.0, t: 0.0 };
+        let o = Observation {
+            frequency: 0,
+            recency: 0.0,
+            t: 0.0,
+        };
         let t = 12.0;
         let hyp = ln_hyp2f1(0.8, 2.6, 3.3, t / (3.5 + t)).exp();
         let eq9 = 3.3 / 0.7 * (1.0 - (3.5_f64 / 15.5).powf(0.8) * hyp);
@@ -419,18 +515,24 @@ mod tests {
         for n in 0..400 {
             mean += f64::from(n) * probability_of_n(&PARAMS, t, n);
         }
-        assert!((PARAMS.expected_purchases(t, &o) - mean).abs() < 1e-8, "{mean}");
+        assert!(
+            (PARAMS.expected_purchases(t, &o) - mean).abs() < 1e-8,
+            "{mean}"
+        );
     }
 
     /// P(X(t) = n), FHL 2005 eq. 8, via products rather than Γ.
     fn probability_of_n(p: &BgNbd, t: f64, n: u32) -> f64 {
         let beta_ratio = |extra_a: f64, extra_b: f64| {
-            (ln_gamma(p.a + extra_a) + ln_gamma(p.b + extra_b) - ln_gamma(p.a + p.b + extra_a + extra_b)
+            (ln_gamma(p.a + extra_a) + ln_gamma(p.b + extra_b)
+                - ln_gamma(p.a + p.b + extra_a + extra_b)
                 - (ln_gamma(p.a) + ln_gamma(p.b) - ln_gamma(p.a + p.b)))
-                .exp()
+            .exp()
         };
         let nb = |j: u32| {
-            let rising: f64 = (0..j).map(|i| (p.r + f64::from(i)) / f64::from(i + 1)).product();
+            let rising: f64 = (0..j)
+                .map(|i| (p.r + f64::from(i)) / f64::from(i + 1))
+                .product();
             rising * (p.alpha / (p.alpha + t)).powf(p.r) * (t / (p.alpha + t)).powi(j as i32)
         };
         let first = beta_ratio(0.0, f64::from(n)) * nb(n);
@@ -443,10 +545,27 @@ mod tests {
 
     #[test]
     fn fitting_a_population_without_repeats_is_refused_with_a_reason() {
-        let obs = vec![Observation { frequency: 0, recency: 0.0, t: 5.0 }; 10];
+        let obs = vec![
+            Observation {
+                frequency: 0,
+                recency: 0.0,
+                t: 5.0
+            };
+            10
+        ];
         let err = fit(&obs, 0.0).err().map(|e| e.reason);
-        assert_eq!(err.as_deref(), Some("no customer has a repeat purchase day"));
-        let all_today = vec![Observation { frequency: 0, recency: 0.0, t: 0.0 }; 3];
+        assert_eq!(
+            err.as_deref(),
+            Some("no customer has a repeat purchase day")
+        );
+        let all_today = vec![
+            Observation {
+                frequency: 0,
+                recency: 0.0,
+                t: 0.0
+            };
+            3
+        ];
         assert!(fit(&all_today, 0.0).is_err());
         assert!(fit(&[], 0.0).is_err());
     }

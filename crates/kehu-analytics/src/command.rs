@@ -94,6 +94,19 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
 }
 
 fn run_with(args: &AnalyzeArgs, bar: &ProgressBar) -> anyhow::Result<()> {
+    // KEHU_ANALYZE_TIMINGS=1 prints each stage's start time and peak memory to stderr.
+    let timings = std::env::var_os("KEHU_ANALYZE_TIMINGS").is_some();
+    let t0 = std::time::Instant::now();
+    let tick = move |stage: &str| {
+        if timings {
+            let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let peak = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .unwrap_or("");
+            eprintln!("{:>7.2}s {stage:<22} {peak}", t0.elapsed().as_secs_f64());
+        }
+    };
     let file = File::open(&args.transactions)
         .with_context(|| format!("cannot open {}", args.transactions.display()))?;
     let size = file.metadata().map_or(0, |m| m.len());
@@ -102,12 +115,13 @@ fn run_with(args: &AnalyzeArgs, bar: &ProgressBar) -> anyhow::Result<()> {
     let expected_rows = usize::try_from(size / 15).unwrap_or(0).min(1 << 31);
     bar.set_message("reading");
     let as_of = args.as_of.map(|d| d.num_days_from_ce());
-    let loaded = csv_io::read_transactions(file, as_of, expected_rows, &mut |b| bar.set_position(b))
-        .map_err(|e| anyhow::anyhow!("{}, {e}", args.transactions.display()))?;
+    let loaded =
+        csv_io::read_transactions(file, as_of, expected_rows, &mut |b| bar.set_position(b))
+            .map_err(|e| anyhow::anyhow!("{}, {e}", args.transactions.display()))?;
     bar.set_position(size);
 
-    let as_of_date = NaiveDate::from_num_days_from_ce_opt(loaded.as_of)
-        .context("as-of date out of range")?;
+    let as_of_date =
+        NaiveDate::from_num_days_from_ce_opt(loaded.as_of).context("as-of date out of range")?;
     let twelve_months_ago = as_of_date
         .checked_sub_months(Months::new(12))
         .map_or(i32::MIN, |d| d.num_days_from_ce());
@@ -118,10 +132,17 @@ fn run_with(args: &AnalyzeArgs, bar: &ProgressBar) -> anyhow::Result<()> {
         rows_after_as_of,
         ..
     } = loaded;
+    tick("read");
     bar.set_message("summarising");
-    let summaries = summary::summarize(&mut transactions, ids.len(), loaded.as_of, twelve_months_ago);
+    let summaries = summary::summarize(
+        &mut transactions,
+        ids.len(),
+        loaded.as_of,
+        twelve_months_ago,
+    );
     drop(transactions);
     let (id_rank, order) = csv_io::id_order(&ids);
+    tick("summarised");
 
     let config = Config {
         horizon_months: args.horizon_months,
@@ -132,7 +153,11 @@ fn run_with(args: &AnalyzeArgs, bar: &ProgressBar) -> anyhow::Result<()> {
         penalizer: args.penalizer,
         ..Config::default()
     };
-    let analysis = analysis::analyze(&summaries, &id_rank, &config, &mut |s| bar.set_message(s.to_string()));
+    let analysis = analysis::analyze(&summaries, &id_rank, &config, &mut |s| {
+        tick(s);
+        bar.set_message(s.to_string())
+    });
+    tick("analysed");
 
     bar.set_message("writing");
     let as_of_text = as_of_date.format("%Y-%m-%d").to_string();
@@ -151,7 +176,8 @@ fn run_with(args: &AnalyzeArgs, bar: &ProgressBar) -> anyhow::Result<()> {
     };
     write_all_or_nothing(&args.out, |name, w| match name {
         "customers.csv" => {
-            csv_io::write_customers(w, &ids, &order, &summaries, &analysis.customers).map_err(anyhow::Error::from)
+            csv_io::write_customers(w, &ids, &order, &summaries, &analysis.customers)
+                .map_err(anyhow::Error::from)
         }
         "model.json" => serde_json::to_writer_pretty(w, &model).map_err(anyhow::Error::from),
         _ => serde_json::to_writer_pretty(w, &summary_file).map_err(anyhow::Error::from),
@@ -172,13 +198,13 @@ fn write_all_or_nothing(
     let outcome = (|| -> anyhow::Result<()> {
         for name in OUTPUTS {
             let path = temporary(name);
-            let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            let file =
+                File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
             written.push(path.clone());
             let mut w = BufWriter::with_capacity(1 << 20, file);
             write(name, &mut w).with_context(|| format!("writing {}", path.display()))?;
             w.flush()?;
-            let file = w.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
+            w.into_inner().map_err(|e| e.into_error())?;
         }
         Ok(())
     })();
@@ -207,7 +233,9 @@ fn progress_bar(path: &Path) -> ProgressBar {
     }
     let size = fs::metadata(path).map_or(0, |m| m.len());
     let bar = ProgressBar::new(size);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} {msg}") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} {msg}",
+    ) {
         bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(120));

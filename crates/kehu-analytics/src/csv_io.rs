@@ -39,7 +39,7 @@ fn bad(line: u64, reason: impl Into<String>) -> InputError {
 pub struct Loaded {
     pub transactions: Vec<Transaction>,
     /// Customer id of each dense index.
-    pub ids: Vec<Box<str>>,
+    pub ids: CustomerIds,
     pub as_of: Day,
     /// Data rows read (excluding the header).
     pub rows: u64,
@@ -48,6 +48,115 @@ pub struct Loaded {
 }
 
 const COLUMNS: [&str; 3] = ["customer_id", "date", "amount"];
+
+/// Customer ids by dense index, kept in one string (a million small allocations would
+/// cost more than the ids themselves).
+#[derive(Debug, Default, Clone)]
+pub struct CustomerIds {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl CustomerIds {
+    pub fn push(&mut self, id: &str) -> u32 {
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+        (self.ends.len() - 1) as u32
+    }
+
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for CustomerIds {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut ids = CustomerIds::default();
+        for s in iter {
+            ids.push(s.as_ref());
+        }
+        ids
+    }
+}
+
+/// Below this, canonical integer ids index a table directly (4 bytes per possible id,
+/// touched only where ids exist).
+const DENSE_IDS: u64 = 1 << 24;
+
+/// Maps id text to dense customer indices. Canonical non-negative integers (no sign, no
+/// leading zero) skip hashing the text: a direct table for small ones, an integer-keyed
+/// map for the rest; any other text goes to a text-keyed map. The three never overlap.
+#[derive(Default)]
+struct Interner {
+    ids: CustomerIds,
+    dense: Vec<u32>,
+    integers: FxHashMap<u64, u32>,
+    texts: FxHashMap<Box<[u8]>, u32>,
+    last: Vec<u8>,
+    last_customer: Option<u32>,
+}
+
+impl Interner {
+    /// The index of `id`, new or known; `None` when the text is not UTF-8.
+    fn intern(&mut self, id: &[u8]) -> Option<u32> {
+        if let Some(c) = self.last_customer
+            && id == self.last.as_slice()
+        {
+            return Some(c);
+        }
+        let c = match canonical_integer(id) {
+            Some(v) if v < DENSE_IDS => {
+                if self.dense.is_empty() {
+                    self.dense = vec![0; DENSE_IDS as usize];
+                }
+                let slot = &mut self.dense[v as usize];
+                if *slot == 0 {
+                    *slot = self.ids.push(std::str::from_utf8(id).ok()?) + 1;
+                }
+                *slot - 1
+            }
+            Some(v) => match self.integers.get(&v) {
+                Some(&c) => c,
+                None => {
+                    let c = self.ids.push(std::str::from_utf8(id).ok()?);
+                    self.integers.insert(v, c);
+                    c
+                }
+            },
+            None => match self.texts.get(id) {
+                Some(&c) => c,
+                None => {
+                    let c = self.ids.push(std::str::from_utf8(id).ok()?);
+                    self.texts.insert(id.into(), c);
+                    c
+                }
+            },
+        };
+        self.last.clear();
+        self.last.extend_from_slice(id);
+        self.last_customer = Some(c);
+        Some(c)
+    }
+}
+
+/// The value of a canonical decimal integer text ("0", "42"; not "042", "+4", "-4").
+fn canonical_integer(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || (text.len() > 1 && text[0] == b'0') {
+        return None;
+    }
+    text.iter().try_fold(0_u64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
+    })
+}
 
 /// Reads a transactions CSV. The header names the three columns `customer_id`, `date`,
 /// `amount` in any order; nothing else. `progress` receives the byte offset now and then.
@@ -64,20 +173,24 @@ pub fn read_transactions<R: Read>(
         .from_reader(reader);
     let mut record = csv::ByteRecord::new();
     let read = |csv: &mut csv::Reader<R>, record: &mut csv::ByteRecord, line: u64| {
-        csv.read_byte_record(record)
-            .map_err(|e| bad(e.position().map_or(line, |p| p.line()), format!("malformed CSV: {e}")))
+        csv.read_byte_record(record).map_err(|e| {
+            bad(
+                e.position().map_or(line, |p| p.line()),
+                format!("malformed CSV: {e}"),
+            )
+        })
     };
     if !read(&mut csv, &mut record, 1)? {
-        return Err(bad(1, "empty file: expected the header customer_id,date,amount"));
+        return Err(bad(
+            1,
+            "empty file: expected the header customer_id,date,amount",
+        ));
     }
     let columns = header_columns(&record)?;
     let header: Vec<Vec<u8>> = record.iter().map(|f| f.trim_ascii().to_vec()).collect();
 
     let mut transactions: Vec<Transaction> = Vec::with_capacity(expected_rows);
-    let mut index: FxHashMap<Box<[u8]>, u32> = FxHashMap::default();
-    let mut ids: Vec<Box<str>> = Vec::new();
-    let mut last_id: Vec<u8> = Vec::new();
-    let mut last_customer = u32::MAX;
+    let mut interner = Interner::default();
     let mut last_date: [u8; 10] = [0; 10];
     let mut last_day: Day = 0;
     let mut max_day = Day::MIN;
@@ -87,7 +200,7 @@ pub fn read_transactions<R: Read>(
     while read(&mut csv, &mut record, line + 1)? {
         line = record.position().map_or(line + 1, |p| p.line());
         rows += 1;
-        if rows % 65_536 == 0 {
+        if rows.is_multiple_of(65_536) {
             progress(record.position().map_or(0, |p| p.byte()));
         }
         if record.len() != 3 {
@@ -96,10 +209,17 @@ pub fn read_transactions<R: Read>(
             }
             return Err(bad(
                 line,
-                format!("expected 3 fields (customer_id,date,amount), found {}", record.len()),
+                format!(
+                    "expected 3 fields (customer_id,date,amount), found {}",
+                    record.len()
+                ),
             ));
         }
-        if record.iter().zip(&header).all(|(f, h)| f.trim_ascii() == h.as_slice()) {
+        if record
+            .iter()
+            .zip(&header)
+            .all(|(f, h)| f.trim_ascii() == h.as_slice())
+        {
             return Err(bad(line, "duplicate header"));
         }
         let id = record[columns[0]].trim_ascii();
@@ -108,14 +228,16 @@ pub fn read_transactions<R: Read>(
         let day = if date.len() >= 10 && date[..10] == last_date {
             last_day
         } else {
-            let d = parse_day(date).ok_or_else(|| bad(line, format!("unparsable date \"{}\"", lossy(date))))?;
+            let d = parse_day(date)
+                .ok_or_else(|| bad(line, format!("unparsable date \"{}\"", lossy(date))))?;
             if date.len() >= 10 {
                 last_date.copy_from_slice(&date[..10]);
             }
             last_day = d;
             d
         };
-        let cents = parse_cents(amount).ok_or_else(|| bad(line, format!("unparsable amount \"{}\"", lossy(amount))))?;
+        let cents = parse_cents(amount)
+            .ok_or_else(|| bad(line, format!("unparsable amount \"{}\"", lossy(amount))))?;
         if id.is_empty() {
             return Err(bad(line, "empty customer_id"));
         }
@@ -126,25 +248,14 @@ pub fn read_transactions<R: Read>(
             continue;
         }
         max_day = max_day.max(day);
-        let customer = if id == last_id.as_slice() && last_customer != u32::MAX {
-            last_customer
-        } else {
-            let next = ids.len() as u32;
-            let c = match index.get(id) {
-                Some(&c) => c,
-                None => {
-                    let text = std::str::from_utf8(id).map_err(|_| bad(line, "customer_id is not valid UTF-8"))?;
-                    index.insert(id.into(), next);
-                    ids.push(text.into());
-                    next
-                }
-            };
-            last_id.clear();
-            last_id.extend_from_slice(id);
-            last_customer = c;
-            c
-        };
-        transactions.push(Transaction { customer, day, cents });
+        let customer = interner
+            .intern(id)
+            .ok_or_else(|| bad(line, "customer_id is not valid UTF-8"))?;
+        transactions.push(Transaction {
+            customer,
+            day,
+            cents,
+        });
     }
     if rows == 0 {
         return Err(bad(1, "no transactions: the file has only a header"));
@@ -154,7 +265,7 @@ pub fn read_transactions<R: Read>(
     }
     Ok(Loaded {
         transactions,
-        ids,
+        ids: interner.ids,
         as_of: as_of.unwrap_or(max_day),
         rows,
         rows_after_as_of,
@@ -175,21 +286,31 @@ fn header_columns(record: &csv::ByteRecord) -> Result<[usize; 3], InputError> {
         }
         let name = String::from_utf8_lossy(name);
         match COLUMNS.iter().position(|c| *c == name) {
-            Some(c) if positions[c] != usize::MAX => return Err(bad(1, format!("duplicate column \"{name}\" in the header"))),
+            Some(c) if positions[c] != usize::MAX => {
+                return Err(bad(1, format!("duplicate column \"{name}\" in the header")));
+            }
             Some(c) => positions[c] = i,
             None => {
                 return Err(bad(
                     1,
-                    format!("unexpected column \"{name}\": the header must be customer_id,date,amount"),
+                    format!(
+                        "unexpected column \"{name}\": the header must be customer_id,date,amount"
+                    ),
                 ));
             }
         }
     }
-    let missing: Vec<&str> = (0..3).filter(|&c| positions[c] == usize::MAX).map(|c| COLUMNS[c]).collect();
+    let missing: Vec<&str> = (0..3)
+        .filter(|&c| positions[c] == usize::MAX)
+        .map(|c| COLUMNS[c])
+        .collect();
     if !missing.is_empty() {
         return Err(bad(
             1,
-            format!("missing column {}: the header must be customer_id,date,amount", missing.join(", ")),
+            format!(
+                "missing column {}: the header must be customer_id,date,amount",
+                missing.join(", ")
+            ),
         ));
     }
     Ok(positions)
@@ -206,7 +327,9 @@ pub fn parse_day(text: &[u8]) -> Option<Day> {
         return None;
     }
     let number = |s: &[u8]| -> Option<u32> {
-        s.iter().try_fold(0_u32, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
+        s.iter().try_fold(0_u32, |acc, &b| {
+            b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+        })
     };
     let year = i32::try_from(number(&date[..4])?).ok()?;
     let d = NaiveDate::from_ymd_opt(year, number(&date[5..7])?, number(&date[8..10])?)?;
@@ -215,7 +338,8 @@ pub fn parse_day(text: &[u8]) -> Option<Day> {
 
 /// A day number back to a date.
 pub fn format_day(day: Day) -> String {
-    NaiveDate::from_num_days_from_ce_opt(day).map_or_else(String::new, |d| d.format("%Y-%m-%d").to_string())
+    NaiveDate::from_num_days_from_ce_opt(day)
+        .map_or_else(String::new, |d| d.format("%Y-%m-%d").to_string())
 }
 
 /// A decimal amount with at most two decimals to integer cents: `12`, `12.5`, `-3.99`, `+4.00`.
@@ -264,14 +388,17 @@ pub fn format_cents(cents: i64) -> String {
 
 /// Each customer's position in id order, and the customers in that order. Numeric when
 /// every id is an integer (ties between equal numbers such as "7" and "07" by text).
-pub fn id_order(ids: &[Box<str>]) -> (Vec<u32>, Vec<u32>) {
+pub fn id_order(ids: &CustomerIds) -> (Vec<u32>, Vec<u32>) {
     let mut order: Vec<u32> = (0..ids.len() as u32).collect();
-    let numeric: Option<Vec<i128>> = ids.iter().map(|s| s.parse::<i128>().ok()).collect();
+    let numeric: Option<Vec<i128>> = (0..ids.len())
+        .map(|i| ids.get(i).parse::<i128>().ok())
+        .collect();
     match numeric {
         Some(numbers) => order.sort_unstable_by(|&a, &b| {
-            (numbers[a as usize], &ids[a as usize]).cmp(&(numbers[b as usize], &ids[b as usize]))
+            (numbers[a as usize], ids.get(a as usize))
+                .cmp(&(numbers[b as usize], ids.get(b as usize)))
         }),
-        None => order.sort_unstable_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize])),
+        None => order.sort_unstable_by(|&a, &b| ids.get(a as usize).cmp(ids.get(b as usize))),
     }
     let mut rank = vec![0_u32; ids.len()];
     for (position, &c) in order.iter().enumerate() {
@@ -309,17 +436,19 @@ struct Row<'a> {
 /// Writes customers.csv, one row per customer in id order.
 pub fn write_customers<W: Write>(
     out: W,
-    ids: &[Box<str>],
+    ids: &CustomerIds,
     order: &[u32],
     summaries: &[CustomerSummary],
     results: &CustomerResults,
 ) -> csv::Result<()> {
-    let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(out);
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(1 << 20)
+        .from_writer(out);
     for &c in order {
         let i = c as usize;
         let s = &summaries[i];
         w.serialize(Row {
-            customer_id: &ids[i],
+            customer_id: ids.get(i),
             first_purchase: s.first_purchase.map_or_else(String::new, format_day),
             last_purchase: s.last_purchase.map_or_else(String::new, format_day),
             orders: s.orders,
@@ -357,7 +486,16 @@ mod tests {
         assert_eq!(parse_cents(b"-3.99"), Some(-399));
         assert_eq!(parse_cents(b"+0.07"), Some(7));
         assert_eq!(parse_cents(b".5"), Some(50));
-        for bad in [&b""[..], b"-", b"1.234", b"1,5", b"abc", b"1.", b".", b"99999999999999999999"] {
+        for bad in [
+            &b""[..],
+            b"-",
+            b"1.234",
+            b"1,5",
+            b"abc",
+            b"1.",
+            b".",
+            b"99999999999999999999",
+        ] {
             assert_eq!(parse_cents(bad), None, "{}", String::from_utf8_lossy(bad));
         }
         assert_eq!(format_cents(-5), "-0.05");
@@ -367,7 +505,11 @@ mod tests {
     #[test]
     fn dates_are_strict_iso_days() {
         let d = parse_day(b"2024-03-01").unwrap_or_default();
-        assert_eq!(d - parse_day(b"2024-02-28").unwrap_or_default(), 2, "2024 is a leap year");
+        assert_eq!(
+            d - parse_day(b"2024-02-28").unwrap_or_default(),
+            2,
+            "2024 is a leap year"
+        );
         assert_eq!(parse_day(b"2024-02-30"), None);
         assert_eq!(parse_day(b"2024-13-01"), None);
         assert_eq!(parse_day(b"2024/01/01"), None);
@@ -378,9 +520,30 @@ mod tests {
 
     #[test]
     fn ids_sort_numerically_only_when_all_are_integers() {
-        let ids: Vec<Box<str>> = ["10", "9", "100"].iter().map(|s| (*s).into()).collect();
+        let ids: CustomerIds = ["10", "9", "100"].into_iter().collect();
         assert_eq!(id_order(&ids).1, vec![1, 0, 2]);
-        let mixed: Vec<Box<str>> = ["10", "9", "a"].iter().map(|s| (*s).into()).collect();
+        let mixed: CustomerIds = ["10", "9", "a"].into_iter().collect();
         assert_eq!(id_order(&mixed).1, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn integer_like_ids_that_differ_as_text_stay_different_customers() {
+        let mut interner = Interner::default();
+        let a = interner.intern(b"7");
+        let b = interner.intern(b"07");
+        let c = interner.intern(b"+7");
+        let d = interner.intern(b"99999999999999999999");
+        let e = interner.intern(b"123456789012");
+        assert_eq!(interner.intern(b"7"), a);
+        assert_eq!(interner.intern(b"07"), b);
+        assert_eq!(interner.intern(b"123456789012"), e);
+        let all = [a, b, c, d, e];
+        assert!(all.iter().all(Option::is_some));
+        assert_eq!(
+            all.iter().collect::<std::collections::HashSet<_>>().len(),
+            5
+        );
+        assert_eq!(interner.ids.get(1), "07");
+        assert_eq!(interner.intern(b"\xff"), None);
     }
 }

@@ -28,7 +28,9 @@ pub fn log_likelihood_one(params: &GammaGamma, s: &Spend) -> f64 {
     let GammaGamma { p, q, gamma } = *params;
     let x = f64::from(s.frequency);
     let m = s.monetary_value;
-    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * gamma.ln() + (p * x - 1.0) * m.ln()
+    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)
+        + q * gamma.ln()
+        + (p * x - 1.0) * m.ln()
         + p * x * x.ln()
         - (p * x + q) * (x * m + gamma).ln()
 }
@@ -97,9 +99,13 @@ pub fn fit(spends: &[Spend], penalizer: f64) -> Result<GammaGammaFit, NotFitted>
             reason: "fewer than two repeat customers".to_string(),
         });
     }
-    if sorted.iter().all(|s| s.monetary_value == sorted[0].monetary_value && s.frequency == sorted[0].frequency) {
+    if sorted
+        .iter()
+        .all(|s| s.monetary_value == sorted[0].monetary_value && s.frequency == sorted[0].frequency)
+    {
         return Err(NotFitted {
-            reason: "every repeat customer has the same spend, which identifies no spread".to_string(),
+            reason: "every repeat customer has the same spend, which identifies no spread"
+                .to_string(),
         });
     }
     sorted.sort_unstable_by_key(|s| s.frequency);
@@ -179,13 +185,25 @@ mod tests {
     #[test]
     fn log_likelihood_matches_the_integral_over_the_spend_rate() {
         for s in [
-            Spend { frequency: 1, monetary_value: 20.0 },
-            Spend { frequency: 4, monetary_value: 37.5 },
-            Spend { frequency: 15, monetary_value: 8.2 },
+            Spend {
+                frequency: 1,
+                monetary_value: 20.0,
+            },
+            Spend {
+                frequency: 4,
+                monetary_value: 37.5,
+            },
+            Spend {
+                frequency: 15,
+                monetary_value: 8.2,
+            },
         ] {
             let closed = log_likelihood_one(&PARAMS, &s);
             let integral = density_by_integration(&PARAMS, &s).ln();
-            assert!((closed - integral).abs() < 1e-6, "{s:?}: {closed} vs {integral}");
+            assert!(
+                (closed - integral).abs() < 1e-6,
+                "{s:?}: {closed} vs {integral}"
+            );
         }
     }
 
@@ -209,15 +227,23 @@ mod tests {
             let (mut up, mut down) = (theta, theta);
             up[i] += h;
             down[i] -= h;
-            let fd = (objective(&spends, &up, 0.01, &mut scratch) - objective(&spends, &down, 0.01, &mut scratch))
+            let fd = (objective(&spends, &up, 0.01, &mut scratch)
+                - objective(&spends, &down, 0.01, &mut scratch))
                 / (2.0 * h);
-            assert!((fd - grad[i]).abs() < 1e-7, "parameter {i}: fd {fd} vs analytic {}", grad[i]);
+            assert!(
+                (fd - grad[i]).abs() < 1e-7,
+                "parameter {i}: fd {fd} vs analytic {}",
+                grad[i]
+            );
         }
     }
 
     #[test]
     fn expected_spend_shrinks_the_observed_mean_towards_the_population_mean() {
-        let s = Spend { frequency: 3, monetary_value: 50.0 };
+        let s = Spend {
+            frequency: 3,
+            monetary_value: 50.0,
+        };
         let mean = PARAMS.population_mean().unwrap_or(f64::NAN);
         // By hand: w = 18.75 / (18.75 + 2.74)
         let w = 18.75 / 21.49;
@@ -229,8 +255,23 @@ mod tests {
 
     #[test]
     fn fitting_needs_spread_among_repeat_customers() {
-        let same = vec![Spend { frequency: 2, monetary_value: 10.0 }; 5];
+        let same = vec![
+            Spend {
+                frequency: 2,
+                monetary_value: 10.0
+            };
+            5
+        ];
         assert!(fit(&same, 0.0).is_err());
-        assert!(fit(&[Spend { frequency: 0, monetary_value: 0.0 }], 0.0).is_err());
+        assert!(
+            fit(
+                &[Spend {
+                    frequency: 0,
+                    monetary_value: 0.0
+                }],
+                0.0
+            )
+            .is_err()
+        );
     }
 }

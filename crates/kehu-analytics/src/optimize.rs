@@ -56,11 +56,27 @@ where
     let mut first_step = true;
 
     if !value.is_finite() || g.iter().any(|v| !v.is_finite()) {
-        return stop(x, value, &g, 0, evaluations, false, "objective not finite at start");
+        return stop(
+            x,
+            value,
+            &g,
+            0,
+            evaluations,
+            false,
+            "objective not finite at start",
+        );
     }
     for iteration in 0..options.max_iterations {
         if max_abs(&g) <= options.gradient_tolerance {
-            return stop(x, value, &g, iteration, evaluations, true, "gradient tolerance reached");
+            return stop(
+                x,
+                value,
+                &g,
+                iteration,
+                evaluations,
+                true,
+                "gradient tolerance reached",
+            );
         }
         for i in 0..n {
             direction[i] = -(0..n).map(|j| h[i][j] * g[j]).sum::<f64>();
@@ -98,7 +114,15 @@ where
         if !accepted {
             // No decrease along a descent direction: at the precision limit.
             let converged = max_abs(&g) <= options.gradient_tolerance.max(1e-6);
-            return stop(x, value, &g, iteration, evaluations, converged, "line search found no decrease");
+            return stop(
+                x,
+                value,
+                &g,
+                iteration,
+                evaluations,
+                converged,
+                "line search found no decrease",
+            );
         }
         let s: Vec<f64> = (0..n).map(|i| x_new[i] - x[i]).collect();
         let y: Vec<f64> = (0..n).map(|i| g_new[i] - g[i]).collect();
@@ -122,17 +146,35 @@ where
         if (previous - value).abs() <= 1e-16 * value.abs().max(1e-300)
             && max_abs(&g) <= options.gradient_tolerance.max(1e-7)
         {
-            return stop(x, value, &g, iteration + 1, evaluations, true, "no further decrease");
+            return stop(
+                x,
+                value,
+                &g,
+                iteration + 1,
+                evaluations,
+                true,
+                "no further decrease",
+            );
         }
     }
-    stop(x, value, &g, options.max_iterations, evaluations, false, "iteration limit reached")
+    stop(
+        x,
+        value,
+        &g,
+        options.max_iterations,
+        evaluations,
+        false,
+        "iteration limit reached",
+    )
 }
 
 /// H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ with ρ = 1/(yᵀs).
 fn update_inverse_hessian(h: &mut [Vec<f64>], s: &[f64], y: &[f64], sy: f64) {
     let n = s.len();
     let rho = 1.0 / sy;
-    let hy: Vec<f64> = (0..n).map(|i| (0..n).map(|j| h[i][j] * y[j]).sum()).collect();
+    let hy: Vec<f64> = (0..n)
+        .map(|i| (0..n).map(|j| h[i][j] * y[j]).sum())
+        .collect();
     let yhy: f64 = y.iter().zip(&hy).map(|(a, b)| a * b).sum();
     for i in 0..n {
         for j in 0..n {
@@ -189,7 +231,10 @@ mod tests {
         };
         let m = bfgs(rosenbrock, &[-1.2, 1.0], Options::default());
         assert!(m.converged, "{m:?}");
-        assert!((m.x[0] - 1.0).abs() < 1e-6 && (m.x[1] - 1.0).abs() < 1e-6, "{m:?}");
+        assert!(
+            (m.x[0] - 1.0).abs() < 1e-6 && (m.x[1] - 1.0).abs() < 1e-6,
+            "{m:?}"
+        );
     }
 
     #[test]

@@ -41,10 +41,18 @@ pub fn sales_composition(lines: &[SaleLine]) -> (Vec<Composition>, Vec<Compositi
                 key: k.to_string(),
                 quantity,
                 revenue_cents,
-                share: if total == 0 { 0.0 } else { revenue_cents as f64 / total as f64 },
+                share: if total == 0 {
+                    0.0
+                } else {
+                    revenue_cents as f64 / total as f64
+                },
             })
             .collect();
-        rows.sort_by(|a, b| b.revenue_cents.cmp(&a.revenue_cents).then_with(|| a.key.cmp(&b.key)));
+        rows.sort_by(|a, b| {
+            b.revenue_cents
+                .cmp(&a.revenue_cents)
+                .then_with(|| a.key.cmp(&b.key))
+        });
         rows
     };
     (by(|l| &l.product), by(|l| &l.category))
@@ -123,7 +131,9 @@ pub fn stock_turnover(periods: &[StockPeriod]) -> Vec<Turnover> {
             Turnover {
                 product: p.product.clone(),
                 turnover,
-                days_of_inventory: turnover.filter(|t| *t > 0.0).map(|t| f64::from(p.period_days) / t),
+                days_of_inventory: turnover
+                    .filter(|t| *t > 0.0)
+                    .map(|t| f64::from(p.period_days) / t),
             }
         })
         .collect()
@@ -133,7 +143,13 @@ pub fn stock_turnover(periods: &[StockPeriod]) -> Vec<Turnover> {
 mod tests {
     use super::*;
 
-    fn line(product: &str, category: &str, quantity: i64, amount: i64, cost: Option<i64>) -> SaleLine {
+    fn line(
+        product: &str,
+        category: &str,
+        quantity: i64,
+        amount: i64,
+        cost: Option<i64>,
+    ) -> SaleLine {
         SaleLine {
             product: product.into(),
             category: category.into(),

@@ -27,7 +27,12 @@ pub struct Scores {
 }
 
 /// Scores from recency in days (larger is worse), orders and revenue in cents.
-pub fn rfm_scores(recency_days: &[i32], orders: &[u32], revenue_cents: &[i64], id_rank: &[u32]) -> Scores {
+pub fn rfm_scores(
+    recency_days: &[i32],
+    orders: &[u32],
+    revenue_cents: &[i64],
+    id_rank: &[u32],
+) -> Scores {
     // Worst first: the largest recency comes first, so rank on the negated value.
     let negated: Vec<i64> = recency_days.iter().map(|&d| -i64::from(d)).collect();
     Scores {
@@ -139,7 +144,12 @@ pub fn abc_classes(revenue_cents: &[i64], id_rank: &[u32]) -> Vec<Abc> {
     let n = revenue_cents.len();
     let total: i128 = revenue_cents.iter().map(|&c| i128::from(c)).sum();
     let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_unstable_by_key(|&i| (std::cmp::Reverse(revenue_cents[i as usize]), id_rank[i as usize]));
+    order.sort_unstable_by_key(|&i| {
+        (
+            std::cmp::Reverse(revenue_cents[i as usize]),
+            id_rank[i as usize],
+        )
+    });
     let mut classes = vec![Abc::C; n];
     let mut running: i128 = 0;
     for &i in &order {

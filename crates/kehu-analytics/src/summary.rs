@@ -167,7 +167,12 @@ mod tests {
     #[test]
     fn a_refund_reduces_its_day_and_a_day_netting_to_zero_or_less_is_no_purchase_day() {
         // Day 0 buys 50.00; day 7 buys 20.00 and refunds 20.00 (nets 0); day 14 refunds 5.00.
-        let mut rows = vec![tx(0, 0, 5000), tx(0, 7, 2000), tx(0, 7, -2000), tx(0, 14, -500)];
+        let mut rows = vec![
+            tx(0, 0, 5000),
+            tx(0, 7, 2000),
+            tx(0, 7, -2000),
+            tx(0, 14, -500),
+        ];
         let s = summarize(&mut rows, 1, 14, -1000)[0];
         assert_eq!(s.frequency, 0);
         assert_eq!(s.revenue_cents, 4500);

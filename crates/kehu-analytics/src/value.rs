@@ -49,7 +49,12 @@ pub enum ValueClass {
 }
 
 impl ValueClass {
-    pub const ALL: [ValueClass; 4] = [ValueClass::High, ValueClass::Sub, ValueClass::Potential, ValueClass::Low];
+    pub const ALL: [ValueClass; 4] = [
+        ValueClass::High,
+        ValueClass::Sub,
+        ValueClass::Potential,
+        ValueClass::Low,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -122,11 +127,23 @@ mod tests {
 
     #[test]
     fn clv_sums_monthly_increments_with_discounting() {
-        let model = BgNbd { r: 0.8, alpha: 3.5, a: 1.7, b: 2.6 };
-        let o = Observation { frequency: 3, recency: 20.0, t: 30.0 };
+        let model = BgNbd {
+            r: 0.8,
+            alpha: 3.5,
+            a: 1.7,
+            b: 2.6,
+        };
+        let o = Observation {
+            frequency: 3,
+            recency: 20.0,
+            t: 30.0,
+        };
         let (value, purchases) = clv(&model, &o, 25.0, 3, 0.01).unwrap_or_default();
         let e = |m: f64| model.expected_purchases(4.345 * m, &o);
-        let by_hand = 25.0 * (e(1.0) / 1.01 + (e(2.0) - e(1.0)) / 1.01f64.powi(2) + (e(3.0) - e(2.0)) / 1.01f64.powi(3));
+        let by_hand = 25.0
+            * (e(1.0) / 1.01
+                + (e(2.0) - e(1.0)) / 1.01f64.powi(2)
+                + (e(3.0) - e(2.0)) / 1.01f64.powi(3));
         assert!((value - by_hand).abs() < 1e-12);
         assert!((purchases - e(3.0)).abs() < 1e-15);
         // Without discounting CLV is spend × expected purchases.
@@ -151,7 +168,12 @@ mod tests {
         assert_eq!(t.potential_value, 5.0);
         assert_eq!(
             classes,
-            vec![ValueClass::Low, ValueClass::Potential, ValueClass::Sub, ValueClass::High]
+            vec![
+                ValueClass::Low,
+                ValueClass::Potential,
+                ValueClass::Sub,
+                ValueClass::High
+            ]
         );
         // A median of 0 puts every zero in the low half.
         let (classes, _) = value_classes(&[0.0, 0.0, 0.0, 5.0], &[1.0; 4], 0.5, 0.5);

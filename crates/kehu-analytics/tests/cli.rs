@@ -34,7 +34,11 @@ fn case(csv: &str) -> Case {
     let input = dir.path().join("tx.csv");
     fs::write(&input, csv).unwrap();
     let out = dir.path().join("out");
-    Case { input, out, _dir: dir }
+    Case {
+        input,
+        out,
+        _dir: dir,
+    }
 }
 
 fn rows(path: &Path) -> Vec<csv::StringRecord> {
@@ -55,7 +59,10 @@ fn json(path: &Path) -> Value {
 fn assert_no_nan(out: &Path) {
     for name in ["customers.csv", "model.json", "summary.json"] {
         let text = fs::read_to_string(out.join(name)).unwrap().to_lowercase();
-        assert!(!text.contains("nan") && !text.contains("inf"), "{name} holds a non-finite number");
+        assert!(
+            !text.contains("nan") && !text.contains("inf"),
+            "{name} holds a non-finite number"
+        );
     }
 }
 
@@ -65,10 +72,16 @@ fn population_csv() -> String {
     for c in 0..300_u32 {
         let purchases = c % 6;
         let start = c % 90;
-        csv += &format!("{c},2024-01-{:02},{}.{:02}\n", 1 + start % 28, 10 + c % 37, c % 100);
+        csv += &format!(
+            "{c},2024-01-{:02},{}.{:02}\n",
+            1 + start % 28,
+            10 + c % 37,
+            c % 100
+        );
         for k in 0..purchases {
             let day = 40 + start + k * (5 + c % 11);
-            let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(u64::from(day));
+            let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+                + chrono::Days::new(u64::from(day));
             csv += &format!("{c},{date},{}.50\n", 5 + (c * 7 + k * 13) % 60);
         }
     }
@@ -90,10 +103,18 @@ fn analyze_writes_the_three_outputs_with_every_column() {
     assert_eq!(rows(&c.out.join("customers.csv")).len(), 300);
     let model = json(&c.out.join("model.json"));
     for key in ["r", "alpha", "a", "b", "log_likelihood"] {
-        assert!(model["bgnbd"][key].is_f64(), "bgnbd.{key}: {}", model["bgnbd"]);
+        assert!(
+            model["bgnbd"][key].is_f64(),
+            "bgnbd.{key}: {}",
+            model["bgnbd"]
+        );
     }
     for key in ["p", "q", "gamma", "log_likelihood"] {
-        assert!(model["gamma_gamma"][key].is_f64(), "gamma_gamma.{key}: {}", model["gamma_gamma"]);
+        assert!(
+            model["gamma_gamma"][key].is_f64(),
+            "gamma_gamma.{key}: {}",
+            model["gamma_gamma"]
+        );
     }
     assert_eq!(model["bgnbd"]["optimizer"]["converged"], Value::Bool(true));
     let summary = json(&c.out.join("summary.json"));
@@ -103,9 +124,15 @@ fn analyze_writes_the_three_outputs_with_every_column() {
         .map(|k| summary["value_classes"][k]["customers"].as_u64().unwrap())
         .sum();
     assert_eq!(classes, 300);
-    assert_eq!(summary["score_distribution"]["r"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        summary["score_distribution"]["r"].as_array().unwrap().len(),
+        5
+    );
     // Customer ids are integers: rows come in numeric id order.
-    let ids: Vec<u32> = column(&c.out.join("customers.csv"), "customer_id").iter().map(|s| s.parse().unwrap()).collect();
+    let ids: Vec<u32> = column(&c.out.join("customers.csv"), "customer_id")
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     assert_no_nan(&c.out);
     // No temporary files are left behind.
@@ -143,11 +170,17 @@ fn customer_rows_match_a_hand_computed_fixture() {
     // R: recency_days 14 (3), 7 (7), 0 (12) → ranks 1, 2, 3 of 3 → scores 1, 2, 4.
     // F: orders 1 (3), 5 (7), 1 (12) → 3 then 12 then 7 → scores 1, 4, 2.
     // M: revenue 100 (3), 55 (7), 1 (12) → 12, 7, 3 → scores 4, 2, 1.
-    let scores: Vec<(String, String, String)> =
-        rows.iter().map(|r| (get(r, 10), get(r, 11), get(r, 12))).collect();
+    let scores: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (get(r, 10), get(r, 11), get(r, 12)))
+        .collect();
     assert_eq!(
         scores,
-        [("1", "1", "4"), ("2", "4", "2"), ("4", "2", "1")].map(|(a, b, c)| (a.into(), b.into(), c.into()))
+        [("1", "1", "4"), ("2", "4", "2"), ("4", "2", "1")].map(|(a, b, c)| (
+            a.into(),
+            b.into(),
+            c.into()
+        ))
     );
     // ABC over 156.00: 3 → 100/156 = 64 % A; 7 → 155/156 = 99.4 % C; 12 → C.
     let abc: Vec<String> = rows.iter().map(|r| get(r, 14)).collect();
@@ -165,9 +198,19 @@ fn expect_error(csv: &str, needle: &str) {
     fs::write(c.out.join("customers.csv"), "old").unwrap();
     let err = run(&args(&c.input, &c.out)).expect_err("bad input must fail");
     let message = format!("{err:#}");
-    assert!(message.contains(needle), "{message:?} should contain {needle:?}");
-    assert_eq!(fs::read_to_string(c.out.join("customers.csv")).unwrap(), "old");
-    assert_eq!(fs::read_dir(&c.out).unwrap().count(), 1, "nothing else written");
+    assert!(
+        message.contains(needle),
+        "{message:?} should contain {needle:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(c.out.join("customers.csv")).unwrap(),
+        "old"
+    );
+    assert_eq!(
+        fs::read_dir(&c.out).unwrap().count(),
+        1,
+        "nothing else written"
+    );
 }
 
 #[test]
@@ -180,17 +223,38 @@ fn an_unparsable_date_names_its_line() {
 
 #[test]
 fn an_unparsable_amount_names_its_line() {
-    expect_error("customer_id,date,amount\n1,2024-01-01,5\n1,2024-01-02,1.234\n", "line 3: unparsable amount \"1.234\"");
-    expect_error("customer_id,date,amount\n1,2024-01-01,abc\n", "line 2: unparsable amount \"abc\"");
+    expect_error(
+        "customer_id,date,amount\n1,2024-01-01,5\n1,2024-01-02,1.234\n",
+        "line 3: unparsable amount \"1.234\"",
+    );
+    expect_error(
+        "customer_id,date,amount\n1,2024-01-01,abc\n",
+        "line 2: unparsable amount \"abc\"",
+    );
 }
 
 #[test]
 fn missing_and_extra_columns_are_reported() {
-    expect_error("customer_id,date\n1,2024-01-01\n", "line 1: missing column amount");
-    expect_error("customer_id,date,amount,cost\n1,2024-01-01,5,3\n", "line 1: unexpected column \"cost\"");
-    expect_error("customer_id,date,amount\n1,2024-01-01,5,3\n", "line 2: expected 3 fields");
-    expect_error("customer_id,date,amount\n1,2024-01-01,5\n2,2024-01-01\n", "line 3: expected 3 fields");
-    expect_error("customer_id,date,date\n", "line 1: duplicate column \"date\"");
+    expect_error(
+        "customer_id,date\n1,2024-01-01\n",
+        "line 1: missing column amount",
+    );
+    expect_error(
+        "customer_id,date,amount,cost\n1,2024-01-01,5,3\n",
+        "line 1: unexpected column \"cost\"",
+    );
+    expect_error(
+        "customer_id,date,amount\n1,2024-01-01,5,3\n",
+        "line 2: expected 3 fields",
+    );
+    expect_error(
+        "customer_id,date,amount\n1,2024-01-01,5\n2,2024-01-01\n",
+        "line 3: expected 3 fields",
+    );
+    expect_error(
+        "customer_id,date,date\n",
+        "line 1: duplicate column \"date\"",
+    );
 }
 
 #[test]
@@ -205,7 +269,10 @@ fn an_empty_file_a_header_only_file_and_a_repeated_header_are_errors() {
 
 #[test]
 fn an_empty_customer_id_names_its_line() {
-    expect_error("customer_id,date,amount\n1,2024-01-01,5\n,2024-01-01,5\n", "line 3: empty customer_id");
+    expect_error(
+        "customer_id,date,amount\n1,2024-01-01,5\n,2024-01-01,5\n",
+        "line 3: empty customer_id",
+    );
 }
 
 #[test]
@@ -218,12 +285,18 @@ fn a_missing_input_file_is_an_error_and_writes_nothing() {
 
 #[test]
 fn refunds_reduce_revenue_and_are_accepted() {
-    let c = case("customer_id,date,amount\n1,2024-01-01,50.00\n1,2024-01-05,-20.00\n2,2024-01-03,-5.00\n");
+    let c = case(
+        "customer_id,date,amount\n1,2024-01-01,50.00\n1,2024-01-05,-20.00\n2,2024-01-03,-5.00\n",
+    );
     run(&args(&c.input, &c.out)).unwrap();
     let revenue = column(&c.out.join("customers.csv"), "revenue");
     assert_eq!(revenue, ["30.00", "-5.00"]);
     let first = column(&c.out.join("customers.csv"), "first_purchase");
-    assert_eq!(first, ["2024-01-01", ""], "a refund-only customer has no purchase day");
+    assert_eq!(
+        first,
+        ["2024-01-01", ""],
+        "a refund-only customer has no purchase day"
+    );
     assert_eq!(column(&c.out.join("customers.csv"), "clv")[1], "0.0");
     assert_no_nan(&c.out);
 }
@@ -245,7 +318,10 @@ fn nobody_repeating_leaves_bgnbd_unfitted_with_a_reason_and_p_alive_one() {
     run(&args(&c.input, &c.out)).unwrap();
     let model = json(&c.out.join("model.json"));
     assert_eq!(model["bgnbd"]["fitted"], Value::Bool(false));
-    assert_eq!(model["bgnbd"]["reason"], "no customer has a repeat purchase day");
+    assert_eq!(
+        model["bgnbd"]["reason"],
+        "no customer has a repeat purchase day"
+    );
     let customers = c.out.join("customers.csv");
     assert!(column(&customers, "p_alive").iter().all(|v| v == "1.0"));
     assert!(column(&customers, "clv").iter().all(|v| v == "0.0"));
@@ -254,7 +330,9 @@ fn nobody_repeating_leaves_bgnbd_unfitted_with_a_reason_and_p_alive_one() {
 
 #[test]
 fn everyone_buying_on_one_day_gives_a_documented_result_without_nan() {
-    let c = case("customer_id,date,amount\n1,2024-01-01,10\n2,2024-01-01,20\n2,2024-01-01,5\n3,2024-01-01,5\n");
+    let c = case(
+        "customer_id,date,amount\n1,2024-01-01,10\n2,2024-01-01,20\n2,2024-01-01,5\n3,2024-01-01,5\n",
+    );
     run(&args(&c.input, &c.out)).unwrap();
     let model = json(&c.out.join("model.json"));
     assert_eq!(model["bgnbd"]["fitted"], Value::Bool(false));

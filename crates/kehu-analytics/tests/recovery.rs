@@ -49,7 +49,11 @@ fn bgnbd_fit_recovers_the_parameters_of_100000_simulated_customers() {
     eprintln!("{p:?} {:?}", fit.optimizer);
     assert!(fit.optimizer.converged);
     assert!(relative_error(p.r, TRUTH.r) < 0.05, "r = {}", p.r);
-    assert!(relative_error(p.alpha, TRUTH.alpha) < 0.08, "alpha = {}", p.alpha);
+    assert!(
+        relative_error(p.alpha, TRUTH.alpha) < 0.08,
+        "alpha = {}",
+        p.alpha
+    );
     assert!(relative_error(p.a, TRUTH.a) < 0.15, "a = {}", p.a);
     assert!(relative_error(p.b, TRUTH.b) < 0.20, "b = {}", p.b);
     // The optimum is a stationary point of the total log-likelihood.
@@ -68,7 +72,9 @@ fn gamma_gamma_fit_recovers_the_parameters_of_100000_simulated_customers() {
         .map(|_| {
             let who = simulate::individual(&TRUTH, &mut rng).unwrap();
             let x: u32 = rng.random_range(1..=12);
-            let total: f64 = (0..x).map(|_| simulate::spend(&TRUTH, &who, &mut rng)).sum();
+            let total: f64 = (0..x)
+                .map(|_| simulate::spend(&TRUTH, &who, &mut rng))
+                .sum();
             Spend {
                 frequency: x,
                 monetary_value: total / f64::from(x),
@@ -81,5 +87,9 @@ fn gamma_gamma_fit_recovers_the_parameters_of_100000_simulated_customers() {
     assert!(fit.optimizer.converged);
     assert!(relative_error(g.p, TRUTH.p) < 0.03, "p = {}", g.p);
     assert!(relative_error(g.q, TRUTH.q) < 0.05, "q = {}", g.q);
-    assert!(relative_error(g.gamma, TRUTH.gamma) < 0.08, "gamma = {}", g.gamma);
+    assert!(
+        relative_error(g.gamma, TRUTH.gamma) < 0.08,
+        "gamma = {}",
+        g.gamma
+    );
 }

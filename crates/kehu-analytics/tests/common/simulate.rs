@@ -29,7 +29,11 @@ pub fn individual<R: Rng>(truth: &Truth, rng: &mut R) -> Option<Individual> {
     let lambda = Gamma::new(truth.r, 1.0 / truth.alpha).ok()?.sample(rng);
     let dropout = Beta::new(truth.a, truth.b).ok()?.sample(rng);
     let spend_rate = Gamma::new(truth.q, 1.0 / truth.gamma).ok()?.sample(rng);
-    Some(Individual { lambda, dropout, spend_rate })
+    Some(Individual {
+        lambda,
+        dropout,
+        spend_rate,
+    })
 }
 
 /// Repeat purchase times (weeks after the first purchase at 0) within an age of `t` weeks:
