@@ -1,1 +1,18 @@
-fn main() {}
+//! `kehu`: the CRM in one binary. Thin: parses the command line and calls the library crates.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kehu: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

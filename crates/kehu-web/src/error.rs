@@ -1,0 +1,224 @@
+//! Errors of the web layer, mapped to HTTP in exactly two places: [`ApiError`] renders RFC 9457
+//! problem+json with a stable `code`, [`PageError`] renders an HTML error page. Both speak the
+//! request's language (set per request by the context middleware). A 500 logs the cause chain
+//! and shows a generic message.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use kehu_domain::{DomainError, FieldError};
+use kehu_store::StoreError;
+use serde::Serialize;
+
+use crate::i18n::Tr;
+use crate::views;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    #[error("bad request: {code}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("not found")]
+    NotFound,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            return AppError::Unavailable(e.to_string());
+        }
+        match e {
+            StoreError::Domain(d) => AppError::Domain(d),
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// Status, stable code, and the Fluent key of the title.
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            AppError::Domain(DomainError::Invalid(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "problem-validation")
+            }
+            AppError::Domain(DomainError::Conflict(_)) => {
+                (StatusCode::CONFLICT, "already_exists", "problem-conflict")
+            }
+            AppError::Domain(DomainError::StaleVersion) => {
+                (StatusCode::CONFLICT, "version_conflict", "problem-stale")
+            }
+            AppError::Domain(DomainError::NotFound) | AppError::NotFound => {
+                (StatusCode::NOT_FOUND, "not_found", "problem-not-found")
+            }
+            AppError::Domain(DomainError::Forbidden) => {
+                (StatusCode::FORBIDDEN, "forbidden", "problem-forbidden")
+            }
+            AppError::Domain(DomainError::NotAllowed(_)) => {
+                (StatusCode::CONFLICT, "not_allowed", "problem-not-allowed")
+            }
+            AppError::Unauthenticated => {
+                (StatusCode::UNAUTHORIZED, "unauthenticated", "problem-unauthenticated")
+            }
+            AppError::PasswordChangeRequired => (
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                "problem-password-change",
+            ),
+            AppError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed", "problem-csrf"),
+            AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code, "problem-bad-request"),
+            AppError::Unavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "problem-unavailable")
+            }
+            AppError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "problem-internal")
+            }
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            _ => {}
+        }
+    }
+
+    /// A human sentence for the user, in their language.
+    pub fn detail(&self, tr: &Tr) -> String {
+        match self {
+            AppError::Domain(DomainError::NotAllowed(key)) => tr.t(key),
+            AppError::Domain(DomainError::Conflict(f)) => field_message(tr, f),
+            AppError::BadRequest { detail, .. } if !detail.is_empty() => detail.clone(),
+            _ => tr.t(&format!("{}-detail", self.parts().2)),
+        }
+    }
+}
+
+/// "显示名称: 必填" — a field's label and what is wrong with it.
+pub fn field_message(tr: &Tr, f: &FieldError) -> String {
+    tr.t(&f.code)
+}
+
+/// One invalid field in a problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InvalidParam {
+    /// The field's name, as in the request.
+    pub name: String,
+    /// Stable code, e.g. `err-required`.
+    pub code: String,
+    /// What is wrong, in the user's language.
+    pub reason: String,
+}
+
+/// RFC 9457 problem details, with a stable snake_case `code`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<InvalidParam>,
+}
+
+/// An error answered as problem+json.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        let tr = crate::context::current_tr();
+        let (status, code, title) = e.parts();
+        let errors = match &e {
+            AppError::Domain(DomainError::Invalid(fields)) => fields
+                .iter()
+                .map(|f| InvalidParam {
+                    name: f.field.clone(),
+                    code: f.code.clone(),
+                    reason: field_message(&tr, f),
+                })
+                .collect(),
+            AppError::Domain(DomainError::Conflict(f)) => vec![InvalidParam {
+                name: f.field.clone(),
+                code: f.code.clone(),
+                reason: field_message(&tr, f),
+            }],
+            _ => Vec::new(),
+        };
+        let body = Problem {
+            type_: format!("https://kehu.dev/problems/{code}"),
+            title: tr.t(title),
+            status: status.as_u16(),
+            detail: e.detail(&tr),
+            code: code.to_owned(),
+            errors,
+        };
+        let mut resp = (status, axum::Json(body)).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// An error answered as an HTML page (or a redirect to sign-in).
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        match e {
+            AppError::Unauthenticated => {
+                return axum::response::Redirect::to("/login").into_response();
+            }
+            AppError::PasswordChangeRequired => {
+                return axum::response::Redirect::to("/profile#password").into_response();
+            }
+            _ => {}
+        }
+        let tr = crate::context::current_tr();
+        let (status, _, title) = e.parts();
+        let html = views::error_page(&tr, status.as_u16(), &tr.t(title), &e.detail(&tr));
+        (status, Html(html)).into_response()
+    }
+}

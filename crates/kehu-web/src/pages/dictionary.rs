@@ -1,0 +1,235 @@
+//! Data dictionary administration (数据字典): items by kind; protected items are read-only.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kehu_domain::Right;
+use kehu_domain::dictionary::DictInput;
+use kehu_store::PageRequest;
+use kehu_store::dictionary::DictEntry;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::context::{CsrfForm, PageUser};
+use crate::error::{AppError, PageError};
+use crate::i18n::Tr;
+use crate::views::{Chrome, FormErrors, render};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dictionary", get(list).post(create))
+        .route("/dictionary/new", get(new_form))
+        .route("/dictionary/{id}", get(edit_form).post(update))
+        .route("/dictionary/{id}/delete", post(delete))
+}
+
+/// The label of a kind: translated for the seeded kinds, the code for new ones.
+pub fn kind_label(tr: &Tr, kind: &str) -> String {
+    let key = format!("dict-kind-{}", kind.replace('_', "-"));
+    if tr.has(&key) { tr.t(&key) } else { kind.to_owned() }
+}
+
+pub struct KindTab {
+    pub code: String,
+    pub label: String,
+    pub count: i64,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dictionary/list.html")]
+struct ListPage {
+    c: Chrome,
+    kinds: Vec<KindTab>,
+    kind: String,
+    entries: Vec<DictEntry>,
+    page: u64,
+    pages: u64,
+    query_base: String,
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    kind: Option<String>,
+    page: Option<u64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemDictionary)?;
+    let c = Chrome::new(&ctx, "/dictionary");
+    let kinds = state.store.dictionary.kinds().await?;
+    let kind = q
+        .kind
+        .filter(|k| kinds.iter().any(|(c, _)| c == k))
+        .or_else(|| kinds.first().map(|(k, _)| k.clone()))
+        .unwrap_or_default();
+    let page = state
+        .store
+        .dictionary
+        .list(Some(&kind), PageRequest::new(q.page, Some(100)))
+        .await?;
+    let tabs = kinds
+        .into_iter()
+        .map(|(code, count)| KindTab {
+            label: kind_label(&c.tr, &code),
+            active: code == kind,
+            code,
+            count,
+        })
+        .collect();
+    let p = ListPage {
+        query_base: serde_urlencoded::to_string([("kind", kind.as_str())]).unwrap_or_default(),
+        kinds: tabs,
+        kind,
+        pages: page.pages(),
+        page: page.page,
+        entries: page.items,
+        c,
+    };
+    Ok(render(&p)?.into_response())
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct EntryForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    version: i32,
+}
+
+#[derive(Template)]
+#[template(path = "dictionary/form.html")]
+struct FormPage {
+    c: Chrome,
+    id: Option<i64>,
+    f: EntryForm,
+    editable: bool,
+    errors: FormErrors,
+    saved: bool,
+}
+
+fn form_page(
+    c: Chrome,
+    id: Option<i64>,
+    f: EntryForm,
+    editable: bool,
+    errors: FormErrors,
+    saved: bool,
+) -> Result<Response, PageError> {
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let p = FormPage { c, id, f, editable, errors, saved };
+    Ok((status, render(&p)?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct NewQuery {
+    kind: Option<String>,
+}
+
+async fn new_form(PageUser { user, ctx }: PageUser, Query(q): Query<NewQuery>) -> Result<Response, PageError> {
+    user.require(Right::SystemDictionary)?;
+    let f = EntryForm {
+        kind: q.kind.unwrap_or_default(),
+        ..EntryForm::default()
+    };
+    form_page(Chrome::new(&ctx, "/dictionary"), None, f, true, FormErrors::default(), false)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    CsrfForm(f): CsrfForm<EntryForm>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemDictionary)?;
+    let c = Chrome::new(&ctx, "/dictionary");
+    let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
+        Ok(input) => state.store.dictionary.create(&input, &ctx.actor()).await.map_err(AppError::from),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(e) => Ok(Redirect::to(&format!("/dictionary?kind={}", e.kind)).into_response()),
+        Err(e) => {
+            let errors = FormErrors::from_error(&c.tr, e)?;
+            form_page(c, None, f, true, errors, false)
+        }
+    }
+}
+
+fn values(e: &DictEntry) -> EntryForm {
+    EntryForm {
+        kind: e.kind.clone(),
+        item: e.item.clone(),
+        value: e.value.clone(),
+        sort: e.sort.to_string(),
+        version: e.version,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemDictionary)?;
+    let e = state.store.dictionary.get(id).await?;
+    form_page(Chrome::new(&ctx, "/dictionary"), Some(id), values(&e), e.editable, FormErrors::default(), q.saved.is_some())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<EntryForm>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemDictionary)?;
+    let c = Chrome::new(&ctx, "/dictionary");
+    let current = state.store.dictionary.get(id).await?;
+    let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
+        Ok(input) => state.store.dictionary.update(id, &input, f.version, &ctx.actor()).await.map_err(AppError::from),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/dictionary/{id}?saved=1")).into_response()),
+        Err(e) => {
+            let errors = FormErrors::from_error(&c.tr, e)?;
+            form_page(c, Some(id), f, current.editable, errors, false)
+        }
+    }
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<EntryForm>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemDictionary)?;
+    let c = Chrome::new(&ctx, "/dictionary");
+    let current = state.store.dictionary.get(id).await?;
+    match state.store.dictionary.delete(id, f.version, &ctx.actor()).await {
+        Ok(()) => Ok(Redirect::to(&format!("/dictionary?kind={}", current.kind)).into_response()),
+        Err(e) => {
+            let errors = FormErrors::from_error(&c.tr, AppError::from(e))?;
+            form_page(c, Some(id), values(&current), current.editable, errors, false)
+        }
+    }
+}

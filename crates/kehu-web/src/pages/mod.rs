@@ -1,0 +1,49 @@
+//! Server-rendered pages, one module per product area, each with its own `router()`.
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::context::Ctx;
+use crate::error::{ApiError, AppError};
+use crate::views;
+
+pub mod audit;
+pub mod auth;
+pub mod dictionary;
+pub mod home;
+pub mod profile;
+pub mod roles;
+pub mod users;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(auth::router())
+        .merge(home::router())
+        .merge(profile::router())
+        .merge(users::router())
+        .merge(roles::router())
+        .merge(dictionary::router())
+        .merge(audit::router())
+}
+
+/// Unknown routes: a problem document under `/api/`, a page elsewhere.
+pub async fn not_found(ctx: Ctx) -> Response {
+    if ctx.path.starts_with("/api/") {
+        return ApiError(AppError::NotFound).into_response();
+    }
+    let tr = ctx.tr;
+    let html = views::error_page(
+        &tr,
+        404,
+        &tr.t("problem-not-found"),
+        &tr.t("problem-not-found-detail"),
+    );
+    (StatusCode::NOT_FOUND, Html(html)).into_response()
+}
+
+/// Parses an optional numeric query value ("" and absent are `None`).
+pub fn opt_i64(s: &Option<String>) -> Option<i64> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|s| s.parse().ok())
+}

@@ -1,0 +1,260 @@
+//! Role administration (角色管理): tick rights, choose the data scope.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kehu_domain::error::Errors;
+use kehu_domain::{DataScope, DomainError, FieldError, Right, text};
+use kehu_store::roles::{RoleDetail, RoleInput};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::context::{CsrfForm, PageUser};
+use crate::error::{AppError, PageError};
+use crate::i18n::Tr;
+use crate::views::{Chrome, FormErrors, render};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/roles", get(list).post(create))
+        .route("/roles/new", get(new_form))
+        .route("/roles/{id}", get(edit_form).post(update))
+        .route("/roles/{id}/delete", post(delete))
+}
+
+#[derive(Template)]
+#[template(path = "roles/list.html")]
+struct ListPage {
+    c: Chrome,
+    roles: Vec<RoleDetail>,
+}
+
+async fn list(State(state): State<AppState>, PageUser { user, ctx }: PageUser) -> Result<Response, PageError> {
+    user.require(Right::SystemRoles)?;
+    let p = ListPage {
+        c: Chrome::new(&ctx, "/roles"),
+        roles: state.store.roles.list().await?,
+    };
+    Ok(render(&p)?.into_response())
+}
+
+/// One checkbox of the rights grid.
+pub struct RightBox {
+    pub code: &'static str,
+    pub label: String,
+    pub checked: bool,
+}
+
+/// The rights of one product module.
+pub struct RightGroup {
+    pub label: String,
+    pub rights: Vec<RightBox>,
+}
+
+fn groups(tr: &Tr, checked: &[String]) -> Vec<RightGroup> {
+    Right::MODULES
+        .iter()
+        .map(|m| RightGroup {
+            label: tr.t(&format!("module-{m}")),
+            rights: Right::ALL
+                .iter()
+                .filter(|r| r.module() == *m)
+                .map(|r| RightBox {
+                    code: r.code(),
+                    label: tr.t(&r.label_key()),
+                    checked: checked.iter().any(|c| c == r.code()),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "roles/form.html")]
+struct FormPage {
+    c: Chrome,
+    id: Option<i64>,
+    name: String,
+    description: String,
+    scope: String,
+    version: i32,
+    is_admin: bool,
+    builtin: bool,
+    users: i64,
+    groups: Vec<RightGroup>,
+    errors: FormErrors,
+    saved: bool,
+}
+
+struct Values {
+    name: String,
+    description: String,
+    scope: String,
+    rights: Vec<String>,
+    version: i32,
+}
+
+impl Values {
+    /// Repeated `rights` keys come from the checkbox grid, so the form is read as pairs.
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        Self {
+            name: get("name"),
+            description: get("description"),
+            scope: get("scope"),
+            rights: pairs.iter().filter(|(n, _)| n == "rights").map(|(_, v)| v.clone()).collect(),
+            version: get("version").parse().unwrap_or(0),
+        }
+    }
+
+    fn parse(&self) -> Result<RoleInput, DomainError> {
+        let mut errors = Errors::new();
+        let name = errors.check(text::line("name", &self.name, 64));
+        let description = errors.check(text::optional("description", &self.description, 500));
+        let scope = DataScope::from_code(&self.scope);
+        if scope.is_none() {
+            errors.push(FieldError::new("scope", "err-required"));
+        }
+        let mut rights = Vec::new();
+        for code in &self.rights {
+            match Right::from_code(code) {
+                Some(r) => rights.push(r),
+                None => errors.push(FieldError::new("rights", "err-invalid")),
+            }
+        }
+        errors.finish()?;
+        match (name, description, scope) {
+            (Some(name), Some(description), Some(scope)) => Ok(RoleInput { name, description, scope, rights }),
+            _ => Err(DomainError::field("name", "err-required")),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments, reason = "a form page is its fields")]
+fn form_page(
+    c: Chrome,
+    id: Option<i64>,
+    v: &Values,
+    detail: Option<&RoleDetail>,
+    errors: FormErrors,
+    saved: bool,
+) -> Result<Response, PageError> {
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let p = FormPage {
+        groups: groups(&c.tr, &v.rights),
+        id,
+        name: v.name.clone(),
+        description: v.description.clone(),
+        scope: v.scope.clone(),
+        version: v.version,
+        is_admin: detail.is_some_and(|d| d.role.is_admin()),
+        builtin: detail.is_some_and(|d| d.role.builtin),
+        users: detail.map_or(0, |d| d.users),
+        errors,
+        saved,
+        c,
+    };
+    Ok((status, render(&p)?).into_response())
+}
+
+async fn new_form(PageUser { user, ctx }: PageUser) -> Result<Response, PageError> {
+    user.require(Right::SystemRoles)?;
+    let v = Values {
+        name: String::new(),
+        description: String::new(),
+        scope: "own".into(),
+        rights: Vec::new(),
+        version: 0,
+    };
+    form_page(Chrome::new(&ctx, "/roles"), None, &v, None, FormErrors::default(), false)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemRoles)?;
+    let c = Chrome::new(&ctx, "/roles");
+    let v = Values::from_pairs(&pairs);
+    let result = match v.parse() {
+        Ok(input) => state.store.roles.create(&input, &ctx.actor()).await.map_err(AppError::from),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(d) => Ok(Redirect::to(&format!("/roles/{}?saved=1", d.role.id)).into_response()),
+        Err(e) => form_page(c.clone(), None, &v, None, FormErrors::from_error(&c.tr, e)?, false),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemRoles)?;
+    let d = state.store.roles.get(id).await?;
+    let v = Values {
+        name: d.role.name.clone(),
+        description: d.role.description.clone().unwrap_or_default(),
+        scope: d.role.data_scope.clone(),
+        rights: d.rights.clone(),
+        version: d.role.version,
+    };
+    form_page(Chrome::new(&ctx, "/roles"), Some(id), &v, Some(&d), FormErrors::default(), q.saved.is_some())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemRoles)?;
+    let c = Chrome::new(&ctx, "/roles");
+    let d = state.store.roles.get(id).await?;
+    let v = Values::from_pairs(&pairs);
+    let result = match v.parse() {
+        Ok(input) => state.store.roles.update(id, &input, v.version, &ctx.actor()).await.map_err(AppError::from),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/roles/{id}?saved=1")).into_response()),
+        Err(e) => form_page(c.clone(), Some(id), &v, Some(&d), FormErrors::from_error(&c.tr, e)?, false),
+    }
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemRoles)?;
+    let c = Chrome::new(&ctx, "/roles");
+    let v = Values::from_pairs(&pairs);
+    match state.store.roles.delete(id, v.version, &ctx.actor()).await {
+        Ok(()) => Ok(Redirect::to("/roles").into_response()),
+        Err(e) => {
+            let d = state.store.roles.get(id).await?;
+            let v = Values {
+                name: d.role.name.clone(),
+                description: d.role.description.clone().unwrap_or_default(),
+                scope: d.role.data_scope.clone(),
+                rights: d.rights.clone(),
+                version: d.role.version,
+            };
+            let errors = FormErrors::from_error(&c.tr, AppError::from(e))?;
+            form_page(c, Some(id), &v, Some(&d), errors, false)
+        }
+    }
+}

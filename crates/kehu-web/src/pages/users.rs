@@ -1,0 +1,324 @@
+//! User administration (用户管理): list, create, edit, reset password, disable.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kehu_domain::error::Errors;
+use kehu_domain::secrets::hash_password;
+use kehu_domain::user::{DisplayName, NewPassword, Username, parse_email};
+use kehu_domain::{DomainError, Right};
+use kehu_store::users::{NewUser, User, UserChanges, UserFilter};
+use kehu_store::{Page, PageRequest};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::context::{CsrfForm, PageUser};
+use crate::error::{AppError, PageError};
+use crate::pages::opt_i64;
+use crate::views::{Chrome, FormErrors, Opt, render, when};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list).post(create))
+        .route("/users/new", get(new_form))
+        .route("/users/{id}", get(edit_form).post(update))
+        .route("/users/{id}/password", post(reset_password))
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    q: Option<String>,
+    role: Option<String>,
+    page: Option<u64>,
+}
+
+pub struct Row {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role_name: String,
+    pub disabled: bool,
+    pub last_login: String,
+}
+
+#[derive(Template)]
+#[template(path = "users/list.html")]
+struct ListPage {
+    c: Chrome,
+    rows: Vec<Row>,
+    q: String,
+    roles: Vec<Opt>,
+    page: u64,
+    query_base: String,
+    pages: u64,
+    total: u64,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemUsers)?;
+    let filter = UserFilter {
+        q: q.q.clone().filter(|s| !s.trim().is_empty()),
+        role_id: opt_i64(&q.role),
+    };
+    let page: Page<User> =
+        state.store.users.list(&filter, PageRequest::new(q.page, Some(50))).await?;
+    let c = Chrome::new(&ctx, "/users");
+    let rows = page
+        .items
+        .iter()
+        .map(|u| Row {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            role_name: u.role_name.clone(),
+            disabled: u.disabled,
+            last_login: u.last_login_at.map(|t| when(&c.tr, &t)).unwrap_or_default(),
+        })
+        .collect();
+    let p = ListPage {
+        rows,
+        roles: role_options(&state, &q.role.clone().unwrap_or_default()).await?,
+        query_base: serde_urlencoded::to_string([
+            ("q", q.q.clone().unwrap_or_default()),
+            ("role", q.role.clone().unwrap_or_default()),
+        ])
+        .unwrap_or_default(),
+        q: q.q.unwrap_or_default(),
+        page: page.page,
+        pages: page.pages(),
+        total: page.total,
+        c,
+    };
+    Ok(render(&p)?.into_response())
+}
+
+/// The values of the user form, as entered (kept when the form comes back with errors).
+#[derive(Deserialize, Default, Clone)]
+pub struct UserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role_id: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    disabled: Option<String>,
+    #[serde(default)]
+    version: i32,
+}
+
+#[derive(Template)]
+#[template(path = "users/form.html")]
+struct FormPage {
+    c: Chrome,
+    id: Option<i64>,
+    f: UserForm,
+    roles: Vec<Opt>,
+    errors: FormErrors,
+    saved: bool,
+}
+
+async fn form_page(
+    state: &AppState,
+    c: Chrome,
+    id: Option<i64>,
+    f: UserForm,
+    errors: FormErrors,
+    saved: bool,
+) -> Result<Response, PageError> {
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let p = FormPage {
+        c,
+        id,
+        roles: role_options(state, &f.role_id).await?,
+        f,
+        errors,
+        saved,
+    };
+    Ok((status, render(&p)?).into_response())
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemUsers)?;
+    form_page(&state, Chrome::new(&ctx, "/users"), None, UserForm::default(), FormErrors::default(), false).await
+}
+
+fn parse_role(f: &UserForm, errors: &mut Errors) -> Option<i64> {
+    let r = f.role_id.trim().parse::<i64>().ok();
+    if r.is_none() {
+        errors.push(kehu_domain::FieldError::new("role_id", "err-required"));
+    }
+    r
+}
+
+async fn create(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    CsrfForm(f): CsrfForm<UserForm>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemUsers)?;
+    let c = Chrome::new(&ctx, "/users");
+    let mut errors = Errors::new();
+    let username = errors.check(Username::parse(&f.username));
+    let display = errors.check(DisplayName::parse(&f.display_name));
+    let email = errors.check(parse_email(&f.email));
+    let role = parse_role(&f, &mut errors);
+    let password = errors.check(NewPassword::parse("password", &f.password));
+    let result = match (errors.finish(), username, display, email, role, password) {
+        (Ok(()), Some(u), Some(d), Some(e), Some(r), Some(p)) => {
+            let new = NewUser {
+                username: u.as_str().to_owned(),
+                display_name: d.as_str().to_owned(),
+                email: e,
+                role_id: r,
+                password_hash: hash_password(p.expose()).map_err(|e| AppError::Internal(e.into()))?,
+                // An administrator-set password is temporary: the user picks their own.
+                must_change_password: true,
+            };
+            role_exists(&state, r).await?;
+            state.store.users.create(&new, &ctx.actor()).await.map_err(AppError::from)
+        }
+        (Err(e), ..) => Err(AppError::from(e)),
+        _ => Err(AppError::from(DomainError::field("username", "err-required"))),
+    };
+    match result {
+        Ok(u) => Ok(Redirect::to(&format!("/users/{}?saved=1", u.id)).into_response()),
+        Err(e) => {
+            let errors = FormErrors::from_error(&c.tr, e)?;
+            let f = UserForm { password: String::new(), ..f };
+            form_page(&state, c, None, f, errors, false).await
+        }
+    }
+}
+
+async fn role_exists(state: &AppState, id: i64) -> Result<(), AppError> {
+    match state.store.roles.get(id).await {
+        Ok(_) => Ok(()),
+        Err(kehu_store::StoreError::Domain(DomainError::NotFound)) => {
+            Err(DomainError::field("role_id", "err-required").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemUsers)?;
+    let u = state.store.users.get(id).await?;
+    let f = UserForm {
+        username: u.username,
+        display_name: u.display_name,
+        email: u.email.unwrap_or_default(),
+        role_id: u.role_id.to_string(),
+        password: String::new(),
+        disabled: u.disabled.then(|| "on".to_owned()),
+        version: u.version,
+    };
+    form_page(&state, Chrome::new(&ctx, "/users"), Some(id), f, FormErrors::default(), q.saved.is_some()).await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<UserForm>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemUsers)?;
+    let c = Chrome::new(&ctx, "/users");
+    let current = state.store.users.get(id).await?;
+    let mut errors = Errors::new();
+    let display = errors.check(DisplayName::parse(&f.display_name));
+    let email = errors.check(parse_email(&f.email));
+    let role = parse_role(&f, &mut errors);
+    let disabled = f.disabled.is_some();
+    if id == user.user_id && (disabled || role != Some(current.role_id)) {
+        // Nobody disables themselves or changes their own role by accident.
+        errors.push(kehu_domain::FieldError::new("role_id", "err-self-change"));
+    }
+    let result = match (errors.finish(), display, email, role) {
+        (Ok(()), Some(d), Some(e), Some(r)) => {
+            role_exists(&state, r).await?;
+            let changes = UserChanges {
+                display_name: d.as_str().to_owned(),
+                email: e,
+                role_id: r,
+                disabled,
+            };
+            state.store.users.update(id, &changes, f.version, &ctx.actor()).await.map_err(AppError::from)
+        }
+        (Err(e), ..) => Err(AppError::from(e)),
+        _ => Err(AppError::from(DomainError::field("display_name", "err-required"))),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),
+        Err(e) => {
+            let errors = FormErrors::from_error(&c.tr, e)?;
+            let f = UserForm { username: current.username, ..f };
+            form_page(&state, c, Some(id), f, errors, false).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    password: String,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<ResetForm>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemUsers)?;
+    let c = Chrome::new(&ctx, "/users");
+    match NewPassword::parse("password", &f.password) {
+        Ok(p) => {
+            let hash = hash_password(p.expose()).map_err(|e| AppError::Internal(e.into()))?;
+            state.store.users.set_password(id, &hash, true, None, &ctx.actor()).await?;
+            Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response())
+        }
+        Err(e) => {
+            let u = state.store.users.get(id).await?;
+            let form = UserForm {
+                username: u.username,
+                display_name: u.display_name,
+                email: u.email.unwrap_or_default(),
+                role_id: u.role_id.to_string(),
+                password: String::new(),
+                disabled: u.disabled.then(|| "on".to_owned()),
+                version: u.version,
+            };
+            let errors = FormErrors::from_fields(&c.tr, &[e]);
+            form_page(&state, c, Some(id), form, errors, false).await
+        }
+    }
+}
+
+async fn role_options(state: &AppState, current: &str) -> Result<Vec<Opt>, PageError> {
+    let roles = state.store.roles.list().await?;
+    Ok(Opt::list(roles.into_iter().map(|r| (r.role.id, r.role.name)), current))
+}

@@ -1,0 +1,55 @@
+//! First start: the administrator account. Its password comes from `KEHU_ADMIN_PASSWORD`
+//! (then it is not forced to change) or is generated, printed once, and must be changed at
+//! first sign-in.
+
+use anyhow::Context as _;
+use kehu_domain::secrets::{generate_password, hash_password};
+use kehu_store::roles::ADMIN_ROLE;
+use kehu_store::users::NewUser;
+use kehu_store::{Actor, Store};
+
+/// What the first start did about the administrator.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    /// Users exist already: nothing to do.
+    Existing,
+    /// Created with the configured password.
+    Configured,
+    /// Created with this generated password, to print once.
+    Generated(String),
+}
+
+pub async fn bootstrap_admin(
+    store: &Store,
+    configured: Option<&str>,
+) -> anyhow::Result<AdminBootstrap> {
+    if store.users.count().await? > 0 {
+        return Ok(AdminBootstrap::Existing);
+    }
+    let role = store
+        .roles
+        .by_code(ADMIN_ROLE)
+        .await?
+        .context("the administrator role is missing: run `kehu migrate`")?;
+    let (password, outcome) = match configured.filter(|p| !p.is_empty()) {
+        Some(p) => {
+            kehu_domain::user::NewPassword::parse("password", p)
+                .map_err(|_| anyhow::anyhow!("KEHU_ADMIN_PASSWORD must have at least 8 characters"))?;
+            (p.to_owned(), AdminBootstrap::Configured)
+        }
+        None => {
+            let p = generate_password();
+            (p.clone(), AdminBootstrap::Generated(p))
+        }
+    };
+    let new = NewUser {
+        username: "admin".into(),
+        display_name: "系统管理员".into(),
+        email: None,
+        role_id: role.id,
+        password_hash: hash_password(&password)?,
+        must_change_password: matches!(outcome, AdminBootstrap::Generated(_)),
+    };
+    store.users.create(&new, &Actor::system()).await?;
+    Ok(outcome)
+}

@@ -1,0 +1,196 @@
+//! What every page shares: the chrome (navigation built from the user's rights, language
+//! switch, sign-out), form error lists, and rendering.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::response::Html;
+use kehu_domain::{DomainError, FieldError, Right};
+
+use crate::context::Ctx;
+use crate::error::{AppError, PageError};
+use crate::i18n::Tr;
+
+/// One navigation entry.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: String,
+    pub active: bool,
+}
+
+/// The navigation entries and the right each needs (`None`: every signed-in user).
+const NAV: &[(&str, &str, Option<Right>)] = &[
+    ("/", "nav-home", None),
+    ("/users", "nav-users", Some(Right::SystemUsers)),
+    ("/roles", "nav-roles", Some(Right::SystemRoles)),
+    ("/dictionary", "nav-dictionary", Some(Right::SystemDictionary)),
+    ("/audit", "nav-audit", Some(Right::SystemAudit)),
+    ("/api/docs", "nav-api", None),
+];
+
+/// The page frame: who is signed in, what they may open, the form token, the language.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub tr: Tr,
+    pub user_name: String,
+    pub role_name: String,
+    pub signed_in: bool,
+    pub nav: Vec<NavItem>,
+    pub csrf: String,
+    pub path: String,
+}
+
+impl Chrome {
+    pub fn new(ctx: &Ctx, active: &str) -> Self {
+        let nav = match &ctx.user {
+            Some(u) if !u.must_change_password => NAV
+                .iter()
+                .filter(|(_, _, right)| right.is_none_or(|r| u.can(r)))
+                .map(|(href, key, _)| NavItem {
+                    href,
+                    label: ctx.tr.t(key),
+                    active: *href == active,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Self {
+            tr: ctx.tr,
+            user_name: ctx.user.as_ref().map(|u| u.display_name.clone()).unwrap_or_default(),
+            role_name: ctx.user.as_ref().map(|u| u.role_name.clone()).unwrap_or_default(),
+            signed_in: ctx.user.is_some(),
+            nav,
+            csrf: ctx.csrf(),
+            path: ctx.path.clone(),
+        }
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.tr.t(key)
+    }
+
+    /// The language to switch to, for the header button.
+    pub fn other_lang(&self) -> &'static str {
+        match self.tr.lang {
+            kehu_domain::user::Language::ZhCn => "en",
+            kehu_domain::user::Language::En => "zh-CN",
+        }
+    }
+}
+
+/// Field errors of a submitted form, translated, by field name.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors {
+    pub fields: BTreeMap<String, String>,
+    /// A message about the whole form (conflicts, stale versions).
+    pub form: Option<String>,
+}
+
+impl FormErrors {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.form.is_none()
+    }
+
+    pub fn from_fields(tr: &Tr, fields: &[FieldError]) -> Self {
+        let mut f = BTreeMap::new();
+        for e in fields {
+            f.entry(e.field.clone()).or_insert_with(|| tr.t(&e.code));
+        }
+        Self {
+            fields: f,
+            form: None,
+        }
+    }
+
+    /// Turns a use-case error into form errors when the user can fix it by editing the form;
+    /// anything else stays an error page.
+    pub fn from_error(tr: &Tr, e: AppError) -> Result<Self, PageError> {
+        match e {
+            AppError::Domain(DomainError::Invalid(fields)) => Ok(Self::from_fields(tr, &fields)),
+            AppError::Domain(DomainError::Conflict(f)) => Ok(Self::from_fields(tr, &[f])),
+            AppError::Domain(DomainError::StaleVersion) => Ok(Self {
+                fields: BTreeMap::new(),
+                form: Some(tr.t("problem-stale-detail")),
+            }),
+            AppError::Domain(DomainError::NotAllowed(key)) => Ok(Self {
+                fields: BTreeMap::new(),
+                form: Some(tr.t(key)),
+            }),
+            other => Err(PageError(other)),
+        }
+    }
+}
+
+pub fn render(t: &impl Template) -> Result<Html<String>, PageError> {
+    t.render()
+        .map(Html)
+        .map_err(|e| PageError(AppError::Internal(anyhow::Error::new(e).context("rendering"))))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    tr: &'a Tr,
+    status: u16,
+    title: &'a str,
+    detail: &'a str,
+}
+
+/// A stand-alone error page (it must render even when nothing else works).
+pub fn error_page(tr: &Tr, status: u16, title: &str, detail: &str) -> String {
+    ErrorPage {
+        tr,
+        status,
+        title,
+        detail,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("{status} {title}"))
+}
+
+/// Formats a timestamp for lists, in China Standard Time for zh-CN and UTC otherwise.
+pub fn when(tr: &Tr, t: &chrono::DateTime<chrono::Utc>) -> String {
+    match tr.lang {
+        kehu_domain::user::Language::ZhCn => {
+            let cst = chrono::FixedOffset::east_opt(8 * 3600);
+            match cst {
+                Some(z) => t.with_timezone(&z).format("%Y-%m-%d %H:%M").to_string(),
+                None => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            }
+        }
+        kehu_domain::user::Language::En => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+/// One `<option>` of a select.
+#[derive(Debug, Clone)]
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Opt {
+    /// Options from (value, label) pairs, marking the one equal to `current`.
+    pub fn list<V: ToString, L: ToString>(
+        items: impl IntoIterator<Item = (V, L)>,
+        current: &str,
+    ) -> Vec<Opt> {
+        items
+            .into_iter()
+            .map(|(v, l)| {
+                let value = v.to_string();
+                Opt {
+                    selected: value == current,
+                    value,
+                    label: l.to_string(),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,315 @@
+//! The subcommands. Each opens what it needs, does one thing, and reports in one line.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+use kehu_domain::secrets::{hash_password, new_token, token_digest};
+use kehu_domain::user::{DisplayName, NewPassword, Username};
+use kehu_store::users::{NewUser, UserFilter};
+use kehu_store::{Actor, Backend, PageRequest, Store};
+use kehu_web::setup::{AdminBootstrap, bootstrap_admin};
+use kehu_web::{Application, Config};
+
+#[derive(Parser, Debug)]
+#[command(name = "kehu", version, about = "kehu (客户): customer relationship management")]
+pub struct Cli {
+    /// Configuration file (default: ./kehu.toml if it exists).
+    #[arg(long, global = true, env = "KEHU_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web server (migrates the database first).
+    Serve,
+    /// Apply pending database migrations and seed data.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage personal API tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Copy the SQLite database to a file (PostgreSQL: explains pg_dump).
+    Backup {
+        /// Target file (default: <data_dir>/backup-<timestamp>.db).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Load and check the configuration and the database connection.
+    CheckConfig,
+    /// Load realistic demo data (zh-CN users for each role).
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCmd {
+    /// Create a user; the password is read from KEHU_USER_PASSWORD or generated and printed.
+    Add(UserAdd),
+    /// Set a user's password (from KEHU_USER_PASSWORD, or generated and printed).
+    Passwd {
+        username: String,
+        /// Make the user choose a new password at next sign-in.
+        #[arg(long)]
+        temporary: bool,
+    },
+    /// Disable a user (ends their sessions).
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+    /// List users.
+    List,
+}
+
+#[derive(Args, Debug)]
+struct UserAdd {
+    username: String,
+    /// Role code: admin, sales_supervisor, account_manager, executive.
+    #[arg(long, default_value = "account_manager")]
+    role: String,
+    /// Display name (default: the user name).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCmd {
+    /// Issue a token for a user; prints the token alone on stdout.
+    Issue {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    kehu_web::telemetry::init(&config.log_level, &config.log_format);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(dispatch(cli.command, config))
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    if config.db_url().starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    }
+    Store::open(&config.db_url()).await
+}
+
+/// The password for a CLI-created account: KEHU_USER_PASSWORD, or a generated one to print.
+fn cli_password() -> anyhow::Result<(String, bool)> {
+    match std::env::var("KEHU_USER_PASSWORD") {
+        Ok(p) if !p.is_empty() => {
+            NewPassword::parse("password", &p)
+                .map_err(|_| anyhow::anyhow!("KEHU_USER_PASSWORD needs at least 8 characters"))?;
+            Ok((p, false))
+        }
+        _ => Ok((kehu_domain::secrets::generate_password(), true)),
+    }
+}
+
+async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            open(&config).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::CheckConfig => {
+            let store = open(&config).await?;
+            store.db.ping().await.context("pinging the database")?;
+            println!("configuration ok: {config:?}");
+            Ok(())
+        }
+        Command::User(cmd) => user(cmd, &open(&config).await?).await,
+        Command::Token(cmd) => token(cmd, &open(&config).await?).await,
+        Command::Backup { out } => backup(&config, out).await,
+        Command::Demo => demo(&open(&config).await?).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let store = open(&config).await?;
+    match bootstrap_admin(&store, config.admin_password.as_deref()).await? {
+        AdminBootstrap::Generated(p) => {
+            println!("Created the administrator account.\n  user name: admin\n  password:  {p}\nThis password is shown once; you will choose a new one at first sign-in.");
+        }
+        AdminBootstrap::Configured => println!("Created the administrator account `admin` with KEHU_ADMIN_PASSWORD."),
+        AdminBootstrap::Existing => {}
+    }
+    let app = Application::with_store(config, store).await?;
+    let addr = app.addr()?;
+    tracing::info!(%addr, ready_ms = started.elapsed().as_millis(), "kehu is ready");
+    println!("kehu listens on http://{addr}");
+    app.run_until_stopped().await.context("serving")
+}
+
+async fn user(cmd: UserCmd, store: &Store) -> anyhow::Result<()> {
+    let actor = Actor::system();
+    let find = |name: String| async move {
+        store
+            .users
+            .by_username(&name.to_lowercase())
+            .await?
+            .with_context(|| format!("no user named {name:?}"))
+    };
+    match cmd {
+        UserCmd::Add(a) => {
+            let username = Username::parse(&a.username).map_err(|e| anyhow::anyhow!("user name: {}", e.code))?;
+            let display = DisplayName::parse(a.name.as_deref().unwrap_or(&a.username))
+                .map_err(|e| anyhow::anyhow!("name: {}", e.code))?;
+            let role = store
+                .roles
+                .by_code(&a.role)
+                .await?
+                .with_context(|| format!("no role with code {:?}", a.role))?;
+            let (password, generated) = cli_password()?;
+            let new = NewUser {
+                username: username.as_str().to_owned(),
+                display_name: display.as_str().to_owned(),
+                email: None,
+                role_id: role.id,
+                password_hash: hash_password(&password)?,
+                must_change_password: generated,
+            };
+            let u = store.users.create(&new, &actor).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created user {} (id {}, role {})", u.username, u.id, u.role_name);
+            if generated {
+                println!("password: {password}  (to be changed at first sign-in)");
+            }
+        }
+        UserCmd::Passwd { username, temporary } => {
+            let u = find(username).await?;
+            let (password, generated) = cli_password()?;
+            store
+                .users
+                .set_password(u.id, &hash_password(&password)?, temporary || generated, None, &actor)
+                .await?;
+            println!("password of {} changed", u.username);
+            if generated {
+                println!("password: {password}  (to be changed at next sign-in)");
+            }
+        }
+        UserCmd::Disable { username } => {
+            let u = find(username).await?;
+            store.users.set_disabled(u.id, true, &actor).await?;
+            println!("{} is disabled", u.username);
+        }
+        UserCmd::Enable { username } => {
+            let u = find(username).await?;
+            store.users.set_disabled(u.id, false, &actor).await?;
+            println!("{} is enabled", u.username);
+        }
+        UserCmd::List => {
+            let page = store.users.list(&UserFilter::default(), PageRequest::new(Some(1), Some(200))).await?;
+            for u in page.items {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!("{:>5}  {:<20} {:<16} {:<10} {}", u.id, u.username, u.role_name, state, u.display_name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(cmd: TokenCmd, store: &Store) -> anyhow::Result<()> {
+    match cmd {
+        TokenCmd::Issue { user, name } => {
+            let u = store
+                .users
+                .by_username(&user.to_lowercase())
+                .await?
+                .with_context(|| format!("no user named {user:?}"))?;
+            let token = new_token();
+            store.tokens.issue(u.id, &name, &token_digest(&token), &Actor::system()).await?;
+            // Alone on stdout, so scripts can capture it.
+            println!("{token}");
+        }
+        TokenCmd::Revoke { id } => {
+            store.tokens.revoke(id, None, &Actor::system()).await?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn backup(config: &Config, out: Option<PathBuf>) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    if store.db.backend() == Backend::Postgres {
+        bail!(
+            "kehu backup copies the embedded SQLite database only. For PostgreSQL use pg_dump, e.g.\n  pg_dump --format=custom --file=kehu.dump \"$KEHU_DATABASE_URL\"\nand restore with pg_restore."
+        );
+    }
+    let out = out.unwrap_or_else(|| {
+        config
+            .data_dir
+            .join(format!("backup-{}.db", chrono_stamp()))
+    });
+    if out.exists() {
+        bail!("{} exists already; choose another --out", out.display());
+    }
+    let path = out.to_str().context("the backup path is not valid UTF-8")?;
+    // VACUUM INTO takes a consistent copy while kehu keeps running.
+    store
+        .db
+        .execute_raw(&format!("VACUUM INTO '{}'", path.replace('\'', "''")))
+        .await
+        .with_context(|| format!("writing {path}"))?;
+    println!("backup written to {path}");
+    Ok(())
+}
+
+fn chrono_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    secs.to_string()
+}
+
+/// Demo users, one or two per role, with realistic Chinese names.
+const DEMO_USERS: &[(&str, &str, &str)] = &[
+    ("zhangwei", "张伟", "sales_supervisor"),
+    ("lina", "李娜", "account_manager"),
+    ("wangfang", "王芳", "account_manager"),
+    ("liuyang", "刘洋", "executive"),
+    ("chenjing", "陈静", "admin"),
+];
+
+async fn demo(store: &Store) -> anyhow::Result<()> {
+    let password = std::env::var("KEHU_DEMO_PASSWORD").unwrap_or_else(|_| "kehu-demo-2026".into());
+    let hash = hash_password(&password)?;
+    let mut created = 0;
+    for (username, name, role) in DEMO_USERS {
+        if store.users.by_username(username).await?.is_some() {
+            continue;
+        }
+        let role = store.roles.by_code(role).await?.with_context(|| format!("role {role} missing"))?;
+        let new = NewUser {
+            username: (*username).into(),
+            display_name: (*name).into(),
+            email: Some(format!("{username}@demo.kehu.cn")),
+            role_id: role.id,
+            password_hash: hash.clone(),
+            must_change_password: false,
+        };
+        store.users.create(&new, &Actor::system()).await?;
+        created += 1;
+    }
+    println!("demo data loaded: {created} users (password: {password})");
+    Ok(())
+}
