@@ -3,6 +3,7 @@
 # BG/NBD + Gamma-Gamma population. Usage: bench/analytics/run.sh [CUSTOMERS] [SEED]
 # Prints wall times, the speed ratio, kehu's peak RSS, and class counts, score
 # distributions and fitted parameters side by side.
+# Environment: CARGO_TARGET_DIR (default target), KEHU_ENGINE_ONLY=1 (see below).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CUSTOMERS=${1:-1000000}
@@ -21,7 +22,10 @@ bench/.venv/bin/pip install -q pandas numpy scipy lifetimes 'setuptools<81'
 
 cargo build --release -q -p kehu-analytics --example gen_transactions --example analyze
 KEHU=("$TARGET/release/kehu" analyze)
-if ! cargo build --release -q -p kehu || ! "$TARGET/release/kehu" analyze --help > /dev/null 2>&1; then
+# KEHU_ENGINE_ONLY=1 skips building the full kehu binary (web stack included) and times the
+# same command::run through the kehu-analytics example.
+if [ -n "${KEHU_ENGINE_ONLY:-}" ] || ! cargo build --release -q -p kehu \
+    || ! "$TARGET/release/kehu" analyze --help > /dev/null 2>&1; then
   echo "note: the kehu binary has no analyze subcommand; using the kehu-analytics analyze example (same command::run)"
   KEHU=("$TARGET/release/examples/analyze")
 fi

@@ -8,7 +8,12 @@
 //! purchase's amount is Gamma(p, ν) with the customer's ν; one purchase in ten is split
 //! into two rows on the same day. Rows are written in date order, like a transaction log.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a benchmark tool")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark tool"
+)]
 
 #[path = "../tests/common/simulate.rs"]
 mod simulate;

@@ -141,11 +141,15 @@ pub fn analyze(
     let recency_days: Vec<i32> = summaries.iter().map(|s| s.recency_days).collect();
     let orders: Vec<u32> = summaries.iter().map(|s| s.orders).collect();
     let revenue: Vec<i64> = summaries.iter().map(|s| s.revenue_cents).collect();
-    let scores = rfm::rfm_scores(&recency_days, &orders, &revenue, id_rank);
+    // The four rankings are independent sorts: ABC runs beside the RFM scores.
+    let (scores, abc) = std::thread::scope(|scope| {
+        let abc = scope.spawn(|| rfm::abc_classes(&revenue, id_rank));
+        let scores = rfm::rfm_scores(&recency_days, &orders, &revenue, id_rank);
+        (scores, abc.join().unwrap_or_default())
+    });
     let segment: Vec<Segment> = (0..n)
         .map(|i| Segment::from_scores(scores.r[i], scores.f[i], scores.m[i]))
         .collect();
-    let abc = rfm::abc_classes(&revenue, id_rank);
 
     stage("fitting BG/NBD");
     let buyers: Vec<usize> = (0..n).filter(|&i| summaries[i].is_buyer()).collect();

@@ -56,6 +56,37 @@ impl SplitMix64 {
     }
 }
 
+/// Labels `points` with their nearest centre; returns whether any label changed and the
+/// per-cluster coordinate sums and counts.
+fn assign(
+    labels: &mut [u32],
+    points: &[[f64; DIM]],
+    centres: &[[f64; DIM]],
+) -> (bool, Vec<[f64; DIM]>, Vec<usize>) {
+    let k = centres.len();
+    let mut changed = false;
+    let mut sums = vec![[0.0; DIM]; k];
+    let mut counts = vec![0_usize; k];
+    for (label, p) in labels.iter_mut().zip(points) {
+        let mut best = (f64::INFINITY, 0_u32);
+        for (c, centre) in centres.iter().enumerate() {
+            let d = distance2(p, centre);
+            if d < best.0 {
+                best = (d, c as u32);
+            }
+        }
+        if *label != best.1 {
+            *label = best.1;
+            changed = true;
+        }
+        counts[best.1 as usize] += 1;
+        for i in 0..DIM {
+            sums[best.1 as usize][i] += p[i];
+        }
+    }
+    (changed, sums, counts)
+}
+
 fn distance2(a: &[f64; DIM], b: &[f64; DIM]) -> f64 {
     (0..DIM).map(|i| (a[i] - b[i]).powi(2)).sum()
 }
@@ -134,29 +165,36 @@ pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
     let mut iterations = 0;
     for iteration in 1..=100 {
         iterations = iteration;
-        let mut changed = false;
-        for (label, p) in labels.iter_mut().zip(&points) {
-            let mut best = (f64::INFINITY, 0_u32);
-            for (c, centre) in centres.iter().enumerate() {
-                let d = distance2(p, centre);
-                if d < best.0 {
-                    best = (d, c as u32);
-                }
-            }
-            if *label != best.1 {
-                *label = best.1;
-                changed = true;
-            }
-        }
+        // Assignment and per-cluster sums, split over the cores (deterministic: the
+        // partial sums are added in chunk order).
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |p| p.get())
+            .clamp(1, 8);
+        let size = n.div_ceil(threads).max(1);
+        let partials: Vec<(bool, Vec<[f64; DIM]>, Vec<usize>)> = std::thread::scope(|scope| {
+            let centres = &centres;
+            let handles: Vec<_> = labels
+                .chunks_mut(size)
+                .zip(points.chunks(size))
+                .map(|(labels, points)| scope.spawn(move || assign(labels, points, centres)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or((true, vec![[0.0; DIM]; k], vec![0; k])))
+                .collect()
+        });
+        let changed = partials.iter().any(|p| p.0);
         if !changed {
             break;
         }
         let mut sums = vec![[0.0; DIM]; k];
         let mut counts = vec![0_usize; k];
-        for (l, p) in labels.iter().zip(&points) {
-            counts[*l as usize] += 1;
-            for i in 0..DIM {
-                sums[*l as usize][i] += p[i];
+        for (_, partial_sums, partial_counts) in &partials {
+            for c in 0..k {
+                counts[c] += partial_counts[c];
+                for i in 0..DIM {
+                    sums[c][i] += partial_sums[c][i];
+                }
             }
         }
         for c in 0..k {
