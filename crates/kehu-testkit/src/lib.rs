@@ -1,1 +1,270 @@
-//! wip
+//! Test helpers: [`spawn_app`] starts the real server on port 0 over a fresh SQLite file or a
+//! fresh PostgreSQL schema, and [`Session`] drives it over HTTP like a browser or API client.
+//! PostgreSQL comes from `KEHU_TEST_POSTGRES_URL` (default: the local server's `test`
+//! database); when it cannot be reached the test fails loudly, it is never skipped.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test support code")]
+
+use std::net::SocketAddr;
+
+use kehu_domain::secrets::{hash_password, new_token, token_digest};
+use kehu_store::users::NewUser;
+use kehu_store::{Actor, Db, Store};
+use kehu_web::setup::bootstrap_admin;
+use kehu_web::{Application, Config};
+use reqwest::redirect::Policy;
+use tokio::sync::oneshot;
+
+pub use reqwest;
+
+/// The administrator's password in every test app.
+pub const ADMIN_PASSWORD: &str = "admin-pass-123";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("KEHU_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A running kehu on a random port with its own empty database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub backend: TestBackend,
+    /// The database URL the app uses (a second app can share it).
+    pub db_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A fresh database URL for `backend`: a temp SQLite file, or a new PostgreSQL schema.
+pub async fn fresh_database(backend: TestBackend, dir: &std::path::Path) -> String {
+    match backend {
+        TestBackend::Sqlite => format!("sqlite://{}", dir.join("kehu.db").display()),
+        TestBackend::Postgres => {
+            let base = postgres_url();
+            let db = Db::connect(&base).await.unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is required for the storage tests and cannot be reached at {}: {e}. \
+                     Start it or set KEHU_TEST_POSTGRES_URL.",
+                    kehu_store::db::redact_url(&base)
+                )
+            });
+            let schema = format!("kehu_t_{}", uuid::Uuid::new_v4().simple());
+            db.execute_raw(&format!("CREATE SCHEMA {schema}")).await.expect("creating the test schema");
+            db.close().await;
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options[search_path]={schema}")
+        }
+    }
+}
+
+/// Starts kehu over a fresh database; the administrator `admin` exists with [`ADMIN_PASSWORD`].
+pub async fn spawn_app(backend: TestBackend) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = fresh_database(backend, dir.path()).await;
+    spawn_on(backend, db_url, dir).await
+}
+
+/// Starts another kehu process-equivalent on the same database as `other`.
+pub async fn spawn_beside(other: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_on(other.backend, other.db_url.clone(), dir).await
+}
+
+async fn spawn_on(backend: TestBackend, db_url: String, dir: tempfile::TempDir) -> TestApp {
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: Some(db_url.clone()),
+        data_dir: dir.path().to_path_buf(),
+        log_level: std::env::var("KEHU_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        ..Config::default()
+    };
+    kehu_web::telemetry::init(&config.log_level, "text");
+    let store = Store::open(&db_url).await.expect("opening the test database");
+    bootstrap_admin(&store, Some(ADMIN_PASSWORD)).await.expect("creating admin");
+    let app = Application::with_store(config, store.clone()).await.expect("binding");
+    let addr = app.addr().expect("address");
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        store,
+        backend,
+        db_url,
+        shutdown: Some(tx),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A client with a cookie jar that does not follow redirects (tests look at them).
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// Creates a user with a role (by code) directly in the store; no forced password change.
+    pub async fn create_user(&self, username: &str, role_code: &str, password: &str) -> i64 {
+        let role = self.store.roles.by_code(role_code).await.unwrap().expect("role exists");
+        let new = NewUser {
+            username: username.into(),
+            display_name: format!("测试 {username}"),
+            email: None,
+            role_id: role.id,
+            password_hash: hash_password(password).unwrap(),
+            must_change_password: false,
+        };
+        self.store.users.create(&new, &Actor::system()).await.unwrap().id
+    }
+
+    /// Issues an API token for `username`.
+    pub async fn token_for(&self, username: &str) -> String {
+        let u = self.store.users.by_username(username).await.unwrap().expect("user exists");
+        let token = new_token();
+        self.store.tokens.issue(u.id, "test", &token_digest(&token), &Actor::system()).await.unwrap();
+        token
+    }
+
+    /// Signs in through the form; panics if sign-in does not redirect.
+    pub async fn login(&self, username: &str, password: &str) -> Session {
+        let s = Session { client: self.client(), base: self.url(""), csrf: String::new() };
+        let csrf = s.csrf_from(&s.get("/login").await.text().await.unwrap());
+        let resp = s
+            .client
+            .post(self.url("/login"))
+            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303, "sign-in of {username} failed: {}", resp.text().await.unwrap_or_default());
+        let mut s = s;
+        s.refresh_csrf().await;
+        s
+    }
+
+    pub async fn admin(&self) -> Session {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// An anonymous session.
+    pub fn anonymous(&self) -> Session {
+        Session { client: self.client(), base: self.url(""), csrf: String::new() }
+    }
+}
+
+/// A browser-like client: cookie jar plus the page's CSRF token.
+pub struct Session {
+    pub client: reqwest::Client,
+    base: String,
+    pub csrf: String,
+}
+
+impl Session {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn csrf_from(&self, html: &str) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        html.find(marker)
+            .map(|i| {
+                let rest = &html[i + marker.len()..];
+                rest[..rest.find('"').unwrap_or(0)].to_owned()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Reads the session's CSRF token from the profile page.
+    pub async fn refresh_csrf(&mut self) {
+        let html = self.get("/profile").await.text().await.unwrap();
+        self.csrf = self.csrf_from(&html);
+        assert!(!self.csrf.is_empty(), "no CSRF token on the profile page");
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Posts a form with the session's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.client.post(self.url(path)).form(&all).send().await.unwrap()
+    }
+
+    /// Sends a JSON API request with the session cookie and the CSRF header.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path)).header("x-csrf-token", &self.csrf);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+}
+
+/// Sends an API request with a bearer token.
+pub async fn bearer(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let mut req = app.client().request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap()
+}
+
+/// Runs each story once on SQLite and once on PostgreSQL:
+/// `both_backends! { async fn name(app) { … } }` makes tests `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($( $(#[$m:meta])* async fn $name:ident($app:ident) $body:block )*) => {
+        $(
+            $(#[$m])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                async fn story($app: $crate::TestApp) $body
+                #[tokio::test]
+                async fn sqlite() {
+                    story($crate::spawn_app($crate::TestBackend::Sqlite).await).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    story($crate::spawn_app($crate::TestBackend::Postgres).await).await
+                }
+            }
+        )*
+    };
+}

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{Duration, Utc};
@@ -155,7 +155,7 @@ async fn login(
     let mut gone = Cookie::from(LOGIN_CSRF_COOKIE);
     gone.make_removal();
     let clear = cookie_header(&state, gone);
-    Ok(([set, clear], Redirect::to(&safe_next(Some(&form.next)))).into_response())
+    Ok((AppendHeaders([set, clear]), Redirect::to(&safe_next(Some(&form.next)))).into_response())
 }
 
 /// A hash to verify against when the account is unknown, computed once.
