@@ -43,6 +43,9 @@ enum Command {
     CheckConfig,
     /// Load realistic demo data (zh-CN users for each role).
     Demo,
+    /// Customer-value analytics of a transactions CSV: RFM, 80/20, BG/NBD + Gamma-Gamma CLV,
+    /// value classes, clusters.
+    Analyze(kehu_analytics::command::AnalyzeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,6 +95,10 @@ enum TokenCmd {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // Pure computation over files: needs neither configuration nor database.
+    if let Command::Analyze(args) = &cli.command {
+        return kehu_analytics::command::run(args);
+    }
     let config = Config::load(cli.config.as_deref())?;
     kehu_web::telemetry::init(&config.log_level, &config.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -139,6 +146,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Token(cmd) => token(cmd, &open(&config).await?).await,
         Command::Backup { out } => backup(&config, out).await,
         Command::Demo => demo(&open(&config).await?).await,
+        Command::Analyze(args) => kehu_analytics::command::run(&args),
     }
 }
 
