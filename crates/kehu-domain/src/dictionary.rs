@@ -150,7 +150,8 @@ impl DictInput {
 fn parse_kind(input: &str) -> Result<String, FieldError> {
     let s = text::line("kind", input, 40)?;
     let ok = s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if ok {
         Ok(s)
     } else {
@@ -178,7 +179,11 @@ mod tests {
         let regions: Vec<_> = seed().filter(|i| i.0 == "region").collect();
         assert_eq!(regions.len(), 34);
         assert!(regions.iter().all(|r| !r.3));
-        assert!(regions.iter().any(|r| r.1 == "澳门特别行政区" && r.2 == "820000"));
+        assert!(
+            regions
+                .iter()
+                .any(|r| r.1 == "澳门特别行政区" && r.2 == "820000")
+        );
     }
 
     #[test]

@@ -116,6 +116,9 @@ mod tests {
         assert_eq!(p.owner_filter(), OwnerFilter(None));
         assert!(p.may_touch(Some(8)));
         assert!(p.require(Right::ReportRead).is_ok());
-        assert!(matches!(p.require(Right::SystemUsers), Err(DomainError::Forbidden)));
+        assert!(matches!(
+            p.require(Right::SystemUsers),
+            Err(DomainError::Forbidden)
+        ));
     }
 }

@@ -62,8 +62,14 @@ impl Right {
     }
 
     /// The product modules in display order.
-    pub const MODULES: &'static [&'static str] =
-        &["customers", "sales", "service", "orders", "reports", "system"];
+    pub const MODULES: &'static [&'static str] = &[
+        "customers",
+        "sales",
+        "service",
+        "orders",
+        "reports",
+        "system",
+    ];
 }
 
 impl fmt::Display for Right {

@@ -22,8 +22,11 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 
 /// True when `password` matches the stored PHC string.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A fresh random token: 32 bytes from the OS-seeded CSPRNG, base64url.

@@ -18,7 +18,9 @@ pub fn optional(field: &str, input: &str, max: usize) -> Result<Option<String>, 
         return Err(FieldError::new(field, "err-too-long"));
     }
     // Tabs and newlines are fine in long text; other control characters never are.
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(FieldError::new(field, "err-control-chars"));
     }
     Ok(Some(s.to_owned()))
@@ -56,8 +58,14 @@ mod tests {
             line("n", "a\nb", 10).map_err(|e| e.code),
             Err("err-control-chars".into())
         );
-        assert_eq!(required("n", "   ", 10).map_err(|e| e.code), Err("err-required".into()));
+        assert_eq!(
+            required("n", "   ", 10).map_err(|e| e.code),
+            Err("err-required".into())
+        );
         assert_eq!(optional("n", "  ", 10), Ok(None));
-        assert_eq!(optional("n", "多行\n文本", 10).ok().flatten().as_deref(), Some("多行\n文本"));
+        assert_eq!(
+            optional("n", "多行\n文本", 10).ok().flatten().as_deref(),
+            Some("多行\n文本")
+        );
     }
 }

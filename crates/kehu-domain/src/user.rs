@@ -118,10 +118,22 @@ mod tests {
 
     #[test]
     fn usernames_are_lowercased_and_restricted() {
-        assert_eq!(Username::parse(" Zhang.Wei ").map(|u| u.0), Ok("zhang.wei".into()));
-        assert_eq!(Username::parse("ab").map_err(|e| e.code), Err("err-username-length".into()));
-        assert_eq!(Username::parse("张伟abc").map_err(|e| e.code), Err("err-username-chars".into()));
-        assert_eq!(Username::parse("-abc").map_err(|e| e.code), Err("err-username-chars".into()));
+        assert_eq!(
+            Username::parse(" Zhang.Wei ").map(|u| u.0),
+            Ok("zhang.wei".into())
+        );
+        assert_eq!(
+            Username::parse("ab").map_err(|e| e.code),
+            Err("err-username-length".into())
+        );
+        assert_eq!(
+            Username::parse("张伟abc").map_err(|e| e.code),
+            Err("err-username-chars".into())
+        );
+        assert_eq!(
+            Username::parse("-abc").map_err(|e| e.code),
+            Err("err-username-chars".into())
+        );
     }
 
     #[test]
@@ -134,7 +146,10 @@ mod tests {
     #[test]
     fn emails_are_optional_but_valid_when_given() {
         assert_eq!(parse_email(""), Ok(None));
-        assert_eq!(parse_email("li@example.cn"), Ok(Some("li@example.cn".into())));
+        assert_eq!(
+            parse_email("li@example.cn"),
+            Ok(Some("li@example.cn".into()))
+        );
         assert!(parse_email("not an email").is_err());
     }
 

@@ -52,7 +52,13 @@ impl Action {
 }
 
 /// Bookkeeping fields that change with every write and say nothing about the change.
-const SKIPPED: &[&str] = &["created_at", "created_by", "updated_at", "updated_by", "version"];
+const SKIPPED: &[&str] = &[
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "version",
+];
 
 /// The changed fields as `{field: {"before": …, "after": …}}`.
 pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
@@ -68,7 +74,11 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
         let (bv, av) = (b.get(k), a.get(k));
         if bv != av {
             let side = |v: Option<&Value>, present: bool| {
-                if present { v.cloned().unwrap_or(Value::Null) } else { Value::Null }
+                if present {
+                    v.cloned().unwrap_or(Value::Null)
+                } else {
+                    Value::Null
+                }
             };
             out.insert(
                 k.clone(),
@@ -255,7 +265,13 @@ mod tests {
     #[test]
     fn a_create_has_no_before_and_a_delete_no_after() {
         let v = json!({"name": "甲"});
-        assert_eq!(diff(None, Some(&v)), json!({"name": {"before": null, "after": "甲"}}));
-        assert_eq!(diff(Some(&v), None), json!({"name": {"before": "甲", "after": null}}));
+        assert_eq!(
+            diff(None, Some(&v)),
+            json!({"name": {"before": null, "after": "甲"}})
+        );
+        assert_eq!(
+            diff(Some(&v), None),
+            json!({"name": {"before": "甲", "after": null}})
+        );
     }
 }

@@ -206,13 +206,17 @@ executor_methods!(Tx, [&mut self], self, |t| &mut **t);
 
 impl Db {
     pub async fn fetch_one<T: Row>(&self, stmt: &impl SqlxBinder) -> Result<T, sqlx::Error> {
-        self.fetch_optional(stmt).await?.ok_or(sqlx::Error::RowNotFound)
+        self.fetch_optional(stmt)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
     }
 }
 
 impl Tx {
     pub async fn fetch_one<T: Row>(&mut self, stmt: &impl SqlxBinder) -> Result<T, sqlx::Error> {
-        self.fetch_optional(stmt).await?.ok_or(sqlx::Error::RowNotFound)
+        self.fetch_optional(stmt)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
     }
 }
 
@@ -222,16 +226,25 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted_from_urls() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://kehu.db"), "sqlite://kehu.db");
     }
 
     #[tokio::test]
     async fn an_unknown_scheme_names_the_schemes_that_work() {
-        let err = Db::connect("mysql://u:pw@h/db").await.err().map(|e| e.to_string());
+        let err = Db::connect("mysql://u:pw@h/db")
+            .await
+            .err()
+            .map(|e| e.to_string());
         let msg = err.unwrap_or_default();
-        assert!(msg.contains("sqlite://") && msg.contains("postgres://"), "{msg}");
+        assert!(
+            msg.contains("sqlite://") && msg.contains("postgres://"),
+            "{msg}"
+        );
         assert!(!msg.contains("pw"), "{msg}");
     }
 }

@@ -72,14 +72,20 @@ impl DictionaryStore {
             .await?)
     }
 
-    pub async fn list(&self, kind: Option<&str>, page: PageRequest) -> StoreResult<Page<DictEntry>> {
+    pub async fn list(
+        &self,
+        kind: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<DictEntry>> {
         let filter = |q: &mut SelectStatement| {
             if let Some(k) = kind {
                 q.and_where(Expr::col(Dictionary::Kind).eq(k));
             }
         };
-        let mut count =
-            Query::select().expr(Expr::col(Dictionary::Id).count()).from(Dictionary::Table).to_owned();
+        let mut count = Query::select()
+            .expr(Expr::col(Dictionary::Id).count())
+            .from(Dictionary::Table)
+            .to_owned();
         filter(&mut count);
         let (total,): (i64,) = self.db.fetch_one(&count).await?;
         let mut q = select_entries();
@@ -95,27 +101,48 @@ impl DictionaryStore {
     pub async fn count(&self) -> StoreResult<i64> {
         let (n,): (i64,) = self
             .db
-            .fetch_one(Query::select().expr(Expr::col(Dictionary::Id).count()).from(Dictionary::Table))
+            .fetch_one(
+                Query::select()
+                    .expr(Expr::col(Dictionary::Id).count())
+                    .from(Dictionary::Table),
+            )
             .await?;
         Ok(n)
     }
 
     pub async fn get(&self, id: i64) -> StoreResult<DictEntry> {
-        let q = select_entries().and_where(Expr::col(Dictionary::Id).eq(id)).to_owned();
-        self.db.fetch_optional(&q).await?.ok_or(DomainError::NotFound.into())
+        let q = select_entries()
+            .and_where(Expr::col(Dictionary::Id).eq(id))
+            .to_owned();
+        self.db
+            .fetch_optional(&q)
+            .await?
+            .ok_or(DomainError::NotFound.into())
     }
 
     async fn get_in(tx: &mut Tx, id: i64) -> StoreResult<DictEntry> {
-        let q = select_entries().and_where(Expr::col(Dictionary::Id).eq(id)).to_owned();
-        tx.fetch_optional(&q).await?.ok_or(DomainError::NotFound.into())
+        let q = select_entries()
+            .and_where(Expr::col(Dictionary::Id).eq(id))
+            .to_owned();
+        tx.fetch_optional(&q)
+            .await?
+            .ok_or(DomainError::NotFound.into())
     }
 
     pub async fn create(&self, input: &DictInput, actor: &Actor) -> StoreResult<DictEntry> {
         let mut tx = self.db.begin().await?;
         let id = insert(&mut tx, input, true, actor).await?;
         let after = Self::get_in(&mut tx, id).await?;
-        audit::record(&mut tx, actor, Action::Create, "dictionary", id, None, Some(&snapshot(&after)))
-            .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Action::Create,
+            "dictionary",
+            id,
+            None,
+            Some(&snapshot(&after)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -185,8 +212,16 @@ impl DictionaryStore {
         if n == 0 {
             return Err(DomainError::StaleVersion.into());
         }
-        audit::record(&mut tx, actor, Action::Delete, "dictionary", id, Some(&snapshot(&before)), None)
-            .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Action::Delete,
+            "dictionary",
+            id,
+            Some(&snapshot(&before)),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -29,7 +29,9 @@ impl StoreError {
 /// Turns a unique-constraint violation into a field conflict ("already in use"), by name.
 pub(crate) fn unique_as(field: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |e| {
-        let unique = e.as_database_error().is_some_and(|d| d.is_unique_violation());
+        let unique = e
+            .as_database_error()
+            .is_some_and(|d| d.is_unique_violation());
         if unique {
             StoreError::Domain(DomainError::Conflict(FieldError::new(field, "err-taken")))
         } else {

@@ -54,7 +54,9 @@ impl Store {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         let db = Db::connect(url).await?;
-        migrations::migrate(&db).await.context("migrating the database")?;
+        migrations::migrate(&db)
+            .await
+            .context("migrating the database")?;
         seed::seed(&db).await.context("seeding the database")?;
         Ok(Self::new(db))
     }

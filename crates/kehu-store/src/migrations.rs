@@ -14,6 +14,7 @@ use crate::schema::*;
 type Build = fn() -> Vec<Ddl>;
 
 /// One DDL statement, rendered per backend when it runs.
+#[allow(clippy::large_enum_variant, reason = "built once per migration run")]
 pub enum Ddl {
     Table(TableCreateStatement),
     Index(IndexCreateStatement),
@@ -43,11 +44,17 @@ fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
 }
 
 fn ts<T: Iden + 'static>(col: T) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }
 
 fn ts_null<T: Iden + 'static>(col: T) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().null().to_owned()
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
 }
 
 /// The bookkeeping every business table carries: who created and last changed a row, when,
@@ -71,11 +78,26 @@ fn platform() -> Vec<Ddl> {
     let mut roles = Table::create()
         .table(Roles::Table)
         .col(id_col(Roles::Id))
-        .col(ColumnDef::new(Roles::Code).string_len(40).null().unique_key())
-        .col(ColumnDef::new(Roles::Name).string_len(64).not_null().unique_key())
+        .col(
+            ColumnDef::new(Roles::Code)
+                .string_len(40)
+                .null()
+                .unique_key(),
+        )
+        .col(
+            ColumnDef::new(Roles::Name)
+                .string_len(64)
+                .not_null()
+                .unique_key(),
+        )
         .col(ColumnDef::new(Roles::Description).string_len(500).null())
         .col(ColumnDef::new(Roles::DataScope).string_len(8).not_null())
-        .col(ColumnDef::new(Roles::Builtin).boolean().not_null().default(false))
+        .col(
+            ColumnDef::new(Roles::Builtin)
+                .boolean()
+                .not_null()
+                .default(false),
+        )
         .to_owned();
     audited(
         &mut roles,
@@ -88,15 +110,28 @@ fn platform() -> Vec<Ddl> {
 
     let rights = Table::create()
         .table(Rights::Table)
-        .col(ColumnDef::new(Rights::Code).string_len(64).not_null().primary_key())
+        .col(
+            ColumnDef::new(Rights::Code)
+                .string_len(64)
+                .not_null()
+                .primary_key(),
+        )
         .col(ColumnDef::new(Rights::Module).string_len(32).not_null())
         .to_owned();
 
     let role_rights = Table::create()
         .table(RoleRights::Table)
         .col(ColumnDef::new(RoleRights::RoleId).big_integer().not_null())
-        .col(ColumnDef::new(RoleRights::RightCode).string_len(64).not_null())
-        .primary_key(Index::create().col(RoleRights::RoleId).col(RoleRights::RightCode))
+        .col(
+            ColumnDef::new(RoleRights::RightCode)
+                .string_len(64)
+                .not_null(),
+        )
+        .primary_key(
+            Index::create()
+                .col(RoleRights::RoleId)
+                .col(RoleRights::RightCode),
+        )
         .foreign_key(
             ForeignKey::create()
                 .from(RoleRights::Table, RoleRights::RoleId)
@@ -114,15 +149,39 @@ fn platform() -> Vec<Ddl> {
     let mut users = Table::create()
         .table(Users::Table)
         .col(id_col(Users::Id))
-        .col(ColumnDef::new(Users::Username).string_len(32).not_null().unique_key())
+        .col(
+            ColumnDef::new(Users::Username)
+                .string_len(32)
+                .not_null()
+                .unique_key(),
+        )
         .col(ColumnDef::new(Users::DisplayName).string_len(64).not_null())
         .col(ColumnDef::new(Users::Email).string_len(254).null())
-        .col(ColumnDef::new(Users::PasswordHash).string_len(255).not_null())
+        .col(
+            ColumnDef::new(Users::PasswordHash)
+                .string_len(255)
+                .not_null(),
+        )
         .col(ColumnDef::new(Users::RoleId).big_integer().not_null())
         .col(ColumnDef::new(Users::Language).string_len(8).null())
-        .col(ColumnDef::new(Users::Disabled).boolean().not_null().default(false))
-        .col(ColumnDef::new(Users::MustChangePassword).boolean().not_null().default(false))
-        .col(ColumnDef::new(Users::FailedLogins).integer().not_null().default(0))
+        .col(
+            ColumnDef::new(Users::Disabled)
+                .boolean()
+                .not_null()
+                .default(false),
+        )
+        .col(
+            ColumnDef::new(Users::MustChangePassword)
+                .boolean()
+                .not_null()
+                .default(false),
+        )
+        .col(
+            ColumnDef::new(Users::FailedLogins)
+                .integer()
+                .not_null()
+                .default(0),
+        )
         .col(ts_null(Users::LockedUntil))
         .col(ts_null(Users::LastLoginAt))
         .foreign_key(
@@ -147,8 +206,18 @@ fn platform() -> Vec<Ddl> {
         .col(ColumnDef::new(Dictionary::Kind).string_len(40).not_null())
         .col(ColumnDef::new(Dictionary::Item).string_len(64).not_null())
         .col(ColumnDef::new(Dictionary::Value).string_len(64).not_null())
-        .col(ColumnDef::new(Dictionary::Sort).integer().not_null().default(0))
-        .col(ColumnDef::new(Dictionary::Editable).boolean().not_null().default(true))
+        .col(
+            ColumnDef::new(Dictionary::Sort)
+                .integer()
+                .not_null()
+                .default(0),
+        )
+        .col(
+            ColumnDef::new(Dictionary::Editable)
+                .boolean()
+                .not_null()
+                .default(true),
+        )
         .to_owned();
     audited(
         &mut dictionary,
@@ -173,9 +242,18 @@ fn platform() -> Vec<Ddl> {
 
     let sessions = Table::create()
         .table(Sessions::Table)
-        .col(ColumnDef::new(Sessions::TokenHash).string_len(64).not_null().primary_key())
+        .col(
+            ColumnDef::new(Sessions::TokenHash)
+                .string_len(64)
+                .not_null()
+                .primary_key(),
+        )
         .col(ColumnDef::new(Sessions::UserId).big_integer().not_null())
-        .col(ColumnDef::new(Sessions::CsrfToken).string_len(64).not_null())
+        .col(
+            ColumnDef::new(Sessions::CsrfToken)
+                .string_len(64)
+                .not_null(),
+        )
         .col(ts(Sessions::CreatedAt))
         .col(ts(Sessions::ExpiresAt))
         .col(ts(Sessions::LastSeenAt))
@@ -194,7 +272,12 @@ fn platform() -> Vec<Ddl> {
         .col(id_col(ApiTokens::Id))
         .col(ColumnDef::new(ApiTokens::UserId).big_integer().not_null())
         .col(ColumnDef::new(ApiTokens::Name).string_len(64).not_null())
-        .col(ColumnDef::new(ApiTokens::TokenHash).string_len(64).not_null().unique_key())
+        .col(
+            ColumnDef::new(ApiTokens::TokenHash)
+                .string_len(64)
+                .not_null()
+                .unique_key(),
+        )
         .col(ts(ApiTokens::CreatedAt))
         .col(ts_null(ApiTokens::LastUsedAt))
         .col(ts_null(ApiTokens::ExpiresAt))
@@ -216,14 +299,30 @@ fn platform() -> Vec<Ddl> {
         Ddl::Table(audit_log),
         Ddl::Table(sessions),
         Ddl::Table(api_tokens),
-        index("ux_dictionary_kind_item", Dictionary::Table, &[&Dictionary::Kind, &Dictionary::Item])
-            .unique(),
+        index(
+            "ux_dictionary_kind_item",
+            Dictionary::Table,
+            &[&Dictionary::Kind, &Dictionary::Item],
+        )
+        .unique(),
         index("ix_audit_log_at", AuditLog::Table, &[&AuditLog::At]),
-        index("ix_audit_log_entity", AuditLog::Table, &[&AuditLog::Entity, &AuditLog::EntityId]),
-        index("ix_audit_log_user", AuditLog::Table, &[&AuditLog::UserId, &AuditLog::At]),
+        index(
+            "ix_audit_log_entity",
+            AuditLog::Table,
+            &[&AuditLog::Entity, &AuditLog::EntityId],
+        ),
+        index(
+            "ix_audit_log_user",
+            AuditLog::Table,
+            &[&AuditLog::UserId, &AuditLog::At],
+        ),
         index("ix_users_role", Users::Table, &[&Users::RoleId]),
         index("ix_sessions_user", Sessions::Table, &[&Sessions::UserId]),
-        index("ix_api_tokens_user", ApiTokens::Table, &[&ApiTokens::UserId]),
+        index(
+            "ix_api_tokens_user",
+            ApiTokens::Table,
+            &[&ApiTokens::UserId],
+        ),
     ]
 }
 
@@ -262,11 +361,23 @@ pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
     let bookkeeping = Table::create()
         .table(KehuMigrations::Table)
         .if_not_exists()
-        .col(ColumnDef::new(KehuMigrations::Version).big_integer().not_null().primary_key())
-        .col(ColumnDef::new(KehuMigrations::Name).string_len(64).not_null())
+        .col(
+            ColumnDef::new(KehuMigrations::Version)
+                .big_integer()
+                .not_null()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(KehuMigrations::Name)
+                .string_len(64)
+                .not_null(),
+        )
         .col(ts(KehuMigrations::AppliedAt))
         .to_owned();
-    let mut tx = db.begin().await.context("starting the migration transaction")?;
+    let mut tx = db
+        .begin()
+        .await
+        .context("starting the migration transaction")?;
     if tx.backend() == Backend::Postgres {
         tx.execute_raw("SELECT pg_advisory_xact_lock(7303243)")
             .await
@@ -276,7 +387,11 @@ pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
         .await
         .context("creating kehu_migrations")?;
     let done: Vec<(i64,)> = tx
-        .fetch_all(Query::select().column(KehuMigrations::Version).from(KehuMigrations::Table))
+        .fetch_all(
+            Query::select()
+                .column(KehuMigrations::Version)
+                .from(KehuMigrations::Table),
+        )
         .await
         .context("reading applied migrations")?;
     let mut applied = Vec::new();
@@ -293,7 +408,11 @@ pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
         tx.execute(
             Query::insert()
                 .into_table(KehuMigrations::Table)
-                .columns([KehuMigrations::Version, KehuMigrations::Name, KehuMigrations::AppliedAt])
+                .columns([
+                    KehuMigrations::Version,
+                    KehuMigrations::Name,
+                    KehuMigrations::AppliedAt,
+                ])
                 .values_panic([(*version).into(), (*name).into(), Expr::val(Utc::now())]),
         )
         .await

@@ -77,7 +77,10 @@ mod tests {
         let p = PageRequest::new(Some(0), Some(10_000));
         assert_eq!((p.page, p.per_page), (1, 200));
         assert_eq!(PageRequest::new(Some(3), Some(20)).offset(), 40);
-        assert_eq!(Page::<()>::new(vec![], 41, PageRequest::new(None, Some(20))).pages(), 3);
+        assert_eq!(
+            Page::<()>::new(vec![], 41, PageRequest::new(None, Some(20))).pages(),
+            3
+        );
     }
 
     #[test]

@@ -89,8 +89,10 @@ impl RoleStore {
     }
 
     pub async fn list(&self) -> StoreResult<Vec<RoleDetail>> {
-        let roles: Vec<Role> =
-            self.db.fetch_all(select_roles().order_by(Roles::Id, Order::Asc)).await?;
+        let roles: Vec<Role> = self
+            .db
+            .fetch_all(select_roles().order_by(Roles::Id, Order::Asc))
+            .await?;
         let pairs: Vec<(i64, String)> = self
             .db
             .fetch_all(
@@ -133,13 +135,21 @@ impl RoleStore {
     pub async fn by_code(&self, code: &str) -> StoreResult<Option<Role>> {
         Ok(self
             .db
-            .fetch_optional(&select_roles().and_where(Expr::col(Roles::Code).eq(code)).to_owned())
+            .fetch_optional(
+                &select_roles()
+                    .and_where(Expr::col(Roles::Code).eq(code))
+                    .to_owned(),
+            )
             .await?)
     }
 
     async fn get_in(tx: &mut Tx, id: i64) -> StoreResult<RoleDetail> {
         let role: Role = tx
-            .fetch_optional(&select_roles().and_where(Expr::col(Roles::Id).eq(id)).to_owned())
+            .fetch_optional(
+                &select_roles()
+                    .and_where(Expr::col(Roles::Id).eq(id))
+                    .to_owned(),
+            )
             .await?
             .ok_or(DomainError::NotFound)?;
         let codes: Vec<(String,)> = tx
@@ -198,8 +208,16 @@ impl RoleStore {
             .map_err(unique_as("name"))?;
         set_rights(&mut tx, id, &input.rights).await?;
         let after = Self::get_in(&mut tx, id).await?;
-        audit::record(&mut tx, actor, Action::Create, "role", id, None, Some(&snapshot(&after)))
-            .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Action::Create,
+            "role",
+            id,
+            None,
+            Some(&snapshot(&after)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -282,8 +300,16 @@ impl RoleStore {
         if n == 0 {
             return Err(DomainError::StaleVersion.into());
         }
-        audit::record(&mut tx, actor, Action::Delete, "role", id, Some(&snapshot(&before)), None)
-            .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Action::Delete,
+            "role",
+            id,
+            Some(&snapshot(&before)),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -73,7 +73,11 @@ pub async fn seed(db: &Db) -> StoreResult<()> {
     }
 
     let (items,): (i64,) = tx
-        .fetch_one(Query::select().expr(Expr::col(Dictionary::Id).count()).from(Dictionary::Table))
+        .fetch_one(
+            Query::select()
+                .expr(Expr::col(Dictionary::Id).count())
+                .from(Dictionary::Table),
+        )
         .await?;
     if items == 0 {
         let system = Actor::system();

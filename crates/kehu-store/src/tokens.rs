@@ -59,7 +59,16 @@ impl TokenStore {
             .await
             .map_err(unique_as("token"))?;
         let after = serde_json::json!({"user_id": user_id, "name": name});
-        audit::record(&mut tx, actor, Action::Create, "api_token", id, None, Some(&after)).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Action::Create,
+            "api_token",
+            id,
+            None,
+            Some(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }

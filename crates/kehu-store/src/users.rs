@@ -89,7 +89,10 @@ fn select_users() -> SelectStatement {
             (Users::Table, Users::UpdatedAt),
             (Users::Table, Users::Version),
         ])
-        .expr_as(Expr::col((Roles::Table, Roles::Name)), Alias::new("role_name"))
+        .expr_as(
+            Expr::col((Roles::Table, Roles::Name)),
+            Alias::new("role_name"),
+        )
         .from(Users::Table)
         .inner_join(
             Roles::Table,
@@ -114,7 +117,11 @@ impl UserStore {
     pub async fn count(&self) -> StoreResult<i64> {
         let (n,): (i64,) = self
             .db
-            .fetch_one(Query::select().expr(Expr::col(Users::Id).count()).from(Users::Table))
+            .fetch_one(
+                Query::select()
+                    .expr(Expr::col(Users::Id).count())
+                    .from(Users::Table),
+            )
             .await?;
         Ok(n)
     }
@@ -149,8 +156,13 @@ impl UserStore {
     }
 
     pub async fn get(&self, id: i64) -> StoreResult<User> {
-        let q = select_users().and_where(Expr::col((Users::Table, Users::Id)).eq(id)).to_owned();
-        self.db.fetch_optional(&q).await?.ok_or(DomainError::NotFound.into())
+        let q = select_users()
+            .and_where(Expr::col((Users::Table, Users::Id)).eq(id))
+            .to_owned();
+        self.db
+            .fetch_optional(&q)
+            .await?
+            .ok_or(DomainError::NotFound.into())
     }
 
     pub async fn by_username(&self, username: &str) -> StoreResult<Option<User>> {
@@ -188,10 +200,14 @@ impl UserStore {
 
     /// The user as the policy sees them: role, rights, data scope.
     pub async fn principal(&self, id: i64) -> StoreResult<Option<Principal>> {
-        let Some(u) = self.db.fetch_optional::<User>(
-            &select_users().and_where(Expr::col((Users::Table, Users::Id)).eq(id)).to_owned(),
-        )
-        .await?
+        let Some(u) = self
+            .db
+            .fetch_optional::<User>(
+                &select_users()
+                    .and_where(Expr::col((Users::Table, Users::Id)).eq(id))
+                    .to_owned(),
+            )
+            .await?
         else {
             return Ok(None);
         };
@@ -216,8 +232,10 @@ impl UserStore {
                     .and_where(Expr::col(RoleRights::RoleId).eq(u.role_id)),
             )
             .await?;
-        let rights: BTreeSet<Right> =
-            codes.iter().filter_map(|(c,)| Right::from_code(c)).collect();
+        let rights: BTreeSet<Right> = codes
+            .iter()
+            .filter_map(|(c,)| Right::from_code(c))
+            .collect();
         Ok(Some(Principal {
             user_id: u.id,
             username: u.username,
@@ -267,15 +285,27 @@ impl UserStore {
             .await
             .map_err(unique_as("username"))?;
         let user = Self::get_in(&mut tx, id).await?;
-        audit::record(&mut tx, actor, Action::Create, "user", id, None, Some(&snapshot(&user)))
-            .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Action::Create,
+            "user",
+            id,
+            None,
+            Some(&snapshot(&user)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
 
     async fn get_in(tx: &mut Tx, id: i64) -> StoreResult<User> {
-        let q = select_users().and_where(Expr::col((Users::Table, Users::Id)).eq(id)).to_owned();
-        tx.fetch_optional(&q).await?.ok_or(DomainError::NotFound.into())
+        let q = select_users()
+            .and_where(Expr::col((Users::Table, Users::Id)).eq(id))
+            .to_owned();
+        tx.fetch_optional(&q)
+            .await?
+            .ok_or(DomainError::NotFound.into())
     }
 
     /// Applies an administrator's edit if `version` is still current.

@@ -3,7 +3,12 @@
 //! PostgreSQL comes from `KEHU_TEST_POSTGRES_URL` (default: the local server's `test`
 //! database); when it cannot be reached the test fails loudly, it is never skipped.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test support code")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support code"
+)]
 
 use std::net::SocketAddr;
 
@@ -64,7 +69,9 @@ pub async fn fresh_database(backend: TestBackend, dir: &std::path::Path) -> Stri
                 )
             });
             let schema = format!("kehu_t_{}", uuid::Uuid::new_v4().simple());
-            db.execute_raw(&format!("CREATE SCHEMA {schema}")).await.expect("creating the test schema");
+            db.execute_raw(&format!("CREATE SCHEMA {schema}"))
+                .await
+                .expect("creating the test schema");
             db.close().await;
             let sep = if base.contains('?') { '&' } else { '?' };
             format!("{base}{sep}options[search_path]={schema}")
@@ -94,9 +101,15 @@ async fn spawn_on(backend: TestBackend, db_url: String, dir: tempfile::TempDir) 
         ..Config::default()
     };
     kehu_web::telemetry::init(&config.log_level, "text");
-    let store = Store::open(&db_url).await.expect("opening the test database");
-    bootstrap_admin(&store, Some(ADMIN_PASSWORD)).await.expect("creating admin");
-    let app = Application::with_store(config, store.clone()).await.expect("binding");
+    let store = Store::open(&db_url)
+        .await
+        .expect("opening the test database");
+    bootstrap_admin(&store, Some(ADMIN_PASSWORD))
+        .await
+        .expect("creating admin");
+    let app = Application::with_store(config, store.clone())
+        .await
+        .expect("binding");
     let addr = app.addr().expect("address");
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
@@ -128,7 +141,13 @@ impl TestApp {
 
     /// Creates a user with a role (by code) directly in the store; no forced password change.
     pub async fn create_user(&self, username: &str, role_code: &str, password: &str) -> i64 {
-        let role = self.store.roles.by_code(role_code).await.unwrap().expect("role exists");
+        let role = self
+            .store
+            .roles
+            .by_code(role_code)
+            .await
+            .unwrap()
+            .expect("role exists");
         let new = NewUser {
             username: username.into(),
             display_name: format!("测试 {username}"),
@@ -137,29 +156,58 @@ impl TestApp {
             password_hash: hash_password(password).unwrap(),
             must_change_password: false,
         };
-        self.store.users.create(&new, &Actor::system()).await.unwrap().id
+        self.store
+            .users
+            .create(&new, &Actor::system())
+            .await
+            .unwrap()
+            .id
     }
 
     /// Issues an API token for `username`.
     pub async fn token_for(&self, username: &str) -> String {
-        let u = self.store.users.by_username(username).await.unwrap().expect("user exists");
+        let u = self
+            .store
+            .users
+            .by_username(username)
+            .await
+            .unwrap()
+            .expect("user exists");
         let token = new_token();
-        self.store.tokens.issue(u.id, "test", &token_digest(&token), &Actor::system()).await.unwrap();
+        self.store
+            .tokens
+            .issue(u.id, "test", &token_digest(&token), &Actor::system())
+            .await
+            .unwrap();
         token
     }
 
     /// Signs in through the form; panics if sign-in does not redirect.
     pub async fn login(&self, username: &str, password: &str) -> Session {
-        let s = Session { client: self.client(), base: self.url(""), csrf: String::new() };
+        let s = Session {
+            client: self.client(),
+            base: self.url(""),
+            csrf: String::new(),
+        };
         let csrf = s.csrf_from(&s.get("/login").await.text().await.unwrap());
         let resp = s
             .client
             .post(self.url("/login"))
-            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password), ("next", "/")])
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", username),
+                ("password", password),
+                ("next", "/"),
+            ])
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status(), 303, "sign-in of {username} failed: {}", resp.text().await.unwrap_or_default());
+        assert_eq!(
+            resp.status(),
+            303,
+            "sign-in of {username} failed: {}",
+            resp.text().await.unwrap_or_default()
+        );
         let mut s = s;
         s.refresh_csrf().await;
         s
@@ -171,7 +219,11 @@ impl TestApp {
 
     /// An anonymous session.
     pub fn anonymous(&self) -> Session {
-        Session { client: self.client(), base: self.url(""), csrf: String::new() }
+        Session {
+            client: self.client(),
+            base: self.url(""),
+            csrf: String::new(),
+        }
     }
 }
 
@@ -212,7 +264,12 @@ impl Session {
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
-        self.client.post(self.url(path)).form(&all).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Sends a JSON API request with the session cookie and the CSRF header.
@@ -222,7 +279,10 @@ impl Session {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> reqwest::Response {
-        let mut req = self.client.request(method, self.url(path)).header("x-csrf-token", &self.csrf);
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("x-csrf-token", &self.csrf);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -238,7 +298,10 @@ pub async fn bearer(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> reqwest::Response {
-    let mut req = app.client().request(method, app.url(path)).bearer_auth(token);
+    let mut req = app
+        .client()
+        .request(method, app.url(path))
+        .bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
     }

@@ -1,6 +1,11 @@
 //! The platform end to end over HTTP, on SQLite and PostgreSQL: sign-in, roles, pages.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use kehu_testkit::{ADMIN_PASSWORD, both_backends};
 

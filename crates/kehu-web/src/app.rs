@@ -88,7 +88,10 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(api::router())
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), context::middleware));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            context::middleware,
+        ));
     // Operations endpoints and static files need no session and must work with the DB down.
     Router::new()
         .route("/healthz", get(healthz))

@@ -34,13 +34,19 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
-            .field("database_url", &self.database_url().map(|u| kehu_store::db::redact_url(&u)))
+            .field(
+                "database_url",
+                &self.database_url().map(|u| kehu_store::db::redact_url(&u)),
+            )
             .field("data_dir", &self.data_dir)
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
             .field("secure_cookies", &self.secure_cookies)
             .field("session_hours", &self.session_hours)
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "***"),
+            )
             .finish()
     }
 }
@@ -65,7 +71,10 @@ pub enum ConfigError {
     #[error("configuration: {0}")]
     Load(#[from] Box<figment::Error>),
     #[error("configuration: {field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
 
 impl Config {
@@ -109,7 +118,9 @@ impl Config {
             });
         }
         if let Some(url) = self.database_url()
-            && !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:"))
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres:")
+                || url.starts_with("postgresql:"))
         {
             return Err(ConfigError::Invalid {
                 field: "database_url",
@@ -133,7 +144,10 @@ impl Config {
     pub fn database_url(&self) -> Option<String> {
         match &self.database_url {
             Some(u) if !u.trim().is_empty() => Some(u.trim().to_owned()),
-            _ => Some(format!("sqlite://{}", self.data_dir.join("kehu.db").display())),
+            _ => Some(format!(
+                "sqlite://{}",
+                self.data_dir.join("kehu.db").display()
+            )),
         }
     }
 
@@ -160,7 +174,11 @@ mod tests {
             database_url: Some("mysql://root:pw@h/x".into()),
             ..Config::default()
         };
-        let msg = c.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        let msg = c
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(msg.contains("database_url") && msg.contains("sqlite://") && !msg.contains("pw"));
         let c = Config {
             listen: "nowhere".into(),

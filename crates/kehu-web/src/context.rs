@@ -30,7 +30,9 @@ tokio::task_local! {
 
 /// The translator of the request being served (zh-CN outside a request).
 pub fn current_tr() -> Tr {
-    REQUEST_TR.try_with(|t| *t).unwrap_or(Tr::new(Language::ZhCn))
+    REQUEST_TR
+        .try_with(|t| *t)
+        .unwrap_or(Tr::new(Language::ZhCn))
 }
 
 /// The signed-in session behind a request.
@@ -93,7 +95,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// API writes. Forms check their token in [`CsrfForm`].
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
     let cookie_lang = cookie_value(headers, LANG_COOKIE).and_then(|l| Language::from_tag(&l));
     let fallback_tr = Tr::new(cookie_lang.unwrap_or_else(|| negotiate(accept)));
     let path = req.uri().path().to_owned();
@@ -124,10 +128,14 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         if let (Some(s), Some(sent)) = (&session, sent)
             && s.csrf != sent
         {
-            return REQUEST_TR.scope(tr, async { ApiError(AppError::Csrf).into_response() }).await;
+            return REQUEST_TR
+                .scope(tr, async { ApiError(AppError::Csrf).into_response() })
+                .await;
         }
         if session.is_some() && sent.is_none() {
-            return REQUEST_TR.scope(tr, async { ApiError(AppError::Csrf).into_response() }).await;
+            return REQUEST_TR
+                .scope(tr, async { ApiError(AppError::Csrf).into_response() })
+                .await;
         }
     }
 
@@ -180,13 +188,17 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Resolved, AppE
 }
 
 fn ctx_of(parts: &Parts) -> Ctx {
-    parts.extensions.get::<Ctx>().cloned().unwrap_or_else(|| Ctx {
-        tr: current_tr(),
-        user: None,
-        session: None,
-        login_csrf: None,
-        path: parts.uri.path().to_owned(),
-    })
+    parts
+        .extensions
+        .get::<Ctx>()
+        .cloned()
+        .unwrap_or_else(|| Ctx {
+            tr: current_tr(),
+            user: None,
+            session: None,
+            login_csrf: None,
+            path: parts.uri.path().to_owned(),
+        })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {

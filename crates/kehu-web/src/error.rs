@@ -55,9 +55,11 @@ impl AppError {
     /// Status, stable code, and the Fluent key of the title.
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            AppError::Domain(DomainError::Invalid(_)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "problem-validation")
-            }
+            AppError::Domain(DomainError::Invalid(_)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "problem-validation",
+            ),
             AppError::Domain(DomainError::Conflict(_)) => {
                 (StatusCode::CONFLICT, "already_exists", "problem-conflict")
             }
@@ -73,22 +75,30 @@ impl AppError {
             AppError::Domain(DomainError::NotAllowed(_)) => {
                 (StatusCode::CONFLICT, "not_allowed", "problem-not-allowed")
             }
-            AppError::Unauthenticated => {
-                (StatusCode::UNAUTHORIZED, "unauthenticated", "problem-unauthenticated")
-            }
+            AppError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "problem-unauthenticated",
+            ),
             AppError::PasswordChangeRequired => (
                 StatusCode::FORBIDDEN,
                 "password_change_required",
                 "problem-password-change",
             ),
             AppError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed", "problem-csrf"),
-            AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code, "problem-bad-request"),
-            AppError::Unavailable(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "problem-unavailable")
+            AppError::BadRequest { code, .. } => {
+                (StatusCode::BAD_REQUEST, code, "problem-bad-request")
             }
-            AppError::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "problem-internal")
-            }
+            AppError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "problem-unavailable",
+            ),
+            AppError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "problem-internal",
+            ),
         }
     }
 

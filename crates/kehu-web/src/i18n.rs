@@ -41,7 +41,9 @@ impl Tr {
 
     /// The message for `key`; the key itself when missing (tests catch missing keys).
     pub fn t(&self, key: &str) -> String {
-        LOCALES.try_lookup(self.id(), key).unwrap_or_else(|| key.to_owned())
+        LOCALES
+            .try_lookup(self.id(), key)
+            .unwrap_or_else(|| key.to_owned())
     }
 
     /// The message for `key` with named arguments.
@@ -114,7 +116,10 @@ mod tests {
     fn accept_language_picks_the_highest_quality_known_language() {
         assert_eq!(negotiate(None), Language::ZhCn);
         assert_eq!(negotiate(Some("en-US,en;q=0.9")), Language::En);
-        assert_eq!(negotiate(Some("fr-FR, en;q=0.5, zh-CN;q=0.8")), Language::ZhCn);
+        assert_eq!(
+            negotiate(Some("fr-FR, en;q=0.5, zh-CN;q=0.8")),
+            Language::ZhCn
+        );
         assert_eq!(negotiate(Some("de")), Language::ZhCn);
     }
 
@@ -137,7 +142,11 @@ mod tests {
             v.sort();
             v
         };
-        assert_eq!(keys(files[0]), keys(files[1]), "zh-CN and en define different keys");
+        assert_eq!(
+            keys(files[0]),
+            keys(files[1]),
+            "zh-CN and en define different keys"
+        );
         for r in kehu_domain::Right::ALL {
             assert!(zh.has(&r.label_key()) && en.has(&r.label_key()), "{r}");
         }

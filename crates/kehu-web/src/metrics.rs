@@ -50,7 +50,11 @@ impl Metrics {
             // 0.5 ms … ~4 s
             Histogram::new(exponential_buckets(0.0005, 2.0, 14))
         });
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency by route",
@@ -103,7 +107,10 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 
 pub async fn endpoint(State(state): State<AppState>) -> Response {
     (
-        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()

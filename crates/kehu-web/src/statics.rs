@@ -16,7 +16,13 @@ pub fn router() -> Router<AppState> {
         .route(
             "/static/app.css",
             get(|| async {
-                ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, CACHE)], CSS)
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, CACHE),
+                    ],
+                    CSS,
+                )
                     .into_response()
             }),
         )
@@ -24,7 +30,10 @@ pub fn router() -> Router<AppState> {
             "/static/app.js",
             get(|| async {
                 (
-                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, CACHE)],
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, CACHE),
+                    ],
                     JS,
                 )
                     .into_response()

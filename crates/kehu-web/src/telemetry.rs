@@ -5,7 +5,9 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber once; later calls are ignored (tests build many apps).
 pub fn init(level: &str, format: &str) {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if format == "json" {
         builder.json().flatten_event(true).try_init()
     } else {

@@ -42,7 +42,10 @@ impl Throttle {
     }
 
     pub fn succeed(&self, ip: IpAddr) {
-        self.by_ip.lock().unwrap_or_else(|p| p.into_inner()).remove(&ip);
+        self.by_ip
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&ip);
     }
 }
 

@@ -24,7 +24,11 @@ const NAV: &[(&str, &str, Option<Right>)] = &[
     ("/", "nav-home", None),
     ("/users", "nav-users", Some(Right::SystemUsers)),
     ("/roles", "nav-roles", Some(Right::SystemRoles)),
-    ("/dictionary", "nav-dictionary", Some(Right::SystemDictionary)),
+    (
+        "/dictionary",
+        "nav-dictionary",
+        Some(Right::SystemDictionary),
+    ),
     ("/audit", "nav-audit", Some(Right::SystemAudit)),
     ("/api/docs", "nav-api", None),
 ];
@@ -57,8 +61,16 @@ impl Chrome {
         };
         Self {
             tr: ctx.tr,
-            user_name: ctx.user.as_ref().map(|u| u.display_name.clone()).unwrap_or_default(),
-            role_name: ctx.user.as_ref().map(|u| u.role_name.clone()).unwrap_or_default(),
+            user_name: ctx
+                .user
+                .as_ref()
+                .map(|u| u.display_name.clone())
+                .unwrap_or_default(),
+            role_name: ctx
+                .user
+                .as_ref()
+                .map(|u| u.role_name.clone())
+                .unwrap_or_default(),
             signed_in: ctx.user.is_some(),
             nav,
             csrf: ctx.csrf(),
@@ -127,9 +139,11 @@ impl FormErrors {
 }
 
 pub fn render(t: &impl Template) -> Result<Html<String>, PageError> {
-    t.render()
-        .map(Html)
-        .map_err(|e| PageError(AppError::Internal(anyhow::Error::new(e).context("rendering"))))
+    t.render().map(Html).map_err(|e| {
+        PageError(AppError::Internal(
+            anyhow::Error::new(e).context("rendering"),
+        ))
+    })
 }
 
 #[derive(Template)]

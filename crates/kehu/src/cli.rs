@@ -12,7 +12,11 @@ use kehu_web::setup::{AdminBootstrap, bootstrap_admin};
 use kehu_web::{Application, Config};
 
 #[derive(Parser, Debug)]
-#[command(name = "kehu", version, about = "kehu (客户): customer relationship management")]
+#[command(
+    name = "kehu",
+    version,
+    about = "kehu (客户): customer relationship management"
+)]
 pub struct Cli {
     /// Configuration file (default: ./kehu.toml if it exists).
     #[arg(long, global = true, env = "KEHU_CONFIG")]
@@ -155,9 +159,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open(&config).await?;
     match bootstrap_admin(&store, config.admin_password.as_deref()).await? {
         AdminBootstrap::Generated(p) => {
-            println!("Created the administrator account.\n  user name: admin\n  password:  {p}\nThis password is shown once; you will choose a new one at first sign-in.");
+            println!(
+                "Created the administrator account.\n  user name: admin\n  password:  {p}\nThis password is shown once; you will choose a new one at first sign-in."
+            );
         }
-        AdminBootstrap::Configured => println!("Created the administrator account `admin` with KEHU_ADMIN_PASSWORD."),
+        AdminBootstrap::Configured => {
+            println!("Created the administrator account `admin` with KEHU_ADMIN_PASSWORD.")
+        }
         AdminBootstrap::Existing => {}
     }
     let app = Application::with_store(config, store).await?;
@@ -178,7 +186,8 @@ async fn user(cmd: UserCmd, store: &Store) -> anyhow::Result<()> {
     };
     match cmd {
         UserCmd::Add(a) => {
-            let username = Username::parse(&a.username).map_err(|e| anyhow::anyhow!("user name: {}", e.code))?;
+            let username = Username::parse(&a.username)
+                .map_err(|e| anyhow::anyhow!("user name: {}", e.code))?;
             let display = DisplayName::parse(a.name.as_deref().unwrap_or(&a.username))
                 .map_err(|e| anyhow::anyhow!("name: {}", e.code))?;
             let role = store
@@ -195,18 +204,34 @@ async fn user(cmd: UserCmd, store: &Store) -> anyhow::Result<()> {
                 password_hash: hash_password(&password)?,
                 must_change_password: generated,
             };
-            let u = store.users.create(&new, &actor).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("created user {} (id {}, role {})", u.username, u.id, u.role_name);
+            let u = store
+                .users
+                .create(&new, &actor)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created user {} (id {}, role {})",
+                u.username, u.id, u.role_name
+            );
             if generated {
                 println!("password: {password}  (to be changed at first sign-in)");
             }
         }
-        UserCmd::Passwd { username, temporary } => {
+        UserCmd::Passwd {
+            username,
+            temporary,
+        } => {
             let u = find(username).await?;
             let (password, generated) = cli_password()?;
             store
                 .users
-                .set_password(u.id, &hash_password(&password)?, temporary || generated, None, &actor)
+                .set_password(
+                    u.id,
+                    &hash_password(&password)?,
+                    temporary || generated,
+                    None,
+                    &actor,
+                )
                 .await?;
             println!("password of {} changed", u.username);
             if generated {
@@ -224,10 +249,16 @@ async fn user(cmd: UserCmd, store: &Store) -> anyhow::Result<()> {
             println!("{} is enabled", u.username);
         }
         UserCmd::List => {
-            let page = store.users.list(&UserFilter::default(), PageRequest::new(Some(1), Some(200))).await?;
+            let page = store
+                .users
+                .list(&UserFilter::default(), PageRequest::new(Some(1), Some(200)))
+                .await?;
             for u in page.items {
                 let state = if u.disabled { "disabled" } else { "active" };
-                println!("{:>5}  {:<20} {:<16} {:<10} {}", u.id, u.username, u.role_name, state, u.display_name);
+                println!(
+                    "{:>5}  {:<20} {:<16} {:<10} {}",
+                    u.id, u.username, u.role_name, state, u.display_name
+                );
             }
         }
     }
@@ -243,7 +274,10 @@ async fn token(cmd: TokenCmd, store: &Store) -> anyhow::Result<()> {
                 .await?
                 .with_context(|| format!("no user named {user:?}"))?;
             let token = new_token();
-            store.tokens.issue(u.id, &name, &token_digest(&token), &Actor::system()).await?;
+            store
+                .tokens
+                .issue(u.id, &name, &token_digest(&token), &Actor::system())
+                .await?;
             // Alone on stdout, so scripts can capture it.
             println!("{token}");
         }
@@ -306,7 +340,11 @@ async fn demo(store: &Store) -> anyhow::Result<()> {
         if store.users.by_username(username).await?.is_some() {
             continue;
         }
-        let role = store.roles.by_code(role).await?.with_context(|| format!("role {role} missing"))?;
+        let role = store
+            .roles
+            .by_code(role)
+            .await?
+            .with_context(|| format!("role {role} missing"))?;
         let new = NewUser {
             username: (*username).into(),
             display_name: (*name).into(),

@@ -94,7 +94,11 @@ async fn list(
 ) -> Result<Response, PageError> {
     user.require(Right::SystemAudit)?;
     let c = Chrome::new(&ctx, "/audit");
-    let page: Page<_> = state.store.audit.list(&q.filter(), PageRequest::new(q.page, Some(50))).await?;
+    let page: Page<_> = state
+        .store
+        .audit
+        .list(&q.filter(), PageRequest::new(q.page, Some(50)))
+        .await?;
     let rows = page
         .items
         .iter()
@@ -125,9 +129,15 @@ async fn list(
         .list(&UserFilter::default(), PageRequest::new(Some(1), Some(200)))
         .await?
         .items;
-    let users = Opt::list(users.into_iter().map(|u| (u.id, u.display_name)), q.user.as_deref().unwrap_or(""));
+    let users = Opt::list(
+        users.into_iter().map(|u| (u.id, u.display_name)),
+        q.user.as_deref().unwrap_or(""),
+    );
     let entities = state.store.audit.entities().await?;
-    let entities = Opt::list(entities.iter().map(|e| (e, e)), q.entity.as_deref().unwrap_or(""));
+    let entities = Opt::list(
+        entities.iter().map(|e| (e, e)),
+        q.entity.as_deref().unwrap_or(""),
+    );
     let query_base = serde_urlencoded::to_string([
         ("user", q.user.clone().unwrap_or_default()),
         ("entity", q.entity.clone().unwrap_or_default()),

@@ -15,7 +15,7 @@ use kehu_domain::user::Language;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::context::{Ctx, CsrfForm, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_value};
+use crate::context::{CsrfForm, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_value};
 use crate::error::{AppError, PageError};
 use crate::i18n::{FluentArg, Tr};
 use crate::throttle::{ACCOUNT_LOCK_MINUTES, MAX_PER_ACCOUNT};
@@ -144,18 +144,31 @@ async fn login(
     state.store.users.record_login_success(creds.id).await?;
     let token = new_token();
     let expires = Utc::now() + Duration::hours(i64::from(state.config.session_hours));
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     state
         .store
         .sessions
-        .create(&token_digest(&token), creds.id, &new_token(), expires, Some(&ip.to_string()), ua)
+        .create(
+            &token_digest(&token),
+            creds.id,
+            &new_token(),
+            expires,
+            Some(&ip.to_string()),
+            ua,
+        )
         .await?;
     tracing::info!(user = %creds.username, "signed in");
     let set = cookie_header(&state, Cookie::new(SESSION_COOKIE, token));
     let mut gone = Cookie::from(LOGIN_CSRF_COOKIE);
     gone.make_removal();
     let clear = cookie_header(&state, gone);
-    Ok((AppendHeaders([set, clear]), Redirect::to(&safe_next(Some(&form.next)))).into_response())
+    Ok((
+        AppendHeaders([set, clear]),
+        Redirect::to(&safe_next(Some(&form.next))),
+    )
+        .into_response())
 }
 
 /// A hash to verify against when the account is unknown, computed once.
@@ -211,7 +224,11 @@ async fn switch_language(
     let lang = Language::from_tag(&form.lang)
         .ok_or_else(|| AppError::bad_request("unknown_language", form.lang.clone()))?;
     if let Some(u) = &ctx.user {
-        state.store.users.set_language(u.user_id, lang.tag()).await?;
+        state
+            .store
+            .users
+            .set_language(u.user_id, lang.tag())
+            .await?;
     }
     let mut c = Cookie::new(LANG_COOKIE, lang.tag().to_owned());
     c.set_max_age(cookie::time::Duration::days(365));

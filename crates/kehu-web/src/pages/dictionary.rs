@@ -29,7 +29,11 @@ pub fn router() -> Router<AppState> {
 /// The label of a kind: translated for the seeded kinds, the code for new ones.
 pub fn kind_label(tr: &Tr, kind: &str) -> String {
     let key = format!("dict-kind-{}", kind.replace('_', "-"));
-    if tr.has(&key) { tr.t(&key) } else { kind.to_owned() }
+    if tr.has(&key) {
+        tr.t(&key)
+    } else {
+        kind.to_owned()
+    }
 }
 
 pub struct KindTab {
@@ -129,8 +133,19 @@ fn form_page(
     errors: FormErrors,
     saved: bool,
 ) -> Result<Response, PageError> {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let p = FormPage { c, id, f, editable, errors, saved };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let p = FormPage {
+        c,
+        id,
+        f,
+        editable,
+        errors,
+        saved,
+    };
     Ok((status, render(&p)?).into_response())
 }
 
@@ -139,13 +154,23 @@ struct NewQuery {
     kind: Option<String>,
 }
 
-async fn new_form(PageUser { user, ctx }: PageUser, Query(q): Query<NewQuery>) -> Result<Response, PageError> {
+async fn new_form(
+    PageUser { user, ctx }: PageUser,
+    Query(q): Query<NewQuery>,
+) -> Result<Response, PageError> {
     user.require(Right::SystemDictionary)?;
     let f = EntryForm {
         kind: q.kind.unwrap_or_default(),
         ..EntryForm::default()
     };
-    form_page(Chrome::new(&ctx, "/dictionary"), None, f, true, FormErrors::default(), false)
+    form_page(
+        Chrome::new(&ctx, "/dictionary"),
+        None,
+        f,
+        true,
+        FormErrors::default(),
+        false,
+    )
 }
 
 async fn create(
@@ -156,7 +181,12 @@ async fn create(
     user.require(Right::SystemDictionary)?;
     let c = Chrome::new(&ctx, "/dictionary");
     let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
-        Ok(input) => state.store.dictionary.create(&input, &ctx.actor()).await.map_err(AppError::from),
+        Ok(input) => state
+            .store
+            .dictionary
+            .create(&input, &ctx.actor())
+            .await
+            .map_err(AppError::from),
         Err(e) => Err(e.into()),
     };
     match result {
@@ -191,7 +221,14 @@ async fn edit_form(
 ) -> Result<Response, PageError> {
     user.require(Right::SystemDictionary)?;
     let e = state.store.dictionary.get(id).await?;
-    form_page(Chrome::new(&ctx, "/dictionary"), Some(id), values(&e), e.editable, FormErrors::default(), q.saved.is_some())
+    form_page(
+        Chrome::new(&ctx, "/dictionary"),
+        Some(id),
+        values(&e),
+        e.editable,
+        FormErrors::default(),
+        q.saved.is_some(),
+    )
 }
 
 async fn update(
@@ -204,7 +241,12 @@ async fn update(
     let c = Chrome::new(&ctx, "/dictionary");
     let current = state.store.dictionary.get(id).await?;
     let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
-        Ok(input) => state.store.dictionary.update(id, &input, f.version, &ctx.actor()).await.map_err(AppError::from),
+        Ok(input) => state
+            .store
+            .dictionary
+            .update(id, &input, f.version, &ctx.actor())
+            .await
+            .map_err(AppError::from),
         Err(e) => Err(e.into()),
     };
     match result {
@@ -225,11 +267,23 @@ async fn delete(
     user.require(Right::SystemDictionary)?;
     let c = Chrome::new(&ctx, "/dictionary");
     let current = state.store.dictionary.get(id).await?;
-    match state.store.dictionary.delete(id, f.version, &ctx.actor()).await {
+    match state
+        .store
+        .dictionary
+        .delete(id, f.version, &ctx.actor())
+        .await
+    {
         Ok(()) => Ok(Redirect::to(&format!("/dictionary?kind={}", current.kind)).into_response()),
         Err(e) => {
             let errors = FormErrors::from_error(&c.tr, AppError::from(e))?;
-            form_page(c, Some(id), values(&current), current.editable, errors, false)
+            form_page(
+                c,
+                Some(id),
+                values(&current),
+                current.editable,
+                errors,
+                false,
+            )
         }
     }
 }

@@ -33,16 +33,27 @@ struct HomePage {
     rights: Vec<String>,
 }
 
-async fn home(State(state): State<AppState>, PageUser { user, ctx }: PageUser) -> Result<Html<String>, PageError> {
+async fn home(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+) -> Result<Html<String>, PageError> {
     let tr = ctx.tr;
     let s = &state.store;
     let mut cards = Vec::new();
     if user.can(Right::SystemUsers) {
-        cards.push(Card { label: tr.t("home-users"), value: s.users.count().await?, href: "/users" });
+        cards.push(Card {
+            label: tr.t("home-users"),
+            value: s.users.count().await?,
+            href: "/users",
+        });
     }
     if user.can(Right::SystemRoles) {
         let n = i64::try_from(s.roles.list().await?.len()).unwrap_or(0);
-        cards.push(Card { label: tr.t("home-roles"), value: n, href: "/roles" });
+        cards.push(Card {
+            label: tr.t("home-roles"),
+            value: n,
+            href: "/roles",
+        });
     }
     if user.can(Right::SystemDictionary) {
         cards.push(Card {

@@ -45,5 +45,8 @@ pub async fn not_found(ctx: Ctx) -> Response {
 
 /// Parses an optional numeric query value ("" and absent are `None`).
 pub fn opt_i64(s: &Option<String>) -> Option<i64> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|s| s.parse().ok())
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
 }

@@ -94,7 +94,15 @@ async fn profile(
     s: SignedIn,
     Query(q): Query<ProfileQuery>,
 ) -> Result<Response, PageError> {
-    let p = page(&state, &s, FormErrors::default(), None, FormErrors::default(), q.saved.is_some()).await?;
+    let p = page(
+        &state,
+        &s,
+        FormErrors::default(),
+        None,
+        FormErrors::default(),
+        q.saved.is_some(),
+    )
+    .await?;
     Ok(render(&p)?.into_response())
 }
 
@@ -136,7 +144,11 @@ async fn change_password(
         .users
         .set_password(s.user.user_id, &new_hash, false, keep, &s.ctx.actor())
         .await?;
-    let to = if s.user.must_change_password { "/" } else { "/profile?saved=1" };
+    let to = if s.user.must_change_password {
+        "/"
+    } else {
+        "/profile?saved=1"
+    };
     Ok(Redirect::to(to).into_response())
 }
 
@@ -166,7 +178,15 @@ async fn issue_token(
         .issue(s.user.user_id, &name, &token_digest(&token), &s.ctx.actor())
         .await?;
     // The token is shown once, on this response, and never again.
-    let p = page(&state, &s, FormErrors::default(), Some(token), FormErrors::default(), false).await?;
+    let p = page(
+        &state,
+        &s,
+        FormErrors::default(),
+        Some(token),
+        FormErrors::default(),
+        false,
+    )
+    .await?;
     Ok(render(&p)?.into_response())
 }
 
@@ -176,7 +196,12 @@ async fn revoke_token(
     Path(id): Path<i64>,
     CsrfForm(_): CsrfForm<crate::context::NoFields>,
 ) -> Result<Response, PageError> {
-    match state.store.tokens.revoke(id, Some(s.user.user_id), &s.ctx.actor()).await {
+    match state
+        .store
+        .tokens
+        .revoke(id, Some(s.user.user_id), &s.ctx.actor())
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/profile").into_response()),
         Err(e) => Err(PageError(AppError::from(e))),
     }

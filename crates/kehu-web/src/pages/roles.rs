@@ -32,7 +32,10 @@ struct ListPage {
     roles: Vec<RoleDetail>,
 }
 
-async fn list(State(state): State<AppState>, PageUser { user, ctx }: PageUser) -> Result<Response, PageError> {
+async fn list(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+) -> Result<Response, PageError> {
     user.require(Right::SystemRoles)?;
     let p = ListPage {
         c: Chrome::new(&ctx, "/roles"),
@@ -100,12 +103,22 @@ struct Values {
 impl Values {
     /// Repeated `rights` keys come from the checkbox grid, so the form is read as pairs.
     fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
         Self {
             name: get("name"),
             description: get("description"),
             scope: get("scope"),
-            rights: pairs.iter().filter(|(n, _)| n == "rights").map(|(_, v)| v.clone()).collect(),
+            rights: pairs
+                .iter()
+                .filter(|(n, _)| n == "rights")
+                .map(|(_, v)| v.clone())
+                .collect(),
             version: get("version").parse().unwrap_or(0),
         }
     }
@@ -127,7 +140,12 @@ impl Values {
         }
         errors.finish()?;
         match (name, description, scope) {
-            (Some(name), Some(description), Some(scope)) => Ok(RoleInput { name, description, scope, rights }),
+            (Some(name), Some(description), Some(scope)) => Ok(RoleInput {
+                name,
+                description,
+                scope,
+                rights,
+            }),
             _ => Err(DomainError::field("name", "err-required")),
         }
     }
@@ -142,7 +160,11 @@ fn form_page(
     errors: FormErrors,
     saved: bool,
 ) -> Result<Response, PageError> {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let p = FormPage {
         groups: groups(&c.tr, &v.rights),
         id,
@@ -169,7 +191,14 @@ async fn new_form(PageUser { user, ctx }: PageUser) -> Result<Response, PageErro
         rights: Vec::new(),
         version: 0,
     };
-    form_page(Chrome::new(&ctx, "/roles"), None, &v, None, FormErrors::default(), false)
+    form_page(
+        Chrome::new(&ctx, "/roles"),
+        None,
+        &v,
+        None,
+        FormErrors::default(),
+        false,
+    )
 }
 
 async fn create(
@@ -181,12 +210,24 @@ async fn create(
     let c = Chrome::new(&ctx, "/roles");
     let v = Values::from_pairs(&pairs);
     let result = match v.parse() {
-        Ok(input) => state.store.roles.create(&input, &ctx.actor()).await.map_err(AppError::from),
+        Ok(input) => state
+            .store
+            .roles
+            .create(&input, &ctx.actor())
+            .await
+            .map_err(AppError::from),
         Err(e) => Err(e.into()),
     };
     match result {
         Ok(d) => Ok(Redirect::to(&format!("/roles/{}?saved=1", d.role.id)).into_response()),
-        Err(e) => form_page(c.clone(), None, &v, None, FormErrors::from_error(&c.tr, e)?, false),
+        Err(e) => form_page(
+            c.clone(),
+            None,
+            &v,
+            None,
+            FormErrors::from_error(&c.tr, e)?,
+            false,
+        ),
     }
 }
 
@@ -210,7 +251,14 @@ async fn edit_form(
         rights: d.rights.clone(),
         version: d.role.version,
     };
-    form_page(Chrome::new(&ctx, "/roles"), Some(id), &v, Some(&d), FormErrors::default(), q.saved.is_some())
+    form_page(
+        Chrome::new(&ctx, "/roles"),
+        Some(id),
+        &v,
+        Some(&d),
+        FormErrors::default(),
+        q.saved.is_some(),
+    )
 }
 
 async fn update(
@@ -224,12 +272,24 @@ async fn update(
     let d = state.store.roles.get(id).await?;
     let v = Values::from_pairs(&pairs);
     let result = match v.parse() {
-        Ok(input) => state.store.roles.update(id, &input, v.version, &ctx.actor()).await.map_err(AppError::from),
+        Ok(input) => state
+            .store
+            .roles
+            .update(id, &input, v.version, &ctx.actor())
+            .await
+            .map_err(AppError::from),
         Err(e) => Err(e.into()),
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/roles/{id}?saved=1")).into_response()),
-        Err(e) => form_page(c.clone(), Some(id), &v, Some(&d), FormErrors::from_error(&c.tr, e)?, false),
+        Err(e) => form_page(
+            c.clone(),
+            Some(id),
+            &v,
+            Some(&d),
+            FormErrors::from_error(&c.tr, e)?,
+            false,
+        ),
     }
 }
 

@@ -67,8 +67,11 @@ async fn list(
         q: q.q.clone().filter(|s| !s.trim().is_empty()),
         role_id: opt_i64(&q.role),
     };
-    let page: Page<User> =
-        state.store.users.list(&filter, PageRequest::new(q.page, Some(50))).await?;
+    let page: Page<User> = state
+        .store
+        .users
+        .list(&filter, PageRequest::new(q.page, Some(50)))
+        .await?;
     let c = Chrome::new(&ctx, "/users");
     let rows = page
         .items
@@ -137,7 +140,11 @@ async fn form_page(
     errors: FormErrors,
     saved: bool,
 ) -> Result<Response, PageError> {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let p = FormPage {
         c,
         id,
@@ -154,7 +161,15 @@ async fn new_form(
     PageUser { user, ctx }: PageUser,
 ) -> Result<Response, PageError> {
     user.require(Right::SystemUsers)?;
-    form_page(&state, Chrome::new(&ctx, "/users"), None, UserForm::default(), FormErrors::default(), false).await
+    form_page(
+        &state,
+        Chrome::new(&ctx, "/users"),
+        None,
+        UserForm::default(),
+        FormErrors::default(),
+        false,
+    )
+    .await
 }
 
 fn parse_role(f: &UserForm, errors: &mut Errors) -> Option<i64> {
@@ -185,21 +200,33 @@ async fn create(
                 display_name: d.as_str().to_owned(),
                 email: e,
                 role_id: r,
-                password_hash: hash_password(p.expose()).map_err(|e| AppError::Internal(e.into()))?,
+                password_hash: hash_password(p.expose())
+                    .map_err(|e| AppError::Internal(e.into()))?,
                 // An administrator-set password is temporary: the user picks their own.
                 must_change_password: true,
             };
             role_exists(&state, r).await?;
-            state.store.users.create(&new, &ctx.actor()).await.map_err(AppError::from)
+            state
+                .store
+                .users
+                .create(&new, &ctx.actor())
+                .await
+                .map_err(AppError::from)
         }
         (Err(e), ..) => Err(AppError::from(e)),
-        _ => Err(AppError::from(DomainError::field("username", "err-required"))),
+        _ => Err(AppError::from(DomainError::field(
+            "username",
+            "err-required",
+        ))),
     };
     match result {
         Ok(u) => Ok(Redirect::to(&format!("/users/{}?saved=1", u.id)).into_response()),
         Err(e) => {
             let errors = FormErrors::from_error(&c.tr, e)?;
-            let f = UserForm { password: String::new(), ..f };
+            let f = UserForm {
+                password: String::new(),
+                ..f
+            };
             form_page(&state, c, None, f, errors, false).await
         }
     }
@@ -237,7 +264,15 @@ async fn edit_form(
         disabled: u.disabled.then(|| "on".to_owned()),
         version: u.version,
     };
-    form_page(&state, Chrome::new(&ctx, "/users"), Some(id), f, FormErrors::default(), q.saved.is_some()).await
+    form_page(
+        &state,
+        Chrome::new(&ctx, "/users"),
+        Some(id),
+        f,
+        FormErrors::default(),
+        q.saved.is_some(),
+    )
+    .await
 }
 
 async fn update(
@@ -267,16 +302,27 @@ async fn update(
                 role_id: r,
                 disabled,
             };
-            state.store.users.update(id, &changes, f.version, &ctx.actor()).await.map_err(AppError::from)
+            state
+                .store
+                .users
+                .update(id, &changes, f.version, &ctx.actor())
+                .await
+                .map_err(AppError::from)
         }
         (Err(e), ..) => Err(AppError::from(e)),
-        _ => Err(AppError::from(DomainError::field("display_name", "err-required"))),
+        _ => Err(AppError::from(DomainError::field(
+            "display_name",
+            "err-required",
+        ))),
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),
         Err(e) => {
             let errors = FormErrors::from_error(&c.tr, e)?;
-            let f = UserForm { username: current.username, ..f };
+            let f = UserForm {
+                username: current.username,
+                ..f
+            };
             form_page(&state, c, Some(id), f, errors, false).await
         }
     }
@@ -298,7 +344,11 @@ async fn reset_password(
     match NewPassword::parse("password", &f.password) {
         Ok(p) => {
             let hash = hash_password(p.expose()).map_err(|e| AppError::Internal(e.into()))?;
-            state.store.users.set_password(id, &hash, true, None, &ctx.actor()).await?;
+            state
+                .store
+                .users
+                .set_password(id, &hash, true, None, &ctx.actor())
+                .await?;
             Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response())
         }
         Err(e) => {
@@ -320,5 +370,8 @@ async fn reset_password(
 
 async fn role_options(state: &AppState, current: &str) -> Result<Vec<Opt>, PageError> {
     let roles = state.store.roles.list().await?;
-    Ok(Opt::list(roles.into_iter().map(|r| (r.role.id, r.role.name)), current))
+    Ok(Opt::list(
+        roles.into_iter().map(|r| (r.role.id, r.role.name)),
+        current,
+    ))
 }
