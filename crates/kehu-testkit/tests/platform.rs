@@ -1,4 +1,5 @@
-//! The platform end to end over HTTP, on SQLite and PostgreSQL: sign-in, roles, pages.
+//! The platform end to end over HTTP, every story on SQLite and on PostgreSQL: sign-in and
+//! sessions, rights and data scope per route, forms and their errors, audit, operations.
 
 #![allow(
     clippy::unwrap_used,
@@ -7,27 +8,375 @@
     reason = "tests"
 )]
 
-use kehu_testkit::{ADMIN_PASSWORD, both_backends};
+use kehu_domain::secrets::hash_password;
+use kehu_store::Actor;
+use kehu_testkit::{ADMIN_PASSWORD, Session, TestApp, both_backends, spawn_beside};
+
+const PW: &str = "geheim-1234";
+
+/// Expected status per role for a GET: admin, sales supervisor, account manager, executive.
+const GET_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/", [200, 200, 200, 200]),
+    ("/profile", [200, 200, 200, 200]),
+    ("/users", [200, 403, 403, 403]),
+    ("/users/new", [200, 403, 403, 403]),
+    ("/users/1", [200, 403, 403, 403]),
+    ("/roles", [200, 403, 403, 403]),
+    ("/roles/new", [200, 403, 403, 403]),
+    ("/roles/1", [200, 403, 403, 403]),
+    ("/dictionary", [200, 403, 403, 403]),
+    ("/dictionary/new", [200, 403, 403, 403]),
+    ("/dictionary/1", [200, 403, 403, 403]),
+    ("/audit", [200, 403, 403, 403]),
+    ("/api/v1/me", [200, 200, 200, 200]),
+];
+
+/// State-changing form posts: only the administrator may make them.
+const POST_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/users", [422, 403, 403, 403]),
+    ("/users/1", [422, 403, 403, 403]),
+    ("/users/1/password", [422, 403, 403, 403]),
+    ("/roles", [422, 403, 403, 403]),
+    ("/roles/1", [422, 403, 403, 403]),
+    ("/roles/1/delete", [422, 403, 403, 403]),
+    ("/dictionary", [422, 403, 403, 403]),
+    ("/dictionary/1", [422, 403, 403, 403]),
+    ("/dictionary/1/delete", [422, 403, 403, 403]),
+];
+
+const ROLES: [&str; 4] = ["admin", "sales_supervisor", "account_manager", "executive"];
+
+async fn sessions_per_role(app: &TestApp) -> Vec<Session> {
+    let mut out = Vec::new();
+    for role in ROLES {
+        let name = format!("u_{role}");
+        app.create_user(&name, role, PW).await;
+        out.push(app.login(&name, PW).await);
+    }
+    out
+}
+
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn post_login(s: &Session, username: &str, password: &str) -> reqwest::Response {
+    let csrf = csrf_of(&s.get("/login").await.text().await.unwrap());
+    s.client
+        .post(s.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
 
 both_backends! {
-    async fn the_administrator_signs_in_and_sees_the_admin_navigation(app) {
-        let s = app.admin().await;
-        let html = s.get("/").await.text().await.unwrap();
-        for link in ["/users", "/roles", "/dictionary", "/audit"] {
-            assert!(html.contains(&format!("href=\"{link}\"")), "missing {link}");
+    async fn every_route_answers_each_role_by_its_rights(app) {
+        let sessions = sessions_per_role(&app).await;
+        for (path, expected) in GET_MATRIX {
+            for (i, s) in sessions.iter().enumerate() {
+                let status = s.get(path).await.status().as_u16();
+                assert_eq!(status, expected[i], "GET {path} as {}", ROLES[i]);
+            }
+        }
+        for (path, expected) in POST_MATRIX {
+            for (i, s) in sessions.iter().enumerate() {
+                // An invalid body: the administrator gets field errors, the others 403.
+                let status = s.post_form(path, &[("version", "1")]).await.status().as_u16();
+                let ok = status == expected[i] || (i == 0 && (200..400).contains(&status));
+                assert!(ok, "POST {path} as {}: {status}, expected {}", ROLES[i], expected[i]);
+            }
         }
     }
 
-    async fn a_wrong_password_gets_a_generic_message(app) {
-        let s = app.anonymous();
-        let html = s.get("/login").await.text().await.unwrap();
-        let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-        let resp = s.client.post(s.url("/login"))
-            .form(&[("csrf", csrf.as_str()), ("username", "admin"), ("password", "nope-nope")])
-            .send().await.unwrap();
-        assert_eq!(resp.status(), 401);
-        let body = resp.text().await.unwrap();
-        assert!(body.contains("用户名或密码错误"), "{body}");
-        let _ = ADMIN_PASSWORD;
+    async fn a_forbidden_page_is_a_403_page_in_the_users_language(app) {
+        app.create_user("li", "account_manager", PW).await;
+        let s = app.login("li", PW).await;
+        let resp = s.get("/users").await;
+        assert_eq!(resp.status(), 403);
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("无权访问"), "{html}");
+        s.post_form("/language", &[("lang", "en"), ("back", "/")]).await;
+        let html = s.get("/users").await.text().await.unwrap();
+        assert!(html.contains("Access denied"), "{html}");
     }
+
+    async fn the_navigation_shows_only_what_the_role_may_use(app) {
+        app.create_user("li", "account_manager", PW).await;
+        let html = app.login("li", PW).await.get("/").await.text().await.unwrap();
+        for link in ["/users", "/roles", "/dictionary", "/audit"] {
+            assert!(!html.contains(&format!("href=\"{link}\"")), "{link} shown to an account manager");
+        }
+        let html = app.admin().await.get("/").await.text().await.unwrap();
+        for link in ["/users", "/roles", "/dictionary", "/audit"] {
+            assert!(html.contains(&format!("href=\"{link}\"")), "{link} missing for the admin");
+        }
+    }
+
+    async fn anonymous_visitors_are_sent_to_sign_in_and_come_back(app) {
+        let s = app.anonymous();
+        let resp = s.get("/users?page=2").await;
+        assert_eq!(resp.status(), 303);
+        assert_eq!(resp.headers()["location"], "/login?next=%2Fusers%3Fpage%3D2");
+        let resp = s.get("/api/v1/me").await;
+        assert_eq!(resp.status(), 401);
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    }
+
+    async fn a_wrong_password_gets_a_generic_message_and_repeated_failures_lock_the_account(app) {
+        let s = app.anonymous();
+        let resp = post_login(&s, "admin", "nope-nope").await;
+        assert_eq!(resp.status(), 401);
+        assert!(resp.text().await.unwrap().contains("用户名或密码错误"));
+        let unknown = post_login(&s, "nobody", "nope-nope").await.text().await.unwrap();
+        assert!(unknown.contains("用户名或密码错误"), "unknown users get the same message");
+        for _ in 0..4 {
+            post_login(&s, "admin", "still-wrong").await;
+        }
+        // Locked now: even the right password is refused, with a clear message.
+        let resp = post_login(&s, "admin", ADMIN_PASSWORD).await;
+        assert_eq!(resp.status(), 401);
+        assert!(resp.text().await.unwrap().contains("登录失败次数过多"));
+    }
+
+    async fn a_form_post_without_the_csrf_token_is_refused(app) {
+        let s = app.admin().await;
+        let resp = s.client.post(s.url("/users"))
+            .form(&[("username", "zhao"), ("display_name", "赵"), ("role_id", "1"), ("password", PW)])
+            .send().await.unwrap();
+        assert_eq!(resp.status(), 403);
+        assert!(app.store.users.by_username("zhao").await.unwrap().is_none());
+    }
+
+    async fn an_invalid_form_shows_field_errors_in_the_users_language_and_keeps_the_values(app) {
+        let s = app.admin().await;
+        let resp = s.post_form("/users", &[
+            ("username", "ab"), ("display_name", "张三丰"), ("email", "not-an-email"),
+            ("role_id", "3"), ("password", "short"),
+        ]).await;
+        assert_eq!(resp.status(), 422);
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("用户名需 3 到 32 个字符"), "{html}");
+        assert!(html.contains("电子邮件地址无效"));
+        assert!(html.contains("密码至少需要 8 个字符"));
+        assert!(html.contains("value=\"张三丰\""), "entered values are kept");
+        s.post_form("/language", &[("lang", "en"), ("back", "/")]).await;
+        let html = s.post_form("/users", &[("username", "ab"), ("display_name", "x"), ("role_id", "3"), ("password", PW)])
+            .await.text().await.unwrap();
+        assert!(html.contains("A user name has 3 to 32 characters"), "{html}");
+    }
+
+    async fn over_long_or_control_character_input_is_rejected(app) {
+        let s = app.admin().await;
+        let long = "长".repeat(65);
+        let html = s.post_form("/users", &[("username", "zhao"), ("display_name", &long), ("role_id", "3"), ("password", PW)])
+            .await.text().await.unwrap();
+        assert!(html.contains("太长了"), "{html}");
+        let html = s.post_form("/users", &[("username", "zhao"), ("display_name", "赵\u{7}"), ("role_id", "3"), ("password", PW)])
+            .await.text().await.unwrap();
+        assert!(html.contains("控制字符"), "{html}");
+        assert!(app.store.users.by_username("zhao").await.unwrap().is_none());
+    }
+
+    async fn the_administrator_creates_a_user_who_must_change_the_password_at_first_sign_in(app) {
+        let admin = app.admin().await;
+        let resp = admin.post_form("/users", &[
+            ("username", "Wang.Fang"), ("display_name", "王芳"), ("email", "wang@example.cn"),
+            ("role_id", &role_id(&app, "account_manager").await.to_string()), ("password", PW),
+        ]).await;
+        assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+        let dup = admin.post_form("/users", &[
+            ("username", "wang.fang"), ("display_name", "王芳"),
+            ("role_id", &role_id(&app, "account_manager").await.to_string()), ("password", PW),
+        ]).await;
+        assert_eq!(dup.status(), 422);
+        assert!(dup.text().await.unwrap().contains("已被使用"));
+
+        let s = app.login("wang.fang", PW).await;
+        let resp = s.get("/users").await;
+        assert_eq!(resp.headers()["location"], "/profile", "the password change comes first");
+        let resp = s.post_form("/profile/password", &[("current", PW), ("new", "mein-neues-pw"), ("confirm", "mein-neues-pw")]).await;
+        assert_eq!(resp.status(), 303);
+        assert_eq!(s.get("/").await.status(), 200);
+        // The creation is in the audit log, with the values after.
+        let log = admin.get("/audit?entity=user").await.text().await.unwrap();
+        assert!(log.contains("wang.fang") && log.contains("王芳"), "{log}");
+    }
+
+    async fn a_disabled_user_cannot_sign_in_and_loses_their_session(app) {
+        let id = app.create_user("li", "account_manager", PW).await;
+        let s = app.login("li", PW).await;
+        app.store.users.set_disabled(id, true, &Actor::system()).await.unwrap();
+        assert_eq!(s.get("/").await.status(), 303, "the old session is gone");
+        let resp = post_login(&app.anonymous(), "li", PW).await;
+        assert_eq!(resp.status(), 401);
+    }
+
+    async fn signing_out_invalidates_the_session_on_the_server(app) {
+        let cookie = format!("kehu_session={}", session_cookie(&app).await);
+        let c = app.client();
+        let profile = c.get(app.url("/profile")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(profile.status(), 200);
+        let csrf = csrf_of(&profile.text().await.unwrap());
+        let out = c.post(app.url("/logout")).header("cookie", &cookie).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(out.status(), 303);
+        let replay = c.get(app.url("/")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(replay.status(), 303, "a stolen cookie is useless after sign-out");
+    }
+
+    async fn two_kehu_processes_on_one_database_share_sessions(app) {
+        let other = spawn_beside(&app).await;
+        let cookie = session_cookie(&app).await;
+        let resp = other.client().get(other.url("/")).header("cookie", format!("kehu_session={cookie}")).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+
+    async fn roles_are_edited_by_ticking_rights_and_take_effect_at_once(app) {
+        let admin = app.admin().await;
+        let resp = admin.client.post(admin.url("/roles")).form(&[
+            ("csrf", admin.csrf.as_str()), ("name", "审计员"), ("description", "只读审计"),
+            ("scope", "all"), ("rights", "system.audit"), ("rights", "report.read"),
+        ]).send().await.unwrap();
+        assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+        let id = role_id_by_name(&app, "审计员").await;
+        let role = app.store.roles.get(id).await.unwrap();
+        assert_eq!(role.rights, ["report.read", "system.audit"]);
+        let user = app.store.users.create(&kehu_store::users::NewUser {
+            username: "shen".into(), display_name: "沈".into(), email: None, role_id: id,
+            password_hash: hash_password(PW).unwrap(), must_change_password: false,
+        }, &Actor::system()).await.unwrap();
+        let s = app.login(&user.username, PW).await;
+        assert_eq!(s.get("/audit").await.status(), 200);
+        assert_eq!(s.get("/users").await.status(), 403);
+        // A role in use cannot be deleted; a built-in one never.
+        let del = admin.post_form(&format!("/roles/{id}/delete"), &[("version", "1")]).await;
+        assert!(del.text().await.unwrap().contains("仍有用户属于此角色"));
+        let admin_role = role_id(&app, "admin").await;
+        let del = admin.post_form(&format!("/roles/{admin_role}/delete"), &[("version", "1")]).await;
+        assert!(del.text().await.unwrap().contains("内置角色不能删除"));
+    }
+
+    async fn the_dictionary_is_seeded_and_protected_items_cannot_change(app) {
+        let admin = app.admin().await;
+        let html = admin.get("/dictionary?kind=region").await.text().await.unwrap();
+        assert!(html.contains("澳门特别行政区") && html.contains("北京市"));
+        let region = app.store.dictionary.list(Some("region"), kehu_store::PageRequest::new(None, Some(200))).await.unwrap();
+        assert_eq!(region.total, 34);
+        let beijing = &region.items[0];
+        let resp = admin.post_form(&format!("/dictionary/{}", beijing.id), &[
+            ("kind", "region"), ("item", "北平"), ("value", "110000"), ("sort", "1"), ("version", "1"),
+        ]).await;
+        assert!(resp.text().await.unwrap().contains("受保护的条目"));
+        assert_eq!(app.store.dictionary.get(beijing.id).await.unwrap().item, "北京市");
+        // An editable item is created, changed and deleted, each step audited.
+        let resp = admin.post_form("/dictionary", &[("kind", "industry"), ("item", "农业"), ("value", "agriculture"), ("sort", "5")]).await;
+        assert_eq!(resp.status(), 303);
+        let log = admin.get("/audit?entity=dictionary").await.text().await.unwrap();
+        assert!(log.contains("农业"), "{log}");
+    }
+
+    async fn a_stale_form_is_refused_instead_of_overwriting_a_newer_change(app) {
+        let admin = app.admin().await;
+        let id = app.create_user("li", "account_manager", PW).await;
+        let role = role_id(&app, "account_manager").await.to_string();
+        let first = admin.post_form(&format!("/users/{id}"), &[("display_name", "李娜"), ("role_id", &role), ("version", "1")]).await;
+        assert_eq!(first.status(), 303);
+        let second = admin.post_form(&format!("/users/{id}"), &[("display_name", "李四"), ("role_id", &role), ("version", "1")]).await;
+        assert_eq!(second.status(), 422);
+        assert!(second.text().await.unwrap().contains("已被他人修改"));
+        assert_eq!(app.store.users.get(id).await.unwrap().display_name, "李娜");
+    }
+
+    async fn unknown_routes_answer_404_as_a_page_or_a_problem(app) {
+        let s = app.admin().await;
+        let resp = s.get("/nowhere").await;
+        assert_eq!(resp.status(), 404);
+        assert!(resp.text().await.unwrap().contains("找不到页面"));
+        let resp = s.get("/api/v1/nowhere").await;
+        assert_eq!(resp.status(), 404);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "not_found");
+        assert_eq!(s.get("/users/999999").await.status(), 404);
+    }
+
+    async fn operations_endpoints_report_health_readiness_and_metrics(app) {
+        let c = app.client();
+        let resp = c.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers().contains_key("x-request-id"));
+        assert_eq!(c.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+        app.admin().await.get("/users").await;
+        let metrics = c.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("http_requests_total{method=\"GET\",route=\"/users\",status=\"200\"}"), "{metrics}");
+        assert!(metrics.contains("http_request_duration_seconds_bucket"));
+    }
+
+    async fn with_the_database_gone_readiness_fails_and_pages_answer_503_without_a_panic(app) {
+        let s = app.admin().await;
+        app.store.db.close().await;
+        let c = app.client();
+        assert_eq!(c.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+        assert_eq!(c.get(app.url("/readyz")).send().await.unwrap().status(), 503);
+        let resp = s.get("/users").await;
+        assert_eq!(resp.status(), 503);
+        assert!(resp.text().await.unwrap().contains("数据库暂时无法访问"));
+        let resp = s.get("/api/v1/me").await;
+        assert_eq!(resp.status(), 503);
+    }
+}
+
+async fn role_id(app: &TestApp, code: &str) -> i64 {
+    app.store.roles.by_code(code).await.unwrap().unwrap().id
+}
+
+async fn role_id_by_name(app: &TestApp, name: &str) -> i64 {
+    app.store
+        .roles
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.role.name == name)
+        .unwrap()
+        .role
+        .id
+}
+
+/// Signs the administrator in on a fresh client and returns the raw session cookie value.
+async fn session_cookie(app: &TestApp) -> String {
+    let c = app.client();
+    let html = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    let resp = c
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("kehu_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .expect("a session cookie")
 }

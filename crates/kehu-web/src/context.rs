@@ -51,6 +51,8 @@ pub struct Ctx {
     /// The anonymous form token (sign-in page) from its cookie.
     pub login_csrf: Option<String>,
     pub path: String,
+    /// Path and query, to come back to after sign-in or a language switch.
+    pub uri: String,
 }
 
 impl Ctx {
@@ -101,6 +103,10 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     let cookie_lang = cookie_value(headers, LANG_COOKIE).and_then(|l| Language::from_tag(&l));
     let fallback_tr = Tr::new(cookie_lang.unwrap_or_else(|| negotiate(accept)));
     let path = req.uri().path().to_owned();
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| path.clone(), |p| p.as_str().to_owned());
     let is_api = path.starts_with("/api/");
 
     let resolved = resolve(&state, headers).await;
@@ -145,6 +151,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         session,
         login_csrf: cookie_value(req.headers(), LOGIN_CSRF_COOKIE),
         path,
+        uri,
     };
     req.extensions_mut().insert(ctx);
     REQUEST_TR.scope(tr, next.run(req)).await
@@ -198,6 +205,7 @@ fn ctx_of(parts: &Parts) -> Ctx {
             session: None,
             login_csrf: None,
             path: parts.uri.path().to_owned(),
+            uri: parts.uri.to_string(),
         })
 }
 
@@ -210,7 +218,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 }
 
 fn login_redirect(ctx: &Ctx) -> Response {
-    let next = serde_urlencoded::to_string([("next", ctx.path.as_str())]).unwrap_or_default();
+    let next = serde_urlencoded::to_string([("next", ctx.uri.as_str())]).unwrap_or_default();
     Redirect::to(&format!("/login?{next}")).into_response()
 }
 

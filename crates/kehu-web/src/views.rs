@@ -74,7 +74,7 @@ impl Chrome {
             signed_in: ctx.user.is_some(),
             nav,
             csrf: ctx.csrf(),
-            path: ctx.path.clone(),
+            path: ctx.uri.clone(),
         }
     }
 

@@ -330,6 +330,7 @@ async fn update(
 
 #[derive(Deserialize)]
 struct ResetForm {
+    #[serde(default)]
     password: String,
 }
 
