@@ -169,10 +169,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         AdminBootstrap::Existing => {}
     }
     let app = Application::with_store(config, store).await?;
+    let stop = kehu_web::app::shutdown_signal();
     let addr = app.addr()?;
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis(), "kehu is ready");
     println!("kehu listens on http://{addr}");
-    app.run_until_stopped().await.context("serving")
+    app.run_until(stop).await.context("serving")
 }
 
 async fn user(cmd: UserCmd, store: &Store) -> anyhow::Result<()> {
