@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Platform benchmark (issue 3): not a test. Builds the release binary, starts kehu on a fresh
+# SQLite database, and with wrk (32 connections, 10 s each) drives
+#   1. an authenticated API read (bearer token, dictionary list),
+#   2. /healthz,
+#   3. a bare axum "hello" control binary,
+# then prints requests/s, p99 latency, the ratio to the control, idle RSS and start-to-ready
+# time on an existing database. Everything targets 127.0.0.1 only.
+#
+# Usage: bench/platform/run.sh            (env: DURATION=10s CONNECTIONS=32)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+KEHU_PORT=18080
+CONTROL_PORT=18081
+
+if ! command -v wrk >/dev/null; then
+    echo "== installing wrk (Debian)"
+    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+
+echo "== building release binaries"
+cargo build --release -q -p kehu
+cargo build --release -q -p kehu-web --example hello
+BIN=target/release/kehu
+HELLO=target/release/examples/hello
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+export KEHU_DATA_DIR="$WORK/data" KEHU_LISTEN="127.0.0.1:$KEHU_PORT" KEHU_LOG_LEVEL=warn
+export KEHU_ADMIN_PASSWORD=bench-admin-pass
+
+wait_ready() {
+    for _ in $(seq 1 3000); do
+        if curl -fsS -o /dev/null "http://127.0.0.1:$KEHU_PORT/readyz" 2>/dev/null; then return 0; fi
+        sleep 0.001
+    done
+    echo "kehu did not become ready" >&2; exit 1
+}
+
+# First start creates and migrates the database; the measured start is the second one.
+$BIN serve >"$WORK/first.log" 2>&1 & PIDS+=($!)
+wait_ready
+kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+
+start_ns=$(date +%s%N)
+$BIN serve >"$WORK/serve.log" 2>&1 & KEHU_PID=$!; PIDS+=($KEHU_PID)
+wait_ready
+ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+sleep 1
+idle_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$KEHU_PID/status")
+
+TOKEN=$($BIN token issue --user admin --name bench)
+READ_PATH="/api/v1/dictionary?kind=region&per_page=20"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$KEHU_PORT$READ_PATH")
+if [ "$code" != 200 ]; then
+    READ_PATH="/api/v1/me"   # fallback while the dictionary API is absent
+fi
+
+cat >"$WORK/auth.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+
+run_wrk() { # url [script]
+    local extra=()
+    [ -n "${2:-}" ] && extra=(-s "$2")
+    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "${extra[@]}" "$1"
+}
+rps() { awk '/Requests\/sec/ {print $2}' <<<"$1"; }
+p99() { awk '$1=="99%" {print $2}' <<<"$1"; }
+non2xx() { awk '/Non-2xx/ {print $NF}' <<<"$1"; }
+
+echo "== wrk: authenticated read $READ_PATH"
+AUTH=$(run_wrk "http://127.0.0.1:$KEHU_PORT$READ_PATH" "$WORK/auth.lua")
+echo "== wrk: /healthz"
+HEALTH=$(run_wrk "http://127.0.0.1:$KEHU_PORT/healthz")
+busy_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$KEHU_PID/status")
+kill "$KEHU_PID"; wait "$KEHU_PID" 2>/dev/null || true
+
+$HELLO "127.0.0.1:$CONTROL_PORT" & PIDS+=($!)
+sleep 0.5
+echo "== wrk: control (bare axum hello)"
+CONTROL=$(run_wrk "http://127.0.0.1:$CONTROL_PORT/")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f %%", 100 * a / b }'; }
+echo
+echo "kehu platform benchmark ($CONNECTIONS connections, $DURATION each, $(nproc) cores)"
+printf '%-34s %12s %10s %10s\n' "target" "requests/s" "p99" "vs control"
+printf '%-34s %12s %10s %10s\n' "authenticated API read" "$(rps "$AUTH")" "$(p99 "$AUTH")" "$(ratio "$(rps "$AUTH")" "$(rps "$CONTROL")")"
+printf '%-34s %12s %10s %10s\n' "/healthz" "$(rps "$HEALTH")" "$(p99 "$HEALTH")" "$(ratio "$(rps "$HEALTH")" "$(rps "$CONTROL")")"
+printf '%-34s %12s %10s %10s\n' "control: axum hello" "$(rps "$CONTROL")" "$(p99 "$CONTROL")" "100 %"
+[ -n "$(non2xx "$AUTH")" ] && echo "WARNING: non-2xx answers on the authenticated read: $(non2xx "$AUTH")"
+echo "authenticated read path: $READ_PATH"
+echo "idle RSS: $((idle_rss_kb / 1024)) MB (after load: $((busy_rss_kb / 1024)) MB)"
+echo "start to ready on an existing database: ${ready_ms} ms"
+echo "targets: read >= 30 % of control with p99 < 10 ms; idle RSS < 40 MB; ready < 300 ms"
