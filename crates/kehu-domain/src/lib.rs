@@ -5,6 +5,7 @@ pub mod dictionary;
 pub mod error;
 pub mod policy;
 pub mod rights;
+pub mod role;
 pub mod secrets;
 pub mod text;
 pub mod user;

@@ -1,6 +1,7 @@
 //! Users (系统用户): validated sign-in names, display names, passwords and UI languages.
 
-use crate::{FieldError, text};
+use crate::error::Errors;
+use crate::{DomainError, FieldError, text};
 
 /// A sign-in name: 3–32 of `a-z 0-9 _ . -`, starting with a letter or digit, stored lower-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +85,95 @@ pub fn parse_email(input: &str) -> Result<Option<String>, FieldError> {
     }
 }
 
+/// A new account as an administrator enters it (page or API). Whether the role exists is
+/// for the store to say.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: Username,
+    pub display_name: DisplayName,
+    pub email: Option<String>,
+    pub role_id: i64,
+    pub password: NewPassword,
+}
+
+impl NewAccount {
+    /// Checks every field and reports all bad ones at once.
+    pub fn parse(
+        username: &str,
+        display_name: &str,
+        email: &str,
+        role_id: Option<i64>,
+        password: &str,
+    ) -> Result<Self, DomainError> {
+        let mut errors = Errors::new();
+        let username = errors.check(Username::parse(username));
+        let display_name = errors.check(DisplayName::parse(display_name));
+        let email = errors.check(parse_email(email));
+        let role_id =
+            errors.check(role_id.ok_or_else(|| FieldError::new("role_id", "err-required")));
+        let password = errors.check(NewPassword::parse("password", password));
+        errors.finish()?;
+        match (username, display_name, email, role_id, password) {
+            (Some(username), Some(display_name), Some(email), Some(role_id), Some(password)) => {
+                Ok(Self {
+                    username,
+                    display_name,
+                    email,
+                    role_id,
+                    password,
+                })
+            }
+            _ => Err(DomainError::field("username", "err-required")),
+        }
+    }
+}
+
+/// An administrator's edit of an account (page or API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountChanges {
+    pub display_name: DisplayName,
+    pub email: Option<String>,
+    pub role_id: i64,
+    pub disabled: bool,
+}
+
+/// The account being edited as it is now, and whether the editor is its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditedAccount {
+    pub role_id: i64,
+    pub is_self: bool,
+}
+
+impl AccountChanges {
+    /// Checks every field; nobody disables themselves or changes their own role by accident.
+    pub fn parse(
+        display_name: &str,
+        email: &str,
+        role_id: Option<i64>,
+        disabled: bool,
+        current: EditedAccount,
+    ) -> Result<Self, DomainError> {
+        let mut errors = Errors::new();
+        let display_name = errors.check(DisplayName::parse(display_name));
+        let email = errors.check(parse_email(email));
+        let role_id =
+            errors.check(role_id.ok_or_else(|| FieldError::new("role_id", "err-required")));
+        if current.is_self && (disabled || role_id.is_some_and(|r| r != current.role_id)) {
+            errors.push(FieldError::new("role_id", "err-self-change"));
+        }
+        errors.finish()?;
+        match (display_name, email, role_id) {
+            (Some(display_name), Some(email), Some(role_id)) => Ok(Self {
+                display_name,
+                email,
+                role_id,
+                disabled,
+            }),
+            _ => Err(DomainError::field("display_name", "err-required")),
+        }
+    }
+}
+
 /// The UI languages kehu speaks; zh-CN first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Language {
@@ -151,6 +241,46 @@ mod tests {
             Ok(Some("li@example.cn".into()))
         );
         assert!(parse_email("not an email").is_err());
+    }
+
+    #[test]
+    fn a_new_account_reports_every_bad_field() {
+        let err = NewAccount::parse("x", "", "nope", None, "short");
+        let Err(DomainError::Invalid(fields)) = err else {
+            unreachable!("expected field errors, got {err:?}")
+        };
+        let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            names,
+            ["username", "display_name", "email", "role_id", "password"]
+        );
+        assert!(NewAccount::parse("li.na", "李娜", "", Some(3), "长一点的密码口令").is_ok());
+    }
+
+    #[test]
+    fn nobody_disables_themselves_or_changes_their_own_role() {
+        let me = EditedAccount {
+            role_id: 1,
+            is_self: true,
+        };
+        let codes = |r: Result<AccountChanges, DomainError>| match r {
+            Err(DomainError::Invalid(f)) => f.into_iter().map(|f| f.code).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        assert_eq!(
+            codes(AccountChanges::parse("甲", "", Some(1), true, me)),
+            ["err-self-change"]
+        );
+        assert_eq!(
+            codes(AccountChanges::parse("甲", "", Some(2), false, me)),
+            ["err-self-change"]
+        );
+        assert!(AccountChanges::parse("甲", "", Some(1), false, me).is_ok());
+        let other = EditedAccount {
+            role_id: 1,
+            is_self: false,
+        };
+        assert!(AccountChanges::parse("甲", "", Some(2), true, other).is_ok());
     }
 
     #[test]

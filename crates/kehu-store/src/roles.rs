@@ -45,14 +45,8 @@ pub struct RoleDetail {
     pub users: i64,
 }
 
-/// What an administrator enters for a role.
-#[derive(Debug, Clone)]
-pub struct RoleInput {
-    pub name: String,
-    pub description: Option<String>,
-    pub scope: DataScope,
-    pub rights: Vec<Right>,
-}
+/// What an administrator enters for a role (validated in the domain crate).
+pub use kehu_domain::role::RoleInput;
 
 #[derive(Clone, Debug)]
 pub struct RoleStore {
@@ -130,6 +124,24 @@ impl RoleStore {
         let d = Self::get_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(d)
+    }
+
+    /// `Ok` when the role exists; otherwise an error on `field` of the form that names it, so
+    /// a user cannot be given a role that is not there.
+    pub async fn ensure_exists(&self, id: i64, field: &str) -> StoreResult<()> {
+        let found: Option<(i64,)> = self
+            .db
+            .fetch_optional(
+                Query::select()
+                    .column(Roles::Id)
+                    .from(Roles::Table)
+                    .and_where(Expr::col(Roles::Id).eq(id)),
+            )
+            .await?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(DomainError::field(field, "err-invalid").into()),
+        }
     }
 
     pub async fn by_code(&self, code: &str) -> StoreResult<Option<Role>> {

@@ -46,6 +46,7 @@ err-taken = Already in use.
 err-number = Enter a whole number from 0 to 99999.
 err-kind-chars = Use lower-case letters, digits and underscores, starting with a letter.
 err-invalid = Not a valid value.
+err-date = Use a date like 2025-03-31 or an RFC 3339 time like 2025-03-31T08:00:00Z.
 err-self-change = You cannot disable yourself or change your own role.
 err-role-builtin = Built-in roles cannot be deleted.
 err-role-in-use = Users still hold this role; it cannot be deleted.

@@ -46,6 +46,7 @@ err-taken = 已被使用。
 err-number = 请输入 0 到 99999 之间的整数。
 err-kind-chars = 类别只能包含小写字母、数字和下划线，并以字母开头。
 err-invalid = 无效的值。
+err-date = 请输入日期（如 2025-03-31）或 RFC 3339 时间（如 2025-03-31T08:00:00Z）。
 err-self-change = 不能停用自己或更改自己的角色。
 err-role-builtin = 内置角色不能删除。
 err-role-in-use = 仍有用户属于此角色，不能删除。

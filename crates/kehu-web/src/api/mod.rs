@@ -1,28 +1,70 @@
 //! The JSON API under `/api/v1`, one module per product area, and its OpenAPI 3.1 document
 //! (generated from the handlers' annotations) with a browsable UI at `/api/docs`.
 
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use serde::Serialize;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kehu_domain::{DomainError, Principal, Right};
+use kehu_store::PageRequest;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::AppState;
+use crate::context::{ApiUser, Ctx};
 use crate::error::{ApiError, AppError, InvalidParam, Problem};
 
+pub mod audit;
+pub mod dictionary;
 pub mod me;
+pub mod rights;
+pub mod roles;
+pub mod tokens;
+pub mod users;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "kehu API", description = "kehu (客户), the customer relationship manager."),
-    paths(me::me),
-    components(schemas(Problem, InvalidParam, me::Me)),
+    paths(
+        me::me,
+        users::list, users::create, users::show, users::update, users::reset_password,
+        roles::list, roles::create, roles::show, roles::update, roles::delete,
+        rights::list,
+        dictionary::list, dictionary::kinds, dictionary::create, dictionary::show,
+        dictionary::update, dictionary::delete,
+        audit::list,
+        tokens::list, tokens::issue, tokens::revoke,
+    ),
+    components(schemas(
+        Problem, InvalidParam, me::Me,
+        users::UserOut, users::NewUserBody, users::UserPatch, users::PasswordBody,
+        roles::RoleOut, roles::NewRoleBody, roles::RolePatch,
+        rights::RightOut,
+        dictionary::DictItemOut, dictionary::DictKindOut, dictionary::NewDictBody, dictionary::DictPatch,
+        audit::AuditOut,
+        tokens::TokenOut, tokens::NewTokenBody, tokens::IssuedToken,
+    )),
     modifiers(&Security),
-    security(("bearer" = []), ("session" = []))
+    security(("bearer" = []), ("session" = [])),
+    tags(
+        (name = "me", description = "The caller and their personal API tokens"),
+        (name = "users", description = "User administration (用户管理); right `system.users`"),
+        (name = "roles", description = "Roles and their rights (角色管理); right `system.roles`"),
+        (name = "rights", description = "Every right a role can grant"),
+        (name = "dictionary", description = "The data dictionary (数据字典); writes need `system.dictionary`"),
+        (name = "audit", description = "The audit log (操作日志); right `system.audit`"),
+    )
 )]
 pub struct ApiDoc;
 
@@ -43,12 +85,21 @@ impl Modify for Security {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(me::router())
+    Router::new()
+        .merge(me::router())
+        .merge(users::router())
+        .merge(roles::router())
+        .merge(rights::router())
+        .merge(dictionary::router())
+        .merge(audit::router())
+        .merge(tokens::router())
 }
 
 /// The OpenAPI document and its browsable UI (assets vendored into the binary).
 pub fn docs_router() -> Router<AppState> {
-    SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()).into()
+    SwaggerUi::new("/api/docs")
+        .url("/api/openapi.json", ApiDoc::openapi())
+        .into()
 }
 
 /// One page of a list, as every list endpoint answers.
@@ -61,6 +112,19 @@ pub struct ListOf<T> {
 }
 
 impl<T> ListOf<T> {
+    /// One page of a list the store returns whole (roles, rights, kinds, tokens: a handful).
+    pub fn from_vec(all: Vec<T>, req: PageRequest) -> Self {
+        let total = all.len() as u64;
+        let skip = usize::try_from(req.offset()).unwrap_or(usize::MAX);
+        let take = usize::try_from(req.per_page).unwrap_or(usize::MAX);
+        Self {
+            items: all.into_iter().skip(skip).take(take).collect(),
+            total,
+            page: req.page,
+            per_page: req.per_page,
+        }
+    }
+
     pub fn from_page<U>(p: kehu_store::Page<U>, f: impl FnMut(U) -> T) -> Self {
         Self {
             total: p.total,
@@ -84,7 +148,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 "unsupported_media_type",
                 "Content-Type must be application/json",
             ))),
-            Err(e) => Err(ApiError(AppError::bad_request("malformed_json", e.body_text()))),
+            Err(e) => Err(ApiError(AppError::bad_request(
+                "malformed_json",
+                e.body_text(),
+            ))),
         }
     }
 }
@@ -98,10 +165,180 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
-                Err(ApiError(AppError::bad_request("malformed_query", e.body_text())))
-            }
-            Err(e) => Err(ApiError(AppError::bad_request("malformed_query", e.body_text()))),
+            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(ApiError(
+                AppError::bad_request("malformed_query", e.body_text()),
+            )),
+            Err(e) => Err(ApiError(AppError::bad_request(
+                "malformed_query",
+                e.body_text(),
+            ))),
         }
     }
+}
+
+/// The right an endpoint needs, named by a marker type (see [`need`]).
+pub trait NeedsRight {
+    const RIGHT: Right;
+}
+
+/// Marker types for [`Granted`], one per right the API checks up front.
+pub mod need {
+    use super::{NeedsRight, Right};
+
+    macro_rules! needs {
+        ($($name:ident => $right:ident),* $(,)?) => {$(
+            #[doc = concat!("Needs `Right::", stringify!($right), "`.")]
+            pub struct $name;
+
+            impl NeedsRight for $name {
+                const RIGHT: Right = Right::$right;
+            }
+        )*};
+    }
+
+    needs! {
+        Users => SystemUsers,
+        Roles => SystemRoles,
+        Dictionary => SystemDictionary,
+        Audit => SystemAudit,
+    }
+}
+
+/// A signed-in caller the policy allows `R::RIGHT`. As a parts extractor it runs before the
+/// body is read, so a caller without the right gets 403 whatever they sent.
+pub struct Granted<R> {
+    pub user: Principal,
+    pub ctx: Ctx,
+    right: PhantomData<fn() -> R>,
+}
+
+impl<R: NeedsRight, S: Send + Sync> FromRequestParts<S> for Granted<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ApiUser { user, ctx } = ApiUser::from_request_parts(parts, state).await?;
+        user.require(R::RIGHT)?;
+        Ok(Self {
+            user,
+            ctx,
+            right: PhantomData,
+        })
+    }
+}
+
+/// Which page of a list: `?page=&per_page=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-based page number.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub page: Option<u64>,
+    /// Rows per page, 1 to 200 (default 50).
+    #[serde(default, deserialize_with = "blank_as_none")]
+    pub per_page: Option<u64>,
+}
+
+impl PageQuery {
+    pub fn request(&self) -> PageRequest {
+        PageRequest::new(self.page, self.per_page)
+    }
+}
+
+/// The version a delete must carry: `?version=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VersionQuery {
+    /// The `version` last read; a stale one answers 409 `version_conflict`.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    #[param(required = true)]
+    pub version: Option<i32>,
+}
+
+/// The `version` every change must carry: absent is a field error, not a silent overwrite.
+pub fn required_version(v: Option<i32>) -> Result<i32, AppError> {
+    v.ok_or_else(|| DomainError::field("version", "err-required").into())
+}
+
+/// A query value where empty means absent (`?role_id=` from a form), and anything else must
+/// parse or the request is a `malformed_query`.
+pub fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: Display,
+{
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// A PATCH field that distinguishes absent (keep) from `null` (clear) and a value (set).
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `201 Created` with the new resource's `Location` and body.
+pub fn created<T: Serialize>(location: String, body: T) -> Response {
+    let mut resp = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+fn problem_response(
+    status: u16,
+    description: &str,
+) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content("application/problem+json", content);
+    if status == 401 {
+        response = response.header(
+            "WWW-Authenticate",
+            HeaderBuilder::new().description(Some("`Bearer`")).build(),
+        );
+    }
+    BTreeMap::from([(status.to_string(), response.build().into())])
+}
+
+/// Problem responses shared by the paths; each path lists the ones it can answer.
+macro_rules! problems {
+    ($($(#[$doc:meta])* $name:ident = $status:literal, $description:literal;)*) => {$(
+        $(#[$doc])*
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                problem_response($status, $description)
+            }
+        }
+    )*};
+}
+
+problems! {
+    /// `malformed_json`, `malformed_query`, `unsupported_media_type`.
+    BadRequest = 400, "Malformed JSON body or query string (`malformed_json`, `malformed_query`)";
+    /// `unauthenticated`.
+    Unauthenticated = 401, "No valid session or API token (`unauthenticated`)";
+    /// `forbidden`, `csrf_failed`, `password_change_required`.
+    Forbidden = 403, "The role lacks the right (`forbidden`), a cookie-authenticated write lacks \
+        `X-CSRF-Token` (`csrf_failed`), or the initial password must be changed first \
+        (`password_change_required`)";
+    /// `not_found`.
+    NotFound = 404, "No such record (`not_found`)";
+    /// `already_exists`, `version_conflict`, `not_allowed`.
+    Conflict = 409, "A unique value is taken (`already_exists`, naming the field), the record \
+        changed since it was read (`version_conflict`), or its state forbids this (`not_allowed`)";
+    /// `validation_failed` with `errors[]`.
+    Invalid = 422, "Invalid fields (`validation_failed`); `errors` names each one";
 }

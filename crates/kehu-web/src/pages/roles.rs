@@ -6,8 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kehu_domain::error::Errors;
-use kehu_domain::{DataScope, DomainError, FieldError, Right, text};
+use kehu_domain::{DomainError, Right};
 use kehu_store::roles::{RoleDetail, RoleInput};
 use serde::Deserialize;
 
@@ -124,30 +123,7 @@ impl Values {
     }
 
     fn parse(&self) -> Result<RoleInput, DomainError> {
-        let mut errors = Errors::new();
-        let name = errors.check(text::line("name", &self.name, 64));
-        let description = errors.check(text::optional("description", &self.description, 500));
-        let scope = DataScope::from_code(&self.scope);
-        if scope.is_none() {
-            errors.push(FieldError::new("scope", "err-required"));
-        }
-        let mut rights = Vec::new();
-        for code in &self.rights {
-            match Right::from_code(code) {
-                Some(r) => rights.push(r),
-                None => errors.push(FieldError::new("rights", "err-invalid")),
-            }
-        }
-        errors.finish()?;
-        match (name, description, scope) {
-            (Some(name), Some(description), Some(scope)) => Ok(RoleInput {
-                name,
-                description,
-                scope,
-                rights,
-            }),
-            _ => Err(DomainError::field("name", "err-required")),
-        }
+        RoleInput::parse(&self.name, &self.description, &self.scope, &self.rights)
     }
 }
 

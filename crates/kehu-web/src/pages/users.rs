@@ -6,14 +6,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kehu_domain::error::Errors;
+use kehu_domain::Right;
 use kehu_domain::secrets::hash_password;
-use kehu_domain::user::{DisplayName, NewPassword, Username, parse_email};
-use kehu_domain::{DomainError, Right};
-use kehu_store::users::{NewUser, User, UserChanges, UserFilter};
+use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
+use kehu_store::users::{User, UserFilter};
 use kehu_store::{Page, PageRequest};
 use serde::Deserialize;
 
+use crate::api::users::{apply_changes, create_account};
 use crate::app::AppState;
 use crate::context::{CsrfForm, PageUser};
 use crate::error::{AppError, PageError};
@@ -172,12 +172,9 @@ async fn new_form(
     .await
 }
 
-fn parse_role(f: &UserForm, errors: &mut Errors) -> Option<i64> {
-    let r = f.role_id.trim().parse::<i64>().ok();
-    if r.is_none() {
-        errors.push(kehu_domain::FieldError::new("role_id", "err-required"));
-    }
-    r
+/// The role field as entered; empty or not a number is "required".
+fn role_id(f: &UserForm) -> Option<i64> {
+    f.role_id.trim().parse::<i64>().ok()
 }
 
 async fn create(
@@ -187,37 +184,15 @@ async fn create(
 ) -> Result<Response, PageError> {
     user.require(Right::SystemUsers)?;
     let c = Chrome::new(&ctx, "/users");
-    let mut errors = Errors::new();
-    let username = errors.check(Username::parse(&f.username));
-    let display = errors.check(DisplayName::parse(&f.display_name));
-    let email = errors.check(parse_email(&f.email));
-    let role = parse_role(&f, &mut errors);
-    let password = errors.check(NewPassword::parse("password", &f.password));
-    let result = match (errors.finish(), username, display, email, role, password) {
-        (Ok(()), Some(u), Some(d), Some(e), Some(r), Some(p)) => {
-            let new = NewUser {
-                username: u.as_str().to_owned(),
-                display_name: d.as_str().to_owned(),
-                email: e,
-                role_id: r,
-                password_hash: hash_password(p.expose())
-                    .map_err(|e| AppError::Internal(e.into()))?,
-                // An administrator-set password is temporary: the user picks their own.
-                must_change_password: true,
-            };
-            role_exists(&state, r).await?;
-            state
-                .store
-                .users
-                .create(&new, &ctx.actor())
-                .await
-                .map_err(AppError::from)
-        }
-        (Err(e), ..) => Err(AppError::from(e)),
-        _ => Err(AppError::from(DomainError::field(
-            "username",
-            "err-required",
-        ))),
+    let result = match NewAccount::parse(
+        &f.username,
+        &f.display_name,
+        &f.email,
+        role_id(&f),
+        &f.password,
+    ) {
+        Ok(a) => create_account(&state, a, &ctx.actor()).await,
+        Err(e) => Err(AppError::from(e)),
     };
     match result {
         Ok(u) => Ok(Redirect::to(&format!("/users/{}?saved=1", u.id)).into_response()),
@@ -229,16 +204,6 @@ async fn create(
             };
             form_page(&state, c, None, f, errors, false).await
         }
-    }
-}
-
-async fn role_exists(state: &AppState, id: i64) -> Result<(), AppError> {
-    match state.store.roles.get(id).await {
-        Ok(_) => Ok(()),
-        Err(kehu_store::StoreError::Domain(DomainError::NotFound)) => {
-            Err(DomainError::field("role_id", "err-required").into())
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -284,36 +249,19 @@ async fn update(
     user.require(Right::SystemUsers)?;
     let c = Chrome::new(&ctx, "/users");
     let current = state.store.users.get(id).await?;
-    let mut errors = Errors::new();
-    let display = errors.check(DisplayName::parse(&f.display_name));
-    let email = errors.check(parse_email(&f.email));
-    let role = parse_role(&f, &mut errors);
-    let disabled = f.disabled.is_some();
-    if id == user.user_id && (disabled || role != Some(current.role_id)) {
-        // Nobody disables themselves or changes their own role by accident.
-        errors.push(kehu_domain::FieldError::new("role_id", "err-self-change"));
-    }
-    let result = match (errors.finish(), display, email, role) {
-        (Ok(()), Some(d), Some(e), Some(r)) => {
-            role_exists(&state, r).await?;
-            let changes = UserChanges {
-                display_name: d.as_str().to_owned(),
-                email: e,
-                role_id: r,
-                disabled,
-            };
-            state
-                .store
-                .users
-                .update(id, &changes, f.version, &ctx.actor())
-                .await
-                .map_err(AppError::from)
-        }
-        (Err(e), ..) => Err(AppError::from(e)),
-        _ => Err(AppError::from(DomainError::field(
-            "display_name",
-            "err-required",
-        ))),
+    let edited = EditedAccount {
+        role_id: current.role_id,
+        is_self: id == user.user_id,
+    };
+    let result = match AccountChanges::parse(
+        &f.display_name,
+        &f.email,
+        role_id(&f),
+        f.disabled.is_some(),
+        edited,
+    ) {
+        Ok(a) => apply_changes(&state, id, a, f.version, &ctx.actor()).await,
+        Err(e) => Err(AppError::from(e)),
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),

@@ -1,0 +1,140 @@
+//! `GET /api/v1/audit`: the audit log (操作日志), newest first, filtered by user, entity and
+//! period; each entry carries its changed fields before and after. Right: `system.audit`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use kehu_domain::FieldError;
+use kehu_domain::error::Errors;
+use kehu_store::PageRequest;
+use kehu_store::audit::{AuditEntry, AuditFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::{
+    BadRequest, Forbidden, Granted, Invalid, ListOf, Query, Unauthenticated, blank_as_none, need,
+};
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/audit", get(list))
+}
+
+/// One change of business data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// Who made the change; `null` for the system (CLI, seeding).
+    pub user_id: Option<i64>,
+    pub username: String,
+    /// `create`, `update` or `delete`.
+    pub action: String,
+    /// e.g. `user`, `role`, `dictionary`, `api_token`.
+    pub entity: String,
+    pub entity_id: String,
+    /// The changed fields: `{"display_name": {"before": "张伟", "after": "张伟明"}}`.
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+impl From<AuditEntry> for AuditOut {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            changes: e.changes_json(),
+            id: e.id,
+            at: e.at,
+            user_id: e.user_id,
+            username: e.username,
+            action: e.action,
+            entity: e.entity,
+            entity_id: e.entity_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Changes made by this user.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    user_id: Option<i64>,
+    /// e.g. `user`.
+    entity: Option<String>,
+    /// With `entity`: one record's history.
+    entity_id: Option<String>,
+    /// From this day (`2025-03-01`, from its start, UTC) or instant (RFC 3339), inclusive.
+    from: Option<String>,
+    /// To this day (`2025-03-31`, to its end, UTC) inclusive, or before this instant (RFC 3339).
+    to: Option<String>,
+    /// 1-based page number.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    page: Option<u64>,
+    /// Rows per page, 1 to 200 (default 50).
+    #[serde(default, deserialize_with = "blank_as_none")]
+    per_page: Option<u64>,
+}
+
+/// A period bound: an RFC 3339 instant, or a day whose start (`from`) or end (`to`) is meant.
+/// Empty is no bound; anything else is a field error.
+fn bound(
+    field: &str,
+    input: Option<&str>,
+    end_of_day: bool,
+) -> Result<Option<DateTime<Utc>>, FieldError> {
+    let Some(s) = input.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| if end_of_day { d.succ_opt() } else { Some(d) })
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| Utc.from_local_datetime(&t).single())
+        .map(Some)
+        .ok_or_else(|| FieldError::new(field, "err-date"))
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of entries, newest first", body = ListOf<AuditOut>),
+        BadRequest, Unauthenticated, Forbidden, Invalid,
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _: Granted<need::Audit>,
+    Query(q): Query<AuditQuery>,
+) -> Result<axum::Json<ListOf<AuditOut>>, ApiError> {
+    let mut errors = Errors::new();
+    let from = errors
+        .check(bound("from", q.from.as_deref(), false))
+        .flatten();
+    let to = errors.check(bound("to", q.to.as_deref(), true)).flatten();
+    errors.finish()?;
+    let filter = AuditFilter {
+        user_id: q.user_id,
+        entity: non_empty(q.entity),
+        entity_id: non_empty(q.entity_id),
+        from,
+        to,
+    };
+    let page = state
+        .store
+        .audit
+        .list(&filter, PageRequest::new(q.page, q.per_page))
+        .await?;
+    Ok(axum::Json(ListOf::from_page(page, AuditOut::from)))
+}

@@ -1,0 +1,279 @@
+//! `/api/v1/dictionary`: the data dictionary (数据字典) over JSON. Any signed-in user reads it
+//! (other modules pick from it); writes need `system.dictionary`, and protected items refuse
+//! change with 409 `not_allowed`.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use kehu_domain::dictionary::DictInput;
+use kehu_store::PageRequest;
+use kehu_store::dictionary::DictEntry;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::{
+    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Query,
+    Unauthenticated, VersionQuery, blank_as_none, created, need, required_version,
+};
+use crate::app::AppState;
+use crate::context::ApiUser;
+use crate::error::ApiError;
+use crate::pages::dictionary::kind_label;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/dictionary", get(list).post(create))
+        .route("/api/v1/dictionary/kinds", get(kinds))
+        .route(
+            "/api/v1/dictionary/{id}",
+            get(show).patch(update).delete(delete),
+        )
+}
+
+/// One dictionary item (数据字典条目).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DictItemOut {
+    pub id: i64,
+    /// The list it belongs to, e.g. `customer_level`.
+    pub kind: String,
+    /// What users see, e.g. 大客户.
+    pub item: String,
+    /// What other modules store, e.g. `key_account`.
+    pub value: String,
+    pub sort: i32,
+    /// False for protected items other modules rely on.
+    pub editable: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<DictEntry> for DictItemOut {
+    fn from(e: DictEntry) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind,
+            item: e.item,
+            value: e.value,
+            sort: e.sort,
+            editable: e.editable,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            version: e.version,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DictQuery {
+    /// Only items of this kind.
+    kind: Option<String>,
+    /// 1-based page number.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    page: Option<u64>,
+    /// Rows per page, 1 to 200 (default 50).
+    #[serde(default, deserialize_with = "blank_as_none")]
+    per_page: Option<u64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/dictionary",
+    tag = "dictionary",
+    params(DictQuery),
+    responses(
+        (status = 200, description = "One page of items, by kind and sort order",
+            body = ListOf<DictItemOut>),
+        BadRequest, Unauthenticated,
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Query(q): Query<DictQuery>,
+) -> Result<axum::Json<ListOf<DictItemOut>>, ApiError> {
+    let kind = q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty());
+    let page = state
+        .store
+        .dictionary
+        .list(kind, PageRequest::new(q.page, q.per_page))
+        .await?;
+    Ok(axum::Json(ListOf::from_page(page, DictItemOut::from)))
+}
+
+/// A kind of dictionary item and how many items it has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DictKindOut {
+    pub kind: String,
+    /// The kind's name in the caller's language (the code for kinds added later).
+    pub label: String,
+    pub count: i64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/dictionary/kinds",
+    tag = "dictionary",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Every kind, alphabetically", body = ListOf<DictKindOut>),
+        BadRequest, Unauthenticated,
+    )
+)]
+pub async fn kinds(
+    State(state): State<AppState>,
+    ApiUser { ctx, .. }: ApiUser,
+    Query(q): Query<PageQuery>,
+) -> Result<axum::Json<ListOf<DictKindOut>>, ApiError> {
+    let kinds = state.store.dictionary.kinds().await?;
+    let items = kinds
+        .into_iter()
+        .map(|(kind, count)| DictKindOut {
+            label: kind_label(&ctx.tr, &kind),
+            kind,
+            count,
+        })
+        .collect();
+    Ok(axum::Json(ListOf::from_vec(items, q.request())))
+}
+
+/// A new item, or the full new state of one (PATCH fills absent fields from the stored item).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDictBody {
+    /// snake_case, e.g. `industry`; a new kind is created by its first item.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub kind: String,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub item: String,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub value: String,
+    /// 0 to 99999 (default 0).
+    #[serde(default)]
+    pub sort: Option<i64>,
+}
+
+/// The item's `sort` as the domain parser reads it ("" means 0).
+fn sort_text(sort: Option<i64>) -> String {
+    sort.map(|n| n.to_string()).unwrap_or_default()
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/dictionary",
+    tag = "dictionary",
+    request_body = NewDictBody,
+    responses(
+        (status = 201, description = "Created", body = DictItemOut,
+            headers(("Location" = String, description = "The new item's URL"))),
+        BadRequest, Unauthenticated, Forbidden, Conflict, Invalid,
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Granted { ctx, .. }: Granted<need::Dictionary>,
+    Json(b): Json<NewDictBody>,
+) -> Result<Response, ApiError> {
+    let input = DictInput::parse(&b.kind, &b.item, &b.value, &sort_text(b.sort))?;
+    let e = state.store.dictionary.create(&input, &ctx.actor()).await?;
+    Ok(created(
+        format!("/api/v1/dictionary/{}", e.id),
+        DictItemOut::from(e),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/dictionary/{id}",
+    tag = "dictionary",
+    params(("id" = i64, Path, description = "Item id")),
+    responses(
+        (status = 200, description = "The item", body = DictItemOut),
+        Unauthenticated, NotFound,
+    )
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<DictItemOut>, ApiError> {
+    Ok(axum::Json(state.store.dictionary.get(id).await?.into()))
+}
+
+/// Changes to an item; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DictPatch {
+    pub kind: Option<String>,
+    pub item: Option<String>,
+    pub value: Option<String>,
+    pub sort: Option<i64>,
+    /// The `version` last read; a stale one answers 409 `version_conflict`.
+    #[schema(required = true)]
+    pub version: Option<i32>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/dictionary/{id}",
+    tag = "dictionary",
+    params(("id" = i64, Path, description = "Item id")),
+    request_body = DictPatch,
+    responses(
+        (status = 200, description = "The changed item", body = DictItemOut),
+        BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Granted { ctx, .. }: Granted<need::Dictionary>,
+    Path(id): Path<i64>,
+    Json(p): Json<DictPatch>,
+) -> Result<axum::Json<DictItemOut>, ApiError> {
+    let current = state.store.dictionary.get(id).await?;
+    let version = required_version(p.version)?;
+    let input = DictInput::parse(
+        p.kind.as_deref().unwrap_or(&current.kind),
+        p.item.as_deref().unwrap_or(&current.item),
+        p.value.as_deref().unwrap_or(&current.value),
+        &sort_text(Some(p.sort.unwrap_or(i64::from(current.sort)))),
+    )?;
+    let e = state
+        .store
+        .dictionary
+        .update(id, &input, version, &ctx.actor())
+        .await?;
+    Ok(axum::Json(e.into()))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/dictionary/{id}",
+    tag = "dictionary",
+    params(("id" = i64, Path, description = "Item id"), VersionQuery),
+    responses(
+        (status = 204, description = "Deleted"),
+        BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Granted { ctx, .. }: Granted<need::Dictionary>,
+    Path(id): Path<i64>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Response, ApiError> {
+    let version = required_version(q.version)?;
+    state
+        .store
+        .dictionary
+        .delete(id, version, &ctx.actor())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,317 @@
+//! `/api/v1/users`: user administration (用户管理) over JSON, with the same rules as the pages:
+//! the domain parses every field, the store writes the audit log. Right: `system.users`.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use kehu_domain::secrets::hash_password;
+use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
+use kehu_store::PageRequest;
+use kehu_store::users::{NewUser, User, UserChanges, UserFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::{
+    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Query,
+    Unauthenticated, blank_as_none, created, need, nullable, required_version,
+};
+use crate::app::AppState;
+use crate::error::{ApiError, AppError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users", get(list).post(create))
+        .route("/api/v1/users/{id}", get(show).patch(update))
+        .route("/api/v1/users/{id}/password", post(reset_password))
+}
+
+/// A user account (系统用户); never the password hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role_id: i64,
+    /// The role's name.
+    pub role: String,
+    /// Preferred UI language (`zh-CN`, `en`), if chosen.
+    pub language: Option<String>,
+    pub disabled: bool,
+    /// True until the user replaces an administrator-set password.
+    pub must_change_password: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Send it back on PATCH (optimistic locking).
+    pub version: i32,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            email: u.email,
+            role_id: u.role_id,
+            role: u.role_name,
+            language: u.language,
+            disabled: u.disabled,
+            must_change_password: u.must_change_password,
+            last_login_at: u.last_login_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            version: u.version,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    /// Part of the user name or display name.
+    q: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    role_id: Option<i64>,
+    /// 1-based page number.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    page: Option<u64>,
+    /// Rows per page, 1 to 200 (default 50).
+    #[serde(default, deserialize_with = "blank_as_none")]
+    per_page: Option<u64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    params(UserQuery),
+    responses(
+        (status = 200, description = "One page of users, by user name", body = ListOf<UserOut>),
+        BadRequest, Unauthenticated, Forbidden,
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _: Granted<need::Users>,
+    Query(q): Query<UserQuery>,
+) -> Result<axum::Json<ListOf<UserOut>>, ApiError> {
+    let filter = UserFilter {
+        q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        role_id: q.role_id,
+    };
+    let page = state
+        .store
+        .users
+        .list(&filter, PageRequest::new(q.page, q.per_page))
+        .await?;
+    Ok(axum::Json(ListOf::from_page(page, UserOut::from)))
+}
+
+/// A new account. The password is temporary: the user must change it at first sign-in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    /// 3–32 of `a-z 0-9 _ . -`, stored lower-case.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub username: String,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub display_name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub role_id: Option<i64>,
+    /// 8–128 characters.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub password: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = NewUserBody,
+    responses(
+        (status = 201, description = "Created", body = UserOut,
+            headers(("Location" = String, description = "The new user's URL"))),
+        BadRequest, Unauthenticated, Forbidden, Conflict, Invalid,
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Granted { ctx, .. }: Granted<need::Users>,
+    Json(b): Json<NewUserBody>,
+) -> Result<Response, ApiError> {
+    let email = b.email.unwrap_or_default();
+    let a = NewAccount::parse(&b.username, &b.display_name, &email, b.role_id, &b.password)?;
+    let u = create_account(&state, a, &ctx.actor()).await?;
+    Ok(created(format!("/api/v1/users/{}", u.id), UserOut::from(u)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserOut),
+        Unauthenticated, Forbidden, NotFound,
+    )
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    _: Granted<need::Users>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<UserOut>, ApiError> {
+    Ok(axum::Json(state.store.users.get(id).await?.into()))
+}
+
+/// Changes to an account; absent fields stay as they are, `email: null` clears the address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    pub role_id: Option<i64>,
+    /// Nobody disables themselves or changes their own role.
+    pub disabled: Option<bool>,
+    /// The `version` last read; a stale one answers 409 `version_conflict`.
+    #[schema(required = true)]
+    pub version: Option<i32>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The changed user", body = UserOut),
+        BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Granted { user, ctx, .. }: Granted<need::Users>,
+    Path(id): Path<i64>,
+    Json(p): Json<UserPatch>,
+) -> Result<axum::Json<UserOut>, ApiError> {
+    let current = state.store.users.get(id).await?;
+    let version = required_version(p.version)?;
+    let edited = EditedAccount {
+        role_id: current.role_id,
+        is_self: id == user.user_id,
+    };
+    let email = match p.email {
+        Some(e) => e.unwrap_or_default(),
+        None => current.email.unwrap_or_default(),
+    };
+    let a = AccountChanges::parse(
+        p.display_name.as_deref().unwrap_or(&current.display_name),
+        &email,
+        Some(p.role_id.unwrap_or(current.role_id)),
+        p.disabled.unwrap_or(current.disabled),
+        edited,
+    )?;
+    let u = apply_changes(&state, id, a, version, &ctx.actor()).await?;
+    Ok(axum::Json(u.into()))
+}
+
+/// A temporary password set by an administrator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    /// 8–128 characters; the user must change it at their next sign-in.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub password: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/password",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = PasswordBody,
+    responses(
+        (status = 204, description = "Password reset; the user's sessions end and they must \
+            choose a new password at their next sign-in"),
+        BadRequest, Unauthenticated, Forbidden, NotFound, Invalid,
+    )
+)]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Granted { ctx, .. }: Granted<need::Users>,
+    Path(id): Path<i64>,
+    Json(b): Json<PasswordBody>,
+) -> Result<Response, ApiError> {
+    let p = NewPassword::parse("password", &b.password).map_err(kehu_domain::DomainError::from)?;
+    let hash = hash_password(p.expose()).map_err(|e| AppError::Internal(e.into()))?;
+    state
+        .store
+        .users
+        .set_password(id, &hash, true, None, &ctx.actor())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Creates an account an administrator entered (page or API). Its password is temporary: the
+/// user picks their own at first sign-in.
+pub(crate) async fn create_account(
+    state: &AppState,
+    a: NewAccount,
+    actor: &kehu_store::Actor,
+) -> Result<User, AppError> {
+    state
+        .store
+        .roles
+        .ensure_exists(a.role_id, "role_id")
+        .await?;
+    let new = NewUser {
+        username: a.username.as_str().to_owned(),
+        display_name: a.display_name.as_str().to_owned(),
+        email: a.email,
+        role_id: a.role_id,
+        password_hash: hash_password(a.password.expose())
+            .map_err(|e| AppError::Internal(e.into()))?,
+        must_change_password: true,
+    };
+    Ok(state.store.users.create(&new, actor).await?)
+}
+
+/// Applies an administrator's edit (page or API) if `version` is still current.
+pub(crate) async fn apply_changes(
+    state: &AppState,
+    id: i64,
+    a: AccountChanges,
+    version: i32,
+    actor: &kehu_store::Actor,
+) -> Result<User, AppError> {
+    state
+        .store
+        .roles
+        .ensure_exists(a.role_id, "role_id")
+        .await?;
+    let changes = UserChanges {
+        display_name: a.display_name.as_str().to_owned(),
+        email: a.email,
+        role_id: a.role_id,
+        disabled: a.disabled,
+    };
+    Ok(state
+        .store
+        .users
+        .update(id, &changes, version, actor)
+        .await?)
+}
