@@ -93,7 +93,12 @@ apt_install() {
 # --- 1. formatting and lints ---------------------------------------------------------------
 
 step "Formatting (cargo fmt --check)"
-run cargo fmt --all -- --check
+# rustfmt colours its diff even into a CI log unless told otherwise.
+fmt_color=never
+if [[ -t 1 ]]; then
+    fmt_color=auto
+fi
+run cargo fmt --all -- --check --color "$fmt_color"
 
 step "Lints (cargo clippy, warnings are errors)"
 run cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
@@ -176,7 +181,7 @@ echo "PostgreSQL answers at $pg_shown: $(psql "$pg_url" -qAtc 'SHOW server_versi
 
 # Every test makes its own schema kehu_t_<uuid>; drop those left by earlier runs, unless another
 # client is connected (maybe a second test run in progress, whose schemas must stay).
-others=$(psql "$pg_url" -qAtc "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+others=$(psql "$pg_url" -qAtc "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
 leftovers=$(psql "$pg_url" -qAtc "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'kehu\_t\_%'")
 if (( leftovers == 0 )); then
     echo "no leftover test schemas"
