@@ -1,6 +1,6 @@
 //! Browser stories in headless Chromium: what a person sees when signing in, managing users and
 //! switching the language. Each test starts its own app (SQLite), its own `chromedriver` on a
-//! free port and a Chromium with a fresh profile, so the tests may run in parallel.
+//! port the system picks and a Chromium with a fresh profile, so the tests may run in parallel.
 //!
 //! Needs `chromedriver` and `chromium` (Debian: `chromium-driver`, `chromium`); their paths come
 //! from `KEHU_CHROMEDRIVER` and `KEHU_CHROMIUM`. A missing driver fails the test, it never skips.
@@ -12,7 +12,7 @@
     reason = "tests"
 )]
 
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead as _, BufReader};
 use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -435,7 +435,7 @@ async fn in_browser(
     app: &TestApp,
     story: impl AsyncFnOnce(&Browser) -> anyhow::Result<()>,
 ) {
-    let driver = ChromeDriver::start().await;
+    let driver = ChromeDriver::start();
     let profile = tempfile::tempdir().expect("a temp dir for the browser profile");
     let client = driver.session(profile.path()).await;
     let browser = Browser {
@@ -490,7 +490,7 @@ async fn save_evidence(name: &str, client: &Client) -> String {
 // ---------------------------------------------------------------------------------------------
 // chromedriver
 
-/// A `chromedriver` child process on a free port; killed (with the browsers it started) on drop.
+/// A `chromedriver` child process on its own port; killed (with the browsers it started) on drop.
 struct ChromeDriver {
     child: Child,
     port: u16,
@@ -505,42 +505,48 @@ impl ChromeDriver {
         std::env::var("KEHU_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
     }
 
-    /// Starts chromedriver and waits until it listens; fails the test with instructions when
-    /// it is not installed. Another process may take the free port first: then try another.
-    async fn start() -> ChromeDriver {
+    /// Starts chromedriver on a port the system picks (`--port=0`, no race with other tests for
+    /// a "free" port) and waits until it says which; fails the test with instructions when it is
+    /// not installed.
+    fn start() -> ChromeDriver {
         let binary = Self::binary();
-        let mut last_exit = None;
-        for _ in 0..3 {
-            let port = free_port();
-            let child = Command::new(&binary)
-                .arg(format!("--port={port}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                // Its own process group, so that dropping it also ends the browsers it started.
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "cannot start chromedriver at {binary}: {e}. Browser tests need Chromium \
-                         and its driver: run ./scripts/test.sh (installs Debian's chromium and \
-                         chromium-driver as root) or set KEHU_CHROMEDRIVER and KEHU_CHROMIUM."
-                    )
-                });
-            let mut driver = ChromeDriver { child, port };
-            let start = Instant::now();
-            while start.elapsed() < STEP_TIMEOUT {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return driver;
-                }
-                if let Ok(Some(status)) = driver.child.try_wait() {
-                    last_exit = Some(status);
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut child = Command::new(&binary)
+            .arg("--port=0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            // Its own process group, so that dropping it also ends the browsers it started.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start chromedriver at {binary}: {e}. Browser tests need Chromium \
+                     and its driver: run ./scripts/test.sh (installs Debian's chromium and \
+                     chromium-driver as root) or set KEHU_CHROMEDRIVER and KEHU_CHROMIUM."
+                )
+            });
+        let stdout = child.stdout.take().expect("chromedriver's stdout");
+        let mut driver = ChromeDriver { child, port: 0 };
+        // "ChromeDriver was started successfully on port 40501." once it listens.
+        let mut lines = BufReader::new(stdout).lines();
+        let mut seen = Vec::new();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(port) = line
+                .split_once("started successfully on port ")
+                .and_then(|(_, rest)| rest.trim_end_matches('.').trim().parse().ok())
+            {
+                driver.port = port;
+                break;
             }
+            seen.push(line);
         }
-        panic!("chromedriver ({binary}) did not start listening; last exit: {last_exit:?}")
+        if driver.port == 0 {
+            let status = driver.child.wait();
+            panic!("chromedriver ({binary}) did not start: {status:?}, said {seen:?}");
+        }
+        // Keep reading what it prints so that it never blocks on a full pipe.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        driver
     }
 
     /// Opens a WebDriver session in a fresh headless Chromium using `profile`.
@@ -581,12 +587,4 @@ impl Drop for ChromeDriver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
