@@ -108,6 +108,15 @@ impl FormErrors {
         self.fields.is_empty() && self.form.is_none()
     }
 
+    /// 200 for a clean form, 422 when it comes back with errors.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.is_empty() {
+            axum::http::StatusCode::OK
+        } else {
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
     pub fn from_fields(tr: &Tr, fields: &[FieldError]) -> Self {
         let mut f = BTreeMap::new();
         for e in fields {

@@ -3,7 +3,6 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kehu_domain::Right;
@@ -133,11 +132,7 @@ fn form_page(
     errors: FormErrors,
     saved: bool,
 ) -> Result<Response, PageError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let p = FormPage {
         c,
         id,
@@ -208,16 +203,11 @@ fn values(e: &DictEntry) -> EntryForm {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct SavedQuery {
-    saved: Option<String>,
-}
-
 async fn edit_form(
     State(state): State<AppState>,
     PageUser { user, ctx }: PageUser,
     Path(id): Path<i64>,
-    Query(q): Query<SavedQuery>,
+    Query(q): Query<crate::pages::SavedQuery>,
 ) -> Result<Response, PageError> {
     user.require(Right::SystemDictionary)?;
     let e = state.store.dictionary.get(id).await?;

@@ -43,6 +43,12 @@ pub async fn not_found(ctx: Ctx) -> Response {
     (StatusCode::NOT_FOUND, Html(html)).into_response()
 }
 
+/// `?saved=1` after a successful post-redirect-get: the page shows "saved".
+#[derive(serde::Deserialize, Default)]
+pub struct SavedQuery {
+    pub saved: Option<String>,
+}
+
 /// Parses an optional numeric query value ("" and absent are `None`).
 pub fn opt_i64(s: &Option<String>) -> Option<i64> {
     s.as_deref()

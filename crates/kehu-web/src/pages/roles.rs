@@ -3,12 +3,10 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kehu_domain::{DomainError, Right};
 use kehu_store::roles::{RoleDetail, RoleInput};
-use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::context::{CsrfForm, PageUser};
@@ -136,11 +134,7 @@ fn form_page(
     errors: FormErrors,
     saved: bool,
 ) -> Result<Response, PageError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let p = FormPage {
         groups: groups(&c.tr, &v.rights),
         id,
@@ -207,16 +201,11 @@ async fn create(
     }
 }
 
-#[derive(Deserialize, Default)]
-struct SavedQuery {
-    saved: Option<String>,
-}
-
 async fn edit_form(
     State(state): State<AppState>,
     PageUser { user, ctx }: PageUser,
     Path(id): Path<i64>,
-    Query(q): Query<SavedQuery>,
+    Query(q): Query<crate::pages::SavedQuery>,
 ) -> Result<Response, PageError> {
     user.require(Right::SystemRoles)?;
     let d = state.store.roles.get(id).await?;

@@ -3,7 +3,6 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kehu_domain::Right;
@@ -140,11 +139,7 @@ async fn form_page(
     errors: FormErrors,
     saved: bool,
 ) -> Result<Response, PageError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let p = FormPage {
         c,
         id,
@@ -207,16 +202,11 @@ async fn create(
     }
 }
 
-#[derive(Deserialize, Default)]
-struct SavedQuery {
-    saved: Option<String>,
-}
-
 async fn edit_form(
     State(state): State<AppState>,
     PageUser { user, ctx }: PageUser,
     Path(id): Path<i64>,
-    Query(q): Query<SavedQuery>,
+    Query(q): Query<crate::pages::SavedQuery>,
 ) -> Result<Response, PageError> {
     user.require(Right::SystemUsers)?;
     let u = state.store.users.get(id).await?;
