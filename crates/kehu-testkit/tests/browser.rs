@@ -87,11 +87,8 @@ async fn first_sign_in_with_a_temporary_password_is_forced_to_change_it() {
 
         // Assert: home with the full navigation, and the old restriction is gone.
         b.wait_for_path("/").await?;
+        b.wait_for_nav_link("首页").await?;
         let nav = b.nav_links().await?;
-        ensure!(
-            nav.iter().any(|l| l == "首页"),
-            "home link missing from the navigation: {nav:?}"
-        );
         ensure!(
             nav.iter().any(|l| l == "用户管理"),
             "users link missing from the navigation: {nav:?}"
@@ -177,11 +174,8 @@ async fn an_account_manager_sees_only_the_allowed_navigation_and_a_403_page_on_u
         b.wait_for_path("/").await?;
 
         // Assert: only the allowed navigation.
+        b.wait_for_nav_link("首页").await?;
         let nav = b.nav_links().await?;
-        ensure!(
-            nav.iter().any(|l| l == "首页"),
-            "home link missing from the navigation: {nav:?}"
-        );
         for forbidden in ADMIN_ONLY_NAV {
             ensure!(
                 !nav.iter().any(|l| l == forbidden),
@@ -292,7 +286,7 @@ impl Browser {
     }
 
     /// Asks `probe` what the page shows until it is `wanted`; fails with what it showed last.
-    async fn eventually<T: PartialEq + std::fmt::Debug>(
+    async fn eventually<T: std::fmt::Debug>(
         &self,
         what: &str,
         wanted: impl Fn(&T) -> bool,
@@ -300,12 +294,16 @@ impl Browser {
     ) -> anyhow::Result<()> {
         let start = Instant::now();
         loop {
-            let seen = probe().await?;
-            if wanted(&seen) {
+            // While a page is being replaced, elements just found go stale: look again.
+            let seen = probe().await;
+            if seen.as_ref().is_ok_and(&wanted) {
                 return Ok(());
             }
             if start.elapsed() > STEP_TIMEOUT {
-                bail!("expected {what}, saw {seen:?}");
+                match seen {
+                    Ok(seen) => bail!("expected {what}, saw {seen:?}"),
+                    Err(e) => return Err(e.context(format!("expected {what}"))),
+                }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
