@@ -6,7 +6,11 @@ use kehu_domain::dictionary::DictInput;
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use serde::Serialize;
 
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
 use crate::audit::{self, Action, Actor};
+use crate::cache;
 use crate::db::{Db, Tx};
 use crate::error::{StoreResult, unique_as};
 use crate::page::{Page, PageRequest};
@@ -47,29 +51,62 @@ fn select_entries() -> SelectStatement {
         .to_owned()
 }
 
+/// The whole dictionary as loaded at an instant.
+type Snapshot = (Instant, Arc<Vec<DictEntry>>);
+
 #[derive(Clone, Debug)]
 pub struct DictionaryStore {
     db: Db,
+    cache: Arc<Mutex<Option<Snapshot>>>,
 }
 
 impl DictionaryStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            cache: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Every entry in display order (kind, sort, id). The dictionary is small and read by
+    /// every form, so it is kept in memory: changes made through this process show at once,
+    /// those of another kehu process on the same database after at most [`cache::TTL`].
+    async fn snapshot(&self) -> StoreResult<Arc<Vec<DictEntry>>> {
+        if let Some((at, all)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            && at.elapsed() < cache::TTL
+        {
+            return Ok(Arc::clone(all));
+        }
+        let q = select_entries()
+            .order_by(Dictionary::Kind, Order::Asc)
+            .order_by(Dictionary::Sort, Order::Asc)
+            .order_by(Dictionary::Id, Order::Asc)
+            .to_owned();
+        let all = Arc::new(self.db.fetch_all::<DictEntry>(&q).await?);
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), Arc::clone(&all)));
+        Ok(all)
+    }
+
+    fn forget(&self) {
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Every kind with its item count, alphabetically.
     pub async fn kinds(&self) -> StoreResult<Vec<(String, i64)>> {
-        Ok(self
-            .db
-            .fetch_all(
-                Query::select()
-                    .column(Dictionary::Kind)
-                    .expr(Expr::col(Dictionary::Id).count())
-                    .from(Dictionary::Table)
-                    .group_by_col(Dictionary::Kind)
-                    .order_by(Dictionary::Kind, Order::Asc),
-            )
-            .await?)
+        let all = self.snapshot().await?;
+        let mut kinds: Vec<(String, i64)> = Vec::new();
+        for e in all.iter() {
+            match kinds.last_mut() {
+                Some((k, n)) if *k == e.kind => *n += 1,
+                _ => kinds.push((e.kind.clone(), 1)),
+            }
+        }
+        Ok(kinds)
     }
 
     pub async fn list(
@@ -77,37 +114,17 @@ impl DictionaryStore {
         kind: Option<&str>,
         page: PageRequest,
     ) -> StoreResult<Page<DictEntry>> {
-        let filter = |q: &mut SelectStatement| {
-            if let Some(k) = kind {
-                q.and_where(Expr::col(Dictionary::Kind).eq(k));
-            }
-        };
-        let mut count = Query::select()
-            .expr(Expr::col(Dictionary::Id).count())
-            .from(Dictionary::Table)
-            .to_owned();
-        filter(&mut count);
-        let (total,): (i64,) = self.db.fetch_one(&count).await?;
-        let mut q = select_entries();
-        filter(&mut q);
-        q.order_by(Dictionary::Kind, Order::Asc)
-            .order_by(Dictionary::Sort, Order::Asc)
-            .order_by(Dictionary::Id, Order::Asc)
-            .limit(page.per_page)
-            .offset(page.offset());
-        Ok(Page::new(self.db.fetch_all(&q).await?, total, page))
+        let all = self.snapshot().await?;
+        let matching = all.iter().filter(|e| kind.is_none_or(|k| e.kind == k));
+        let total = i64::try_from(matching.clone().count()).unwrap_or(i64::MAX);
+        let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+        let take = usize::try_from(page.per_page).unwrap_or(usize::MAX);
+        let items = matching.skip(skip).take(take).cloned().collect();
+        Ok(Page::new(items, total, page))
     }
 
     pub async fn count(&self) -> StoreResult<i64> {
-        let (n,): (i64,) = self
-            .db
-            .fetch_one(
-                Query::select()
-                    .expr(Expr::col(Dictionary::Id).count())
-                    .from(Dictionary::Table),
-            )
-            .await?;
-        Ok(n)
+        Ok(i64::try_from(self.snapshot().await?.len()).unwrap_or(i64::MAX))
     }
 
     pub async fn get(&self, id: i64) -> StoreResult<DictEntry> {
@@ -144,6 +161,7 @@ impl DictionaryStore {
         )
         .await?;
         tx.commit().await?;
+        self.forget();
         Ok(after)
     }
 
@@ -192,6 +210,7 @@ impl DictionaryStore {
         )
         .await?;
         tx.commit().await?;
+        self.forget();
         Ok(after)
     }
 
@@ -223,6 +242,7 @@ impl DictionaryStore {
         )
         .await?;
         tx.commit().await?;
+        self.forget();
         Ok(())
     }
 }

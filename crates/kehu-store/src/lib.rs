@@ -3,6 +3,7 @@
 //! dialect differences (advisory locks) are explicit branches.
 
 pub mod audit;
+pub mod cache;
 pub mod db;
 pub mod dictionary;
 pub mod error;
@@ -39,13 +40,14 @@ pub struct Store {
 
 impl Store {
     pub fn new(db: Db) -> Self {
+        let auth = cache::AuthCache::default();
         Self {
-            users: UserStore::new(db.clone()),
-            roles: RoleStore::new(db.clone()),
+            users: UserStore::new(db.clone(), auth.clone()),
+            roles: RoleStore::new(db.clone(), auth.clone()),
             dictionary: DictionaryStore::new(db.clone()),
             audit: AuditStore::new(db.clone()),
             sessions: SessionStore::new(db.clone()),
-            tokens: TokenStore::new(db.clone()),
+            tokens: TokenStore::new(db.clone(), auth),
             db,
         }
     }

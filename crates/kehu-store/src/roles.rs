@@ -7,6 +7,7 @@ use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor};
+use crate::cache::AuthCache;
 use crate::db::{Db, Tx};
 use crate::error::{StoreResult, unique_as};
 use crate::schema::{RoleRights, Roles, Users};
@@ -51,6 +52,7 @@ pub use kehu_domain::role::RoleInput;
 #[derive(Clone, Debug)]
 pub struct RoleStore {
     db: Db,
+    auth: AuthCache,
 }
 
 fn select_roles() -> SelectStatement {
@@ -78,8 +80,8 @@ fn snapshot(d: &RoleDetail) -> serde_json::Value {
 }
 
 impl RoleStore {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, auth: AuthCache) -> Self {
+        Self { db, auth }
     }
 
     pub async fn list(&self) -> StoreResult<Vec<RoleDetail>> {
@@ -288,6 +290,7 @@ impl RoleStore {
         )
         .await?;
         tx.commit().await?;
+        self.auth.clear();
         Ok(after)
     }
 
@@ -323,6 +326,7 @@ impl RoleStore {
         )
         .await?;
         tx.commit().await?;
+        self.auth.clear();
         Ok(())
     }
 }

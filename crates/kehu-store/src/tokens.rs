@@ -6,6 +6,7 @@ use sea_query::{Expr, ExprTrait, Order, Query};
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor};
+use crate::cache::AuthCache;
 use crate::db::Db;
 use crate::error::{StoreResult, unique_as};
 use crate::schema::ApiTokens;
@@ -23,11 +24,12 @@ pub struct ApiToken {
 #[derive(Clone, Debug)]
 pub struct TokenStore {
     db: Db,
+    auth: AuthCache,
 }
 
 impl TokenStore {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, auth: AuthCache) -> Self {
+        Self { db, auth }
     }
 
     pub async fn issue(
@@ -75,6 +77,9 @@ impl TokenStore {
 
     /// The owner of a live (not revoked) token with this hash.
     pub async fn user_for(&self, token_hash: &str) -> StoreResult<Option<(i64, i64)>> {
+        if let Some(ids) = self.auth.token(token_hash) {
+            return Ok(Some(ids));
+        }
         let row: Option<(i64, i64)> = self
             .db
             .fetch_optional(
@@ -85,6 +90,9 @@ impl TokenStore {
                     .and_where(Expr::col(ApiTokens::RevokedAt).is_null()),
             )
             .await?;
+        if let Some(ids) = row {
+            self.auth.put_token(token_hash, ids);
+        }
         Ok(row)
     }
 
@@ -146,6 +154,7 @@ impl TokenStore {
         )
         .await?;
         tx.commit().await?;
+        self.auth.clear();
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ use sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStat
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor};
+use crate::cache::AuthCache;
 use crate::db::{Db, Tx};
 use crate::error::{StoreResult, unique_as};
 use crate::page::{Page, PageRequest, like_contains};
@@ -71,6 +72,7 @@ pub struct UserFilter {
 #[derive(Clone, Debug)]
 pub struct UserStore {
     db: Db,
+    auth: AuthCache,
 }
 
 fn select_users() -> SelectStatement {
@@ -110,8 +112,8 @@ fn snapshot(u: &User) -> serde_json::Value {
 }
 
 impl UserStore {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, auth: AuthCache) -> Self {
+        Self { db, auth }
     }
 
     pub async fn count(&self) -> StoreResult<i64> {
@@ -200,6 +202,9 @@ impl UserStore {
 
     /// The user as the policy sees them: role, rights, data scope.
     pub async fn principal(&self, id: i64) -> StoreResult<Option<Principal>> {
+        if let Some(p) = self.auth.principal(id) {
+            return Ok(Some(p));
+        }
         let Some(u) = self
             .db
             .fetch_optional::<User>(
@@ -236,7 +241,7 @@ impl UserStore {
             .iter()
             .filter_map(|(c,)| Right::from_code(c))
             .collect();
-        Ok(Some(Principal {
+        let p = Principal {
             user_id: u.id,
             username: u.username,
             display_name: u.display_name,
@@ -246,7 +251,9 @@ impl UserStore {
             scope: DataScope::from_code(&scope).unwrap_or(DataScope::Own),
             must_change_password: u.must_change_password,
             language: u.language,
-        }))
+        };
+        self.auth.put_principal(p.clone());
+        Ok(Some(p))
     }
 
     pub async fn create(&self, new: &NewUser, actor: &Actor) -> StoreResult<User> {
@@ -353,6 +360,7 @@ impl UserStore {
         )
         .await?;
         tx.commit().await?;
+        self.auth.clear();
         Ok(after)
     }
 
@@ -399,6 +407,7 @@ impl UserStore {
         )
         .await?;
         tx.commit().await?;
+        self.auth.clear();
         Ok(())
     }
 
@@ -423,6 +432,7 @@ impl UserStore {
                     .and_where(Expr::col(Users::Id).eq(id)),
             )
             .await?;
+        self.auth.clear();
         Ok(())
     }
 
