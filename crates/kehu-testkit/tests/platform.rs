@@ -380,3 +380,32 @@ async fn session_cookie(app: &TestApp) -> String {
         .map(|v| v.split(';').next().unwrap_or_default().to_owned())
         .expect("a session cookie")
 }
+
+both_backends! {
+    async fn a_right_taken_from_a_role_is_gone_at_the_next_request(app) {
+        let admin = app.admin().await;
+        let form = |rights: &'static [&'static str]| {
+            let mut f: Vec<(&str, &str)> = vec![("csrf", admin.csrf.as_str()), ("name", "审计员"), ("scope", "all")];
+            f.extend(rights.iter().map(|r| ("rights", *r)));
+            f
+        };
+        let resp = admin.client.post(admin.url("/roles")).form(&form(&["system.audit"])).send().await.unwrap();
+        assert_eq!(resp.status(), 303);
+        let id = role_id_by_name(&app, "审计员").await;
+        let user = app.store.users.create(&kehu_store::users::NewUser {
+            username: "shen".into(), display_name: "沈".into(), email: None, role_id: id,
+            password_hash: hash_password(PW).unwrap(), must_change_password: false,
+        }, &Actor::system()).await.unwrap();
+        let s = app.login(&user.username, PW).await;
+        let token = app.token_for("shen").await;
+        assert_eq!(s.get("/audit").await.status(), 200);
+        assert_eq!(kehu_testkit::bearer(&app, &token, reqwest::Method::GET, "/api/v1/audit", None).await.status(), 200);
+
+        let mut f = form(&[]);
+        f.push(("version", "1"));
+        let resp = admin.client.post(admin.url(&format!("/roles/{id}"))).form(&f).send().await.unwrap();
+        assert_eq!(resp.status(), 303);
+        assert_eq!(s.get("/audit").await.status(), 403, "the page checks the new rights at once");
+        assert_eq!(kehu_testkit::bearer(&app, &token, reqwest::Method::GET, "/api/v1/audit", None).await.status(), 403);
+    }
+}
