@@ -130,6 +130,31 @@ pub async fn record(
     Ok(())
 }
 
+/// Deletes row `id` of `table` if it still has `version`, and records what it held.
+/// A changed version (someone edited it meanwhile) is `StaleVersion`, and nothing is deleted.
+pub async fn delete_versioned<T: sea_query::Iden + Copy + 'static>(
+    tx: &mut Tx,
+    (table, id_col, version_col): (T, T, T),
+    id: i64,
+    version: i32,
+    actor: &Actor,
+    entity: &str,
+    before: &Value,
+) -> StoreResult<()> {
+    let n = tx
+        .execute(
+            Query::delete()
+                .from_table(table)
+                .and_where(Expr::col(id_col).eq(id))
+                .and_where(Expr::col(version_col).eq(version)),
+        )
+        .await?;
+    if n == 0 {
+        return Err(kehu_domain::DomainError::StaleVersion.into());
+    }
+    record(tx, actor, Action::Delete, entity, id, Some(before), None).await
+}
+
 /// One audit entry as read back.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AuditEntry {

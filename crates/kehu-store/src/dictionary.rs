@@ -220,25 +220,14 @@ impl DictionaryStore {
         if !before.editable {
             return Err(DomainError::NotAllowed("err-dict-protected").into());
         }
-        let n = tx
-            .execute(
-                Query::delete()
-                    .from_table(Dictionary::Table)
-                    .and_where(Expr::col(Dictionary::Id).eq(id))
-                    .and_where(Expr::col(Dictionary::Version).eq(version)),
-            )
-            .await?;
-        if n == 0 {
-            return Err(DomainError::StaleVersion.into());
-        }
-        audit::record(
+        audit::delete_versioned(
             &mut tx,
-            actor,
-            Action::Delete,
-            "dictionary",
+            (Dictionary::Table, Dictionary::Id, Dictionary::Version),
             id,
-            Some(&snapshot(&before)),
-            None,
+            version,
+            actor,
+            "dictionary",
+            &snapshot(&before),
         )
         .await?;
         tx.commit().await?;

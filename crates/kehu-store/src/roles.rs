@@ -304,25 +304,14 @@ impl RoleStore {
         if before.users > 0 {
             return Err(DomainError::NotAllowed("err-role-in-use").into());
         }
-        let n = tx
-            .execute(
-                Query::delete()
-                    .from_table(Roles::Table)
-                    .and_where(Expr::col(Roles::Id).eq(id))
-                    .and_where(Expr::col(Roles::Version).eq(version)),
-            )
-            .await?;
-        if n == 0 {
-            return Err(DomainError::StaleVersion.into());
-        }
-        audit::record(
+        audit::delete_versioned(
             &mut tx,
-            actor,
-            Action::Delete,
-            "role",
+            (Roles::Table, Roles::Id, Roles::Version),
             id,
-            Some(&snapshot(&before)),
-            None,
+            version,
+            actor,
+            "role",
+            &snapshot(&before),
         )
         .await?;
         tx.commit().await?;
