@@ -107,6 +107,8 @@ both_backends! {
         s.post_form("/language", &[("lang", "en"), ("back", "/")]).await;
         let html = s.get("/users").await.text().await.unwrap();
         assert!(html.contains("Access denied"), "{html}");
+        let home = s.get("/").await.text().await.unwrap();
+        assert!(home.contains("Account manager") && !home.contains("客户经理"), "{home}");
     }
 
     async fn the_navigation_shows_only_what_the_role_may_use(app) {

@@ -69,7 +69,7 @@ impl Chrome {
             role_name: ctx
                 .user
                 .as_ref()
-                .map(|u| u.role_name.clone())
+                .map(|u| role_label(&ctx.tr, &u.role_name))
                 .unwrap_or_default(),
             signed_in: ctx.user.is_some(),
             nav,
@@ -80,6 +80,11 @@ impl Chrome {
 
     pub fn t(&self, key: &str) -> String {
         self.tr.t(key)
+    }
+
+    /// A role's name in the page's language (see [`role_label`]).
+    pub fn role(&self, name: &str) -> String {
+        role_label(&self.tr, name)
     }
 
     /// The language to switch to, for the header button.
@@ -215,5 +220,17 @@ impl Opt {
                 }
             })
             .collect()
+    }
+}
+
+/// A role's name for display: the built-in roles keep their English names in the English UI
+/// unless an administrator renamed them; other roles show the name they were given.
+pub fn role_label(tr: &Tr, name: &str) -> String {
+    match tr.lang {
+        kehu_domain::user::Language::En => kehu_domain::rights::BUILTIN_ROLES
+            .iter()
+            .find(|r| r.name_zh == name)
+            .map_or_else(|| name.to_owned(), |r| r.name_en.to_owned()),
+        kehu_domain::user::Language::ZhCn => name.to_owned(),
     }
 }

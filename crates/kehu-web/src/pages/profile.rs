@@ -78,7 +78,7 @@ async fn page(
     Ok(ProfilePage {
         username: s.user.username.clone(),
         display_name: s.user.display_name.clone(),
-        role_name: s.user.role_name.clone(),
+        role_name: crate::views::role_label(&s.ctx.tr, &s.user.role_name),
         must_change: s.user.must_change_password,
         saved,
         errors,

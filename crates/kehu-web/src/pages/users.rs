@@ -79,14 +79,14 @@ async fn list(
             id: u.id,
             username: u.username.clone(),
             display_name: u.display_name.clone(),
-            role_name: u.role_name.clone(),
+            role_name: c.role(&u.role_name),
             disabled: u.disabled,
             last_login: u.last_login_at.map(|t| when(&c.tr, &t)).unwrap_or_default(),
         })
         .collect();
     let p = ListPage {
         rows,
-        roles: role_options(&state, &q.role.clone().unwrap_or_default()).await?,
+        roles: role_options(&state, &c, &q.role.clone().unwrap_or_default()).await?,
         query_base: serde_urlencoded::to_string([
             ("q", q.q.clone().unwrap_or_default()),
             ("role", q.role.clone().unwrap_or_default()),
@@ -140,10 +140,11 @@ async fn form_page(
     saved: bool,
 ) -> Result<Response, PageError> {
     let status = errors.status();
+    let roles = role_options(state, &c, &f.role_id).await?;
     let p = FormPage {
         c,
         id,
-        roles: role_options(state, &f.role_id).await?,
+        roles,
         f,
         errors,
         saved,
@@ -307,10 +308,10 @@ async fn reset_password(
     }
 }
 
-async fn role_options(state: &AppState, current: &str) -> Result<Vec<Opt>, PageError> {
+async fn role_options(state: &AppState, c: &Chrome, current: &str) -> Result<Vec<Opt>, PageError> {
     let roles = state.store.roles.list().await?;
     Ok(Opt::list(
-        roles.into_iter().map(|r| (r.role.id, r.role.name)),
+        roles.into_iter().map(|r| (r.role.id, c.role(&r.role.name))),
         current,
     ))
 }
