@@ -107,17 +107,17 @@ fn run_with(args: &AnalyzeArgs, bar: &ProgressBar) -> anyhow::Result<()> {
             eprintln!("{:>7.2}s {stage:<22} {peak}", t0.elapsed().as_secs_f64());
         }
     };
-    let file = File::open(&args.transactions)
-        .with_context(|| format!("cannot open {}", args.transactions.display()))?;
-    let size = file.metadata().map_or(0, |m| m.len());
-    // Room for the shortest possible rows ("1,2024-01-01,1\n"): the reservation is virtual
-    // memory, pages are touched only as rows arrive, and the vector never reallocates.
-    let expected_rows = usize::try_from(size / 15).unwrap_or(0).min(1 << 31);
+    let size = fs::metadata(&args.transactions)
+        .with_context(|| format!("cannot open {}", args.transactions.display()))?
+        .len();
     bar.set_message("reading");
     let as_of = args.as_of.map(|d| d.num_days_from_ce());
     let loaded =
-        csv_io::read_transactions(file, as_of, expected_rows, &mut |b| bar.set_position(b))
-            .map_err(|e| anyhow::anyhow!("{}, {e}", args.transactions.display()))?;
+        csv_io::read_transactions_file(&args.transactions, as_of, csv_io::SPLIT_BYTES, &mut |b| {
+            bar.set_position(b)
+        })
+        .with_context(|| format!("cannot read {}", args.transactions.display()))?
+        .map_err(|e| anyhow::anyhow!("{}, {e}", args.transactions.display()))?;
     bar.set_position(size);
 
     let as_of_date =

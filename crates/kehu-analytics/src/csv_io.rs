@@ -2,7 +2,9 @@
 //! numbers in every error) and writing `customers.csv`. The only module that reads bytes.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
 use rustc_hash::FxHashMap;
@@ -165,29 +167,191 @@ pub fn read_transactions<R: Read>(
     expected_rows: usize,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Loaded, InputError> {
-    let mut csv = csv::ReaderBuilder::new()
+    let mut csv = csv_reader(reader);
+    let (columns, header) = read_header(&mut csv)?;
+    let part = parse_rows(
+        &mut csv,
+        columns,
+        &header,
+        as_of,
+        expected_rows,
+        1,
+        progress,
+    )?;
+    part.finish(as_of)
+}
+
+/// Files at least this large are parsed in two halves on two threads.
+pub const SPLIT_BYTES: u64 = 32 << 20;
+
+/// Reads a transactions file like [`read_transactions`], in two halves on two threads when
+/// it is at least `split_bytes` long, has no quoted fields (a newline inside quotes would
+/// make the halfway line break ambiguous) and the machine has two cores. Same result, same
+/// errors (the first bad line of the file wins).
+pub fn read_transactions_file(
+    path: &Path,
+    as_of: Option<Day>,
+    split_bytes: u64,
+    progress: &mut dyn FnMut(u64),
+) -> std::io::Result<Result<Loaded, InputError>> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    // Room for the shortest possible rows ("1,2024-01-01,1\n"): the reservation is virtual
+    // memory, pages are touched only as rows arrive.
+    let expected_rows = |bytes: u64| usize::try_from(bytes / 15).unwrap_or(0).min(1 << 31);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if size < split_bytes || cores < 2 || contains_quote(path)? {
+        return Ok(read_transactions(
+            file,
+            as_of,
+            expected_rows(size),
+            progress,
+        ));
+    }
+    let (columns, header) = match read_header(&mut csv_reader(file)) {
+        Ok(h) => h,
+        Err(e) => return Ok(Err(e)),
+    };
+    let split = line_start_after(path, size / 2)?;
+    let mut head = File::open(path)?.take(split);
+    let mut tail = File::open(path)?;
+    tail.seek(SeekFrom::Start(split))?;
+    let (a, b) = std::thread::scope(|scope| {
+        let header = &header;
+        let second = scope.spawn(move || {
+            let mut csv = csv_reader(tail);
+            parse_rows(
+                &mut csv,
+                columns,
+                header,
+                as_of,
+                expected_rows(size - split),
+                0,
+                &mut |_| {},
+            )
+        });
+        let mut csv = csv_reader(&mut head);
+        // The header was read by its own reader: skip it again here, counting it as line 1.
+        let first = match read_header(&mut csv) {
+            Ok(_) => parse_rows(
+                &mut csv,
+                columns,
+                header,
+                as_of,
+                expected_rows(size),
+                1,
+                progress,
+            ),
+            Err(e) => Err(e),
+        };
+        (first, second.join())
+    });
+    let a = match a {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(e)),
+    };
+    let b = match b {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return Ok(Err(bad(e.line + a.last_line, e.reason))),
+        Err(_) => return Err(std::io::Error::other("the reading thread failed")),
+    };
+    Ok(a.merge(b).finish(as_of))
+}
+
+/// True when the file has a double quote anywhere.
+fn contains_quote(path: &Path) -> std::io::Result<bool> {
+    let mut r = File::open(path)?;
+    let mut buf = vec![0_u8; 1 << 20];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if buf[..n].contains(&b'"') {
+            return Ok(true);
+        }
+    }
+}
+
+/// The offset of the first line that starts at or after `at` (the file size if none does).
+fn line_start_after(path: &Path, at: u64) -> std::io::Result<u64> {
+    let mut r = File::open(path)?;
+    r.seek(SeekFrom::Start(at.saturating_sub(1)))?;
+    let mut pos = at.saturating_sub(1);
+    let mut buf = [0_u8; 4096];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(pos);
+        }
+        if let Some(i) = buf[..n].iter().position(|&b| b == b'\n') {
+            return Ok(pos + i as u64 + 1);
+        }
+        pos += n as u64;
+    }
+}
+
+fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 20)
-        .from_reader(reader);
+        .from_reader(reader)
+}
+
+fn read_record<R: Read>(
+    csv: &mut csv::Reader<R>,
+    record: &mut csv::ByteRecord,
+    line: u64,
+) -> Result<bool, InputError> {
+    csv.read_byte_record(record).map_err(|e| {
+        bad(
+            e.position().map_or(line, |p| p.line()),
+            format!("malformed CSV: {e}"),
+        )
+    })
+}
+
+/// The header's column positions and its trimmed fields (to spot a repeated header).
+fn read_header<R: Read>(
+    csv: &mut csv::Reader<R>,
+) -> Result<([usize; 3], Vec<Vec<u8>>), InputError> {
     let mut record = csv::ByteRecord::new();
-    let read = |csv: &mut csv::Reader<R>, record: &mut csv::ByteRecord, line: u64| {
-        csv.read_byte_record(record).map_err(|e| {
-            bad(
-                e.position().map_or(line, |p| p.line()),
-                format!("malformed CSV: {e}"),
-            )
-        })
-    };
-    if !read(&mut csv, &mut record, 1)? {
+    if !read_record(csv, &mut record, 1)? {
         return Err(bad(
             1,
             "empty file: expected the header customer_id,date,amount",
         ));
     }
     let columns = header_columns(&record)?;
-    let header: Vec<Vec<u8>> = record.iter().map(|f| f.trim_ascii().to_vec()).collect();
+    Ok((
+        columns,
+        record.iter().map(|f| f.trim_ascii().to_vec()).collect(),
+    ))
+}
 
+/// The rows of one stretch of the file. Line numbers in errors count from the start of
+/// the stretch (`first_line` is the line before its first row).
+struct Part {
+    transactions: Vec<Transaction>,
+    interner: Interner,
+    max_day: Day,
+    rows: u64,
+    rows_after_as_of: u64,
+    /// The number of the last line read.
+    last_line: u64,
+}
+
+fn parse_rows<R: Read>(
+    csv: &mut csv::Reader<R>,
+    columns: [usize; 3],
+    header: &[Vec<u8>],
+    as_of: Option<Day>,
+    expected_rows: usize,
+    first_line: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Part, InputError> {
+    let mut record = csv::ByteRecord::new();
     let mut transactions: Vec<Transaction> = Vec::with_capacity(expected_rows);
     let mut interner = Interner::default();
     let mut last_date: [u8; 10] = [0; 10];
@@ -195,8 +359,8 @@ pub fn read_transactions<R: Read>(
     let mut max_day = Day::MIN;
     let mut rows = 0_u64;
     let mut rows_after_as_of = 0_u64;
-    let mut line = 1_u64;
-    while read(&mut csv, &mut record, line + 1)? {
+    let mut line = first_line;
+    while read_record(csv, &mut record, line + 1)? {
         line = record.position().map_or(line + 1, |p| p.line());
         rows += 1;
         if rows.is_multiple_of(65_536) {
@@ -216,7 +380,7 @@ pub fn read_transactions<R: Read>(
         }
         if record
             .iter()
-            .zip(&header)
+            .zip(header)
             .all(|(f, h)| f.trim_ascii() == h.as_slice())
         {
             return Err(bad(line, "duplicate header"));
@@ -256,19 +420,57 @@ pub fn read_transactions<R: Read>(
             cents,
         });
     }
-    if rows == 0 {
-        return Err(bad(1, "no transactions: the file has only a header"));
-    }
-    if transactions.is_empty() {
-        return Err(bad(line, "no transactions on or before the as-of date"));
-    }
-    Ok(Loaded {
+    Ok(Part {
         transactions,
-        ids: interner.ids,
-        as_of: as_of.unwrap_or(max_day),
+        interner,
+        max_day,
         rows,
         rows_after_as_of,
+        last_line: line,
     })
+}
+
+impl Part {
+    /// Appends the next stretch: its customers are interned into this one's, in order of
+    /// first appearance, so the result equals reading both stretches in one go.
+    fn merge(mut self, next: Part) -> Part {
+        let remap: Vec<u32> = (0..next.interner.ids.len())
+            .map(|i| {
+                self.interner
+                    .intern(next.interner.ids.get(i).as_bytes())
+                    .unwrap_or(u32::MAX)
+            })
+            .collect();
+        self.transactions
+            .extend(next.transactions.into_iter().map(|t| Transaction {
+                customer: remap[t.customer as usize],
+                ..t
+            }));
+        self.max_day = self.max_day.max(next.max_day);
+        self.rows += next.rows;
+        self.rows_after_as_of += next.rows_after_as_of;
+        self.last_line += next.last_line;
+        self
+    }
+
+    fn finish(self, as_of: Option<Day>) -> Result<Loaded, InputError> {
+        if self.rows == 0 {
+            return Err(bad(1, "no transactions: the file has only a header"));
+        }
+        if self.transactions.is_empty() {
+            return Err(bad(
+                self.last_line,
+                "no transactions on or before the as-of date",
+            ));
+        }
+        Ok(Loaded {
+            transactions: self.transactions,
+            ids: self.interner.ids,
+            as_of: as_of.unwrap_or(self.max_day),
+            rows: self.rows,
+            rows_after_as_of: self.rows_after_as_of,
+        })
+    }
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -504,6 +706,81 @@ fn push_day(line: &mut Vec<u8>, day: Option<Day>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file of `n` rows whose customers recur across both halves, with integer and text ids.
+    fn sample_file(n: usize, bad_line: Option<usize>) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let mut text = String::from("date,customer_id,amount\n");
+        for i in 0..n {
+            let line = i + 2;
+            let id = if i % 7 == 0 {
+                format!("c-{}", i % 101)
+            } else {
+                (i * 7919 % 997).to_string()
+            };
+            let date = if Some(line) == bad_line {
+                "2024-13-01".to_owned()
+            } else {
+                format!("2024-{:02}-{:02}", i % 12 + 1, i % 28 + 1)
+            };
+            text.push_str(&format!("{date},{id},{}.{:02}\n", i % 500, i % 100));
+        }
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn reading_in_two_halves_gives_what_reading_in_one_go_gives() {
+        let f = sample_file(20_000, None);
+        let one = read_transactions(File::open(f.path()).unwrap(), None, 0, &mut |_| {}).unwrap();
+        let two = read_transactions_file(f.path(), None, 0, &mut |_| {})
+            .unwrap()
+            .unwrap();
+        assert_eq!(one.transactions, two.transactions);
+        assert_eq!(
+            (0..one.ids.len())
+                .map(|i| one.ids.get(i))
+                .collect::<Vec<_>>(),
+            (0..two.ids.len())
+                .map(|i| two.ids.get(i))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!((one.rows, one.as_of), (two.rows, two.as_of));
+        let cut = parse_day(b"2024-06-30");
+        let one = read_transactions(File::open(f.path()).unwrap(), cut, 0, &mut |_| {}).unwrap();
+        let two = read_transactions_file(f.path(), cut, 0, &mut |_| {})
+            .unwrap()
+            .unwrap();
+        assert_eq!(one.transactions, two.transactions);
+        assert_eq!(one.rows_after_as_of, two.rows_after_as_of);
+    }
+
+    #[test]
+    fn an_error_in_the_second_half_names_its_line_in_the_whole_file() {
+        let f = sample_file(20_000, Some(17_345));
+        let err = read_transactions_file(f.path(), None, 0, &mut |_| {})
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.line, 17_345, "{err}");
+        assert!(err.reason.contains("2024-13-01"));
+        let f = sample_file(20_000, Some(3));
+        let err = read_transactions_file(f.path(), None, 0, &mut |_| {})
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.line, 3);
+    }
+
+    #[test]
+    fn a_file_with_quoted_fields_is_read_in_one_go_and_still_right() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(b"customer_id,date,amount\n\"a\nb\",2024-01-01,1\n2,2024-01-02,2\n")
+            .unwrap();
+        let l = read_transactions_file(f.path(), None, 0, &mut |_| {})
+            .unwrap()
+            .unwrap();
+        assert_eq!(l.rows, 2);
+        assert_eq!(l.ids.get(0), "a\nb");
+    }
 
     #[test]
     fn amounts_become_exact_cents() {
