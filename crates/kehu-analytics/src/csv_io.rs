@@ -708,6 +708,7 @@ mod tests {
     use super::*;
 
     /// A file of `n` rows whose customers recur across both halves, with integer and text ids.
+    #[allow(clippy::unwrap_used, reason = "test setup")]
     fn sample_file(n: usize, bad_line: Option<usize>) -> tempfile::NamedTempFile {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         let mut text = String::from("date,customer_id,amount\n");
@@ -729,6 +730,7 @@ mod tests {
         f
     }
 
+    #[allow(clippy::unwrap_used, reason = "test setup")]
     #[test]
     fn reading_in_two_halves_gives_what_reading_in_one_go_gives() {
         let f = sample_file(20_000, None);
@@ -755,6 +757,7 @@ mod tests {
         assert_eq!(one.rows_after_as_of, two.rows_after_as_of);
     }
 
+    #[allow(clippy::unwrap_used, reason = "test setup")]
     #[test]
     fn an_error_in_the_second_half_names_its_line_in_the_whole_file() {
         let f = sample_file(20_000, Some(17_345));
@@ -770,6 +773,7 @@ mod tests {
         assert_eq!(err.line, 3);
     }
 
+    #[allow(clippy::unwrap_used, reason = "test setup")]
     #[test]
     fn a_file_with_quoted_fields_is_read_in_one_go_and_still_right() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
