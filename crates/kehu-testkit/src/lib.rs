@@ -43,6 +43,8 @@ pub struct TestApp {
     pub backend: TestBackend,
     /// The database URL the app uses (a second app can share it).
     pub db_url: String,
+    /// The PostgreSQL schema this app created, dropped with it.
+    own_schema: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -51,6 +53,26 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(schema) = self.own_schema.take() {
+            // Drop is not async: a short-lived runtime on its own thread removes the schema.
+            let dropped = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(db) = Db::connect(&postgres_url()).await {
+                            let sql = format!(
+                                "SET lock_timeout = '2s'; DROP SCHEMA IF EXISTS {schema} CASCADE"
+                            );
+                            let _ = db.execute_raw(&sql).await;
+                            db.close().await;
+                        }
+                    });
+                }
+            });
+            let _ = dropped.join();
         }
     }
 }
@@ -83,7 +105,13 @@ pub async fn fresh_database(backend: TestBackend, dir: &std::path::Path) -> Stri
 pub async fn spawn_app(backend: TestBackend) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = fresh_database(backend, dir.path()).await;
-    spawn_on(backend, db_url, dir).await
+    let mut app = spawn_on(backend, db_url, dir).await;
+    app.own_schema = app
+        .db_url
+        .split("options[search_path]=")
+        .nth(1)
+        .map(str::to_owned);
+    app
 }
 
 /// Starts another kehu process-equivalent on the same database as `other`.
@@ -120,6 +148,7 @@ async fn spawn_on(backend: TestBackend, db_url: String, dir: tempfile::TempDir) 
         store,
         backend,
         db_url,
+        own_schema: None,
         shutdown: Some(tx),
         _dir: dir,
     }
