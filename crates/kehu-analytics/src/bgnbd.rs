@@ -456,21 +456,11 @@ mod tests {
                     .map(|p| p * p)
                     .sum::<f64>();
         assert!((value - direct).abs() < 1e-12);
-        let mut scratch = [0.0; 4];
-        for i in 0..4 {
-            let h = 1e-6;
-            let (mut up, mut down) = (theta, theta);
-            up[i] += h;
-            down[i] -= h;
-            let fd = (objective(&patterns, &up, 0.1, &mut scratch)
-                - objective(&patterns, &down, 0.1, &mut scratch))
-                / (2.0 * h);
-            assert!(
-                (fd - grad[i]).abs() < 1e-7,
-                "parameter {i}: fd {fd} vs analytic {}",
-                grad[i]
-            );
-        }
+        crate::optimize::assert_gradient_matches(
+            |t, g| objective(&patterns, t, 0.1, g),
+            theta,
+            &grad,
+        );
     }
 
     #[test]

@@ -221,21 +221,11 @@ mod tests {
         let direct = -log_likelihood(&PARAMS, &spends) / spends.len() as f64
             + 0.01 * (PARAMS.p.powi(2) + PARAMS.q.powi(2) + PARAMS.gamma.powi(2));
         assert!((value - direct).abs() < 1e-12);
-        let mut scratch = [0.0; 3];
-        for i in 0..3 {
-            let h = 1e-6;
-            let (mut up, mut down) = (theta, theta);
-            up[i] += h;
-            down[i] -= h;
-            let fd = (objective(&spends, &up, 0.01, &mut scratch)
-                - objective(&spends, &down, 0.01, &mut scratch))
-                / (2.0 * h);
-            assert!(
-                (fd - grad[i]).abs() < 1e-7,
-                "parameter {i}: fd {fd} vs analytic {}",
-                grad[i]
-            );
-        }
+        crate::optimize::assert_gradient_matches(
+            |t, g| objective(&spends, t, 0.01, g),
+            theta,
+            &grad,
+        );
     }
 
     #[test]

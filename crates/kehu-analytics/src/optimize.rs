@@ -217,6 +217,29 @@ fn stop(
     }
 }
 
+/// Checks an analytic gradient against central finite differences (step 1e-6, tolerance
+/// 1e-7): `f(theta, grad)` returns the objective and writes its gradient.
+#[cfg(test)]
+pub(crate) fn assert_gradient_matches<const N: usize>(
+    mut f: impl FnMut(&[f64; N], &mut [f64; N]) -> f64,
+    theta: [f64; N],
+    grad: &[f64; N],
+) {
+    let mut scratch = [0.0; N];
+    for i in 0..N {
+        let h = 1e-6;
+        let (mut up, mut down) = (theta, theta);
+        up[i] += h;
+        down[i] -= h;
+        let fd = (f(&up, &mut scratch) - f(&down, &mut scratch)) / (2.0 * h);
+        assert!(
+            (fd - grad[i]).abs() < 1e-7,
+            "parameter {i}: fd {fd} vs analytic {}",
+            grad[i]
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
