@@ -32,6 +32,14 @@ pub struct User {
     pub version: i32,
 }
 
+/// A user with their role's data scope, read in one query for the principal.
+#[derive(sqlx::FromRow)]
+struct UserWithScope {
+    #[sqlx(flatten)]
+    user: User,
+    role_scope: String,
+}
+
 /// What sign-in needs to know about an account.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Credentials {
@@ -205,10 +213,17 @@ impl UserStore {
         if let Some(p) = self.auth.principal(id) {
             return Ok(Some(p));
         }
-        let Some(u) = self
+        let Some(UserWithScope {
+            user: u,
+            role_scope,
+        }) = self
             .db
-            .fetch_optional::<User>(
+            .fetch_optional::<UserWithScope>(
                 &select_users()
+                    .expr_as(
+                        Expr::col((Roles::Table, Roles::DataScope)),
+                        Alias::new("role_scope"),
+                    )
                     .and_where(Expr::col((Users::Table, Users::Id)).eq(id))
                     .to_owned(),
             )
@@ -219,15 +234,6 @@ impl UserStore {
         if u.disabled {
             return Ok(None);
         }
-        let (scope,): (String,) = self
-            .db
-            .fetch_one(
-                Query::select()
-                    .column(Roles::DataScope)
-                    .from(Roles::Table)
-                    .and_where(Expr::col(Roles::Id).eq(u.role_id)),
-            )
-            .await?;
         let codes: Vec<(String,)> = self
             .db
             .fetch_all(
@@ -248,7 +254,7 @@ impl UserStore {
             role_id: u.role_id,
             role_name: u.role_name,
             rights,
-            scope: DataScope::from_code(&scope).unwrap_or(DataScope::Own),
+            scope: DataScope::from_code(&role_scope).unwrap_or(DataScope::Own),
             must_change_password: u.must_change_password,
             language: u.language,
         };
