@@ -39,6 +39,12 @@ pub enum Action {
     Create,
     Update,
     Delete,
+    /// A change the policy refused (nothing was changed); recorded with [`event`].
+    Denied,
+    /// A sign-in with a wrong user name or password.
+    SignInFailed,
+    /// A sign-in attempt refused by throttling before the password was checked.
+    SignInThrottled,
 }
 
 impl Action {
@@ -47,6 +53,9 @@ impl Action {
             Action::Create => "create",
             Action::Update => "update",
             Action::Delete => "delete",
+            Action::Denied => "denied",
+            Action::SignInFailed => "sign_in_failed",
+            Action::SignInThrottled => "sign_in_throttled",
         }
     }
 }
@@ -105,6 +114,46 @@ pub async fn record(
         return Ok(());
     }
     tx.execute(
+        Query::insert()
+            .into_table(AuditLog::Table)
+            .columns([
+                AuditLog::At,
+                AuditLog::UserId,
+                AuditLog::Username,
+                AuditLog::Action,
+                AuditLog::Entity,
+                AuditLog::EntityId,
+                AuditLog::Changes,
+            ])
+            .values_panic([
+                Expr::val(Utc::now()),
+                actor.user_id.into(),
+                actor.username.as_str().into(),
+                action.code().into(),
+                entity.into(),
+                entity_id.to_string().into(),
+                changes.to_string().into(),
+            ]),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a security event that changed nothing (a refused change, a failed sign-in) in its
+/// own transaction: the attempt stays in the log even though the change it asked for did not
+/// happen. `before`/`after` say what was asked (e.g. the role someone tried to assign) and are
+/// stored as a diff like a change, so the audit page shows them the same way.
+pub async fn event(
+    db: &Db,
+    actor: &Actor,
+    action: Action,
+    entity: &str,
+    entity_id: impl ToString,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> StoreResult<()> {
+    let changes = diff(before, after);
+    db.execute(
         Query::insert()
             .into_table(AuditLog::Table)
             .columns([
