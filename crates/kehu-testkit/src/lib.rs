@@ -103,9 +103,14 @@ pub async fn fresh_database(backend: TestBackend, dir: &std::path::Path) -> Stri
 
 /// Starts kehu over a fresh database; the administrator `admin` exists with [`ADMIN_PASSWORD`].
 pub async fn spawn_app(backend: TestBackend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with settings changed by `configure` (e.g. secure cookies, trusted proxies).
+pub async fn spawn_app_with(backend: TestBackend, configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = fresh_database(backend, dir.path()).await;
-    let mut app = spawn_on(backend, db_url, dir).await;
+    let mut app = spawn_on(backend, db_url, dir, configure).await;
     app.own_schema = app
         .db_url
         .split("options[search_path]=")
@@ -117,17 +122,23 @@ pub async fn spawn_app(backend: TestBackend) -> TestApp {
 /// Starts another kehu process-equivalent on the same database as `other`.
 pub async fn spawn_beside(other: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    spawn_on(other.backend, other.db_url.clone(), dir).await
+    spawn_on(other.backend, other.db_url.clone(), dir, |_| {}).await
 }
 
-async fn spawn_on(backend: TestBackend, db_url: String, dir: tempfile::TempDir) -> TestApp {
-    let config = Config {
+async fn spawn_on(
+    backend: TestBackend,
+    db_url: String,
+    dir: tempfile::TempDir,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url: Some(db_url.clone()),
         data_dir: dir.path().to_path_buf(),
         log_level: std::env::var("KEHU_TEST_LOG").unwrap_or_else(|_| "warn".into()),
         ..Config::default()
     };
+    configure(&mut config);
     kehu_web::telemetry::init(&config.log_level, "text");
     let store = Store::open(&db_url)
         .await
