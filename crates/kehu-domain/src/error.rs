@@ -39,6 +39,9 @@ pub enum DomainError {
     /// The action is not allowed in the record's current state (message key).
     #[error("not allowed: {0}")]
     NotAllowed(&'static str),
+    /// The delegation policy refused an administrative change (see [`crate::policy::authorize`]).
+    #[error("refused: {}", .0.code())]
+    Refused(crate::policy::Refusal),
 }
 
 impl DomainError {

@@ -6,30 +6,38 @@ use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use kehu_domain::DomainError;
+use kehu_domain::policy::Authority;
+
 use crate::db::{Db, Tx};
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::page::{Page, PageRequest};
 use crate::schema::AuditLog;
 
-/// Who makes a change: a user, or the system (CLI, scheduled jobs).
+/// Who makes a change: a user, or the system (CLI, scheduled jobs), with what they hold — the
+/// delegation policy lets an actor grant only what its authority covers.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user_id: Option<i64>,
     pub username: String,
+    pub authority: Authority,
 }
 
 impl Actor {
-    pub fn user(user_id: i64, username: impl Into<String>) -> Self {
+    pub fn user(user_id: i64, username: impl Into<String>, authority: Authority) -> Self {
         Self {
             user_id: Some(user_id),
             username: username.into(),
+            authority,
         }
     }
 
+    /// The operator at the command line, or a job: every right.
     pub fn system() -> Self {
         Self {
             user_id: None,
             username: "system".into(),
+            authority: Authority::full(),
         }
     }
 }
@@ -177,6 +185,28 @@ pub async fn event(
     )
     .await?;
     Ok(())
+}
+
+/// Passes `result` through; when the delegation policy refused the change, the attempt is also
+/// recorded as a `denied` event (what was asked and why it was refused) and logged.
+pub async fn note_refusal<T>(
+    db: &Db,
+    result: StoreResult<T>,
+    actor: &Actor,
+    entity: &str,
+    entity_id: impl ToString,
+    attempt: Value,
+) -> StoreResult<T> {
+    if let Err(StoreError::Domain(DomainError::Refused(r))) = &result {
+        let mut after = attempt;
+        if let Some(m) = after.as_object_mut() {
+            m.insert("refusal".into(), r.code().into());
+        }
+        let id = entity_id.to_string();
+        tracing::warn!(user = %actor.username, entity, id = %id, refusal = r.code(), "administrative change refused");
+        event(db, actor, Action::Denied, entity, id, None, Some(&after)).await?;
+    }
+    result
 }
 
 /// Deletes row `id` of `table` if it still has `version`, and records what it held.

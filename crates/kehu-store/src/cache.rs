@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,8 +35,13 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
             .map(|(_, v)| v.clone())
     }
 
-    fn put(&self, k: K, v: V) {
+    /// Stores `v` unless the cache was cleared since `generation` was read: a value read from
+    /// the database before a change must not come back after the change cleared the cache.
+    fn put(&self, k: K, v: V, generation: u64, current: &AtomicU64) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if current.load(Ordering::SeqCst) != generation {
+            return;
+        }
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
@@ -58,6 +64,8 @@ pub struct AuthCache(Arc<Inner>);
 struct Inner {
     principals: TtlMap<i64, Principal>,
     tokens: TtlMap<String, (i64, i64)>,
+    /// Bumped by every [`AuthCache::clear`], before the maps are emptied.
+    generation: AtomicU64,
 }
 
 impl Default for AuthCache {
@@ -65,17 +73,26 @@ impl Default for AuthCache {
         Self(Arc::new(Inner {
             principals: TtlMap::new(),
             tokens: TtlMap::new(),
+            generation: AtomicU64::new(0),
         }))
     }
 }
 
 impl AuthCache {
+    /// Read before a database read whose result goes into the cache with `put_*`.
+    pub fn generation(&self) -> u64 {
+        self.0.generation.load(Ordering::SeqCst)
+    }
+
     pub fn principal(&self, user_id: i64) -> Option<Principal> {
         self.0.principals.get(&user_id)
     }
 
-    pub fn put_principal(&self, p: Principal) {
-        self.0.principals.put(p.user_id, p);
+    /// Caches a principal read after [`Self::generation`] returned `generation`.
+    pub fn put_principal(&self, generation: u64, p: Principal) {
+        self.0
+            .principals
+            .put(p.user_id, p, generation, &self.0.generation);
     }
 
     /// `(token id, user id)` of a live token.
@@ -83,12 +100,17 @@ impl AuthCache {
         self.0.tokens.get(&token_hash.to_owned())
     }
 
-    pub fn put_token(&self, token_hash: &str, ids: (i64, i64)) {
-        self.0.tokens.put(token_hash.to_owned(), ids);
+    /// Caches a token's owner read after [`Self::generation`] returned `generation`.
+    pub fn put_token(&self, generation: u64, token_hash: &str, ids: (i64, i64)) {
+        self.0
+            .tokens
+            .put(token_hash.to_owned(), ids, generation, &self.0.generation);
     }
 
-    /// Forgets everything: called after every change to users, roles or tokens.
+    /// Forgets everything: called after every change to users, roles or tokens. Reads that
+    /// started before this call can no longer fill the cache.
     pub fn clear(&self) {
+        self.0.generation.fetch_add(1, Ordering::SeqCst);
         self.0.principals.clear();
         self.0.tokens.clear();
     }
@@ -101,9 +123,21 @@ mod tests {
     #[test]
     fn entries_are_served_until_cleared() {
         let c = AuthCache::default();
-        c.put_token("h", (1, 2));
+        c.put_token(c.generation(), "h", (1, 2));
         assert_eq!(c.token("h"), Some((1, 2)));
         c.clear();
         assert_eq!(c.token("h"), None);
+    }
+
+    #[test]
+    fn a_read_that_started_before_a_clear_does_not_refill_the_cache() {
+        let c = AuthCache::default();
+        let before = c.generation();
+        // The database is read here, then a change clears the cache before the value is put.
+        c.clear();
+        c.put_token(before, "h", (1, 2));
+        assert_eq!(c.token("h"), None);
+        c.put_token(c.generation(), "h", (1, 2));
+        assert_eq!(c.token("h"), Some((1, 2)));
     }
 }

@@ -138,6 +138,19 @@ impl Tx {
         }
     }
 
+    /// Serialises administrative changes (users, roles) whose checks read more than the row
+    /// they write, e.g. "is another administrator left?". SQLite's `BEGIN IMMEDIATE` already
+    /// lets one writer in at a time; PostgreSQL takes a transaction-scoped advisory lock.
+    pub async fn lock_admin_changes(&mut self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(_) => Ok(()),
+            Tx::Postgres(t) => sqlx::query("SELECT pg_advisory_xact_lock(4855421)")
+                .execute(&mut **t)
+                .await
+                .map(drop),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Tx::Sqlite(_) => Backend::Sqlite,

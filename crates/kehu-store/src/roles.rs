@@ -2,6 +2,7 @@
 //! administrator role always holds every right so that nobody locks themselves out.
 
 use chrono::{DateTime, Utc};
+use kehu_domain::policy::{AdminChange, Authority, authorize};
 use kehu_domain::{DataScope, DomainError, Right};
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use serde::Serialize;
@@ -44,6 +45,16 @@ pub struct RoleDetail {
     pub role: Role,
     pub rights: Vec<String>,
     pub users: i64,
+}
+
+impl RoleDetail {
+    /// What the role grants.
+    pub fn authority(&self) -> Authority {
+        Authority::new(
+            self.rights.iter().filter_map(|c| Right::from_code(c)),
+            self.role.scope(),
+        )
+    }
 }
 
 /// What an administrator enters for a role (validated in the domain crate).
@@ -189,7 +200,20 @@ impl RoleStore {
         })
     }
 
+    /// Creates a role; the actor may grant only rights and a scope it holds itself.
     pub async fn create(&self, input: &RoleInput, actor: &Actor) -> StoreResult<RoleDetail> {
+        let role = Authority::new(input.rights.iter().copied(), input.scope);
+        let result = self.create_checked(input, &role, actor).await;
+        audit::note_refusal(&self.db, result, actor, "role", "-", attempt(input)).await
+    }
+
+    async fn create_checked(
+        &self,
+        input: &RoleInput,
+        role: &Authority,
+        actor: &Actor,
+    ) -> StoreResult<RoleDetail> {
+        authorize(&actor.authority, AdminChange::CreateRole { role })?;
         let mut tx = self.db.begin().await?;
         let now = Utc::now();
         let (id,): (i64,) = tx
@@ -236,6 +260,9 @@ impl RoleStore {
         Ok(after)
     }
 
+    /// Changes a role if `version` is still current. The actor may change only a role whose
+    /// rights it holds, into one whose rights it holds, and never strip the last active
+    /// administrator of a right.
     pub async fn update(
         &self,
         id: i64,
@@ -243,7 +270,19 @@ impl RoleStore {
         version: i32,
         actor: &Actor,
     ) -> StoreResult<RoleDetail> {
+        let result = self.update_checked(id, input, version, actor).await;
+        audit::note_refusal(&self.db, result, actor, "role", id, attempt(input)).await
+    }
+
+    async fn update_checked(
+        &self,
+        id: i64,
+        input: &RoleInput,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<RoleDetail> {
         let mut tx = self.db.begin().await?;
+        tx.lock_admin_changes().await?;
         let before = Self::get_in(&mut tx, id).await?;
         // The administrator role keeps every right and sees every record.
         let (scope, rights) = if before.role.is_admin() {
@@ -251,6 +290,15 @@ impl RoleStore {
         } else {
             (input.scope, input.rights.clone())
         };
+        authorize(
+            &actor.authority,
+            AdminChange::EditRole {
+                before: &before.authority(),
+                after: &Authority::new(rights.iter().copied(), scope),
+                active_holders: active_holders(&mut tx, id).await?,
+                full_users: full_users(&mut tx).await?,
+            },
+        )?;
         let n = tx
             .execute(
                 Query::update()
@@ -294,10 +342,22 @@ impl RoleStore {
         Ok(after)
     }
 
-    /// Deletes a custom role that no user holds.
+    /// Deletes a custom role that no user holds (and whose rights the actor holds).
     pub async fn delete(&self, id: i64, version: i32, actor: &Actor) -> StoreResult<()> {
+        let result = self.delete_checked(id, version, actor).await;
+        let asked = serde_json::json!({"deleted": true});
+        audit::note_refusal(&self.db, result, actor, "role", id, asked).await
+    }
+
+    async fn delete_checked(&self, id: i64, version: i32, actor: &Actor) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         let before = Self::get_in(&mut tx, id).await?;
+        authorize(
+            &actor.authority,
+            AdminChange::DeleteRole {
+                role: &before.authority(),
+            },
+        )?;
         if before.role.builtin {
             return Err(DomainError::NotAllowed("err-role-builtin").into());
         }
@@ -318,6 +378,73 @@ impl RoleStore {
         self.auth.clear();
         Ok(())
     }
+}
+
+/// What a refused role change asked for, for the audit log.
+fn attempt(input: &RoleInput) -> serde_json::Value {
+    let rights: Vec<&str> = input.rights.iter().map(|r| r.code()).collect();
+    serde_json::json!({"name": input.name, "data_scope": input.scope.code(), "rights": rights})
+}
+
+/// What role `id` grants, or `None` when there is no such role.
+pub(crate) async fn authority_in(tx: &mut Tx, id: i64) -> StoreResult<Option<Authority>> {
+    let scope: Option<(String,)> = tx
+        .fetch_optional(
+            Query::select()
+                .column(Roles::DataScope)
+                .from(Roles::Table)
+                .and_where(Expr::col(Roles::Id).eq(id)),
+        )
+        .await?;
+    let Some((scope,)) = scope else {
+        return Ok(None);
+    };
+    let codes: Vec<(String,)> = tx
+        .fetch_all(
+            Query::select()
+                .column(RoleRights::RightCode)
+                .from(RoleRights::Table)
+                .and_where(Expr::col(RoleRights::RoleId).eq(id)),
+        )
+        .await?;
+    Ok(Some(Authority::new(
+        codes.iter().filter_map(|(c,)| Right::from_code(c)),
+        DataScope::from_code(&scope).unwrap_or(DataScope::Own),
+    )))
+}
+
+/// Active (not disabled) users holding role `id`.
+async fn active_holders(tx: &mut Tx, id: i64) -> StoreResult<u64> {
+    let (n,): (i64,) = tx
+        .fetch_one(
+            Query::select()
+                .expr(Expr::col(Users::Id).count())
+                .from(Users::Table)
+                .and_where(Expr::col(Users::RoleId).eq(id))
+                .and_where(Expr::col(Users::Disabled).eq(false)),
+        )
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Active users whose role grants every right over every record: the administrators the
+/// policy will not let anyone disable or demote down to zero.
+pub(crate) async fn full_users(tx: &mut Tx) -> StoreResult<u64> {
+    let roles: Vec<(i64,)> = tx
+        .fetch_all(
+            Query::select()
+                .column(Roles::Id)
+                .from(Roles::Table)
+                .and_where(Expr::col(Roles::DataScope).eq(DataScope::All.code())),
+        )
+        .await?;
+    let mut n = 0;
+    for (id,) in roles {
+        if authority_in(tx, id).await?.is_some_and(|a| a.is_full()) {
+            n += active_holders(tx, id).await?;
+        }
+    }
+    Ok(n)
 }
 
 fn sorted_rights<'a>(codes: impl Iterator<Item = &'a String>) -> Vec<String> {

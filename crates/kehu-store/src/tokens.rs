@@ -80,6 +80,7 @@ impl TokenStore {
         if let Some(ids) = self.auth.token(token_hash) {
             return Ok(Some(ids));
         }
+        let generation = self.auth.generation();
         let row: Option<(i64, i64)> = self
             .db
             .fetch_optional(
@@ -91,7 +92,7 @@ impl TokenStore {
             )
             .await?;
         if let Some(ids) = row {
-            self.auth.put_token(token_hash, ids);
+            self.auth.put_token(generation, token_hash, ids);
         }
         Ok(row)
     }

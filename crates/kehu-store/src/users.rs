@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use kehu_domain::policy::{AdminChange, Authority, TargetUser, authorize};
 use kehu_domain::{DataScope, DomainError, Principal, Right};
 use sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement};
 use serde::Serialize;
@@ -213,6 +214,7 @@ impl UserStore {
         if let Some(p) = self.auth.principal(id) {
             return Ok(Some(p));
         }
+        let generation = self.auth.generation();
         let Some(UserWithScope {
             user: u,
             role_scope,
@@ -258,12 +260,21 @@ impl UserStore {
             must_change_password: u.must_change_password,
             language: u.language,
         };
-        self.auth.put_principal(p.clone());
+        self.auth.put_principal(generation, p.clone());
         Ok(Some(p))
     }
 
+    /// Creates an account; the actor may give it only a role whose rights it holds itself.
     pub async fn create(&self, new: &NewUser, actor: &Actor) -> StoreResult<User> {
+        let result = self.create_checked(new, actor).await;
+        let asked = serde_json::json!({"username": new.username, "role_id": new.role_id});
+        audit::note_refusal(&self.db, result, actor, "user", &new.username, asked).await
+    }
+
+    async fn create_checked(&self, new: &NewUser, actor: &Actor) -> StoreResult<User> {
         let mut tx = self.db.begin().await?;
+        let role = role_in(&mut tx, new.role_id).await?;
+        authorize(&actor.authority, AdminChange::CreateUser { role: &role })?;
         let now = Utc::now();
         let (id,): (i64,) = tx
             .fetch_one(
@@ -321,7 +332,19 @@ impl UserStore {
             .ok_or(DomainError::NotFound.into())
     }
 
-    /// Applies an administrator's edit if `version` is still current.
+    /// The account as the delegation policy sees it: what its role grants, whether it is
+    /// active, whether it is the actor's own.
+    async fn target_in(tx: &mut Tx, user: &User, actor: &Actor) -> StoreResult<TargetUser> {
+        Ok(TargetUser {
+            authority: role_in(tx, user.role_id).await?,
+            active: !user.disabled,
+            is_self: actor.user_id == Some(user.id),
+        })
+    }
+
+    /// Applies an administrator's edit if `version` is still current. The actor may edit only
+    /// an account whose rights it holds, give it only a role whose rights it holds, and never
+    /// disable or demote the last active administrator.
     pub async fn update(
         &self,
         id: i64,
@@ -329,8 +352,30 @@ impl UserStore {
         version: i32,
         actor: &Actor,
     ) -> StoreResult<User> {
+        let result = self.update_checked(id, changes, version, actor).await;
+        let asked = serde_json::json!({"role_id": changes.role_id, "disabled": changes.disabled});
+        audit::note_refusal(&self.db, result, actor, "user", id, asked).await
+    }
+
+    async fn update_checked(
+        &self,
+        id: i64,
+        changes: &UserChanges,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<User> {
         let mut tx = self.db.begin().await?;
+        tx.lock_admin_changes().await?;
         let before = Self::get_in(&mut tx, id).await?;
+        authorize(
+            &actor.authority,
+            AdminChange::EditUser {
+                target: &Self::target_in(&mut tx, &before, actor).await?,
+                role: &role_in(&mut tx, changes.role_id).await?,
+                disable: changes.disabled,
+                full_users: crate::roles::full_users(&mut tx).await?,
+            },
+        )?;
         let n = tx
             .execute(
                 Query::update()
@@ -370,8 +415,33 @@ impl UserStore {
         Ok(after)
     }
 
-    /// Sets a new password hash. Other sessions of the user end, so a stolen session dies with
-    /// the old password; `keep_session` (a token hash) keeps the one making the change.
+    /// An administrator sets a temporary password for someone else's account, which must be
+    /// changed at the next sign-in; the account's sessions end. Refused for the actor's own
+    /// account and for accounts holding rights the actor lacks.
+    pub async fn reset_password(&self, id: i64, hash: &str, actor: &Actor) -> StoreResult<()> {
+        let result = self.reset_checked(id, hash, actor).await;
+        let asked = serde_json::json!({"password": "*** (reset)"});
+        audit::note_refusal(&self.db, result, actor, "user", id, asked).await
+    }
+
+    async fn reset_checked(&self, id: i64, hash: &str, actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        let target = Self::get_in(&mut tx, id).await?;
+        authorize(
+            &actor.authority,
+            AdminChange::ResetPassword {
+                target: &Self::target_in(&mut tx, &target, actor).await?,
+            },
+        )?;
+        write_password(&mut tx, id, hash, true, None, actor).await?;
+        tx.commit().await?;
+        self.auth.clear();
+        Ok(())
+    }
+
+    /// Sets a user's own new password (profile) or, from the command line, anyone's. Other
+    /// sessions of the user end, so a stolen session dies with the old password;
+    /// `keep_session` (a token hash) keeps the one making the change.
     pub async fn set_password(
         &self,
         id: i64,
@@ -381,37 +451,7 @@ impl UserStore {
         actor: &Actor,
     ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
-        let n = tx
-            .execute(
-                Query::update()
-                    .table(Users::Table)
-                    .values([
-                        (Users::PasswordHash, hash.into()),
-                        (Users::MustChangePassword, must_change.into()),
-                        (Users::FailedLogins, 0.into()),
-                        (Users::LockedUntil, Expr::val(None::<DateTime<Utc>>)),
-                        (Users::UpdatedAt, Expr::val(Utc::now())),
-                        (Users::UpdatedBy, actor.user_id.into()),
-                        (Users::Version, Expr::col(Users::Version).add(1)),
-                    ])
-                    .and_where(Expr::col(Users::Id).eq(id)),
-            )
-            .await?;
-        if n == 0 {
-            return Err(DomainError::NotFound.into());
-        }
-        crate::sessions::delete_for_user_except(&mut tx, id, keep_session).await?;
-        // The hash itself is never logged; the fact of the change is.
-        audit::record(
-            &mut tx,
-            actor,
-            Action::Update,
-            "user",
-            id,
-            Some(&serde_json::json!({"password": "***"})),
-            Some(&serde_json::json!({"password": "*** (changed)"})),
-        )
-        .await?;
+        write_password(&mut tx, id, hash, must_change, keep_session, actor).await?;
         tx.commit().await?;
         self.auth.clear();
         Ok(())
@@ -488,4 +528,54 @@ impl UserStore {
             .await?;
         Ok(())
     }
+}
+
+/// What role `role_id` grants; a role that does not exist is an error on the `role_id` field,
+/// so a user cannot be given a role that is not there.
+async fn role_in(tx: &mut Tx, role_id: i64) -> StoreResult<Authority> {
+    crate::roles::authority_in(tx, role_id)
+        .await?
+        .ok_or_else(|| DomainError::field("role_id", "err-invalid").into())
+}
+
+/// Writes a new password hash in `tx`, ends the user's other sessions and records the fact
+/// (never the hash).
+async fn write_password(
+    tx: &mut Tx,
+    id: i64,
+    hash: &str,
+    must_change: bool,
+    keep_session: Option<&str>,
+    actor: &Actor,
+) -> StoreResult<()> {
+    let n = tx
+        .execute(
+            Query::update()
+                .table(Users::Table)
+                .values([
+                    (Users::PasswordHash, hash.into()),
+                    (Users::MustChangePassword, must_change.into()),
+                    (Users::FailedLogins, 0.into()),
+                    (Users::LockedUntil, Expr::val(None::<DateTime<Utc>>)),
+                    (Users::UpdatedAt, Expr::val(Utc::now())),
+                    (Users::UpdatedBy, actor.user_id.into()),
+                    (Users::Version, Expr::col(Users::Version).add(1)),
+                ])
+                .and_where(Expr::col(Users::Id).eq(id)),
+        )
+        .await?;
+    if n == 0 {
+        return Err(DomainError::NotFound.into());
+    }
+    crate::sessions::delete_for_user_except(tx, id, keep_session).await?;
+    audit::record(
+        tx,
+        actor,
+        Action::Update,
+        "user",
+        id,
+        Some(&serde_json::json!({"password": "***"})),
+        Some(&serde_json::json!({"password": "*** (changed)"})),
+    )
+    .await
 }

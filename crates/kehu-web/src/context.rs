@@ -67,7 +67,7 @@ impl Ctx {
 
     pub fn actor(&self) -> kehu_store::Actor {
         match &self.user {
-            Some(p) => kehu_store::Actor::user(p.user_id, p.username.clone()),
+            Some(p) => kehu_store::Actor::user(p.user_id, p.username.clone(), p.authority()),
             None => kehu_store::Actor::system(),
         }
     }

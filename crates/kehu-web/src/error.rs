@@ -75,6 +75,9 @@ impl AppError {
             AppError::Domain(DomainError::NotAllowed(_)) => {
                 (StatusCode::CONFLICT, "not_allowed", "problem-not-allowed")
             }
+            AppError::Domain(DomainError::Refused(r)) => {
+                (StatusCode::FORBIDDEN, r.code(), "problem-refused")
+            }
             AppError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
@@ -114,6 +117,7 @@ impl AppError {
     pub fn detail(&self, tr: &Tr) -> String {
         match self {
             AppError::Domain(DomainError::NotAllowed(key)) => tr.t(key),
+            AppError::Domain(DomainError::Refused(r)) => tr.t(&format!("refusal-{}", r.code())),
             AppError::Domain(DomainError::Conflict(f)) => field_message(tr, f),
             AppError::BadRequest { detail, .. } if !detail.is_empty() => detail.clone(),
             _ => tr.t(&format!("{}-detail", self.parts().2)),

@@ -100,8 +100,10 @@ impl Chrome {
 #[derive(Debug, Clone, Default)]
 pub struct FormErrors {
     pub fields: BTreeMap<String, String>,
-    /// A message about the whole form (conflicts, stale versions).
+    /// A message about the whole form (conflicts, stale versions, refusals).
     pub form: Option<String>,
+    /// The delegation policy refused the change: the form comes back with 403.
+    pub refused: bool,
 }
 
 impl FormErrors {
@@ -113,9 +115,12 @@ impl FormErrors {
         self.fields.is_empty() && self.form.is_none()
     }
 
-    /// 200 for a clean form, 422 when it comes back with errors.
+    /// 200 for a clean form, 403 when the change was refused, 422 when it comes back with
+    /// errors to fix.
     pub fn status(&self) -> axum::http::StatusCode {
-        if self.is_empty() {
+        if self.refused {
+            axum::http::StatusCode::FORBIDDEN
+        } else if self.is_empty() {
             axum::http::StatusCode::OK
         } else {
             axum::http::StatusCode::UNPROCESSABLE_ENTITY
@@ -129,7 +134,7 @@ impl FormErrors {
         }
         Self {
             fields: f,
-            form: None,
+            ..Self::default()
         }
     }
 
@@ -140,12 +145,17 @@ impl FormErrors {
             AppError::Domain(DomainError::Invalid(fields)) => Ok(Self::from_fields(tr, &fields)),
             AppError::Domain(DomainError::Conflict(f)) => Ok(Self::from_fields(tr, &[f])),
             AppError::Domain(DomainError::StaleVersion) => Ok(Self {
-                fields: BTreeMap::new(),
                 form: Some(tr.t("problem-stale-detail")),
+                ..Self::default()
             }),
             AppError::Domain(DomainError::NotAllowed(key)) => Ok(Self {
-                fields: BTreeMap::new(),
                 form: Some(tr.t(key)),
+                ..Self::default()
+            }),
+            e @ AppError::Domain(DomainError::Refused(_)) => Ok(Self {
+                form: Some(e.detail(tr)),
+                refused: true,
+                ..Self::default()
             }),
             other => Err(PageError(other)),
         }

@@ -246,7 +246,9 @@ pub struct PasswordBody {
     request_body = PasswordBody,
     responses(
         (status = 204, description = "Password reset; the user's sessions end and they must \
-            choose a new password at their next sign-in"),
+            choose a new password at their next sign-in. Refused (403 `own_account`) for the \
+            caller's own account, and (403 `target_outranks`) for a user holding rights the \
+            caller lacks"),
         BadRequest, Unauthenticated, Forbidden, NotFound, Invalid,
     )
 )]
@@ -261,7 +263,7 @@ pub async fn reset_password(
     state
         .store
         .users
-        .set_password(id, &hash, true, None, &ctx.actor())
+        .reset_password(id, &hash, &ctx.actor())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -273,11 +275,6 @@ pub(crate) async fn create_account(
     a: NewAccount,
     actor: &kehu_store::Actor,
 ) -> Result<User, AppError> {
-    state
-        .store
-        .roles
-        .ensure_exists(a.role_id, "role_id")
-        .await?;
     let new = NewUser {
         username: a.username.as_str().to_owned(),
         display_name: a.display_name.as_str().to_owned(),
@@ -298,11 +295,6 @@ pub(crate) async fn apply_changes(
     version: i32,
     actor: &kehu_store::Actor,
 ) -> Result<User, AppError> {
-    state
-        .store
-        .roles
-        .ensure_exists(a.role_id, "role_id")
-        .await?;
     let changes = UserChanges {
         display_name: a.display_name.as_str().to_owned(),
         email: a.email,

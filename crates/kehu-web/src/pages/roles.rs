@@ -5,7 +5,8 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kehu_domain::{DomainError, Right};
+use kehu_domain::policy::Authority;
+use kehu_domain::{DataScope, DomainError, Right};
 use kehu_store::roles::{RoleDetail, RoleInput};
 
 use crate::app::AppState;
@@ -46,6 +47,8 @@ pub struct RightBox {
     pub code: &'static str,
     pub label: String,
     pub checked: bool,
+    /// The editor holds this right and so may grant it; others are shown but disabled.
+    pub held: bool,
 }
 
 /// The rights of one product module.
@@ -54,7 +57,7 @@ pub struct RightGroup {
     pub rights: Vec<RightBox>,
 }
 
-fn groups(tr: &Tr, checked: &[String]) -> Vec<RightGroup> {
+fn groups(tr: &Tr, checked: &[String], held: &Authority) -> Vec<RightGroup> {
     Right::MODULES
         .iter()
         .map(|m| RightGroup {
@@ -66,6 +69,7 @@ fn groups(tr: &Tr, checked: &[String]) -> Vec<RightGroup> {
                     code: r.code(),
                     label: tr.t(&r.label_key()),
                     checked: checked.iter().any(|c| c == r.code()),
+                    held: held.rights.contains(r),
                 })
                 .collect(),
         })
@@ -85,6 +89,8 @@ struct FormPage {
     builtin: bool,
     users: i64,
     groups: Vec<RightGroup>,
+    /// The editor sees every record and so may give a role the `all` scope.
+    scope_all_held: bool,
     errors: FormErrors,
     saved: bool,
 }
@@ -127,6 +133,7 @@ impl Values {
 
 #[allow(clippy::too_many_arguments, reason = "a form page is its fields")]
 fn form_page(
+    held: &Authority,
     c: Chrome,
     id: Option<i64>,
     v: &Values,
@@ -136,7 +143,8 @@ fn form_page(
 ) -> Result<Response, PageError> {
     let status = errors.status();
     let p = FormPage {
-        groups: groups(&c.tr, &v.rights),
+        groups: groups(&c.tr, &v.rights, held),
+        scope_all_held: held.scope == DataScope::All,
         id,
         name: v.name.clone(),
         description: v.description.clone(),
@@ -162,6 +170,7 @@ async fn new_form(PageUser { user, ctx }: PageUser) -> Result<Response, PageErro
         version: 0,
     };
     form_page(
+        &user.authority(),
         Chrome::new(&ctx, "/roles"),
         None,
         &v,
@@ -191,6 +200,7 @@ async fn create(
     match result {
         Ok(d) => Ok(Redirect::to(&format!("/roles/{}?saved=1", d.role.id)).into_response()),
         Err(e) => form_page(
+            &user.authority(),
             c.clone(),
             None,
             &v,
@@ -217,6 +227,7 @@ async fn edit_form(
         version: d.role.version,
     };
     form_page(
+        &user.authority(),
         Chrome::new(&ctx, "/roles"),
         Some(id),
         &v,
@@ -248,6 +259,7 @@ async fn update(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/roles/{id}?saved=1")).into_response()),
         Err(e) => form_page(
+            &user.authority(),
             c.clone(),
             Some(id),
             &v,
@@ -279,7 +291,7 @@ async fn delete(
                 version: d.role.version,
             };
             let errors = FormErrors::from_error(&c.tr, AppError::from(e))?;
-            form_page(c, Some(id), &v, Some(&d), errors, false)
+            form_page(&user.authority(), c, Some(id), &v, Some(&d), errors, false)
         }
     }
 }

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kehu_domain::Right;
+use kehu_domain::policy::Authority;
 use kehu_domain::secrets::hash_password;
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
 use kehu_store::users::{User, UserFilter};
@@ -86,7 +87,7 @@ async fn list(
         .collect();
     let p = ListPage {
         rows,
-        roles: role_options(&state, &c, &q.role.clone().unwrap_or_default()).await?,
+        roles: role_options(&state, &c, &q.role.clone().unwrap_or_default(), None).await?,
         query_base: serde_urlencoded::to_string([
             ("q", q.q.clone().unwrap_or_default()),
             ("role", q.role.clone().unwrap_or_default()),
@@ -120,6 +121,21 @@ pub struct UserForm {
     version: i32,
 }
 
+impl From<User> for UserForm {
+    /// The form filled with the account as stored (the password field stays empty).
+    fn from(u: User) -> Self {
+        Self {
+            username: u.username,
+            display_name: u.display_name,
+            email: u.email.unwrap_or_default(),
+            role_id: u.role_id.to_string(),
+            password: String::new(),
+            disabled: u.disabled.then(|| "on".to_owned()),
+            version: u.version,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "users/form.html")]
 struct FormPage {
@@ -133,6 +149,7 @@ struct FormPage {
 
 async fn form_page(
     state: &AppState,
+    held: &Authority,
     c: Chrome,
     id: Option<i64>,
     f: UserForm,
@@ -140,7 +157,7 @@ async fn form_page(
     saved: bool,
 ) -> Result<Response, PageError> {
     let status = errors.status();
-    let roles = role_options(state, &c, &f.role_id).await?;
+    let roles = role_options(state, &c, &f.role_id, Some(held)).await?;
     let p = FormPage {
         c,
         id,
@@ -159,6 +176,7 @@ async fn new_form(
     user.require(Right::SystemUsers)?;
     form_page(
         &state,
+        &user.authority(),
         Chrome::new(&ctx, "/users"),
         None,
         UserForm::default(),
@@ -198,7 +216,7 @@ async fn create(
                 password: String::new(),
                 ..f
             };
-            form_page(&state, c, None, f, errors, false).await
+            form_page(&state, &user.authority(), c, None, f, errors, false).await
         }
     }
 }
@@ -211,17 +229,10 @@ async fn edit_form(
 ) -> Result<Response, PageError> {
     user.require(Right::SystemUsers)?;
     let u = state.store.users.get(id).await?;
-    let f = UserForm {
-        username: u.username,
-        display_name: u.display_name,
-        email: u.email.unwrap_or_default(),
-        role_id: u.role_id.to_string(),
-        password: String::new(),
-        disabled: u.disabled.then(|| "on".to_owned()),
-        version: u.version,
-    };
+    let f = UserForm::from(u);
     form_page(
         &state,
+        &user.authority(),
         Chrome::new(&ctx, "/users"),
         Some(id),
         f,
@@ -262,7 +273,7 @@ async fn update(
                 username: current.username,
                 ..f
             };
-            form_page(&state, c, Some(id), f, errors, false).await
+            form_page(&state, &user.authority(), c, Some(id), f, errors, false).await
         }
     }
 }
@@ -281,37 +292,45 @@ async fn reset_password(
 ) -> Result<Response, PageError> {
     user.require(Right::SystemUsers)?;
     let c = Chrome::new(&ctx, "/users");
-    match NewPassword::parse("password", &f.password) {
-        Ok(p) => {
-            let hash = hash_password(p.expose()).map_err(|e| AppError::Internal(e.into()))?;
-            state
+    let result = match NewPassword::parse("password", &f.password) {
+        Ok(p) => match hash_password(p.expose()) {
+            Ok(hash) => state
                 .store
                 .users
-                .set_password(id, &hash, true, None, &ctx.actor())
-                .await?;
-            Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response())
-        }
+                .reset_password(id, &hash, &ctx.actor())
+                .await
+                .map_err(AppError::from),
+            Err(e) => Err(AppError::Internal(e.into())),
+        },
+        Err(e) => Err(AppError::from(kehu_domain::DomainError::from(e))),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),
         Err(e) => {
+            let errors = FormErrors::from_error(&c.tr, e)?;
             let u = state.store.users.get(id).await?;
-            let form = UserForm {
-                username: u.username,
-                display_name: u.display_name,
-                email: u.email.unwrap_or_default(),
-                role_id: u.role_id.to_string(),
-                password: String::new(),
-                disabled: u.disabled.then(|| "on".to_owned()),
-                version: u.version,
-            };
-            let errors = FormErrors::from_fields(&c.tr, &[e]);
-            form_page(&state, c, Some(id), form, errors, false).await
+            let form = UserForm::from(u);
+            form_page(&state, &user.authority(), c, Some(id), form, errors, false).await
         }
     }
 }
 
-async fn role_options(state: &AppState, c: &Chrome, current: &str) -> Result<Vec<Opt>, PageError> {
+/// The roles to pick from. With `held` (a form), only roles whose rights the editor holds are
+/// offered (and the current one, so the form shows the truth); the store refuses others anyway.
+async fn role_options(
+    state: &AppState,
+    c: &Chrome,
+    current: &str,
+    held: Option<&Authority>,
+) -> Result<Vec<Opt>, PageError> {
     let roles = state.store.roles.list().await?;
     Ok(Opt::list(
-        roles.into_iter().map(|r| (r.role.id, c.role(&r.role.name))),
+        roles
+            .into_iter()
+            .filter(|r| {
+                held.is_none_or(|h| h.covers(&r.authority()) || r.role.id.to_string() == current)
+            })
+            .map(|r| (r.role.id, c.role(&r.role.name))),
         current,
     ))
 }
