@@ -97,6 +97,12 @@ fn users_are_managed_and_a_token_is_printed_alone_on_stdout() {
     );
     let o = kehu(dir.path(), &["user", "add", "x"], &pw);
     assert!(!o.status.success(), "a two-letter user name is refused");
+    // The only administrator cannot be disabled, not even from the command line.
+    let o = kehu(dir.path(), &["user", "add", "boss", "--role", "admin"], &pw);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = kehu(dir.path(), &["user", "disable", "boss"], &[]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("last_administrator"), "{}", stderr(&o));
     let o = kehu(dir.path(), &["token", "issue", "--user", "nobody"], &[]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("no user named"));

@@ -330,10 +330,14 @@ problems! {
     BadRequest = 400, "Malformed JSON body or query string (`malformed_json`, `malformed_query`)";
     /// `unauthenticated`.
     Unauthenticated = 401, "No valid session or API token (`unauthenticated`)";
-    /// `forbidden`, `csrf_failed`, `password_change_required`.
+    /// `forbidden`, `csrf_failed`, `password_change_required`, and the delegation refusals
+    /// `rights_not_held`, `target_outranks`, `last_administrator`, `own_account`.
     Forbidden = 403, "The role lacks the right (`forbidden`), a cookie-authenticated write lacks \
-        `X-CSRF-Token` (`csrf_failed`), or the initial password must be changed first \
-        (`password_change_required`)";
+        `X-CSRF-Token` (`csrf_failed`), the initial password must be changed first \
+        (`password_change_required`), or the change would grant rights the caller does not hold \
+        (`rights_not_held`), touch a user or role holding rights the caller lacks \
+        (`target_outranks`), leave no active administrator (`last_administrator`), or reset the \
+        caller's own password (`own_account`)";
     /// `not_found`.
     NotFound = 404, "No such record (`not_found`)";
     /// `already_exists`, `version_conflict`, `not_allowed`.
