@@ -3,15 +3,18 @@
 //! stores hold one copy of each query.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_query_sqlx::SqlxBinder;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, FromRow, PgPool, SqlitePool};
+use sqlx::{AssertSqlSafe, FromRow, PgPool, Sqlite, SqliteConnection, SqlitePool};
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +36,54 @@ pub enum ConnectError {
     Unreachable(String),
 }
 
+/// How the database is opened, beyond its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbOptions {
+    /// SQLite: sync every commit to disk (`synchronous=FULL`), so that no acknowledged write
+    /// is lost on power loss. `false` (`NORMAL`) is faster but may lose the last commits.
+    pub sqlite_full_sync: bool,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            sqlite_full_sync: true,
+        }
+    }
+}
+
+/// What the database's storage is known to be like, learnt from the errors operations meet.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// A write failed because the disk (or the database's size limit) is full; cleared by the
+    /// next write that succeeds.
+    full: AtomicBool,
+    /// PostgreSQL refused connections: requests fail at once instead of waiting for the pool,
+    /// until the background probe connects again.
+    down: AtomicBool,
+}
+
+/// The storage state `/readyz` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageState {
+    Ready,
+    Full,
+    Unavailable,
+}
+
+/// SQLite: readers share a pool; every write goes through one connection, so that concurrent
+/// writers queue in order instead of retrying on `SQLITE_BUSY`.
+#[derive(Clone, Debug)]
+pub struct SqlitePools {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
 /// A pooled connection to either backend. Cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Sqlite(SqlitePools, Arc<Health>),
+    Postgres(PgPool, Arc<Health>),
 }
 
 /// A row type decodable from both backends.
@@ -45,7 +91,8 @@ pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Sen
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
 {}
 
-/// Hides the password of a database URL for logs and messages.
+/// Hides secrets in a database URL for logs and messages: the password, and the values of
+/// query parameters that carry one.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
@@ -59,24 +106,106 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// SQLite's primary result codes for a full disk or database (`SQLITE_FULL`), a read-only file
+/// (`SQLITE_READONLY`) and an I/O error (`SQLITE_IOERR`), as sqlx reports them (the extended
+/// code; its low byte is the primary one).
+const SQLITE_FULL: i64 = 13;
+const SQLITE_READONLY: i64 = 8;
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_CANTOPEN: i64 = 14;
+
+/// What an error says about the storage, if anything.
+pub fn classify(e: &sqlx::Error) -> Option<StorageState> {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Some(StorageState::Unavailable)
+        }
+        sqlx::Error::Database(d) => {
+            let code = d.code()?;
+            // PostgreSQL: class 53 (insufficient resources: 53100 disk_full), class 08
+            // (connection exception), 57P0x (shutdown, cannot connect now).
+            if code == "53100" {
+                return Some(StorageState::Full);
+            }
+            if code.starts_with("08") || code.starts_with("57P0") || code.starts_with("53") {
+                return Some(StorageState::Unavailable);
+            }
+            match code.parse::<i64>().ok()? & 0xff {
+                SQLITE_FULL => Some(StorageState::Full),
+                SQLITE_READONLY | SQLITE_IOERR | SQLITE_CANTOPEN => Some(StorageState::Unavailable),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+impl Health {
+    /// Notes what an operation's result says about the storage, and passes it on.
+    fn observe<T>(&self, r: Result<T, sqlx::Error>, wrote: bool) -> Result<T, sqlx::Error> {
+        match &r {
+            Ok(_) if wrote => self.full.store(false, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(e) => match classify(e) {
+                Some(StorageState::Full) => {
+                    if !self.full.swap(true, Ordering::Relaxed) {
+                        tracing::error!(error = %e, "the database's storage is full: writes fail until space is freed");
+                    }
+                }
+                Some(StorageState::Unavailable) if is_refused(e) => {
+                    self.down.store(true, Ordering::Relaxed);
+                }
+                _ => {}
+            },
+        }
+        r
+    }
+}
+
+/// True when the server actively refused the connection (it is down, not slow).
+fn is_refused(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::ConnectionRefused,
+        _ => false,
+    }
+}
+
 impl Db {
-    /// Opens a pool for `url`: `sqlite://path` (created if missing) or `postgres://…`.
+    /// Opens a pool for `url` with the default options (see [`DbOptions`]).
     pub async fn connect(url: &str) -> Result<Db, ConnectError> {
+        Self::connect_with(url, DbOptions::default()).await
+    }
+
+    /// Opens a pool for `url`: `sqlite://path` (created if missing) or `postgres://…`.
+    pub async fn connect_with(url: &str, options: DbOptions) -> Result<Db, ConnectError> {
         if url.starts_with("sqlite:") {
+            let sync = if options.sqlite_full_sync {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            };
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(sync)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
+            let unreachable = |e: sqlx::Error| ConnectError::Unreachable(e.to_string());
+            // The writer first: it creates the file and switches it to WAL.
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts.clone())
+                .await
+                .map_err(unreachable)?;
+            let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await
-                .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
-            Ok(Db::Sqlite(pool))
+                .map_err(unreachable)?;
+            Ok(Db::Sqlite(SqlitePools { read, write }, Arc::default()))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?;
@@ -86,7 +215,7 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::Postgres(pool, Arc::default()))
         } else {
             Err(ConnectError::UnknownScheme(redact_url(url)))
         }
@@ -94,47 +223,200 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Sqlite(..) => Backend::Sqlite,
+            Db::Postgres(..) => Backend::Postgres,
+        }
+    }
+
+    fn health(&self) -> &Arc<Health> {
+        match self {
+            Db::Sqlite(_, h) | Db::Postgres(_, h) => h,
+        }
+    }
+
+    /// Fails at once while PostgreSQL is known to refuse connections (the pool would retry
+    /// until its timeout); a background probe notices when it is back.
+    fn check_up(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Postgres(pool, h) if h.down.load(Ordering::Relaxed) => {
+                spawn_probe(pool.clone(), h.clone());
+                Err(sqlx::Error::PoolTimedOut)
+            }
+            _ => Ok(()),
         }
     }
 
     /// Round-trips a trivial query: the readiness probe.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        match self {
-            Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop),
-            Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop),
+        self.check_up()?;
+        let r = match self {
+            Db::Sqlite(p, _) => sqlx::query("SELECT 1").execute(&p.read).await.map(drop),
+            Db::Postgres(p, _) => sqlx::query("SELECT 1").execute(p).await.map(drop),
+        };
+        self.health().observe(r, false)
+    }
+
+    /// What `/readyz` reports. While the storage is known to be full, a small write (in a
+    /// transaction that is committed) finds out whether space is back.
+    pub async fn storage_state(&self) -> StorageState {
+        if self.ping().await.is_err() {
+            return StorageState::Unavailable;
+        }
+        if !self.health().full.load(Ordering::Relaxed) {
+            return StorageState::Ready;
+        }
+        let probe = async {
+            let mut tx = self.begin().await?;
+            tx.execute_raw("UPDATE kehu_migrations SET name = name WHERE version = 1")
+                .await?;
+            tx.commit().await
+        };
+        match probe.await {
+            Ok(()) => StorageState::Ready,
+            Err(e) => classify(&e).unwrap_or(StorageState::Unavailable),
         }
     }
 
-    /// Starts a write transaction. SQLite takes the write lock at once (`BEGIN IMMEDIATE`) so
-    /// that two concurrent writers wait on `busy_timeout` instead of failing on upgrade.
+    /// Starts a write transaction. SQLite takes the write lock at once (`BEGIN IMMEDIATE`) on
+    /// the one write connection, so concurrent writers queue for it in order.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+        self.check_up()?;
+        let r = match self {
+            Db::Sqlite(p, h) => SqliteTx::begin(&p.write, h.clone()).await.map(Tx::Sqlite),
+            Db::Postgres(p, h) => p.begin().await.map(|t| Tx::Postgres(t, h.clone())),
+        };
+        self.health().observe(r, false)
     }
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
-            Db::Postgres(p) => p.close().await,
+            Db::Sqlite(p, _) => {
+                p.write.close().await;
+                p.read.close().await;
+            }
+            Db::Postgres(p, _) => p.close().await,
+        }
+    }
+}
+
+/// Connects in the background until PostgreSQL answers again, then lets requests through.
+fn spawn_probe(pool: PgPool, health: Arc<Health>) {
+    static PROBING: AtomicBool = AtomicBool::new(false);
+    if PROBING.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::spawn(async move {
+        while health.down.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let opts = pool.connect_options();
+            let tried = tokio::time::timeout(
+                Duration::from_secs(2),
+                sqlx::ConnectOptions::connect(&*opts),
+            )
+            .await;
+            if let Ok(Ok(conn)) = tried {
+                let _ = sqlx::Connection::close(conn).await;
+                health.down.store(false, Ordering::Relaxed);
+                tracing::info!("PostgreSQL answers again");
+            }
+        }
+        PROBING.store(false, Ordering::Release);
+    });
+}
+
+/// A SQLite write transaction on the write connection, begun and ended with plain SQL. A
+/// connection whose transaction did not end cleanly (a failed COMMIT, e.g. on a full disk,
+/// or a failed ROLLBACK) is closed instead of going back to the pool in an unknown state.
+pub struct SqliteTx {
+    conn: Option<PoolConnection<Sqlite>>,
+    health: Arc<Health>,
+}
+
+impl SqliteTx {
+    async fn begin(pool: &SqlitePool, health: Arc<Health>) -> Result<Self, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        if let Err(e) = sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            conn.close_on_drop();
+            return Err(e);
+        }
+        Ok(Self {
+            conn: Some(conn),
+            health,
+        })
+    }
+
+    fn conn(&mut self) -> Result<&mut SqliteConnection, sqlx::Error> {
+        self.conn.as_deref_mut().ok_or(sqlx::Error::WorkerCrashed)
+    }
+
+    async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let Some(mut conn) = self.conn.take() else {
+            return Err(sqlx::Error::WorkerCrashed);
+        };
+        let r = sqlx::raw_sql("COMMIT").execute(&mut *conn).await;
+        match self.health.observe(r, true) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // SQLite may or may not have rolled back by itself: make sure, then never
+                // trust this connection again.
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                conn.close_on_drop();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for SqliteTx {
+    /// Rolls back a transaction that was not committed (an error path), off the caller's task.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            // No runtime to roll back on: closing the connection rolls back.
+            Err(_) => conn.close_on_drop(),
         }
     }
 }
 
 /// A transaction on either backend; dropped without [`Tx::commit`] it rolls back.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(SqliteTx),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>, Arc<Health>),
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t) => t.commit().await,
-            Tx::Postgres(t) => t.commit().await,
+            Tx::Postgres(t, h) => h.observe(t.commit().await, true),
+        }
+    }
+
+    fn health(&self) -> &Arc<Health> {
+        match self {
+            Tx::Sqlite(t) => &t.health,
+            Tx::Postgres(_, h) => h,
+        }
+    }
+
+    /// A transaction exists, so the database was up when it began.
+    fn check_up(&self) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -144,78 +426,81 @@ impl Tx {
     pub async fn lock_admin_changes(&mut self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(_) => Ok(()),
-            Tx::Postgres(t) => sqlx::query("SELECT pg_advisory_xact_lock(4855421)")
+            Tx::Postgres(t, _) => sqlx::query("SELECT pg_advisory_xact_lock(4855421)")
                 .execute(&mut **t)
                 .await
                 .map(drop),
         }
     }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
-        }
-    }
 }
 
 /// The four ways to run a built statement, written once for pools and transactions alike.
+/// `$read` and `$write` name the connection a reading and a writing statement run on.
 macro_rules! executor_methods {
-    ($ty:ty, [$($recv:tt)+], $s:ident, |$c:ident| $conn:expr) => {
+    ($ty:ty, [$($recv:tt)+], $s:ident, [$scrut:expr], $lite:pat => ($lread:expr, $lwrite:expr), $pg:pat => $pconn:expr) => {
         impl $ty {
             /// Runs a statement; returns the number of rows affected.
             pub async fn execute($($recv)+, stmt: &impl SqlxBinder) -> Result<u64, sqlx::Error> {
-                match $s {
-                    Self::Sqlite($c) => {
+                $s.check_up()?;
+                let r = match $scrut {
+                    $lite => {
                         let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
-                        Ok(sqlx::query_with(AssertSqlSafe(sql), v).execute($conn).await?.rows_affected())
+                        Ok(sqlx::query_with(AssertSqlSafe(sql), v).execute($lwrite).await?.rows_affected())
                     }
-                    Self::Postgres($c) => {
+                    $pg => {
                         let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
-                        Ok(sqlx::query_with(AssertSqlSafe(sql), v).execute($conn).await?.rows_affected())
+                        Ok(sqlx::query_with(AssertSqlSafe(sql), v).execute($pconn).await?.rows_affected())
                     }
-                }
+                };
+                $s.health().observe(r, true)
             }
 
             pub async fn fetch_all<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> Result<Vec<T>, sqlx::Error> {
-                match $s {
-                    Self::Sqlite($c) => {
+                $s.check_up()?;
+                let r = match $scrut {
+                    $lite => {
                         let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
-                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($conn).await
+                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($lread).await
                     }
-                    Self::Postgres($c) => {
+                    $pg => {
                         let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
-                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($conn).await
+                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($pconn).await
                     }
-                }
+                };
+                $s.health().observe(r, false)
             }
 
             pub async fn fetch_optional<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> Result<Option<T>, sqlx::Error> {
-                match $s {
-                    Self::Sqlite($c) => {
+                $s.check_up()?;
+                let r = match $scrut {
+                    $lite => {
                         let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
-                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($conn).await
+                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($lread).await
                     }
-                    Self::Postgres($c) => {
+                    $pg => {
                         let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
-                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($conn).await
+                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($pconn).await
                     }
-                }
+                };
+                $s.health().observe(r, false)
             }
 
             /// Runs raw SQL without parameters (migrations, pragmas).
             pub async fn execute_raw($($recv)+, sql: &str) -> Result<(), sqlx::Error> {
-                match $s {
-                    Self::Sqlite($c) => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($conn).await.map(drop),
-                    Self::Postgres($c) => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($conn).await.map(drop),
-                }
+                $s.check_up()?;
+                let r = match $scrut {
+                    $lite => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($lwrite).await.map(drop),
+                    $pg => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($pconn).await.map(drop),
+                };
+                $s.health().observe(r, true)
             }
         }
     };
 }
 
-executor_methods!(Db, [&self], self, |p| p);
-executor_methods!(Tx, [&mut self], self, |t| &mut **t);
+// Reads outside a transaction go to the readers, writes to the one writer.
+executor_methods!(Db, [&self], self, [self], Db::Sqlite(p, _) => (&p.read, &p.write), Db::Postgres(p, _) => p);
+executor_methods!(Tx, [&mut self], self, [&mut *self], Tx::Sqlite(t) => (t.conn()?, t.conn()?), Tx::Postgres(t, _) => &mut **t);
 
 impl Db {
     pub async fn fetch_one<T: Row>(&self, stmt: &impl SqlxBinder) -> Result<T, sqlx::Error> {

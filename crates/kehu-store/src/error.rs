@@ -2,6 +2,8 @@
 
 use kehu_domain::{DomainError, FieldError};
 
+use crate::db::{StorageState, classify};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
@@ -15,14 +17,18 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
+    /// What the error says about the storage: full (disk or size limit), or unavailable (not
+    /// reachable, read-only, I/O error). The caller answers 503 and the client retries later.
+    pub fn storage(&self) -> Option<StorageState> {
+        match self {
+            StoreError::Database(e) => classify(e),
+            _ => None,
+        }
+    }
+
     /// True when the database could not be reached (pool timeout, I/O): the caller answers 503.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            )
-        )
+        self.storage() == Some(StorageState::Unavailable)
     }
 }
 

@@ -54,8 +54,13 @@ impl Store {
 
     /// Connects, migrates and seeds: what `serve` does before it listens.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_with(url, db::DbOptions::default()).await
+    }
+
+    /// [`Store::open`] with options (e.g. SQLite's durability).
+    pub async fn open_with(url: &str, options: db::DbOptions) -> anyhow::Result<Self> {
         use anyhow::Context as _;
-        let db = Db::connect(url).await?;
+        let db = Db::connect_with(url, options).await?;
         migrations::migrate(&db)
             .await
             .context("migrating the database")?;

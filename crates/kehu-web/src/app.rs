@@ -15,6 +15,7 @@ use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kehu_domain::Principal;
+use kehu_store::db::StorageState;
 use kehu_store::{Store, StoreResult};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -121,11 +122,15 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers and its storage takes writes; otherwise 503 with the
+/// reason (`database unavailable`, `storage full`) so operators see it at once.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), state.store.db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness check failed");
+    let state_of = tokio::time::timeout(Duration::from_secs(2), state.store.db.storage_state());
+    match state_of.await {
+        Ok(StorageState::Ready) => (StatusCode::OK, "ready").into_response(),
+        Ok(StorageState::Full) => (StatusCode::SERVICE_UNAVAILABLE, "storage full").into_response(),
+        Ok(StorageState::Unavailable) => {
+            tracing::warn!("readiness check failed: database unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timeout").into_response(),
@@ -141,7 +146,7 @@ pub struct Application {
 impl Application {
     /// Opens (migrates, seeds) the database and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = Store::open(&config.db_url()).await?;
+        let store = Store::open_with(&config.db_url(), config.db_options()).await?;
         Self::with_store(config, store).await
     }
 

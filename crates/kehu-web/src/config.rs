@@ -25,6 +25,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Idle lifetime of a sign-in session, in hours.
     pub session_hours: u32,
+    /// SQLite durability: `full` syncs every commit to disk (no acknowledged write is lost on
+    /// power loss); `normal` is faster but a power cut may lose the last commits.
+    pub sqlite_synchronous: String,
     /// The first administrator's password (from `KEHU_ADMIN_PASSWORD` only; never stored).
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
@@ -43,6 +46,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("secure_cookies", &self.secure_cookies)
             .field("session_hours", &self.session_hours)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -61,6 +65,7 @@ impl Default for Config {
             log_format: "text".into(),
             secure_cookies: false,
             session_hours: 12,
+            sqlite_synchronous: "full".into(),
             admin_password: None,
         }
     }
@@ -95,6 +100,7 @@ impl Config {
                 "log_format",
                 "secure_cookies",
                 "session_hours",
+                "sqlite_synchronous",
                 "admin_password",
             ]))
             .extract()
@@ -109,6 +115,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "log_format",
                 message: format!("{:?} is not one of text, json", self.log_format),
+            });
+        }
+        if !["full", "normal"].contains(&self.sqlite_synchronous.as_str()) {
+            return Err(ConfigError::Invalid {
+                field: "sqlite_synchronous",
+                message: format!("{:?} is not one of full, normal", self.sqlite_synchronous),
             });
         }
         if self.session_hours == 0 {
@@ -148,6 +160,13 @@ impl Config {
                 "sqlite://{}",
                 self.data_dir.join("kehu.db").display()
             )),
+        }
+    }
+
+    /// How the database is opened.
+    pub fn db_options(&self) -> kehu_store::db::DbOptions {
+        kehu_store::db::DbOptions {
+            sqlite_full_sync: self.sqlite_synchronous == "full",
         }
     }
 

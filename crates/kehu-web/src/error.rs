@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use kehu_domain::{DomainError, FieldError};
 use kehu_store::StoreError;
+use kehu_store::db::StorageState;
 use serde::Serialize;
 
 use crate::i18n::Tr;
@@ -28,14 +29,18 @@ pub enum AppError {
     NotFound,
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    #[error("storage full: {0}")]
+    StorageFull(String),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        if e.is_unavailable() {
-            return AppError::Unavailable(e.to_string());
+        match e.storage() {
+            Some(StorageState::Unavailable) => return AppError::Unavailable(e.to_string()),
+            Some(StorageState::Full) => return AppError::StorageFull(e.to_string()),
+            _ => {}
         }
         match e {
             StoreError::Domain(d) => AppError::Domain(d),
@@ -94,8 +99,13 @@ impl AppError {
             }
             AppError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                "storage_unavailable",
                 "problem-unavailable",
+            ),
+            AppError::StorageFull(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_full",
+                "problem-storage-full",
             ),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -105,10 +115,20 @@ impl AppError {
         }
     }
 
+    /// Seconds a client should wait before trying again (`Retry-After`), for 503s.
+    pub fn retry_after(&self) -> Option<&'static str> {
+        match self {
+            AppError::Unavailable(_) => Some("5"),
+            AppError::StorageFull(_) => Some("60"),
+            _ => None,
+        }
+    }
+
     fn log(&self) {
         match self {
             AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            AppError::StorageFull(e) => tracing::warn!(error = %e, "storage full"),
             _ => {}
         }
     }
@@ -203,6 +223,10 @@ impl IntoResponse for ApiError {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = e.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(secs));
+        }
         resp
     }
 }
@@ -233,6 +257,11 @@ impl IntoResponse for PageError {
         let tr = crate::context::current_tr();
         let (status, _, title) = e.parts();
         let html = views::error_page(&tr, status.as_u16(), &tr.t(title), &e.detail(&tr));
-        (status, Html(html)).into_response()
+        let mut resp = (status, Html(html)).into_response();
+        if let Some(secs) = e.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(secs));
+        }
+        resp
     }
 }

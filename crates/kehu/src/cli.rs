@@ -117,7 +117,7 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
     }
-    Store::open(&config.db_url()).await
+    Store::open_with(&config.db_url(), config.db_options()).await
 }
 
 /// The password for a CLI-created account: KEHU_USER_PASSWORD, or a generated one to print.
