@@ -147,10 +147,8 @@ impl Health {
             Ok(_) if wrote => self.full.store(false, Ordering::Relaxed),
             Ok(_) => {}
             Err(e) => match classify(e) {
-                Some(StorageState::Full) => {
-                    if !self.full.swap(true, Ordering::Relaxed) {
-                        tracing::error!(error = %e, "the database's storage is full: writes fail until space is freed");
-                    }
+                Some(StorageState::Full) if !self.full.swap(true, Ordering::Relaxed) => {
+                    tracing::error!(error = %e, "the database's storage is full: writes fail until space is freed");
                 }
                 Some(StorageState::Unavailable) if is_refused(e) => {
                     self.down.store(true, Ordering::Relaxed);
