@@ -77,6 +77,8 @@ pub enum StorageState {
 pub struct SqlitePools {
     read: SqlitePool,
     write: SqlitePool,
+    /// The database file, to find out whether its disk has space again.
+    path: std::path::PathBuf,
 }
 
 /// A pooled connection to either backend. Cheap to clone.
@@ -141,10 +143,12 @@ pub fn classify(e: &sqlx::Error) -> Option<StorageState> {
 }
 
 impl Health {
-    /// Notes what an operation's result says about the storage, and passes it on.
-    fn observe<T>(&self, r: Result<T, sqlx::Error>, wrote: bool) -> Result<T, sqlx::Error> {
+    /// Notes what an operation's result says about the storage, and passes it on. Only a
+    /// committed transaction shows that space is back (a small autocommit update may fit where
+    /// an insert does not).
+    fn observe<T>(&self, r: Result<T, sqlx::Error>, committed: bool) -> Result<T, sqlx::Error> {
         match &r {
-            Ok(_) if wrote => self.full.store(false, Ordering::Relaxed),
+            Ok(_) if committed => self.full.store(false, Ordering::Relaxed),
             Ok(_) => {}
             Err(e) => match classify(e) {
                 Some(StorageState::Full) if !self.full.swap(true, Ordering::Relaxed) => {
@@ -190,6 +194,7 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let unreachable = |e: sqlx::Error| ConnectError::Unreachable(e.to_string());
+            let path = opts.get_filename().to_path_buf();
             // The writer first: it creates the file and switches it to WAL.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
@@ -203,7 +208,10 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(unreachable)?;
-            Ok(Db::Sqlite(SqlitePools { read, write }, Arc::default()))
+            Ok(Db::Sqlite(
+                SqlitePools { read, write, path },
+                Arc::default(),
+            ))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?;
@@ -263,15 +271,26 @@ impl Db {
         if !self.health().full.load(Ordering::Relaxed) {
             return StorageState::Ready;
         }
-        let probe = async {
-            let mut tx = self.begin().await?;
-            tx.execute_raw("UPDATE kehu_migrations SET name = name WHERE version = 1")
-                .await?;
-            tx.commit().await
+        let probe = match self {
+            // SQLite may fit a small update into pages it already has while an insert fails:
+            // ask the disk itself whether a megabyte fits beside the database.
+            Db::Sqlite(p, _) => probe_space(&p.path).await,
+            // PostgreSQL writes a new row version for any update: a committed one needs space.
+            Db::Postgres(..) => async {
+                let mut tx = self.begin().await?;
+                tx.execute_raw("UPDATE kehu_migrations SET name = name WHERE version = 1")
+                    .await?;
+                tx.commit().await
+            }
+            .await
+            .map_err(|e| classify(&e).unwrap_or(StorageState::Unavailable)),
         };
-        match probe.await {
-            Ok(()) => StorageState::Ready,
-            Err(e) => classify(&e).unwrap_or(StorageState::Unavailable),
+        match probe {
+            Ok(()) => {
+                self.health().full.store(false, Ordering::Relaxed);
+                StorageState::Ready
+            }
+            Err(state) => state,
         }
     }
 
@@ -294,6 +313,23 @@ impl Db {
             }
             Db::Postgres(p, _) => p.close().await,
         }
+    }
+}
+
+/// Writes (and removes) a megabyte beside the SQLite file: `Full` when it does not fit.
+async fn probe_space(db_file: &std::path::Path) -> Result<(), StorageState> {
+    let probe = db_file.with_extension("space-probe");
+    let written = tokio::task::spawn_blocking(move || {
+        let r = std::fs::write(&probe, vec![0u8; 1 << 20])
+            .and_then(|()| std::fs::File::open(&probe)?.sync_all());
+        let _ = std::fs::remove_file(&probe);
+        r
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::StorageFull => Err(StorageState::Full),
+        _ => Err(StorageState::Unavailable),
     }
 }
 
@@ -450,7 +486,7 @@ macro_rules! executor_methods {
                         Ok(sqlx::query_with(AssertSqlSafe(sql), v).execute($pconn).await?.rows_affected())
                     }
                 };
-                $s.health().observe(r, true)
+                $s.health().observe(r, false)
             }
 
             pub async fn fetch_all<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> Result<Vec<T>, sqlx::Error> {
@@ -490,7 +526,7 @@ macro_rules! executor_methods {
                     $lite => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($lwrite).await.map(drop),
                     $pg => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($pconn).await.map(drop),
                 };
-                $s.health().observe(r, true)
+                $s.health().observe(r, false)
             }
         }
     };

@@ -119,6 +119,16 @@ pub async fn spawn_app_with(backend: TestBackend, configure: impl FnOnce(&mut Co
     app
 }
 
+/// Starts kehu over the database at `db_url` (e.g. a SQLite file on a small file system).
+pub async fn spawn_at(
+    backend: TestBackend,
+    db_url: String,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_on(backend, db_url, dir, configure).await
+}
+
 /// Starts another kehu process-equivalent on the same database as `other`.
 pub async fn spawn_beside(other: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
