@@ -1,7 +1,8 @@
 //! An in-process cache of what every authenticated request needs: the principal (role, rights,
 //! scope) by user, and the owner of an API token. Any change to users, roles or tokens made
-//! through this process clears it at once; changes made by another kehu process on the same
-//! PostgreSQL database are seen after at most [`TTL`].
+//! through this process clears it at once; another kehu process on the same PostgreSQL
+//! database is told through `NOTIFY` ([`crate::notify`]) and clears its own, with [`TTL`] as
+//! the bound should a notification be lost.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -10,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kehu_domain::Principal;
+
+use crate::notify::Notifier;
 
 /// How long an entry may be served without asking the database again.
 pub const TTL: Duration = Duration::from_secs(5);
@@ -58,7 +61,7 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
 
 /// Shared by the user, role and token stores. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct AuthCache(Arc<Inner>);
+pub struct AuthCache(Arc<Inner>, Notifier);
 
 #[derive(Debug)]
 struct Inner {
@@ -70,15 +73,23 @@ struct Inner {
 
 impl Default for AuthCache {
     fn default() -> Self {
-        Self(Arc::new(Inner {
-            principals: TtlMap::new(),
-            tokens: TtlMap::new(),
-            generation: AtomicU64::new(0),
-        }))
+        Self::new(Notifier::default())
     }
 }
 
 impl AuthCache {
+    /// A cache whose clears are announced to other instances through `notifier`.
+    pub fn new(notifier: Notifier) -> Self {
+        Self(
+            Arc::new(Inner {
+                principals: TtlMap::new(),
+                tokens: TtlMap::new(),
+                generation: AtomicU64::new(0),
+            }),
+            notifier,
+        )
+    }
+
     /// Read before a database read whose result goes into the cache with `put_*`.
     pub fn generation(&self) -> u64 {
         self.0.generation.load(Ordering::SeqCst)
@@ -107,9 +118,16 @@ impl AuthCache {
             .put(token_hash.to_owned(), ids, generation, &self.0.generation);
     }
 
-    /// Forgets everything: called after every change to users, roles or tokens. Reads that
-    /// started before this call can no longer fill the cache.
+    /// Forgets everything, here and (through `NOTIFY`) on the other instances: called after
+    /// every change to users, roles or tokens.
     pub fn clear(&self) {
+        self.clear_local();
+        self.1.publish();
+    }
+
+    /// Forgets everything in this instance. Reads that started before this call can no longer
+    /// fill the cache.
+    pub fn clear_local(&self) {
         self.0.generation.fetch_add(1, Ordering::SeqCst);
         self.0.principals.clear();
         self.0.tokens.clear();

@@ -13,6 +13,7 @@ use crate::audit::{self, Action, Actor};
 use crate::cache;
 use crate::db::{Db, Tx};
 use crate::error::{StoreResult, unique_as};
+use crate::notify::Notifier;
 use crate::page::{Page, PageRequest};
 use crate::schema::Dictionary;
 
@@ -58,19 +59,21 @@ type Snapshot = (Instant, Arc<Vec<DictEntry>>);
 pub struct DictionaryStore {
     db: Db,
     cache: Arc<Mutex<Option<Snapshot>>>,
+    notifier: Notifier,
 }
 
 impl DictionaryStore {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, notifier: Notifier) -> Self {
         Self {
             db,
             cache: Arc::new(Mutex::new(None)),
+            notifier,
         }
     }
 
     /// Every entry in display order (kind, sort, id). The dictionary is small and read by
-    /// every form, so it is kept in memory: changes made through this process show at once,
-    /// those of another kehu process on the same database after at most [`cache::TTL`].
+    /// every form, so it is kept in memory: changes show at once here and, through
+    /// [`crate::notify`], on the other instances ([`cache::TTL`] bounds a lost notification).
     async fn snapshot(&self) -> StoreResult<Arc<Vec<DictEntry>>> {
         if let Some((at, all)) = self
             .cache
@@ -92,7 +95,14 @@ impl DictionaryStore {
         Ok(all)
     }
 
+    /// Forgets the snapshot here and on the other instances.
     fn forget(&self) {
+        self.forget_local();
+        self.notifier.publish();
+    }
+
+    /// Forgets the snapshot in this instance (another instance changed the dictionary).
+    pub fn forget_local(&self) {
         *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 

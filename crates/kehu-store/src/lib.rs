@@ -8,6 +8,7 @@ pub mod db;
 pub mod dictionary;
 pub mod error;
 pub mod migrations;
+pub mod notify;
 pub mod page;
 pub mod roles;
 pub mod schema;
@@ -40,11 +41,19 @@ pub struct Store {
 
 impl Store {
     pub fn new(db: Db) -> Self {
-        let auth = cache::AuthCache::default();
+        let notifier = notify::Notifier::new(&db);
+        let auth = cache::AuthCache::new(notifier.clone());
+        let dictionary = DictionaryStore::new(db.clone(), notifier.clone());
+        // Another instance changed users, roles, tokens or the dictionary: forget them here.
+        let (a, d) = (auth.clone(), dictionary.clone());
+        notifier.spawn_listener(move || {
+            a.clear_local();
+            d.forget_local();
+        });
         Self {
             users: UserStore::new(db.clone(), auth.clone()),
             roles: RoleStore::new(db.clone(), auth.clone()),
-            dictionary: DictionaryStore::new(db.clone()),
+            dictionary,
             audit: AuditStore::new(db.clone()),
             sessions: SessionStore::new(db.clone()),
             tokens: TokenStore::new(db.clone(), auth),
