@@ -61,6 +61,8 @@ pub struct Health {
     /// PostgreSQL refused connections: requests fail at once instead of waiting for the pool,
     /// until the background probe connects again.
     down: AtomicBool,
+    /// The background probe is running.
+    probing: AtomicBool,
 }
 
 /// The storage state `/readyz` reports.
@@ -154,21 +156,15 @@ impl Health {
                 Some(StorageState::Full) if !self.full.swap(true, Ordering::Relaxed) => {
                     tracing::error!(error = %e, "the database's storage is full: writes fail until space is freed");
                 }
-                Some(StorageState::Unavailable) if is_refused(e) => {
+                // The server went away (a dead connection, a refused or timed-out connect):
+                // fail fast until the probe reaches it again (PostgreSQL only, see check_up).
+                Some(StorageState::Unavailable) => {
                     self.down.store(true, Ordering::Relaxed);
                 }
                 _ => {}
             },
         }
         r
-    }
-}
-
-/// True when the server actively refused the connection (it is down, not slow).
-fn is_refused(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::ConnectionRefused,
-        _ => false,
     }
 }
 
@@ -240,6 +236,19 @@ impl Db {
         }
     }
 
+    /// Where to check, while an operation waits for a connection, whether PostgreSQL is down.
+    fn refusal_guard(&self) -> Option<(String, u16)> {
+        match self {
+            Db::Postgres(p, _) => {
+                let o = p.connect_options();
+                let host = o.get_host();
+                // A Unix socket refuses in its own way: no TCP check there.
+                (!host.starts_with('/')).then(|| (host.to_owned(), o.get_port()))
+            }
+            Db::Sqlite(..) => None,
+        }
+    }
+
     /// Fails at once while PostgreSQL is known to refuse connections (the pool would retry
     /// until its timeout); a background probe notices when it is back.
     fn check_up(&self) -> Result<(), sqlx::Error> {
@@ -255,10 +264,13 @@ impl Db {
     /// Round-trips a trivial query: the readiness probe.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         self.check_up()?;
-        let r = match self {
-            Db::Sqlite(p, _) => sqlx::query("SELECT 1").execute(&p.read).await.map(drop),
-            Db::Postgres(p, _) => sqlx::query("SELECT 1").execute(p).await.map(drop),
-        };
+        let r = guard_refused(self.refusal_guard(), async {
+            match self {
+                Db::Sqlite(p, _) => sqlx::query("SELECT 1").execute(&p.read).await.map(drop),
+                Db::Postgres(p, _) => sqlx::query("SELECT 1").execute(p).await.map(drop),
+            }
+        })
+        .await;
         self.health().observe(r, false)
     }
 
@@ -298,10 +310,13 @@ impl Db {
     /// the one write connection, so concurrent writers queue for it in order.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         self.check_up()?;
-        let r = match self {
-            Db::Sqlite(p, h) => SqliteTx::begin(&p.write, h.clone()).await.map(Tx::Sqlite),
-            Db::Postgres(p, h) => p.begin().await.map(|t| Tx::Postgres(t, h.clone())),
-        };
+        let r = guard_refused(self.refusal_guard(), async {
+            match self {
+                Db::Sqlite(p, h) => SqliteTx::begin(&p.write, h.clone()).await.map(Tx::Sqlite),
+                Db::Postgres(p, h) => p.begin().await.map(|t| Tx::Postgres(t, h.clone())),
+            }
+        })
+        .await;
         self.health().observe(r, false)
     }
 
@@ -333,10 +348,37 @@ async fn probe_space(db_file: &std::path::Path) -> Result<(), StorageState> {
     }
 }
 
+/// Runs `op`; if it is still waiting after a moment (the pool retries a refused connection
+/// until its timeout), a direct TCP connection to the server finds out whether it is down,
+/// and if it refuses, the operation fails at once instead of waiting seconds for the pool.
+async fn guard_refused<T>(
+    guard: Option<(String, u16)>,
+    op: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    let Some((host, port)) = guard else {
+        return op.await;
+    };
+    let refused = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let tried = tokio::time::timeout(
+            Duration::from_millis(500),
+            tokio::net::TcpStream::connect((host.as_str(), port)),
+        )
+        .await;
+        match tried {
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => e,
+            _ => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = op => r,
+        e = refused => Err(sqlx::Error::Io(e)),
+    }
+}
+
 /// Connects in the background until PostgreSQL answers again, then lets requests through.
 fn spawn_probe(pool: PgPool, health: Arc<Health>) {
-    static PROBING: AtomicBool = AtomicBool::new(false);
-    if PROBING.swap(true, Ordering::AcqRel) {
+    if health.probing.swap(true, Ordering::AcqRel) {
         return;
     }
     tokio::spawn(async move {
@@ -354,7 +396,7 @@ fn spawn_probe(pool: PgPool, health: Arc<Health>) {
                 tracing::info!("PostgreSQL answers again");
             }
         }
-        PROBING.store(false, Ordering::Release);
+        health.probing.store(false, Ordering::Release);
     });
 }
 
@@ -447,6 +489,11 @@ impl Tx {
         Ok(())
     }
 
+    /// A transaction holds its connection: nothing to wait for.
+    fn refusal_guard(&self) -> Option<(String, u16)> {
+        None
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Tx::Sqlite(_) => Backend::Sqlite,
@@ -476,7 +523,8 @@ macro_rules! executor_methods {
             /// Runs a statement; returns the number of rows affected.
             pub async fn execute($($recv)+, stmt: &impl SqlxBinder) -> Result<u64, sqlx::Error> {
                 $s.check_up()?;
-                let r = match $scrut {
+                let guard = $s.refusal_guard();
+                let r = guard_refused(guard, async { match $scrut {
                     $lite => {
                         let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
                         Ok(sqlx::query_with(AssertSqlSafe(sql), v).execute($lwrite).await?.rows_affected())
@@ -485,13 +533,14 @@ macro_rules! executor_methods {
                         let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
                         Ok(sqlx::query_with(AssertSqlSafe(sql), v).execute($pconn).await?.rows_affected())
                     }
-                };
+                } }).await;
                 $s.health().observe(r, false)
             }
 
             pub async fn fetch_all<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> Result<Vec<T>, sqlx::Error> {
                 $s.check_up()?;
-                let r = match $scrut {
+                let guard = $s.refusal_guard();
+                let r = guard_refused(guard, async { match $scrut {
                     $lite => {
                         let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
                         sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($lread).await
@@ -500,13 +549,14 @@ macro_rules! executor_methods {
                         let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
                         sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($pconn).await
                     }
-                };
+                } }).await;
                 $s.health().observe(r, false)
             }
 
             pub async fn fetch_optional<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> Result<Option<T>, sqlx::Error> {
                 $s.check_up()?;
-                let r = match $scrut {
+                let guard = $s.refusal_guard();
+                let r = guard_refused(guard, async { match $scrut {
                     $lite => {
                         let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
                         sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($lread).await
@@ -515,17 +565,18 @@ macro_rules! executor_methods {
                         let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
                         sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($pconn).await
                     }
-                };
+                } }).await;
                 $s.health().observe(r, false)
             }
 
             /// Runs raw SQL without parameters (migrations, pragmas).
             pub async fn execute_raw($($recv)+, sql: &str) -> Result<(), sqlx::Error> {
                 $s.check_up()?;
-                let r = match $scrut {
+                let guard = $s.refusal_guard();
+                let r = guard_refused(guard, async { match $scrut {
                     $lite => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($lwrite).await.map(drop),
                     $pg => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($pconn).await.map(drop),
-                };
+                } }).await;
                 $s.health().observe(r, false)
             }
         }

@@ -153,3 +153,127 @@ async fn a_full_disk_answers_storage_full_keeps_reads_and_recovers_when_space_is
     assert_eq!(readiness(&app).await, (200, "ready".into()));
     drop(app);
 }
+
+/// A PostgreSQL server of the test's own, on its own port, that the test can stop and start.
+struct PrivatePostgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivatePostgres {
+    fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's server binaries (Debian's postgresql) are needed for this test")
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|p| p.join("pg_ctl").exists())
+            .max()
+            .expect("no pg_ctl under /usr/lib/postgresql");
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        // The server refuses to run as root: it runs as the `postgres` user.
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let pg = Self {
+            bin,
+            data,
+            port,
+            _dir: dir,
+        };
+        let init = pg.as_postgres("initdb", &["-A", "trust", "-U", "postgres", "-D"]);
+        assert!(init.success(), "initdb failed");
+        pg.ctl("start");
+        pg
+    }
+
+    fn as_postgres(&self, tool: &str, args: &[&str]) -> std::process::ExitStatus {
+        Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join(tool))
+            .args(args)
+            .arg(&self.data)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("runuser")
+    }
+
+    fn ctl(&self, action: &str) {
+        let opts = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {}",
+            self.port,
+            self.data.display()
+        );
+        let status = match action {
+            "start" => self.as_postgres(
+                "pg_ctl",
+                &["-w", "-o", &opts, "-l", "/dev/null", "start", "-D"],
+            ),
+            _ => self.as_postgres("pg_ctl", &["-w", "-m", "immediate", "stop", "-D"]),
+        };
+        assert!(status.success(), "pg_ctl {action} failed");
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = self.as_postgres("pg_ctl", &["-m", "immediate", "stop", "-D"]);
+    }
+}
+
+#[tokio::test]
+async fn with_postgresql_stopped_requests_answer_503_at_once_and_recover_without_a_restart() {
+    let pg = PrivatePostgres::start();
+    let app = spawn_at(TestBackend::Postgres, pg.url(), |_| {}).await;
+    let token = app.token_for("admin").await;
+    let users = || bearer(&app, &token, Method::GET, "/api/v1/users", None);
+    assert_eq!(users().await.status(), 200);
+
+    pg.ctl("stop");
+    for attempt in 0..5 {
+        let start = std::time::Instant::now();
+        let resp = users().await;
+        let took = start.elapsed();
+        let status = resp.status().as_u16();
+        let retry = resp.headers().get(header::RETRY_AFTER).is_some();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (503, Some("storage_unavailable")),
+            "{body}"
+        );
+        assert!(retry, "503 without Retry-After");
+        assert!(
+            took < Duration::from_secs(1),
+            "attempt {attempt} took {took:?}"
+        );
+    }
+    assert_eq!(readiness(&app).await.0, 503);
+
+    pg.ctl("start");
+    let start = std::time::Instant::now();
+    loop {
+        if users().await.status() == 200 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no recovery after PostgreSQL came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(readiness(&app).await, (200, "ready".into()));
+    drop(app);
+}
