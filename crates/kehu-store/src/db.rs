@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
@@ -73,12 +73,12 @@ pub enum StorageState {
     Unavailable,
 }
 
-/// SQLite: readers share a pool; every write goes through one connection, so that concurrent
-/// writers queue in order instead of retrying on `SQLITE_BUSY`.
+/// SQLite: readers share a pool; every write goes through one connection ([`Writer`]), so
+/// that concurrent writers queue in order instead of retrying on `SQLITE_BUSY`.
 #[derive(Clone, Debug)]
 pub struct SqlitePools {
     read: SqlitePool,
-    write: SqlitePool,
+    writer: Arc<Writer>,
     /// The database file, to find out whether its disk has space again.
     path: std::path::PathBuf,
 }
@@ -204,8 +204,9 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(unreachable)?;
+            let writer = Arc::new(Writer::new(write));
             Ok(Db::Sqlite(
-                SqlitePools { read, write, path },
+                SqlitePools { read, writer, path },
                 Arc::default(),
             ))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -312,7 +313,7 @@ impl Db {
         self.check_up()?;
         let r = guard_refused(self.refusal_guard(), async {
             match self {
-                Db::Sqlite(p, h) => SqliteTx::begin(&p.write, h.clone()).await.map(Tx::Sqlite),
+                Db::Sqlite(p, h) => SqliteTx::begin(&p.writer, h.clone()).await.map(Tx::Sqlite),
                 Db::Postgres(p, h) => p.begin().await.map(|t| Tx::Postgres(t, h.clone())),
             }
         })
@@ -323,7 +324,7 @@ impl Db {
     pub async fn close(&self) {
         match self {
             Db::Sqlite(p, _) => {
-                p.write.close().await;
+                p.writer.close().await;
                 p.read.close().await;
             }
             Db::Postgres(p, _) => p.close().await,
@@ -400,66 +401,296 @@ fn spawn_probe(pool: PgPool, health: Arc<Health>) {
     });
 }
 
-/// A SQLite write transaction on the write connection, begun and ended with plain SQL. A
-/// connection whose transaction did not end cleanly (a failed COMMIT, e.g. on a full disk,
-/// or a failed ROLLBACK) is closed instead of going back to the pool in an unknown state.
-pub struct SqliteTx {
+/// The one SQLite write connection, with group commit. Each write transaction runs as a
+/// savepoint inside an outer transaction; when a writer is done and nobody else is queued, the
+/// outer transaction commits (one fsync for the whole group), and every writer of the group
+/// learns the outcome before it answers its client. So a burst of concurrent writers shares
+/// fsyncs instead of paying one each, and no writer is told "saved" before the data is on disk.
+#[derive(Debug)]
+pub struct Writer {
+    pool: SqlitePool,
+    state: Arc<tokio::sync::Mutex<WriterState>>,
+    /// Writers queued for the connection (a writer that sees none commits the group itself).
+    waiting: AtomicUsize,
+}
+
+#[derive(Debug, Default)]
+struct WriterState {
     conn: Option<PoolConnection<Sqlite>>,
+    batch: Option<Batch>,
+    next_batch: u64,
+}
+
+/// An open outer transaction and the writers whose savepoints it holds.
+#[derive(Debug)]
+struct Batch {
+    id: u64,
+    members: usize,
+    flusher: bool,
+    done: tokio::sync::watch::Sender<Option<Result<(), BatchError>>>,
+}
+
+/// Why a group's COMMIT failed, told to each of its writers (sqlx errors cannot be cloned).
+#[derive(Debug, Clone)]
+struct BatchError {
+    full: bool,
+    message: String,
+}
+
+impl BatchError {
+    fn of(e: &sqlx::Error) -> Self {
+        Self {
+            full: classify(e) == Some(StorageState::Full),
+            message: e.to_string(),
+        }
+    }
+
+    fn into_sqlx(self) -> sqlx::Error {
+        let kind = if self.full {
+            std::io::ErrorKind::StorageFull
+        } else {
+            std::io::ErrorKind::Other
+        };
+        sqlx::Error::Io(std::io::Error::new(kind, self.message))
+    }
+}
+
+/// Counts a queued writer until it gets the connection (or gives up waiting).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        Self(n)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+type Guard = tokio::sync::OwnedMutexGuard<WriterState>;
+
+async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sql).execute(conn).await.map(drop)
+}
+
+impl WriterState {
+    fn conn(&mut self) -> Result<&mut SqliteConnection, sqlx::Error> {
+        self.conn.as_deref_mut().ok_or(sqlx::Error::WorkerCrashed)
+    }
+
+    /// Commits the open group, tells its writers, and returns the outcome.
+    async fn commit_batch(&mut self) -> Result<(), sqlx::Error> {
+        let Some(batch) = self.batch.take() else {
+            return Ok(());
+        };
+        let r = match self.conn() {
+            Ok(c) => exec(c, "COMMIT").await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &r {
+            self.discard().await;
+            let _ = batch.done.send(Some(Err(BatchError::of(e))));
+        } else {
+            let _ = batch.done.send(Some(Ok(())));
+        }
+        r
+    }
+
+    /// Gives up the open group (its writers are told it failed) and the connection: after a
+    /// failed COMMIT or ROLLBACK its state is not known, so it is closed, never pooled again.
+    async fn abort(&mut self, why: &sqlx::Error) {
+        if let Some(batch) = self.batch.take() {
+            let _ = batch.done.send(Some(Err(BatchError::of(why))));
+        }
+        self.discard().await;
+    }
+
+    async fn discard(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            // SQLite may or may not have rolled back by itself (e.g. on a full disk).
+            let _ = exec(&mut conn, "ROLLBACK").await;
+            conn.close_on_drop();
+        }
+    }
+}
+
+impl Writer {
+    fn new(pool: SqlitePool) -> Self {
+        Self {
+            pool,
+            state: Arc::default(),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// The connection, once every writer queued before has finished with it.
+    async fn lock(&self) -> Result<Guard, sqlx::Error> {
+        let mut g = {
+            let _queued = Queued::new(&self.waiting);
+            self.state.clone().lock_owned().await
+        };
+        if g.conn.is_none() {
+            g.conn = Some(self.pool.acquire().await?);
+        }
+        Ok(g)
+    }
+
+    /// Runs `sql` outside any group (e.g. `VACUUM INTO`, which cannot run in a transaction),
+    /// after committing the open group.
+    async fn exclusive(&self, sql: String) -> Result<(), sqlx::Error> {
+        let mut g = self.lock().await?;
+        g.commit_batch().await?;
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(g.conn()?)
+            .await
+            .map(drop)
+    }
+
+    async fn close(&self) {
+        let mut g = self.state.clone().lock_owned().await;
+        let _ = g.commit_batch().await;
+        g.conn = None;
+        self.pool.close().await;
+    }
+}
+
+/// A SQLite write transaction: a savepoint in the writer's open group. Dropped without
+/// [`Tx::commit`] (an error path), its savepoint is rolled back and the group goes on.
+pub struct SqliteTx {
+    guard: Option<Guard>,
+    writer: Arc<Writer>,
     health: Arc<Health>,
 }
 
 impl SqliteTx {
-    async fn begin(pool: &SqlitePool, health: Arc<Health>) -> Result<Self, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        if let Err(e) = sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await {
-            conn.close_on_drop();
+    async fn begin(writer: &Arc<Writer>, health: Arc<Health>) -> Result<Self, sqlx::Error> {
+        let mut g = writer.lock().await?;
+        if g.batch.is_none() {
+            if let Err(e) = exec(g.conn()?, "BEGIN IMMEDIATE").await {
+                g.abort(&e).await;
+                return Err(e);
+            }
+            g.next_batch += 1;
+            let (done, _) = tokio::sync::watch::channel(None);
+            g.batch = Some(Batch {
+                id: g.next_batch,
+                members: 0,
+                flusher: false,
+                done,
+            });
+        }
+        if let Err(e) = exec(g.conn()?, "SAVEPOINT kehu_tx").await {
+            g.abort(&e).await;
             return Err(e);
         }
         Ok(Self {
-            conn: Some(conn),
+            guard: Some(g),
+            writer: writer.clone(),
             health,
         })
     }
 
     fn conn(&mut self) -> Result<&mut SqliteConnection, sqlx::Error> {
-        self.conn.as_deref_mut().ok_or(sqlx::Error::WorkerCrashed)
+        self.guard
+            .as_deref_mut()
+            .ok_or(sqlx::Error::WorkerCrashed)?
+            .conn()
     }
 
+    /// Keeps this transaction's changes in the group and waits until the group is on disk.
     async fn commit(mut self) -> Result<(), sqlx::Error> {
-        let Some(mut conn) = self.conn.take() else {
+        let mut g = self.guard.take().ok_or(sqlx::Error::WorkerCrashed)?;
+        if let Err(e) = exec(g.conn()?, "RELEASE kehu_tx").await {
+            g.abort(&e).await;
+            return self.health.observe(Err(e), true);
+        }
+        let Some(batch) = g.batch.as_mut() else {
             return Err(sqlx::Error::WorkerCrashed);
         };
-        let r = sqlx::raw_sql("COMMIT").execute(&mut *conn).await;
-        match self.health.observe(r, true) {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // SQLite may or may not have rolled back by itself: make sure, then never
-                // trust this connection again.
-                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-                conn.close_on_drop();
-                Err(e)
-            }
+        batch.members += 1;
+        if self.writer.waiting.load(Ordering::SeqCst) == 0 {
+            let r = g.commit_batch().await;
+            return self.health.observe(r, true);
         }
+        // Others are queued: one of them (or the flusher) commits the group.
+        let mut done = batch.done.subscribe();
+        if !batch.flusher {
+            batch.flusher = true;
+            spawn_flusher(self.writer.clone(), batch.id);
+        }
+        drop(g);
+        let outcome = loop {
+            if let Some(r) = done.borrow_and_update().clone() {
+                break r;
+            }
+            if done.changed().await.is_err() {
+                break Err(BatchError {
+                    full: false,
+                    message: "the write group ended without an outcome".into(),
+                });
+            }
+        };
+        self.health
+            .observe(outcome.map_err(BatchError::into_sqlx), true)
     }
 }
 
-impl Drop for SqliteTx {
-    /// Rolls back a transaction that was not committed (an error path), off the caller's task.
-    fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
+/// Commits group `id` once the writers queued before it are done, unless one did already.
+fn spawn_flusher(writer: Arc<Writer>, id: u64) {
+    tokio::spawn(async move {
+        let Ok(mut g) = writer.lock().await else {
             return;
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
-                        conn.close_on_drop();
-                    }
-                });
-            }
-            // No runtime to roll back on: closing the connection rolls back.
-            Err(_) => conn.close_on_drop(),
+        if g.batch.as_ref().is_some_and(|b| b.id == id) {
+            let _ = g.commit_batch().await;
         }
+    });
+}
+
+impl Drop for SqliteTx {
+    /// Rolls back this transaction's savepoint (an error path), off the caller's task; an
+    /// empty group with nobody queued is ended so the database is not left locked.
+    fn drop(&mut self) {
+        let Some(mut g) = self.guard.take() else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            // No runtime to roll back on: closing the connection rolls everything back (and
+            // the group's other writers learn that it failed).
+            g.batch = None;
+            if let Some(mut c) = g.conn.take() {
+                c.close_on_drop();
+            }
+            return;
+        };
+        let writer = self.writer.clone();
+        rt.spawn(async move {
+            let undone = match g.conn() {
+                Ok(c) => match exec(c, "ROLLBACK TO kehu_tx").await {
+                    Ok(()) => exec(c, "RELEASE kehu_tx").await,
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            match undone {
+                Err(e) => g.abort(&e).await,
+                Ok(()) => {
+                    let empty = g.batch.as_ref().is_some_and(|b| b.members == 0);
+                    if empty && writer.waiting.load(Ordering::SeqCst) == 0 {
+                        g.batch = None;
+                        if let Ok(c) = g.conn()
+                            && exec(c, "ROLLBACK").await.is_err()
+                        {
+                            g.discard().await;
+                        }
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -515,35 +746,17 @@ impl Tx {
     }
 }
 
-/// The four ways to run a built statement, written once for pools and transactions alike.
-/// `$read` and `$write` name the connection a reading and a writing statement run on.
-macro_rules! executor_methods {
-    ($ty:ty, [$($recv:tt)+], $s:ident, [$scrut:expr], $lite:pat => ($lread:expr, $lwrite:expr), $pg:pat => $pconn:expr) => {
+/// The ways to read with a built statement, written once for pools and transactions alike.
+macro_rules! read_methods {
+    ($ty:ty, [$($recv:tt)+], $s:ident, [$scrut:expr], $lite:pat => $lconn:expr, $pg:pat => $pconn:expr) => {
         impl $ty {
-            /// Runs a statement; returns the number of rows affected.
-            pub async fn execute($($recv)+, stmt: &impl SqlxBinder) -> Result<u64, sqlx::Error> {
-                $s.check_up()?;
-                let guard = $s.refusal_guard();
-                let r = guard_refused(guard, async { match $scrut {
-                    $lite => {
-                        let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
-                        Ok(sqlx::query_with(AssertSqlSafe(sql), v).execute($lwrite).await?.rows_affected())
-                    }
-                    $pg => {
-                        let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
-                        Ok(sqlx::query_with(AssertSqlSafe(sql), v).execute($pconn).await?.rows_affected())
-                    }
-                } }).await;
-                $s.health().observe(r, false)
-            }
-
             pub async fn fetch_all<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> Result<Vec<T>, sqlx::Error> {
                 $s.check_up()?;
                 let guard = $s.refusal_guard();
                 let r = guard_refused(guard, async { match $scrut {
                     $lite => {
                         let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
-                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($lread).await
+                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($lconn).await
                     }
                     $pg => {
                         let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
@@ -559,7 +772,7 @@ macro_rules! executor_methods {
                 let r = guard_refused(guard, async { match $scrut {
                     $lite => {
                         let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
-                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($lread).await
+                        sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($lconn).await
                     }
                     $pg => {
                         let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
@@ -568,24 +781,97 @@ macro_rules! executor_methods {
                 } }).await;
                 $s.health().observe(r, false)
             }
-
-            /// Runs raw SQL without parameters (migrations, pragmas).
-            pub async fn execute_raw($($recv)+, sql: &str) -> Result<(), sqlx::Error> {
-                $s.check_up()?;
-                let guard = $s.refusal_guard();
-                let r = guard_refused(guard, async { match $scrut {
-                    $lite => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($lwrite).await.map(drop),
-                    $pg => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute($pconn).await.map(drop),
-                } }).await;
-                $s.health().observe(r, false)
-            }
         }
     };
 }
 
-// Reads outside a transaction go to the readers, writes to the one writer.
-executor_methods!(Db, [&self], self, [self], Db::Sqlite(p, _) => (&p.read, &p.write), Db::Postgres(p, _) => p);
-executor_methods!(Tx, [&mut self], self, [&mut *self], Tx::Sqlite(t) => (t.conn()?, t.conn()?), Tx::Postgres(t, _) => &mut **t);
+// Reads outside a transaction go to the readers.
+read_methods!(Db, [&self], self, [self], Db::Sqlite(p, _) => &p.read, Db::Postgres(p, _) => p);
+read_methods!(Tx, [&mut self], self, [&mut *self], Tx::Sqlite(t) => t.conn()?, Tx::Postgres(t, _) => &mut **t);
+
+impl Db {
+    /// Runs a statement; returns the number of rows affected. On SQLite it is a transaction of
+    /// its own on the writer (so it is durable and in order with the other writes).
+    pub async fn execute(&self, stmt: &impl SqlxBinder) -> Result<u64, sqlx::Error> {
+        match self {
+            Db::Sqlite(..) => {
+                let mut tx = self.begin().await?;
+                let n = tx.execute(stmt).await?;
+                tx.commit().await?;
+                Ok(n)
+            }
+            Db::Postgres(p, h) => {
+                self.check_up()?;
+                let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
+                let r = guard_refused(self.refusal_guard(), async {
+                    sqlx::query_with(AssertSqlSafe(sql), v)
+                        .execute(p)
+                        .await
+                        .map(|r| r.rows_affected())
+                })
+                .await;
+                h.observe(r, false)
+            }
+        }
+    }
+
+    /// Runs raw SQL without parameters (migrations, pragmas, `VACUUM INTO`); on SQLite outside
+    /// any transaction, after the open write group is committed.
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), sqlx::Error> {
+        self.check_up()?;
+        let r = match self {
+            Db::Sqlite(p, _) => p.writer.exclusive(sql.to_owned()).await,
+            Db::Postgres(p, _) => {
+                guard_refused(self.refusal_guard(), async {
+                    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                        .execute(p)
+                        .await
+                        .map(drop)
+                })
+                .await
+            }
+        };
+        self.health().observe(r, false)
+    }
+}
+
+impl Tx {
+    /// Runs a statement; returns the number of rows affected.
+    pub async fn execute(&mut self, stmt: &impl SqlxBinder) -> Result<u64, sqlx::Error> {
+        let r = match self {
+            Tx::Sqlite(t) => {
+                let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_with(AssertSqlSafe(sql), v)
+                    .execute(t.conn()?)
+                    .await
+                    .map(|r| r.rows_affected())
+            }
+            Tx::Postgres(t, _) => {
+                let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_with(AssertSqlSafe(sql), v)
+                    .execute(&mut **t)
+                    .await
+                    .map(|r| r.rows_affected())
+            }
+        };
+        self.health().observe(r, false)
+    }
+
+    /// Runs raw SQL without parameters (migrations).
+    pub async fn execute_raw(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        let r = match self {
+            Tx::Sqlite(t) => sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                .execute(t.conn()?)
+                .await
+                .map(drop),
+            Tx::Postgres(t, _) => sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                .execute(&mut **t)
+                .await
+                .map(drop),
+        };
+        self.health().observe(r, false)
+    }
+}
 
 impl Db {
     pub async fn fetch_one<T: Row>(&self, stmt: &impl SqlxBinder) -> Result<T, sqlx::Error> {
