@@ -28,6 +28,8 @@ pub enum AppError {
     NotFound,
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    #[error("request took too long")]
+    Timeout,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -94,6 +96,11 @@ impl AppError {
                 "unavailable",
                 "problem-unavailable",
             ),
+            AppError::Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "problem-timeout",
+            ),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -106,6 +113,7 @@ impl AppError {
         match self {
             AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            AppError::Timeout => tracing::warn!("request timed out"),
             _ => {}
         }
     }
@@ -148,6 +156,9 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<InvalidParam>,
+    /// The request's id (also in the `x-request-id` header), to quote when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// An error answered as problem+json.
@@ -189,6 +200,7 @@ impl IntoResponse for ApiError {
             detail: e.detail(&tr),
             code: code.to_owned(),
             errors,
+            request_id: crate::request_id::current(),
         };
         let mut resp = (status, axum::Json(body)).into_response();
         resp.headers_mut().insert(
