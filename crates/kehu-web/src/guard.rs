@@ -43,8 +43,9 @@ pub fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".to_owned());
     let site = request_id::take_panic_site().unwrap_or_else(|| "unknown place".to_owned());
+    let id = request_id::current().unwrap_or_default();
     ApiError(AppError::Internal(anyhow::anyhow!(
-        "handler panicked at {site}: {message}"
+        "request {id}: handler panicked at {site}: {message}"
     )))
     .into_response()
 }
