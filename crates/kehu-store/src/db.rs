@@ -280,7 +280,10 @@ mod tests {
             redact_url("postgres://u@h/db?application_name=a@b&apikey=z"),
             "postgres://u@h/db?application_name=a@b&apikey=***"
         );
-        assert_eq!(redact_url("sqlite://kehu.db?mode=rwc"), "sqlite://kehu.db?mode=rwc");
+        assert_eq!(
+            redact_url("sqlite://kehu.db?mode=rwc"),
+            "sqlite://kehu.db?mode=rwc"
+        );
     }
 
     #[tokio::test]

@@ -15,7 +15,9 @@ use axum::Router;
 use axum::routing::get;
 use kehu_store::Store;
 use kehu_testkit::reqwest::{self, Method, redirect::Policy};
-use kehu_testkit::{ADMIN_PASSWORD, TestApp, TestBackend, both_backends, spawn_app, spawn_app_with};
+use kehu_testkit::{
+    ADMIN_PASSWORD, TestApp, TestBackend, both_backends, spawn_app, spawn_app_with,
+};
 use kehu_web::{AppState, Config};
 use serde_json::Value;
 
@@ -68,7 +70,14 @@ fn csrf_in(html: &str) -> String {
 /// returns it with the page's form token.
 async fn at_sign_in_page(app: &TestApp) -> (reqwest::Client, String) {
     let c = app.client();
-    let html = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = csrf_in(&html);
     (c, token)
 }
@@ -76,7 +85,12 @@ async fn at_sign_in_page(app: &TestApp) -> (reqwest::Client, String) {
 async fn sign_in_with_next(app: &TestApp, next: &str) -> reqwest::Response {
     let (c, token) = at_sign_in_page(app).await;
     c.post(app.url("/login"))
-        .form(&[("csrf", token.as_str()), ("username", "admin"), ("password", ADMIN_PASSWORD), ("next", next)])
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", next),
+        ])
         .send()
         .await
         .unwrap()
@@ -86,7 +100,10 @@ fn assert_protected(resp: &reqwest::Response, what: &str) {
     let h = resp.headers();
     assert_eq!(h["content-security-policy"], CSP, "CSP on {what}");
     assert_eq!(h["x-content-type-options"], "nosniff", "nosniff on {what}");
-    assert_eq!(h["referrer-policy"], "same-origin", "Referrer-Policy on {what}");
+    assert_eq!(
+        h["referrer-policy"], "same-origin",
+        "Referrer-Policy on {what}"
+    );
     assert_eq!(h["x-frame-options"], "DENY", "X-Frame-Options on {what}");
 }
 
@@ -107,11 +124,26 @@ fn cookie_set(cookies: &[String], name: &str) -> Option<String> {
 }
 
 /// Serves `routes` under exactly the layers of the real application.
-async fn serve_under_app_layers(routes: Router<AppState>, timeout_secs: u64) -> (String, tempfile::TempDir) {
-    kehu_web::telemetry::init(&std::env::var("KEHU_TEST_LOG").unwrap_or_else(|_| "warn".into()), "text");
+async fn serve_under_app_layers(
+    routes: Router<AppState>,
+    timeout_secs: u64,
+) -> (String, tempfile::TempDir) {
+    kehu_web::telemetry::init(
+        &std::env::var("KEHU_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        "text",
+    );
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("kehu.db").display())).await.unwrap();
-    let config = Config { request_timeout_secs: timeout_secs, data_dir: dir.path().to_path_buf(), ..Config::default() };
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("kehu.db").display()
+    ))
+    .await
+    .unwrap();
+    let config = Config {
+        request_timeout_secs: timeout_secs,
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
     let app = kehu_web::app::layers(routes, AppState::new(store, config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -289,7 +321,10 @@ async fn pages_api_answers_and_static_files_carry_the_protective_headers() {
     assert_eq!(resp.status(), 200);
     assert_protected(&resp, "a signed-in page");
     assert_eq!(resp.headers()["cache-control"], "no-store");
-    assert!(!resp.headers().contains_key("strict-transport-security"), "HSTS without secure cookies");
+    assert!(
+        !resp.headers().contains_key("strict-transport-security"),
+        "HSTS without secure cookies"
+    );
 
     let resp = s.get("/api/v1/me").await;
     assert_eq!(resp.status(), 200);
@@ -315,9 +350,18 @@ async fn pages_api_answers_and_static_files_carry_the_protective_headers() {
     // The API docs get the one exception they need, only there.
     let resp = app.anonymous().get("/api/docs/").await;
     assert_eq!(resp.status(), 200);
-    let docs_csp = resp.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(docs_csp.contains("img-src 'self' data:") && docs_csp.contains("frame-ancestors 'none'"), "{docs_csp}");
-    assert!(!docs_csp.contains("unsafe-inline") && !docs_csp.contains("unsafe-eval"), "{docs_csp}");
+    let docs_csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        docs_csp.contains("img-src 'self' data:") && docs_csp.contains("frame-ancestors 'none'"),
+        "{docs_csp}"
+    );
+    assert!(
+        !docs_csp.contains("unsafe-inline") && !docs_csp.contains("unsafe-eval"),
+        "{docs_csp}"
+    );
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
 }
 
@@ -329,7 +373,11 @@ async fn hsts_is_sent_only_when_cookies_are_secure() {
     let https = spawn_app_with(TestBackend::Sqlite, |c| c.secure_cookies = true).await;
     for path in ["/login", "/healthz", "/nowhere", "/api/v1/me"] {
         let resp = https.anonymous().get(path).await;
-        assert_eq!(resp.headers()["strict-transport-security"], "max-age=31536000", "{path}");
+        assert_eq!(
+            resp.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
     }
 }
 
@@ -338,17 +386,38 @@ async fn a_client_request_id_is_echoed_only_when_it_is_a_uuid() {
     let app = spawn_app(TestBackend::Sqlite).await;
     let c = app.client();
     let id = "67e55044-10b1-426f-9247-bb680e5fe0c8";
-    let resp = c.get(app.url("/api/v1/me")).header("x-request-id", id).send().await.unwrap();
+    let resp = c
+        .get(app.url("/api/v1/me"))
+        .header("x-request-id", id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["x-request-id"], id);
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["request_id"], id, "the problem document names the request");
+    assert_eq!(
+        body["request_id"], id,
+        "the problem document names the request"
+    );
 
-    for bad in ["not-a-uuid", "67e55044-10b1-426f-9247-bb680e5fe0c8 admin=1", "<script>alert(1)</script>", ""] {
-        let resp = c.get(app.url("/healthz")).header("x-request-id", bad).send().await.unwrap();
+    for bad in [
+        "not-a-uuid",
+        "67e55044-10b1-426f-9247-bb680e5fe0c8 admin=1",
+        "<script>alert(1)</script>",
+        "",
+    ] {
+        let resp = c
+            .get(app.url("/healthz"))
+            .header("x-request-id", bad)
+            .send()
+            .await
+            .unwrap();
         let echoed = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
         assert_ne!(echoed, bad);
         assert_eq!(echoed.len(), 36, "{echoed}");
-        assert!(echoed.chars().all(|ch| ch.is_ascii_hexdigit() || ch == '-'), "{echoed}");
+        assert!(
+            echoed.chars().all(|ch| ch.is_ascii_hexdigit() || ch == '-'),
+            "{echoed}"
+        );
     }
     // Without one, each request gets its own.
     let a = c.get(app.url("/healthz")).send().await.unwrap().headers()["x-request-id"].clone();
@@ -358,22 +427,48 @@ async fn a_client_request_id_is_echoed_only_when_it_is_a_uuid() {
 
 #[tokio::test]
 async fn metrics_need_the_bearer_token_when_one_is_configured() {
-    let app = spawn_app_with(TestBackend::Sqlite, |c| c.metrics_token = Some("scrape-secret-42".into())).await;
+    let app = spawn_app_with(TestBackend::Sqlite, |c| {
+        c.metrics_token = Some("scrape-secret-42".into())
+    })
+    .await;
     let c = app.client();
     let resp = c.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(resp.status(), 401);
     assert_eq!(resp.headers()["www-authenticate"], "Bearer");
-    let resp = c.get(app.url("/metrics")).bearer_auth("scrape-secret-4").send().await.unwrap();
+    let resp = c
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secret-4")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    let resp = c.get(app.url("/metrics")).header("authorization", "Basic c2NyYXBlLXNlY3JldC00Mg==").send().await.unwrap();
+    let resp = c
+        .get(app.url("/metrics"))
+        .header("authorization", "Basic c2NyYXBlLXNlY3JldC00Mg==")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    let resp = c.get(app.url("/metrics")).bearer_auth("scrape-secret-42").send().await.unwrap();
+    let resp = c
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secret-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.text().await.unwrap().contains("http_requests_total"));
 
     // Without a token configured, the endpoint stays open.
     let open = spawn_app(TestBackend::Sqlite).await;
-    assert_eq!(open.client().get(open.url("/metrics")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        open.client()
+            .get(open.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -381,13 +476,33 @@ async fn invented_http_methods_do_not_create_new_metric_series() {
     let app = spawn_app(TestBackend::Sqlite).await;
     let c = app.client();
     for m in ["BREW", "PROPFIND", "XYZZY1", "XYZZY2"] {
-        let resp = c.request(Method::from_bytes(m.as_bytes()).unwrap(), app.url("/healthz")).send().await.unwrap();
+        let resp = c
+            .request(
+                Method::from_bytes(m.as_bytes()).unwrap(),
+                app.url("/healthz"),
+            )
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 405, "{m}");
     }
     c.get(app.url("/healthz")).send().await.unwrap();
-    let metrics = c.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("method=\"other\",route=\"/healthz\",status=\"405\"} 4"), "{metrics}");
-    assert!(metrics.contains("method=\"GET\",route=\"/healthz\",status=\"200\"}"), "{metrics}");
+    let metrics = c
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("method=\"other\",route=\"/healthz\",status=\"405\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("method=\"GET\",route=\"/healthz\",status=\"200\"}"),
+        "{metrics}"
+    );
     for m in ["BREW", "PROPFIND", "XYZZY"] {
         assert!(!metrics.contains(m), "{m} became a label: {metrics}");
     }
@@ -405,16 +520,28 @@ async fn a_panicking_handler_answers_a_500_problem_with_the_request_id() {
     let (base, _dir) = serve_under_app_layers(routes, 30).await;
     let c = reqwest::Client::new();
     for path in ["/boom", "/api/v1/boom"] {
-        let resp = c.get(format!("{base}{path}")).header("accept-language", "en").send().await.unwrap();
+        let resp = c
+            .get(format!("{base}{path}"))
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 500, "{path}");
-        assert_eq!(resp.headers()["content-type"], "application/problem+json", "{path}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
         assert_protected(&resp, path);
         let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["code"], "internal", "{body}");
         assert_eq!(body["status"], 500);
         assert_eq!(body["request_id"], id.as_str(), "{body}");
-        assert!(!body.to_string().contains("deliberate"), "the panic message leaked: {body}");
+        assert!(
+            !body.to_string().contains("deliberate"),
+            "the panic message leaked: {body}"
+        );
     }
     let resp = c.get(format!("{base}/fine")).send().await.unwrap();
     assert_eq!(resp.text().await.unwrap(), "still here");
@@ -426,7 +553,9 @@ async fn a_request_that_runs_too_long_gets_a_timeout_answer_not_a_dropped_connec
         tokio::time::sleep(Duration::from_secs(30)).await;
         "too late"
     }
-    let routes = Router::new().route("/slow", get(slow)).route("/api/v1/slow", get(slow));
+    let routes = Router::new()
+        .route("/slow", get(slow))
+        .route("/api/v1/slow", get(slow));
     let (base, _dir) = serve_under_app_layers(routes, 1).await;
     let c = reqwest::Client::new();
 
@@ -439,8 +568,18 @@ async fn a_request_that_runs_too_long_gets_a_timeout_answer_not_a_dropped_connec
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["code"], "timeout", "{body}");
 
-    let resp = c.get(format!("{base}/slow")).header("accept-language", "en").send().await.unwrap();
+    let resp = c
+        .get(format!("{base}/slow"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 503);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(resp.text().await.unwrap().contains("Request timed out"));
 }

@@ -10,8 +10,7 @@ use subtle::ConstantTimeEq;
 use crate::app::AppState;
 
 /// Our pages load only our own CSS and JS: no inline script, style attribute or handler.
-const CSP: &str =
-    "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+const CSP: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /// The vendored Swagger UI under `/api/docs` also needs the icons its stylesheet embeds as
 /// `data:` images, and the one inline `<style>` of its logo (allowed by its hash, not by
@@ -36,12 +35,7 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     // API answers are per caller and never cached; `/api/docs` is the static Swagger UI.
     let api = path.starts_with("/api/") && !docs;
     let mut resp = next.run(req).await;
-    apply(
-        resp.headers_mut(),
-        docs,
-        api,
-        state.config.secure_cookies,
-    );
+    apply(resp.headers_mut(), docs, api, state.config.secure_cookies);
     resp
 }
 
@@ -90,12 +84,18 @@ mod tests {
     #[test]
     fn static_files_keep_their_caching_and_api_answers_are_never_stored() {
         let mut h = HeaderMap::new();
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=60"),
+        );
         apply(&mut h, false, false, false);
         assert_eq!(h[header::CACHE_CONTROL], "max-age=60");
         assert!(!h.contains_key(header::STRICT_TRANSPORT_SECURITY));
         let mut h = HeaderMap::new();
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=60"),
+        );
         apply(&mut h, false, true, true);
         assert_eq!(h[header::CACHE_CONTROL], "no-store");
         assert_eq!(h[header::STRICT_TRANSPORT_SECURITY], HSTS);
