@@ -52,6 +52,9 @@ pub fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
 
 /// Routes panics inside a request to the catch-panic layer's single log line (the default hook
 /// would print them a second time, without the request id); other panics print as before.
+/// "Inside a request" is the request-id scope; within it, handlers and the inner layers run
+/// under the catch-panic layer, and the few layers between the two (security headers,
+/// tracing, metrics) only set headers and count.
 pub fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
