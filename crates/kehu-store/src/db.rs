@@ -95,18 +95,39 @@ pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Sen
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
 {}
 
-/// Hides secrets in a database URL for logs and messages: the password, and the values of
-/// query parameters that carry one.
+/// Hides the secrets of a database URL for logs and messages: the password in the user
+/// info, and the values of query parameters that hold one (`password=`, `sslpassword=`,
+/// `token=`, `secret=`, `…key=` …).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = redact_user_info(base);
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if is_secret_param(k) => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+fn redact_user_info(base: &str) -> String {
+    match (base.find("://"), base.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
+            let creds = &base[s + 3..at];
             match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_owned(),
+                Some(c) => format!("{}{}:***{}", &base[..s + 3], &creds[..c], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
     }
 }
 
@@ -166,6 +187,13 @@ impl Health {
         }
         r
     }
+}
+
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "pwd", "token", "secret", "key", "auth"]
+        .iter()
+        .any(|s| name.contains(s))
 }
 
 impl Db {
@@ -901,6 +929,29 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://kehu.db"), "sqlite://kehu.db");
+    }
+
+    #[test]
+    fn secrets_in_the_query_string_are_redacted_and_the_rest_kept() {
+        assert_eq!(
+            redact_url(
+                "postgres://u:pw@h/db?sslmode=require&password=a%40b&sslpassword=k&token=t&client_secret=s&options[search_path]=x"
+            ),
+            "postgres://u:***@h/db?sslmode=require&password=***&sslpassword=***&token=***&client_secret=***&options[search_path]=x"
+        );
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&Password=pw"),
+            "postgres://h/db?user=u&Password=***"
+        );
+        // An `@` in the query is not mistaken for the end of the user info.
+        assert_eq!(
+            redact_url("postgres://u@h/db?application_name=a@b&apikey=z"),
+            "postgres://u@h/db?application_name=a@b&apikey=***"
+        );
+        assert_eq!(
+            redact_url("sqlite://kehu.db?mode=rwc"),
+            "sqlite://kehu.db?mode=rwc"
+        );
     }
 
     #[tokio::test]

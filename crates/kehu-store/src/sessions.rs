@@ -8,13 +8,26 @@ use crate::db::{Db, Tx};
 use crate::error::StoreResult;
 use crate::schema::Sessions;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct Session {
     pub token_hash: String,
     pub user_id: i64,
     pub csrf_token: String,
     pub expires_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+}
+
+/// The token hash and the CSRF token are secrets: never in logs.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("token_hash", &"***")
+            .field("user_id", &self.user_id)
+            .field("csrf_token", &"***")
+            .field("expires_at", &self.expires_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -42,7 +42,7 @@ struct UserWithScope {
 }
 
 /// What sign-in needs to know about an account.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct Credentials {
     pub id: i64,
     pub username: String,
@@ -52,8 +52,22 @@ pub struct Credentials {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+/// The password hash is a secret: never in logs.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"***")
+            .field("disabled", &self.disabled)
+            .field("failed_logins", &self.failed_logins)
+            .field("locked_until", &self.locked_until)
+            .finish()
+    }
+}
+
 /// A new account; the password is already hashed by the caller.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewUser {
     pub username: String,
     pub display_name: String,
@@ -61,6 +75,20 @@ pub struct NewUser {
     pub role_id: i64,
     pub password_hash: String,
     pub must_change_password: bool,
+}
+
+/// The password hash is a secret: never in logs.
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field("role_id", &self.role_id)
+            .field("password_hash", &"***")
+            .field("must_change_password", &self.must_change_password)
+            .finish()
+    }
 }
 
 /// The fields an administrator edits.

@@ -11,20 +11,20 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kehu_domain::Principal;
 use kehu_store::db::StorageState;
 use kehu_store::{Store, StoreResult};
 use tokio::net::TcpListener;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::throttle::Throttle;
-use crate::{api, context, pages, statics};
+use crate::{api, context, guard, pages, request_id, security, statics};
 
 /// State shared by every handler. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -84,7 +84,6 @@ impl AppState {
 
 /// The whole router: pages, API, operations endpoints, static files.
 pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
     let app = Router::new()
         .merge(pages::router())
         .merge(api::router())
@@ -94,27 +93,43 @@ pub fn router(state: AppState) -> Router {
             context::middleware,
         ));
     // Operations endpoints and static files need no session and must work with the DB down.
-    Router::new()
+    let all = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::endpoint))
         .merge(statics::router())
         .merge(api::docs_router())
-        .merge(app)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .merge(app);
+    layers(all, state)
+}
+
+/// The layers every answer passes through, outermost first: request id (checked, echoed),
+/// security headers, tracing span, metrics, caught panics (500 problem+json), the request
+/// timeout, the body limit. Public so tests can put a misbehaving handler under them.
+pub fn layers(routes: Router<AppState>, state: AppState) -> Router {
+    guard::install_panic_hook();
+    let timeout = axum::middleware::from_fn_with_state(state.clone(), guard::timeout);
+    let metrics = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track);
+    let headers = axum::middleware::from_fn_with_state(state.clone(), security::headers);
+    let trace = TraceLayer::new_for_http().make_span_with(
+        |req: &axum::http::Request<axum::body::Body>| {
+            // The request-id layer has already replaced anything that is not a UUID.
+            let id = req
+                .headers()
+                .get(&request_id::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        },
+    );
+    routes
         .layer(DefaultBodyLimit::max(1024 * 1024))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(
-            |req: &axum::http::Request<axum::body::Body>| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            },
-        ))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(timeout)
+        .layer(CatchPanicLayer::custom(guard::panic_response))
+        .layer(metrics)
+        .layer(trace)
+        .layer(headers)
+        .layer(axum::middleware::from_fn(request_id::middleware))
         .with_state(state)
 }
 

@@ -1,5 +1,5 @@
 //! Configuration: defaults, then `kehu.toml`, then `KEHU_*` environment variables.
-//! Secrets are never printed: `Debug` redacts the database password.
+//! Secrets are never printed: `Debug` redacts the database password and the tokens.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,11 @@ pub struct Config {
     /// The first administrator's password (from `KEHU_ADMIN_PASSWORD` only; never stored).
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <metrics_token>`.
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<String>,
+    /// A request still unanswered after this many seconds gets a timeout error.
+    pub request_timeout_secs: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -51,6 +56,8 @@ impl std::fmt::Debug for Config {
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
             )
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("request_timeout_secs", &self.request_timeout_secs)
             .finish()
     }
 }
@@ -67,6 +74,8 @@ impl Default for Config {
             session_hours: 12,
             sqlite_synchronous: "full".into(),
             admin_password: None,
+            metrics_token: None,
+            request_timeout_secs: 30,
         }
     }
 }
@@ -102,6 +111,8 @@ impl Config {
                 "session_hours",
                 "sqlite_synchronous",
                 "admin_password",
+                "metrics_token",
+                "request_timeout_secs",
             ]))
             .extract()
             .map_err(Box::new)?;
@@ -126,6 +137,12 @@ impl Config {
         if self.session_hours == 0 {
             return Err(ConfigError::Invalid {
                 field: "session_hours",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.request_timeout_secs == 0 {
+            return Err(ConfigError::Invalid {
+                field: "request_timeout_secs",
                 message: "must be at least 1".into(),
             });
         }
@@ -174,6 +191,28 @@ impl Config {
     pub fn db_url(&self) -> String {
         self.database_url().unwrap_or_default()
     }
+
+    /// The token `/metrics` requires, if any (an empty setting means none).
+    pub fn metrics_token(&self) -> Option<&str> {
+        self.metrics_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Settings that work but are probably a mistake, for `kehu check-config` to print.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        let exposed = self.listen_addr().is_ok_and(|a| !a.ip().is_loopback());
+        if exposed && !self.secure_cookies {
+            w.push(format!(
+                "secure_cookies is off while listening on {}: sign-in cookies would travel \
+                 unencrypted. Serve kehu behind HTTPS and set KEHU_SECURE_COOKIES=true.",
+                self.listen
+            ));
+        }
+        w
+    }
 }
 
 #[cfg(test)]
@@ -209,11 +248,50 @@ mod tests {
     #[test]
     fn debug_output_hides_secrets() {
         let c = Config {
-            database_url: Some("postgres://kehu:topsecret@db/kehu".into()),
+            database_url: Some("postgres://kehu:topsecret@db/kehu?sslpassword=keypass".into()),
             admin_password: Some("hunter2hunter2".into()),
+            metrics_token: Some("scrape-me-please".into()),
             ..Config::default()
         };
         let s = format!("{c:?}");
-        assert!(!s.contains("topsecret") && !s.contains("hunter2"), "{s}");
+        for secret in ["topsecret", "keypass", "hunter2", "scrape-me"] {
+            assert!(!s.contains(secret), "{secret} in {s}");
+        }
+    }
+
+    #[test]
+    fn insecure_cookies_on_a_public_address_are_warned_about() {
+        let public = Config {
+            listen: "0.0.0.0:8080".into(),
+            ..Config::default()
+        };
+        let w = public.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("KEHU_SECURE_COOKIES=true"), "{w:?}");
+        let behind_https = Config {
+            secure_cookies: true,
+            ..public
+        };
+        assert!(behind_https.warnings().is_empty());
+        assert!(Config::default().warnings().is_empty());
+        let loopback_v6 = Config {
+            listen: "[::1]:8080".into(),
+            ..Config::default()
+        };
+        assert!(loopback_v6.warnings().is_empty());
+    }
+
+    #[test]
+    fn a_zero_timeout_is_refused_and_an_empty_metrics_token_means_none() {
+        let c = Config {
+            request_timeout_secs: 0,
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        let c = Config {
+            metrics_token: Some("  ".into()),
+            ..Config::default()
+        };
+        assert_eq!(c.metrics_token(), None);
     }
 }

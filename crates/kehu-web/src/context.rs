@@ -18,11 +18,39 @@ use serde::de::DeserializeOwned;
 use crate::app::AppState;
 use crate::error::{ApiError, AppError, PageError};
 use crate::i18n::{Tr, negotiate};
+use crate::security::secrets_match;
 
 pub const SESSION_COOKIE: &str = "kehu_session";
 pub const LANG_COOKIE: &str = "kehu_lang";
 pub const LOGIN_CSRF_COOKIE: &str = "kehu_login_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A cookie's name as sent: with secure cookies (HTTPS) it carries the `__Host-` prefix, so
+/// browsers accept it only when `Secure`, for `Path=/` and without `Domain`: a sibling
+/// subdomain or a plain-HTTP page cannot plant or overwrite it.
+pub fn cookie_name(secure: bool, base: &str) -> String {
+    if secure {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
+/// The language of a request before its user is known: the language cookie, else
+/// `Accept-Language`.
+pub fn anonymous_tr(headers: &HeaderMap, secure_cookies: bool) -> Tr {
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let cookie_lang = cookie_value(headers, &cookie_name(secure_cookies, LANG_COOKIE))
+        .and_then(|l| Language::from_tag(&l));
+    Tr::new(cookie_lang.unwrap_or_else(|| negotiate(accept)))
+}
+
+/// Runs `fut` with `tr` as the request's translator (errors render in that language).
+pub async fn in_language<F: std::future::Future>(tr: Tr, fut: F) -> F::Output {
+    REQUEST_TR.scope(tr, fut).await
+}
 
 tokio::task_local! {
     static REQUEST_TR: Tr;
@@ -36,14 +64,20 @@ pub fn current_tr() -> Tr {
 }
 
 /// The signed-in session behind a request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionInfo {
     pub token_hash: String,
     pub csrf: String,
 }
 
+impl std::fmt::Debug for SessionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionInfo { token_hash: ***, csrf: *** }")
+    }
+}
+
 /// Everything a handler may want to know about the requester.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Ctx {
     pub tr: Tr,
     pub user: Option<Principal>,
@@ -53,6 +87,19 @@ pub struct Ctx {
     pub path: String,
     /// Path and query, to come back to after sign-in or a language switch.
     pub uri: String,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("tr", &self.tr)
+            .field("user", &self.user)
+            .field("session", &self.session)
+            .field("login_csrf", &self.login_csrf.as_ref().map(|_| "***"))
+            .field("path", &self.path)
+            .field("uri", &self.uri)
+            .finish()
+    }
 }
 
 impl Ctx {
@@ -97,11 +144,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// API writes. Forms check their token in [`CsrfForm`].
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    let cookie_lang = cookie_value(headers, LANG_COOKIE).and_then(|l| Language::from_tag(&l));
-    let fallback_tr = Tr::new(cookie_lang.unwrap_or_else(|| negotiate(accept)));
+    let secure = state.config.secure_cookies;
+    let fallback_tr = anonymous_tr(headers, secure);
     let path = req.uri().path().to_owned();
     let uri = req
         .uri()
@@ -132,7 +176,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     if is_api && unsafe_method && !via_token {
         let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if let (Some(s), Some(sent)) = (&session, sent)
-            && s.csrf != sent
+            && !secrets_match(&s.csrf, sent)
         {
             return REQUEST_TR
                 .scope(tr, async { ApiError(AppError::Csrf).into_response() })
@@ -149,7 +193,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         tr,
         user,
         session,
-        login_csrf: cookie_value(req.headers(), LOGIN_CSRF_COOKIE),
+        login_csrf: cookie_value(req.headers(), &cookie_name(secure, LOGIN_CSRF_COOKIE)),
         path,
         uri,
     };
@@ -172,7 +216,8 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Resolved, AppE
         state.note_token_use(token_id).await?;
         return Ok((user, None, true));
     }
-    let Some(token) = cookie_value(headers, SESSION_COOKIE) else {
+    let session_cookie = cookie_name(state.config.secure_cookies, SESSION_COOKIE);
+    let Some(token) = cookie_value(headers, &session_cookie) else {
         return Ok((None, None, false));
     };
     let hash = token_digest(&token);
@@ -301,8 +346,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
             .map_err(|_| AppError::bad_request("body_too_large", ""))?;
         let sent: CsrfField = serde_urlencoded::from_bytes(&bytes)
             .map_err(|e| AppError::bad_request("malformed_form", e.to_string()))?;
-        let expected = ctx.csrf();
-        if expected.is_empty() || sent.csrf != expected {
+        if !secrets_match(&ctx.csrf(), &sent.csrf) {
             return Err(PageError(AppError::Csrf));
         }
         let value = serde_urlencoded::from_bytes(&bytes)

@@ -31,6 +31,8 @@ pub enum AppError {
     Unavailable(String),
     #[error("storage full: {0}")]
     StorageFull(String),
+    #[error("request took too long")]
+    Timeout,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -107,6 +109,11 @@ impl AppError {
                 "storage_full",
                 "problem-storage-full",
             ),
+            AppError::Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "problem-timeout",
+            ),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -129,6 +136,7 @@ impl AppError {
             AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             AppError::StorageFull(e) => tracing::warn!(error = %e, "storage full"),
+            AppError::Timeout => tracing::warn!("request timed out"),
             _ => {}
         }
     }
@@ -172,6 +180,9 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<InvalidParam>,
+    /// The request's id (also in the `x-request-id` header), to quote when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// An error answered as problem+json.
@@ -213,6 +224,7 @@ impl IntoResponse for ApiError {
             detail: e.detail(&tr),
             code: code.to_owned(),
             errors,
+            request_id: crate::request_id::current(),
         };
         let mut resp = (status, axum::Json(body)).into_response();
         resp.headers_mut().insert(

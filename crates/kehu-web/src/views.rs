@@ -34,7 +34,7 @@ const NAV: &[(&str, &str, Option<Right>)] = &[
 ];
 
 /// The page frame: who is signed in, what they may open, the form token, the language.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Chrome {
     pub tr: Tr,
     pub user_name: String,
@@ -43,6 +43,21 @@ pub struct Chrome {
     pub nav: Vec<NavItem>,
     pub csrf: String,
     pub path: String,
+}
+
+/// The form token is a secret: never in logs.
+impl std::fmt::Debug for Chrome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chrome")
+            .field("tr", &self.tr)
+            .field("user_name", &self.user_name)
+            .field("role_name", &self.role_name)
+            .field("signed_in", &self.signed_in)
+            .field("nav", &self.nav)
+            .field("csrf", &"***")
+            .field("path", &self.path)
+            .finish()
+    }
 }
 
 impl Chrome {

@@ -143,6 +143,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::CheckConfig => {
             let store = open(&config).await?;
             store.db.ping().await.context("pinging the database")?;
+            for w in config.warnings() {
+                eprintln!("warning: {w}");
+            }
             println!("configuration ok: {config:?}");
             Ok(())
         }

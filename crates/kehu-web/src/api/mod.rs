@@ -99,6 +99,9 @@ pub fn router() -> Router<AppState> {
 pub fn docs_router() -> Router<AppState> {
     SwaggerUi::new("/api/docs")
         .url("/api/openapi.json", ApiDoc::openapi())
+        // No online-validator badge: it would send the document's address to a third party,
+        // and the content security policy blocks its image anyway.
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"))
         .into()
 }
 

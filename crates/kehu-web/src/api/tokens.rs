@@ -82,12 +82,23 @@ pub struct NewTokenBody {
 }
 
 /// A new token: `token` is shown this once and cannot be read again.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct IssuedToken {
     pub id: i64,
     pub name: String,
     /// Send it as `Authorization: Bearer <token>`.
     pub token: String,
+}
+
+/// The token is a secret: never in logs.
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("token", &"***")
+            .finish()
+    }
 }
 
 #[utoipa::path(

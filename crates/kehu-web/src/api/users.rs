@@ -113,7 +113,7 @@ pub async fn list(
 }
 
 /// A new account. The password is temporary: the user must change it at first sign-in.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
     /// 3–32 of `a-z 0-9 _ . -`, stored lower-case.
@@ -132,6 +132,19 @@ pub struct NewUserBody {
     #[serde(default)]
     #[schema(required = true)]
     pub password: String,
+}
+
+/// The password is a secret: never in logs.
+impl std::fmt::Debug for NewUserBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUserBody")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field("role_id", &self.role_id)
+            .field("password", &"***")
+            .finish()
+    }
 }
 
 #[utoipa::path(
@@ -229,13 +242,20 @@ pub async fn update(
 }
 
 /// A temporary password set by an administrator.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     /// 8–128 characters; the user must change it at their next sign-in.
     #[serde(default)]
     #[schema(required = true)]
     pub password: String,
+}
+
+/// The password is a secret: never in logs.
+impl std::fmt::Debug for PasswordBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordBody { password: *** }")
+    }
 }
 
 #[utoipa::path(

@@ -15,9 +15,10 @@ use kehu_domain::user::Language;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::context::{CsrfForm, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_value};
+use crate::context::{CsrfForm, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_name};
 use crate::error::{AppError, PageError};
 use crate::i18n::{FluentArg, Tr};
+use crate::security::secrets_match;
 use crate::throttle::{ACCOUNT_LOCK_MINUTES, MAX_PER_ACCOUNT};
 use crate::views::{Chrome, render};
 
@@ -44,14 +45,14 @@ struct NextQuery {
 
 /// Only local paths: an open redirect after sign-in would be a phishing aid.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
+    crate::redirect::safe_path(next)
 }
 
+/// A `Set-Cookie` header with our attributes; the name gets its `__Host-` prefix when
+/// cookies are secure (see [`crate::context::cookie_name`]).
 fn cookie_header(state: &AppState, c: Cookie<'static>) -> (header::HeaderName, String) {
     let mut c = c;
+    c.set_name(cookie_name(state.config.secure_cookies, c.name()));
     c.set_path("/");
     c.set_http_only(true);
     c.set_same_site(SameSite::Lax);
@@ -202,19 +203,16 @@ struct LanguageForm {
 }
 
 /// Switches the UI language: saved to the user's profile when signed in, in a cookie always.
+/// The form token is always checked: the session's when signed in, else the sign-in page's
+/// anonymous one (double submit); without either the switch is refused.
 async fn switch_language(
     State(state): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
     form: Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let sent = get("csrf").unwrap_or_default();
-    let expected = ctx.session.as_ref().map(|s| s.csrf.clone()).or_else(|| {
-        // Before sign-in the page carries the anonymous token, if it set one.
-        cookie_value(&headers, LOGIN_CSRF_COOKIE)
-    });
-    if ctx.session.is_some() && expected.as_deref() != Some(sent.as_str()) {
+    if !secrets_match(&ctx.csrf(), &sent) {
         return Err(PageError(AppError::Csrf));
     }
     let form = LanguageForm {
@@ -244,6 +242,7 @@ mod tests {
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/users?page=2")), "/users?page=2");
         assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("/\tevil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
     }

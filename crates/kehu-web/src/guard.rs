@@ -1,0 +1,71 @@
+//! The last line of defence: a request that runs too long or a handler that panics still gets
+//! an answer in our error format (problem+json or an error page), never a dropped connection.
+
+use std::any::Any;
+use std::sync::Once;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::context::{anonymous_tr, in_language};
+use crate::error::{ApiError, AppError, PageError};
+use crate::request_id;
+
+/// Answers 503 `timeout` when the request is not done within `request_timeout_secs`.
+pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = Duration::from_secs(state.config.request_timeout_secs);
+    let is_api = req.uri().path().starts_with("/api/");
+    let tr = anonymous_tr(req.headers(), state.config.secure_cookies);
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            in_language(tr, async {
+                if is_api {
+                    ApiError(AppError::Timeout).into_response()
+                } else {
+                    PageError(AppError::Timeout).into_response()
+                }
+            })
+            .await
+        }
+    }
+}
+
+/// The catch-panic layer's answer: 500 problem+json `internal` with the request id, logged
+/// once (by the error rendering, with the panic's message and place).
+pub fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned());
+    let site = request_id::take_panic_site().unwrap_or_else(|| "unknown place".to_owned());
+    let id = request_id::current().unwrap_or_default();
+    ApiError(AppError::Internal(anyhow::anyhow!(
+        "request {id}: handler panicked at {site}: {message}"
+    )))
+    .into_response()
+}
+
+/// Routes panics inside a request to the catch-panic layer's single log line (the default hook
+/// would print them a second time, without the request id); other panics print as before.
+/// "Inside a request" is the request-id scope; within it, handlers and the inner layers run
+/// under the catch-panic layer, and the few layers between the two (security headers,
+/// tracing, metrics) only set headers and count.
+pub fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let site = info
+                .location()
+                .map_or_else(|| "unknown place".to_owned(), ToString::to_string);
+            if !request_id::note_panic_site(site) {
+                previous(info);
+            }
+        }));
+    });
+}
