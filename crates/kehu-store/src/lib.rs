@@ -13,6 +13,7 @@ pub mod roles;
 pub mod schema;
 pub mod seed;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 
@@ -23,6 +24,7 @@ pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageRequest};
 pub use roles::RoleStore;
 pub use sessions::SessionStore;
+pub use throttle::ThrottleStore;
 pub use tokens::TokenStore;
 pub use users::UserStore;
 
@@ -36,6 +38,7 @@ pub struct Store {
     pub audit: AuditStore,
     pub sessions: SessionStore,
     pub tokens: TokenStore,
+    pub throttle: ThrottleStore,
 }
 
 impl Store {
@@ -48,6 +51,7 @@ impl Store {
             audit: AuditStore::new(db.clone()),
             sessions: SessionStore::new(db.clone()),
             tokens: TokenStore::new(db.clone(), auth),
+            throttle: ThrottleStore::new(db.clone()),
             db,
         }
     }

@@ -32,7 +32,10 @@ impl Ddl {
 }
 
 /// Every migration in order. Never edit one that has shipped; add a new one.
-const MIGRATIONS: &[(i64, &str, Build)] = &[(1, "platform", platform)];
+const MIGRATIONS: &[(i64, &str, Build)] = &[
+    (1, "platform", platform),
+    (2, "sign_in_throttle", sign_in_throttle),
+];
 
 fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
     ColumnDef::new(col)
@@ -323,6 +326,64 @@ fn platform() -> Vec<Ddl> {
             ApiTokens::Table,
             &[&ApiTokens::UserId],
         ),
+    ]
+}
+
+/// Sign-in throttling counters and the devices that signed in before (see
+/// `kehu_store::throttle`); they replace the per-account lock in `users`.
+fn sign_in_throttle() -> Vec<Ddl> {
+    let throttle = Table::create()
+        .table(SignInThrottle::Table)
+        .col(ColumnDef::new(SignInThrottle::Scope).string_len(8).not_null())
+        .col(
+            ColumnDef::new(SignInThrottle::Subject)
+                .string_len(160)
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(SignInThrottle::Failures)
+                .integer()
+                .not_null()
+                .default(0),
+        )
+        .col(ts(SignInThrottle::LastAt))
+        .col(ts(SignInThrottle::BlockedUntil))
+        .primary_key(
+            Index::create()
+                .col(SignInThrottle::Scope)
+                .col(SignInThrottle::Subject),
+        )
+        .to_owned();
+    let devices = Table::create()
+        .table(SignInDevices::Table)
+        .col(
+            ColumnDef::new(SignInDevices::TokenHash)
+                .string_len(64)
+                .not_null()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(SignInDevices::Username)
+                .string_len(64)
+                .not_null(),
+        )
+        .col(ts(SignInDevices::CreatedAt))
+        .col(ts(SignInDevices::ExpiresAt))
+        .to_owned();
+    vec![
+        Ddl::Table(throttle),
+        Ddl::Table(devices),
+        index(
+            "ix_sign_in_throttle_last",
+            SignInThrottle::Table,
+            &[&SignInThrottle::LastAt],
+        ),
+        index(
+            "ix_sign_in_devices_expires",
+            SignInDevices::Table,
+            &[&SignInDevices::ExpiresAt],
+        ),
+        index("ix_sessions_expires", Sessions::Table, &[&Sessions::ExpiresAt]),
     ]
 }
 

@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kehu_domain::Right;
-use kehu_domain::secrets::hash_password;
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
 use kehu_store::users::{User, UserFilter};
 use kehu_store::{Page, PageRequest};
@@ -283,7 +282,7 @@ async fn reset_password(
     let c = Chrome::new(&ctx, "/users");
     match NewPassword::parse("password", &f.password) {
         Ok(p) => {
-            let hash = hash_password(p.expose()).map_err(|e| AppError::Internal(e.into()))?;
+            let hash = crate::passwords::hash(p.expose()).await?;
             state
                 .store
                 .users
