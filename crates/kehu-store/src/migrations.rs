@@ -5,7 +5,8 @@
 use chrono::Utc;
 use sea_query::{
     ColumnDef, Expr, ForeignKey, ForeignKeyAction, Iden, Index, IndexCreateStatement,
-    PostgresQueryBuilder, Query, SqliteQueryBuilder, Table, TableCreateStatement,
+    PostgresQueryBuilder, Query, SqliteQueryBuilder, Table, TableAlterStatement,
+    TableCreateStatement,
 };
 
 use crate::db::{Backend, Db};
@@ -18,6 +19,9 @@ type Build = fn() -> Vec<Ddl>;
 pub enum Ddl {
     Table(TableCreateStatement),
     Index(IndexCreateStatement),
+    /// Widens or retypes a column on PostgreSQL. SQLite does not enforce `VARCHAR(n)` lengths
+    /// (and cannot alter a column), so there it is nothing to do.
+    WidenOnPostgres(TableAlterStatement),
 }
 
 impl Ddl {
@@ -27,6 +31,8 @@ impl Ddl {
             (Ddl::Table(t), Backend::Postgres) => t.to_string(PostgresQueryBuilder),
             (Ddl::Index(i), Backend::Sqlite) => i.to_string(SqliteQueryBuilder),
             (Ddl::Index(i), Backend::Postgres) => i.to_string(PostgresQueryBuilder),
+            (Ddl::WidenOnPostgres(_), Backend::Sqlite) => String::new(),
+            (Ddl::WidenOnPostgres(a), Backend::Postgres) => a.to_string(PostgresQueryBuilder),
         }
     }
 }
@@ -370,7 +376,13 @@ fn sign_in_throttle() -> Vec<Ddl> {
         .col(ts(SignInDevices::CreatedAt))
         .col(ts(SignInDevices::ExpiresAt))
         .to_owned();
+    // `sign_in_throttled` (17 characters) did not fit migration 1's VARCHAR(16).
+    let audit_action = Table::alter()
+        .table(AuditLog::Table)
+        .modify_column(ColumnDef::new(AuditLog::Action).string_len(32).not_null())
+        .to_owned();
     vec![
+        Ddl::WidenOnPostgres(audit_action),
         Ddl::Table(throttle),
         Ddl::Table(devices),
         index(
@@ -462,6 +474,9 @@ pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
         }
         for ddl in build() {
             let sql = ddl.render(tx.backend());
+            if sql.is_empty() {
+                continue;
+            }
             tx.execute_raw(&sql)
                 .await
                 .with_context(|| format!("migration {version} {name}: {sql}"))?;

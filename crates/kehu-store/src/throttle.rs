@@ -115,15 +115,11 @@ impl ThrottleStore {
                     .and_where(Expr::col(SignInThrottle::BlockedUntil).lte(now)),
             )
             .await?;
-        let current = Expr::col((SignInThrottle::Table, SignInThrottle::Failures));
-        let next = current.clone().add(1);
-        // The new blocked_until as a CASE over the new count, with every step's instant
-        // computed here: no date arithmetic in SQL, so one statement serves both databases.
-        let mut case = Expr::case(next.clone().lt(policy.free), Expr::val(now));
-        for (n, d) in policy.steps() {
-            case = case.case(next.clone().eq(n), Expr::val(now + d));
-        }
-        let blocked = case.finally(Expr::val(now + policy.cap));
+        let next = Expr::col((SignInThrottle::Table, SignInThrottle::Failures)).add(1);
+        // Below the free attempts the column keeps its value: setting it to `now` would refuse
+        // a parallel attempt whose `now` is a moment earlier.
+        let keep = Expr::col((SignInThrottle::Table, SignInThrottle::BlockedUntil));
+        let blocked = blocked_until(next.clone(), keep, policy, now);
         let row: Option<(i32,)> = self
             .db
             .fetch_optional(
@@ -141,7 +137,7 @@ impl ThrottleStore {
                         subject.as_str().into(),
                         1.into(),
                         Expr::val(now),
-                        Expr::val(now + policy.delay_after(1)),
+                        Expr::val(first_block(policy, now)),
                     ])
                     .on_conflict(
                         OnConflict::columns([SignInThrottle::Scope, SignInThrottle::Subject])
@@ -190,16 +186,23 @@ impl ThrottleStore {
 
     /// Takes back one counted attempt (a success from an address: it was not a failure, but it
     /// clears nothing the address did to other accounts).
-    pub async fn give_back(&self, scope: Scope, subject: &str) -> StoreResult<()> {
+    /// Its block is recomputed for the lower count, so that the attempt given back does not
+    /// delay the next one either.
+    pub async fn give_back(
+        &self,
+        scope: Scope,
+        subject: &str,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let subject = clip(subject);
+        let fewer = Expr::col((SignInThrottle::Table, SignInThrottle::Failures)).sub(1);
         self.db
             .execute(
                 Query::update()
                     .table(SignInThrottle::Table)
-                    .value(
-                        SignInThrottle::Failures,
-                        Expr::col(SignInThrottle::Failures).sub(1),
-                    )
+                    .value(SignInThrottle::Failures, fewer.clone())
+                    .value(SignInThrottle::BlockedUntil, blocked_until(fewer, Expr::val(DateTime::UNIX_EPOCH), policy, now))
                     .and_where(Expr::col(SignInThrottle::Scope).eq(scope.code()))
                     .and_where(Expr::col(SignInThrottle::Subject).eq(subject.as_str()))
                     .and_where(Expr::col(SignInThrottle::Failures).gt(0)),
@@ -296,6 +299,25 @@ impl ThrottleStore {
             )
             .await?;
         Ok(counters + devices)
+    }
+}
+
+/// The blocked_until for a counter reaching `count` at `now`, as a CASE over the count with
+/// every step's instant computed here: no date arithmetic in SQL, so one statement serves both
+/// databases. Below the free attempts it is `free_value`.
+fn blocked_until(count: Expr, free_value: Expr, policy: &Policy, now: DateTime<Utc>) -> Expr {
+    let mut case = Expr::case(count.clone().lt(policy.free), free_value);
+    for (n, d) in policy.steps() {
+        case = case.case(count.clone().eq(n), Expr::val(now + d));
+    }
+    case.finally(Expr::val(now + policy.cap)).into()
+}
+
+/// The blocked_until of a new counter: long past while attempts are free.
+fn first_block(policy: &Policy, now: DateTime<Utc>) -> DateTime<Utc> {
+    match policy.delay_after(1) {
+        d if d > Duration::zero() => now + d,
+        _ => DateTime::UNIX_EPOCH,
     }
 }
 

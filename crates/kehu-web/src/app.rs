@@ -191,7 +191,9 @@ pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// Removes expired sessions, stale throttle counters and expired devices now and then, for as
 /// long as the server runs. Several kehu processes may all do it: the deletes are idempotent.
 async fn purge_periodically(state: AppState) {
-    let mut tick = tokio::time::interval(PURGE_EVERY);
+    // The first run comes one period after start, not at once: starting is busy enough.
+    let first = tokio::time::Instant::now() + PURGE_EVERY;
+    let mut tick = tokio::time::interval_at(first, PURGE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

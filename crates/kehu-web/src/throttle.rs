@@ -143,7 +143,9 @@ pub async fn succeeded(store: &ThrottleStore, username: &str, ip: IpAddr) -> Sto
         .reset(Scope::AccountIp, &account_ip_subject(username, ip))
         .await?;
     store.reset(Scope::Account, username).await?;
-    store.give_back(Scope::Ip, &ip_subject(ip)).await
+    store
+        .give_back(Scope::Ip, &ip_subject(ip), &IP, Utc::now())
+        .await
 }
 
 #[cfg(test)]
