@@ -340,7 +340,11 @@ fn platform() -> Vec<Ddl> {
 fn sign_in_throttle() -> Vec<Ddl> {
     let throttle = Table::create()
         .table(SignInThrottle::Table)
-        .col(ColumnDef::new(SignInThrottle::Scope).string_len(8).not_null())
+        .col(
+            ColumnDef::new(SignInThrottle::Scope)
+                .string_len(8)
+                .not_null(),
+        )
         .col(
             ColumnDef::new(SignInThrottle::Subject)
                 .string_len(160)
@@ -395,7 +399,11 @@ fn sign_in_throttle() -> Vec<Ddl> {
             SignInDevices::Table,
             &[&SignInDevices::ExpiresAt],
         ),
-        index("ix_sessions_expires", Sessions::Table, &[&Sessions::ExpiresAt]),
+        index(
+            "ix_sessions_expires",
+            Sessions::Table,
+            &[&Sessions::ExpiresAt],
+        ),
     ]
 }
 

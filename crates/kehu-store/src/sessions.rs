@@ -36,6 +36,16 @@ impl Lifetime {
     }
 }
 
+/// A session to start: the hash of its cookie, whose it is, and where it comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user_id: i64,
+    pub csrf_token: &'a str,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
 #[derive(Clone, Debug)]
 pub struct SessionStore {
     db: Db,
@@ -46,18 +56,17 @@ impl SessionStore {
         Self { db }
     }
 
+    /// Starts a session at `now`.
     pub async fn create(
         &self,
-        token_hash: &str,
-        user_id: i64,
-        csrf_token: &str,
+        new: &NewSession<'_>,
         now: DateTime<Utc>,
         lifetime: Lifetime,
-        ip: Option<&str>,
-        user_agent: Option<&str>,
     ) -> StoreResult<()> {
         let expires_at = lifetime.expiry(now, now);
-        let ua = user_agent.map(|s| s.chars().take(255).collect::<String>());
+        let ua = new
+            .user_agent
+            .map(|s| s.chars().take(255).collect::<String>());
         self.db
             .execute(
                 Query::insert()
@@ -73,13 +82,13 @@ impl SessionStore {
                         Sessions::UserAgent,
                     ])
                     .values_panic([
-                        token_hash.into(),
-                        user_id.into(),
-                        csrf_token.into(),
+                        new.token_hash.into(),
+                        new.user_id.into(),
+                        new.csrf_token.into(),
                         Expr::val(now),
                         Expr::val(expires_at),
                         Expr::val(now),
-                        ip.map(str::to_owned).into(),
+                        new.ip.map(str::to_owned).into(),
                         ua.into(),
                     ]),
             )
@@ -157,13 +166,11 @@ impl SessionStore {
         Ok(self
             .db
             .execute(
-                Query::delete()
-                    .from_table(Sessions::Table)
-                    .cond_where(
-                        sea_query::Cond::any()
-                            .add(Expr::col(Sessions::ExpiresAt).lte(now))
-                            .add(Expr::col(Sessions::CreatedAt).lte(now - lifetime.absolute)),
-                    ),
+                Query::delete().from_table(Sessions::Table).cond_where(
+                    sea_query::Cond::any()
+                        .add(Expr::col(Sessions::ExpiresAt).lte(now))
+                        .add(Expr::col(Sessions::CreatedAt).lte(now - lifetime.absolute)),
+                ),
             )
             .await?)
     }

@@ -202,7 +202,10 @@ impl ThrottleStore {
                 Query::update()
                     .table(SignInThrottle::Table)
                     .value(SignInThrottle::Failures, fewer.clone())
-                    .value(SignInThrottle::BlockedUntil, blocked_until(fewer, Expr::val(DateTime::UNIX_EPOCH), policy, now))
+                    .value(
+                        SignInThrottle::BlockedUntil,
+                        blocked_until(fewer, Expr::val(DateTime::UNIX_EPOCH), policy, now),
+                    )
                     .and_where(Expr::col(SignInThrottle::Scope).eq(scope.code()))
                     .and_where(Expr::col(SignInThrottle::Subject).eq(subject.as_str()))
                     .and_where(Expr::col(SignInThrottle::Failures).gt(0)),
@@ -251,7 +254,11 @@ impl ThrottleStore {
                         Expr::val(now),
                         Expr::val(expires_at),
                     ])
-                    .on_conflict(OnConflict::column(SignInDevices::TokenHash).do_nothing().to_owned()),
+                    .on_conflict(
+                        OnConflict::column(SignInDevices::TokenHash)
+                            .do_nothing()
+                            .to_owned(),
+                    ),
             )
             .await?;
         Ok(())

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{SubsecRound, Utc};
-use kehu_store::audit::AuditFilter;
-use kehu_store::sessions::Lifetime;
-use kehu_store::throttle::{Policy, Scope};
 use kehu_store::PageRequest;
+use kehu_store::audit::AuditFilter;
+use kehu_store::sessions::{Lifetime, NewSession};
+use kehu_store::throttle::{Policy, Scope};
 use kehu_testkit::reqwest::cookie::{CookieStore as _, Jar};
 use kehu_testkit::reqwest::{self, Url, redirect::Policy as Redirects};
 use kehu_testkit::{ADMIN_PASSWORD, TestApp, TestBackend, spawn_app_with};
@@ -149,6 +149,16 @@ fn between(html: &str, start: &str, end: &str) -> String {
             rest[..rest.find(end).unwrap_or(0)].to_owned()
         })
         .unwrap_or_default()
+}
+
+fn new_session(token_hash: &str, user_id: i64) -> NewSession<'_> {
+    NewSession {
+        token_hash,
+        user_id,
+        csrf_token: "csrf",
+        ip: None,
+        user_agent: None,
+    }
 }
 
 async fn sign_in_events(app: &TestApp, action: &str) -> Vec<kehu_store::audit::AuditEntry> {
@@ -329,7 +339,7 @@ stories! {
         let admin = app.store.users.by_username("admin").await.unwrap().unwrap().id;
         let life = Lifetime { idle: chrono::Duration::hours(12), absolute: chrono::Duration::days(7) };
         let t0 = Utc::now().trunc_subsecs(0);
-        sessions.create("h-abs", admin, "csrf", t0, life, None, None).await.unwrap();
+        sessions.create(&new_session("h-abs", admin), t0, life).await.unwrap();
         // Used steadily, every few hours, for a week.
         let mut now = t0;
         while now < t0 + chrono::Duration::days(7) - chrono::Duration::hours(4) {
@@ -349,7 +359,7 @@ stories! {
         let admin = app.store.users.by_username("admin").await.unwrap().unwrap().id;
         let life = Lifetime { idle: chrono::Duration::hours(12), absolute: chrono::Duration::days(7) };
         let t0 = Utc::now().trunc_subsecs(0);
-        sessions.create("h-slide", admin, "csrf", t0, life, None, None).await.unwrap();
+        sessions.create(&new_session("h-slide", admin), t0, life).await.unwrap();
         let s = sessions.find("h-slide", t0, life).await.unwrap().unwrap();
         assert_eq!(s.expires_at, t0 + chrono::Duration::hours(12), "idle expiry at first");
         let late = t0 + chrono::Duration::days(6) + chrono::Duration::hours(20);
@@ -371,10 +381,10 @@ stories! {
         let life = Lifetime { idle: chrono::Duration::hours(12), absolute: chrono::Duration::days(7) };
         let long = Lifetime { idle: chrono::Duration::days(30), absolute: chrono::Duration::days(30) };
         let now = Utc::now().trunc_subsecs(0);
-        sessions.create("idle-gone", admin, "c", now - chrono::Duration::hours(13), life, None, None).await.unwrap();
+        sessions.create(&new_session("idle-gone", admin), now - chrono::Duration::hours(13), life).await.unwrap();
         // Created under a longer setting: still before its idle expiry, past today's absolute end.
-        sessions.create("too-old", admin, "c", now - chrono::Duration::days(8), long, None, None).await.unwrap();
-        sessions.create("live", admin, "c", now - chrono::Duration::hours(1), life, None, None).await.unwrap();
+        sessions.create(&new_session("too-old", admin), now - chrono::Duration::days(8), long).await.unwrap();
+        sessions.create(&new_session("live", admin), now - chrono::Duration::hours(1), life).await.unwrap();
         assert_eq!(sessions.purge_expired(now, life).await.unwrap(), 2);
         assert!(sessions.find("live", now, life).await.unwrap().is_some());
         assert!(sessions.find("too-old", now, long).await.unwrap().is_none(), "deleted, not just hidden");

@@ -208,7 +208,10 @@ impl TryFrom<ProxyList> for TrustedProxies {
 
 impl From<TrustedProxies> for String {
     fn from(t: TrustedProxies) -> String {
-        t.0.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+        t.0.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -274,6 +277,37 @@ mod tests {
         };
         let s = format!("{c:?}");
         assert!(!s.contains("topsecret") && !s.contains("hunter2"), "{s}");
+    }
+
+    #[test]
+    fn trusted_proxies_load_from_a_string_or_a_list() {
+        let dir = std::env::temp_dir().join(format!("kehu-config-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        for (i, line) in [
+            "trusted_proxies = \"10.0.0.1, 172.16.0.0/12\"",
+            "trusted_proxies = [\"10.0.0.1\", \"172.16.0.0/12\"]",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let file = dir.join(format!("kehu-{i}.toml"));
+            let _ = std::fs::write(&file, format!("{line}\nsession_absolute_days = 3\n"));
+            let c = Config::load(Some(&file)).map_err(|e| e.to_string());
+            let c = c.as_ref().map_or_else(|e| panic_free(e), Clone::clone);
+            assert!(c.trusted_proxies.contains([172, 20, 1, 1].into()), "{line}");
+            assert_eq!(c.session_absolute_days, 3);
+        }
+        let file = dir.join("kehu-bad.toml");
+        let _ = std::fs::write(&file, "trusted_proxies = \"10.0.0.999\"\n");
+        let err = Config::load(Some(&file)).err().map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("10.0.0.999"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A default config that fails the assertions after it, with the error in the output.
+    fn panic_free(e: &str) -> Config {
+        eprintln!("{e}");
+        Config::default()
     }
 
     #[test]

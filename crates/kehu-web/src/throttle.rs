@@ -122,7 +122,11 @@ pub async fn admit(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<DateTime<Utc>>> {
     let mut gates = vec![
-        (Scope::AccountIp, account_ip_subject(username, ip), ACCOUNT_IP),
+        (
+            Scope::AccountIp,
+            account_ip_subject(username, ip),
+            ACCOUNT_IP,
+        ),
         (Scope::Ip, ip_subject(ip), IP),
     ];
     if !known_device {
@@ -169,9 +173,15 @@ mod tests {
         // The header of an untrusted peer is ignored.
         assert_eq!(client_ip(stranger, &h, &trusted), stranger);
         // Behind the proxies: the rightmost address that is not one of them.
-        assert_eq!(client_ip(proxy, &h, &trusted), IpAddr::from([198, 51, 100, 7]));
+        assert_eq!(
+            client_ip(proxy, &h, &trusted),
+            IpAddr::from([198, 51, 100, 7])
+        );
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
-        assert_eq!(client_ip(proxy, &xff("junk, 10.0.0.3"), &trusted), IpAddr::from([10, 0, 0, 3]));
+        assert_eq!(
+            client_ip(proxy, &xff("junk, 10.0.0.3"), &trusted),
+            IpAddr::from([10, 0, 0, 3])
+        );
         let none = TrustedProxies::default();
         assert_eq!(client_ip(proxy, &h, &none), proxy);
     }
@@ -179,7 +189,9 @@ mod tests {
     #[test]
     fn ipv6_clients_are_counted_per_network() {
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap_or([0, 0, 0, 0].into());
-        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap_or([0, 0, 0, 0].into());
+        let b: IpAddr = "2001:db8:1:2:ffff::9"
+            .parse()
+            .unwrap_or([0, 0, 0, 0].into());
         assert_eq!(ip_subject(a), ip_subject(b));
         assert_eq!(ip_subject(a), "2001:db8:1:2::/64");
         assert_eq!(ip_subject([192, 0, 2, 1].into()), "192.0.2.1");

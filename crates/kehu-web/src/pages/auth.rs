@@ -12,9 +12,10 @@ use chrono::{Duration, Utc};
 use cookie::{Cookie, SameSite};
 use kehu_domain::secrets::{new_token, token_digest};
 use kehu_domain::user::Language;
-use kehu_store::audit::{self, Action};
-use kehu_store::users::Credentials;
 use kehu_store::Actor;
+use kehu_store::audit::{self, Action};
+use kehu_store::sessions::NewSession;
+use kehu_store::users::Credentials;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -22,8 +23,8 @@ use crate::app::AppState;
 use crate::context::{CsrfForm, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_value};
 use crate::error::{AppError, PageError};
 use crate::i18n::FluentArg;
-use crate::{passwords, throttle};
 use crate::views::{Chrome, render};
+use crate::{passwords, throttle};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -117,13 +118,21 @@ async fn login(
         Some(d) => state.store.throttle.known_device(d, &username, now).await?,
         None => false,
     };
-    let throttled = throttle::admit(&state.store.throttle, &username, ip, known_device, now).await?;
+    let throttled =
+        throttle::admit(&state.store.throttle, &username, ip, known_device, now).await?;
     // Looked up for every attempt, existing name or not, after the throttling decision: the
     // answer never depends on it except through the password check.
     let creds = state.store.users.credentials(&username).await?;
     if let Some(until) = throttled {
         tracing::warn!(user = %username, %ip, "sign-in throttled");
-        sign_in_event(&state, creds.as_ref(), &username, Action::SignInThrottled, ip).await?;
+        sign_in_event(
+            &state,
+            creds.as_ref(),
+            &username,
+            Action::SignInThrottled,
+            ip,
+        )
+        .await?;
         let wait = (until - now).num_seconds().max(1);
         let minutes = (wait + 59) / 60;
         let mut resp = answer(
@@ -155,18 +164,18 @@ async fn login(
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
+    let (token_hash, csrf, ip_text) = (token_digest(&token), new_token(), ip.to_string());
+    let new = NewSession {
+        token_hash: &token_hash,
+        user_id: creds.id,
+        csrf_token: &csrf,
+        ip: Some(&ip_text),
+        user_agent: ua,
+    };
     state
         .store
         .sessions
-        .create(
-            &token_digest(&token),
-            creds.id,
-            &new_token(),
-            now,
-            state.config.session_lifetime(),
-            Some(&ip.to_string()),
-            ua,
-        )
+        .create(&new, now, state.config.session_lifetime())
         .await?;
     tracing::info!(user = %creds.username, "signed in");
     let set = cookie_header(&state, Cookie::new(SESSION_COOKIE, token));
@@ -181,7 +190,12 @@ async fn login(
         state
             .store
             .throttle
-            .remember_device(&token_digest(&device), &username, now, now + Duration::days(days))
+            .remember_device(
+                &token_digest(&device),
+                &username,
+                now,
+                now + Duration::days(days),
+            )
             .await?;
         let mut c = Cookie::new(throttle::DEVICE_COOKIE, device);
         c.set_max_age(cookie::time::Duration::days(days));
@@ -212,7 +226,16 @@ async fn sign_in_event(
     };
     let name: String = username.chars().take(64).collect();
     let ip = json!({"ip": ip.to_string()});
-    audit::event(&state.store.db, &actor, action, "sign_in", name, None, Some(&ip)).await?;
+    audit::event(
+        &state.store.db,
+        &actor,
+        action,
+        "sign_in",
+        name,
+        None,
+        Some(&ip),
+    )
+    .await?;
     Ok(())
 }
 
