@@ -16,7 +16,8 @@
 //!   stored with the user name (OWASP "device cookies"). So an attacker hammering `admin`, from
 //!   one address or many, never keeps the administrator out: from another address the strict
 //!   counter is not theirs, and from the administrator's own browser the account counter does
-//!   not apply. A stolen device cookie still meets the two other counters.
+//!   not apply. A stolen device cookie still meets the two other counters. A browser holds one
+//!   device cookie, for the last account that signed in with it.
 //!
 //! The counters are keyed by the normalised user name as typed, whether the account exists or
 //! not, and each attempt is counted *before* the password is checked, in the same statement

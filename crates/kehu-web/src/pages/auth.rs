@@ -124,7 +124,7 @@ async fn login(
     // answer never depends on it except through the password check.
     let creds = state.store.users.credentials(&username).await?;
     if let Some(until) = throttled {
-        tracing::warn!(user = %username, %ip, "sign-in throttled");
+        tracing::warn!(user = ?username, %ip, "sign-in throttled");
         sign_in_event(
             &state,
             creds.as_ref(),
@@ -153,7 +153,7 @@ async fn login(
     let creds = match creds {
         Some(c) if ok && !c.disabled => c,
         other => {
-            tracing::warn!(user = %username, %ip, "sign-in failed");
+            tracing::warn!(user = ?username, %ip, "sign-in failed");
             sign_in_event(&state, other.as_ref(), &username, Action::SignInFailed, ip).await?;
             return answer(StatusCode::UNAUTHORIZED, tr.t("login-failed"));
         }
