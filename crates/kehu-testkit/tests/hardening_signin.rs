@@ -354,6 +354,26 @@ stories! {
         assert!(sessions.find("h-abs", after, life).await.unwrap().is_none());
     }
 
+    async fn a_browser_session_ends_at_its_absolute_lifetime_however_active(app) {
+        // A session signed in almost seven days ago (the default absolute lifetime), last used
+        // then; its cookie is sent as a browser would.
+        let admin = app.store.users.by_username("admin").await.unwrap().unwrap().id;
+        let token = kehu_domain::secrets::new_token();
+        let hash = kehu_domain::secrets::token_digest(&token);
+        let life = Lifetime { idle: chrono::Duration::days(30), absolute: chrono::Duration::days(7) };
+        let signed_in = Utc::now() - chrono::Duration::days(7) + chrono::Duration::seconds(3);
+        app.store.sessions.create(&new_session(&hash, admin), signed_in, life).await.unwrap();
+        let cookie = format!("{}={token}", kehu_web::context::SESSION_COOKIE);
+        let get = || app.client().get(app.url("/profile")).header("cookie", &cookie).send();
+        // In use now (which slides the idle expiry) …
+        assert_eq!(get().await.unwrap().status(), 200);
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        // … and refused seconds later: the idle slide stopped at the absolute end.
+        let resp = get().await.unwrap();
+        assert_eq!(resp.status(), 303);
+        assert!(resp.headers()["location"].to_str().unwrap().starts_with("/login"));
+    }
+
     async fn the_idle_slide_stops_at_the_absolute_end(app) {
         let sessions = &app.store.sessions;
         let admin = app.store.users.by_username("admin").await.unwrap().unwrap().id;
