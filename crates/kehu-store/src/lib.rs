@@ -14,6 +14,7 @@ pub mod roles;
 pub mod schema;
 pub mod seed;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 
@@ -24,6 +25,7 @@ pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageRequest};
 pub use roles::RoleStore;
 pub use sessions::SessionStore;
+pub use throttle::ThrottleStore;
 pub use tokens::TokenStore;
 pub use users::UserStore;
 
@@ -37,6 +39,7 @@ pub struct Store {
     pub audit: AuditStore,
     pub sessions: SessionStore,
     pub tokens: TokenStore,
+    pub throttle: ThrottleStore,
 }
 
 impl Store {
@@ -57,6 +60,7 @@ impl Store {
             audit: AuditStore::new(db.clone()),
             sessions: SessionStore::new(db.clone()),
             tokens: TokenStore::new(db.clone(), auth),
+            throttle: ThrottleStore::new(db.clone()),
             db,
         }
     }

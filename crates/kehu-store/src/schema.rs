@@ -116,3 +116,25 @@ pub enum KehuMigrations {
     Name,
     AppliedAt,
 }
+
+/// Sign-in throttling counters, one row per (scope, subject): an account, an account from one
+/// address, or an address.
+#[derive(Iden, Clone, Copy)]
+pub enum SignInThrottle {
+    Table,
+    Scope,
+    Subject,
+    Failures,
+    LastAt,
+    BlockedUntil,
+}
+
+/// Devices (browsers) that signed in to an account before: the digest of their device cookie.
+#[derive(Iden, Clone, Copy)]
+pub enum SignInDevices {
+    Table,
+    TokenHash,
+    Username,
+    CreatedAt,
+    ExpiresAt,
+}

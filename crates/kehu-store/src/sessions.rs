@@ -1,7 +1,9 @@
 //! Server-side sessions, stored in the database so that several kehu processes on one
-//! PostgreSQL share them. Only a hash of the cookie value is stored.
+//! PostgreSQL share them. Only a hash of the cookie value is stored. A session ends when it
+//! has been idle too long or, whatever its activity, when it reaches its absolute lifetime;
+//! every method takes `now` so that tests can move time.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_query::{Expr, ExprTrait, Query};
 
 use crate::db::{Db, Tx};
@@ -13,6 +15,7 @@ pub struct Session {
     pub token_hash: String,
     pub user_id: i64,
     pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
 }
@@ -30,6 +33,32 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// How long sessions live: `idle` after the last use, and never more than `absolute` after
+/// sign-in (a stolen session cannot be kept alive forever by using it).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetime {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+impl Lifetime {
+    /// The expiry of a session created at `created_at` and used at `now`: the idle slide,
+    /// stopped at the absolute end.
+    pub fn expiry(&self, created_at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+        std::cmp::min(now + self.idle, created_at + self.absolute)
+    }
+}
+
+/// A session to start: the hash of its cookie, whose it is, and where it comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user_id: i64,
+    pub csrf_token: &'a str,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
 #[derive(Clone, Debug)]
 pub struct SessionStore {
     db: Db,
@@ -40,17 +69,17 @@ impl SessionStore {
         Self { db }
     }
 
+    /// Starts a session at `now`.
     pub async fn create(
         &self,
-        token_hash: &str,
-        user_id: i64,
-        csrf_token: &str,
-        expires_at: DateTime<Utc>,
-        ip: Option<&str>,
-        user_agent: Option<&str>,
+        new: &NewSession<'_>,
+        now: DateTime<Utc>,
+        lifetime: Lifetime,
     ) -> StoreResult<()> {
-        let now = Utc::now();
-        let ua = user_agent.map(|s| s.chars().take(255).collect::<String>());
+        let expires_at = lifetime.expiry(now, now);
+        let ua = new
+            .user_agent
+            .map(|s| s.chars().take(255).collect::<String>());
         self.db
             .execute(
                 Query::insert()
@@ -66,13 +95,13 @@ impl SessionStore {
                         Sessions::UserAgent,
                     ])
                     .values_panic([
-                        token_hash.into(),
-                        user_id.into(),
-                        csrf_token.into(),
+                        new.token_hash.into(),
+                        new.user_id.into(),
+                        new.csrf_token.into(),
                         Expr::val(now),
                         Expr::val(expires_at),
                         Expr::val(now),
-                        ip.map(str::to_owned).into(),
+                        new.ip.map(str::to_owned).into(),
                         ua.into(),
                     ]),
             )
@@ -80,8 +109,13 @@ impl SessionStore {
         Ok(())
     }
 
-    /// The live session with this token hash, if any.
-    pub async fn find(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+    /// The live session with this token hash at `now`, if any.
+    pub async fn find(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        lifetime: Lifetime,
+    ) -> StoreResult<Option<Session>> {
         Ok(self
             .db
             .fetch_optional(
@@ -90,24 +124,38 @@ impl SessionStore {
                         Sessions::TokenHash,
                         Sessions::UserId,
                         Sessions::CsrfToken,
+                        Sessions::CreatedAt,
                         Sessions::ExpiresAt,
                         Sessions::LastSeenAt,
                     ])
                     .from(Sessions::Table)
                     .and_where(Expr::col(Sessions::TokenHash).eq(token_hash))
-                    .and_where(Expr::col(Sessions::ExpiresAt).gt(Utc::now())),
+                    .and_where(Expr::col(Sessions::ExpiresAt).gt(now))
+                    // Also checked here, not only through expires_at: a session created
+                    // under a longer absolute lifetime ends when the setting is lowered.
+                    .and_where(Expr::col(Sessions::CreatedAt).gt(now - lifetime.absolute)),
             )
             .await?)
     }
 
-    /// Slides the session's expiry forward (called at most once a minute per session).
-    pub async fn touch(&self, token_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    /// Slides the session's expiry forward, never past its absolute end (called at most once
+    /// a minute per session).
+    pub async fn touch(
+        &self,
+        session: &Session,
+        now: DateTime<Utc>,
+        lifetime: Lifetime,
+    ) -> StoreResult<()> {
+        let token_hash = session.token_hash.as_str();
         self.db
             .execute(
                 Query::update()
                     .table(Sessions::Table)
-                    .value(Sessions::LastSeenAt, Expr::val(Utc::now()))
-                    .value(Sessions::ExpiresAt, Expr::val(expires_at))
+                    .value(Sessions::LastSeenAt, Expr::val(now))
+                    .value(
+                        Sessions::ExpiresAt,
+                        Expr::val(lifetime.expiry(session.created_at, now)),
+                    )
                     .and_where(Expr::col(Sessions::TokenHash).eq(token_hash)),
             )
             .await?;
@@ -125,14 +173,17 @@ impl SessionStore {
         Ok(())
     }
 
-    /// Removes expired sessions; returns how many.
-    pub async fn purge_expired(&self) -> StoreResult<u64> {
+    /// Removes sessions expired at `now` (idle or past their absolute lifetime); returns how
+    /// many.
+    pub async fn purge_expired(&self, now: DateTime<Utc>, lifetime: Lifetime) -> StoreResult<u64> {
         Ok(self
             .db
             .execute(
-                Query::delete()
-                    .from_table(Sessions::Table)
-                    .and_where(Expr::col(Sessions::ExpiresAt).lte(Utc::now())),
+                Query::delete().from_table(Sessions::Table).cond_where(
+                    sea_query::Cond::any()
+                        .add(Expr::col(Sessions::ExpiresAt).lte(now))
+                        .add(Expr::col(Sessions::CreatedAt).lte(now - lifetime.absolute)),
+                ),
             )
             .await?)
     }

@@ -48,8 +48,6 @@ pub struct Credentials {
     pub username: String,
     pub password_hash: String,
     pub disabled: bool,
-    pub failed_logins: i32,
-    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// The password hash is a secret: never in logs.
@@ -60,8 +58,6 @@ impl std::fmt::Debug for Credentials {
             .field("username", &self.username)
             .field("password_hash", &"***")
             .field("disabled", &self.disabled)
-            .field("failed_logins", &self.failed_logins)
-            .field("locked_until", &self.locked_until)
             .finish()
     }
 }
@@ -218,8 +214,6 @@ impl UserStore {
                 Users::Username,
                 Users::PasswordHash,
                 Users::Disabled,
-                Users::FailedLogins,
-                Users::LockedUntil,
             ])
             .from(Users::Table)
             .and_where(Expr::col(Users::Username).eq(username))
@@ -510,47 +504,14 @@ impl UserStore {
         Ok(())
     }
 
-    /// Counts a failed sign-in; locks the account until `lock_until` once `max` is reached.
-    pub async fn record_login_failure(
-        &self,
-        id: i64,
-        max: i32,
-        lock_until: DateTime<Utc>,
-    ) -> StoreResult<i32> {
-        let mut tx = self.db.begin().await?;
-        let (n,): (i32,) = tx
-            .fetch_one(
-                Query::update()
-                    .table(Users::Table)
-                    .value(Users::FailedLogins, Expr::col(Users::FailedLogins).add(1))
-                    .and_where(Expr::col(Users::Id).eq(id))
-                    .returning_col(Users::FailedLogins),
-            )
-            .await?;
-        if n >= max {
-            tx.execute(
-                Query::update()
-                    .table(Users::Table)
-                    .value(Users::LockedUntil, Expr::val(lock_until))
-                    .value(Users::FailedLogins, 0)
-                    .and_where(Expr::col(Users::Id).eq(id)),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(n)
-    }
-
+    /// Notes a successful sign-in. (Failures are counted by `ThrottleStore`, not per user:
+    /// the `failed_logins` and `locked_until` columns are no longer used.)
     pub async fn record_login_success(&self, id: i64) -> StoreResult<()> {
         self.db
             .execute(
                 Query::update()
                     .table(Users::Table)
-                    .values([
-                        (Users::FailedLogins, 0.into()),
-                        (Users::LockedUntil, Expr::val(None::<DateTime<Utc>>)),
-                        (Users::LastLoginAt, Expr::val(Utc::now())),
-                    ])
+                    .value(Users::LastLoginAt, Expr::val(Utc::now()))
                     .and_where(Expr::col(Users::Id).eq(id)),
             )
             .await?;

@@ -23,7 +23,6 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::throttle::Throttle;
 use crate::{api, context, guard, pages, request_id, security, statics};
 
 /// State shared by every handler. Cheap to clone.
@@ -35,7 +34,6 @@ pub struct Inner {
     pub store: Store,
     pub config: Config,
     pub metrics: Metrics,
-    pub throttle: Throttle,
     /// When each API token's `last_used_at` was last written, to write it once a minute.
     token_use: Mutex<HashMap<i64, Instant>>,
 }
@@ -53,7 +51,6 @@ impl AppState {
             store,
             config,
             metrics: Metrics::new(),
-            throttle: Throttle::default(),
             token_use: Mutex::new(HashMap::new()),
         }))
     }
@@ -194,16 +191,50 @@ impl Application {
         signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let purge = tokio::spawn(purge_periodically(self.state.clone()));
         let app = router(self.state);
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(signal)
-        .await?;
+        .await;
+        purge.abort();
         store.db.close().await;
-        Ok(())
+        served
     }
+}
+
+/// How often expired sessions and stale sign-in counters are removed.
+pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Removes expired sessions, stale throttle counters and expired devices now and then, for as
+/// long as the server runs. Several kehu processes may all do it: the deletes are idempotent.
+async fn purge_periodically(state: AppState) {
+    // The first run comes one period after start, not at once: starting is busy enough.
+    let first = tokio::time::Instant::now() + PURGE_EVERY;
+    let mut tick = tokio::time::interval_at(first, PURGE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = purge(&state, chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+    }
+}
+
+/// One purge at `now`: returns how many rows went.
+pub async fn purge(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> StoreResult<u64> {
+    let sessions = state
+        .store
+        .sessions
+        .purge_expired(now, state.config.session_lifetime())
+        .await?;
+    let throttle = state.store.throttle.purge(now).await?;
+    if sessions + throttle > 0 {
+        tracing::debug!(sessions, throttle, "purged expired rows");
+    }
+    Ok(sessions + throttle)
 }
 
 /// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when

@@ -1,11 +1,12 @@
 //! Configuration: defaults, then `kehu.toml`, then `KEHU_*` environment variables.
 //! Secrets are never printed: `Debug` redacts the database password and the tokens.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -28,6 +29,10 @@ pub struct Config {
     /// SQLite durability: `full` syncs every commit to disk (no acknowledged write is lost on
     /// power loss); `normal` is faster but a power cut may lose the last commits.
     pub sqlite_synchronous: String,
+    /// Absolute lifetime of a sign-in session, in days, however active it is.
+    pub session_absolute_days: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (IPs or CIDRs, comma-separated).
+    pub trusted_proxies: TrustedProxies,
     /// The first administrator's password (from `KEHU_ADMIN_PASSWORD` only; never stored).
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
@@ -52,6 +57,8 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("session_hours", &self.session_hours)
             .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .field("session_absolute_days", &self.session_absolute_days)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -73,6 +80,8 @@ impl Default for Config {
             secure_cookies: false,
             session_hours: 12,
             sqlite_synchronous: "full".into(),
+            session_absolute_days: 7,
+            trusted_proxies: TrustedProxies::default(),
             admin_password: None,
             metrics_token: None,
             request_timeout_secs: 30,
@@ -110,6 +119,8 @@ impl Config {
                 "secure_cookies",
                 "session_hours",
                 "sqlite_synchronous",
+                "session_absolute_days",
+                "trusted_proxies",
                 "admin_password",
                 "metrics_token",
                 "request_timeout_secs",
@@ -143,6 +154,12 @@ impl Config {
         if self.request_timeout_secs == 0 {
             return Err(ConfigError::Invalid {
                 field: "request_timeout_secs",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.session_absolute_days == 0 {
+            return Err(ConfigError::Invalid {
+                field: "session_absolute_days",
                 message: "must be at least 1".into(),
             });
         }
@@ -187,6 +204,14 @@ impl Config {
         }
     }
 
+    /// How long sign-in sessions live (idle and absolute).
+    pub fn session_lifetime(&self) -> kehu_store::sessions::Lifetime {
+        kehu_store::sessions::Lifetime {
+            idle: chrono::Duration::hours(i64::from(self.session_hours)),
+            absolute: chrono::Duration::days(i64::from(self.session_absolute_days)),
+        }
+    }
+
     /// The resolved database URL (always present).
     pub fn db_url(&self) -> String {
         self.database_url().unwrap_or_default()
@@ -212,6 +237,62 @@ impl Config {
             ));
         }
         w
+    }
+}
+
+/// The networks of trusted reverse proxies. Written as one comma-separated string
+/// (`KEHU_TRUSTED_PROXIES=10.0.0.1,192.168.0.0/16`) or, in `kehu.toml`, also as a list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ProxyList", into = "String")]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ProxyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl TryFrom<ProxyList> for TrustedProxies {
+    type Error = String;
+    fn try_from(v: ProxyList) -> Result<Self, String> {
+        let text = match v {
+            ProxyList::One(s) => s,
+            ProxyList::Many(v) => v.join(","),
+        };
+        TrustedProxies::parse(&text)
+    }
+}
+
+impl From<TrustedProxies> for String {
+    fn from(t: TrustedProxies) -> String {
+        t.0.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl TrustedProxies {
+    /// Parses `"10.0.0.1, 10.1.0.0/16"`; a bare address is a network of one.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let net = match part.parse::<IpNet>() {
+                Ok(n) => n,
+                Err(_) => part
+                    .parse::<IpAddr>()
+                    .map(IpNet::from)
+                    .map_err(|_| format!("{part:?} is not an IP address or CIDR network"))?,
+            };
+            nets.push(net.trunc());
+        }
+        Ok(Self(nets))
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|n| n.contains(&ip))
     }
 }
 
@@ -293,5 +374,42 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(c.metrics_token(), None);
+    }
+
+    #[test]
+    fn trusted_proxies_load_from_a_string_or_a_list() {
+        let dir = std::env::temp_dir().join(format!("kehu-config-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        for (i, line) in [
+            "trusted_proxies = \"10.0.0.1, 172.16.0.0/12\"",
+            "trusted_proxies = [\"10.0.0.1\", \"172.16.0.0/12\"]",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let file = dir.join(format!("kehu-{i}.toml"));
+            let _ = std::fs::write(&file, format!("{line}\nsession_absolute_days = 3\n"));
+            let c = Config::load(Some(&file));
+            let loaded = c.as_ref().is_ok_and(|c| {
+                c.trusted_proxies.contains([172, 20, 1, 1].into()) && c.session_absolute_days == 3
+            });
+            assert!(loaded, "{line}: {c:?}");
+        }
+        let file = dir.join("kehu-bad.toml");
+        let _ = std::fs::write(&file, "trusted_proxies = \"10.0.0.999\"\n");
+        let err = Config::load(Some(&file)).err().map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("10.0.0.999"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let t = TrustedProxies::parse("10.0.0.1, 192.168.0.0/16,::1").unwrap_or_default();
+        assert!(t.contains([10, 0, 0, 1].into()));
+        assert!(!t.contains([10, 0, 0, 2].into()));
+        assert!(t.contains([192, 168, 7, 9].into()));
+        assert!(t.contains("::1".parse().unwrap_or([0, 0, 0, 0].into())));
+        assert!(TrustedProxies::parse("10.0.0.300").is_err());
+        assert_eq!(String::from(t), "10.0.0.1/32,192.168.0.0/16,::1/128");
     }
 }

@@ -221,16 +221,17 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Resolved, AppE
         return Ok((None, None, false));
     };
     let hash = token_digest(&token);
-    let Some(session) = store.sessions.find(&hash).await? else {
+    let now = Utc::now();
+    let lifetime = state.config.session_lifetime();
+    let Some(session) = store.sessions.find(&hash, now, lifetime).await? else {
         return Ok((None, None, false));
     };
     let Some(user) = state.principal(session.user_id).await? else {
         return Ok((None, None, false));
     };
-    // Sliding expiry, written at most once a minute per session.
-    if Utc::now() - session.last_seen_at > Duration::seconds(60) {
-        let until = Utc::now() + Duration::hours(i64::from(state.config.session_hours));
-        store.sessions.touch(&hash, until).await?;
+    // Sliding expiry (capped at the absolute end), written at most once a minute per session.
+    if now - session.last_seen_at > Duration::seconds(60) {
+        store.sessions.touch(&session, now, lifetime).await?;
     }
     let info = SessionInfo {
         token_hash: hash,

@@ -11,6 +11,7 @@ pub mod guard;
 pub mod i18n;
 pub mod metrics;
 pub mod pages;
+pub mod passwords;
 pub mod redirect;
 pub mod request_id;
 pub mod security;

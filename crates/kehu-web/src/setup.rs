@@ -3,7 +3,7 @@
 //! first sign-in.
 
 use anyhow::Context as _;
-use kehu_domain::secrets::{generate_password, hash_password};
+use kehu_domain::secrets::generate_password;
 use kehu_store::roles::ADMIN_ROLE;
 use kehu_store::users::NewUser;
 use kehu_store::{Actor, Store};
@@ -48,7 +48,9 @@ pub async fn bootstrap_admin(
         display_name: "系统管理员".into(),
         email: None,
         role_id: role.id,
-        password_hash: hash_password(&password)?,
+        password_hash: crate::passwords::hash(&password)
+            .await
+            .map_err(|e| anyhow::anyhow!("hashing the administrator password: {e}"))?,
         must_change_password: matches!(outcome, AdminBootstrap::Generated(_)),
     };
     store.users.create(&new, &Actor::system()).await?;

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use kehu_domain::secrets::hash_password;
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
 use kehu_store::PageRequest;
 use kehu_store::users::{NewUser, User, UserChanges, UserFilter};
@@ -279,7 +278,7 @@ pub async fn reset_password(
     Json(b): Json<PasswordBody>,
 ) -> Result<Response, ApiError> {
     let p = NewPassword::parse("password", &b.password).map_err(kehu_domain::DomainError::from)?;
-    let hash = hash_password(p.expose()).map_err(|e| AppError::Internal(e.into()))?;
+    let hash = crate::passwords::hash(p.expose()).await?;
     state
         .store
         .users
@@ -300,8 +299,7 @@ pub(crate) async fn create_account(
         display_name: a.display_name.as_str().to_owned(),
         email: a.email,
         role_id: a.role_id,
-        password_hash: hash_password(a.password.expose())
-            .map_err(|e| AppError::Internal(e.into()))?,
+        password_hash: crate::passwords::hash(a.password.expose()).await?,
         must_change_password: true,
     };
     Ok(state.store.users.create(&new, actor).await?)

@@ -1,26 +1,35 @@
 //! Sign-in, sign-out and the language switch.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{Duration, Utc};
 use cookie::{Cookie, SameSite};
-use kehu_domain::secrets::{new_token, token_digest, verify_password};
+use kehu_domain::secrets::{new_token, token_digest};
 use kehu_domain::user::Language;
+use kehu_store::Actor;
+use kehu_store::audit::{self, Action};
+use kehu_store::sessions::NewSession;
+use kehu_store::users::Credentials;
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::app::AppState;
-use crate::context::{CsrfForm, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_name};
+use crate::context::{
+    CsrfForm, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_name, cookie_value,
+};
 use crate::error::{AppError, PageError};
-use crate::i18n::{FluentArg, Tr};
+use crate::i18n::FluentArg;
 use crate::security::secrets_match;
-use crate::throttle::{ACCOUNT_LOCK_MINUTES, MAX_PER_ACCOUNT};
 use crate::views::{Chrome, render};
+use crate::{passwords, throttle};
+use kehu_domain::DataScope;
+use kehu_domain::policy::Authority;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -97,89 +106,155 @@ async fn login(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let tr = ctx.tr;
-    let ip = peer.ip();
-    let fail = |msg: String| -> Result<Response, PageError> {
+    let now = Utc::now();
+    let ip = throttle::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
+    let username = throttle::normalise(&form.username);
+    let answer = |status: StatusCode, msg: String| -> Result<Response, PageError> {
         let page = LoginPage {
             c: Chrome::new(&ctx, ""),
             username: form.username.chars().take(64).collect(),
             next: safe_next(Some(&form.next)),
             error: Some(msg),
         };
-        Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)?).into_response())
+        Ok((status, render(&page)?).into_response())
     };
-    if let Some(minutes) = state.throttle.blocked(ip) {
-        return fail(locked(&tr, minutes));
-    }
-    let username = form.username.trim().to_lowercase();
+    let device_cookie = cookie_name(state.config.secure_cookies, throttle::DEVICE_COOKIE);
+    let device = cookie_value(&headers, &device_cookie).map(|t| token_digest(&t));
+    let known_device = match &device {
+        Some(d) => state.store.throttle.known_device(d, &username, now).await?,
+        None => false,
+    };
+    let throttled =
+        throttle::admit(&state.store.throttle, &username, ip, known_device, now).await?;
+    // Looked up for every attempt, existing name or not, after the throttling decision: the
+    // answer never depends on it except through the password check.
     let creds = state.store.users.credentials(&username).await?;
-    let Some(creds) = creds else {
-        // Same work as a real check, so timing does not tell which names exist.
-        let _ = verify_password(&form.password, &DUMMY_HASH);
-        state.throttle.fail(ip);
-        return fail(tr.t("login-failed"));
-    };
-    if let Some(until) = creds.locked_until
-        && until > Utc::now()
-    {
-        state.throttle.fail(ip);
-        let minutes = (until - Utc::now()).num_minutes().max(0) + 1;
-        return fail(locked(&tr, u64::try_from(minutes).unwrap_or(1)));
-    }
-    let ok = verify_password(&form.password, &creds.password_hash);
-    if !ok || creds.disabled {
-        state.throttle.fail(ip);
-        if !ok {
-            let lock_until = Utc::now() + Duration::minutes(ACCOUNT_LOCK_MINUTES);
-            let n = state
-                .store
-                .users
-                .record_login_failure(creds.id, MAX_PER_ACCOUNT, lock_until)
-                .await?;
-            if n >= MAX_PER_ACCOUNT {
-                return fail(locked(&tr, ACCOUNT_LOCK_MINUTES.unsigned_abs()));
-            }
+    if let Some(until) = throttled {
+        tracing::warn!(user = ?username, %ip, "sign-in throttled");
+        sign_in_event(
+            &state,
+            creds.as_ref(),
+            &username,
+            Action::SignInThrottled,
+            ip,
+        )
+        .await?;
+        let wait = (until - now).num_seconds().max(1);
+        let minutes = (wait + 59) / 60;
+        let mut resp = answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            tr.t_args("login-locked", &[("minutes", FluentArg::Num(minutes))]),
+        )?;
+        if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        return fail(tr.t("login-failed"));
+        return Ok(resp);
     }
-    state.throttle.succeed(ip);
+    let hash = match &creds {
+        Some(c) => c.password_hash.clone(),
+        // Same work as a real check, so timing does not tell which names exist.
+        None => dummy_hash().await?,
+    };
+    let ok = passwords::verify(form.password.clone(), hash).await;
+    let creds = match creds {
+        Some(c) if ok && !c.disabled => c,
+        other => {
+            tracing::warn!(user = ?username, %ip, "sign-in failed");
+            sign_in_event(&state, other.as_ref(), &username, Action::SignInFailed, ip).await?;
+            return answer(StatusCode::UNAUTHORIZED, tr.t("login-failed"));
+        }
+    };
+    throttle::succeeded(&state.store.throttle, &username, ip).await?;
     state.store.users.record_login_success(creds.id).await?;
     let token = new_token();
-    let expires = Utc::now() + Duration::hours(i64::from(state.config.session_hours));
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
+    let (token_hash, csrf, ip_text) = (token_digest(&token), new_token(), ip.to_string());
+    let new = NewSession {
+        token_hash: &token_hash,
+        user_id: creds.id,
+        csrf_token: &csrf,
+        ip: Some(&ip_text),
+        user_agent: ua,
+    };
     state
         .store
         .sessions
-        .create(
-            &token_digest(&token),
-            creds.id,
-            &new_token(),
-            expires,
-            Some(&ip.to_string()),
-            ua,
-        )
+        .create(&new, now, state.config.session_lifetime())
         .await?;
     tracing::info!(user = %creds.username, "signed in");
     let set = cookie_header(&state, Cookie::new(SESSION_COOKIE, token));
     let mut gone = Cookie::from(LOGIN_CSRF_COOKIE);
     gone.make_removal();
     let clear = cookie_header(&state, gone);
+    let mut cookies = vec![set, clear];
+    if !known_device {
+        // This browser becomes a known device of the account (see `throttle`).
+        let device = new_token();
+        let days = throttle::DEVICE_DAYS;
+        state
+            .store
+            .throttle
+            .remember_device(
+                &token_digest(&device),
+                &username,
+                now,
+                now + Duration::days(days),
+            )
+            .await?;
+        let mut c = Cookie::new(throttle::DEVICE_COOKIE, device);
+        c.set_max_age(cookie::time::Duration::days(days));
+        cookies.push(cookie_header(&state, c));
+    }
     Ok((
-        AppendHeaders([set, clear]),
+        AppendHeaders(cookies),
         Redirect::to(&safe_next(Some(&form.next))),
     )
         .into_response())
 }
 
-/// A hash to verify against when the account is unknown, computed once.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    kehu_domain::secrets::hash_password(&new_token()).unwrap_or_default()
-});
+/// Writes a failed or throttled sign-in to the audit log, as the account when it exists and
+/// as the name tried otherwise.
+async fn sign_in_event(
+    state: &AppState,
+    creds: Option<&Credentials>,
+    username: &str,
+    action: Action,
+    ip: IpAddr,
+) -> Result<(), AppError> {
+    // Whoever signs in holds nothing yet: the actor only names who the attempt was for.
+    let nothing = Authority::new([], DataScope::Own);
+    let actor = match creds {
+        Some(c) => Actor::user(c.id, c.username.clone(), nothing),
+        None => Actor {
+            user_id: None,
+            username: username.chars().take(32).collect(),
+            authority: nothing,
+        },
+    };
+    let name: String = username.chars().take(64).collect();
+    let ip = json!({"ip": ip.to_string()});
+    audit::event(
+        &state.store.db,
+        &actor,
+        action,
+        "sign_in",
+        name,
+        None,
+        Some(&ip),
+    )
+    .await?;
+    Ok(())
+}
 
-fn locked(tr: &Tr, minutes: u64) -> String {
-    let m = i64::try_from(minutes).unwrap_or(i64::MAX);
-    tr.t_args("login-locked", &[("minutes", FluentArg::Num(m))])
+/// A hash to verify against when the account is unknown, computed once (off the runtime).
+async fn dummy_hash() -> Result<String, AppError> {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_try_init(|| async { passwords::hash(&new_token()).await })
+        .await
+        .cloned()
 }
 
 async fn logout(

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kehu_domain::secrets::{hash_password, new_token, token_digest, verify_password};
+use kehu_domain::secrets::{new_token, token_digest};
 use kehu_domain::user::NewPassword;
 use kehu_domain::{DomainError, FieldError, text};
 use kehu_store::tokens::ApiToken;
@@ -121,7 +121,7 @@ async fn change_password(
     let tr = s.ctx.tr;
     let hash = state.store.users.password_hash(s.user.user_id).await?;
     let mut errors = Vec::new();
-    if !verify_password(&f.current, &hash) {
+    if !crate::passwords::verify(f.current.clone(), hash).await {
         errors.push(FieldError::new("current", "err-password-wrong"));
     }
     match NewPassword::parse("new", &f.new) {
@@ -137,7 +137,7 @@ async fn change_password(
         let p = page(&state, &s, errs, None, FormErrors::default(), false).await?;
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&p)?).into_response());
     }
-    let new_hash = hash_password(&f.new).map_err(|e| AppError::Internal(e.into()))?;
+    let new_hash = crate::passwords::hash(&f.new).await?;
     let keep = s.ctx.session.as_ref().map(|x| x.token_hash.as_str());
     state
         .store

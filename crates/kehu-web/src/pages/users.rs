@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kehu_domain::Right;
 use kehu_domain::policy::Authority;
-use kehu_domain::secrets::hash_password;
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
 use kehu_store::users::{User, UserFilter};
 use kehu_store::{Page, PageRequest};
@@ -293,14 +292,14 @@ async fn reset_password(
     user.require(Right::SystemUsers)?;
     let c = Chrome::new(&ctx, "/users");
     let result = match NewPassword::parse("password", &f.password) {
-        Ok(p) => match hash_password(p.expose()) {
+        Ok(p) => match crate::passwords::hash(p.expose()).await {
             Ok(hash) => state
                 .store
                 .users
                 .reset_password(id, &hash, &ctx.actor())
                 .await
                 .map_err(AppError::from),
-            Err(e) => Err(AppError::Internal(e.into())),
+            Err(e) => Err(e),
         },
         Err(e) => Err(AppError::from(kehu_domain::DomainError::from(e))),
     };
