@@ -34,7 +34,9 @@ pub async fn bootstrap_admin(
     let (password, outcome) = match configured.filter(|p| !p.is_empty()) {
         Some(p) => {
             kehu_domain::user::NewPassword::parse("password", p).map_err(|_| {
-                anyhow::anyhow!("KEHU_ADMIN_PASSWORD must have at least 8 characters")
+                anyhow::anyhow!(
+                    "KEHU_ADMIN_PASSWORD must have at least 12 characters and not be a common password"
+                )
             })?;
             (p.to_owned(), AdminBootstrap::Configured)
         }

@@ -125,7 +125,7 @@ fn cli_password() -> anyhow::Result<(String, bool)> {
     match std::env::var("KEHU_USER_PASSWORD") {
         Ok(p) if !p.is_empty() => {
             NewPassword::parse("password", &p)
-                .map_err(|_| anyhow::anyhow!("KEHU_USER_PASSWORD needs at least 8 characters"))?;
+                .map_err(|_| anyhow::anyhow!("KEHU_USER_PASSWORD needs at least 12 characters and must not be a common password"))?;
             Ok((p, false))
         }
         _ => Ok((kehu_domain::secrets::generate_password(), true)),

@@ -3,7 +3,7 @@
 //! change with 409 `not_allowed`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{
-    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Query,
-    Unauthenticated, VersionQuery, blank_as_none, created, need, required_version,
+    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Path,
+    Query, Unauthenticated, VersionQuery, created, need, required_version,
 };
 use crate::app::AppState;
 use crate::context::ApiUser;
@@ -73,10 +73,12 @@ pub struct DictQuery {
     /// Only items of this kind.
     kind: Option<String>,
     /// 1-based page number.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::page_number")]
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<u64>,
     /// Rows per page, 1 to 200 (default 50).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::per_page")]
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u64>,
 }
 

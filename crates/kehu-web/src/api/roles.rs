@@ -2,7 +2,7 @@
 //! domain rules as the role editor. Right: `system.roles`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{
-    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Query,
-    Unauthenticated, VersionQuery, created, need, nullable, required_version,
+    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Path,
+    Query, Unauthenticated, VersionQuery, created, need, nullable, required_version,
 };
 use crate::app::AppState;
 use crate::error::ApiError;

@@ -2,7 +2,7 @@
 //! answer to its creation; only its SHA-256 digest is stored.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{
-    BadRequest, Forbidden, Invalid, Json, ListOf, NotFound, PageQuery, Query, Unauthenticated,
-    created,
+    BadRequest, Forbidden, Invalid, Json, ListOf, NotFound, PageQuery, Path, Query,
+    Unauthenticated, created,
 };
 use crate::app::AppState;
 use crate::context::ApiUser;

@@ -2,7 +2,7 @@
 //! the domain parses every field, the store writes the audit log. Right: `system.users`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{
-    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Query,
+    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path, Query,
     Unauthenticated, blank_as_none, created, need, nullable, required_version,
 };
 use crate::app::AppState;
@@ -78,10 +78,12 @@ pub struct UserQuery {
     #[serde(default, deserialize_with = "blank_as_none")]
     role_id: Option<i64>,
     /// 1-based page number.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::page_number")]
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<u64>,
     /// Rows per page, 1 to 200 (default 50).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::per_page")]
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u64>,
 }
 
