@@ -8,6 +8,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use kehu_domain::Principal;
 
 /// How long an entry may be served without asking the database again.
@@ -57,7 +58,15 @@ pub struct AuthCache(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     principals: TtlMap<i64, Principal>,
-    tokens: TtlMap<String, (i64, i64)>,
+    tokens: TtlMap<String, CachedToken>,
+}
+
+/// A live API token as the cache keeps it: never served past `expires_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachedToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Default for AuthCache {
@@ -78,13 +87,17 @@ impl AuthCache {
         self.0.principals.put(p.user_id, p);
     }
 
-    /// `(token id, user id)` of a live token.
-    pub fn token(&self, token_hash: &str) -> Option<(i64, i64)> {
-        self.0.tokens.get(&token_hash.to_owned())
+    /// A live token: an entry whose token has expired since it was cached is not served.
+    pub fn token(&self, token_hash: &str) -> Option<CachedToken> {
+        let now = Utc::now();
+        self.0
+            .tokens
+            .get(&token_hash.to_owned())
+            .filter(|t| t.expires_at.is_none_or(|e| e > now))
     }
 
-    pub fn put_token(&self, token_hash: &str, ids: (i64, i64)) {
-        self.0.tokens.put(token_hash.to_owned(), ids);
+    pub fn put_token(&self, token_hash: &str, token: CachedToken) {
+        self.0.tokens.put(token_hash.to_owned(), token);
     }
 
     /// Forgets everything: called after every change to users, roles or tokens.
@@ -101,9 +114,29 @@ mod tests {
     #[test]
     fn entries_are_served_until_cleared() {
         let c = AuthCache::default();
-        c.put_token("h", (1, 2));
-        assert_eq!(c.token("h"), Some((1, 2)));
+        let t = CachedToken {
+            id: 1,
+            user_id: 2,
+            expires_at: None,
+        };
+        c.put_token("h", t);
+        assert_eq!(c.token("h"), Some(t));
         c.clear();
         assert_eq!(c.token("h"), None);
+    }
+
+    #[test]
+    fn a_cached_token_is_not_served_past_its_expiry() {
+        let c = AuthCache::default();
+        let soon = Utc::now() + chrono::Duration::milliseconds(50);
+        let t = CachedToken {
+            id: 1,
+            user_id: 2,
+            expires_at: Some(soon),
+        };
+        c.put_token("h", t);
+        assert_eq!(c.token("h"), Some(t));
+        std::thread::sleep(std::time::Duration::from_millis(80));
+        assert_eq!(c.token("h"), None, "served after the token expired");
     }
 }

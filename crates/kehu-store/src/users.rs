@@ -13,6 +13,7 @@ use crate::db::{Db, Tx};
 use crate::error::{StoreResult, unique_as};
 use crate::page::{Page, PageRequest, like_contains};
 use crate::schema::{RoleRights, Roles, Users};
+use crate::tokens::RevokeAllReason;
 
 /// A user as lists and forms show it (never the password hash).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -353,6 +354,8 @@ impl UserStore {
         }
         if changes.disabled {
             crate::sessions::delete_for_user(&mut tx, id).await?;
+            crate::tokens::revoke_all_for_user(&mut tx, id, RevokeAllReason::Disabled, actor)
+                .await?;
         }
         let after = Self::get_in(&mut tx, id).await?;
         audit::record(
@@ -401,6 +404,11 @@ impl UserStore {
             return Err(DomainError::NotFound.into());
         }
         crate::sessions::delete_for_user_except(&mut tx, id, keep_session).await?;
+        // An administrator's reset (a temporary password) also ends the user's API tokens.
+        if must_change {
+            crate::tokens::revoke_all_for_user(&mut tx, id, RevokeAllReason::PasswordReset, actor)
+                .await?;
+        }
         // The hash itself is never logged; the fact of the change is.
         audit::record(
             &mut tx,

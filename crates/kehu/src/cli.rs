@@ -90,6 +90,10 @@ enum TokenCmd {
         user: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Days until the token expires; 0 issues a token that never expires (for automation
+        /// an operator runs; the web and API always set an expiry).
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u16).range(0..=3650))]
+        expires_days: u16,
     },
     /// Revoke a token by id.
     Revoke {
@@ -268,16 +272,30 @@ async fn user(cmd: UserCmd, store: &Store) -> anyhow::Result<()> {
 
 async fn token(cmd: TokenCmd, store: &Store) -> anyhow::Result<()> {
     match cmd {
-        TokenCmd::Issue { user, name } => {
+        TokenCmd::Issue {
+            user,
+            name,
+            expires_days,
+        } => {
             let u = store
                 .users
                 .by_username(&user.to_lowercase())
                 .await?
                 .with_context(|| format!("no user named {user:?}"))?;
+            let name = kehu_domain::text::line("name", &name, 64)
+                .map_err(|e| anyhow::anyhow!("token name: {}", e.code))?;
+            let expires_at = (expires_days > 0)
+                .then(|| chrono::Utc::now() + chrono::Duration::days(i64::from(expires_days)));
             let token = new_token();
             store
                 .tokens
-                .issue(u.id, &name, &token_digest(&token), &Actor::system())
+                .issue(
+                    u.id,
+                    &name,
+                    &token_digest(&token),
+                    expires_at,
+                    &Actor::system(),
+                )
                 .await?;
             // Alone on stdout, so scripts can capture it.
             println!("{token}");

@@ -47,6 +47,7 @@ pub mod users;
         dictionary::update, dictionary::delete,
         audit::list,
         tokens::list, tokens::issue, tokens::revoke,
+        tokens::list_for_user, tokens::revoke_for_user,
     ),
     components(schemas(
         Problem, InvalidParam, me::Me,
