@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use kehu_domain::error::Errors;
 use kehu_domain::secrets::{new_token, token_digest};
 use kehu_domain::{DomainError, FieldError, text};
@@ -46,7 +46,8 @@ pub fn expiry(field: &str, days: Option<i64>) -> Result<DateTime<Utc>, FieldErro
     if !(1..=MAX_EXPIRY_DAYS).contains(&days) {
         return Err(FieldError::new(field, "err-token-days"));
     }
-    Ok(Utc::now() + chrono::Duration::days(days))
+    // Whole seconds: what is answered now is what both databases store and list later.
+    Ok((Utc::now() + chrono::Duration::days(days)).trunc_subsecs(0))
 }
 
 /// A personal API token, without its secret.
