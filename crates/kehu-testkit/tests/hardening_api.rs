@@ -328,24 +328,55 @@ async fn the_openapi_document_states_what_the_api_validates() {
 
     let new_user = schema("NewUserBody");
     let username = &new_user["properties"]["username"];
-    assert_eq!((&username["minLength"], &username["maxLength"]), (&json!(3), &json!(32)), "{username}");
+    assert_eq!(
+        (&username["minLength"], &username["maxLength"]),
+        (&json!(3), &json!(32)),
+        "{username}"
+    );
     assert!(username["pattern"].is_string(), "{username}");
     assert_eq!(new_user["properties"]["password"]["minLength"], 12);
     assert_eq!(new_user["properties"]["password"]["maxLength"], 128);
-    assert_eq!(schema("PasswordBody")["properties"]["password"]["minLength"], 12);
-    assert_eq!(schema("NewRoleBody")["properties"]["data_scope"]["enum"], json!(["own", "all"]));
+    assert_eq!(
+        schema("PasswordBody")["properties"]["password"]["minLength"],
+        12
+    );
+    assert_eq!(
+        schema("NewRoleBody")["properties"]["data_scope"]["enum"],
+        json!(["own", "all"])
+    );
     let rights = &schema("NewRoleBody")["properties"]["rights"]["items"]["enum"];
-    assert!(rights.as_array().unwrap().contains(&json!("system.users")), "{rights}");
-    assert_eq!(schema("NewDictBody")["properties"]["sort"]["maximum"], 99999);
-    assert_eq!(schema("NewTokenBody")["properties"]["expires_days"]["maximum"], 365);
-    assert_eq!(schema("NewTokenBody")["properties"]["name"]["maxLength"], 64);
+    assert!(
+        rights.as_array().unwrap().contains(&json!("system.users")),
+        "{rights}"
+    );
+    assert_eq!(
+        schema("NewDictBody")["properties"]["sort"]["maximum"],
+        99999
+    );
+    assert_eq!(
+        schema("NewTokenBody")["properties"]["expires_days"]["maximum"],
+        365
+    );
+    assert_eq!(
+        schema("NewTokenBody")["properties"]["name"]["maxLength"],
+        64
+    );
 
     let per_page = param(&doc, "/api/v1/users", "get", "per_page");
-    assert_eq!((&per_page["schema"]["minimum"], &per_page["schema"]["maximum"]), (&json!(1), &json!(200)));
+    assert_eq!(
+        (
+            &per_page["schema"]["minimum"],
+            &per_page["schema"]["maximum"]
+        ),
+        (&json!(1), &json!(200))
+    );
     let page = param(&doc, "/api/v1/audit", "get", "page");
     assert_eq!(page["schema"]["maximum"], 1_000_000);
     assert!(doc["paths"]["/api/v1/users/{id}/tokens"]["get"].is_object());
     assert!(doc["paths"]["/api/v1/users/{id}/tokens/{token_id}"]["delete"].is_object());
     let expires = &schema("TokenOut")["properties"]["expires_at"];
-    assert!(expires.to_string().contains("null"), "expires_at is nullable: {expires}");
+    assert!(
+        expires.to_string().contains("null"),
+        "expires_at is nullable: {expires}"
+    );
 }

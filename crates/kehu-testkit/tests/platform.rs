@@ -12,7 +12,7 @@ use kehu_domain::secrets::hash_password;
 use kehu_store::Actor;
 use kehu_testkit::{ADMIN_PASSWORD, Session, TestApp, both_backends, spawn_beside};
 
-const PW: &str = "geheim-1234";
+const PW: &str = "geheim-123456";
 
 /// Expected status per role for a GET: admin, sales supervisor, account manager, executive.
 const GET_MATRIX: &[(&str, [u16; 4])] = &[

@@ -147,18 +147,37 @@ pub async fn kinds(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDictBody {
-    /// snake_case, e.g. `industry`; a new kind is created by its first item.
+    /// snake_case, up to 40 characters, e.g. `industry`; a new kind is created by its first
+    /// item.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^[a-z][a-z0-9_]*$"
+    )]
     pub kind: String,
+    /// What users see: 1–64 characters, one line.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub item: String,
+    /// What other modules store: 1–64 characters, one line.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub value: String,
     /// 0 to 99999 (default 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 99999)]
     pub sort: Option<i64>,
 }
 
@@ -195,7 +214,7 @@ pub async fn create(
     get,
     path = "/api/v1/dictionary/{id}",
     tag = "dictionary",
-    params(("id" = i64, Path, description = "Item id")),
+    params(("id" = i64, Path, description = "Item id", minimum = 1)),
     responses(
         (status = 200, description = "The item", body = DictItemOut),
         Unauthenticated, NotFound,
@@ -213,9 +232,21 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DictPatch {
+    #[schema(min_length = 1, max_length = 40, pattern = r"^[a-z][a-z0-9_]*$")]
     pub kind: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub item: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub value: Option<String>,
+    #[schema(minimum = 0, maximum = 99999)]
     pub sort: Option<i64>,
     /// The `version` last read; a stale one answers 409 `version_conflict`.
     #[schema(required = true)]
@@ -226,7 +257,7 @@ pub struct DictPatch {
     patch,
     path = "/api/v1/dictionary/{id}",
     tag = "dictionary",
-    params(("id" = i64, Path, description = "Item id")),
+    params(("id" = i64, Path, description = "Item id", minimum = 1)),
     request_body = DictPatch,
     responses(
         (status = 200, description = "The changed item", body = DictItemOut),
@@ -259,7 +290,7 @@ pub async fn update(
     delete,
     path = "/api/v1/dictionary/{id}",
     tag = "dictionary",
-    params(("id" = i64, Path, description = "Item id"), VersionQuery),
+    params(("id" = i64, Path, description = "Item id", minimum = 1), VersionQuery),
     responses(
         (status = 204, description = "Deleted"),
         BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,

@@ -451,3 +451,67 @@ problems! {
     /// `validation_failed` with `errors[]`.
     Invalid = 422, "Invalid fields (`validation_failed`); `errors` names each one";
 }
+
+/// What the domain parsers accept, stated in the OpenAPI document (`#[schema(...)]`). The
+/// patterns describe a canonical valid value; the parsers are a little more lenient (they trim
+/// surrounding whitespace and lower-case user names) and refuse what JSON Schema cannot say
+/// (an e-mail address's grammar, a role that does not exist, a common password).
+pub mod rules {
+    use kehu_domain::{DataScope, Right};
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    // Patterns (string literals in the `#[schema]` attributes, which take no constants):
+    // one line of text `^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$`
+    // (a visible character, no control characters), longer text without control characters
+    // but line breaks and tabs, passwords without control characters, user names
+    // `^[A-Za-z0-9][A-Za-z0-9_.-]*$`, dictionary kinds `^[a-z][a-z0-9_]*$`.
+
+    fn codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(codes.into_iter().collect::<Vec<_>>()))
+    }
+
+    /// A role's data scope: `own` or `all`.
+    pub fn data_scope() -> RefOr<Schema> {
+        codes([DataScope::Own.code(), DataScope::All.code()])
+            .description(Some(
+                "`own` (only the user's own records) or `all` (every record)",
+            ))
+            .into()
+    }
+
+    /// Right codes, each from `GET /api/v1/rights`.
+    pub fn right_codes() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(codes(Right::ALL.iter().map(|r| r.code())))
+            .description(Some("Right codes from `GET /api/v1/rights`"))
+            .into()
+    }
+
+    /// Like [`data_scope`], or `null` to keep the role's.
+    pub fn data_scope_or_null() -> RefOr<Schema> {
+        codes([DataScope::Own.code(), DataScope::All.code()])
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::String,
+                Type::Null,
+            ]))
+            .description(Some("`own` or `all`; absent or `null` keeps the role's"))
+            .into()
+    }
+
+    /// Like [`right_codes`], absent to keep the role's rights.
+    pub fn right_codes_or_null() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::Array,
+                Type::Null,
+            ]))
+            .items(codes(Right::ALL.iter().map(|r| r.code())))
+            .description(Some(
+                "Right codes from `GET /api/v1/rights`; replaces the whole set",
+            ))
+            .into()
+    }
+}
