@@ -217,7 +217,7 @@ pub async fn create(
     params(("id" = i64, Path, description = "Item id", minimum = 1)),
     responses(
         (status = 200, description = "The item", body = DictItemOut),
-        Unauthenticated, NotFound,
+        BadRequest, Unauthenticated, NotFound,
     )
 )]
 pub async fn show(

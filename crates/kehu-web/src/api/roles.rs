@@ -149,7 +149,7 @@ pub async fn create(
     params(("id" = i64, Path, description = "Role id", minimum = 1)),
     responses(
         (status = 200, description = "The role", body = RoleOut),
-        Unauthenticated, Forbidden, NotFound,
+        BadRequest, Unauthenticated, Forbidden, NotFound,
     )
 )]
 pub async fn show(

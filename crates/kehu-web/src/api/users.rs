@@ -185,7 +185,7 @@ pub async fn create(
     params(("id" = i64, Path, description = "User id", minimum = 1)),
     responses(
         (status = 200, description = "The user", body = UserOut),
-        Unauthenticated, Forbidden, NotFound,
+        BadRequest, Unauthenticated, Forbidden, NotFound,
     )
 )]
 pub async fn show(
