@@ -184,7 +184,8 @@ both_backends! {
         problem(bearer(&app, &admin, Method::DELETE, &other, None).await, 404, "not_found").await;
         problem(bearer(&app, &admin, Method::GET, "/api/v1/users/999999/tokens", None).await, 404, "not_found").await;
         let audit = token_audit(&app, &admin).await;
-        assert!(audit.iter().any(|e| e["entity_id"] == token["id"].to_string()
+        let token_id = token["id"].to_string();
+        assert!(audit.iter().any(|e| e["entity_id"].as_str() == Some(token_id.as_str())
             && e["changes"]["revoked"]["after"] == true && e["username"] == "admin"), "{audit:?}");
     }
 

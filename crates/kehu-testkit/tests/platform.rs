@@ -168,7 +168,7 @@ both_backends! {
         let html = resp.text().await.unwrap();
         assert!(html.contains("用户名需 3 到 32 个字符"), "{html}");
         assert!(html.contains("电子邮件地址无效"));
-        assert!(html.contains("密码至少需要 8 个字符"));
+        assert!(html.contains("密码至少需要 12 个字符"));
         assert!(html.contains("value=\"张三丰\""), "entered values are kept");
         s.post_form("/language", &[("lang", "en"), ("back", "/")]).await;
         let html = s.post_form("/users", &[("username", "ab"), ("display_name", "x"), ("role_id", "3"), ("password", PW)])
