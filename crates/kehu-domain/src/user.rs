@@ -78,6 +78,17 @@ impl NewPassword {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Why a password was refused, in English for operators (CLI and environment variables);
+    /// users see the Fluent message of the error code instead.
+    pub fn refusal(code: &str) -> &'static str {
+        match code {
+            "err-password-short" => "it needs at least 12 characters",
+            "err-password-common" => "it is one of the most common passwords",
+            "err-too-long" => "it has more than 128 characters",
+            _ => "it contains control characters",
+        }
+    }
 }
 
 /// True when `input` (or its lower-case form: `Password1234` is as weak as `password1234`)

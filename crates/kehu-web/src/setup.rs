@@ -33,9 +33,10 @@ pub async fn bootstrap_admin(
         .context("the administrator role is missing: run `kehu migrate`")?;
     let (password, outcome) = match configured.filter(|p| !p.is_empty()) {
         Some(p) => {
-            kehu_domain::user::NewPassword::parse("password", p).map_err(|_| {
+            kehu_domain::user::NewPassword::parse("password", p).map_err(|e| {
                 anyhow::anyhow!(
-                    "KEHU_ADMIN_PASSWORD must have at least 12 characters and not be a common password"
+                    "KEHU_ADMIN_PASSWORD is refused: {}",
+                    kehu_domain::user::NewPassword::refusal(&e.code)
                 )
             })?;
             (p.to_owned(), AdminBootstrap::Configured)

@@ -128,8 +128,12 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
 fn cli_password() -> anyhow::Result<(String, bool)> {
     match std::env::var("KEHU_USER_PASSWORD") {
         Ok(p) if !p.is_empty() => {
-            NewPassword::parse("password", &p)
-                .map_err(|_| anyhow::anyhow!("KEHU_USER_PASSWORD needs at least 12 characters and must not be a common password"))?;
+            NewPassword::parse("password", &p).map_err(|e| {
+                anyhow::anyhow!(
+                    "KEHU_USER_PASSWORD is refused: {}",
+                    NewPassword::refusal(&e.code)
+                )
+            })?;
             Ok((p, false))
         }
         _ => Ok((kehu_domain::secrets::generate_password(), true)),
