@@ -300,6 +300,11 @@ both_backends! {
         assert_eq!((s, last["items"].as_array().unwrap().len()), (200, 0));
         let (s, last) = call(&app, &t, Method::GET, "/api/v1/audit?page=1000000", None).await;
         assert_eq!((s, last["total"].as_u64().unwrap() > 0), (200, true));
+        // The pages' lists take any page number: far past the end is an empty page, no panic.
+        let admin = app.admin().await;
+        for path in ["/users?page=18446744073709551615", "/audit?page=9223372036854775808"] {
+            assert_eq!(admin.get(path).await.status(), 200, "{path}");
+        }
     }
 }
 
@@ -379,5 +384,27 @@ async fn the_openapi_document_states_what_the_api_validates() {
     assert!(
         expires.to_string().contains("null"),
         "expires_at is nullable: {expires}"
+    );
+}
+
+#[tokio::test]
+async fn a_short_or_common_administrator_password_is_refused_at_first_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kehu.db").display());
+    let store = kehu_store::Store::open(&url).await.unwrap();
+    for (password, reason) in [("admin-123", "12 characters"), ("administrator", "common")] {
+        let err = kehu_web::setup::bootstrap_admin(&store, Some(password))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("KEHU_ADMIN_PASSWORD") && err.contains(reason),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        store.users.count().await.unwrap(),
+        0,
+        "no administrator was created"
     );
 }

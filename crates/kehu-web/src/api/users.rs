@@ -139,7 +139,7 @@ pub struct NewUserBody {
     pub display_name: String,
     /// An e-mail address, up to 254 characters; empty or `null` for none.
     #[serde(default)]
-    #[schema(max_length = 254)]
+    #[schema(max_length = 254, format = Email)]
     pub email: Option<String>,
     /// The role's id (`GET /api/v1/roles`).
     #[serde(default)]
@@ -209,7 +209,7 @@ pub struct UserPatch {
     pub display_name: Option<String>,
     /// Up to 254 characters; `null` or empty clears the address.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 254)]
+    #[schema(value_type = Option<String>, max_length = 254, format = Email)]
     pub email: Option<Option<String>>,
     #[schema(minimum = 1)]
     pub role_id: Option<i64>,
