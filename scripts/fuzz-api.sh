@@ -93,6 +93,11 @@ export KEHU_DATA_DIR=$run_dir/data KEHU_LISTEN=127.0.0.1:$port KEHU_LOG_LEVEL=wa
 export KEHU_ADMIN_PASSWORD="fuzz-$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
 unset KEHU_DATABASE_URL KEHU_CONFIG
 
+# True once kehu answers /readyz with 200 (python3 rather than curl: one tool fewer to need).
+ready() {
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$base/readyz" 2>/dev/null
+}
+
 server_pid=
 cleanup() {
     if [[ -n $server_pid ]]; then
@@ -105,11 +110,11 @@ trap cleanup EXIT
 "$kehu" serve >"$run_dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
-    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
+    ready && break
     kill -0 "$server_pid" 2>/dev/null || { cat "$run_dir/server.log" >&2; die "kehu serve stopped."; }
     sleep 0.2
 done
-curl -fsS "$base/readyz" >/dev/null || die "kehu serve did not become ready at $base."
+ready || die "kehu serve did not become ready at $base."
 echo "kehu serves at $base (data in $run_dir)"
 
 token() {

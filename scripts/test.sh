@@ -21,8 +21,8 @@
 #      over every operation of the OpenAPI document against a real `kehu serve`; any 5xx,
 #      dropped connection or answer that does not match the document fails (about 2 minutes).
 #
-# Needs: a Rust toolchain with rustfmt and clippy, python3 and curl; Debian or Ubuntu (apt-get)
-# for what is missing.
+# Needs: a Rust toolchain with rustfmt and clippy, and python3; Debian or Ubuntu (apt-get) for
+# what is missing.
 # Environment it reads: KEHU_TEST_POSTGRES_URL, KEHU_CHROMIUM, KEHU_CHROMEDRIVER (paths of an
 # already installed browser and driver), CI (when set, Cargo.lock must be up to date).
 # No TTY needed; it exits non-zero at the first failing step.

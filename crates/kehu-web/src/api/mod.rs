@@ -435,8 +435,11 @@ macro_rules! problems {
 }
 
 problems! {
-    /// `malformed_json`, `malformed_query`, `unsupported_media_type`.
-    BadRequest = 400, "Malformed JSON body or query string (`malformed_json`, `malformed_query`)";
+    /// `malformed_json`, `malformed_query`, `malformed_path`, `parameter_out_of_range`,
+    /// `unsupported_media_type`.
+    BadRequest = 400, "Malformed JSON body (`malformed_json`, `unsupported_media_type`), or a query \
+        or path parameter that does not parse (`malformed_query`, `malformed_path`) or is out of \
+        its documented range (`parameter_out_of_range`); `errors` names the parameter";
     /// `unauthenticated`.
     Unauthenticated = 401, "No valid session or API token (`unauthenticated`)";
     /// `forbidden`, `csrf_failed`, `password_change_required`.
