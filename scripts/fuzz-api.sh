@@ -33,15 +33,19 @@
 # runs with a token of its own, the password reset last. After a revocation the answers are
 # 401 or 403, which the document lists, so the checks still hold.
 #
-# Environment: KEHU_FUZZ_MAX_EXAMPLES (default 25 per operation), KEHU_FUZZ_SEED (default random,
-# printed, for a reproducible run).
+# Environment: KEHU_FUZZ_MAX_EXAMPLES (default 25 per operation and phase; fuzzing repeats until
+# its time is spent), KEHU_FUZZ_SEED (default a fixed seed, so that CI explores the same inputs
+# each run and a failure is not luck; `random` for a new one, printed for reproduction).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 max_examples=${KEHU_FUZZ_MAX_EXAMPLES:-25}
-seed=${KEHU_FUZZ_SEED:-$RANDOM$RANDOM}
+seed=${KEHU_FUZZ_SEED:-20261123}
+if [[ $seed == random ]]; then
+    seed=$RANDOM$RANDOM
+fi
 work=target/fuzz
 venv=$work/venv
 
