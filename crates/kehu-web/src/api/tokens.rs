@@ -102,13 +102,13 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
-    /// 1–64 characters (after trimming), one line.
+    /// 1–64 characters, one line.
     #[serde(default)]
     #[schema(
         required = true,
         min_length = 1,
         max_length = 64,
-        pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub name: String,
     /// Days until the token expires, 1 to 365 (default 90).
