@@ -135,7 +135,8 @@ fuzz() {
     shift 2
     echo
     echo "==> schemathesis: $name"
-    "$venv/bin/schemathesis" run "$base/api/openapi.json" \
+    # From target/fuzz: schemathesis keeps its cache of past crashes (replayed first) there.
+    (cd "$work" && venv/bin/schemathesis run "$base/api/openapi.json" \
         --checks all \
         --exclude-checks positive_data_acceptance,negative_data_rejection \
         --header "Authorization: Bearer $(token "$name")" \
@@ -146,7 +147,7 @@ fuzz() {
         --request-timeout 10 \
         --suppress-health-check too_slow,filter_too_much \
         --no-color \
-        "$@"
+        "$@")
 }
 
 # Each of these paths has one operation only (DELETE, DELETE, POST).
