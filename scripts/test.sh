@@ -17,8 +17,12 @@
 #   4. All tests: unit, integration (SQLite and PostgreSQL), CLI and browser tests, with
 #      cargo-nextest when installed (settings in .config/nextest.toml), else cargo test; the doc
 #      tests too once there are any (nextest does not run them).
+#   5. API fuzzing: scripts/fuzz-api.sh runs schemathesis (from PyPI, in a venv under target/)
+#      over every operation of the OpenAPI document against a real `kehu serve`; any 5xx,
+#      dropped connection or answer that does not match the document fails (about 2 minutes).
 #
-# Needs: a Rust toolchain with rustfmt and clippy; Debian or Ubuntu (apt-get) for what is missing.
+# Needs: a Rust toolchain with rustfmt and clippy, and python3; Debian or Ubuntu (apt-get) for
+# what is missing.
 # Environment it reads: KEHU_TEST_POSTGRES_URL, KEHU_CHROMIUM, KEHU_CHROMEDRIVER (paths of an
 # already installed browser and driver), CI (when set, Cargo.lock must be up to date).
 # No TTY needed; it exits non-zero at the first failing step.
@@ -233,5 +237,8 @@ else
     step "Tests (cargo test; install cargo-nextest for a faster, clearer run)"
     run cargo test --workspace "${locked[@]}"
 fi
+
+step "API fuzzing (schemathesis against kehu serve)"
+run ./scripts/fuzz-api.sh
 
 step "All checks passed in $(( SECONDS - started )) s"

@@ -43,7 +43,8 @@ impl DisplayName {
     }
 }
 
-/// A new password: 8–128 characters, not all the same kind of trivial input.
+/// A new password: 12–128 characters, no control characters, and not one of the 100,000 most
+/// common passwords (the list the `passwords` crate embeds, checked case-insensitively too).
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewPassword(String);
 
@@ -54,16 +55,22 @@ impl std::fmt::Debug for NewPassword {
 }
 
 impl NewPassword {
+    pub const MIN_CHARS: usize = 12;
+    pub const MAX_CHARS: usize = 128;
+
     pub fn parse(field: &str, input: &str) -> Result<Self, FieldError> {
         let n = input.chars().count();
-        if n < 8 {
+        if n < Self::MIN_CHARS {
             return Err(FieldError::new(field, "err-password-short"));
         }
-        if n > 128 {
+        if n > Self::MAX_CHARS {
             return Err(FieldError::new(field, "err-too-long"));
         }
         if input.chars().any(char::is_control) {
             return Err(FieldError::new(field, "err-control-chars"));
+        }
+        if is_common_password(input) {
+            return Err(FieldError::new(field, "err-password-common"));
         }
         Ok(Self(input.to_owned()))
     }
@@ -71,6 +78,24 @@ impl NewPassword {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Why a password was refused, in English for operators (CLI and environment variables);
+    /// users see the Fluent message of the error code instead.
+    pub fn refusal(code: &str) -> &'static str {
+        match code {
+            "err-password-short" => "it needs at least 12 characters",
+            "err-password-common" => "it is one of the most common passwords",
+            "err-too-long" => "it has more than 128 characters",
+            _ => "it contains control characters",
+        }
+    }
+}
+
+/// True when `input` (or its lower-case form: `Password1234` is as weak as `password1234`)
+/// is on the list of common passwords.
+pub fn is_common_password(input: &str) -> bool {
+    passwords::analyzer::is_common_password(input)
+        || passwords::analyzer::is_common_password(input.to_lowercase())
 }
 
 /// An optional e-mail address, checked by the `email_address` crate.
@@ -227,10 +252,27 @@ mod tests {
     }
 
     #[test]
-    fn passwords_need_eight_characters_and_are_not_printed() {
-        assert!(NewPassword::parse("password", "short").is_err());
-        let p = NewPassword::parse("password", "长一点的密码口令").map(|p| format!("{p:?}"));
+    fn passwords_need_twelve_characters_and_are_not_printed() {
+        assert_eq!(
+            NewPassword::parse("password", "elf-chars-1").map_err(|e| e.code),
+            Err("err-password-short".into())
+        );
+        assert!(NewPassword::parse("password", "twelve-chars").is_ok());
+        let p = NewPassword::parse("password", "长一点的密码口令也要十二个字")
+            .map(|p| format!("{p:?}"));
         assert_eq!(p, Ok("NewPassword(***)".into()));
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for common in ["password1234", "Password1234", "123456789012"] {
+            assert_eq!(
+                NewPassword::parse("new", common).map_err(|e| e.code),
+                Err("err-password-common".into()),
+                "{common}"
+            );
+        }
+        assert!(NewPassword::parse("new", "kehu-客户-2026-长").is_ok());
     }
 
     #[test]
@@ -254,7 +296,9 @@ mod tests {
             names,
             ["username", "display_name", "email", "role_id", "password"]
         );
-        assert!(NewAccount::parse("li.na", "李娜", "", Some(3), "长一点的密码口令").is_ok());
+        assert!(
+            NewAccount::parse("li.na", "李娜", "", Some(3), "长一点的密码口令也要十二个字").is_ok()
+        );
     }
 
     #[test]

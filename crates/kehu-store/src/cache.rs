@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use kehu_domain::Principal;
 
 use crate::notify::Notifier;
@@ -73,9 +74,17 @@ pub struct AuthCache(Arc<Inner>, Notifier);
 #[derive(Debug)]
 struct Inner {
     principals: TtlMap<i64, Principal>,
-    tokens: TtlMap<String, (i64, i64)>,
+    tokens: TtlMap<String, CachedToken>,
     /// Bumped by every [`AuthCache::clear`], before the maps are emptied.
     generation: AtomicU64,
+}
+
+/// A live API token as the cache keeps it: never served past `expires_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachedToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Default for AuthCache {
@@ -113,16 +122,20 @@ impl AuthCache {
             .put(p.user_id, p, generation, &self.0.generation);
     }
 
-    /// `(token id, user id)` of a live token.
-    pub fn token(&self, token_hash: &str) -> Option<(i64, i64)> {
-        self.0.tokens.get(&token_hash.to_owned())
-    }
-
-    /// Caches a token's owner read after [`Self::generation`] returned `generation`.
-    pub fn put_token(&self, generation: u64, token_hash: &str, ids: (i64, i64)) {
+    /// A live token: an entry whose token has expired since it was cached is not served.
+    pub fn token(&self, token_hash: &str) -> Option<CachedToken> {
+        let now = Utc::now();
         self.0
             .tokens
-            .put(token_hash.to_owned(), ids, generation, &self.0.generation);
+            .get(&token_hash.to_owned())
+            .filter(|t| t.expires_at.is_none_or(|e| e > now))
+    }
+
+    /// Caches a token read after [`Self::generation`] returned `generation`.
+    pub fn put_token(&self, generation: u64, token_hash: &str, token: CachedToken) {
+        self.0
+            .tokens
+            .put(token_hash.to_owned(), token, generation, &self.0.generation);
     }
 
     /// Forgets everything, here and (through `NOTIFY`) on the other instances: called after
@@ -148,8 +161,13 @@ mod tests {
     #[test]
     fn entries_are_served_until_cleared() {
         let c = AuthCache::default();
-        c.put_token(c.generation(), "h", (1, 2));
-        assert_eq!(c.token("h"), Some((1, 2)));
+        let t = CachedToken {
+            id: 1,
+            user_id: 2,
+            expires_at: None,
+        };
+        c.put_token(c.generation(), "h", t);
+        assert_eq!(c.token("h"), Some(t));
         c.clear();
         assert_eq!(c.token("h"), None);
     }
@@ -157,12 +175,32 @@ mod tests {
     #[test]
     fn a_read_that_started_before_a_clear_does_not_refill_the_cache() {
         let c = AuthCache::default();
+        let t = CachedToken {
+            id: 1,
+            user_id: 2,
+            expires_at: None,
+        };
         let before = c.generation();
         // The database is read here, then a change clears the cache before the value is put.
         c.clear();
-        c.put_token(before, "h", (1, 2));
+        c.put_token(before, "h", t);
         assert_eq!(c.token("h"), None);
-        c.put_token(c.generation(), "h", (1, 2));
-        assert_eq!(c.token("h"), Some((1, 2)));
+        c.put_token(c.generation(), "h", t);
+        assert_eq!(c.token("h"), Some(t));
+    }
+
+    #[test]
+    fn a_cached_token_is_not_served_past_its_expiry() {
+        let c = AuthCache::default();
+        let soon = Utc::now() + chrono::Duration::milliseconds(50);
+        let t = CachedToken {
+            id: 1,
+            user_id: 2,
+            expires_at: Some(soon),
+        };
+        c.put_token(c.generation(), "h", t);
+        assert_eq!(c.token("h"), Some(t));
+        std::thread::sleep(std::time::Duration::from_millis(80));
+        assert_eq!(c.token("h"), None, "served after the token expired");
     }
 }

@@ -19,8 +19,13 @@ impl PageRequest {
         }
     }
 
+    /// Rows to skip. Never overflows, and stays within `i64` (what both databases bind):
+    /// a page far past the end is simply empty.
     pub fn offset(&self) -> u64 {
-        (self.page - 1).saturating_mul(self.per_page)
+        self.page
+            .saturating_sub(1)
+            .saturating_mul(self.per_page)
+            .min(i64::MAX as u64)
     }
 }
 
@@ -77,6 +82,13 @@ mod tests {
         let p = PageRequest::new(Some(0), Some(10_000));
         assert_eq!((p.page, p.per_page), (1, 200));
         assert_eq!(PageRequest::new(Some(3), Some(20)).offset(), 40);
+        let huge = PageRequest::new(Some(u64::MAX), Some(200));
+        assert_eq!(huge.offset(), i64::MAX as u64);
+        let zero = PageRequest {
+            page: 0,
+            per_page: 10,
+        };
+        assert_eq!(zero.offset(), 0);
         assert_eq!(
             Page::<()>::new(vec![], 41, PageRequest::new(None, Some(20))).pages(),
             3

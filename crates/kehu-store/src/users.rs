@@ -14,6 +14,7 @@ use crate::db::{Db, Tx};
 use crate::error::{StoreResult, unique_as};
 use crate::page::{Page, PageRequest, like_contains};
 use crate::schema::{RoleRights, Roles, Users};
+use crate::tokens::RevokeAllReason;
 
 /// A user as lists and forms show it (never the password hash).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -354,6 +355,16 @@ impl UserStore {
             .ok_or(DomainError::NotFound.into())
     }
 
+    /// Account `id` as the delegation policy sees it (see [`Self::target_in`]).
+    pub(crate) async fn target_by_id(
+        tx: &mut Tx,
+        id: i64,
+        actor: &Actor,
+    ) -> StoreResult<TargetUser> {
+        let user = Self::get_in(tx, id).await?;
+        Self::target_in(tx, &user, actor).await
+    }
+
     /// The account as the delegation policy sees it: what its role grants, whether it is
     /// active, whether it is the actor's own.
     async fn target_in(tx: &mut Tx, user: &User, actor: &Actor) -> StoreResult<TargetUser> {
@@ -420,6 +431,8 @@ impl UserStore {
         }
         if changes.disabled {
             crate::sessions::delete_for_user(&mut tx, id).await?;
+            crate::tokens::revoke_all_for_user(&mut tx, id, RevokeAllReason::Disabled, actor)
+                .await?;
         }
         let after = Self::get_in(&mut tx, id).await?;
         audit::record(
@@ -544,8 +557,6 @@ async fn write_password(
                 .values([
                     (Users::PasswordHash, hash.into()),
                     (Users::MustChangePassword, must_change.into()),
-                    (Users::FailedLogins, 0.into()),
-                    (Users::LockedUntil, Expr::val(None::<DateTime<Utc>>)),
                     (Users::UpdatedAt, Expr::val(Utc::now())),
                     (Users::UpdatedBy, actor.user_id.into()),
                     (Users::Version, Expr::col(Users::Version).add(1)),
@@ -557,6 +568,10 @@ async fn write_password(
         return Err(DomainError::NotFound.into());
     }
     crate::sessions::delete_for_user_except(tx, id, keep_session).await?;
+    // An administrator's reset (a temporary password) also ends the user's API tokens.
+    if must_change {
+        crate::tokens::revoke_all_for_user(tx, id, RevokeAllReason::PasswordReset, actor).await?;
+    }
     audit::record(
         tx,
         actor,

@@ -214,8 +214,18 @@ impl TestApp {
             .id
     }
 
-    /// Issues an API token for `username`.
+    /// Issues an API token for `username`, valid for 90 days.
     pub async fn token_for(&self, username: &str) -> String {
+        let expires_at = chrono::Utc::now() + chrono::Duration::days(90);
+        self.token_expiring(username, Some(expires_at)).await
+    }
+
+    /// Issues an API token for `username` expiring at `expires_at` (`None`: never).
+    pub async fn token_expiring(
+        &self,
+        username: &str,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> String {
         let u = self
             .store
             .users
@@ -226,7 +236,13 @@ impl TestApp {
         let token = new_token();
         self.store
             .tokens
-            .issue(u.id, "test", &token_digest(&token), &Actor::system())
+            .issue(
+                u.id,
+                "test",
+                &token_digest(&token),
+                expires_at,
+                &Actor::system(),
+            )
             .await
             .unwrap();
         token

@@ -165,13 +165,20 @@ both_backends! {
             refused(bearer(&app, &t, Method::PATCH, &format!("/api/v1/users/{admin}"), Some(body)).await,
                 "target_outranks").await;
         }
+        // Nor can they cut the administrator off the API.
+        app.token_for("admin").await;
+        let admin_tokens = app.store.tokens.list_for_user(admin).await.unwrap();
+        let tid = admin_tokens[0].id;
+        refused(bearer(&app, &t, Method::DELETE, &format!("/api/v1/users/{admin}/tokens/{tid}"), None).await,
+            "target_outranks").await;
+        assert!(app.store.tokens.list_for_user(admin).await.unwrap()[0].revoked_at.is_none());
         assert_eq!(admin_state(&app).await, before, "nothing about the administrator changed");
         assert_eq!(app.store.users.get(admin).await.unwrap().display_name, "系统管理员");
 
         // The administrator still signs in, and every attempt is in the audit log.
         app.admin().await;
         let d = denials(&app).await;
-        assert_eq!(d.len(), 9, "{d:?}");
+        assert_eq!(d.len(), 10, "{d:?}");
         assert!(d.contains(&("user".into(), admin.to_string(), "target_outranks".into())), "{d:?}");
         assert!(d.contains(&("user".into(), me.to_string(), "rights_not_held".into())), "{d:?}");
     }

@@ -12,7 +12,7 @@ use kehu_domain::secrets::hash_password;
 use kehu_store::Actor;
 use kehu_testkit::{ADMIN_PASSWORD, Session, TestApp, both_backends, spawn_beside};
 
-const PW: &str = "geheim-1234";
+const PW: &str = "geheim-123456";
 
 /// Expected status per role for a GET: admin, sales supervisor, account manager, executive.
 const GET_MATRIX: &[(&str, [u16; 4])] = &[
@@ -170,7 +170,7 @@ both_backends! {
         let html = resp.text().await.unwrap();
         assert!(html.contains("用户名需 3 到 32 个字符"), "{html}");
         assert!(html.contains("电子邮件地址无效"));
-        assert!(html.contains("密码至少需要 8 个字符"));
+        assert!(html.contains("密码至少需要 12 个字符"));
         assert!(html.contains("value=\"张三丰\""), "entered values are kept");
         s.post_form("/language", &[("lang", "en"), ("back", "/")]).await;
         let html = s.post_form("/users", &[("username", "ab"), ("display_name", "x"), ("role_id", "3"), ("password", PW)])

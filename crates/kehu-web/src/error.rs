@@ -25,6 +25,14 @@ pub enum AppError {
     Csrf,
     #[error("bad request: {code}")]
     BadRequest { code: &'static str, detail: String },
+    /// A query or path parameter that does not parse or is out of range; `errors[]` names it.
+    #[error("bad parameter {}: {code}", param.field)]
+    BadParam {
+        code: &'static str,
+        param: FieldError,
+        /// What is wrong with it, already in the user's language.
+        reason: String,
+    },
     #[error("not found")]
     NotFound,
     #[error("database unavailable: {0}")]
@@ -96,7 +104,7 @@ impl AppError {
                 "problem-password-change",
             ),
             AppError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed", "problem-csrf"),
-            AppError::BadRequest { code, .. } => {
+            AppError::BadRequest { code, .. } | AppError::BadParam { code, .. } => {
                 (StatusCode::BAD_REQUEST, code, "problem-bad-request")
             }
             AppError::Unavailable(_) => (
@@ -148,6 +156,10 @@ impl AppError {
             AppError::Domain(DomainError::Refused(r)) => tr.t(&format!("refusal-{}", r.code())),
             AppError::Domain(DomainError::Conflict(f)) => field_message(tr, f),
             AppError::BadRequest { detail, .. } if !detail.is_empty() => detail.clone(),
+            AppError::BadParam { param, .. } => tr.t_args(
+                "problem-bad-param-detail",
+                &[("name", crate::i18n::FluentArg::Str(param.field.clone()))],
+            ),
             _ => tr.t(&format!("{}-detail", self.parts().2)),
         }
     }
@@ -214,6 +226,11 @@ impl IntoResponse for ApiError {
                 name: f.field.clone(),
                 code: f.code.clone(),
                 reason: field_message(&tr, f),
+            }],
+            AppError::BadParam { param, reason, .. } => vec![InvalidParam {
+                name: param.field.clone(),
+                code: param.code.clone(),
+                reason: reason.clone(),
             }],
             _ => Vec::new(),
         };

@@ -33,8 +33,11 @@ pub async fn bootstrap_admin(
         .context("the administrator role is missing: run `kehu migrate`")?;
     let (password, outcome) = match configured.filter(|p| !p.is_empty()) {
         Some(p) => {
-            kehu_domain::user::NewPassword::parse("password", p).map_err(|_| {
-                anyhow::anyhow!("KEHU_ADMIN_PASSWORD must have at least 8 characters")
+            kehu_domain::user::NewPassword::parse("password", p).map_err(|e| {
+                anyhow::anyhow!(
+                    "KEHU_ADMIN_PASSWORD is refused: {}",
+                    kehu_domain::user::NewPassword::refusal(&e.code)
+                )
             })?;
             (p.to_owned(), AdminBootstrap::Configured)
         }

@@ -90,6 +90,10 @@ enum TokenCmd {
         user: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Days until the token expires; 0 issues a token that never expires (for automation
+        /// an operator runs; the web and API always set an expiry).
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u16).range(0..=3650))]
+        expires_days: u16,
     },
     /// Revoke a token by id.
     Revoke {
@@ -124,8 +128,12 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
 fn cli_password() -> anyhow::Result<(String, bool)> {
     match std::env::var("KEHU_USER_PASSWORD") {
         Ok(p) if !p.is_empty() => {
-            NewPassword::parse("password", &p)
-                .map_err(|_| anyhow::anyhow!("KEHU_USER_PASSWORD needs at least 8 characters"))?;
+            NewPassword::parse("password", &p).map_err(|e| {
+                anyhow::anyhow!(
+                    "KEHU_USER_PASSWORD is refused: {}",
+                    NewPassword::refusal(&e.code)
+                )
+            })?;
             Ok((p, false))
         }
         _ => Ok((kehu_domain::secrets::generate_password(), true)),
@@ -271,16 +279,30 @@ async fn user(cmd: UserCmd, store: &Store) -> anyhow::Result<()> {
 
 async fn token(cmd: TokenCmd, store: &Store) -> anyhow::Result<()> {
     match cmd {
-        TokenCmd::Issue { user, name } => {
+        TokenCmd::Issue {
+            user,
+            name,
+            expires_days,
+        } => {
             let u = store
                 .users
                 .by_username(&user.to_lowercase())
                 .await?
                 .with_context(|| format!("no user named {user:?}"))?;
+            let name = kehu_domain::text::line("name", &name, 64)
+                .map_err(|e| anyhow::anyhow!("token name: {}", e.code))?;
+            let expires_at = (expires_days > 0)
+                .then(|| chrono::Utc::now() + chrono::Duration::days(i64::from(expires_days)));
             let token = new_token();
             store
                 .tokens
-                .issue(u.id, &name, &token_digest(&token), &Actor::system())
+                .issue(
+                    u.id,
+                    &name,
+                    &token_digest(&token),
+                    expires_at,
+                    &Actor::system(),
+                )
                 .await?;
             // Alone on stdout, so scripts can capture it.
             println!("{token}");

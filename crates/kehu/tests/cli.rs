@@ -179,3 +179,78 @@ fn serve_creates_the_administrator_once_and_stops_cleanly_on_sigterm() {
     let o = kehu(dir.path(), &["user", "list"], &[]);
     assert!(stdout(&o).contains("admin"));
 }
+
+#[test]
+fn cli_tokens_expire_after_the_days_given_and_zero_means_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = [("KEHU_USER_PASSWORD", "zhang-wei-2026")];
+    assert!(
+        kehu(dir.path(), &["user", "add", "zhangwei"], &pw)
+            .status
+            .success()
+    );
+    for days in ["7", "0"] {
+        let o = kehu(
+            dir.path(),
+            &[
+                "token",
+                "issue",
+                "--user",
+                "zhangwei",
+                "--expires-days",
+                days,
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert!(
+        kehu(dir.path(), &["token", "issue", "--user", "zhangwei"], &[])
+            .status
+            .success()
+    );
+    let o = kehu(
+        dir.path(),
+        &[
+            "token",
+            "issue",
+            "--user",
+            "zhangwei",
+            "--expires-days",
+            "-1",
+        ],
+        &[],
+    );
+    assert!(!o.status.success(), "a negative lifetime is refused");
+
+    let url = format!("sqlite://{}", dir.path().join("data/kehu.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tokens = rt.block_on(async {
+        let store = kehu_store::Store::open(&url).await.unwrap();
+        let u = store.users.by_username("zhangwei").await.unwrap().unwrap();
+        store.tokens.list_for_user(u.id).await.unwrap()
+    });
+    // Newest first: the default (90 days), never, 7 days.
+    let days: Vec<Option<i64>> = tokens
+        .iter()
+        .map(|t| {
+            t.expires_at
+                .map(|e| (e - chrono::Utc::now()).num_hours().div_euclid(24) + 1)
+        })
+        .collect();
+    assert_eq!(days, [Some(90), None, Some(7)]);
+}
+
+#[test]
+fn short_or_common_passwords_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (password, reason) in [("short-pw", "12 characters"), ("password1234", "common")] {
+        let o = kehu(
+            dir.path(),
+            &["user", "add", "wangfang"],
+            &[("KEHU_USER_PASSWORD", password)],
+        );
+        assert!(!o.status.success(), "{password} was accepted");
+        assert!(stderr(&o).contains(reason), "{}", stderr(&o));
+    }
+}

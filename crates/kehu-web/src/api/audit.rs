@@ -70,10 +70,12 @@ pub struct AuditQuery {
     /// To this day (`2025-03-31`, to its end, UTC) inclusive, or before this instant (RFC 3339).
     to: Option<String>,
     /// 1-based page number.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::page_number")]
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<u64>,
     /// Rows per page, 1 to 200 (default 50).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::per_page")]
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u64>,
 }
 

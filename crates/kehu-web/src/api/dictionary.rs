@@ -3,7 +3,7 @@
 //! change with 409 `not_allowed`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{
-    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Query,
-    Unauthenticated, VersionQuery, blank_as_none, created, need, required_version,
+    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Path,
+    Query, Unauthenticated, VersionQuery, created, need, required_version,
 };
 use crate::app::AppState;
 use crate::context::ApiUser;
@@ -73,10 +73,12 @@ pub struct DictQuery {
     /// Only items of this kind.
     kind: Option<String>,
     /// 1-based page number.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::page_number")]
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<u64>,
     /// Rows per page, 1 to 200 (default 50).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::per_page")]
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u64>,
 }
 
@@ -145,18 +147,37 @@ pub async fn kinds(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDictBody {
-    /// snake_case, e.g. `industry`; a new kind is created by its first item.
+    /// snake_case, up to 40 characters, e.g. `industry`; a new kind is created by its first
+    /// item.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^[a-z][a-z0-9_]*$"
+    )]
     pub kind: String,
+    /// What users see: 1–64 characters, one line.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub item: String,
+    /// What other modules store: 1–64 characters, one line.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub value: String,
     /// 0 to 99999 (default 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 99999)]
     pub sort: Option<i64>,
 }
 
@@ -193,10 +214,10 @@ pub async fn create(
     get,
     path = "/api/v1/dictionary/{id}",
     tag = "dictionary",
-    params(("id" = i64, Path, description = "Item id")),
+    params(("id" = i64, Path, description = "Item id", minimum = 1)),
     responses(
         (status = 200, description = "The item", body = DictItemOut),
-        Unauthenticated, NotFound,
+        BadRequest, Unauthenticated, NotFound,
     )
 )]
 pub async fn show(
@@ -211,9 +232,21 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DictPatch {
+    #[schema(min_length = 1, max_length = 40, pattern = r"^[a-z][a-z0-9_]*$")]
     pub kind: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub item: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub value: Option<String>,
+    #[schema(minimum = 0, maximum = 99999)]
     pub sort: Option<i64>,
     /// The `version` last read; a stale one answers 409 `version_conflict`.
     #[schema(required = true)]
@@ -224,7 +257,7 @@ pub struct DictPatch {
     patch,
     path = "/api/v1/dictionary/{id}",
     tag = "dictionary",
-    params(("id" = i64, Path, description = "Item id")),
+    params(("id" = i64, Path, description = "Item id", minimum = 1)),
     request_body = DictPatch,
     responses(
         (status = 200, description = "The changed item", body = DictItemOut),
@@ -257,7 +290,7 @@ pub async fn update(
     delete,
     path = "/api/v1/dictionary/{id}",
     tag = "dictionary",
-    params(("id" = i64, Path, description = "Item id"), VersionQuery),
+    params(("id" = i64, Path, description = "Item id", minimum = 1), VersionQuery),
     responses(
         (status = 204, description = "Deleted"),
         BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,

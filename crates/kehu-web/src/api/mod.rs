@@ -7,12 +7,13 @@ use std::marker::PhantomData;
 use std::str::FromStr;
 
 use axum::Router;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kehu_domain::{DomainError, Principal, Right};
+use kehu_domain::{DomainError, FieldError, Principal, Right};
 use kehu_store::PageRequest;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -24,6 +25,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::app::AppState;
 use crate::context::{ApiUser, Ctx};
 use crate::error::{ApiError, AppError, InvalidParam, Problem};
+use crate::i18n::FluentArg;
 
 pub mod audit;
 pub mod dictionary;
@@ -45,6 +47,7 @@ pub mod users;
         dictionary::update, dictionary::delete,
         audit::list,
         tokens::list, tokens::issue, tokens::revoke,
+        tokens::list_for_user, tokens::revoke_for_user,
     ),
     components(schemas(
         Problem, InvalidParam, me::Me,
@@ -159,23 +162,90 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// Query string whose rejections are problem+json (`malformed_query`).
+/// Query string whose rejections are problem+json naming the parameter: `malformed_query`
+/// when a value does not parse, `parameter_out_of_range` when a number is outside its bounds.
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+        // The path to the error names the parameter, which axum's own `Query` does not say.
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|e| {
+                let name = match e.path().to_string() {
+                    p if p == "." => "query".to_owned(),
+                    p => p,
+                };
+                ApiError(bad_param(name, &e.inner().to_string()))
+            })
+    }
+}
+
+/// Path parameters whose rejections are problem+json (`malformed_path`, naming the parameter),
+/// never axum's plain text.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(ApiError(
-                AppError::bad_request("malformed_query", e.body_text()),
-            )),
-            Err(e) => Err(ApiError(AppError::bad_request(
-                "malformed_query",
-                e.body_text(),
-            ))),
-        }
+        let rejection = match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => return Ok(Path(v)),
+            Err(r) => r,
+        };
+        let names: Vec<String> = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map(|p| p.iter().map(|(k, _)| k.to_owned()).collect())
+            .unwrap_or_default();
+        let name = match &rejection {
+            PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+                ErrorKind::ParseErrorAtKey { key, .. } => Some(key.clone()),
+                ErrorKind::ParseErrorAtIndex { index, .. } => names.get(*index).cloned(),
+                _ => None,
+            },
+            _ => None,
+        };
+        let name = name
+            .or_else(|| (names.len() == 1).then(|| names[0].clone()))
+            .unwrap_or_else(|| "path".to_owned());
+        let tr = crate::context::current_tr();
+        Err(ApiError(AppError::BadParam {
+            code: "malformed_path",
+            reason: tr.t("err-param-malformed"),
+            param: FieldError::new(name, "err-param-malformed"),
+        }))
+    }
+}
+
+/// Marks a bounds error in a query value, so [`Query`] can tell it from a parse error.
+const OUT_OF_RANGE: &str = "out of range ";
+
+/// The problem for parameter `name` from the deserializer's message.
+fn bad_param(name: String, message: &str) -> AppError {
+    let tr = crate::context::current_tr();
+    if let Some((min, max)) = message
+        .strip_prefix(OUT_OF_RANGE)
+        .and_then(|r| r.split_once(".."))
+        .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?)))
+    {
+        let reason = tr.t_args(
+            "err-param-range",
+            &[("min", FluentArg::Num(min)), ("max", FluentArg::Num(max))],
+        );
+        return AppError::BadParam {
+            code: "parameter_out_of_range",
+            param: FieldError::new(name, "err-param-range"),
+            reason,
+        };
+    }
+    AppError::BadParam {
+        code: "malformed_query",
+        reason: tr.t("err-param-malformed"),
+        param: FieldError::new(name, "err-param-malformed"),
     }
 }
 
@@ -229,21 +299,60 @@ impl<R: NeedsRight, S: Send + Sync> FromRequestParts<S> for Granted<R> {
     }
 }
 
+/// The highest page number a list accepts (with 200 rows a page: 200 million rows).
+pub const MAX_PAGE: u64 = 1_000_000;
+
 /// Which page of a list: `?page=&per_page=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1-based page number.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "page_number")]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Rows per page, 1 to 200 (default 50).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "per_page")]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 
 impl PageQuery {
     pub fn request(&self) -> PageRequest {
         PageRequest::new(self.page, self.per_page)
+    }
+}
+
+/// `page`: blank is absent, else 1 to [`MAX_PAGE`].
+pub fn page_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    bounded(d, 1, MAX_PAGE)
+}
+
+/// `per_page`: blank is absent, else 1 to [`PageRequest::MAX_PER_PAGE`].
+pub fn per_page<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    bounded(d, 1, PageRequest::MAX_PER_PAGE)
+}
+
+/// A whole number from `min` to `max`; blank is absent.
+pub fn bounded<'de, D: Deserializer<'de>>(
+    d: D,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, D::Error> {
+    let Some(s) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let out_of_range = || serde::de::Error::custom(format!("{OUT_OF_RANGE}{min}..{max}"));
+    // Digits only: a number too large for u64 is out of range, not malformed.
+    if !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(serde::de::Error::custom("not a whole number"));
+    }
+    match s.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(out_of_range()),
     }
 }
 
@@ -329,8 +438,11 @@ macro_rules! problems {
 }
 
 problems! {
-    /// `malformed_json`, `malformed_query`, `unsupported_media_type`.
-    BadRequest = 400, "Malformed JSON body or query string (`malformed_json`, `malformed_query`)";
+    /// `malformed_json`, `malformed_query`, `malformed_path`, `parameter_out_of_range`,
+    /// `unsupported_media_type`.
+    BadRequest = 400, "Malformed JSON body (`malformed_json`, `unsupported_media_type`), or a query \
+        or path parameter that does not parse (`malformed_query`, `malformed_path`) or is out of \
+        its documented range (`parameter_out_of_range`); `errors` names the parameter";
     /// `unauthenticated`.
     Unauthenticated = 401, "No valid session or API token (`unauthenticated`)";
     /// `forbidden`, `csrf_failed`, `password_change_required`, and the delegation refusals
@@ -348,4 +460,68 @@ problems! {
         changed since it was read (`version_conflict`), or its state forbids this (`not_allowed`)";
     /// `validation_failed` with `errors[]`.
     Invalid = 422, "Invalid fields (`validation_failed`); `errors` names each one";
+}
+
+/// What the domain parsers accept, stated in the OpenAPI document (`#[schema(...)]`). The
+/// patterns describe a canonical valid value; the parsers are a little more lenient (they trim
+/// surrounding whitespace and lower-case user names) and refuse what JSON Schema cannot say
+/// (an e-mail address's grammar, a role that does not exist, a common password).
+pub mod rules {
+    use kehu_domain::{DataScope, Right};
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    // Patterns (string literals in the `#[schema]` attributes, which take no constants):
+    // one line of text `^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$`
+    // (a visible character, no control characters), longer text without control characters
+    // but line breaks and tabs, passwords without control characters, user names
+    // `^[A-Za-z0-9][A-Za-z0-9_.-]*$`, dictionary kinds `^[a-z][a-z0-9_]*$`.
+
+    fn codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(codes.into_iter().collect::<Vec<_>>()))
+    }
+
+    /// A role's data scope: `own` or `all`.
+    pub fn data_scope() -> RefOr<Schema> {
+        codes([DataScope::Own.code(), DataScope::All.code()])
+            .description(Some(
+                "`own` (only the user's own records) or `all` (every record)",
+            ))
+            .into()
+    }
+
+    /// Right codes, each from `GET /api/v1/rights`.
+    pub fn right_codes() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(codes(Right::ALL.iter().map(|r| r.code())))
+            .description(Some("Right codes from `GET /api/v1/rights`"))
+            .into()
+    }
+
+    /// Like [`data_scope`], or `null` to keep the role's.
+    pub fn data_scope_or_null() -> RefOr<Schema> {
+        codes([DataScope::Own.code(), DataScope::All.code()])
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::String,
+                Type::Null,
+            ]))
+            .description(Some("`own` or `all`; absent or `null` keeps the role's"))
+            .into()
+    }
+
+    /// Like [`right_codes`], absent to keep the role's rights.
+    pub fn right_codes_or_null() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::Array,
+                Type::Null,
+            ]))
+            .items(codes(Right::ALL.iter().map(|r| r.code())))
+            .description(Some(
+                "Right codes from `GET /api/v1/rights`; replaces the whole set",
+            ))
+            .into()
+    }
 }

@@ -2,7 +2,7 @@
 //! domain rules as the role editor. Right: `system.roles`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{
-    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Query,
-    Unauthenticated, VersionQuery, created, need, nullable, required_version,
+    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Path,
+    Query, Unauthenticated, VersionQuery, created, need, nullable, required_version,
 };
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -91,17 +91,29 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRoleBody {
+    /// 1–64 characters, one line.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    /// Up to 500 characters.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub description: Option<String>,
     /// `own` (only the user's own records) or `all`.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(required = true, schema_with = crate::api::rules::data_scope)]
     pub data_scope: String,
     /// Right codes from `GET /api/v1/rights`; an unknown code is a field error on `rights`.
     #[serde(default)]
+    #[schema(schema_with = crate::api::rules::right_codes)]
     pub rights: Vec<String>,
 }
 
@@ -134,10 +146,10 @@ pub async fn create(
     get,
     path = "/api/v1/roles/{id}",
     tag = "roles",
-    params(("id" = i64, Path, description = "Role id")),
+    params(("id" = i64, Path, description = "Role id", minimum = 1)),
     responses(
         (status = 200, description = "The role", body = RoleOut),
-        Unauthenticated, Forbidden, NotFound,
+        BadRequest, Unauthenticated, Forbidden, NotFound,
     )
 )]
 pub async fn show(
@@ -153,11 +165,20 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolePatch {
+    /// 1–64 characters, one line.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    /// Up to 500 characters; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     pub description: Option<Option<String>>,
+    #[schema(schema_with = crate::api::rules::data_scope_or_null)]
     pub data_scope: Option<String>,
+    #[schema(schema_with = crate::api::rules::right_codes_or_null)]
     pub rights: Option<Vec<String>>,
     /// The `version` last read; a stale one answers 409 `version_conflict`.
     #[schema(required = true)]
@@ -168,7 +189,7 @@ pub struct RolePatch {
     patch,
     path = "/api/v1/roles/{id}",
     tag = "roles",
-    params(("id" = i64, Path, description = "Role id")),
+    params(("id" = i64, Path, description = "Role id", minimum = 1)),
     request_body = RolePatch,
     responses(
         (status = 200, description = "The changed role", body = RoleOut),
@@ -205,7 +226,7 @@ pub async fn update(
     delete,
     path = "/api/v1/roles/{id}",
     tag = "roles",
-    params(("id" = i64, Path, description = "Role id"), VersionQuery),
+    params(("id" = i64, Path, description = "Role id", minimum = 1), VersionQuery),
     responses(
         (status = 204, description = "Deleted"),
         BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,

@@ -1,21 +1,24 @@
 //! `/api/v1/me/tokens`: the caller's personal API tokens. A new token is shown once, in the
-//! answer to its creation; only its SHA-256 digest is stored.
+//! answer to its creation; only its SHA-256 digest is stored. Tokens expire (90 days unless
+//! asked otherwise, at most 365; only the CLI issues tokens that never expire).
+//! `/api/v1/users/{id}/tokens`: an administrator (`system.users`) lists and revokes anyone's.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
+use kehu_domain::error::Errors;
 use kehu_domain::secrets::{new_token, token_digest};
-use kehu_domain::{DomainError, text};
+use kehu_domain::{DomainError, FieldError, text};
 use kehu_store::tokens::ApiToken;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{
-    BadRequest, Forbidden, Invalid, Json, ListOf, NotFound, PageQuery, Query, Unauthenticated,
-    created,
+    BadRequest, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Path, Query,
+    Unauthenticated, created, need,
 };
 use crate::app::AppState;
 use crate::context::ApiUser;
@@ -25,6 +28,26 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me/tokens", get(list).post(issue))
         .route("/api/v1/me/tokens/{id}", delete(revoke))
+        .route("/api/v1/users/{id}/tokens", get(list_for_user))
+        .route(
+            "/api/v1/users/{id}/tokens/{token_id}",
+            delete(revoke_for_user),
+        )
+}
+
+/// Days a new token lives unless the request says otherwise.
+pub const DEFAULT_EXPIRY_DAYS: i64 = 90;
+/// The longest life a token issued through the web may have.
+pub const MAX_EXPIRY_DAYS: i64 = 365;
+
+/// The expiry of a token issued now for `days` (1 to [`MAX_EXPIRY_DAYS`]; absent: the default).
+pub fn expiry(field: &str, days: Option<i64>) -> Result<DateTime<Utc>, FieldError> {
+    let days = days.unwrap_or(DEFAULT_EXPIRY_DAYS);
+    if !(1..=MAX_EXPIRY_DAYS).contains(&days) {
+        return Err(FieldError::new(field, "err-token-days"));
+    }
+    // Whole seconds: what is answered now is what both databases store and list later.
+    Ok((Utc::now() + chrono::Duration::days(days)).trunc_subsecs(0))
 }
 
 /// A personal API token, without its secret.
@@ -34,6 +57,8 @@ pub struct TokenOut {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When the token stops signing in; `null` for a token that never expires (CLI-issued).
+    pub expires_at: Option<DateTime<Utc>>,
     /// Set once the token is revoked; a revoked token no longer signs in.
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -45,6 +70,7 @@ impl From<ApiToken> for TokenOut {
             name: t.name,
             created_at: t.created_at,
             last_used_at: t.last_used_at,
+            expires_at: t.expires_at,
             revoked_at: t.revoked_at,
         }
     }
@@ -72,13 +98,23 @@ pub async fn list(
     )))
 }
 
-/// A name to recognise the token by, e.g. the script that uses it.
+/// A new token: a name to recognise it by (e.g. the script that uses it) and its lifetime.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
+    /// 1–64 characters, one line.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    /// Days until the token expires, 1 to 365 (default 90).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 365)]
+    pub expires_days: Option<i64>,
 }
 
 /// A new token: `token` is shown this once and cannot be read again.
@@ -86,6 +122,7 @@ pub struct NewTokenBody {
 pub struct IssuedToken {
     pub id: i64,
     pub name: String,
+    pub expires_at: DateTime<Utc>,
     /// Send it as `Authorization: Bearer <token>`.
     pub token: String,
 }
@@ -117,16 +154,33 @@ pub async fn issue(
     ApiUser { user, ctx }: ApiUser,
     Json(b): Json<NewTokenBody>,
 ) -> Result<Response, ApiError> {
-    let name = text::line("name", &b.name, 64).map_err(DomainError::from)?;
+    let mut errors = Errors::new();
+    let name = errors.check(text::line("name", &b.name, 64));
+    let expires_at = errors.check(expiry("expires_days", b.expires_days));
+    errors.finish()?;
+    let (Some(name), Some(expires_at)) = (name, expires_at) else {
+        return Err(DomainError::field("name", "err-required").into());
+    };
     let token = new_token();
     let id = state
         .store
         .tokens
-        .issue(user.user_id, &name, &token_digest(&token), &ctx.actor())
+        .issue(
+            user.user_id,
+            &name,
+            &token_digest(&token),
+            Some(expires_at),
+            &ctx.actor(),
+        )
         .await?;
     Ok(created(
         format!("/api/v1/me/tokens/{id}"),
-        IssuedToken { id, name, token },
+        IssuedToken {
+            id,
+            name,
+            expires_at,
+            token,
+        },
     ))
 }
 
@@ -134,11 +188,10 @@ pub async fn issue(
     delete,
     path = "/api/v1/me/tokens/{id}",
     tag = "me",
-    params(("id" = i64, Path, description = "Token id")),
+    params(("id" = i64, Path, description = "Token id", minimum = 1)),
     responses(
         (status = 204, description = "Revoked"),
-        Unauthenticated, Forbidden,
-        NotFound,
+        BadRequest, Unauthenticated, Forbidden, NotFound,
     )
 )]
 pub async fn revoke(
@@ -151,6 +204,58 @@ pub async fn revoke(
         .store
         .tokens
         .revoke(id, Some(user.user_id), &ctx.actor())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/tokens",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id", minimum = 1), PageQuery),
+    responses(
+        (status = 200, description = "The user's tokens, newest first", body = ListOf<TokenOut>),
+        BadRequest, Unauthenticated, Forbidden, NotFound,
+    )
+)]
+pub async fn list_for_user(
+    State(state): State<AppState>,
+    _: Granted<need::Users>,
+    Path(id): Path<i64>,
+    Query(q): Query<PageQuery>,
+) -> Result<axum::Json<ListOf<TokenOut>>, ApiError> {
+    // An unknown user is "not found", not an empty list.
+    state.store.users.get(id).await?;
+    let tokens = state.store.tokens.list_for_user(id).await?;
+    Ok(axum::Json(ListOf::from_vec(
+        tokens.into_iter().map(TokenOut::from).collect(),
+        q.request(),
+    )))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/tokens/{token_id}",
+    tag = "users",
+    params(
+        ("id" = i64, Path, description = "User id", minimum = 1),
+        ("token_id" = i64, Path, description = "Token id", minimum = 1),
+    ),
+    responses(
+        (status = 204, description = "Revoked (recorded in the audit log)"),
+        BadRequest, Unauthenticated, Forbidden, NotFound,
+    )
+)]
+pub async fn revoke_for_user(
+    State(state): State<AppState>,
+    Granted { ctx, .. }: Granted<need::Users>,
+    Path((id, token_id)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    // Only a live token of that user: an already revoked one or another user's is "not found".
+    state
+        .store
+        .tokens
+        .revoke(token_id, Some(id), &ctx.actor())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

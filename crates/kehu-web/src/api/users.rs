@@ -2,7 +2,7 @@
 //! the domain parses every field, the store writes the audit log. Right: `system.users`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{
-    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Query,
+    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path, Query,
     Unauthenticated, blank_as_none, created, need, nullable, required_version,
 };
 use crate::app::AppState;
@@ -74,13 +74,16 @@ impl From<User> for UserOut {
 pub struct UserQuery {
     /// Part of the user name or display name.
     q: Option<String>,
+    /// Only users holding this role.
     #[serde(default, deserialize_with = "blank_as_none")]
     role_id: Option<i64>,
     /// 1-based page number.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::page_number")]
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<u64>,
     /// Rows per page, 1 to 200 (default 50).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::api::per_page")]
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u64>,
 }
 
@@ -115,21 +118,40 @@ pub async fn list(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
-    /// 3–32 of `a-z 0-9 _ . -`, stored lower-case.
+    /// 3–32 of `a-z 0-9 _ . -`, starting with a letter or digit, stored lower-case.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 3,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+    )]
     pub username: String,
+    /// 1–64 characters, one line.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub display_name: String,
+    /// An e-mail address, up to 254 characters; empty or `null` for none.
     #[serde(default)]
+    #[schema(max_length = 254, format = Email)]
     pub email: Option<String>,
+    /// The role's id (`GET /api/v1/roles`).
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(required = true, minimum = 1)]
     pub role_id: Option<i64>,
-    /// 8–128 characters.
+    /// 12–128 characters, not one of the most common passwords.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 12,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub password: String,
 }
 
@@ -172,10 +194,10 @@ pub async fn create(
     get,
     path = "/api/v1/users/{id}",
     tag = "users",
-    params(("id" = i64, Path, description = "User id")),
+    params(("id" = i64, Path, description = "User id", minimum = 1)),
     responses(
         (status = 200, description = "The user", body = UserOut),
-        Unauthenticated, Forbidden, NotFound,
+        BadRequest, Unauthenticated, Forbidden, NotFound,
     )
 )]
 pub async fn show(
@@ -190,10 +212,18 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    /// 1–64 characters, one line.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub display_name: Option<String>,
+    /// Up to 254 characters; `null` or empty clears the address.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 254, format = Email)]
     pub email: Option<Option<String>>,
+    #[schema(minimum = 1)]
     pub role_id: Option<i64>,
     /// Nobody disables themselves or changes their own role.
     pub disabled: Option<bool>,
@@ -206,7 +236,7 @@ pub struct UserPatch {
     patch,
     path = "/api/v1/users/{id}",
     tag = "users",
-    params(("id" = i64, Path, description = "User id")),
+    params(("id" = i64, Path, description = "User id", minimum = 1)),
     request_body = UserPatch,
     responses(
         (status = 200, description = "The changed user", body = UserOut),
@@ -244,9 +274,15 @@ pub async fn update(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
-    /// 8–128 characters; the user must change it at their next sign-in.
+    /// 12–128 characters, not one of the most common passwords; the user must change it at
+    /// their next sign-in.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(
+        required = true,
+        min_length = 12,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub password: String,
 }
 
@@ -261,7 +297,7 @@ impl std::fmt::Debug for PasswordBody {
     post,
     path = "/api/v1/users/{id}/password",
     tag = "users",
-    params(("id" = i64, Path, description = "User id")),
+    params(("id" = i64, Path, description = "User id", minimum = 1)),
     request_body = PasswordBody,
     responses(
         (status = 204, description = "Password reset; the user's sessions end and they must \

@@ -15,6 +15,7 @@ pub mod dictionary;
 pub mod home;
 pub mod profile;
 pub mod roles;
+pub mod user_tokens;
 pub mod users;
 
 pub fn router() -> Router<AppState> {
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(home::router())
         .merge(profile::router())
         .merge(users::router())
+        .merge(user_tokens::router())
         .merge(roles::router())
         .merge(dictionary::router())
         .merge(audit::router())

@@ -11,6 +11,7 @@ use kehu_domain::{DomainError, FieldError, text};
 use kehu_store::tokens::ApiToken;
 use serde::Deserialize;
 
+use crate::api::tokens::expiry;
 use crate::app::AppState;
 use crate::context::{CsrfForm, SignedIn};
 use crate::error::{AppError, PageError};
@@ -29,6 +30,9 @@ pub struct TokenRow {
     pub name: String,
     pub created: String,
     pub last_used: String,
+    /// When it expires, or "never" (CLI-issued tokens).
+    pub expires: String,
+    pub expired: bool,
     pub revoked: bool,
 }
 
@@ -52,15 +56,22 @@ struct ProfileQuery {
     saved: Option<String>,
 }
 
-fn token_rows(c: &Chrome, tokens: Vec<ApiToken>) -> Vec<TokenRow> {
+/// Token rows as the profile and an administrator's view of a user's tokens show them.
+pub(crate) fn token_rows(c: &Chrome, tokens: Vec<ApiToken>) -> Vec<TokenRow> {
+    let now = chrono::Utc::now();
     tokens
         .into_iter()
         .map(|t| TokenRow {
             id: t.id,
-            name: t.name,
             created: when(&c.tr, &t.created_at),
             last_used: t.last_used_at.map(|x| when(&c.tr, &x)).unwrap_or_default(),
+            expires: t
+                .expires_at
+                .map(|x| when(&c.tr, &x))
+                .unwrap_or_else(|| c.t("token-never-expires")),
+            expired: t.is_expired(now),
             revoked: t.revoked_at.is_some(),
+            name: t.name,
         })
         .collect()
 }
@@ -155,6 +166,9 @@ async fn change_password(
 #[derive(Deserialize)]
 struct TokenForm {
     name: String,
+    /// Days until it expires; blank means the default (90).
+    #[serde(default)]
+    expires_days: String,
 }
 
 async fn issue_token(
@@ -163,8 +177,19 @@ async fn issue_token(
     CsrfForm(f): CsrfForm<TokenForm>,
 ) -> Result<Response, PageError> {
     let tr = s.ctx.tr;
-    let name = match text::line("name", &f.name, 64) {
-        Ok(n) => n,
+    let days = match f.expires_days.trim() {
+        "" => Ok(None),
+        d => d
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| FieldError::new("expires_days", "err-token-days")),
+    };
+    let parsed = text::line("name", &f.name, 64).and_then(|name| {
+        let expires_at = days.and_then(|d| expiry("expires_days", d))?;
+        Ok((name, expires_at))
+    });
+    let (name, expires_at) = match parsed {
+        Ok(ok) => ok,
         Err(e) => {
             let errs = FormErrors::from_fields(&tr, &[e]);
             let p = page(&state, &s, FormErrors::default(), None, errs, false).await?;
@@ -175,7 +200,13 @@ async fn issue_token(
     state
         .store
         .tokens
-        .issue(s.user.user_id, &name, &token_digest(&token), &s.ctx.actor())
+        .issue(
+            s.user.user_id,
+            &name,
+            &token_digest(&token),
+            Some(expires_at),
+            &s.ctx.actor(),
+        )
         .await?;
     // The token is shown once, on this response, and never again.
     let p = page(

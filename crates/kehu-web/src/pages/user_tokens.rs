@@ -1,0 +1,83 @@
+//! An administrator's view of one user's API tokens (`/users/{id}/tokens`): when each was
+//! issued, last used and expires, and a revoke button per live token. Right: `system.users`.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kehu_domain::{DomainError, Right};
+
+use crate::app::AppState;
+use crate::context::{CsrfForm, NoFields, PageUser};
+use crate::error::{AppError, PageError};
+use crate::pages::SavedQuery;
+use crate::pages::profile::{TokenRow, token_rows};
+use crate::views::{Chrome, render};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users/{id}/tokens", get(list))
+        .route("/users/{id}/tokens/{token_id}/revoke", post(revoke))
+}
+
+#[derive(Template)]
+#[template(path = "users/tokens.html")]
+struct TokensPage {
+    c: Chrome,
+    user_id: i64,
+    username: String,
+    title: String,
+    tokens: Vec<TokenRow>,
+    saved: bool,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemUsers)?;
+    let u = state.store.users.get(id).await?;
+    let c = Chrome::new(&ctx, "/users");
+    let tokens = token_rows(&c, state.store.tokens.list_for_user(id).await?);
+    let title = c.tr.t_args(
+        "user-tokens-title",
+        &[("user", crate::i18n::FluentArg::Str(u.username.clone()))],
+    );
+    let p = TokensPage {
+        c,
+        user_id: id,
+        username: u.username,
+        title,
+        tokens,
+        saved: q.saved.is_some(),
+    };
+    Ok(render(&p)?.into_response())
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    PageUser { user, ctx }: PageUser,
+    Path((id, token_id)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    user.require(Right::SystemUsers)?;
+    // The store records the revocation in the audit log; a token already revoked (a second
+    // click) just shows the list again.
+    match state
+        .store
+        .tokens
+        .revoke(token_id, Some(id), &ctx.actor())
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/users/{id}/tokens?saved=1")).into_response()),
+        Err(e) => match AppError::from(e) {
+            AppError::Domain(DomainError::NotFound) => {
+                Ok(Redirect::to(&format!("/users/{id}/tokens")).into_response())
+            }
+            other => Err(PageError(other)),
+        },
+    }
+}
