@@ -121,6 +121,45 @@ pub async fn record(
     if action == Action::Update && changes.as_object().is_some_and(Map::is_empty) {
         return Ok(());
     }
+    insert_entry(tx, actor, action, entity, &entity_id.to_string(), &changes).await
+}
+
+/// Records a security event that changed nothing (a refused change, a failed sign-in) in its
+/// own transaction: the attempt stays in the log even though the change it asked for did not
+/// happen. `before`/`after` say what was asked (e.g. the role someone tried to assign) and are
+/// stored as a diff like a change, so the audit page shows them the same way.
+pub async fn event(
+    db: &Db,
+    actor: &Actor,
+    action: Action,
+    entity: &str,
+    entity_id: impl ToString,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> StoreResult<()> {
+    let changes = diff(before, after);
+    let mut tx = db.begin().await?;
+    insert_entry(
+        &mut tx,
+        actor,
+        action,
+        entity,
+        &entity_id.to_string(),
+        &changes,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_entry(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: Action,
+    entity: &str,
+    entity_id: &str,
+    changes: &Value,
+) -> StoreResult<()> {
     tx.execute(
         Query::insert()
             .into_table(AuditLog::Table)
@@ -139,47 +178,7 @@ pub async fn record(
                 actor.username.as_str().into(),
                 action.code().into(),
                 entity.into(),
-                entity_id.to_string().into(),
-                changes.to_string().into(),
-            ]),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Records a security event that changed nothing (a refused change, a failed sign-in) in its
-/// own transaction: the attempt stays in the log even though the change it asked for did not
-/// happen. `before`/`after` say what was asked (e.g. the role someone tried to assign) and are
-/// stored as a diff like a change, so the audit page shows them the same way.
-pub async fn event(
-    db: &Db,
-    actor: &Actor,
-    action: Action,
-    entity: &str,
-    entity_id: impl ToString,
-    before: Option<&Value>,
-    after: Option<&Value>,
-) -> StoreResult<()> {
-    let changes = diff(before, after);
-    db.execute(
-        Query::insert()
-            .into_table(AuditLog::Table)
-            .columns([
-                AuditLog::At,
-                AuditLog::UserId,
-                AuditLog::Username,
-                AuditLog::Action,
-                AuditLog::Entity,
-                AuditLog::EntityId,
-                AuditLog::Changes,
-            ])
-            .values_panic([
-                Expr::val(Utc::now()),
-                actor.user_id.into(),
-                actor.username.as_str().into(),
-                action.code().into(),
-                entity.into(),
-                entity_id.to_string().into(),
+                entity_id.into(),
                 changes.to_string().into(),
             ]),
     )

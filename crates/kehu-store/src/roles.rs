@@ -177,14 +177,7 @@ impl RoleStore {
             )
             .await?
             .ok_or(DomainError::NotFound)?;
-        let codes: Vec<(String,)> = tx
-            .fetch_all(
-                Query::select()
-                    .column(RoleRights::RightCode)
-                    .from(RoleRights::Table)
-                    .and_where(Expr::col(RoleRights::RoleId).eq(id)),
-            )
-            .await?;
+        let codes = right_codes_in(tx, id).await?;
         let (users,): (i64,) = tx
             .fetch_one(
                 Query::select()
@@ -195,7 +188,7 @@ impl RoleStore {
             .await?;
         Ok(RoleDetail {
             role,
-            rights: sorted_rights(codes.iter().map(|c| &c.0)),
+            rights: sorted_rights(codes.iter()),
             users,
         })
     }
@@ -386,6 +379,19 @@ fn attempt(input: &RoleInput) -> serde_json::Value {
     serde_json::json!({"name": input.name, "data_scope": input.scope.code(), "rights": rights})
 }
 
+/// The right codes role `id` holds, as stored.
+async fn right_codes_in(tx: &mut Tx, id: i64) -> StoreResult<Vec<String>> {
+    let codes: Vec<(String,)> = tx
+        .fetch_all(
+            Query::select()
+                .column(RoleRights::RightCode)
+                .from(RoleRights::Table)
+                .and_where(Expr::col(RoleRights::RoleId).eq(id)),
+        )
+        .await?;
+    Ok(codes.into_iter().map(|(c,)| c).collect())
+}
+
 /// What role `id` grants, or `None` when there is no such role.
 pub(crate) async fn authority_in(tx: &mut Tx, id: i64) -> StoreResult<Option<Authority>> {
     let scope: Option<(String,)> = tx
@@ -399,16 +405,9 @@ pub(crate) async fn authority_in(tx: &mut Tx, id: i64) -> StoreResult<Option<Aut
     let Some((scope,)) = scope else {
         return Ok(None);
     };
-    let codes: Vec<(String,)> = tx
-        .fetch_all(
-            Query::select()
-                .column(RoleRights::RightCode)
-                .from(RoleRights::Table)
-                .and_where(Expr::col(RoleRights::RoleId).eq(id)),
-        )
-        .await?;
+    let codes = right_codes_in(tx, id).await?;
     Ok(Some(Authority::new(
-        codes.iter().filter_map(|(c,)| Right::from_code(c)),
+        codes.iter().filter_map(|c| Right::from_code(c)),
         DataScope::from_code(&scope).unwrap_or(DataScope::Own),
     )))
 }
