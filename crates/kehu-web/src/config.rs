@@ -25,6 +25,15 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Idle lifetime of a sign-in session, in hours.
     pub session_hours: u32,
+    /// On SIGTERM, how long in-flight requests may take to finish before the process exits.
+    pub shutdown_deadline_secs: u64,
+    /// A client must send a request's whole header within this time, including the wait for
+    /// the next request on a kept-alive connection.
+    pub header_read_timeout_secs: u64,
+    /// A connection on which nothing is read or written for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// Open connections served at once; beyond this, new connections wait to be accepted.
+    pub max_connections: usize,
     /// The first administrator's password (from `KEHU_ADMIN_PASSWORD` only; never stored).
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
@@ -43,6 +52,10 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("secure_cookies", &self.secure_cookies)
             .field("session_hours", &self.session_hours)
+            .field("shutdown_deadline_secs", &self.shutdown_deadline_secs)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("max_connections", &self.max_connections)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -61,6 +74,10 @@ impl Default for Config {
             log_format: "text".into(),
             secure_cookies: false,
             session_hours: 12,
+            shutdown_deadline_secs: 10,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
             admin_password: None,
         }
     }
@@ -95,6 +112,10 @@ impl Config {
                 "log_format",
                 "secure_cookies",
                 "session_hours",
+                "shutdown_deadline_secs",
+                "header_read_timeout_secs",
+                "idle_timeout_secs",
+                "max_connections",
                 "admin_password",
             ]))
             .extract()
@@ -116,6 +137,18 @@ impl Config {
                 field: "session_hours",
                 message: "must be at least 1".into(),
             });
+        }
+        for (field, value) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    field,
+                    message: "must be at least 1".into(),
+                });
+            }
         }
         if let Some(url) = self.database_url()
             && !(url.starts_with("sqlite:")

@@ -10,6 +10,7 @@ pub mod error;
 pub mod i18n;
 pub mod metrics;
 pub mod pages;
+pub mod server;
 pub mod setup;
 pub mod statics;
 pub mod telemetry;

@@ -1,0 +1,293 @@
+//! The HTTP/1 server loop under faults: a bounded number of connections, a deadline for each
+//! request header, idle connections closed, accept errors (out of file descriptors) survived,
+//! and a shutdown that lets in-flight requests finish but never outlives its deadline.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tower::Service as _;
+
+use crate::config::Config;
+
+/// How long the server waits for clients, and for how many at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_deadline: Duration,
+}
+
+impl From<&Config> for Limits {
+    fn from(c: &Config) -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(c.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(c.idle_timeout_secs),
+            max_connections: c.max_connections.max(1),
+            shutdown_deadline: Duration::from_secs(c.shutdown_deadline_secs),
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `signal`, then stops accepting, lets the requests in
+/// flight finish for at most `limits.shutdown_deadline`, and closes what is left.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut tasks = JoinSet::new();
+    let mut http = http1::Builder::new();
+    // hyper starts the header clock whenever it waits for a request head, so this also bounds
+    // the wait for the next request on a kept-alive connection.
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let mut at_limit = Episode::default();
+    let mut accept_failing = Episode::default();
+    tokio::pin!(signal);
+    loop {
+        while tasks.try_join_next().is_some() {}
+        // A slot before accepting: at the limit, new clients wait in the listen backlog instead
+        // of taking file descriptors the open connections and the database need.
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if at_limit.begins() {
+                    tracing::warn!(
+                        max_connections = limits.max_connections,
+                        "connection limit reached: new connections wait until open ones close"
+                    );
+                }
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                    () = &mut signal => break,
+                }
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                // The client gave up between connecting and being accepted: nothing to do.
+                Err(e) if is_client_gone(&e) => continue,
+                Err(e) => {
+                    // EMFILE and friends: retrying at once would spin; log once per episode.
+                    if accept_failing.begins() {
+                        tracing::error!(error = %e, "cannot accept connections; retrying");
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                        () = &mut signal => break,
+                    }
+                }
+            },
+            () = &mut signal => break,
+        };
+        tasks.spawn(connection(
+            &http, &graceful, &app, stream, peer, slot, limits,
+        ));
+    }
+
+    // Stop accepting at once: new clients are refused rather than left waiting.
+    drop(listener);
+    tracing::info!(
+        open_connections = graceful.count(),
+        deadline_secs = limits.shutdown_deadline.as_secs(),
+        "stopped accepting; finishing requests in flight"
+    );
+    if tokio::time::timeout(limits.shutdown_deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            deadline_secs = limits.shutdown_deadline.as_secs(),
+            "shutdown deadline passed: closing the remaining connections"
+        );
+    }
+    tasks.shutdown().await;
+    Ok(())
+}
+
+/// Serves one connection until it ends, has been idle for `idle_timeout`, or shutdown closes it.
+fn connection(
+    http: &http1::Builder,
+    graceful: &GracefulShutdown,
+    app: &Router,
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: OwnedSemaphorePermit,
+    limits: Limits,
+) -> impl Future<Output = ()> + Send + 'static {
+    let _ = stream.set_nodelay(true);
+    let activity = Activity::default();
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let app = app.clone();
+    // Handlers extract the peer address with `ConnectInfo`, as `axum::serve` provides it.
+    let service = hyper::service::service_fn(move |mut req: axum::http::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().call(req)
+    });
+    let conn = graceful.watch(http.serve_connection(io, service));
+    async move {
+        let _slot = slot;
+        tokio::pin!(conn);
+        loop {
+            let quiet = activity.quiet_for();
+            if quiet >= limits.idle_timeout {
+                tracing::debug!(%peer, "closing an idle connection");
+                return;
+            }
+            tokio::select! {
+                ended = &mut conn => {
+                    if let Err(e) = ended {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                () = tokio::time::sleep(limits.idle_timeout - quiet) => {}
+            }
+        }
+    }
+}
+
+/// A condition that recurs while it lasts (limit reached, accept failing), logged once per
+/// episode: an episode ends after a minute without the condition.
+#[derive(Default)]
+struct Episode {
+    last_seen: Option<Instant>,
+}
+
+impl Episode {
+    const QUIET: Duration = Duration::from_secs(60);
+
+    /// Notes the condition; true when this starts a new episode.
+    fn begins(&mut self) -> bool {
+        let now = Instant::now();
+        let new = self
+            .last_seen
+            .is_none_or(|t| now.duration_since(t) >= Self::QUIET);
+        self.last_seen = Some(now);
+        new
+    }
+}
+
+fn is_client_gone(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+    )
+}
+
+/// When a connection last read or wrote a byte.
+#[derive(Clone)]
+struct Activity {
+    since: Instant,
+    last_ms: Arc<AtomicU64>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Self {
+            since: Instant::now(),
+            last_ms: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+impl Activity {
+    fn touch(&self) {
+        let ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.since.elapsed().saturating_sub(last)
+    }
+}
+
+/// A stream that notes each read and write in its [`Activity`].
+struct Tracked {
+    inner: TcpStream,
+    activity: Activity,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
