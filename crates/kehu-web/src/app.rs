@@ -18,7 +18,7 @@ use kehu_domain::Principal;
 use kehu_store::{Store, StoreResult};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -103,6 +103,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        // A 500 is logged once, by `AppError::log` with its cause; the trace layer's own
+        // "response failed" line would repeat it. The span is at error level so that its
+        // request id goes with every error whatever the configured log level.
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {
                 let id = req
@@ -110,9 +113,9 @@ pub fn router(state: AppState) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                tracing::error_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
             },
-        ))
+        ).on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
 }
