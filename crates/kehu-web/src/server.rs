@@ -53,7 +53,8 @@ pub async fn serve(
     limits: Limits,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let max_connections = fit_to_open_file_limit(limits.max_connections);
+    let slots = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
     let mut tasks = JoinSet::new();
     let mut http = http1::Builder::new();
@@ -73,7 +74,7 @@ pub async fn serve(
             Err(_) => {
                 if at_limit.begins() {
                     tracing::warn!(
-                        max_connections = limits.max_connections,
+                        max_connections,
                         "connection limit reached: new connections wait until open ones close"
                     );
                 }
@@ -172,6 +173,40 @@ fn connection(
             }
         }
     }
+}
+
+/// File descriptors kept back from connections for the database pool (SQLite: three files per
+/// pooled connection), logs and the listener.
+const RESERVED_FDS: usize = 64;
+
+/// `max` lowered to what the open-file limit (`ulimit -n`) allows: past it, accepting fails
+/// with "too many open files" and, worse, the database pool cannot open a connection.
+fn fit_to_open_file_limit(max: usize) -> usize {
+    let Some(nofile) = open_file_limit() else {
+        return max;
+    };
+    let fit = nofile.saturating_sub(RESERVED_FDS).max(nofile / 2).max(1);
+    if fit >= max {
+        return max;
+    }
+    tracing::warn!(
+        max_connections = max,
+        open_file_limit = nofile,
+        serving = fit,
+        "max_connections lowered to fit the open-file limit; raise `ulimit -n` to serve more"
+    );
+    fit
+}
+
+/// The soft limit on open files, where the system tells it (Linux `/proc`).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// A condition that recurs while it lasts (limit reached, accept failing), logged once per

@@ -27,10 +27,15 @@ struct Serve {
 }
 
 fn serve(env: &[(&str, &str)]) -> Serve {
-    let dir = tempfile::tempdir().unwrap();
     let mut c = Command::new(env!("CARGO_BIN_EXE_kehu"));
-    c.arg("serve")
-        .current_dir(dir.path())
+    c.arg("serve");
+    serve_cmd(c, env)
+}
+
+/// `kehu serve` started by `c` (the binary, or a shell that sets limits and execs it).
+fn serve_cmd(mut c: Command, env: &[(&str, &str)]) -> Serve {
+    let dir = tempfile::tempdir().unwrap();
+    c.current_dir(dir.path())
         .env("KEHU_DATA_DIR", dir.path().join("data"))
         .env("KEHU_LISTEN", "127.0.0.1:0")
         .env("KEHU_LOG_LEVEL", "warn")
@@ -319,4 +324,48 @@ async fn two_serve_processes_on_one_fresh_postgresql_schema_both_start_with_one_
         .await
         .unwrap();
     admin.close().await;
+}
+
+/// CPU time (user + system) the process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn more_idle_connections_than_open_files_allowed_neither_spin_nor_stop_healthz() {
+    let mut sh = Command::new("sh");
+    sh.args([
+        "-c",
+        "ulimit -n 128 && exec \"$0\" serve",
+        env!("CARGO_BIN_EXE_kehu"),
+    ]);
+    let kehu = serve_cmd(sh, &[("KEHU_HEADER_READ_TIMEOUT_SECS", "1")]);
+    let cpu_before = cpu_ticks(kehu.child.id());
+    let idle: Vec<TcpStream> = (0..200).map(|_| kehu.connect()).collect();
+    let started = Instant::now();
+    let mut health = kehu.connect();
+    health
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: kehu\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    health.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    let waited = started.elapsed();
+    let cpu = cpu_ticks(kehu.child.id()) - cpu_before;
+    drop(idle);
+    let logged = kehu.logged();
+    assert!(
+        waited < Duration::from_secs(10),
+        "/healthz answered after {waited:?}"
+    );
+    // Spinning on "too many open files" would burn a core for the whole wait.
+    assert!(cpu < 100, "{cpu} ticks of CPU in {waited:?}");
+    assert_eq!(
+        logged.matches("lowered to fit the open-file limit").count(),
+        1,
+        "{logged}"
+    );
+    assert!(!logged.contains("Too many open files"), "{logged}");
 }
