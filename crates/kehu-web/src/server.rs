@@ -1,25 +1,25 @@
 //! The HTTP/1 server loop under faults: a bounded number of connections, a deadline for each
 //! request header, idle connections closed, accept errors (out of file descriptors) survived,
-//! and a shutdown that lets in-flight requests finish but never outlives its deadline.
+//! and a shutdown that lets in-flight requests finish but never outlives its deadline. A
+//! connection with no request in flight (idle, or a header still arriving) does not hold it.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::Service as _;
 
@@ -55,7 +55,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let max_connections = fit_to_open_file_limit(limits.max_connections);
     let slots = Arc::new(Semaphore::new(max_connections));
-    let graceful = GracefulShutdown::new();
+    let (stop, stopping) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut http = http1::Builder::new();
     // hyper starts the header clock whenever it waits for a request head, so this also bounds
@@ -106,18 +106,27 @@ pub async fn serve(
             () = &mut signal => break,
         };
         tasks.spawn(connection(
-            &http, &graceful, &app, stream, peer, slot, limits,
+            &http,
+            stopping.clone(),
+            &app,
+            stream,
+            peer,
+            slot,
+            limits,
         ));
     }
 
     // Stop accepting at once: new clients are refused rather than left waiting.
     drop(listener);
+    while tasks.try_join_next().is_some() {}
     tracing::info!(
-        open_connections = graceful.count(),
+        open_connections = tasks.len(),
         deadline_secs = limits.shutdown_deadline.as_secs(),
         "stopped accepting; finishing requests in flight"
     );
-    if tokio::time::timeout(limits.shutdown_deadline, graceful.shutdown())
+    let _ = stop.send(true);
+    let drained = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(limits.shutdown_deadline, drained)
         .await
         .is_err()
     {
@@ -130,10 +139,11 @@ pub async fn serve(
     Ok(())
 }
 
-/// Serves one connection until it ends, has been idle for `idle_timeout`, or shutdown closes it.
+/// Serves one connection until it ends, has been idle for `idle_timeout`, or shutdown closes it:
+/// at once when no request is in flight, after the response otherwise.
 fn connection(
     http: &http1::Builder,
-    graceful: &GracefulShutdown,
+    mut stopping: watch::Receiver<bool>,
     app: &Router,
     stream: TcpStream,
     peer: SocketAddr,
@@ -147,15 +157,26 @@ fn connection(
         activity: activity.clone(),
     });
     let app = app.clone();
-    // Handlers extract the peer address with `ConnectInfo`, as `axum::serve` provides it.
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let counter = in_flight.clone();
     let service = hyper::service::service_fn(move |mut req: axum::http::Request<Incoming>| {
+        // Handlers extract the peer address with `ConnectInfo`, as `axum::serve` provides it.
         req.extensions_mut().insert(ConnectInfo(peer));
-        app.clone().call(req)
+        let guard = InFlight::enter(&counter);
+        let answer = app.clone().call(req);
+        async move {
+            let resp = answer.await?;
+            Ok::<_, std::convert::Infallible>(resp.map(|inner| Guarded {
+                inner,
+                _guard: guard,
+            }))
+        }
     });
-    let conn = graceful.watch(http.serve_connection(io, service));
+    let conn = http.serve_connection(io, service);
     async move {
         let _slot = slot;
         tokio::pin!(conn);
+        let mut shutting_down = false;
         loop {
             let quiet = activity.quiet_for();
             if quiet >= limits.idle_timeout {
@@ -163,15 +184,66 @@ fn connection(
                 return;
             }
             tokio::select! {
-                ended = &mut conn => {
+                ended = conn.as_mut() => {
                     if let Err(e) = ended {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                     return;
                 }
                 () = tokio::time::sleep(limits.idle_timeout - quiet) => {}
+                _ = stopping.changed(), if !shutting_down => {
+                    shutting_down = true;
+                    if in_flight.load(Ordering::Acquire) == 0 {
+                        return;
+                    }
+                    // Answer the request in flight, then close.
+                    conn.as_mut().graceful_shutdown();
+                }
             }
         }
+    }
+}
+
+/// Counts a request as in flight from the moment hyper hands it over until its response body
+/// has been sent (or dropped): the guard travels from the handler's future into the body.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in flight while it is being sent.
+struct Guarded {
+    inner: axum::body::Body,
+    _guard: InFlight,
+}
+
+impl hyper::body::Body for Guarded {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -139,7 +139,7 @@ const REST_OF_BODY: &[u8] = b"password=not-the-password";
 #[test]
 fn a_half_sent_request_header_does_not_keep_serve_alive_after_sigterm() {
     let mut kehu = serve(&[
-        ("KEHU_SHUTDOWN_DEADLINE_SECS", "3"),
+        ("KEHU_SHUTDOWN_DEADLINE_SECS", "5"),
         ("KEHU_HEADER_READ_TIMEOUT_SECS", "60"),
     ]);
     let mut half = kehu.connect();
@@ -148,15 +148,16 @@ fn a_half_sent_request_header_does_not_keep_serve_alive_after_sigterm() {
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
     kehu.sigterm();
-    let exit = kehu.exit_within(Duration::from_secs(6));
+    let exit = kehu.exit_within(Duration::from_secs(8));
     assert!(
         exit.is_some_and(|s| s.success()),
         "serve did not stop cleanly: {exit:?}\n{}",
         kehu.logged()
     );
+    // No request is in flight on it, so it does not even wait for the deadline.
     assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "stopping took {:?}",
+        started.elapsed() < Duration::from_millis(1500),
+        "stopping took {:?}: the half-sent header held it",
         started.elapsed()
     );
 }
