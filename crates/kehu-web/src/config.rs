@@ -221,6 +221,19 @@ mod tests {
     }
 
     #[test]
+    fn zero_timeouts_or_connection_limit_are_refused() {
+        for zero in [
+            |c: &mut Config| c.header_read_timeout_secs = 0,
+            |c: &mut Config| c.idle_timeout_secs = 0,
+            |c: &mut Config| c.max_connections = 0,
+        ] {
+            let mut c = Config::default();
+            zero(&mut c);
+            assert!(c.validate().is_err(), "{c:?}");
+        }
+    }
+
+    #[test]
     fn debug_output_hides_secrets() {
         let c = Config {
             database_url: Some("postgres://kehu:topsecret@db/kehu".into()),
