@@ -282,6 +282,10 @@ fn a_failing_request_logs_one_error_line_with_its_request_id_even_with_backtrace
         lines[0].contains("audit_log"),
         "the cause is named: {logged}"
     );
+    assert!(
+        !lines[0].contains('\x1b'),
+        "colour codes in a piped log: {logged}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
