@@ -5,9 +5,13 @@
 #   2. /healthz,
 #   3. a bare axum "hello" control binary,
 # then prints requests/s, p99 latency, the ratio to the control, idle RSS and start-to-ready
-# time on an existing database. Everything targets 127.0.0.1 only.
+# time on an existing database. Then a write run: 32 concurrent creators of dictionary items
+# (POST /api/v1/dictionary with a bearer token, each create audited in its transaction) for
+# WRITE_DURATION, capped at WRITES creates, against SQLite and against PostgreSQL (a fresh
+# schema in $PG_URL), printing creates/s, p50, p99 and max. Everything targets 127.0.0.1 only.
 #
-# Usage: bench/platform/run.sh            (env: DURATION=10s CONNECTIONS=32)
+# Usage: bench/platform/run.sh   (env: DURATION=10s CONNECTIONS=32 WRITES=100000
+#        WRITE_DURATION=10s PG_URL=postgres://postgres@127.0.0.1:5432/test ONLY_WRITES=1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
@@ -28,7 +32,15 @@ HELLO=target/release/examples/hello
 
 WORK=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+WRITES=${WRITES:-100000}
+WRITE_DURATION=${WRITE_DURATION:-10s}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+PG_SCHEMA="kehu_bench_$$"
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    psql -q "$PG_URL" -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 export KEHU_DATA_DIR="$WORK/data" KEHU_LISTEN="127.0.0.1:$KEHU_PORT" KEHU_LOG_LEVEL=warn
@@ -41,6 +53,67 @@ wait_ready() {
     done
     echo "kehu did not become ready" >&2; exit 1
 }
+
+# 32 creators of dictionary items; each thread stops after its share of WRITES (a cap: wrk
+# still runs for the whole duration, so a capped run's creates/s is a lower bound). Prints one
+# RESULT line: requests, non-2xx, seconds, creates/s, p50, p99, max (ms).
+cat >"$WORK/create.lua" <<'LUA'
+local share = math.floor(tonumber(os.getenv("WRITES")) / 2)
+local sent, answered = 0, 0
+local threads = {}
+function setup(thread)
+    table.insert(threads, thread)
+    thread:set("tid", #threads)
+end
+function init(args)
+    wrk.method = "POST"
+    wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+    wrk.headers["Content-Type"] = "application/json"
+end
+function request()
+    sent = sent + 1
+    local body = string.format('{"kind":"bench","item":"t%d-%d","value":"v%d"}', tid, sent, sent)
+    return wrk.format(nil, "/api/v1/dictionary", nil, body)
+end
+function response(status, headers, body)
+    answered = answered + 1
+    if answered >= share then wrk.thread:stop() end
+end
+function done(summary, latency, requests)
+    local secs = summary.duration / 1e6
+    local ok = summary.requests - summary.errors.status
+    io.write(string.format("RESULT %d %d %.1f %.0f %.2f %.2f %.2f\n", summary.requests,
+        summary.errors.status, secs, ok / secs, latency:percentile(50) / 1000,
+        latency:percentile(99) / 1000, latency.max / 1000))
+end
+LUA
+
+write_run() { # label database-url
+    local pid out
+    KEHU_DATABASE_URL="$2" $BIN serve >"$WORK/write-$1.log" 2>&1 & pid=$!; PIDS+=($pid)
+    wait_ready
+    BENCH_TOKEN=$(KEHU_DATABASE_URL="$2" $BIN token issue --user admin --name "bench-$1")
+    out=$(BENCH_TOKEN=$BENCH_TOKEN WRITES=$WRITES wrk -t2 -c32 -d"$WRITE_DURATION" --timeout 10s \
+        -s "$WORK/create.lua" "http://127.0.0.1:$KEHU_PORT")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    awk -v label="$1" -v cap="$WRITES" '$1=="RESULT" {
+        printf "%-34s %10s %10s %10s %10s %10s %8s\n", label, $5, $6 " ms", $7 " ms", $8 " ms", $2, $3
+        if ($2 >= cap) print "  (capped at " cap " creates: creates/s is a lower bound)" }' <<<"$out"
+}
+
+write_runs() {
+    psql -q "$PG_URL" -c "CREATE SCHEMA $PG_SCHEMA" >/dev/null
+    echo
+    echo "kehu write benchmark: 32 connections creating dictionary items for $WRITE_DURATION (cap $WRITES), $(nproc) cores"
+    printf '%-34s %10s %10s %10s %10s %10s %8s\n' "backend" "creates/s" "p50" "p99" "max" "answers" "non-2xx"
+    write_run "SQLite (WAL)" "sqlite://$WORK/write.db"
+    write_run "PostgreSQL (schema $PG_SCHEMA)" "$PG_URL?options[search_path]=$PG_SCHEMA"
+}
+
+if [ -n "${ONLY_WRITES:-}" ]; then
+    write_runs
+    exit 0
+fi
 
 # First start creates and migrates the database; the measured start is the second one.
 $BIN serve >"$WORK/first.log" 2>&1 & PIDS+=($!)
@@ -98,3 +171,4 @@ echo "authenticated read path: $READ_PATH"
 echo "idle RSS: $((idle_rss_kb / 1024)) MB (after load: $((busy_rss_kb / 1024)) MB)"
 echo "start to ready on an existing database: ${ready_ms} ms"
 echo "targets: read >= 30 % of control with p99 < 10 ms; idle RSS < 40 MB; ready < 300 ms"
+write_runs

@@ -9,7 +9,7 @@ use sea_query::{
     TableCreateStatement,
 };
 
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, Tx};
 use crate::schema::*;
 
 type Build = fn() -> Vec<Ddl>;
@@ -435,7 +435,21 @@ impl Ddl {
     }
 }
 
-/// Applies every pending migration, each in its own transaction. On PostgreSQL an advisory
+/// Serialises what a starting kehu does to a shared database (migrations, seed data, the
+/// first administrator) for the rest of `tx`, so that instances starting together on one
+/// database take turns. PostgreSQL: a transaction-scoped advisory lock; SQLite's
+/// `BEGIN IMMEDIATE` already admits one writer at a time.
+pub async fn lock_startup(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    match tx.backend() {
+        Backend::Postgres => {
+            tx.execute_raw("SELECT pg_advisory_xact_lock(7303243)")
+                .await
+        }
+        Backend::Sqlite => Ok(()),
+    }
+}
+
+/// Applies every pending migration, in one transaction. On PostgreSQL an advisory
 /// lock keeps two kehu processes starting at once from migrating twice.
 pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
     use anyhow::Context as _;
@@ -459,11 +473,9 @@ pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
         .begin()
         .await
         .context("starting the migration transaction")?;
-    if tx.backend() == Backend::Postgres {
-        tx.execute_raw("SELECT pg_advisory_xact_lock(7303243)")
-            .await
-            .context("taking the migration lock")?;
-    }
+    lock_startup(&mut tx)
+        .await
+        .context("taking the migration lock")?;
     tx.execute_raw(&Ddl::Table(bookkeeping).render(tx.backend()))
         .await
         .context("creating kehu_migrations")?;

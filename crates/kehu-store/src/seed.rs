@@ -13,9 +13,11 @@ use crate::error::StoreResult;
 use crate::roles::{ADMIN_ROLE, set_rights};
 use crate::schema::{Dictionary, Rights, Roles};
 
-/// Adds missing rights, built-in roles and dictionary items.
+/// Adds missing rights, built-in roles and dictionary items. Under the startup lock: two
+/// instances seeding a fresh database at once would both see a role missing and both insert it.
 pub async fn seed(db: &Db) -> StoreResult<()> {
     let mut tx = db.begin().await?;
+    crate::migrations::lock_startup(&mut tx).await?;
     let mut q = Query::insert()
         .into_table(Rights::Table)
         .columns([Rights::Code, Rights::Module])

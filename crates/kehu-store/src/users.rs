@@ -298,6 +298,41 @@ impl UserStore {
         let mut tx = self.db.begin().await?;
         let role = role_in(&mut tx, new.role_id).await?;
         authorize(&actor.authority, AdminChange::CreateUser { role: &role })?;
+        let user = Self::insert_in(&mut tx, new, actor).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Creates the first account if there is none, under the startup lock, so that instances
+    /// starting together on one database create it once. `None`: an account exists already,
+    /// including one with the same name created a moment ago by another instance.
+    pub async fn create_first(&self, new: &NewUser) -> StoreResult<Option<User>> {
+        let mut tx = self.db.begin().await?;
+        crate::migrations::lock_startup(&mut tx).await?;
+        let (n,): (i64,) = tx
+            .fetch_one(
+                Query::select()
+                    .expr(Expr::col(Users::Id).count())
+                    .from(Users::Table),
+            )
+            .await?;
+        if n > 0 {
+            return Ok(None);
+        }
+        match Self::insert_in(&mut tx, new, &Actor::system()).await {
+            Ok(user) => {
+                tx.commit().await?;
+                Ok(Some(user))
+            }
+            Err(crate::StoreError::Domain(DomainError::Conflict(f))) if f.field == "username" => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Inserts the account and its audit entry in `tx`; the caller has checked the right.
+    async fn insert_in(tx: &mut Tx, new: &NewUser, actor: &Actor) -> StoreResult<User> {
         let now = Utc::now();
         let (id,): (i64,) = tx
             .fetch_one(
@@ -331,9 +366,9 @@ impl UserStore {
             )
             .await
             .map_err(unique_as("username"))?;
-        let user = Self::get_in(&mut tx, id).await?;
+        let user = Self::get_in(tx, id).await?;
         audit::record(
-            &mut tx,
+            tx,
             actor,
             Action::Create,
             "user",
@@ -342,7 +377,6 @@ impl UserStore {
             Some(&snapshot(&user)),
         )
         .await?;
-        tx.commit().await?;
         Ok(user)
     }
 

@@ -19,7 +19,7 @@ use kehu_store::db::StorageState;
 use kehu_store::{Store, StoreResult};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -116,9 +116,14 @@ pub fn layers(routes: Router<AppState>, state: AppState) -> Router {
                 .get(&request_id::HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            // At error level, so that the request id goes with every error whatever the
+            // configured log level.
+            tracing::error_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         },
-    );
+    )
+    // A 500 is logged once, by `AppError::log` with its cause; the trace layer's own
+    // "response failed" line would repeat it.
+    .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG));
     routes
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(timeout)
@@ -181,7 +186,7 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests (see [`crate::server`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
@@ -192,13 +197,9 @@ impl Application {
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
         let purge = tokio::spawn(purge_periodically(self.state.clone()));
+        let limits = crate::server::Limits::from(&self.state.config);
         let app = router(self.state);
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await;
+        let served = crate::server::serve(self.listener, app, limits, signal).await;
         purge.abort();
         store.db.close().await;
         served

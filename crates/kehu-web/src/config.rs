@@ -33,6 +33,15 @@ pub struct Config {
     pub session_absolute_days: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed (IPs or CIDRs, comma-separated).
     pub trusted_proxies: TrustedProxies,
+    /// On SIGTERM, how long in-flight requests may take to finish before the process exits.
+    pub shutdown_deadline_secs: u64,
+    /// A client must send a request's whole header within this time, including the wait for
+    /// the next request on a kept-alive connection.
+    pub header_read_timeout_secs: u64,
+    /// A connection on which nothing is read or written for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// Open connections served at once; beyond this, new connections wait to be accepted.
+    pub max_connections: usize,
     /// The first administrator's password (from `KEHU_ADMIN_PASSWORD` only; never stored).
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
@@ -59,6 +68,10 @@ impl std::fmt::Debug for Config {
             .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field("session_absolute_days", &self.session_absolute_days)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("shutdown_deadline_secs", &self.shutdown_deadline_secs)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("max_connections", &self.max_connections)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -82,6 +95,10 @@ impl Default for Config {
             sqlite_synchronous: "full".into(),
             session_absolute_days: 7,
             trusted_proxies: TrustedProxies::default(),
+            shutdown_deadline_secs: 10,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
             admin_password: None,
             metrics_token: None,
             request_timeout_secs: 30,
@@ -121,6 +138,10 @@ impl Config {
                 "sqlite_synchronous",
                 "session_absolute_days",
                 "trusted_proxies",
+                "shutdown_deadline_secs",
+                "header_read_timeout_secs",
+                "idle_timeout_secs",
+                "max_connections",
                 "admin_password",
                 "metrics_token",
                 "request_timeout_secs",
@@ -151,17 +172,22 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
-        if self.request_timeout_secs == 0 {
-            return Err(ConfigError::Invalid {
-                field: "request_timeout_secs",
-                message: "must be at least 1".into(),
-            });
-        }
-        if self.session_absolute_days == 0 {
-            return Err(ConfigError::Invalid {
-                field: "session_absolute_days",
-                message: "must be at least 1".into(),
-            });
+        for (field, value) in [
+            ("request_timeout_secs", self.request_timeout_secs),
+            (
+                "session_absolute_days",
+                u64::from(self.session_absolute_days),
+            ),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    field,
+                    message: "must be at least 1".into(),
+                });
+            }
         }
         if let Some(url) = self.database_url()
             && !(url.starts_with("sqlite:")
@@ -324,6 +350,19 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn zero_timeouts_or_connection_limit_are_refused() {
+        for zero in [
+            |c: &mut Config| c.header_read_timeout_secs = 0,
+            |c: &mut Config| c.idle_timeout_secs = 0,
+            |c: &mut Config| c.max_connections = 0,
+        ] {
+            let mut c = Config::default();
+            zero(&mut c);
+            assert!(c.validate().is_err(), "{c:?}");
+        }
     }
 
     #[test]

@@ -141,7 +141,14 @@ impl AppError {
 
     fn log(&self) {
         match self {
-            AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            // One line per failure, inside the request span (so with its request id); the
+            // backtrace, many lines long when RUST_BACKTRACE is set, only at debug level.
+            AppError::Internal(e) => {
+                tracing::error!(error = %cause_chain(e), "request failed");
+                if e.backtrace().status() == std::backtrace::BacktraceStatus::Captured {
+                    tracing::debug!(backtrace = %e.backtrace(), "request failed: backtrace");
+                }
+            }
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             AppError::StorageFull(e) => tracing::warn!(error = %e, "storage full"),
             AppError::Timeout => tracing::warn!("request timed out"),
@@ -163,6 +170,22 @@ impl AppError {
             _ => tr.t(&format!("{}-detail", self.parts().2)),
         }
     }
+}
+
+/// The cause chain on one line, each cause once: sqlx and the store repeat their source in
+/// their own message, which `{:#}` would print three times over.
+fn cause_chain(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string().replace('\n', " ");
+        if !line.contains(&msg) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&msg);
+        }
+    }
+    line
 }
 
 /// "显示名称: 必填" — a field's label and what is wrong with it.

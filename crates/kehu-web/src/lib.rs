@@ -15,6 +15,7 @@ pub mod passwords;
 pub mod redirect;
 pub mod request_id;
 pub mod security;
+pub mod server;
 pub mod setup;
 pub mod statics;
 pub mod telemetry;

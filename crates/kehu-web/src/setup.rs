@@ -4,9 +4,9 @@
 
 use anyhow::Context as _;
 use kehu_domain::secrets::generate_password;
+use kehu_store::Store;
 use kehu_store::roles::ADMIN_ROLE;
 use kehu_store::users::NewUser;
-use kehu_store::{Actor, Store};
 
 /// What the first start did about the administrator.
 #[derive(Debug, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum AdminBootstrap {
     Generated(String),
 }
 
+/// Creates `admin` unless an account exists. Idempotent and safe when several instances start
+/// together on one database: exactly one of them creates it, the others report `Existing`.
 pub async fn bootstrap_admin(
     store: &Store,
     configured: Option<&str>,
@@ -56,6 +58,9 @@ pub async fn bootstrap_admin(
             .map_err(|e| anyhow::anyhow!("hashing the administrator password: {e}"))?,
         must_change_password: matches!(outcome, AdminBootstrap::Generated(_)),
     };
-    store.users.create(&new, &Actor::system()).await?;
-    Ok(outcome)
+    // Another instance starting on the same database may have won the race: that is fine.
+    match store.users.create_first(&new).await? {
+        Some(_) => Ok(outcome),
+        None => Ok(AdminBootstrap::Existing),
+    }
 }
