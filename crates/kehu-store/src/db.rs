@@ -139,6 +139,12 @@ const SQLITE_READONLY: i64 = 8;
 const SQLITE_IOERR: i64 = 10;
 const SQLITE_CANTOPEN: i64 = 14;
 
+/// SQLite's "database is locked" (`SQLITE_BUSY`, any extended code).
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d)
+        if d.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| c & 0xff == 5))
+}
+
 /// What an error says about the storage, if anything.
 pub fn classify(e: &sqlx::Error) -> Option<StorageState> {
     match e {
@@ -219,13 +225,24 @@ impl Db {
                 .foreign_keys(true);
             let unreachable = |e: sqlx::Error| ConnectError::Unreachable(e.to_string());
             let path = opts.get_filename().to_path_buf();
-            // The writer first: it creates the file and switches it to WAL.
-            let write = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(opts.clone())
-                .await
-                .map_err(unreachable)?;
+            // The writer first: it creates the file and switches it to WAL. Another process
+            // opening the same new file at the same moment holds it locked for that long: the
+            // switch fails with SQLITE_BUSY at once (no busy handler there), so try again.
+            let mut tries = 0;
+            let write = loop {
+                let opened = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts.clone())
+                    .await;
+                match opened {
+                    Err(e) if is_busy(&e) && tries < 100 => {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(20 + 10 * tries)).await;
+                    }
+                    other => break other.map_err(unreachable)?,
+                }
+            };
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))

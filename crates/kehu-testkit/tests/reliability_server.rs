@@ -176,3 +176,8 @@ async fn idle_connections_beyond_the_limit_do_not_stop_healthz_once_they_time_ou
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_starting_together_on_a_fresh_sqlite_file_create_one_administrator() {
+    two_instances_start_together(TestBackend::Sqlite).await;
+}
