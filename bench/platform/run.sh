@@ -106,7 +106,9 @@ write_runs() {
     echo
     echo "kehu write benchmark: 32 connections creating dictionary items for $WRITE_DURATION (cap $WRITES), $(nproc) cores"
     printf '%-34s %10s %10s %10s %10s %10s %8s\n' "backend" "creates/s" "p50" "p99" "max" "answers" "non-2xx"
-    write_run "SQLite (WAL)" "sqlite://$WORK/write.db"
+    write_run "SQLite (WAL, synchronous=FULL)" "sqlite://$WORK/write.db"
+    # The cost of durability: the same run with the setting that may lose commits on power loss.
+    KEHU_SQLITE_SYNCHRONOUS=normal write_run "SQLite (WAL, synchronous=NORMAL)" "sqlite://$WORK/write-normal.db"
     write_run "PostgreSQL (schema $PG_SCHEMA)" "$PG_URL?options[search_path]=$PG_SCHEMA"
 }
 
