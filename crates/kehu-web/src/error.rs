@@ -140,18 +140,24 @@ impl AppError {
     }
 
     fn log(&self) {
+        // The request id is named on each line: the request span may be off (log level warn).
+        let id = crate::request_id::current().unwrap_or_default();
         match self {
-            // One line per failure, inside the request span (so with its request id); the
-            // backtrace, many lines long when RUST_BACKTRACE is set, only at debug level.
+            // One line per failure; the backtrace, many lines long when RUST_BACKTRACE is set,
+            // only at debug level.
             AppError::Internal(e) => {
-                tracing::error!(error = %cause_chain(e), "request failed");
+                tracing::error!(request_id = %id, error = %cause_chain(e), "request failed");
                 if e.backtrace().status() == std::backtrace::BacktraceStatus::Captured {
                     tracing::debug!(backtrace = %e.backtrace(), "request failed: backtrace");
                 }
             }
-            AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
-            AppError::StorageFull(e) => tracing::warn!(error = %e, "storage full"),
-            AppError::Timeout => tracing::warn!("request timed out"),
+            AppError::Unavailable(e) => {
+                tracing::warn!(request_id = %id, error = %e, "database unavailable");
+            }
+            AppError::StorageFull(e) => {
+                tracing::warn!(request_id = %id, error = %e, "storage full")
+            }
+            AppError::Timeout => tracing::warn!(request_id = %id, "request timed out"),
             _ => {}
         }
     }

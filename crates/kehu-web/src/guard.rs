@@ -18,10 +18,21 @@ use crate::request_id;
 pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = Duration::from_secs(state.config.request_timeout_secs);
     let is_api = req.uri().path().starts_with("/api/");
-    let tr = anonymous_tr(req.headers(), state.config.secure_cookies);
+    // Only what the language of a timeout answer needs, read only when one is due: this runs
+    // on every request.
+    let mut lang = axum::http::HeaderMap::new();
+    for name in [
+        axum::http::header::COOKIE,
+        axum::http::header::ACCEPT_LANGUAGE,
+    ] {
+        if let Some(v) = req.headers().get(&name) {
+            lang.insert(name, v.clone());
+        }
+    }
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => {
+            let tr = anonymous_tr(&lang, state.config.secure_cookies);
             in_language(tr, async {
                 if is_api {
                     ApiError(AppError::Timeout).into_response()
