@@ -13,19 +13,24 @@
 //!
 //! **Purchase days and refunds.** All rows of one customer on one day are summed into the
 //! *day total*. Negative amounts are refunds: they reduce their day's total (and the
-//! customer's revenue). A day is a *purchase day* only when its total is > 0, so a day
-//! whose refunds cancel its purchases is not a purchase, and a refund-only day is not
-//! either. A customer with no purchase day at all (only refunds) stays in RFM, ABC and the
-//! clusters, has empty first/last purchase, frequency = recency = T = monetary value = 0,
-//! recency_days measured from their last row, and is left out of both model fits with
-//! p_alive = expected_purchases = expected_spend = clv = 0.
+//! customer's revenue). As in `lifetimes` (`summary_data_from_transaction_data`) and the
+//! BG/NBD literature, every transaction day is a purchase: a day is a *purchase day* when
+//! it has at least one row with amount ≥ 0, whatever its total. So 0.00 rows are purchases
+//! (a customer whose only row is 0.00 is a buyer with x = 0), a day whose refunds match or
+//! exceed its purchases is a purchase day with a total ≤ 0, and only a day of refunds alone
+//! is not a purchase (`lifetimes` would count that too). A customer with no purchase day
+//! at all (only refunds) stays in RFM, ABC and the clusters, has empty first/last purchase,
+//! frequency = recency = T = monetary value = 0, recency_days measured from their last row,
+//! and is left out of both model fits with p_alive = expected_purchases = expected_spend =
+//! clv = 0.
 //!
 //! **Model summary** (the `lifetimes` conventions, time in weeks):
 //! - `frequency` x = number of purchase days after the first;
 //! - `recency` tₓ = (last − first purchase day) / 7;
 //! - `T` = (as-of − first purchase day) / 7;
 //! - `monetary_value` m = mean of the repeat purchase days' totals (first day excluded),
-//!   in currency units; 0 when x = 0.
+//!   in currency units; 0 when x = 0. 0.00 days count as totals of 0, so m can be 0, and
+//!   refunds can make it negative.
 //!
 //! **RFM.** `recency_days` = as-of − last purchase day; `orders` = number of input rows
 //! (refund rows included); `revenue` = net total, exact in cents. Each score is 1–5 (5

@@ -14,7 +14,7 @@ pub struct Transaction {
 /// Everything later stages need about one customer.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CustomerSummary {
-    /// First and last purchase day; `None` when no day of the customer nets above zero.
+    /// First and last purchase day; `None` when every row of the customer is a refund.
     pub first_purchase: Option<Day>,
     pub last_purchase: Option<Day>,
     /// Number of input rows (refund rows included).
@@ -29,7 +29,8 @@ pub struct CustomerSummary {
     pub recency: f64,
     /// (as-of − first purchase day) / 7.
     pub t: f64,
-    /// Mean of the repeat purchase days' totals in currency units (0 when frequency is 0).
+    /// Mean of the repeat purchase days' net totals in currency units (0 when frequency is
+    /// 0); 0 or negative when those days' refunds match or exceed their purchases.
     pub monetary_value: f64,
     /// as-of − last purchase day (or − last row's day without a purchase day), in days.
     pub recency_days: i32,
@@ -96,7 +97,10 @@ fn summarize_one(rows: &[Transaction], as_of: Day, twelve_months_ago: Day) -> Cu
         if day > twelve_months_ago {
             revenue_12m += total;
         }
-        if total > 0 {
+        // Every transaction day is a purchase, as in lifetimes and the BG/NBD literature,
+        // whatever its net total: 0.00 lines (free orders) count, a day of refunds only
+        // does not (it records no purchase, only the reversal of an earlier one).
+        if day_rows.iter().any(|t| t.cents >= 0) {
             if first.is_none() {
                 first = Some(day);
             } else {
@@ -165,8 +169,9 @@ mod tests {
     }
 
     #[test]
-    fn a_refund_reduces_its_day_and_a_day_netting_to_zero_or_less_is_no_purchase_day() {
-        // Day 0 buys 50.00; day 7 buys 20.00 and refunds 20.00 (nets 0); day 14 refunds 5.00.
+    fn a_day_with_a_purchase_line_is_a_purchase_day_whatever_its_net_total() {
+        // Day 0 buys 50.00; day 7 buys 20.00 and refunds 20.00 (nets 0); day 14 only
+        // refunds 5.00 (no purchase day); as-of 14.
         let mut rows = vec![
             tx(0, 0, 5000),
             tx(0, 7, 2000),
@@ -174,12 +179,62 @@ mod tests {
             tx(0, 14, -500),
         ];
         let s = summarize(&mut rows, 1, 14, -1000)[0];
-        assert_eq!(s.frequency, 0);
+        assert_eq!(s.frequency, 1);
         assert_eq!(s.revenue_cents, 4500);
         assert_eq!(s.orders, 4);
-        assert_eq!(s.last_purchase, Some(0));
+        assert_eq!(s.last_purchase, Some(7));
+        assert_eq!((s.recency, s.t), (1.0, 2.0));
+        assert_eq!(s.recency_days, 7);
+        assert_eq!(s.monetary_value, 0.0); // the one repeat day nets 0
+    }
+
+    #[test]
+    fn a_purchase_with_a_larger_refund_the_same_day_is_a_purchase_day_netting_negative() {
+        // Day 0 buys 50.00; day 7 buys 10.00 and refunds 30.00 (nets −20.00); day 10 only
+        // refunds 4.00; as-of 21.
+        let mut rows = vec![
+            tx(0, 0, 5000),
+            tx(0, 7, 1000),
+            tx(0, 7, -3000),
+            tx(0, 10, -400),
+        ];
+        let s = summarize(&mut rows, 1, 21, -1000)[0];
+        assert_eq!(s.frequency, 1);
+        assert_eq!((s.first_purchase, s.last_purchase), (Some(0), Some(7)));
+        assert_eq!((s.recency, s.t), (1.0, 3.0));
         assert_eq!(s.recency_days, 14);
+        assert_eq!(s.monetary_value, -20.0);
+        assert_eq!(s.revenue_cents, 2600);
+    }
+
+    #[test]
+    fn a_customer_whose_only_purchase_is_zero_is_a_buyer_with_frequency_zero() {
+        // One 0.00 line on day 5; as-of 19.
+        let mut rows = vec![tx(0, 5, 0)];
+        let s = summarize(&mut rows, 1, 19, -1000)[0];
+        assert!(s.is_buyer());
+        assert_eq!((s.first_purchase, s.last_purchase), (Some(5), Some(5)));
+        assert_eq!((s.frequency, s.recency, s.t), (0, 0.0, 2.0));
         assert_eq!(s.monetary_value, 0.0);
+        assert_eq!((s.orders, s.revenue_cents, s.recency_days), (1, 0, 14));
+    }
+
+    #[test]
+    fn zero_amount_repeat_purchases_count_and_enter_monetary_value_as_zero_totals() {
+        // Day 0: 10.00; day 7: 0.00; day 14: 30.00; day 21: 0.00 twice; as-of 28.
+        let mut rows = vec![
+            tx(0, 0, 1000),
+            tx(0, 7, 0),
+            tx(0, 14, 3000),
+            tx(0, 21, 0),
+            tx(0, 21, 0),
+        ];
+        let s = summarize(&mut rows, 1, 28, -1000)[0];
+        assert_eq!(s.frequency, 3);
+        assert_eq!((s.recency, s.t), (3.0, 4.0));
+        assert_eq!(s.last_purchase, Some(21));
+        assert_eq!(s.recency_days, 7);
+        assert_eq!(s.monetary_value, 10.0); // (0 + 30 + 0) / 3
     }
 
     #[test]
