@@ -85,8 +85,9 @@ impl<T> From<Result<T, NotFitted>> for ModelSection<T> {
 pub struct Models {
     pub bgnbd: ModelSection<BgNbdFit>,
     pub gamma_gamma: ModelSection<GammaGammaFit>,
-    /// The mean spend used for customers without repeat purchases: γp/(q−1), or the
-    /// repeat customers' mean monetary value when that is undefined (q ≤ 1 or no fit).
+    /// The mean spend used for buyers without a usable monetary value (x = 0, or m ≤ 0):
+    /// γp/(q−1), or the mean monetary value of the repeat customers with m > 0 when that
+    /// is undefined (q ≤ 1 or no fit).
     pub population_mean_spend: f64,
     pub population_mean_spend_source: &'static str,
     /// Customers whose prediction was not finite and was set to 0.
@@ -172,15 +173,18 @@ pub fn analyze(
         })
         .collect();
     let gg_fit = gamma_gamma::fit(&spends, config.penalizer);
-    let repeat: Vec<f64> = spends
+    let repeat_customers = spends.iter().filter(|s| s.frequency > 0).count();
+    // The fallback mean is over the customers the fit would use, so that it estimates the
+    // same thing as γp/(q−1).
+    let usable: Vec<f64> = spends
         .iter()
-        .filter(|s| s.frequency > 0)
+        .filter(|s| s.is_usable())
         .map(|s| s.monetary_value)
         .collect();
-    let sample_mean = if repeat.is_empty() {
+    let sample_mean = if usable.is_empty() {
         0.0
     } else {
-        repeat.iter().sum::<f64>() / repeat.len() as f64
+        usable.iter().sum::<f64>() / usable.len() as f64
     };
     let gg_params: Option<GammaGamma> = gg_fit.as_ref().ok().map(|f| f.params);
     let (population_mean_spend, population_mean_spend_source) =
@@ -196,13 +200,7 @@ pub fn analyze(
     let mut clv = vec![0.0; n];
     let mut non_finite = 0;
     for (k, &i) in buyers.iter().enumerate() {
-        let s = &spends[k];
-        expected_spend[i] = match gg_params {
-            Some(g) if s.frequency > 0 => g.expected_spend(s, population_mean_spend),
-            Some(_) => population_mean_spend,
-            None if s.frequency > 0 => s.monetary_value,
-            None => population_mean_spend,
-        };
+        expected_spend[i] = spend_of(gg_params.as_ref(), &spends[k], population_mean_spend);
     }
     match &bgnbd_fit {
         Ok(fit) => {
@@ -294,7 +292,7 @@ pub fn analyze(
     let population = Population {
         customers: n,
         buyers: buyers.len(),
-        repeat_customers: repeat.len(),
+        repeat_customers,
         revenue_cents: total_revenue,
         abc: abc_figures,
         value_classes: value_figures,
@@ -336,6 +334,17 @@ pub fn analyze(
     }
 }
 
+/// A buyer's expected spend per purchase: E[M | x, m̄] for a usable spend (x > 0, m > 0)
+/// with a fit, their own m̄ without one; every other buyer (x = 0, or repeat days netting
+/// 0 or less on average) has no usable spend of their own and gets the population mean.
+fn spend_of(gg: Option<&GammaGamma>, s: &Spend, population_mean: f64) -> f64 {
+    match gg {
+        Some(g) if s.is_usable() => g.expected_spend(s, population_mean),
+        None if s.is_usable() => s.monetary_value,
+        _ => population_mean,
+    }
+}
+
 /// Per distinct (x, tₓ, T): P(alive), E[X(horizon)] and the discounted purchase sum
 /// Σ_m ΔE[X]/(1+d)^m (CLV is spend × that). Split over the available cores: the ₂F₁
 /// series dominate the run time.
@@ -365,4 +374,76 @@ fn predict_patterns(model: &BgNbd, patterns: &Patterns, config: &Config) -> Vec<
         }
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GG: GammaGamma = GammaGamma {
+        p: 6.25,
+        q: 3.74,
+        gamma: 15.44,
+    };
+
+    fn spend(frequency: u32, monetary_value: f64) -> Spend {
+        Spend {
+            frequency,
+            monetary_value,
+        }
+    }
+
+    #[test]
+    fn buyers_without_a_positive_repeat_spend_get_the_population_mean() {
+        // By hand: x = 3, m = 50: w = 6.25·3 / (18.75 + 2.74) = 18.75 / 21.49.
+        let w = 18.75 / 21.49;
+        let shrunk = spend_of(Some(&GG), &spend(3, 50.0), 20.0);
+        assert!((shrunk - ((1.0 - w) * 20.0 + w * 50.0)).abs() < 1e-12);
+        assert_eq!(spend_of(None, &spend(3, 50.0), 20.0), 50.0);
+        for s in [spend(0, 0.0), spend(2, 0.0), spend(1, -5.0)] {
+            assert_eq!(spend_of(Some(&GG), &s, 20.0), 20.0, "{s:?}");
+            assert_eq!(spend_of(None, &s, 20.0), 20.0, "{s:?}");
+        }
+    }
+
+    fn buyer(frequency: u32, monetary_value: f64, k: u32) -> CustomerSummary {
+        CustomerSummary {
+            first_purchase: Some(0),
+            last_purchase: Some(7 * frequency as crate::Day),
+            orders: frequency + 1,
+            revenue_cents: 1000,
+            revenue_12m_cents: 1000,
+            frequency,
+            recency: f64::from(frequency),
+            t: 20.0 + f64::from(k % 7),
+            monetary_value,
+            recency_days: 7,
+        }
+    }
+
+    #[test]
+    fn repeat_customers_netting_zero_or_less_stay_out_of_the_spend_fit_and_its_fallback() {
+        let mut summaries: Vec<CustomerSummary> = (0..30)
+            .map(|k| buyer(1 + k % 4, 5.0 + f64::from(k % 11) * 3.0, k))
+            .collect();
+        summaries.push(buyer(2, 0.0, 1)); // 0-amount repeat purchases only
+        summaries.push(buyer(1, -20.0, 2)); // a repeat day of net refunds
+        summaries.push(buyer(0, 0.0, 3)); // one purchase, of 0.00
+        let id_rank: Vec<u32> = (0..33).collect();
+        let a = analyze(&summaries, &id_rank, &Config::default(), &mut |_| {});
+        assert_eq!(a.population.repeat_customers, 32);
+        let spend = &a.customers.expected_spend;
+        let mean = a.models.population_mean_spend;
+        assert!(mean > 0.0 && mean.is_finite());
+        assert_eq!(&spend[30..], &[mean, mean, mean]);
+        match &a.models.gamma_gamma.fit {
+            Some(fit) => assert_eq!(fit.customers, 30),
+            None => {
+                // Without a fit the fallback is the mean over the 30 positive spends.
+                let positive: f64 = summaries[..30].iter().map(|s| s.monetary_value).sum();
+                assert!((mean - positive / 30.0).abs() < 1e-12);
+            }
+        }
+        assert!(a.customers.clv.iter().all(|v| v.is_finite() && *v >= 0.0));
+    }
 }

@@ -1,5 +1,6 @@
 //! The Gamma-Gamma spend model (Fader, Hardie & Lee 2005b; Hardie's note 025), fitted on
-//! repeat customers, with the conventions of `lifetimes`' `GammaGammaFitter`.
+//! repeat customers with a positive mean spend, with the conventions of `lifetimes`'
+//! `GammaGammaFitter`.
 
 use serde::Serialize;
 
@@ -15,11 +16,21 @@ pub struct GammaGamma {
     pub gamma: f64,
 }
 
-/// A repeat customer: x repeat purchase days with mean spend m (currency units, m > 0).
+/// A buyer: x repeat purchase days with mean net spend m (currency units).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Spend {
     pub frequency: u32,
     pub monetary_value: f64,
+}
+
+impl Spend {
+    /// A repeat customer with m > 0: the model's support is spends > 0 (ln m in the
+    /// density; `lifetimes` requires `monetary_value > 0`), so only these customers are
+    /// fitted on and have their own spend shrunk towards the population mean. 0-amount or
+    /// refund-heavy repeat days can leave m ≤ 0, which says nothing usable about spend.
+    pub fn is_usable(&self) -> bool {
+        self.frequency > 0 && self.monetary_value > 0.0
+    }
 }
 
 /// ln f(m̄ | x) = ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln γ + (px−1) ln m̄ + px ln x
@@ -87,16 +98,13 @@ pub struct GammaGammaFit {
     pub optimizer: Minimum,
 }
 
-/// Fits on repeat customers (x > 0, m > 0), starting from θ = 0.1 like `lifetimes`.
+/// Fits on the usable customers (x > 0, m > 0; [`Spend::is_usable`]), starting from
+/// θ = 0.1 like `lifetimes`; the others are ignored.
 pub fn fit(spends: &[Spend], penalizer: f64) -> Result<GammaGammaFit, NotFitted> {
-    let mut sorted: Vec<Spend> = spends
-        .iter()
-        .copied()
-        .filter(|s| s.frequency > 0 && s.monetary_value > 0.0)
-        .collect();
+    let mut sorted: Vec<Spend> = spends.iter().copied().filter(Spend::is_usable).collect();
     if sorted.len() < 2 {
         return Err(NotFitted {
-            reason: "fewer than two repeat customers".to_string(),
+            reason: "fewer than two repeat customers with a positive monetary value".to_string(),
         });
     }
     if sorted
@@ -144,7 +152,7 @@ impl GammaGamma {
     }
 
     /// E[M | x, m̄] = (1−w)·γp/(q−1) + w·m̄ with w = px/(px+q−1) (note 025 eq. 5);
-    /// `population_mean` stands in for γp/(q−1).
+    /// `population_mean` stands in for γp/(q−1). Meant for usable spends (x > 0, m > 0).
     pub fn expected_spend(&self, s: &Spend, population_mean: f64) -> f64 {
         let px = self.p * f64::from(s.frequency);
         let w = px / (px + self.q - 1.0);
@@ -241,6 +249,52 @@ mod tests {
         assert!((PARAMS.expected_spend(&s, mean) - expected).abs() < 1e-12);
         let heavy = GammaGamma { q: 0.9, ..PARAMS };
         assert_eq!(heavy.population_mean(), None);
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test")]
+    fn the_fit_ignores_repeat_customers_with_a_monetary_value_of_zero_or_less() {
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        use rand_distr::{Distribution, Gamma};
+        // 500 customers simulated from PARAMS: ν ~ Gamma(q, rate γ), spends ~ Gamma(p, rate ν).
+        let mut rng = StdRng::seed_from_u64(25);
+        let rate = Gamma::new(PARAMS.q, 1.0 / PARAMS.gamma).unwrap();
+        let usable: Vec<Spend> = (0..500)
+            .map(|_| {
+                let spend = Gamma::new(PARAMS.p, 1.0 / rate.sample(&mut rng)).unwrap();
+                let x: u32 = rng.random_range(1..=6);
+                let total: f64 = (0..x).map(|_| spend.sample(&mut rng)).sum();
+                Spend {
+                    frequency: x,
+                    monetary_value: total / f64::from(x),
+                }
+            })
+            .collect();
+        // Repeat customers whose repeat days net 0 or less, and a one-time buyer.
+        let others: Vec<Spend> = [(2, 0.0), (1, -20.0), (3, -0.01), (0, 0.0)]
+            .into_iter()
+            .map(|(frequency, monetary_value)| Spend {
+                frequency,
+                monetary_value,
+            })
+            .collect();
+        assert!(others.iter().all(|s| !s.is_usable()));
+        let mut mixed = Vec::new();
+        for (i, s) in usable.iter().enumerate() {
+            if i % 125 == 0 {
+                mixed.push(others[i / 125]);
+            }
+            mixed.push(*s);
+        }
+        let alone = fit(&usable, 0.0).unwrap();
+        let with_others = fit(&mixed, 0.0).unwrap();
+        assert_eq!(with_others.customers, 500);
+        assert_eq!(with_others.params, alone.params);
+        assert!(with_others.log_likelihood.is_finite());
+        // One usable customer is not enough, however many others there are.
+        let mut one = others.clone();
+        one.push(usable[0]);
+        assert!(fit(&one, 0.0).is_err());
     }
 
     #[test]

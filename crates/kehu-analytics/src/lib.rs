@@ -54,12 +54,16 @@
 //!   / (1 + 1{x>0}·a/(b+x−1)·((α+T)/(α+tₓ))^(r+x)); `expected_purchases` = E[X(4.345·H)].
 //!
 //! **Gamma-Gamma** (Fader, Hardie & Lee 2005b; Hardie's note 025), parameters p, q, γ
-//! (currency units), fitted on repeat customers (x > 0) like `GammaGammaFitter`:
+//! (currency units), fitted like `GammaGammaFitter` on the repeat customers with a positive
+//! monetary value (x > 0 and m > 0, the filter `lifetimes` requires: the model's spends
+//! are > 0):
 //! ln f = ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln γ + (px−1) ln m + px ln x − (px+q) ln(xm+γ).
-//! `expected_spend` = (1−w)·γp/(q−1) + w·m with w = px/(px+q−1); for x = 0 it is the
+//! For those customers `expected_spend` = (1−w)·γp/(q−1) + w·m with w = px/(px+q−1); every
+//! other buyer (x = 0, or x > 0 with m ≤ 0) has no usable spend of their own and gets the
 //! population mean γp/(q−1). When q ≤ 1 (infinite mean) or the model is not fitted, the
-//! population mean is replaced by the repeat customers' mean monetary value (model.json says
-//! which), and without a fit a repeat customer's expected spend is their own m.
+//! population mean is replaced by the mean monetary value of the repeat customers with
+//! m > 0 (model.json says which), and without a fit such a customer's expected spend is
+//! their own m.
 //!
 //! **CLV** over H months, monthly discount rate d, a month being 4.345 weeks:
 //! CLV = Σ_{m=1..H} expected_spend · (E[X(4.345m)] − E[X(4.345(m−1))]) / (1+d)^m.
@@ -68,7 +72,7 @@
 //! repeats, every first purchase on the as-of day) or its optimiser does not converge,
 //! model.json has `"fitted": false` and a `reason`; buyers get p_alive = 1 (the value for
 //! x = 0; the data hold no evidence of churn), expected_purchases = 0 and clv = 0. The
-//! Gamma-Gamma needs at least two repeat customers with different spends. A non-finite
+//! Gamma-Gamma needs at least two repeat customers with m > 0 and different spends. A non-finite
 //! prediction (₂F₁ not converging for extreme parameters) is set to 0 and counted in
 //! model.json (`non_finite_predictions`): the outputs never hold NaN.
 //!
