@@ -19,6 +19,12 @@ use crate::summary;
 #[derive(clap::Args, Debug, Clone)]
 pub struct AnalyzeArgs {
     /// Transactions CSV with the header customer_id,date,amount (ISO dates, decimal amounts).
+    ///
+    /// A customer's day with at least one amount ≥ 0 (0.00 included) is a purchase day,
+    /// whatever its net total; negative amounts are refunds that reduce their day's total,
+    /// and a day of refunds only is not a purchase. The Gamma-Gamma spend model is fitted
+    /// on the repeat customers whose mean repeat-day total is above 0; other buyers get the
+    /// population mean spend.
     #[arg(long, value_name = "FILE.csv")]
     pub transactions: PathBuf,
     /// Directory to write customers.csv, model.json and summary.json into (created if missing).
