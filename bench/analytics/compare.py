@@ -5,12 +5,14 @@ RSS, and the agreement checks:
   score distributions, buyers, fitted parameters (relative difference; target <= 1e-3), and
   customer for customer: R/F/M scores, ABC class, segment (and value class, reported);
 - kehu vs DuckDB (RFM + ABC): customer for customer: recency_days, orders, revenue, R/F/M
-  scores and ABC class.
+  scores and ABC class;
+- the two references against each other (R/F/M scores, ABC), customer for customer: when
+  they agree and kehu does not, kehu is the odd one out.
 
 Customer ids are compared as text (integer or string ids alike).
 
 usage: compare.py OUT_DIR   (reads kehu/{model,summary,customers}.json|csv, python.json,
-       python-customers.csv, duckdb.csv, duckdb.log, {kehu,python,duckdb}.time)
+       python-customers.csv, duckdb.csv, duckdb.log, {kehu,python,duckdb}.time, kehu.log if any)
 Exit status 1 when a check fails.
 """
 
@@ -66,6 +68,10 @@ def main():
           f"buyers kehu {summary['buyers']} python {py['buyers']}; repeat kehu {summary['repeat_customers']} "
           f"python {py['repeat_customers']}")
     print(f"kehu analyze (everything) wall: {kehu_wall:.2f} s, peak RSS {kehu_rss:.0f} MB (target <= 500 MB)")
+    log = out / "kehu.log"  # KEHU_ANALYZE_TIMINGS=1: elapsed seconds at each stage mark
+    stages = re.findall(r"^\s*([0-9.]+)s (\S.*?)\s+VmHWM", log.read_text(), re.M) if log.exists() else []
+    if stages:
+        print("kehu stage marks (elapsed): " + ", ".join(f"{name} {t}s" for t, name in stages))
     print(f"pandas + lifetimes reference wall: {py_wall:.2f} s, peak RSS {py_rss:.0f} MB; stages: "
           + ", ".join(f"{k} {v:.1f}s" for k, v in py["timings_seconds"].items()))
     print(f"DuckDB RFM+ABC wall: {duck_wall:.2f} s (query {duck_inner:.2f} s, the rest is Python start-up "
@@ -128,7 +134,9 @@ def main():
     rfm = ["recency_days", "orders", "revenue_cents", *scores]
     duck_ok = customer_check("kehu vs DuckDB (RFM + ABC), customer for customer", kehu[["customer_id", *rfm]],
                              duck, rfm)
-    ok = params_ok and same and py_ok and duck_ok
+    refs_ok = customer_check("pandas+lifetimes vs DuckDB (the two references), customer for customer",
+                             python[["customer_id", *scores]], duck[["customer_id", *scores]], scores)
+    ok = params_ok and same and py_ok and duck_ok and refs_ok
     print(f"all checks: {'AGREE' if ok else 'DIFFER'}")
     sys.exit(0 if ok else 1)
 

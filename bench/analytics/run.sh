@@ -57,7 +57,8 @@ for pop in $POPULATIONS; do
   fi
   echo "== $pop: $DATA ($(du -h "$DATA" | cut -f1))"
   rm -rf "$DIR/kehu"
-  /usr/bin/time -v -o "$DIR/kehu.time" "${KEHU[@]}" --transactions "$DATA" --out "$DIR/kehu"
+  KEHU_ANALYZE_TIMINGS=1 /usr/bin/time -v -o "$DIR/kehu.time" "${KEHU[@]}" --transactions "$DATA" \
+    --out "$DIR/kehu" 2> "$DIR/kehu.log"
   /usr/bin/time -v -o "$DIR/python.time" "$PY" bench/analytics/reference.py "$DATA" "$DIR/python.json" \
     --customers-csv "$DIR/python-customers.csv"
   /usr/bin/time -v -o "$DIR/duckdb.time" "$PY" bench/analytics/duckdb_ref.py "$DATA" "$DIR/duckdb.csv" \
@@ -69,7 +70,7 @@ done
 echo "== summary ($CUSTOMERS customers per population, seed $SEED)"
 for pop in $POPULATIONS; do
   echo "-- $pop"
-  grep -E "^(customers|kehu analyze|pandas|DuckDB|speed ratio|kehu \(all|largest|identical|kehu vs|all checks)" \
+  grep -E "^(customers|kehu analyze|kehu stage marks|pandas|DuckDB|speed ratio|kehu \(all|largest|identical|kehu vs|pandas\+lifetimes vs|all checks)" \
     "$OUT/$pop/report.txt" | cut -c1-220
 done
 exit $status
