@@ -7,7 +7,8 @@ kehu's definitions (crates/kehu-analytics/src/lib.rs, "Definitions"):
   purchase day (the last row's day for a customer without one); orders = rows; revenue =
   net cents;
 - scores 1-5 by row_number() from worst to best, ties by customer id ascending (numerically
-  when every id is a canonical integer, else bytewise): score = (rank-1)*5 // n + 1;
+  when every id is an integer, an optional sign and digits, equal numbers like 7 and 07 by
+  text; else bytewise): score = (rank-1)*5 // n + 1;
 - ABC on the running revenue (revenue descending, ties by id), including the customer:
   A while 100*running <= 80*total, B while <= 95*total, else C.
 
@@ -41,14 +42,15 @@ per AS (
     FROM days GROUP BY customer_id
 ),
 ids AS (
-    SELECT bool_and(regexp_full_match(customer_id, '0|[1-9][0-9]{0,17}')) AS numeric,
+    SELECT bool_and(regexp_full_match(customer_id, '[+-]?[0-9]+')
+                    AND TRY_CAST(customer_id AS HUGEINT) IS NOT NULL) AS numeric,
            count(*) AS n,
            sum(revenue_cents)::HUGEINT AS total
     FROM per
 ),
 keyed AS (
     SELECT per.*, (SELECT d FROM as_of) - last_day AS recency_days,
-           CASE WHEN ids.numeric THEN CAST(customer_id AS BIGINT) END AS id_num,
+           CASE WHEN ids.numeric THEN CAST(customer_id AS HUGEINT) END AS id_num,
            ids.n, ids.total
     FROM per, ids
 ),

@@ -57,13 +57,19 @@ def scores_by_rank(values, id_rank):
 
 
 def id_ranks(ids):
-    """Rank of each id: numeric when every id is a canonical integer, else bytewise."""
+    """Rank of each id, as kehu orders them: numerically when every id is an integer (an
+    optional sign, digits; Rust's i128 parse), ties between equal numbers ("7", "07") by
+    text; else bytewise (code point order = UTF-8 byte order)."""
+    text = np.array(ids, dtype=str)
     s = pd.Series(ids, dtype=object)
-    if len(s) and s.str.fullmatch(r"0|[1-9][0-9]{0,17}").all():
-        keys = s.astype(np.int64).to_numpy()
+    if len(s) and s.str.fullmatch(r"[+-]?[0-9]+").all():
+        try:
+            numbers = s.astype(np.int64).to_numpy()
+            order = np.lexsort((text, numbers))
+        except OverflowError:  # beyond int64: Python integers
+            order = np.array(sorted(range(len(ids)), key=lambda i: (int(ids[i]), ids[i])), dtype=np.int64)
     else:
-        keys = np.array([i.encode() for i in ids], dtype=object)
-    order = np.argsort(keys, kind="stable")
+        order = np.argsort(text, kind="stable")
     rank = np.empty(len(ids), dtype=np.int64)
     rank[order] = np.arange(len(ids))
     return rank
