@@ -151,7 +151,7 @@ def main():
     # dropped before lifetimes (which would count every transaction day).
     t = time.perf_counter()
     day_max = tx.groupby(["cid", "date"], sort=False)["cents"].transform("max")
-    purchases = tx.loc[day_max.to_numpy() >= 0, ["cid", "date", "amount"]]
+    purchases = tx.loc[day_max.to_numpy() >= 0, ["cid", "date", "cents"]]
     timings["purchase_days"] = time.perf_counter() - t
 
     # RFM with pandas.
@@ -185,8 +185,11 @@ def main():
     # lifetimes.
     t = time.perf_counter()
     summary = summary_data_from_transaction_data(
-        purchases, "cid", "date", monetary_value_col="amount", observation_period_end=as_of, freq="D"
+        purchases, "cid", "date", monetary_value_col="cents", observation_period_end=as_of, freq="D"
     )
+    # Day totals summed in exact cents: a day whose refund cancels its purchase is 0, not a
+    # float residue like 1e-14 that would pass the Gamma-Gamma filter `monetary_value > 0`.
+    summary["monetary_value"] /= 100.0
     summary["recency"] /= 7.0
     summary["T"] /= 7.0
     timings["lifetimes_summary"] = time.perf_counter() - t
