@@ -703,57 +703,74 @@ pub fn write_customers<W: Write>(
     results: &CustomerResults,
 ) -> std::io::Result<()> {
     out.write_all(CUSTOMERS_HEADER.as_bytes())?;
-    let mut line: Vec<u8> = Vec::with_capacity(512);
-    let mut floats = ryu::Buffer::new();
-    let mut ints = itoa::Buffer::new();
-    for &c in order {
-        let i = c as usize;
-        let s = &summaries[i];
-        line.clear();
-        push_text(&mut line, ids.get(i));
-        line.push(b',');
-        push_day(&mut line, s.first_purchase);
-        line.push(b',');
-        push_day(&mut line, s.last_purchase);
-        line.push(b',');
-        line.extend_from_slice(ints.format(s.orders).as_bytes());
-        line.push(b',');
-        line.extend_from_slice(format_cents(s.revenue_cents).as_bytes());
-        line.push(b',');
-        line.extend_from_slice(ints.format(s.frequency).as_bytes());
-        for v in [s.recency, s.t, s.monetary_value] {
-            line.push(b',');
-            line.extend_from_slice(floats.format(v).as_bytes());
+    // Formatting a million lines of floats is most of the writing: two threads format the two
+    // halves of each batch, which are written in order (bounded memory: one batch at a time).
+    const BATCH: usize = 1 << 16;
+    let format = |part: &[u32]| {
+        let mut text: Vec<u8> = Vec::with_capacity(part.len() * 200);
+        let mut floats = ryu::Buffer::new();
+        let mut ints = itoa::Buffer::new();
+        for &c in part {
+            let i = c as usize;
+            let s = &summaries[i];
+            push_text(&mut text, ids.get(i));
+            text.push(b',');
+            push_day(&mut text, s.first_purchase);
+            text.push(b',');
+            push_day(&mut text, s.last_purchase);
+            text.push(b',');
+            text.extend_from_slice(ints.format(s.orders).as_bytes());
+            text.push(b',');
+            text.extend_from_slice(format_cents(s.revenue_cents).as_bytes());
+            text.push(b',');
+            text.extend_from_slice(ints.format(s.frequency).as_bytes());
+            for v in [s.recency, s.t, s.monetary_value] {
+                text.push(b',');
+                text.extend_from_slice(floats.format(v).as_bytes());
+            }
+            text.push(b',');
+            text.extend_from_slice(ints.format(s.recency_days).as_bytes());
+            for score in [
+                results.scores.r[i],
+                results.scores.f[i],
+                results.scores.m[i],
+            ] {
+                text.push(b',');
+                text.push(b'0' + score);
+            }
+            text.push(b',');
+            text.extend_from_slice(results.segment[i].as_str().as_bytes());
+            text.push(b',');
+            text.extend_from_slice(results.abc[i].as_str().as_bytes());
+            for v in [
+                results.p_alive[i],
+                results.expected_purchases[i],
+                results.expected_spend[i],
+                results.clv[i],
+            ] {
+                text.push(b',');
+                text.extend_from_slice(floats.format(v).as_bytes());
+            }
+            text.push(b',');
+            text.extend_from_slice(results.value_class[i].as_str().as_bytes());
+            text.push(b',');
+            text.extend_from_slice(ints.format(results.cluster[i]).as_bytes());
+            text.push(b'\n');
         }
-        line.push(b',');
-        line.extend_from_slice(ints.format(s.recency_days).as_bytes());
-        for score in [
-            results.scores.r[i],
-            results.scores.f[i],
-            results.scores.m[i],
-        ] {
-            line.push(b',');
-            line.push(b'0' + score);
+        text
+    };
+    for batch in order.chunks(BATCH) {
+        let (a, b) = batch.split_at(batch.len() / 2);
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| format(b));
+            (format(a), second.join())
+        });
+        out.write_all(&first)?;
+        match second {
+            Ok(text) => out.write_all(&text)?,
+            // Formatting does not panic; should it, the half is formatted here instead.
+            Err(_) => out.write_all(&format(b))?,
         }
-        line.push(b',');
-        line.extend_from_slice(results.segment[i].as_str().as_bytes());
-        line.push(b',');
-        line.extend_from_slice(results.abc[i].as_str().as_bytes());
-        for v in [
-            results.p_alive[i],
-            results.expected_purchases[i],
-            results.expected_spend[i],
-            results.clv[i],
-        ] {
-            line.push(b',');
-            line.extend_from_slice(floats.format(v).as_bytes());
-        }
-        line.push(b',');
-        line.extend_from_slice(results.value_class[i].as_str().as_bytes());
-        line.push(b',');
-        line.extend_from_slice(ints.format(results.cluster[i]).as_bytes());
-        line.push(b'\n');
-        out.write_all(&line)?;
     }
     out.flush()
 }

@@ -43,6 +43,28 @@ impl CustomerSummary {
     }
 }
 
+/// Sorts rows by (customer, day) on two threads: the rows of the first half of the customers
+/// are moved before the others (one pass), then each part is sorted on its own thread. Rows of
+/// one customer on one day may end in any order: they are summed.
+fn sort_by_customer_and_day(rows: &mut [Transaction], n_customers: usize) {
+    let pivot = u32::try_from(n_customers / 2).unwrap_or(u32::MAX);
+    let (mut lo, mut hi) = (0, rows.len());
+    while lo < hi {
+        if rows[lo].customer < pivot {
+            lo += 1;
+        } else {
+            hi -= 1;
+            rows.swap(lo, hi);
+        }
+    }
+    let (low, high) = rows.split_at_mut(lo);
+    let key = |t: &Transaction| (t.customer, t.day);
+    std::thread::scope(|scope| {
+        scope.spawn(|| high.sort_unstable_by_key(key));
+        low.sort_unstable_by_key(key);
+    });
+}
+
 /// Summarises transactions per customer.
 ///
 /// `transactions` are sorted in place by (customer, day) when not already so; rows must
@@ -58,7 +80,7 @@ pub fn summarize(
         .windows(2)
         .all(|w| (w[0].customer, w[0].day) <= (w[1].customer, w[1].day));
     if !sorted {
-        transactions.sort_unstable_by_key(|t| (t.customer, t.day));
+        sort_by_customer_and_day(transactions, n_customers);
     }
     let empty = CustomerSummary {
         first_purchase: None,
