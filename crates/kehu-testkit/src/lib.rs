@@ -397,3 +397,62 @@ macro_rules! both_backends {
         )*
     };
 }
+
+/// Reading JSON API answers in tests: status and body, problem documents, field errors.
+pub mod json {
+    use serde_json::Value;
+
+    use crate::{TestApp, bearer};
+
+    /// Status and JSON body of an answer (`null` when empty, the text when not JSON).
+    pub async fn read(resp: reqwest::Response) -> (u16, Value) {
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, body)
+    }
+
+    /// Asserts an answer is a problem document with `status` and `code`, and returns it.
+    pub async fn problem(resp: reqwest::Response, status: u16, code: &str) -> Value {
+        let ct = resp.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let (s, body) = read(resp).await;
+        assert_eq!((s, body["code"].as_str()), (status, Some(code)), "{body}");
+        assert_eq!(ct, "application/problem+json");
+        assert_eq!(body["status"], status);
+        assert!(
+            body["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{body}"
+        );
+        body
+    }
+
+    /// The names of the invalid fields (or parameters) in a problem's `errors[]`.
+    pub fn field_names(problem: &Value) -> Vec<String> {
+        problem["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sends an API request with a bearer token; status and JSON body.
+    pub async fn call(
+        app: &TestApp,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        read(bearer(app, token, method, path, body).await).await
+    }
+}

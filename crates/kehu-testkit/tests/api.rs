@@ -9,63 +9,15 @@
     reason = "tests"
 )]
 
-use kehu_testkit::reqwest::{Method, Response, header};
+use kehu_testkit::json::{call, field_names, problem, read};
+use kehu_testkit::reqwest::{Method, header};
 use kehu_testkit::{TestApp, bearer, both_backends};
 use serde_json::{Value, json};
 
 const PW: &str = "secret-pass-42";
 
-/// Status and JSON body of an answer.
-async fn read(resp: Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    };
-    (status, body)
-}
-
-/// Asserts an answer is a problem document with `status` and `code`, and returns it.
-async fn problem(resp: Response, status: u16, code: &str) -> Value {
-    let ct = resp.headers()[header::CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let (s, body) = read(resp).await;
-    assert_eq!((s, body["code"].as_str()), (status, Some(code)), "{body}");
-    assert_eq!(ct, "application/problem+json");
-    assert_eq!(body["status"], status);
-    assert!(
-        body["title"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    body
-}
-
-/// The names of the invalid fields of a 422 problem.
-fn field_names(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn admin_token(app: &TestApp) -> String {
     app.token_for("admin").await
-}
-
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    read(bearer(app, token, method, path, body).await).await
 }
 
 async fn role_id(app: &TestApp, code: &str) -> i64 {

@@ -13,56 +13,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use kehu_testkit::reqwest::{Method, Response, header};
+use kehu_testkit::json::{call, field_names, problem};
+use kehu_testkit::reqwest::{Method, header};
 use kehu_testkit::{TestApp, bearer, both_backends};
 use serde_json::{Value, json};
 
 const PW: &str = "secret-pass-42";
-
-async fn read(resp: Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (status, body)
-}
-
-/// Asserts a problem document with `status` and `code`, and returns it.
-async fn problem(resp: Response, status: u16, code: &str) -> Value {
-    let ct = resp.headers()[header::CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let (s, body) = read(resp).await;
-    assert_eq!((s, body["code"].as_str()), (status, Some(code)), "{body}");
-    assert_eq!(ct, "application/problem+json");
-    body
-}
-
-/// The names in a problem's `errors[]`.
-fn named(p: &Value) -> Vec<String> {
-    p["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["name"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    read(bearer(app, token, method, path, body).await).await
-}
 
 fn at(v: &Value) -> DateTime<Utc> {
     v.as_str().unwrap().parse().unwrap()
@@ -111,7 +67,7 @@ both_backends! {
             let resp = bearer(&app, &t, Method::POST, "/api/v1/me/tokens",
                 Some(json!({"name": "x", "expires_days": bad}))).await;
             let p = problem(resp, 422, "validation_failed").await;
-            assert_eq!(named(&p), ["expires_days"], "{bad}");
+            assert_eq!(field_names(&p), ["expires_days"], "{bad}");
         }
         let (_, list) = call(&app, &t, Method::GET, "/api/v1/me/tokens", None).await;
         let week_row = list["items"].as_array().unwrap().iter().find(|x| x["id"] == week["id"]).unwrap();
@@ -272,7 +228,7 @@ both_backends! {
             ("/api/v1/me/tokens?page=1000001", "page"),
         ] {
             let p = problem(bearer(&app, &t, Method::GET, path, None).await, 400, "parameter_out_of_range").await;
-            assert_eq!(named(&p), [name], "{path}");
+            assert_eq!(field_names(&p), [name], "{path}");
             assert!(p["errors"][0]["reason"].as_str().unwrap().contains("1"), "{p}");
         }
         for (path, name) in [
@@ -283,7 +239,7 @@ both_backends! {
         ] {
             let method = if path.starts_with("/api/v1/roles/1") { Method::DELETE } else { Method::GET };
             let p = problem(bearer(&app, &t, method, path, None).await, 400, "malformed_query").await;
-            assert_eq!(named(&p), [name], "{path}");
+            assert_eq!(field_names(&p), [name], "{path}");
         }
         for (method, path, name) in [
             (Method::GET, "/api/v1/users/abc", "id"),
@@ -293,7 +249,7 @@ both_backends! {
             (Method::DELETE, "/api/v1/me/tokens/-", "id"),
         ] {
             let p = problem(bearer(&app, &t, method, path, None).await, 400, "malformed_path").await;
-            assert_eq!(named(&p), [name], "{path}");
+            assert_eq!(field_names(&p), [name], "{path}");
         }
         // The last possible page is simply empty.
         let (s, last) = call(&app, &t, Method::GET, "/api/v1/users?page=1000000&per_page=200", None).await;
