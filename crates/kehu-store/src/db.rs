@@ -777,16 +777,37 @@ impl Tx {
         }
     }
 
-    /// Serialises administrative changes (users, roles) whose checks read more than the row
-    /// they write, e.g. "is another administrator left?". SQLite's `BEGIN IMMEDIATE` already
-    /// lets one writer in at a time; PostgreSQL takes a transaction-scoped advisory lock.
-    pub async fn lock_admin_changes(&mut self) -> Result<(), sqlx::Error> {
+    /// Serialises, for the rest of the transaction, the work `lock` names across every kehu
+    /// process on the database. SQLite's writer already admits one transaction at a time;
+    /// PostgreSQL takes a transaction-scoped advisory lock.
+    pub async fn lock(&mut self, lock: TxLock) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(_) => Ok(()),
-            Tx::Postgres(t, _) => sqlx::query("SELECT pg_advisory_xact_lock(4855421)")
+            Tx::Postgres(t, _) => sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock.key())
                 .execute(&mut **t)
                 .await
                 .map(drop),
+        }
+    }
+}
+
+/// What a transaction may serialise with [`Tx::lock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxLock {
+    /// Migrations, seed data and the first administrator: instances starting together take
+    /// turns.
+    Startup,
+    /// Administrative changes (users, roles) whose checks read more than the row they write,
+    /// e.g. "is another administrator left?".
+    AdminChanges,
+}
+
+impl TxLock {
+    const fn key(self) -> i64 {
+        match self {
+            TxLock::Startup => 7_303_243,
+            TxLock::AdminChanges => 4_855_421,
         }
     }
 }

@@ -9,7 +9,7 @@ use sea_query::{
     TableCreateStatement,
 };
 
-use crate::db::{Backend, Db, Tx};
+use crate::db::{Backend, Db, TxLock};
 use crate::schema::*;
 
 type Build = fn() -> Vec<Ddl>;
@@ -435,20 +435,6 @@ impl Ddl {
     }
 }
 
-/// Serialises what a starting kehu does to a shared database (migrations, seed data, the
-/// first administrator) for the rest of `tx`, so that instances starting together on one
-/// database take turns. PostgreSQL: a transaction-scoped advisory lock; SQLite's
-/// `BEGIN IMMEDIATE` already admits one writer at a time.
-pub async fn lock_startup(tx: &mut Tx) -> Result<(), sqlx::Error> {
-    match tx.backend() {
-        Backend::Postgres => {
-            tx.execute_raw("SELECT pg_advisory_xact_lock(7303243)")
-                .await
-        }
-        Backend::Sqlite => Ok(()),
-    }
-}
-
 /// Applies every pending migration, in one transaction. On PostgreSQL an advisory
 /// lock keeps two kehu processes starting at once from migrating twice.
 pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
@@ -473,7 +459,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
         .begin()
         .await
         .context("starting the migration transaction")?;
-    lock_startup(&mut tx)
+    tx.lock(TxLock::Startup)
         .await
         .context("taking the migration lock")?;
     tx.execute_raw(&Ddl::Table(bookkeeping).render(tx.backend()))

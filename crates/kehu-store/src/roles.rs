@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Actor};
 use crate::cache::AuthCache;
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, TxLock};
 use crate::error::{StoreResult, unique_as};
 use crate::schema::{RoleRights, Roles, Users};
 
@@ -139,24 +139,6 @@ impl RoleStore {
         Ok(d)
     }
 
-    /// `Ok` when the role exists; otherwise an error on `field` of the form that names it, so
-    /// a user cannot be given a role that is not there.
-    pub async fn ensure_exists(&self, id: i64, field: &str) -> StoreResult<()> {
-        let found: Option<(i64,)> = self
-            .db
-            .fetch_optional(
-                Query::select()
-                    .column(Roles::Id)
-                    .from(Roles::Table)
-                    .and_where(Expr::col(Roles::Id).eq(id)),
-            )
-            .await?;
-        match found {
-            Some(_) => Ok(()),
-            None => Err(DomainError::field(field, "err-invalid").into()),
-        }
-    }
-
     pub async fn by_code(&self, code: &str) -> StoreResult<Option<Role>> {
         Ok(self
             .db
@@ -275,7 +257,7 @@ impl RoleStore {
         actor: &Actor,
     ) -> StoreResult<RoleDetail> {
         let mut tx = self.db.begin().await?;
-        tx.lock_admin_changes().await?;
+        tx.lock(TxLock::AdminChanges).await?;
         let before = Self::get_in(&mut tx, id).await?;
         // The administrator role keeps every right and sees every record.
         let (scope, rights) = if before.role.is_admin() {

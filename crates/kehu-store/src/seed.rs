@@ -17,7 +17,7 @@ use crate::schema::{Dictionary, Rights, Roles};
 /// instances seeding a fresh database at once would both see a role missing and both insert it.
 pub async fn seed(db: &Db) -> StoreResult<()> {
     let mut tx = db.begin().await?;
-    crate::migrations::lock_startup(&mut tx).await?;
+    tx.lock(crate::db::TxLock::Startup).await?;
     let mut q = Query::insert()
         .into_table(Rights::Table)
         .columns([Rights::Code, Rights::Module])

@@ -5,7 +5,7 @@
 //! before any of them was counted.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_query::{Cond, Condition, Expr, ExprTrait, OnConflict, Query};
 
 use crate::db::Db;
 use crate::error::StoreResult;
@@ -109,8 +109,7 @@ impl ThrottleStore {
             .execute(
                 Query::delete()
                     .from_table(SignInThrottle::Table)
-                    .and_where(Expr::col(SignInThrottle::Scope).eq(scope.code()))
-                    .and_where(Expr::col(SignInThrottle::Subject).eq(subject.as_str()))
+                    .cond_where(counter(scope, &subject))
                     .and_where(Expr::col(SignInThrottle::LastAt).lt(now - FORGET_AFTER))
                     .and_where(Expr::col(SignInThrottle::BlockedUntil).lte(now)),
             )
@@ -163,8 +162,7 @@ impl ThrottleStore {
                 Query::select()
                     .column(SignInThrottle::BlockedUntil)
                     .from(SignInThrottle::Table)
-                    .and_where(Expr::col(SignInThrottle::Scope).eq(scope.code()))
-                    .and_where(Expr::col(SignInThrottle::Subject).eq(subject.as_str())),
+                    .cond_where(counter(scope, &subject)),
             )
             .await?;
         Ok(Gate::Wait(until.map_or(now, |(t,)| t)))
@@ -177,8 +175,7 @@ impl ThrottleStore {
             .execute(
                 Query::delete()
                     .from_table(SignInThrottle::Table)
-                    .and_where(Expr::col(SignInThrottle::Scope).eq(scope.code()))
-                    .and_where(Expr::col(SignInThrottle::Subject).eq(subject.as_str())),
+                    .cond_where(counter(scope, &subject)),
             )
             .await?;
         Ok(())
@@ -206,8 +203,7 @@ impl ThrottleStore {
                         SignInThrottle::BlockedUntil,
                         blocked_until(fewer, Expr::val(DateTime::UNIX_EPOCH), policy, now),
                     )
-                    .and_where(Expr::col(SignInThrottle::Scope).eq(scope.code()))
-                    .and_where(Expr::col(SignInThrottle::Subject).eq(subject.as_str()))
+                    .cond_where(counter(scope, &subject))
                     .and_where(Expr::col(SignInThrottle::Failures).gt(0)),
             )
             .await?;
@@ -223,8 +219,7 @@ impl ThrottleStore {
                 Query::select()
                     .column(SignInThrottle::Failures)
                     .from(SignInThrottle::Table)
-                    .and_where(Expr::col(SignInThrottle::Scope).eq(scope.code()))
-                    .and_where(Expr::col(SignInThrottle::Subject).eq(subject.as_str())),
+                    .cond_where(counter(scope, &subject)),
             )
             .await?;
         Ok(row.map_or(0, |(n,)| n))
@@ -329,6 +324,13 @@ fn first_block(policy: &Policy, now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Subjects fit the column; user names longer than any real one are cut (still counted).
+/// The row of one counter: `scope` for `subject` (already clipped).
+fn counter(scope: Scope, subject: &str) -> Condition {
+    Cond::all()
+        .add(Expr::col(SignInThrottle::Scope).eq(scope.code()))
+        .add(Expr::col(SignInThrottle::Subject).eq(subject))
+}
+
 fn clip(s: &str) -> String {
     s.chars().take(150).collect()
 }

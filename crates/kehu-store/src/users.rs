@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Actor};
 use crate::cache::AuthCache;
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, TxLock};
 use crate::error::{StoreResult, unique_as};
 use crate::page::{Page, PageRequest, like_contains};
 use crate::schema::{RoleRights, Roles, Users};
@@ -308,7 +308,7 @@ impl UserStore {
     /// including one with the same name created a moment ago by another instance.
     pub async fn create_first(&self, new: &NewUser) -> StoreResult<Option<User>> {
         let mut tx = self.db.begin().await?;
-        crate::migrations::lock_startup(&mut tx).await?;
+        tx.lock(crate::db::TxLock::Startup).await?;
         let (n,): (i64,) = tx
             .fetch_one(
                 Query::select()
@@ -432,7 +432,7 @@ impl UserStore {
         actor: &Actor,
     ) -> StoreResult<User> {
         let mut tx = self.db.begin().await?;
-        tx.lock_admin_changes().await?;
+        tx.lock(TxLock::AdminChanges).await?;
         let before = Self::get_in(&mut tx, id).await?;
         authorize(
             &actor.authority,

@@ -255,7 +255,7 @@ impl TestApp {
             base: self.url(""),
             csrf: String::new(),
         };
-        let csrf = s.csrf_from(&s.get("/login").await.text().await.unwrap());
+        let csrf = form_token(&s.get("/login").await.text().await.unwrap());
         let resp = s
             .client
             .post(self.url("/login"))
@@ -293,6 +293,17 @@ impl TestApp {
     }
 }
 
+/// The form token (`<input name="csrf" value="…">`) of a page; empty when it has none.
+pub fn form_token(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    html.find(marker)
+        .map(|i| {
+            let rest = &html[i + marker.len()..];
+            rest[..rest.find('"').unwrap_or(0)].to_owned()
+        })
+        .unwrap_or_default()
+}
+
 /// A browser-like client: cookie jar plus the page's CSRF token.
 pub struct Session {
     pub client: reqwest::Client,
@@ -305,20 +316,10 @@ impl Session {
         format!("{}{}", self.base, path)
     }
 
-    fn csrf_from(&self, html: &str) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        html.find(marker)
-            .map(|i| {
-                let rest = &html[i + marker.len()..];
-                rest[..rest.find('"').unwrap_or(0)].to_owned()
-            })
-            .unwrap_or_default()
-    }
-
     /// Reads the session's CSRF token from the profile page.
     pub async fn refresh_csrf(&mut self) {
         let html = self.get("/profile").await.text().await.unwrap();
-        self.csrf = self.csrf_from(&html);
+        self.csrf = form_token(&html);
         assert!(!self.csrf.is_empty(), "no CSRF token on the profile page");
     }
 

@@ -119,7 +119,7 @@ impl Browser {
             .text()
             .await
             .unwrap();
-        let csrf = between(&page, "name=\"csrf\" value=\"", "\"");
+        let csrf = kehu_testkit::form_token(&page);
         let resp = self
             .client
             .post(self.base.join("/login").unwrap())

@@ -61,9 +61,9 @@ fn location(resp: &reqwest::Response) -> String {
 
 /// The first form token on a page (the language switch's, in the header).
 fn csrf_in(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("a form token on the page") + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
+    let token = kehu_testkit::form_token(html);
+    assert!(!token.is_empty(), "a form token on the page");
+    token
 }
 
 /// A browser-like client (cookie jar, redirects not followed) that opened the sign-in page;

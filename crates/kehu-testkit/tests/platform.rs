@@ -10,7 +10,7 @@
 
 use kehu_domain::secrets::hash_password;
 use kehu_store::Actor;
-use kehu_testkit::{ADMIN_PASSWORD, Session, TestApp, both_backends, spawn_beside};
+use kehu_testkit::{ADMIN_PASSWORD, Session, TestApp, both_backends, form_token, spawn_beside};
 
 const PW: &str = "geheim-123456";
 
@@ -56,16 +56,8 @@ async fn sessions_per_role(app: &TestApp) -> Vec<Session> {
     out
 }
 
-fn csrf_of(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn post_login(s: &Session, username: &str, password: &str) -> reqwest::Response {
-    let csrf = csrf_of(&s.get("/login").await.text().await.unwrap());
+    let csrf = form_token(&s.get("/login").await.text().await.unwrap());
     s.client
         .post(s.url("/login"))
         .form(&[
@@ -229,7 +221,7 @@ both_backends! {
         let c = app.client();
         let profile = c.get(app.url("/profile")).header("cookie", &cookie).send().await.unwrap();
         assert_eq!(profile.status(), 200);
-        let csrf = csrf_of(&profile.text().await.unwrap());
+        let csrf = form_token(&profile.text().await.unwrap());
         let out = c.post(app.url("/logout")).header("cookie", &cookie).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
         assert_eq!(out.status(), 303);
         let replay = c.get(app.url("/")).header("cookie", &cookie).send().await.unwrap();
@@ -365,7 +357,7 @@ async fn session_cookie(app: &TestApp) -> String {
         .text()
         .await
         .unwrap();
-    let csrf = csrf_of(&html);
+    let csrf = form_token(&html);
     let resp = c
         .post(app.url("/login"))
         .form(&[

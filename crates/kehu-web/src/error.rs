@@ -130,6 +130,14 @@ impl AppError {
         }
     }
 
+    /// Adds `Retry-After` to a 503 answer (both renderings).
+    fn set_retry_after(&self, resp: &mut Response) {
+        if let Some(secs) = self.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(secs));
+        }
+    }
+
     /// Seconds a client should wait before trying again (`Retry-After`), for 503s.
     pub fn retry_after(&self) -> Option<&'static str> {
         match self {
@@ -281,10 +289,7 @@ impl IntoResponse for ApiError {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(secs) = e.retry_after() {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static(secs));
-        }
+        e.set_retry_after(&mut resp);
         resp
     }
 }
@@ -316,10 +321,7 @@ impl IntoResponse for PageError {
         let (status, _, title) = e.parts();
         let html = views::error_page(&tr, status.as_u16(), &tr.t(title), &e.detail(&tr));
         let mut resp = (status, Html(html)).into_response();
-        if let Some(secs) = e.retry_after() {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static(secs));
-        }
+        e.set_retry_after(&mut resp);
         resp
     }
 }

@@ -47,6 +47,8 @@ struct ProfilePage {
     saved: bool,
     errors: FormErrors,
     tokens: Vec<TokenRow>,
+    /// Where the token table's revoke buttons post.
+    revoke_base: &'static str,
     new_token: Option<String>,
     token_errors: FormErrors,
 }
@@ -94,6 +96,7 @@ async fn page(
         saved,
         errors,
         tokens,
+        revoke_base: "/profile/tokens",
         new_token,
         token_errors,
         c,

@@ -29,6 +29,8 @@ struct TokensPage {
     username: String,
     title: String,
     tokens: Vec<TokenRow>,
+    /// Where the token table's revoke buttons post.
+    revoke_base: String,
     saved: bool,
 }
 
@@ -49,6 +51,7 @@ async fn list(
     let p = TokensPage {
         c,
         user_id: id,
+        revoke_base: format!("/users/{id}/tokens"),
         username: u.username,
         title,
         tokens,
