@@ -1,6 +1,7 @@
 //! The access policy: who may do what to which record. Extractors in the web crate only
 //! identify the user; every decision is made here, and every store query for owned records
-//! takes the [`DataScope`] from [`Principal::scope`].
+//! takes an [`OwnerFilter`], which only the principal (by its [`DataScope`]) or an explicit
+//! [`OwnerFilter::system`] can make.
 //!
 //! Administrative changes (users, roles, passwords) follow one more rule, decided by
 //! [`authorize`]: rights can only be delegated, never created. An actor grants, assigns or edits
@@ -53,9 +54,26 @@ pub struct Principal {
     pub language: Option<String>,
 }
 
-/// The filter a store applies to owned records: `None` means all records.
+/// Which owners' records a store reads and changes (数据范围过滤). Its field is private: it
+/// comes from the signed-in user ([`Principal::owner_filter`], [`Principal::own_records`]) or,
+/// for jobs and the command line, from the explicit [`OwnerFilter::system`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OwnerFilter(pub Option<i64>);
+pub struct OwnerFilter {
+    owner: Option<i64>,
+}
+
+impl OwnerFilter {
+    /// Every record, for the system itself (command line, jobs, sign-in lookups): never for a
+    /// request made by a user.
+    pub const fn system() -> Self {
+        Self { owner: None }
+    }
+
+    /// The only owner whose records pass, or `None` when every record does.
+    pub const fn owner(self) -> Option<i64> {
+        self.owner
+    }
+}
 
 impl Principal {
     pub fn can(&self, right: Right) -> bool {
@@ -71,19 +89,20 @@ impl Principal {
         }
     }
 
-    /// The owner filter every query for owned records goes through.
+    /// The owner filter of this user's data scope: every query for owned records goes
+    /// through it (or through [`Self::own_records`]).
     pub fn owner_filter(&self) -> OwnerFilter {
         match self.scope {
-            DataScope::All => OwnerFilter(None),
-            DataScope::Own => OwnerFilter(Some(self.user_id)),
+            DataScope::All => OwnerFilter::system(),
+            DataScope::Own => self.own_records(),
         }
     }
 
-    /// May this user see or change a record owned by `owner`?
-    pub fn may_touch(&self, owner: Option<i64>) -> bool {
-        match self.scope {
-            DataScope::All => true,
-            DataScope::Own => owner == Some(self.user_id),
+    /// Only this user's own records, whatever their scope: what a user manages about
+    /// themselves (their API tokens on the profile page).
+    pub fn own_records(&self) -> OwnerFilter {
+        OwnerFilter {
+            owner: Some(self.user_id),
         }
     }
 }
@@ -557,17 +576,20 @@ mod tests {
     #[test]
     fn own_scope_sees_only_own_records() {
         let p = principal(DataScope::Own, &[Right::CustomerRead]);
-        assert_eq!(p.owner_filter(), OwnerFilter(Some(7)));
-        assert!(p.may_touch(Some(7)));
-        assert!(!p.may_touch(Some(8)));
-        assert!(!p.may_touch(None));
+        assert_eq!(p.owner_filter().owner(), Some(7));
+        assert_eq!(p.own_records(), p.owner_filter());
     }
 
     #[test]
     fn all_scope_sees_everything_and_rights_are_checked() {
         let p = principal(DataScope::All, &[Right::ReportRead]);
-        assert_eq!(p.owner_filter(), OwnerFilter(None));
-        assert!(p.may_touch(Some(8)));
+        assert_eq!(p.owner_filter(), OwnerFilter::system());
+        assert_eq!(p.owner_filter().owner(), None);
+        assert_eq!(
+            p.own_records().owner(),
+            Some(7),
+            "one's own records whatever the scope"
+        );
         assert!(p.require(Right::ReportRead).is_ok());
         assert!(matches!(
             p.require(Right::SystemUsers),

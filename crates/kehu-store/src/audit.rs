@@ -138,18 +138,9 @@ pub async fn event(
     after: Option<&Value>,
 ) -> StoreResult<()> {
     let changes = diff(before, after);
-    let mut tx = db.begin().await?;
-    insert_entry(
-        &mut tx,
-        actor,
-        action,
-        entity,
-        &entity_id.to_string(),
-        &changes,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let id = entity_id.to_string();
+    db.write(async |tx| insert_entry(tx, actor, action, entity, &id, &changes).await)
+        .await
 }
 
 async fn insert_entry(
@@ -206,31 +197,6 @@ pub async fn note_refusal<T>(
         event(db, actor, Action::Denied, entity, id, None, Some(&after)).await?;
     }
     result
-}
-
-/// Deletes row `id` of `table` if it still has `version`, and records what it held.
-/// A changed version (someone edited it meanwhile) is `StaleVersion`, and nothing is deleted.
-pub async fn delete_versioned<T: sea_query::Iden + Copy + 'static>(
-    tx: &mut Tx,
-    (table, id_col, version_col): (T, T, T),
-    id: i64,
-    version: i32,
-    actor: &Actor,
-    entity: &str,
-    before: &Value,
-) -> StoreResult<()> {
-    let n = tx
-        .execute(
-            Query::delete()
-                .from_table(table)
-                .and_where(Expr::col(id_col).eq(id))
-                .and_where(Expr::col(version_col).eq(version)),
-        )
-        .await?;
-    if n == 0 {
-        return Err(kehu_domain::DomainError::StaleVersion.into());
-    }
-    record(tx, actor, Action::Delete, entity, id, Some(before), None).await
 }
 
 /// One audit entry as read back.

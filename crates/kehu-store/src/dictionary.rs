@@ -3,19 +3,20 @@
 use chrono::{DateTime, Utc};
 use kehu_domain::DomainError;
 use kehu_domain::dictionary::DictInput;
-use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr};
 use serde::Serialize;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::audit::{self, Action, Actor};
+use crate::audit::Actor;
 use crate::cache;
 use crate::db::{Db, Tx};
-use crate::error::{StoreResult, unique_as};
+use crate::error::StoreResult;
 use crate::notify::Notifier;
 use crate::page::{Page, PageRequest};
 use crate::schema::Dictionary;
+use crate::write::{self, Caches, Record, Table};
 
 /// 数据字典条目.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -29,10 +30,6 @@ pub struct DictEntry {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
-}
-
-fn snapshot(e: &DictEntry) -> serde_json::Value {
-    serde_json::json!({"kind": e.kind, "item": e.item, "value": e.value, "sort": e.sort})
 }
 
 fn select_entries() -> SelectStatement {
@@ -147,32 +144,12 @@ impl DictionaryStore {
             .ok_or(DomainError::NotFound.into())
     }
 
-    async fn get_in(tx: &mut Tx, id: i64) -> StoreResult<DictEntry> {
-        let q = select_entries()
-            .and_where(Expr::col(Dictionary::Id).eq(id))
-            .to_owned();
-        tx.fetch_optional(&q)
-            .await?
-            .ok_or(DomainError::NotFound.into())
-    }
-
     pub async fn create(&self, input: &DictInput, actor: &Actor) -> StoreResult<DictEntry> {
-        let mut tx = self.db.begin().await?;
-        let id = insert(&mut tx, input, true, actor).await?;
-        let after = Self::get_in(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            Action::Create,
-            "dictionary",
-            id,
-            None,
-            Some(&snapshot(&after)),
-        )
-        .await?;
-        tx.commit().await?;
-        self.forget();
-        Ok(after)
+        self.db
+            .write_then_clear(self, async |tx| {
+                write::create(tx, values(input, true), actor, async |_, _| Ok(())).await
+            })
+            .await
     }
 
     pub async fn update(
@@ -182,107 +159,91 @@ impl DictionaryStore {
         version: i32,
         actor: &Actor,
     ) -> StoreResult<DictEntry> {
-        let mut tx = self.db.begin().await?;
-        let before = Self::get_in(&mut tx, id).await?;
-        if !before.editable {
-            return Err(DomainError::NotAllowed("err-dict-protected").into());
-        }
-        let n = tx
-            .execute(
-                Query::update()
-                    .table(Dictionary::Table)
-                    .values([
-                        (Dictionary::Kind, input.kind.as_str().into()),
-                        (Dictionary::Item, input.item.as_str().into()),
-                        (Dictionary::Value, input.value.as_str().into()),
-                        (Dictionary::Sort, input.sort.into()),
-                        (Dictionary::UpdatedAt, Expr::val(Utc::now())),
-                        (Dictionary::UpdatedBy, actor.user_id.into()),
-                        (Dictionary::Version, Expr::col(Dictionary::Version).add(1)),
-                    ])
-                    .and_where(Expr::col(Dictionary::Id).eq(id))
-                    .and_where(Expr::col(Dictionary::Version).eq(version)),
-            )
+        self.db
+            .write_then_clear(self, async |tx| {
+                let before = editable_in(tx, id).await?;
+                let mut values = values(input, true);
+                // Whether an item may be edited is fixed when it is made.
+                values.retain(|(c, _)| !matches!(c, Dictionary::Editable));
+                write::update(tx, &before, version, values, actor, async |_| Ok(())).await
+            })
             .await
-            .map_err(unique_as("item"))?;
-        if n == 0 {
-            return Err(DomainError::StaleVersion.into());
-        }
-        let after = Self::get_in(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            Action::Update,
-            "dictionary",
-            id,
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
-        tx.commit().await?;
-        self.forget();
-        Ok(after)
     }
 
     pub async fn delete(&self, id: i64, version: i32, actor: &Actor) -> StoreResult<()> {
-        let mut tx = self.db.begin().await?;
-        let before = Self::get_in(&mut tx, id).await?;
-        if !before.editable {
-            return Err(DomainError::NotAllowed("err-dict-protected").into());
-        }
-        audit::delete_versioned(
-            &mut tx,
-            (Dictionary::Table, Dictionary::Id, Dictionary::Version),
-            id,
-            version,
-            actor,
-            "dictionary",
-            &snapshot(&before),
-        )
-        .await?;
-        tx.commit().await?;
-        self.forget();
-        Ok(())
+        self.db
+            .write_then_clear(self, async |tx| {
+                let before = editable_in(tx, id).await?;
+                write::delete(tx, &before, version, actor).await
+            })
+            .await
     }
 }
 
-/// Inserts one item; `(kind, item)` is unique.
+impl Caches for DictionaryStore {
+    fn clear(&self) {
+        self.forget();
+    }
+}
+
+impl Record for DictEntry {
+    type Col = Dictionary;
+    const TABLE: Table<Dictionary> = Table {
+        table: Dictionary::Table,
+        id: Dictionary::Id,
+        version: Dictionary::Version,
+        created_at: Dictionary::CreatedAt,
+        created_by: Dictionary::CreatedBy,
+        updated_at: Dictionary::UpdatedAt,
+        updated_by: Dictionary::UpdatedBy,
+        entity: "dictionary",
+        unique: "item",
+    };
+
+    async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
+        let q = select_entries()
+            .and_where(Expr::col(Dictionary::Id).eq(id))
+            .to_owned();
+        tx.fetch_optional(&q)
+            .await?
+            .ok_or(DomainError::NotFound.into())
+    }
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({"kind": self.kind, "item": self.item, "value": self.value, "sort": self.sort})
+    }
+}
+
+/// Item `id` if it may be changed: seeded items the code relies on are protected.
+async fn editable_in(tx: &mut Tx, id: i64) -> StoreResult<DictEntry> {
+    let before = DictEntry::load(tx, id).await?;
+    if !before.editable {
+        return Err(DomainError::NotAllowed("err-dict-protected").into());
+    }
+    Ok(before)
+}
+
+/// The stored columns of an item.
+fn values(input: &DictInput, editable: bool) -> Vec<(Dictionary, SimpleExpr)> {
+    vec![
+        (Dictionary::Kind, input.kind.as_str().into()),
+        (Dictionary::Item, input.item.as_str().into()),
+        (Dictionary::Value, input.value.as_str().into()),
+        (Dictionary::Sort, input.sort.into()),
+        (Dictionary::Editable, editable.into()),
+    ]
+}
+
+/// Inserts one item (the seed data: no audit entry); `(kind, item)` is unique.
 pub(crate) async fn insert(
     tx: &mut Tx,
     input: &DictInput,
     editable: bool,
     actor: &Actor,
 ) -> StoreResult<i64> {
-    let now = Utc::now();
-    let (id,): (i64,) = tx
-        .fetch_one(
-            Query::insert()
-                .into_table(Dictionary::Table)
-                .columns([
-                    Dictionary::Kind,
-                    Dictionary::Item,
-                    Dictionary::Value,
-                    Dictionary::Sort,
-                    Dictionary::Editable,
-                    Dictionary::CreatedAt,
-                    Dictionary::CreatedBy,
-                    Dictionary::UpdatedAt,
-                    Dictionary::UpdatedBy,
-                ])
-                .values_panic([
-                    input.kind.as_str().into(),
-                    input.item.as_str().into(),
-                    input.value.as_str().into(),
-                    input.sort.into(),
-                    editable.into(),
-                    Expr::val(now),
-                    actor.user_id.into(),
-                    Expr::val(now),
-                    actor.user_id.into(),
-                ])
-                .returning_col(Dictionary::Id),
-        )
-        .await
-        .map_err(unique_as("item"))?;
-    Ok(id)
+    write::insert_row::<DictEntry>(tx, values(input, editable), actor).await
 }

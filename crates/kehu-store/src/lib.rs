@@ -10,13 +10,16 @@ pub mod error;
 pub mod migrations;
 pub mod notify;
 pub mod page;
+pub mod passwords;
 pub mod roles;
 pub mod schema;
+mod scope;
 pub mod seed;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+mod write;
 
 pub use audit::{Actor, AuditStore};
 pub use db::{Backend, Db};

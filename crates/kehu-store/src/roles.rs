@@ -4,14 +4,15 @@
 use chrono::{DateTime, Utc};
 use kehu_domain::policy::{AdminChange, Authority, authorize};
 use kehu_domain::{DataScope, DomainError, Right};
-use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr};
 use serde::Serialize;
 
-use crate::audit::{self, Action, Actor};
+use crate::audit::{self, Actor};
 use crate::cache::AuthCache;
 use crate::db::{Db, Tx, TxLock};
-use crate::error::{StoreResult, unique_as};
+use crate::error::StoreResult;
 use crate::schema::{RoleRights, Roles, Users};
+use crate::write::{self, Record, Table};
 
 pub const ADMIN_ROLE: &str = "admin";
 
@@ -83,13 +84,6 @@ fn select_roles() -> SelectStatement {
         .to_owned()
 }
 
-fn snapshot(d: &RoleDetail) -> serde_json::Value {
-    serde_json::json!({
-        "name": d.role.name, "description": d.role.description,
-        "data_scope": d.role.data_scope, "rights": d.rights,
-    })
-}
-
 impl RoleStore {
     pub fn new(db: Db, auth: AuthCache) -> Self {
         Self { db, auth }
@@ -133,10 +127,9 @@ impl RoleStore {
     }
 
     pub async fn get(&self, id: i64) -> StoreResult<RoleDetail> {
-        let mut tx = self.db.begin().await?;
-        let d = Self::get_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(d)
+        self.db
+            .write(async |tx| RoleDetail::load(tx, id).await)
+            .await
     }
 
     pub async fn by_code(&self, code: &str) -> StoreResult<Option<Role>> {
@@ -150,7 +143,131 @@ impl RoleStore {
             .await?)
     }
 
-    async fn get_in(tx: &mut Tx, id: i64) -> StoreResult<RoleDetail> {
+    /// Creates a role; the actor may grant only rights and a scope it holds itself.
+    pub async fn create(&self, input: &RoleInput, actor: &Actor) -> StoreResult<RoleDetail> {
+        let role = Authority::new(input.rights.iter().copied(), input.scope);
+        let result = self.create_checked(input, &role, actor).await;
+        audit::note_refusal(&self.db, result, actor, "role", "-", attempt(input)).await
+    }
+
+    async fn create_checked(
+        &self,
+        input: &RoleInput,
+        role: &Authority,
+        actor: &Actor,
+    ) -> StoreResult<RoleDetail> {
+        authorize(&actor.authority, AdminChange::CreateRole { role })?;
+        let mut values = values(input, input.scope);
+        values.push((Roles::Builtin, false.into()));
+        self.db
+            .write(async |tx| {
+                write::create(tx, values, actor, async |tx, id| {
+                    set_rights(tx, id, &input.rights).await
+                })
+                .await
+            })
+            .await
+    }
+
+    /// Changes a role if `version` is still current. The actor may change only a role whose
+    /// rights it holds, into one whose rights it holds, and never strip the last active
+    /// administrator of a right.
+    pub async fn update(
+        &self,
+        id: i64,
+        input: &RoleInput,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<RoleDetail> {
+        let result = self.update_checked(id, input, version, actor).await;
+        audit::note_refusal(&self.db, result, actor, "role", id, attempt(input)).await
+    }
+
+    async fn update_checked(
+        &self,
+        id: i64,
+        input: &RoleInput,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<RoleDetail> {
+        self.db
+            .write_then_clear(&self.auth, async |tx| {
+                tx.lock(TxLock::AdminChanges).await?;
+                let before = RoleDetail::load(tx, id).await?;
+                // The administrator role keeps every right and sees every record.
+                let (scope, rights) = if before.role.is_admin() {
+                    (DataScope::All, Right::ALL.to_vec())
+                } else {
+                    (input.scope, input.rights.clone())
+                };
+                authorize(
+                    &actor.authority,
+                    AdminChange::EditRole {
+                        before: &before.authority(),
+                        after: &Authority::new(rights.iter().copied(), scope),
+                        active_holders: active_holders(tx, id).await?,
+                        full_users: full_users(tx).await?,
+                    },
+                )?;
+                let values = values(input, scope);
+                write::update(tx, &before, version, values, actor, async |tx| {
+                    tx.execute(
+                        Query::delete()
+                            .from_table(RoleRights::Table)
+                            .and_where(Expr::col(RoleRights::RoleId).eq(id)),
+                    )
+                    .await?;
+                    set_rights(tx, id, &rights).await
+                })
+                .await
+            })
+            .await
+    }
+
+    /// Deletes a custom role that no user holds (and whose rights the actor holds).
+    pub async fn delete(&self, id: i64, version: i32, actor: &Actor) -> StoreResult<()> {
+        let result = self.delete_checked(id, version, actor).await;
+        let asked = serde_json::json!({"deleted": true});
+        audit::note_refusal(&self.db, result, actor, "role", id, asked).await
+    }
+
+    async fn delete_checked(&self, id: i64, version: i32, actor: &Actor) -> StoreResult<()> {
+        self.db
+            .write_then_clear(&self.auth, async |tx| {
+                let before = RoleDetail::load(tx, id).await?;
+                authorize(
+                    &actor.authority,
+                    AdminChange::DeleteRole {
+                        role: &before.authority(),
+                    },
+                )?;
+                if before.role.builtin {
+                    return Err(DomainError::NotAllowed("err-role-builtin").into());
+                }
+                if before.users > 0 {
+                    return Err(DomainError::NotAllowed("err-role-in-use").into());
+                }
+                write::delete(tx, &before, version, actor).await
+            })
+            .await
+    }
+}
+
+impl Record for RoleDetail {
+    type Col = Roles;
+    const TABLE: Table<Roles> = Table {
+        table: Roles::Table,
+        id: Roles::Id,
+        version: Roles::Version,
+        created_at: Roles::CreatedAt,
+        created_by: Roles::CreatedBy,
+        updated_at: Roles::UpdatedAt,
+        updated_by: Roles::UpdatedBy,
+        entity: "role",
+        unique: "name",
+    };
+
+    async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
         let role: Role = tx
             .fetch_optional(
                 &select_roles()
@@ -175,184 +292,25 @@ impl RoleStore {
         })
     }
 
-    /// Creates a role; the actor may grant only rights and a scope it holds itself.
-    pub async fn create(&self, input: &RoleInput, actor: &Actor) -> StoreResult<RoleDetail> {
-        let role = Authority::new(input.rights.iter().copied(), input.scope);
-        let result = self.create_checked(input, &role, actor).await;
-        audit::note_refusal(&self.db, result, actor, "role", "-", attempt(input)).await
+    fn id(&self) -> i64 {
+        self.role.id
     }
 
-    async fn create_checked(
-        &self,
-        input: &RoleInput,
-        role: &Authority,
-        actor: &Actor,
-    ) -> StoreResult<RoleDetail> {
-        authorize(&actor.authority, AdminChange::CreateRole { role })?;
-        let mut tx = self.db.begin().await?;
-        let now = Utc::now();
-        let (id,): (i64,) = tx
-            .fetch_one(
-                Query::insert()
-                    .into_table(Roles::Table)
-                    .columns([
-                        Roles::Name,
-                        Roles::Description,
-                        Roles::DataScope,
-                        Roles::Builtin,
-                        Roles::CreatedAt,
-                        Roles::CreatedBy,
-                        Roles::UpdatedAt,
-                        Roles::UpdatedBy,
-                    ])
-                    .values_panic([
-                        input.name.as_str().into(),
-                        input.description.clone().into(),
-                        input.scope.code().into(),
-                        false.into(),
-                        Expr::val(now),
-                        actor.user_id.into(),
-                        Expr::val(now),
-                        actor.user_id.into(),
-                    ])
-                    .returning_col(Roles::Id),
-            )
-            .await
-            .map_err(unique_as("name"))?;
-        set_rights(&mut tx, id, &input.rights).await?;
-        let after = Self::get_in(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            Action::Create,
-            "role",
-            id,
-            None,
-            Some(&snapshot(&after)),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.role.name, "description": self.role.description,
+            "data_scope": self.role.data_scope, "rights": self.rights,
+        })
     }
+}
 
-    /// Changes a role if `version` is still current. The actor may change only a role whose
-    /// rights it holds, into one whose rights it holds, and never strip the last active
-    /// administrator of a right.
-    pub async fn update(
-        &self,
-        id: i64,
-        input: &RoleInput,
-        version: i32,
-        actor: &Actor,
-    ) -> StoreResult<RoleDetail> {
-        let result = self.update_checked(id, input, version, actor).await;
-        audit::note_refusal(&self.db, result, actor, "role", id, attempt(input)).await
-    }
-
-    async fn update_checked(
-        &self,
-        id: i64,
-        input: &RoleInput,
-        version: i32,
-        actor: &Actor,
-    ) -> StoreResult<RoleDetail> {
-        let mut tx = self.db.begin().await?;
-        tx.lock(TxLock::AdminChanges).await?;
-        let before = Self::get_in(&mut tx, id).await?;
-        // The administrator role keeps every right and sees every record.
-        let (scope, rights) = if before.role.is_admin() {
-            (DataScope::All, Right::ALL.to_vec())
-        } else {
-            (input.scope, input.rights.clone())
-        };
-        authorize(
-            &actor.authority,
-            AdminChange::EditRole {
-                before: &before.authority(),
-                after: &Authority::new(rights.iter().copied(), scope),
-                active_holders: active_holders(&mut tx, id).await?,
-                full_users: full_users(&mut tx).await?,
-            },
-        )?;
-        let n = tx
-            .execute(
-                Query::update()
-                    .table(Roles::Table)
-                    .values([
-                        (Roles::Name, input.name.as_str().into()),
-                        (Roles::Description, input.description.clone().into()),
-                        (Roles::DataScope, scope.code().into()),
-                        (Roles::UpdatedAt, Expr::val(Utc::now())),
-                        (Roles::UpdatedBy, actor.user_id.into()),
-                        (Roles::Version, Expr::col(Roles::Version).add(1)),
-                    ])
-                    .and_where(Expr::col(Roles::Id).eq(id))
-                    .and_where(Expr::col(Roles::Version).eq(version)),
-            )
-            .await
-            .map_err(unique_as("name"))?;
-        if n == 0 {
-            return Err(DomainError::StaleVersion.into());
-        }
-        tx.execute(
-            Query::delete()
-                .from_table(RoleRights::Table)
-                .and_where(Expr::col(RoleRights::RoleId).eq(id)),
-        )
-        .await?;
-        set_rights(&mut tx, id, &rights).await?;
-        let after = Self::get_in(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            Action::Update,
-            "role",
-            id,
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
-        tx.commit().await?;
-        self.auth.clear();
-        Ok(after)
-    }
-
-    /// Deletes a custom role that no user holds (and whose rights the actor holds).
-    pub async fn delete(&self, id: i64, version: i32, actor: &Actor) -> StoreResult<()> {
-        let result = self.delete_checked(id, version, actor).await;
-        let asked = serde_json::json!({"deleted": true});
-        audit::note_refusal(&self.db, result, actor, "role", id, asked).await
-    }
-
-    async fn delete_checked(&self, id: i64, version: i32, actor: &Actor) -> StoreResult<()> {
-        let mut tx = self.db.begin().await?;
-        let before = Self::get_in(&mut tx, id).await?;
-        authorize(
-            &actor.authority,
-            AdminChange::DeleteRole {
-                role: &before.authority(),
-            },
-        )?;
-        if before.role.builtin {
-            return Err(DomainError::NotAllowed("err-role-builtin").into());
-        }
-        if before.users > 0 {
-            return Err(DomainError::NotAllowed("err-role-in-use").into());
-        }
-        audit::delete_versioned(
-            &mut tx,
-            (Roles::Table, Roles::Id, Roles::Version),
-            id,
-            version,
-            actor,
-            "role",
-            &snapshot(&before),
-        )
-        .await?;
-        tx.commit().await?;
-        self.auth.clear();
-        Ok(())
-    }
+/// The stored columns a role form sets (`scope` as it will be kept).
+fn values(input: &RoleInput, scope: DataScope) -> Vec<(Roles, SimpleExpr)> {
+    vec![
+        (Roles::Name, input.name.as_str().into()),
+        (Roles::Description, input.description.clone().into()),
+        (Roles::DataScope, scope.code().into()),
+    ]
 }
 
 /// What a refused role change asked for, for the audit log.

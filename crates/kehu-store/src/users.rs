@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use kehu_domain::policy::{AdminChange, Authority, TargetUser, authorize};
+use kehu_domain::user::{AccountChanges, NewAccount};
 use kehu_domain::{DataScope, DomainError, Principal, Right};
 use sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement};
 use serde::Serialize;
@@ -11,10 +12,11 @@ use serde::Serialize;
 use crate::audit::{self, Action, Actor};
 use crate::cache::AuthCache;
 use crate::db::{Db, Tx, TxLock};
-use crate::error::{StoreResult, unique_as};
+use crate::error::StoreResult;
 use crate::page::{Page, PageRequest, like_contains};
 use crate::schema::{RoleRights, Roles, Users};
 use crate::tokens::RevokeAllReason;
+use crate::write::{self, Record, Table};
 
 /// A user as lists and forms show it (never the password hash).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -135,14 +137,6 @@ fn select_users() -> SelectStatement {
             Expr::col((Roles::Table, Roles::Id)).equals((Users::Table, Users::RoleId)),
         )
         .to_owned()
-}
-
-fn snapshot(u: &User) -> serde_json::Value {
-    serde_json::json!({
-        "username": u.username, "display_name": u.display_name, "email": u.email,
-        "role_id": u.role_id, "role": u.role_name, "disabled": u.disabled,
-        "language": u.language,
-    })
 }
 
 impl UserStore {
@@ -295,98 +289,69 @@ impl UserStore {
     }
 
     async fn create_checked(&self, new: &NewUser, actor: &Actor) -> StoreResult<User> {
-        let mut tx = self.db.begin().await?;
-        let role = role_in(&mut tx, new.role_id).await?;
-        authorize(&actor.authority, AdminChange::CreateUser { role: &role })?;
-        let user = Self::insert_in(&mut tx, new, actor).await?;
-        tx.commit().await?;
-        Ok(user)
+        self.db
+            .write(async |tx| {
+                let role = role_in(tx, new.role_id).await?;
+                authorize(&actor.authority, AdminChange::CreateUser { role: &role })?;
+                Self::insert_in(tx, new, actor).await
+            })
+            .await
+    }
+
+    /// Creates an account an administrator entered (page or API). Its password is temporary
+    /// (the user picks their own at first sign-in) and is hashed off the async runtime.
+    pub async fn create_account(&self, a: NewAccount, actor: &Actor) -> StoreResult<User> {
+        let new = NewUser {
+            username: a.username.as_str().to_owned(),
+            display_name: a.display_name.as_str().to_owned(),
+            email: a.email,
+            role_id: a.role_id,
+            password_hash: crate::passwords::hash(a.password.expose()).await?,
+            must_change_password: true,
+        };
+        self.create(&new, actor).await
     }
 
     /// Creates the first account if there is none, under the startup lock, so that instances
     /// starting together on one database create it once. `None`: an account exists already,
     /// including one with the same name created a moment ago by another instance.
     pub async fn create_first(&self, new: &NewUser) -> StoreResult<Option<User>> {
-        let mut tx = self.db.begin().await?;
-        tx.lock(crate::db::TxLock::Startup).await?;
-        let (n,): (i64,) = tx
-            .fetch_one(
-                Query::select()
-                    .expr(Expr::col(Users::Id).count())
-                    .from(Users::Table),
-            )
-            .await?;
-        if n > 0 {
-            return Ok(None);
-        }
-        match Self::insert_in(&mut tx, new, &Actor::system()).await {
-            Ok(user) => {
-                tx.commit().await?;
-                Ok(Some(user))
-            }
+        let created = self
+            .db
+            .write(async |tx| {
+                tx.lock(crate::db::TxLock::Startup).await?;
+                let (n,): (i64,) = tx
+                    .fetch_one(
+                        Query::select()
+                            .expr(Expr::col(Users::Id).count())
+                            .from(Users::Table),
+                    )
+                    .await?;
+                if n > 0 {
+                    return Ok(None);
+                }
+                Self::insert_in(tx, new, &Actor::system()).await.map(Some)
+            })
+            .await;
+        match created {
             Err(crate::StoreError::Domain(DomainError::Conflict(f))) if f.field == "username" => {
                 Ok(None)
             }
-            Err(e) => Err(e),
+            other => other,
         }
     }
 
     /// Inserts the account and its audit entry in `tx`; the caller has checked the right.
     async fn insert_in(tx: &mut Tx, new: &NewUser, actor: &Actor) -> StoreResult<User> {
-        let now = Utc::now();
-        let (id,): (i64,) = tx
-            .fetch_one(
-                Query::insert()
-                    .into_table(Users::Table)
-                    .columns([
-                        Users::Username,
-                        Users::DisplayName,
-                        Users::Email,
-                        Users::PasswordHash,
-                        Users::RoleId,
-                        Users::MustChangePassword,
-                        Users::CreatedAt,
-                        Users::CreatedBy,
-                        Users::UpdatedAt,
-                        Users::UpdatedBy,
-                    ])
-                    .values_panic([
-                        new.username.as_str().into(),
-                        new.display_name.as_str().into(),
-                        new.email.clone().into(),
-                        new.password_hash.as_str().into(),
-                        new.role_id.into(),
-                        new.must_change_password.into(),
-                        Expr::val(now),
-                        actor.user_id.into(),
-                        Expr::val(now),
-                        actor.user_id.into(),
-                    ])
-                    .returning_col(Users::Id),
-            )
-            .await
-            .map_err(unique_as("username"))?;
-        let user = Self::get_in(tx, id).await?;
-        audit::record(
-            tx,
-            actor,
-            Action::Create,
-            "user",
-            id,
-            None,
-            Some(&snapshot(&user)),
-        )
-        .await?;
-        Ok(user)
-    }
-
-    async fn get_in(tx: &mut Tx, id: i64) -> StoreResult<User> {
-        let q = select_users()
-            .and_where(Expr::col((Users::Table, Users::Id)).eq(id))
-            .to_owned();
-        tx.fetch_optional(&q)
-            .await?
-            .ok_or(DomainError::NotFound.into())
+        let values = vec![
+            (Users::Username, new.username.as_str().into()),
+            (Users::DisplayName, new.display_name.as_str().into()),
+            (Users::Email, new.email.clone().into()),
+            (Users::PasswordHash, new.password_hash.as_str().into()),
+            (Users::RoleId, new.role_id.into()),
+            (Users::MustChangePassword, new.must_change_password.into()),
+        ];
+        write::create(tx, values, actor, async |_, _| Ok(())).await
     }
 
     /// Account `id` as the delegation policy sees it (see [`Self::target_in`]).
@@ -395,7 +360,7 @@ impl UserStore {
         id: i64,
         actor: &Actor,
     ) -> StoreResult<TargetUser> {
-        let user = Self::get_in(tx, id).await?;
+        let user = User::load(tx, id).await?;
         Self::target_in(tx, &user, actor).await
     }
 
@@ -431,57 +396,55 @@ impl UserStore {
         version: i32,
         actor: &Actor,
     ) -> StoreResult<User> {
-        let mut tx = self.db.begin().await?;
-        tx.lock(TxLock::AdminChanges).await?;
-        let before = Self::get_in(&mut tx, id).await?;
-        authorize(
-            &actor.authority,
-            AdminChange::EditUser {
-                target: &Self::target_in(&mut tx, &before, actor).await?,
-                role: &role_in(&mut tx, changes.role_id).await?,
-                disable: changes.disabled,
-                full_users: crate::roles::full_users(&mut tx).await?,
-            },
-        )?;
-        let n = tx
-            .execute(
-                Query::update()
-                    .table(Users::Table)
-                    .values([
-                        (Users::DisplayName, changes.display_name.as_str().into()),
-                        (Users::Email, changes.email.clone().into()),
-                        (Users::RoleId, changes.role_id.into()),
-                        (Users::Disabled, changes.disabled.into()),
-                        (Users::UpdatedAt, Expr::val(Utc::now())),
-                        (Users::UpdatedBy, actor.user_id.into()),
-                        (Users::Version, Expr::col(Users::Version).add(1)),
-                    ])
-                    .and_where(Expr::col(Users::Id).eq(id))
-                    .and_where(Expr::col(Users::Version).eq(version)),
-            )
-            .await?;
-        if n == 0 {
-            return Err(DomainError::StaleVersion.into());
-        }
-        if changes.disabled {
-            crate::sessions::delete_for_user(&mut tx, id).await?;
-            crate::tokens::revoke_all_for_user(&mut tx, id, RevokeAllReason::Disabled, actor)
-                .await?;
-        }
-        let after = Self::get_in(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            Action::Update,
-            "user",
-            id,
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
-        tx.commit().await?;
-        self.auth.clear();
-        Ok(after)
+        self.db
+            .write_then_clear(&self.auth, async |tx| {
+                tx.lock(TxLock::AdminChanges).await?;
+                let before = User::load(tx, id).await?;
+                authorize(
+                    &actor.authority,
+                    AdminChange::EditUser {
+                        target: &Self::target_in(tx, &before, actor).await?,
+                        role: &role_in(tx, changes.role_id).await?,
+                        disable: changes.disabled,
+                        full_users: crate::roles::full_users(tx).await?,
+                    },
+                )?;
+                let values = vec![
+                    (Users::DisplayName, changes.display_name.as_str().into()),
+                    (Users::Email, changes.email.clone().into()),
+                    (Users::RoleId, changes.role_id.into()),
+                    (Users::Disabled, changes.disabled.into()),
+                ];
+                write::update(tx, &before, version, values, actor, async |tx| {
+                    // A disabled account is signed out everywhere, API tokens included.
+                    if changes.disabled {
+                        crate::sessions::delete_for_user(tx, id).await?;
+                        let reason = RevokeAllReason::Disabled;
+                        crate::tokens::revoke_all_for_user(tx, id, reason, actor).await?;
+                    }
+                    Ok(())
+                })
+                .await
+            })
+            .await
+    }
+
+    /// Applies an administrator's edit (page or API), parsed by the domain, if `version` is
+    /// still current; the rules of [`Self::update`] apply.
+    pub async fn apply_changes(
+        &self,
+        id: i64,
+        a: AccountChanges,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<User> {
+        let changes = UserChanges {
+            display_name: a.display_name.as_str().to_owned(),
+            email: a.email,
+            role_id: a.role_id,
+            disabled: a.disabled,
+        };
+        self.update(id, &changes, version, actor).await
     }
 
     /// An administrator sets a temporary password for someone else's account, which must be
@@ -494,18 +457,18 @@ impl UserStore {
     }
 
     async fn reset_checked(&self, id: i64, hash: &str, actor: &Actor) -> StoreResult<()> {
-        let mut tx = self.db.begin().await?;
-        let target = Self::get_in(&mut tx, id).await?;
-        authorize(
-            &actor.authority,
-            AdminChange::ResetPassword {
-                target: &Self::target_in(&mut tx, &target, actor).await?,
-            },
-        )?;
-        write_password(&mut tx, id, hash, true, None, actor).await?;
-        tx.commit().await?;
-        self.auth.clear();
-        Ok(())
+        self.db
+            .write_then_clear(&self.auth, async |tx| {
+                let target = User::load(tx, id).await?;
+                authorize(
+                    &actor.authority,
+                    AdminChange::ResetPassword {
+                        target: &Self::target_in(tx, &target, actor).await?,
+                    },
+                )?;
+                write_password(tx, id, hash, true, None, actor).await
+            })
+            .await
     }
 
     /// Sets a user's own new password (profile) or, from the command line, anyone's. Other
@@ -519,11 +482,11 @@ impl UserStore {
         keep_session: Option<&str>,
         actor: &Actor,
     ) -> StoreResult<()> {
-        let mut tx = self.db.begin().await?;
-        write_password(&mut tx, id, hash, must_change, keep_session, actor).await?;
-        tx.commit().await?;
-        self.auth.clear();
-        Ok(())
+        self.db
+            .write_then_clear(&self.auth, async |tx| {
+                write_password(tx, id, hash, must_change, keep_session, actor).await
+            })
+            .await
     }
 
     /// Enables or disables an account (CLI); a disabled user's sessions end at once.
@@ -563,6 +526,42 @@ impl UserStore {
             )
             .await?;
         Ok(())
+    }
+}
+
+impl Record for User {
+    type Col = Users;
+    const TABLE: Table<Users> = Table {
+        table: Users::Table,
+        id: Users::Id,
+        version: Users::Version,
+        created_at: Users::CreatedAt,
+        created_by: Users::CreatedBy,
+        updated_at: Users::UpdatedAt,
+        updated_by: Users::UpdatedBy,
+        entity: "user",
+        unique: "username",
+    };
+
+    async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
+        let q = select_users()
+            .and_where(Expr::col((Users::Table, Users::Id)).eq(id))
+            .to_owned();
+        tx.fetch_optional(&q)
+            .await?
+            .ok_or(DomainError::NotFound.into())
+    }
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "username": self.username, "display_name": self.display_name, "email": self.email,
+            "role_id": self.role_id, "role": self.role_name, "disabled": self.disabled,
+            "language": self.language,
+        })
     }
 }
 

@@ -12,6 +12,7 @@
 
 use std::net::SocketAddr;
 
+use kehu_domain::policy::OwnerFilter;
 use kehu_domain::secrets::{hash_password, new_token, token_digest};
 use kehu_store::users::NewUser;
 use kehu_store::{Actor, Db, Store};
@@ -246,6 +247,21 @@ impl TestApp {
             .await
             .unwrap();
         token
+    }
+
+    /// Every token of `user_id`, newest first, revoked ones included (read as the system).
+    pub async fn tokens_of(&self, user_id: i64) -> Vec<kehu_store::tokens::ApiToken> {
+        let filter = kehu_store::tokens::TokenFilter::of_user(user_id);
+        self.store
+            .tokens
+            .list(
+                OwnerFilter::system(),
+                &filter,
+                kehu_store::PageRequest::default(),
+            )
+            .await
+            .unwrap()
+            .items
     }
 
     /// Signs in through the form; panics if sign-in does not redirect.

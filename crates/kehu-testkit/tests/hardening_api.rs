@@ -154,7 +154,7 @@ both_backends! {
         let page = s.get(&format!("/users/{id}/tokens")).await;
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
-        let token_id = app.store.tokens.list_for_user(id).await.unwrap()[0].id;
+        let token_id = app.tokens_of(id).await[0].id;
         let action = format!("/users/{id}/tokens/{token_id}/revoke");
         assert!(html.contains(&action) && html.contains("li.na"), "{html}");
 
@@ -178,7 +178,7 @@ both_backends! {
         assert_eq!(resp.status(), 200);
         let html = resp.text().await.unwrap();
         assert!(html.contains("id=\"new-token\""), "{html}");
-        let tokens = app.store.tokens.list_for_user(1).await.unwrap();
+        let tokens = app.tokens_of(1).await;
         let days = (tokens[0].expires_at.unwrap() - Utc::now()).num_hours().div_euclid(24) + 1;
         assert_eq!(days, 30);
         let resp = s.post_form("/profile/tokens", &[("name", "脚本"), ("expires_days", "0")]).await;

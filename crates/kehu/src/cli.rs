@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
+use kehu_domain::policy::OwnerFilter;
 use kehu_domain::secrets::{hash_password, new_token, token_digest};
 use kehu_domain::user::{DisplayName, NewPassword, Username};
 use kehu_store::users::{NewUser, UserFilter};
@@ -308,7 +309,10 @@ async fn token(cmd: TokenCmd, store: &Store) -> anyhow::Result<()> {
             println!("{token}");
         }
         TokenCmd::Revoke { id } => {
-            store.tokens.revoke(id, None, &Actor::system()).await?;
+            store
+                .tokens
+                .revoke(OwnerFilter::system(), id, &Actor::system())
+                .await?;
             println!("token {id} revoked");
         }
     }

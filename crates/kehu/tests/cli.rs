@@ -228,7 +228,10 @@ fn cli_tokens_expire_after_the_days_given_and_zero_means_never() {
     let tokens = rt.block_on(async {
         let store = kehu_store::Store::open(&url).await.unwrap();
         let u = store.users.by_username("zhangwei").await.unwrap().unwrap();
-        store.tokens.list_for_user(u.id).await.unwrap()
+        let all = kehu_domain::policy::OwnerFilter::system();
+        let filter = kehu_store::tokens::TokenFilter::of_user(u.id);
+        let page = kehu_store::PageRequest::default();
+        store.tokens.list(all, &filter, page).await.unwrap().items
     });
     // Newest first: the default (90 days), never, 7 days.
     let days: Vec<Option<i64>> = tokens

@@ -1,7 +1,8 @@
 //! `/api/v1/me/tokens`: the caller's personal API tokens. A new token is shown once, in the
 //! answer to its creation; only its SHA-256 digest is stored. Tokens expire (90 days unless
 //! asked otherwise, at most 365; only the CLI issues tokens that never expire).
-//! `/api/v1/users/{id}/tokens`: an administrator (`system.users`) lists and revokes anyone's.
+//! `/api/v1/users/{id}/tokens`: an administrator (`system.users`) lists and revokes anyone's
+//! within their data scope (`all`: everyone's); a token outside it is "not found".
 
 use axum::Router;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use kehu_domain::error::Errors;
 use kehu_domain::secrets::{new_token, token_digest};
 use kehu_domain::{DomainError, FieldError, text};
-use kehu_store::tokens::ApiToken;
+use kehu_store::tokens::{ApiToken, TokenFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -91,11 +92,17 @@ pub async fn list(
     ApiUser { user, .. }: ApiUser,
     Query(q): Query<PageQuery>,
 ) -> Result<axum::Json<ListOf<TokenOut>>, ApiError> {
-    let tokens = state.store.tokens.list_for_user(user.user_id).await?;
-    Ok(axum::Json(ListOf::from_vec(
-        tokens.into_iter().map(TokenOut::from).collect(),
-        q.request(),
-    )))
+    // One's own tokens, whatever one's data scope.
+    let filter = TokenFilter {
+        include_revoked: true,
+        ..TokenFilter::default()
+    };
+    let page = state
+        .store
+        .tokens
+        .list(user.own_records(), &filter, q.request())
+        .await?;
+    Ok(axum::Json(ListOf::from_page(page, TokenOut::from)))
 }
 
 /// A new token: a name to recognise it by (e.g. the script that uses it) and its lifetime.
@@ -203,7 +210,7 @@ pub async fn revoke(
     state
         .store
         .tokens
-        .revoke(id, Some(user.user_id), &ctx.actor())
+        .revoke(user.own_records(), id, &ctx.actor())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -220,17 +227,18 @@ pub async fn revoke(
 )]
 pub async fn list_for_user(
     State(state): State<AppState>,
-    _: Granted<need::Users>,
+    Granted { user, .. }: Granted<need::Users>,
     Path(id): Path<i64>,
     Query(q): Query<PageQuery>,
 ) -> Result<axum::Json<ListOf<TokenOut>>, ApiError> {
     // An unknown user is "not found", not an empty list.
     state.store.users.get(id).await?;
-    let tokens = state.store.tokens.list_for_user(id).await?;
-    Ok(axum::Json(ListOf::from_vec(
-        tokens.into_iter().map(TokenOut::from).collect(),
-        q.request(),
-    )))
+    let page = state
+        .store
+        .tokens
+        .list(user.owner_filter(), &TokenFilter::of_user(id), q.request())
+        .await?;
+    Ok(axum::Json(ListOf::from_page(page, TokenOut::from)))
 }
 
 #[utoipa::path(
@@ -248,14 +256,19 @@ pub async fn list_for_user(
 )]
 pub async fn revoke_for_user(
     State(state): State<AppState>,
-    Granted { ctx, .. }: Granted<need::Users>,
+    Granted { user, ctx, .. }: Granted<need::Users>,
     Path((id, token_id)): Path<(i64, i64)>,
 ) -> Result<Response, ApiError> {
-    // Only a live token of that user: an already revoked one or another user's is "not found".
+    // Only a live token of that user within the caller's scope: an already revoked one,
+    // another user's or one outside the scope is "not found".
+    let scope = user.owner_filter();
+    if state.store.tokens.get(scope, token_id).await?.user_id != id {
+        return Err(DomainError::NotFound.into());
+    }
     state
         .store
         .tokens
-        .revoke(token_id, Some(id), &ctx.actor())
+        .revoke(scope, token_id, &ctx.actor())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
 use kehu_store::PageRequest;
-use kehu_store::users::{NewUser, User, UserChanges, UserFilter};
+use kehu_store::users::{User, UserFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +18,7 @@ use crate::api::{
     Unauthenticated, blank_as_none, created, need, nullable, required_version,
 };
 use crate::app::AppState;
-use crate::error::{ApiError, AppError};
+use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -186,7 +186,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let email = b.email.unwrap_or_default();
     let a = NewAccount::parse(&b.username, &b.display_name, &email, b.role_id, &b.password)?;
-    let u = create_account(&state, a, &ctx.actor()).await?;
+    let u = state.store.users.create_account(a, &ctx.actor()).await?;
     Ok(created(format!("/api/v1/users/{}", u.id), UserOut::from(u)))
 }
 
@@ -266,7 +266,11 @@ pub async fn update(
         p.disabled.unwrap_or(current.disabled),
         edited,
     )?;
-    let u = apply_changes(&state, id, a, version, &ctx.actor()).await?;
+    let u = state
+        .store
+        .users
+        .apply_changes(id, a, version, &ctx.actor())
+        .await?;
     Ok(axum::Json(u.into()))
 }
 
@@ -321,43 +325,4 @@ pub async fn reset_password(
         .reset_password(id, &hash, &ctx.actor())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Creates an account an administrator entered (page or API). Its password is temporary: the
-/// user picks their own at first sign-in.
-pub(crate) async fn create_account(
-    state: &AppState,
-    a: NewAccount,
-    actor: &kehu_store::Actor,
-) -> Result<User, AppError> {
-    let new = NewUser {
-        username: a.username.as_str().to_owned(),
-        display_name: a.display_name.as_str().to_owned(),
-        email: a.email,
-        role_id: a.role_id,
-        password_hash: crate::passwords::hash(a.password.expose()).await?,
-        must_change_password: true,
-    };
-    Ok(state.store.users.create(&new, actor).await?)
-}
-
-/// Applies an administrator's edit (page or API) if `version` is still current.
-pub(crate) async fn apply_changes(
-    state: &AppState,
-    id: i64,
-    a: AccountChanges,
-    version: i32,
-    actor: &kehu_store::Actor,
-) -> Result<User, AppError> {
-    let changes = UserChanges {
-        display_name: a.display_name.as_str().to_owned(),
-        email: a.email,
-        role_id: a.role_id,
-        disabled: a.disabled,
-    };
-    Ok(state
-        .store
-        .users
-        .update(id, &changes, version, actor)
-        .await?)
 }

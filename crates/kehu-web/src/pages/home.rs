@@ -7,6 +7,7 @@ use axum::response::Html;
 use axum::routing::get;
 use chrono::{Duration, Utc};
 use kehu_domain::Right;
+use kehu_store::tokens::TokenFilter;
 
 use crate::app::AppState;
 use crate::context::PageUser;
@@ -70,8 +71,16 @@ async fn home(
             href: "/audit",
         });
     }
-    let tokens = s.tokens.list_for_user(user.user_id).await?;
-    let live = tokens.iter().filter(|t| t.revoked_at.is_none()).count();
+    // Live (not revoked) tokens of one's own: only the count is read.
+    let live = s
+        .tokens
+        .list(
+            user.own_records(),
+            &TokenFilter::default(),
+            kehu_store::PageRequest::new(None, Some(1)),
+        )
+        .await?
+        .total;
     cards.push(Card {
         label: tr.t("home-my-tokens"),
         value: i64::try_from(live).unwrap_or(0),

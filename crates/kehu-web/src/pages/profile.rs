@@ -8,7 +8,8 @@ use axum::routing::{get, post};
 use kehu_domain::secrets::{new_token, token_digest};
 use kehu_domain::user::NewPassword;
 use kehu_domain::{DomainError, FieldError, text};
-use kehu_store::tokens::ApiToken;
+use kehu_store::PageRequest;
+use kehu_store::tokens::{ApiToken, TokenFilter};
 use serde::Deserialize;
 
 use crate::api::tokens::expiry;
@@ -23,6 +24,11 @@ pub fn router() -> Router<AppState> {
         .route("/profile/password", post(change_password))
         .route("/profile/tokens", post(issue_token))
         .route("/profile/tokens/{id}/revoke", post(revoke_token))
+}
+
+/// The token tables show the newest tokens, as many as a page holds.
+pub(crate) fn all_tokens() -> PageRequest {
+    PageRequest::new(None, Some(PageRequest::MAX_PER_PAGE))
 }
 
 pub struct TokenRow {
@@ -87,7 +93,17 @@ async fn page(
     saved: bool,
 ) -> Result<ProfilePage, PageError> {
     let c = Chrome::new(&s.ctx, "");
-    let tokens = token_rows(&c, state.store.tokens.list_for_user(s.user.user_id).await?);
+    // One's own tokens, whatever one's data scope.
+    let filter = TokenFilter {
+        include_revoked: true,
+        ..TokenFilter::default()
+    };
+    let page = state
+        .store
+        .tokens
+        .list(s.user.own_records(), &filter, all_tokens())
+        .await?;
+    let tokens = token_rows(&c, page.items);
     Ok(ProfilePage {
         username: s.user.username.clone(),
         display_name: s.user.display_name.clone(),
@@ -230,17 +246,18 @@ async fn revoke_token(
     Path(id): Path<i64>,
     CsrfForm(_): CsrfForm<crate::context::NoFields>,
 ) -> Result<Response, PageError> {
-    match state
-        .store
-        .tokens
-        .revoke(id, Some(s.user.user_id), &s.ctx.actor())
-        .await
-    {
-        Ok(()) => Ok(Redirect::to("/profile").into_response()),
-        Err(e) => Err(PageError(AppError::from(e))),
+    // Someone else's token is "not found"; one already revoked (a second click) just shows
+    // the profile again.
+    let scope = s.user.own_records();
+    let token = state.store.tokens.get(scope, id).await?;
+    if token.revoked_at.is_none() {
+        match state.store.tokens.revoke(scope, id, &s.ctx.actor()).await {
+            Ok(()) => {}
+            Err(e) => match AppError::from(e) {
+                AppError::Domain(DomainError::NotFound) => {}
+                other => return Err(PageError(other)),
+            },
+        }
     }
-    .or_else(|e| match e.0 {
-        AppError::Domain(DomainError::NotFound) => Ok(Redirect::to("/profile").into_response()),
-        other => Err(PageError(other)),
-    })
+    Ok(Redirect::to("/profile").into_response())
 }

@@ -1,5 +1,6 @@
 //! An administrator's view of one user's API tokens (`/users/{id}/tokens`): when each was
-//! issued, last used and expires, and a revoke button per live token. Right: `system.users`.
+//! issued, last used and expires, and a revoke button per live token. Right: `system.users`,
+//! within the administrator's data scope (a token outside it is "not found").
 
 use askama::Template;
 use axum::Router;
@@ -7,12 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kehu_domain::{DomainError, Right};
+use kehu_store::tokens::TokenFilter;
 
 use crate::app::AppState;
 use crate::context::{CsrfForm, NoFields, PageUser};
 use crate::error::{AppError, PageError};
 use crate::pages::SavedQuery;
-use crate::pages::profile::{TokenRow, token_rows};
+use crate::pages::profile::{TokenRow, all_tokens, token_rows};
 use crate::views::{Chrome, render};
 
 pub fn router() -> Router<AppState> {
@@ -43,7 +45,12 @@ async fn list(
     user.require(Right::SystemUsers)?;
     let u = state.store.users.get(id).await?;
     let c = Chrome::new(&ctx, "/users");
-    let tokens = token_rows(&c, state.store.tokens.list_for_user(id).await?);
+    let page = state
+        .store
+        .tokens
+        .list(user.owner_filter(), &TokenFilter::of_user(id), all_tokens())
+        .await?;
+    let tokens = token_rows(&c, page.items);
     let title = c.tr.t_args(
         "user-tokens-title",
         &[("user", crate::i18n::FluentArg::Str(u.username.clone()))],
@@ -67,15 +74,25 @@ async fn revoke(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     user.require(Right::SystemUsers)?;
+    // A token outside the administrator's scope, or not that user's, is "not found".
+    let scope = user.owner_filter();
+    let token = state.store.tokens.get(scope, token_id).await?;
+    if token.user_id != id {
+        return Err(PageError(AppError::Domain(DomainError::NotFound)));
+    }
     // The store records the revocation in the audit log; a token already revoked (a second
     // click) just shows the list again.
+    if token.revoked_at.is_some() {
+        return Ok(Redirect::to(&format!("/users/{id}/tokens")).into_response());
+    }
     match state
         .store
         .tokens
-        .revoke(token_id, Some(id), &ctx.actor())
+        .revoke(scope, token_id, &ctx.actor())
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/users/{id}/tokens?saved=1")).into_response()),
+        // Revoked by someone else a moment ago.
         Err(e) => match AppError::from(e) {
             AppError::Domain(DomainError::NotFound) => {
                 Ok(Redirect::to(&format!("/users/{id}/tokens")).into_response())

@@ -12,7 +12,6 @@ use kehu_store::users::{User, UserFilter};
 use kehu_store::{Page, PageRequest};
 use serde::Deserialize;
 
-use crate::api::users::{apply_changes, create_account};
 use crate::app::AppState;
 use crate::context::{CsrfForm, PageUser};
 use crate::error::{AppError, PageError};
@@ -204,7 +203,12 @@ async fn create(
         role_id(&f),
         &f.password,
     ) {
-        Ok(a) => create_account(&state, a, &ctx.actor()).await,
+        Ok(a) => state
+            .store
+            .users
+            .create_account(a, &ctx.actor())
+            .await
+            .map_err(AppError::from),
         Err(e) => Err(AppError::from(e)),
     };
     match result {
@@ -261,7 +265,12 @@ async fn update(
         f.disabled.is_some(),
         edited,
     ) {
-        Ok(a) => apply_changes(&state, id, a, f.version, &ctx.actor()).await,
+        Ok(a) => state
+            .store
+            .users
+            .apply_changes(id, a, f.version, &ctx.actor())
+            .await
+            .map_err(AppError::from),
         Err(e) => Err(AppError::from(e)),
     };
     match result {

@@ -1,0 +1,245 @@
+//! Scoped queries over owned tables: the one place the owner condition is added. An owned
+//! store (records with an owner, e.g. API tokens) builds every SELECT, UPDATE and DELETE on
+//! its table through one private builder made here from the caller's [`OwnerFilter`], so a
+//! query that forgets the data scope cannot be written; a record outside the scope is simply
+//! not there (`NotFound`, never "forbidden": no existence leak). The test at the bottom fails
+//! when an owned table is queried any other way.
+
+use kehu_domain::policy::OwnerFilter;
+use sea_query::{
+    DeleteStatement, Expr, ExprTrait, Iden, IntoIden, Query, SelectStatement, UpdateStatement,
+};
+
+/// An owned table: its name and the column holding the owner's user id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Owned<T> {
+    pub table: T,
+    pub owner: T,
+}
+
+/// Statements over an owned table that already carry the owner condition of `scope`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scoped<T> {
+    owned: Owned<T>,
+    scope: OwnerFilter,
+}
+
+impl<T: Iden + Copy + 'static> Scoped<T> {
+    pub(crate) fn new(owned: Owned<T>, scope: OwnerFilter) -> Self {
+        Self { owned, scope }
+    }
+
+    /// `owner = the scope's user`, or nothing when the scope covers every record.
+    fn condition(&self) -> Option<Expr> {
+        let col = (self.owned.table.into_iden(), self.owned.owner.into_iden());
+        self.scope.owner().map(|o| Expr::col(col).eq(o))
+    }
+
+    /// `SELECT … FROM table WHERE <scope>`: add columns, more conditions and order.
+    pub(crate) fn select(&self) -> SelectStatement {
+        let mut q = Query::select().from(self.owned.table).to_owned();
+        if let Some(c) = self.condition() {
+            q.and_where(c);
+        }
+        q
+    }
+
+    /// `UPDATE table SET … WHERE <scope>`: add values and more conditions.
+    pub(crate) fn update(&self) -> UpdateStatement {
+        let mut q = Query::update().table(self.owned.table).to_owned();
+        if let Some(c) = self.condition() {
+            q.and_where(c);
+        }
+        q
+    }
+
+    /// `DELETE FROM table WHERE <scope>`: add more conditions.
+    #[allow(
+        dead_code,
+        reason = "part of the kit; tokens are revoked, never deleted"
+    )]
+    pub(crate) fn delete(&self) -> DeleteStatement {
+        let mut q = Query::delete().from_table(self.owned.table).to_owned();
+        if let Some(c) = self.condition() {
+            q.and_where(c);
+        }
+        q
+    }
+}
+
+/// The test-time guard: every owned table, with the one store module that may query it.
+/// A new owned store adds its row here (and builds its statements through [`Scoped`]).
+#[cfg(test)]
+pub(crate) const OWNED_STORES: &[OwnedStore] = &[OwnedStore {
+    iden: "ApiTokens",
+    module: "tokens.rs",
+}];
+
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct OwnedStore {
+    /// The table's `Iden` enum in `schema.rs`.
+    pub iden: &'static str,
+    /// The store module (file under `kehu-store/src`) that owns the table.
+    pub module: &'static str,
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+mod tests {
+    use super::*;
+    use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    use crate::schema::ApiTokens;
+
+    /// The source without its test module (tests may build whatever they like).
+    fn code(src: &str) -> &str {
+        src.find("#[cfg(test)]").map_or(src, |i| &src[..i])
+    }
+
+    /// What is wrong with how `src` (the owned store's module) queries its table `iden`.
+    fn home_violations(iden: &str, src: &str) -> Vec<String> {
+        let src = code(src);
+        let mut out = Vec::new();
+        for q in ["Query::select()", "Query::update()", "Query::delete()"] {
+            if src.contains(q) {
+                out.push(format!("{q} outside the scoped builder"));
+            }
+        }
+        let builders = src.matches("Scoped::new(").count();
+        if builders != 1 {
+            out.push(format!("{builders} scoped builders, expected exactly one"));
+        }
+        let table = format!("{iden}::Table");
+        let mut rest = src;
+        while let Some(i) = rest.find(&table) {
+            let before = rest[..i].trim_end();
+            let allowed = before.ends_with("into_table(") || before.ends_with("table:");
+            if !allowed {
+                let line = rest[..i].rsplit('\n').next().unwrap_or_default();
+                out.push(format!(
+                    "{table} used outside the builder: `{}…`",
+                    line.trim()
+                ));
+            }
+            rest = &rest[i + table.len()..];
+        }
+        out
+    }
+
+    /// Modules other than the store, the schema and the migrations must not name the table.
+    fn stray_use(iden: &str, src: &str) -> bool {
+        code(src).contains(&format!("{iden}::"))
+    }
+
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "target") {
+                    rust_files(&p, out);
+                }
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn every_owned_table_is_queried_only_through_its_stores_scoped_builder() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
+        let mut files = Vec::new();
+        rust_files(crates, &mut files);
+        assert!(files.len() > 20, "the workspace's sources were not found");
+        let store_src = crates.join("kehu-store").join("src");
+        let mut problems = Vec::new();
+        for o in OWNED_STORES {
+            let home = store_src.join(o.module);
+            let src = std::fs::read_to_string(&home).unwrap();
+            problems.extend(
+                home_violations(o.iden, &src)
+                    .into_iter()
+                    .map(|v| format!("{}: {v}", o.module)),
+            );
+            for f in &files {
+                let allowed = *f == home
+                    || *f == store_src.join("schema.rs")
+                    || *f == store_src.join("migrations.rs")
+                    || *f == store_src.join("scope.rs");
+                if !allowed && stray_use(o.iden, &std::fs::read_to_string(f).unwrap()) {
+                    problems.push(format!(
+                        "{} names {} outside its store",
+                        f.display(),
+                        o.iden
+                    ));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_guard_catches_an_unscoped_query() {
+        let unscoped = r#"
+            fn builder(s: OwnerFilter) -> Scoped<ApiTokens> { Scoped::new(Owned { table: ApiTokens::Table, owner: ApiTokens::UserId }, s) }
+            async fn leak() { Query::select().from(ApiTokens::Table); }
+            async fn ok() { Query::insert().into_table(ApiTokens::Table); }
+        "#;
+        let v = home_violations("ApiTokens", unscoped);
+        assert_eq!(v.len(), 2, "{v:?}");
+        let two_builders = "Scoped::new(a, s); Scoped::new(b, s);";
+        assert_eq!(home_violations("ApiTokens", two_builders).len(), 1);
+        assert!(stray_use("ApiTokens", "q.from(ApiTokens::Table)"));
+        assert!(!stray_use(
+            "ApiTokens",
+            "#[cfg(test)] q.from(ApiTokens::Table)"
+        ));
+    }
+
+    const TOKENS: Owned<ApiTokens> = Owned {
+        table: ApiTokens::Table,
+        owner: ApiTokens::UserId,
+    };
+
+    #[test]
+    fn every_statement_carries_the_owner_condition_unless_the_scope_is_everything() {
+        let mine = Scoped::new(TOKENS, OwnerFilter::system());
+        let all = mine
+            .select()
+            .column(ApiTokens::Id)
+            .to_string(SqliteQueryBuilder);
+        assert!(!all.contains("WHERE"), "{all}");
+        // A principal with scope `own` is how an owner filter for one user comes to be.
+        let p = kehu_domain::Principal {
+            user_id: 42,
+            username: "li".into(),
+            display_name: "李".into(),
+            role_id: 3,
+            role_name: "r".into(),
+            rights: Default::default(),
+            scope: kehu_domain::DataScope::All,
+            must_change_password: false,
+            language: None,
+        };
+        let own = Scoped::new(TOKENS, p.own_records());
+        let sql = [
+            own.select()
+                .column(ApiTokens::Id)
+                .to_string(PostgresQueryBuilder),
+            own.update()
+                .value(ApiTokens::Name, "x")
+                .to_string(PostgresQueryBuilder),
+            own.delete().to_string(PostgresQueryBuilder),
+        ];
+        for s in sql {
+            assert!(s.contains(r#"WHERE "api_tokens"."user_id" = 42"#), "{s}");
+        }
+    }
+}

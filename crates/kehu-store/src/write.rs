@@ -1,0 +1,196 @@
+//! The write kit: [`Db::write`] runs a closure in one transaction (begin → run → commit; an
+//! error rolls back), and [`Record`] with [`create`], [`update`] and [`delete`] is the one
+//! path for a change to a versioned business record: stamp who and when, check the version,
+//! read the record back and write the audit entry in the same transaction. The store clears
+//! its caches once the transaction is committed ([`Caches`], [`Db::write_then_clear`]).
+
+use chrono::Utc;
+use sea_query::{Expr, ExprTrait, Iden, Query, SimpleExpr};
+use serde_json::Value;
+
+use crate::audit::{self, Action, Actor};
+use crate::db::{Db, Tx};
+use crate::error::{StoreResult, unique_as};
+
+impl Db {
+    /// Runs `f` in one write transaction: begin, run, commit. When `f` fails, nothing it did
+    /// is kept (the dropped transaction rolls back) and its error is returned.
+    pub async fn write<T>(&self, f: impl AsyncFnOnce(&mut Tx) -> StoreResult<T>) -> StoreResult<T> {
+        let mut tx = self.begin().await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`Db::write`], then clears `caches` once the change is committed (never before: a
+    /// reader could otherwise cache the old value again).
+    pub(crate) async fn write_then_clear<T>(
+        &self,
+        caches: &impl Caches,
+        f: impl AsyncFnOnce(&mut Tx) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let out = self.write(f).await?;
+        caches.clear();
+        Ok(out)
+    }
+}
+
+/// What a store keeps in memory about its records, forgotten after each committed change
+/// (here and, through [`crate::notify`], on the other instances).
+pub(crate) trait Caches {
+    fn clear(&self);
+}
+
+impl Caches for crate::cache::AuthCache {
+    fn clear(&self) {
+        crate::cache::AuthCache::clear(self);
+    }
+}
+
+/// A versioned business table: the columns every one has (`id`, `created_at/by`,
+/// `updated_at/by`, `version`), the entity name in the audit log, and the field a duplicate
+/// (unique violation) is reported on.
+pub(crate) struct Table<C> {
+    pub table: C,
+    pub id: C,
+    pub version: C,
+    pub created_at: C,
+    pub created_by: C,
+    pub updated_at: C,
+    pub updated_by: C,
+    pub entity: &'static str,
+    pub unique: &'static str,
+}
+
+/// A record of a versioned table as its store reads it back, and what the audit log keeps of
+/// it.
+pub(crate) trait Record: Sized {
+    type Col: Iden + Copy + 'static;
+    const TABLE: Table<Self::Col>;
+
+    /// Reads record `id` in `tx`; `NotFound` when there is none.
+    async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self>;
+
+    fn id(&self) -> i64;
+
+    /// The fields the audit log compares before and after a change.
+    fn snapshot(&self) -> Value;
+}
+
+/// Inserts a record with `values`, stamped with who and when (no audit entry: the seed data
+/// and [`create`] use it). A duplicate is a conflict on the table's unique field.
+pub(crate) async fn insert_row<R: Record>(
+    tx: &mut Tx,
+    values: Vec<(R::Col, SimpleExpr)>,
+    actor: &Actor,
+) -> StoreResult<i64> {
+    let t = R::TABLE;
+    let now = Utc::now();
+    let (mut cols, mut vals): (Vec<R::Col>, Vec<SimpleExpr>) = values.into_iter().unzip();
+    cols.extend([t.created_at, t.created_by, t.updated_at, t.updated_by]);
+    vals.extend([
+        Expr::val(now),
+        actor.user_id.into(),
+        Expr::val(now),
+        actor.user_id.into(),
+    ]);
+    let (id,): (i64,) = tx
+        .fetch_one(
+            Query::insert()
+                .into_table(t.table)
+                .columns(cols)
+                .values_panic(vals)
+                .returning_col(t.id),
+        )
+        .await
+        .map_err(unique_as(t.unique))?;
+    Ok(id)
+}
+
+/// Creates a record: inserts `values` (stamped), runs `then` with the new id (e.g. a role's
+/// rights), reads the record back and records the creation in the audit log.
+pub(crate) async fn create<R: Record>(
+    tx: &mut Tx,
+    values: Vec<(R::Col, SimpleExpr)>,
+    actor: &Actor,
+    then: impl AsyncFnOnce(&mut Tx, i64) -> StoreResult<()>,
+) -> StoreResult<R> {
+    let id = insert_row::<R>(tx, values, actor).await?;
+    then(tx, id).await?;
+    let after = R::load(tx, id).await?;
+    let snap = after.snapshot();
+    audit::record(
+        tx,
+        actor,
+        Action::Create,
+        R::TABLE.entity,
+        id,
+        None,
+        Some(&snap),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Changes record `before` if it still has `version`: sets `values` (stamped, the
+/// version counted up), runs `then` (what else changes with it), reads the record back and
+/// records the difference in the audit log. A changed version is `StaleVersion` and nothing
+/// is written.
+pub(crate) async fn update<R: Record>(
+    tx: &mut Tx,
+    before: &R,
+    version: i32,
+    values: Vec<(R::Col, SimpleExpr)>,
+    actor: &Actor,
+    then: impl AsyncFnOnce(&mut Tx) -> StoreResult<()>,
+) -> StoreResult<R> {
+    let (t, id) = (R::TABLE, before.id());
+    let mut values = values;
+    values.extend([
+        (t.updated_at, Expr::val(Utc::now())),
+        (t.updated_by, actor.user_id.into()),
+        (t.version, Expr::col(t.version).add(1)),
+    ]);
+    let n = tx
+        .execute(
+            Query::update()
+                .table(t.table)
+                .values(values)
+                .and_where(Expr::col(t.id).eq(id))
+                .and_where(Expr::col(t.version).eq(version)),
+        )
+        .await
+        .map_err(unique_as(t.unique))?;
+    if n == 0 {
+        return Err(kehu_domain::DomainError::StaleVersion.into());
+    }
+    then(tx).await?;
+    let after = R::load(tx, id).await?;
+    let (b, a) = (before.snapshot(), after.snapshot());
+    audit::record(tx, actor, Action::Update, t.entity, id, Some(&b), Some(&a)).await?;
+    Ok(after)
+}
+
+/// Deletes record `before` if it still has `version`, and records what it
+/// held. A changed version is `StaleVersion`, and nothing is deleted.
+pub(crate) async fn delete<R: Record>(
+    tx: &mut Tx,
+    before: &R,
+    version: i32,
+    actor: &Actor,
+) -> StoreResult<()> {
+    let (t, id) = (R::TABLE, before.id());
+    let n = tx
+        .execute(
+            Query::delete()
+                .from_table(t.table)
+                .and_where(Expr::col(t.id).eq(id))
+                .and_where(Expr::col(t.version).eq(version)),
+        )
+        .await?;
+    if n == 0 {
+        return Err(kehu_domain::DomainError::StaleVersion.into());
+    }
+    let b = before.snapshot();
+    audit::record(tx, actor, Action::Delete, t.entity, id, Some(&b), None).await
+}
