@@ -162,9 +162,8 @@ impl DictionaryStore {
         self.db
             .write_then_clear(self, async |tx| {
                 let before = editable_in(tx, id).await?;
-                let mut values = values(input, true);
-                // Whether an item may be edited is fixed when it is made.
-                values.retain(|(c, _)| !matches!(c, Dictionary::Editable));
+                // Whether an item may be edited is fixed when it is made: not a field here.
+                let values = fields(input);
                 write::update(tx, &before, version, values, actor, async |_| Ok(())).await
             })
             .await
@@ -227,15 +226,21 @@ async fn editable_in(tx: &mut Tx, id: i64) -> StoreResult<DictEntry> {
     Ok(before)
 }
 
-/// The stored columns of an item.
-fn values(input: &DictInput, editable: bool) -> Vec<(Dictionary, SimpleExpr)> {
+/// The fields an administrator enters for an item.
+fn fields(input: &DictInput) -> Vec<(Dictionary, SimpleExpr)> {
     vec![
         (Dictionary::Kind, input.kind.as_str().into()),
         (Dictionary::Item, input.item.as_str().into()),
         (Dictionary::Value, input.value.as_str().into()),
         (Dictionary::Sort, input.sort.into()),
-        (Dictionary::Editable, editable.into()),
     ]
+}
+
+/// The stored columns of a new item.
+fn values(input: &DictInput, editable: bool) -> Vec<(Dictionary, SimpleExpr)> {
+    let mut v = fields(input);
+    v.push((Dictionary::Editable, editable.into()));
+    v
 }
 
 /// Inserts one item (the seed data: no audit entry); `(kind, item)` is unique.
