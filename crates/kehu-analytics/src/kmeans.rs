@@ -187,8 +187,10 @@ fn distance2(a: &[f64; DIM], b: &[f64; DIM]) -> f64 {
 /// Clusters `raw` features into at most `k` groups.
 ///
 /// Each feature is standardised to mean 0 and standard deviation 1 (a constant feature
-/// becomes 0). Seeds by k-means++ from `seed`; Lloyd iterations until no label changes
-/// (at most 100). k is capped at the number of distinct points. Clusters are renumbered by
+/// becomes 0). Seeds by k-means++ from `seed`; Lloyd iterations (assignments sped up by
+/// Hamerly's bounds) until no label changes or, as scikit-learn's `tol`, the centres' squared
+/// moves add up to at most 1e-4 of the mean feature variance (then one last assignment to the
+/// final centres); at most 100. k is capped at the number of distinct points. Clusters are renumbered by
 /// centre revenue descending (then recency ascending), so cluster 0 holds the biggest spenders.
 pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
     let n = raw.len();
@@ -258,6 +260,10 @@ pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
     let mut upper = vec![0.0; n];
     let mut lower = vec![0.0; n];
     let mut moves: Option<Moves> = None;
+    // Converged, as scikit-learn decides: the centres' squared moves add up to at most 1e-4
+    // of the features' mean variance (1 for each standardised feature, 0 for a constant one).
+    let tolerance = 1e-4 * sd.iter().filter(|&&s| s > 0.0).count() as f64 / DIM as f64;
+    let mut settled = false;
     let mut iterations = 0;
     for iteration in 1..=100 {
         iterations = iteration;
@@ -285,7 +291,7 @@ pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
                 .collect()
         });
         let changed = partials.iter().any(|p| p.0);
-        if !changed {
+        if !changed || settled {
             break;
         }
         let mut sums = vec![[0.0; DIM]; k];
@@ -304,7 +310,9 @@ pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
                 centres[c] = sums[c].map(|s| s / counts[c] as f64);
             }
         }
-        moves = Some(Moves::new(&before, &centres));
+        let m = Moves::new(&before, &centres);
+        settled = m.moved.iter().map(|d| d * d).sum::<f64>() <= tolerance;
+        moves = Some(m);
     }
 
     // Renumber: biggest revenue centre first, ties by smaller recency.
@@ -451,7 +459,10 @@ mod tests {
             }
             moves = Some(Moves::new(&before, &centres));
         }
-        assert!(expected_iterations > 5, "the data should need several iterations");
+        assert!(
+            expected_iterations > 5,
+            "the data should need several iterations"
+        );
         assert_eq!(iterations, expected_iterations);
         assert_eq!(labels, expected);
     }
