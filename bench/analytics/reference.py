@@ -25,8 +25,8 @@ What each side computes, per customer, from a `customer_id,date,amount` CSV:
                                                               m <= 0); lifetimes' _customer_lifetime_value
   value classes             12-month revenue x CLV, medians   numpy quantile (linear)
   segments                  named RFM segments                numpy select, the same table
-  clusters                  k-means (k-means++, Lloyd,        numpy k-means, same features, k-means++
-                            <= 100 iterations) on log1p        from its own seed, <= 100 iterations
+  clusters                  k-means (k-means++, Lloyd to      numpy k-means, same features, k-means++
+                            sklearn's tol, <= 100 iter.) on    from its own seed, the same stop rule
                             features                          (sizes close, not identical: other seeds)
   output                    customers.csv, model.json,        customers.csv (the same columns),
                             summary.json                      OUT.json
@@ -93,7 +93,9 @@ def segments(r, f, m):
 
 
 def kmeans(raw, k, seed=0x6B656875, max_iter=100):
-    """k-means++ seeding, Lloyd iterations until no label changes (at most 100)."""
+    """k-means++ seeding, Lloyd iterations until no label changes or the centres' squared
+    moves add up to at most 1e-4 of the mean feature variance (scikit-learn's tol; then one
+    last assignment), at most 100."""
     sd = raw.std(axis=0)
     pts = np.where(sd > 0, (raw - raw.mean(axis=0)) / np.where(sd > 0, sd, 1), 0.0)
     rng = np.random.default_rng(seed)
@@ -105,18 +107,23 @@ def kmeans(raw, k, seed=0x6B656875, max_iter=100):
         centres.append(pts[chosen])
         nearest = np.minimum(nearest, ((pts - pts[chosen]) ** 2).sum(axis=1))
     centres = np.array(centres)
+    tolerance = 1e-4 * pts.var(axis=0).mean()
     labels = np.full(n, -1)
     iterations = 0
+    settled = False
     for iterations in range(1, max_iter + 1):
         d = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
         new = d.argmin(axis=1)
-        if np.array_equal(new, labels):
+        if np.array_equal(new, labels) or settled:
+            labels = new
             break
         labels = new
+        before = centres.copy()
         for c in range(len(centres)):
             members = labels == c
             if members.any():
                 centres[c] = pts[members].mean(axis=0)
+        settled = ((centres - before) ** 2).sum() <= tolerance
     # Number clusters by centre revenue descending, like kehu.
     rev = np.array([raw[labels == c, 2].mean() if (labels == c).any() else -np.inf for c in range(len(centres))])
     renumber = np.empty(len(centres), dtype=np.int64)

@@ -56,32 +56,125 @@ impl SplitMix64 {
     }
 }
 
-/// Labels `points` with their nearest centre; returns whether any label changed and the
-/// per-cluster coordinate sums and counts.
+/// Where one iteration's centres stand, for the bounds of Hamerly's algorithm: how far each
+/// centre moved since the last iteration, and half the distance to its nearest other centre.
+struct Moves {
+    /// Distance each centre moved.
+    moved: Vec<f64>,
+    /// The largest move, and the centre that made it.
+    largest: (f64, usize),
+    /// The largest move among the other centres (for the centre that made the largest).
+    second: f64,
+    /// Half the distance from each centre to its nearest other centre.
+    half_gap: Vec<f64>,
+}
+
+impl Moves {
+    fn new(before: &[[f64; DIM]], after: &[[f64; DIM]]) -> Self {
+        let moved: Vec<f64> = before
+            .iter()
+            .zip(after)
+            .map(|(b, a)| distance2(b, a).sqrt())
+            .collect();
+        let mut largest = (0.0, 0);
+        let mut second = 0.0_f64;
+        for (c, &m) in moved.iter().enumerate() {
+            if m > largest.0 {
+                second = largest.0;
+                largest = (m, c);
+            } else {
+                second = second.max(m);
+            }
+        }
+        let half_gap = after
+            .iter()
+            .enumerate()
+            .map(|(c, a)| {
+                after
+                    .iter()
+                    .enumerate()
+                    .filter(|&(o, _)| o != c)
+                    .map(|(_, b)| distance2(a, b).sqrt())
+                    .fold(f64::INFINITY, f64::min)
+                    / 2.0
+            })
+            .collect();
+        Self {
+            moved,
+            largest,
+            second,
+            half_gap,
+        }
+    }
+
+    /// How far the nearest centre other than `c` may have come closer.
+    fn others_moved(&self, c: usize) -> f64 {
+        if c == self.largest.1 {
+            self.second
+        } else {
+            self.largest.0
+        }
+    }
+}
+
+/// Bounds that are only ever loosened by rounding: a relative margin far above f64's error.
+const SLACK: f64 = 1e-9;
+
+/// Labels `points` with their nearest centre (the first one on a tie, as a plain scan would);
+/// returns whether any label changed and the per-cluster coordinate sums and counts.
+///
+/// Hamerly's algorithm: `upper` bounds the distance to the point's centre from above and
+/// `lower` the distance to every other centre from below; a point whose bounds separate
+/// strictly keeps its centre without computing any distance. The bounds only skip work, so
+/// the labels are exactly those of a full scan (with `moves == None`, the first iteration,
+/// every point is scanned).
 fn assign(
     labels: &mut [u32],
+    upper: &mut [f64],
+    lower: &mut [f64],
     points: &[[f64; DIM]],
     centres: &[[f64; DIM]],
+    moves: Option<&Moves>,
 ) -> (bool, Vec<[f64; DIM]>, Vec<usize>) {
     let k = centres.len();
     let mut changed = false;
     let mut sums = vec![[0.0; DIM]; k];
     let mut counts = vec![0_usize; k];
-    for (label, p) in labels.iter_mut().zip(points) {
-        let mut best = (f64::INFINITY, 0_u32);
-        for (c, centre) in centres.iter().enumerate() {
-            let d = distance2(p, centre);
-            if d < best.0 {
-                best = (d, c as u32);
+    for (((label, p), u), l) in labels.iter_mut().zip(points).zip(upper).zip(lower) {
+        let keep = moves.is_some_and(|m| {
+            let a = *label as usize;
+            *u += m.moved[a];
+            *l -= m.others_moved(a);
+            let bound = l.max(m.half_gap[a]) * (1.0 - SLACK);
+            if *u * (1.0 + SLACK) < bound {
+                return true;
+            }
+            *u = distance2(p, &centres[a]).sqrt();
+            *u * (1.0 + SLACK) < bound
+        });
+        if !keep {
+            let mut best = (f64::INFINITY, 0_u32);
+            let mut runner_up = f64::INFINITY;
+            for (c, centre) in centres.iter().enumerate() {
+                let d = distance2(p, centre);
+                if d < best.0 {
+                    runner_up = best.0;
+                    best = (d, c as u32);
+                } else if d < runner_up {
+                    runner_up = d;
+                }
+            }
+            *u = best.0.sqrt();
+            *l = runner_up.sqrt();
+            if *label != best.1 {
+                *label = best.1;
+                changed = true;
             }
         }
-        if *label != best.1 {
-            *label = best.1;
-            changed = true;
-        }
-        counts[best.1 as usize] += 1;
+        let c = *label as usize;
+        counts[c] += 1;
         for i in 0..DIM {
-            sums[best.1 as usize][i] += p[i];
+            sums[c][i] += p[i];
         }
     }
     (changed, sums, counts)
@@ -94,8 +187,10 @@ fn distance2(a: &[f64; DIM], b: &[f64; DIM]) -> f64 {
 /// Clusters `raw` features into at most `k` groups.
 ///
 /// Each feature is standardised to mean 0 and standard deviation 1 (a constant feature
-/// becomes 0). Seeds by k-means++ from `seed`; Lloyd iterations until no label changes
-/// (at most 100). k is capped at the number of distinct points. Clusters are renumbered by
+/// becomes 0). Seeds by k-means++ from `seed`; Lloyd iterations (assignments sped up by
+/// Hamerly's bounds) until no label changes or, as scikit-learn's `tol`, the centres' squared
+/// moves add up to at most 1e-4 of the mean feature variance (then one last assignment to the
+/// final centres); at most 100. k is capped at the number of distinct points. Clusters are renumbered by
 /// centre revenue descending (then recency ascending), so cluster 0 holds the biggest spenders.
 pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
     let n = raw.len();
@@ -162,6 +257,13 @@ pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
 
     let k = centres.len();
     let mut labels = vec![u32::MAX; n];
+    let mut upper = vec![0.0; n];
+    let mut lower = vec![0.0; n];
+    let mut moves: Option<Moves> = None;
+    // Converged, as scikit-learn decides: the centres' squared moves add up to at most 1e-4
+    // of the features' mean variance (1 for each standardised feature, 0 for a constant one).
+    let tolerance = 1e-4 * sd.iter().filter(|&&s| s > 0.0).count() as f64 / DIM as f64;
+    let mut settled = false;
     let mut iterations = 0;
     for iteration in 1..=100 {
         iterations = iteration;
@@ -173,10 +275,15 @@ pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
         let size = n.div_ceil(threads).max(1);
         let partials: Vec<(bool, Vec<[f64; DIM]>, Vec<usize>)> = std::thread::scope(|scope| {
             let centres = &centres;
+            let moves = moves.as_ref();
             let handles: Vec<_> = labels
                 .chunks_mut(size)
+                .zip(upper.chunks_mut(size))
+                .zip(lower.chunks_mut(size))
                 .zip(points.chunks(size))
-                .map(|(labels, points)| scope.spawn(move || assign(labels, points, centres)))
+                .map(|(((labels, upper), lower), points)| {
+                    scope.spawn(move || assign(labels, upper, lower, points, centres, moves))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -184,7 +291,7 @@ pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
                 .collect()
         });
         let changed = partials.iter().any(|p| p.0);
-        if !changed {
+        if !changed || settled {
             break;
         }
         let mut sums = vec![[0.0; DIM]; k];
@@ -197,11 +304,15 @@ pub fn kmeans(raw: &[[f64; DIM]], k: usize, seed: u64) -> Clustering {
                 }
             }
         }
+        let before = centres.clone();
         for c in 0..k {
             if counts[c] > 0 {
                 centres[c] = sums[c].map(|s| s / counts[c] as f64);
             }
         }
+        let m = Moves::new(&before, &centres);
+        settled = m.moved.iter().map(|d| d * d).sum::<f64>() <= tolerance;
+        moves = Some(m);
     }
 
     // Renumber: biggest revenue centre first, ties by smaller recency.
@@ -265,6 +376,95 @@ mod tests {
         );
         // Points were pushed in the order revenue 1, 8, 4 → clusters 2, 0, 1.
         assert_eq!(&c.labels[..3], &[2, 0, 1]);
+    }
+
+    /// The plain Lloyd iteration the bounds must reproduce: every point scans every centre.
+    fn lloyd_labels(points: &[[f64; DIM]], mut centres: Vec<[f64; DIM]>) -> (Vec<u32>, usize) {
+        let mut labels = vec![u32::MAX; points.len()];
+        for iteration in 1..=100 {
+            let mut changed = false;
+            let mut sums = vec![[0.0; DIM]; centres.len()];
+            let mut counts = vec![0_usize; centres.len()];
+            for (label, p) in labels.iter_mut().zip(points) {
+                let mut best = (f64::INFINITY, 0_u32);
+                for (c, centre) in centres.iter().enumerate() {
+                    let d = distance2(p, centre);
+                    if d < best.0 {
+                        best = (d, c as u32);
+                    }
+                }
+                changed |= *label != best.1;
+                *label = best.1;
+                counts[best.1 as usize] += 1;
+                for i in 0..DIM {
+                    sums[best.1 as usize][i] += p[i];
+                }
+            }
+            if !changed {
+                return (labels, iteration);
+            }
+            for c in 0..centres.len() {
+                if counts[c] > 0 {
+                    centres[c] = sums[c].map(|s| s / counts[c] as f64);
+                }
+            }
+        }
+        (labels, 100)
+    }
+
+    #[test]
+    fn the_bounds_skip_work_but_give_exactly_the_labels_of_a_full_scan() {
+        // Overlapping groups (points change cluster for many iterations), with exact
+        // duplicates and points on a lattice, so that ties between centres occur.
+        let mut rng = SplitMix64(11);
+        let mut points = Vec::new();
+        for i in 0..30_000 {
+            let g = f64::from(i % 4);
+            let p = [
+                g + 2.0 * rng.next_f64(),
+                (g * 0.5 + 2.0 * rng.next_f64()).floor(),
+                2.0 * rng.next_f64() - g * 0.3,
+            ];
+            points.push(p);
+            if i % 7 == 0 {
+                points.push(p);
+            }
+        }
+        let centres: Vec<[f64; DIM]> = points.iter().step_by(3_001).take(8).copied().collect();
+        let (expected, expected_iterations) = lloyd_labels(&points, centres.clone());
+
+        let n = points.len();
+        let (mut labels, mut upper, mut lower) = (vec![u32::MAX; n], vec![0.0; n], vec![0.0; n]);
+        let mut centres = centres;
+        let mut moves = None;
+        let mut iterations = 0;
+        for iteration in 1..=100 {
+            iterations = iteration;
+            let (changed, sums, counts) = assign(
+                &mut labels,
+                &mut upper,
+                &mut lower,
+                &points,
+                &centres,
+                moves.as_ref(),
+            );
+            if !changed {
+                break;
+            }
+            let before = centres.clone();
+            for c in 0..centres.len() {
+                if counts[c] > 0 {
+                    centres[c] = sums[c].map(|s| s / counts[c] as f64);
+                }
+            }
+            moves = Some(Moves::new(&before, &centres));
+        }
+        assert!(
+            expected_iterations > 5,
+            "the data should need several iterations"
+        );
+        assert_eq!(iterations, expected_iterations);
+        assert_eq!(labels, expected);
     }
 
     #[test]
