@@ -151,13 +151,17 @@ impl Chrome {
     }
 }
 
-/// What an avatar shows: the last two characters of a Chinese name (as Chinese apps do), the
-/// first letters of the first two words of a Latin one, else the user name's first letter.
+/// What an avatar shows: the given name of a Chinese personal name (its last two characters,
+/// as Chinese apps do) or the first character of a longer one (系统管理员), the first letters
+/// of the first two words of a Latin name, else the user name's first letter.
 fn initials(display_name: &str, username: &str) -> String {
     let name = display_name.trim();
     if name.chars().any(is_cjk) {
         let cjk: Vec<char> = name.chars().filter(|c| is_cjk(*c)).collect();
-        return cjk[cjk.len().saturating_sub(2)..].iter().collect();
+        return match cjk.len() {
+            0..=4 => cjk[cjk.len().saturating_sub(2)..].iter().collect(),
+            _ => cjk[..1].iter().collect(),
+        };
     }
     let letters: String = name
         .split_whitespace()
@@ -511,6 +515,7 @@ mod tests {
         assert_eq!(initials("李娜", "li.na"), "李娜");
         assert_eq!(initials("欧阳娜娜", "ouyang"), "娜娜");
         assert_eq!(initials("王", "wang"), "王");
+        assert_eq!(initials("系统管理员", "admin"), "系");
         assert_eq!(initials("Li Na", "li.na"), "LN");
         assert_eq!(initials("administrator", "admin"), "A");
         assert_eq!(initials("  ", "zhang.wei"), "Z");

@@ -159,9 +159,11 @@ function init() {
   initRightsGrid();
   labelCells();
   document.querySelectorAll("[data-dismiss]").forEach((b) => { b.hidden = false; });
-  // A form that came back with errors: focus its first invalid field.
+  // A form that came back with errors: focus its first invalid field (or the one it names:
+  // after a failed sign-in, the password).
   if (document.querySelector("[data-error-summary]")) {
-    const first = document.querySelector("[aria-invalid=true]:not([disabled])");
+    const first = document.querySelector("[data-error-focus]") ||
+      document.querySelector("[aria-invalid=true]:not([disabled])");
     if (first) first.focus();
   }
   // "Saved" shows once: a reload does not say it again.
