@@ -112,13 +112,20 @@ impl Default for Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Not a `source`: the message already holds figment's, and `{:#}` would repeat it.
     #[error("configuration: {0}")]
-    Load(#[from] Box<figment::Error>),
+    Load(Box<figment::Error>),
     #[error("configuration: {field}: {message}")]
     Invalid {
         field: &'static str,
         message: String,
     },
+}
+
+impl From<Box<figment::Error>> for ConfigError {
+    fn from(e: Box<figment::Error>) -> Self {
+        ConfigError::Load(e)
+    }
 }
 
 impl Config {

@@ -72,7 +72,10 @@ fn an_unknown_time_zone_is_one_clear_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(
-        err.contains("time_zone") && err.contains("Mars/Olympus") && err.contains("IANA"),
+        err.to_lowercase().contains("time_zone")
+            && err.contains("Mars/Olympus")
+            && err.contains("IANA"),
         "{err}"
     );
+    assert_eq!(err.matches("Mars/Olympus").count(), 1, "said twice: {err}");
 }
