@@ -327,7 +327,75 @@ async fn frame_story(b: &Browser) -> anyhow::Result<()> {
     b.open_user_menu().await?;
     b.click(Locator::Id("menu-profile")).await?;
     b.wait_for_path("/profile").await?;
+
+    // Assert: sending a form disables its button until the page is left, and coming back to
+    // the page (from the browser's cache) enables it again.
+    let states = b
+        .client
+        .execute(
+            "const form = document.getElementById('password');
+             const button = form.querySelector('button[type=submit]');
+             // After the page's own handler (window hears the event last): stay on the page.
+             window.addEventListener('submit', (e) => e.preventDefault());
+             form.requestSubmit();
+             await new Promise((r) => setTimeout(r, 50));
+             const sending = button.disabled;
+             window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+             return [sending, button.disabled];",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        states == json!([true, false]),
+        "Save while sending, then back: {states}"
+    );
     Ok(())
+}
+
+#[tokio::test]
+async fn the_rights_grid_selects_a_whole_group_and_shows_a_partly_chosen_one() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser("rights_grid", &app, async |b: &Browser| {
+        // Arrange
+        b.sign_in_as_admin().await?;
+        b.goto("/roles/new").await?;
+        let group = "//fieldset[@data-rights-group][.//input[@value='customer.read']]";
+        let all = format!("{group}//input[@data-group-all]");
+        let boxes = format!("{group}//input[@name='rights']");
+
+        // Act: select the whole customers group.
+        b.click(Locator::XPath(&all)).await?;
+
+        // Assert: every box of the group is ticked, none elsewhere.
+        for el in b.client.find_all(Locator::XPath(&boxes)).await? {
+            ensure!(el.is_selected().await?, "a customer right stayed unticked");
+        }
+        let ticked = b.client.find_all(Locator::Css("input[name=rights]:checked")).await?;
+        let in_group = b.client.find_all(Locator::XPath(&boxes)).await?;
+        ensure!(ticked.len() == in_group.len(), "rights outside the group were ticked");
+
+        // Act: untick one; Assert: the group box shows "partly".
+        b.click(Locator::XPath(&format!("{group}//label[.//input[@value='customer.delete']]")))
+            .await?;
+        let state = b
+            .client
+            .execute(
+                "const all = document.evaluate(arguments[0], document, null, 9, null).singleNodeValue;
+                 return [all.checked, all.indeterminate];",
+                vec![json!(all)],
+            )
+            .await?;
+        ensure!(state == json!([false, true]), "group box after unticking one: {state}");
+
+        // Assert: the label shows the right's name; its code is in the tooltip.
+        let label = b
+            .find(Locator::XPath(&format!("{group}//label[.//input[@value='customer.read']]")))
+            .await?;
+        ensure!(label.text().await?.trim() == "查看客户", "label {:?}", label.text().await?);
+        ensure!(label.attr("title").await?.as_deref() == Some("customer.read"), "no code tooltip");
+        Ok(())
+    })
+    .await;
 }
 
 #[tokio::test]

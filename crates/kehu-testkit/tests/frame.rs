@@ -72,6 +72,12 @@ both_backends! {
         let html = forbidden.text().await.unwrap();
         assert!(has_frame(&html) && html.contains("无权访问"), "{html}");
         assert!(!html.contains("href=\"/users\""), "the 403 frame offers the users page: {html}");
+        // Our favicon is linked and served.
+        assert!(html.contains("rel=\"icon\" href=\"/static/favicon.svg\""), "{html}");
+        let icon = app.anonymous().get("/static/favicon.svg").await;
+        assert_eq!(icon.status(), 200);
+        assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+        assert!(icon.text().await.unwrap().starts_with("<svg"));
         // Before sign-in the error page stands alone.
         assert_eq!(anonymous.status(), 404);
         let html = anonymous.text().await.unwrap();
