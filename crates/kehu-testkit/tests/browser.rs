@@ -252,6 +252,8 @@ async fn on_a_phone_slash_focuses_the_header_search_and_the_user_menu_opens() {
         );
         b.click(Locator::Css("[data-toggle-nav]")).await?;
         b.wait_for_nav_link("用户管理").await?;
+        b.fits_the_screen("/ with the navigation open").await?;
+        b.photograph("navigation-open").await?;
         b.click(Locator::Css("[data-toggle-nav]")).await?;
 
         frame_story(b).await
@@ -488,6 +490,14 @@ async fn tour(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
     b.find(Locator::Id("user-menu")).await?;
     b.fits_the_screen("/no-such-page").await?;
     b.photograph("not-found").await?;
+
+    // The same frame in English.
+    b.switch_language().await?;
+    b.wait_for(Locator::Css("html[lang=en]")).await?;
+    b.goto("/").await?;
+    b.wait_for(Locator::Css("main h1")).await?;
+    b.fits_the_screen("/ in English").await?;
+    b.photograph("home-en").await?;
     Ok(())
 }
 
