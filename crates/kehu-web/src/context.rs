@@ -204,6 +204,11 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         path,
         uri,
     };
+    if is_api {
+        req.extensions_mut().insert(ctx);
+        return REQUEST_TR.scope(tr, next.run(req)).await;
+    }
+    // Pages keep the requester at hand for a framed error page (API errors are documents).
     req.extensions_mut().insert(ctx.clone());
     let served = REQUEST_CTX.scope(ctx, next.run(req));
     REQUEST_TR.scope(tr, served).await
