@@ -19,6 +19,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use kehu_domain::secrets::hash_password;
@@ -40,6 +42,10 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-component-update",
     "--disable-sync",
 ];
+
+/// A laptop's window and a phone's screen (CSS pixels).
+const DESKTOP: (u32, u32) = (1280, 800);
+const PHONE: (u32, u32) = (390, 844);
 
 /// The links only an administrator's navigation holds.
 const ADMIN_ONLY_NAV: &[&str] = &["用户管理", "角色管理", "数据字典", "操作日志"];
@@ -162,8 +168,7 @@ async fn an_account_manager_sees_only_the_allowed_navigation_and_a_403_page_on_u
         b.sign_in_as_admin().await?;
         b.create_account_manager("zhang.wei", "张伟", "", "initial-pass-8")
             .await?;
-        b.click(Locator::Id("logout")).await?;
-        b.wait_for_path("/login").await?;
+        b.sign_out().await?;
 
         // Act: the new user signs in; the administrator's password is temporary.
         b.sign_in("zhang.wei", "initial-pass-8").await?;
@@ -207,7 +212,7 @@ async fn the_language_switch_changes_the_page_text_and_sticks_after_reload() {
         b.wait_for_nav_link("首页").await?;
 
         // Act + Assert: English, also after a reload.
-        b.click(Locator::Id("lang-switch")).await?;
+        b.switch_language().await?;
         b.wait_for_nav_link("Home").await?;
         b.refresh().await?;
         b.wait_for_nav_link("Home").await?;
@@ -215,13 +220,285 @@ async fn the_language_switch_changes_the_page_text_and_sticks_after_reload() {
         ensure!(lang.as_deref() == Some("en"), "html lang is {lang:?}");
 
         // Act + Assert: and back to Chinese, also after a reload.
-        b.click(Locator::Id("lang-switch")).await?;
+        b.switch_language().await?;
         b.wait_for_nav_link("首页").await?;
         b.refresh().await?;
         b.wait_for_nav_link("首页").await?;
         Ok(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn on_a_desktop_slash_focuses_the_header_search_and_the_user_menu_opens() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser_at("frame_desktop", &app, DESKTOP, async |b: &Browser| {
+        b.sign_in_as_admin().await?;
+        frame_story(b).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn on_a_phone_slash_focuses_the_header_search_and_the_user_menu_opens() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser_at("frame_phone", &app, PHONE, async |b: &Browser| {
+        b.sign_in_as_admin().await?;
+
+        // Assert: the navigation is folded away behind its button, which opens it.
+        ensure!(
+            b.nav_links().await?.is_empty(),
+            "the navigation is open on a phone before its button is pressed"
+        );
+        b.click(Locator::Css("[data-toggle-nav]")).await?;
+        b.wait_for_nav_link("用户管理").await?;
+        b.fits_the_screen("/ with the navigation open").await?;
+        b.photograph("navigation-open").await?;
+        b.click(Locator::Css("[data-toggle-nav]")).await?;
+
+        frame_story(b).await
+    })
+    .await;
+}
+
+/// The header search and the user menu, as a keyboard user meets them (signed in, at home).
+async fn frame_story(b: &Browser) -> anyhow::Result<()> {
+    b.fits_the_screen("/").await?;
+
+    // Act + Assert: "/" jumps to the search box; Escape leaves it; Ctrl+K comes back.
+    b.press(&['/']).await?;
+    b.wait_for_focus("search-q").await?;
+    b.press(&[Key::Escape.into()]).await?;
+    ensure!(b.focused_id().await? != "search-q", "Escape kept the focus");
+    b.press_with_control('k').await?;
+    b.wait_for_focus("search-q").await?;
+
+    // Act: search for the administrator by name.
+    b.type_keys("系统管理员\u{e007}").await?;
+
+    // Assert: the results page lists the account with a link to it.
+    b.wait_for_path("/search").await?;
+    let hit = b
+        .wait_for(Locator::Css("#results-users a[href^='/users/']"))
+        .await?;
+    let text = hit.text().await?;
+    ensure!(
+        text.contains("系统管理员") && text.contains("admin"),
+        "result: {text}"
+    );
+    b.fits_the_screen("/search").await?;
+
+    // Assert: in a field "/" is just a character.
+    b.goto("/users/new").await?;
+    b.click(Locator::Id("f-username")).await?;
+    b.press(&['/']).await?;
+    b.wait_for_focus("f-username").await?;
+    let typed = b
+        .find(Locator::Id("f-username"))
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(typed.as_deref() == Some("/"), "the field holds {typed:?}");
+
+    // Act + Assert: the user menu opens with profile, language and sign-out, and Escape
+    // closes it, back on its button.
+    b.open_user_menu().await?;
+    for id in ["menu-profile", "lang-switch", "logout"] {
+        ensure!(
+            b.find(Locator::Id(id)).await?.is_displayed().await?,
+            "{id} is not shown in the open user menu"
+        );
+    }
+    b.fits_the_screen("/users/new with the user menu open")
+        .await?;
+    b.photograph("user-menu").await?;
+    b.press(&[Key::Escape.into()]).await?;
+    ensure!(
+        !b.find(Locator::Id("menu-profile"))
+            .await?
+            .is_displayed()
+            .await?,
+        "Escape left the user menu open"
+    );
+    ensure!(
+        b.focused_tag().await? == "summary",
+        "the focus did not return to the menu button"
+    );
+
+    // Act + Assert: the profile entry leads to the profile.
+    b.open_user_menu().await?;
+    b.click(Locator::Id("menu-profile")).await?;
+    b.wait_for_path("/profile").await?;
+
+    // Assert: sending a form disables its button until the page is left, and coming back to
+    // the page (from the browser's cache) enables it again.
+    let states = b
+        .client
+        .execute(
+            "const form = document.getElementById('password');
+             const button = form.querySelector('button[type=submit]');
+             // After the page's own handler (window hears the event last): stay on the page.
+             window.addEventListener('submit', (e) => e.preventDefault());
+             form.requestSubmit();
+             await new Promise((r) => setTimeout(r, 50));
+             const sending = button.disabled;
+             window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+             return [sending, button.disabled];",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        states == json!([true, false]),
+        "Save while sending, then back: {states}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_rights_grid_selects_a_whole_group_and_shows_a_partly_chosen_one() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser("rights_grid", &app, async |b: &Browser| {
+        // Arrange
+        b.sign_in_as_admin().await?;
+        b.goto("/roles/new").await?;
+        let group = "//fieldset[@data-rights-group][.//input[@value='customer.read']]";
+        let all = format!("{group}//input[@data-group-all]");
+        let boxes = format!("{group}//input[@name='rights']");
+
+        // Act: select the whole customers group.
+        b.click(Locator::XPath(&all)).await?;
+
+        // Assert: every box of the group is ticked, none elsewhere.
+        for el in b.client.find_all(Locator::XPath(&boxes)).await? {
+            ensure!(el.is_selected().await?, "a customer right stayed unticked");
+        }
+        let ticked = b.client.find_all(Locator::Css("input[name=rights]:checked")).await?;
+        let in_group = b.client.find_all(Locator::XPath(&boxes)).await?;
+        ensure!(ticked.len() == in_group.len(), "rights outside the group were ticked");
+
+        // Act: untick one; Assert: the group box shows "partly".
+        b.click(Locator::XPath(&format!("{group}//label[.//input[@value='customer.delete']]")))
+            .await?;
+        let state = b
+            .client
+            .execute(
+                "const all = document.evaluate(arguments[0], document, null, 9, null).singleNodeValue;
+                 return [all.checked, all.indeterminate];",
+                vec![json!(all)],
+            )
+            .await?;
+        ensure!(state == json!([false, true]), "group box after unticking one: {state}");
+
+        // Assert: the label shows the right's name; its code is in the tooltip.
+        let label = b
+            .find(Locator::XPath(&format!("{group}//label[.//input[@value='customer.read']]")))
+            .await?;
+        ensure!(label.text().await?.trim() == "查看客户", "label {:?}", label.text().await?);
+        ensure!(label.attr("title").await?.as_deref() == Some("customer.read"), "no code tooltip");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_page_fits_a_desktop_and_is_photographed() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser_at("pages_desktop", &app, DESKTOP, async |b: &Browser| {
+        tour(b, &app).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_page_fits_a_phone_without_sideways_scrolling_and_is_photographed() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser_at("pages_phone", &app, PHONE, async |b: &Browser| {
+        tour(b, &app).await
+    })
+    .await;
+}
+
+/// Opens every page in Chinese: none scrolls sideways; each is photographed (see
+/// [`Browser::photograph`]); a 404 keeps the frame.
+async fn tour(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
+    b.goto("/login").await?;
+    b.wait_for(Locator::Id("login-form")).await?;
+    b.fits_the_screen("/login").await?;
+    b.photograph("login").await?;
+    b.sign_in("admin", "not-the-password").await?;
+    b.wait_for(Locator::Id("login-error")).await?;
+    b.photograph("login-failed").await?;
+
+    b.sign_in_as_admin().await?;
+    let admin = app
+        .store
+        .users
+        .by_username("admin")
+        .await?
+        .context("admin")?;
+    let role = app
+        .store
+        .roles
+        .by_code("account_manager")
+        .await?
+        .context("account manager role")?;
+    let entry = app
+        .store
+        .dictionary
+        .list(Some("region"), kehu_store::PageRequest::new(None, Some(1)))
+        .await?
+        .items
+        .into_iter()
+        .next()
+        .context("a region")?;
+    let pages = [
+        ("home", "/".to_owned()),
+        ("users", "/users".to_owned()),
+        ("user-new", "/users/new".to_owned()),
+        ("user-edit", format!("/users/{}", admin.id)),
+        ("roles", "/roles".to_owned()),
+        ("role-edit", format!("/roles/{}", role.id)),
+        ("role-new", "/roles/new".to_owned()),
+        ("dictionary", "/dictionary?kind=region".to_owned()),
+        ("dictionary-edit", format!("/dictionary/{}", entry.id)),
+        ("dictionary-new", "/dictionary/new?kind=region".to_owned()),
+        ("audit", "/audit".to_owned()),
+        ("profile", "/profile".to_owned()),
+        ("search", "/search?q=管理".to_owned()),
+        ("search-empty", "/search?q=没有这个".to_owned()),
+    ];
+    for (name, path) in &pages {
+        b.goto(path).await?;
+        b.wait_for(Locator::Css("main h1")).await?;
+        b.fits_the_screen(path).await?;
+        b.photograph(name).await?;
+    }
+
+    // A form sent empty: the error summary, red fields, the first one focused.
+    b.goto("/users/new").await?;
+    b.click(Locator::Css("#user-form button[type=submit]"))
+        .await?;
+    b.wait_for(Locator::Css("[data-error-summary]")).await?;
+    b.wait_for_focus("f-username").await?;
+    b.fits_the_screen("/users (errors)").await?;
+    b.photograph("user-form-errors").await?;
+
+    // A 404 keeps the frame for a signed-in user.
+    b.goto("/no-such-page").await?;
+    b.wait_for(Locator::Css(".error-page")).await?;
+    b.find(Locator::Id("search-q")).await?;
+    b.find(Locator::Id("user-menu")).await?;
+    b.fits_the_screen("/no-such-page").await?;
+    b.photograph("not-found").await?;
+
+    // The same frame in English.
+    b.switch_language().await?;
+    b.wait_for(Locator::Css("html[lang=en]")).await?;
+    b.goto("/").await?;
+    b.wait_for(Locator::Css("main h1")).await?;
+    b.fits_the_screen("/ in English").await?;
+    b.photograph("home-en").await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,6 +508,10 @@ async fn the_language_switch_changes_the_page_text_and_sticks_after_reload() {
 struct Browser {
     client: Client,
     base: String,
+    /// The page's width and height (the viewport).
+    size: (u32, u32),
+    /// How much taller the window is than the page in it.
+    frame: u32,
 }
 
 impl Browser {
@@ -363,6 +644,162 @@ impl Browser {
         Ok(out)
     }
 
+    /// Opens the user menu in the header.
+    async fn open_user_menu(&self) -> anyhow::Result<()> {
+        self.click(Locator::Css("#user-menu summary")).await?;
+        self.eventually(
+            "the user menu to open",
+            |shown: &bool| *shown,
+            async || {
+                Ok(self
+                    .find(Locator::Id("menu-profile"))
+                    .await?
+                    .is_displayed()
+                    .await?)
+            },
+        )
+        .await
+    }
+
+    /// Signs out through the user menu.
+    async fn sign_out(&self) -> anyhow::Result<()> {
+        self.open_user_menu().await?;
+        self.click(Locator::Id("logout")).await?;
+        self.wait_for_path("/login").await
+    }
+
+    /// Switches the language: in the user menu when signed in, in the header otherwise.
+    async fn switch_language(&self) -> anyhow::Result<()> {
+        if self.client.find(Locator::Id("user-menu")).await.is_ok() {
+            self.open_user_menu().await?;
+        }
+        self.click(Locator::Id("lang-switch")).await
+    }
+
+    /// Presses and releases each key in turn, wherever the focus is.
+    async fn press(&self, keys: &[char]) -> anyhow::Result<()> {
+        let mut seq = KeyActions::new("keyboard".into());
+        for k in keys {
+            seq = seq
+                .then(KeyAction::Down { value: *k })
+                .then(KeyAction::Up { value: *k });
+        }
+        self.client
+            .perform_actions(seq)
+            .await
+            .with_context(|| format!("pressing {keys:?}"))
+    }
+
+    /// Presses Ctrl with `key`.
+    async fn press_with_control(&self, key: char) -> anyhow::Result<()> {
+        let ctrl: char = Key::Control.into();
+        let seq = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: ctrl })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: ctrl });
+        self.client
+            .perform_actions(seq)
+            .await
+            .with_context(|| format!("pressing Ctrl+{key}"))
+    }
+
+    /// Types `text` into the focused element.
+    async fn type_keys(&self, text: &str) -> anyhow::Result<()> {
+        self.client
+            .active_element()
+            .await
+            .context("finding the focused element")?
+            .send_keys(text)
+            .await
+            .with_context(|| format!("typing {text:?}"))
+    }
+
+    async fn focused_id(&self) -> anyhow::Result<String> {
+        let el = self.client.active_element().await.context("the focus")?;
+        Ok(el.attr("id").await?.unwrap_or_default())
+    }
+
+    async fn focused_tag(&self) -> anyhow::Result<String> {
+        let el = self.client.active_element().await.context("the focus")?;
+        Ok(el.tag_name().await?.to_lowercase())
+    }
+
+    async fn wait_for_focus(&self, id: &str) -> anyhow::Result<()> {
+        let what = format!("the focus on #{id}");
+        self.eventually(
+            &what,
+            |seen: &String| seen == id,
+            async || self.focused_id().await,
+        )
+        .await
+    }
+
+    /// Fails when the page is wider than the window (it would scroll sideways) or a table
+    /// scrolls sideways inside it.
+    async fn fits_the_screen(&self, page: &str) -> anyhow::Result<()> {
+        let seen = self
+            .client
+            .execute(
+                "const d = document.documentElement;
+                 const wide = [...document.querySelectorAll('.table-wrap, main *')]
+                   .filter((e) => e.clientWidth > 1 && e.scrollWidth > e.clientWidth + 1
+                     && getComputedStyle(e).overflowX !== 'visible'
+                     && e.tagName !== 'PRE')
+                   .map((e) => e.tagName + '.' + e.className);
+                 return [window.innerWidth, d.scrollWidth, wide];",
+                vec![],
+            )
+            .await
+            .context("measuring the page")?;
+        let inner = seen[0].as_u64().unwrap_or(0);
+        let width = seen[1].as_u64().unwrap_or(u64::MAX);
+        ensure!(
+            inner == u64::from(self.size.0),
+            "the window is {inner}px wide, not {}px: the check would prove nothing",
+            self.size.0
+        );
+        ensure!(
+            width <= inner,
+            "{page} is {width}px wide in a {inner}px window: it scrolls sideways"
+        );
+        ensure!(
+            seen[2].as_array().is_none_or(Vec::is_empty),
+            "{page}: these scroll sideways inside the page: {}",
+            seen[2]
+        );
+        Ok(())
+    }
+
+    /// Saves a picture of the whole page (the window is stretched to its height for the
+    /// shot) as `target/tmp/screenshots/<size>/<name>.png`, for people to look at and for CI
+    /// to keep.
+    async fn photograph(&self, name: &str) -> anyhow::Result<()> {
+        let (w, h) = self.size;
+        let height = self
+            .client
+            .execute("return document.documentElement.scrollHeight;", vec![])
+            .await?
+            .as_u64()
+            .and_then(|x| u32::try_from(x).ok())
+            .unwrap_or(h)
+            .clamp(h, 4000);
+        self.client.set_window_size(w, height + self.frame).await?;
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .context("taking a screenshot")?;
+        self.client.set_window_size(w, h + self.frame).await?;
+        let label = if w < 700 { "phone" } else { "desktop" };
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("screenshots")
+            .join(label);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
     async fn sign_in_as_admin(&self) -> anyhow::Result<()> {
         self.sign_in("admin", ADMIN_PASSWORD).await?;
         self.wait_for_path("/").await
@@ -433,16 +870,43 @@ async fn in_browser(
     app: &TestApp,
     story: impl AsyncFnOnce(&Browser) -> anyhow::Result<()>,
 ) {
+    in_browser_at(name, app, (1280, 900), story).await;
+}
+
+/// [`in_browser`] with a window of `size` (width, height), e.g. [`PHONE`].
+async fn in_browser_at(
+    name: &str,
+    app: &TestApp,
+    size: (u32, u32),
+    story: impl AsyncFnOnce(&Browser) -> anyhow::Result<()>,
+) {
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir().expect("a temp dir for the browser profile");
     let client = driver.session(profile.path()).await;
-    let browser = Browser {
+    let mut browser = Browser {
         client,
         base: app.url(""),
+        size,
+        frame: 0,
     };
     browser
         .client
-        .set_window_size(1280, 900)
+        .set_window_size(size.0, size.1)
+        .await
+        .expect("sizing the window");
+    // The window has a frame even when headless: the page gets `size` once it is added.
+    let frame = browser
+        .client
+        .execute("return window.outerHeight - window.innerHeight;", vec![])
+        .await
+        .expect("measuring the window")
+        .as_u64()
+        .and_then(|f| u32::try_from(f).ok())
+        .unwrap_or(0);
+    browser.frame = frame;
+    browser
+        .client
+        .set_window_size(size.0, size.1 + frame)
         .await
         .expect("sizing the window");
 

@@ -50,6 +50,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// A request still unanswered after this many seconds gets a timeout error.
     pub request_timeout_secs: u64,
+    /// The IANA time zone every page shows times in, in both languages (e.g. `Asia/Shanghai`).
+    pub time_zone: TimeZone,
 }
 
 impl std::fmt::Debug for Config {
@@ -78,6 +80,7 @@ impl std::fmt::Debug for Config {
             )
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("time_zone", &self.time_zone)
             .finish()
     }
 }
@@ -102,19 +105,27 @@ impl Default for Config {
             admin_password: None,
             metrics_token: None,
             request_timeout_secs: 30,
+            time_zone: TimeZone::default(),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Not a `source`: the message already holds figment's, and `{:#}` would repeat it.
     #[error("configuration: {0}")]
-    Load(#[from] Box<figment::Error>),
+    Load(Box<figment::Error>),
     #[error("configuration: {field}: {message}")]
     Invalid {
         field: &'static str,
         message: String,
     },
+}
+
+impl From<Box<figment::Error>> for ConfigError {
+    fn from(e: Box<figment::Error>) -> Self {
+        ConfigError::Load(e)
+    }
 }
 
 impl Config {
@@ -145,6 +156,7 @@ impl Config {
                 "admin_password",
                 "metrics_token",
                 "request_timeout_secs",
+                "time_zone",
             ]))
             .extract()
             .map_err(Box::new)?;
@@ -263,6 +275,53 @@ impl Config {
             ));
         }
         w
+    }
+}
+
+/// The time zone times are shown in: an IANA name (`Asia/Shanghai`, `Europe/Berlin`, `UTC`),
+/// checked when the configuration loads, so an unknown name stops kehu at startup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeZone(chrono_tz::Tz);
+
+impl Default for TimeZone {
+    /// China Standard Time (北京时间).
+    fn default() -> Self {
+        Self(chrono_tz::Tz::Asia__Shanghai)
+    }
+}
+
+impl TimeZone {
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let name = name.trim();
+        name.parse::<chrono_tz::Tz>().map(Self).map_err(|_| {
+            format!(
+                "{name:?} is not a known time zone: use an IANA name such as Asia/Shanghai, \
+                 Asia/Hong_Kong, Europe/Berlin or UTC (names are case-sensitive)"
+            )
+        })
+    }
+
+    pub fn tz(self) -> chrono_tz::Tz {
+        self.0
+    }
+
+    /// The IANA name, e.g. `Asia/Shanghai`.
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl TryFrom<String> for TimeZone {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        TimeZone::parse(&s)
+    }
+}
+
+impl From<TimeZone> for String {
+    fn from(z: TimeZone) -> String {
+        z.name().to_owned()
     }
 }
 
@@ -438,6 +497,31 @@ mod tests {
         let _ = std::fs::write(&file, "trusted_proxies = \"10.0.0.999\"\n");
         let err = Config::load(Some(&file)).err().map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("10.0.0.999"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_time_zone_defaults_to_beijing_and_an_unknown_one_stops_loading() {
+        assert_eq!(Config::default().time_zone.name(), "Asia/Shanghai");
+        assert_eq!(
+            TimeZone::parse(" Europe/Berlin ").map(TimeZone::name),
+            Ok("Europe/Berlin")
+        );
+        let dir = std::env::temp_dir().join(format!("kehu-tz-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join("kehu.toml");
+        let _ = std::fs::write(&file, "time_zone = \"Asia/Tokyo\"\n");
+        let c = Config::load(Some(&file));
+        assert_eq!(c.ok().map(|c| c.time_zone.name()), Some("Asia/Tokyo"));
+        let _ = std::fs::write(&file, "time_zone = \"Asia/Beijing\"\n");
+        let err = Config::load(Some(&file))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("time_zone") && err.contains("Asia/Beijing") && err.contains("IANA"),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

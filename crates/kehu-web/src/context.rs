@@ -54,6 +54,8 @@ pub async fn in_language<F: std::future::Future>(tr: Tr, fut: F) -> F::Output {
 
 tokio::task_local! {
     static REQUEST_TR: Tr;
+    /// The requester, so that an error page can show the app frame to a signed-in user.
+    static REQUEST_CTX: Ctx;
 }
 
 /// The translator of the request being served (zh-CN outside a request).
@@ -61,6 +63,11 @@ pub fn current_tr() -> Tr {
     REQUEST_TR
         .try_with(|t| *t)
         .unwrap_or(Tr::new(Language::ZhCn))
+}
+
+/// The context of the request being served, once the middleware resolved it.
+pub fn current_ctx() -> Option<Ctx> {
+    REQUEST_CTX.try_with(Ctx::clone).ok()
 }
 
 /// The signed-in session behind a request.
@@ -145,7 +152,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
     let secure = state.config.secure_cookies;
-    let fallback_tr = anonymous_tr(headers, secure);
+    let fallback_tr = anonymous_tr(headers, secure).in_zone(state.config.time_zone);
     let path = req.uri().path().to_owned();
     let uri = req
         .uri()
@@ -170,7 +177,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         .and_then(|u| u.language.as_deref())
         .and_then(Language::from_tag)
         .unwrap_or(fallback_tr.lang);
-    let tr = Tr::new(lang);
+    let tr = Tr::new(lang).in_zone(state.config.time_zone);
 
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if is_api && unsafe_method && !via_token {
@@ -197,8 +204,14 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         path,
         uri,
     };
-    req.extensions_mut().insert(ctx);
-    REQUEST_TR.scope(tr, next.run(req)).await
+    if is_api {
+        req.extensions_mut().insert(ctx);
+        return REQUEST_TR.scope(tr, next.run(req)).await;
+    }
+    // Pages keep the requester at hand for a framed error page (API errors are documents).
+    req.extensions_mut().insert(ctx.clone());
+    let served = REQUEST_CTX.scope(ctx, next.run(req));
+    REQUEST_TR.scope(tr, served).await
 }
 
 type Resolved = (Option<Principal>, Option<SessionInfo>, bool);

@@ -9,6 +9,8 @@ use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader, langid};
 use kehu_domain::user::Language;
 
+use crate::config::TimeZone;
+
 fluent_templates::static_loader! {
     static LOCALES = {
         locales: "./locales",
@@ -21,15 +23,26 @@ fluent_templates::static_loader! {
 static ZH_CN: LanguageIdentifier = langid!("zh-CN");
 static EN: LanguageIdentifier = langid!("en");
 
-/// A translator for one language; cheap to copy into every template.
+/// A translator for one language, with the time zone times are shown in; cheap to copy into
+/// every template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tr {
     pub lang: Language,
+    pub zone: TimeZone,
 }
 
 impl Tr {
+    /// A translator showing times in the default zone (Asia/Shanghai).
     pub fn new(lang: Language) -> Self {
-        Self { lang }
+        Self {
+            lang,
+            zone: TimeZone::default(),
+        }
+    }
+
+    /// The same translator, showing times in `zone` (the configured `time_zone`).
+    pub fn in_zone(self, zone: TimeZone) -> Self {
+        Self { zone, ..self }
     }
 
     fn id(&self) -> &'static LanguageIdentifier {
@@ -150,6 +163,120 @@ mod tests {
         for r in kehu_domain::Right::ALL {
             assert!(zh.has(&r.label_key()) && en.has(&r.label_key()), "{r}");
         }
+    }
+
+    /// The half-width `,` `:` `(` `)` next to Chinese text in `text`, outside placeables
+    /// (`{ $x }`), `code` and URLs, as (character, position) pairs.
+    fn half_width_in_chinese(text: &str) -> Vec<(char, usize)> {
+        // Blank out what may hold half-width punctuation: placeables, `code`, URLs.
+        let mut plain: Vec<char> = Vec::new();
+        let (mut brace, mut tick) = (0u32, false);
+        let chars: Vec<char> = text.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let url = chars[i..].iter().collect::<String>().starts_with("http");
+            if url && brace == 0 && !tick {
+                while i < chars.len()
+                    && !chars[i].is_whitespace()
+                    && !crate::views::is_cjk(chars[i])
+                {
+                    plain.push(' ');
+                    i += 1;
+                }
+                continue;
+            }
+            match c {
+                '{' => brace += 1,
+                '}' => brace = brace.saturating_sub(1),
+                '`' => tick = !tick,
+                _ => {}
+            }
+            plain.push(if brace > 0 || tick || c == '}' {
+                ' '
+            } else {
+                c
+            });
+            i += 1;
+        }
+        let cjk_or_fullwidth =
+            |c: char| crate::views::is_cjk(c) || "，。：；、（）“”？！".contains(c);
+        let neighbour = |from: usize, step: isize| {
+            let mut j = from as isize + step;
+            while j >= 0 && (j as usize) < plain.len() {
+                let c = plain[j as usize];
+                if c != ' ' {
+                    return Some(c);
+                }
+                j += step;
+            }
+            None
+        };
+        plain
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| [',', ':', '(', ')'].contains(c))
+            .filter(|(i, _)| {
+                neighbour(*i, -1).is_some_and(cjk_or_fullwidth)
+                    || neighbour(*i, 1).is_some_and(cjk_or_fullwidth)
+            })
+            .map(|(i, c)| (*c, i))
+            .collect()
+    }
+
+    #[test]
+    fn chinese_messages_use_full_width_punctuation() {
+        let zh = include_str!("../locales/zh-CN/main.ftl");
+        let bad: Vec<String> = zh
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once(" = "))
+            .filter(|(_, text)| !half_width_in_chinese(text).is_empty())
+            .map(|(key, text)| format!("{key} = {text}"))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "half-width punctuation in Chinese text: {bad:#?}"
+        );
+    }
+
+    #[test]
+    fn the_punctuation_check_flags_chinese_text_and_spares_codes() {
+        assert_eq!(half_width_in_chinese("用户名, 密码"), vec![(',', 3)]);
+        assert!(!half_width_in_chinese("角色: 管理员").is_empty());
+        assert!(!half_width_in_chinese("有效期(天)").is_empty());
+        assert!(!half_width_in_chinese("请输入 (如 2025)").is_empty());
+        // Placeables, codes, URLs and Latin text keep theirs.
+        assert!(half_width_in_chinese("参数 { $name } 无效。").is_empty());
+        assert!(half_width_in_chinese("通过 Authorization: Bearer 请求头").is_empty());
+        assert!(half_width_in_chinese("格式为 `key: value`。").is_empty());
+        assert!(half_width_in_chinese("见 https://kehu.dev/a,b 说明").is_empty());
+        assert!(half_width_in_chinese("时间（如 2025-03-31T08:00:00Z）").is_empty());
+        assert!(half_width_in_chinese("{ $time }（{ $zone }）").is_empty());
+    }
+
+    #[test]
+    fn templates_put_no_half_width_punctuation_after_translated_text() {
+        // `{{ c.t("home-role") }}: …` shows "角色: …" in Chinese: such punctuation belongs in
+        // the message (with an argument), where each language writes its own.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut bad = Vec::new();
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    for pat in ["\") }}:", "\") }},", "\") }} (", "\") }}("] {
+                        if text.contains(pat) {
+                            bad.push(format!("{}: {pat}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{bad:#?}");
     }
 
     #[test]

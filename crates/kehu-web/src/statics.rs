@@ -9,6 +9,7 @@ use crate::app::AppState;
 
 const CSS: &str = include_str!("../static/app.css");
 const JS: &str = include_str!("../static/app.js");
+const FAVICON: &str = include_str!("../static/favicon.svg");
 const CACHE: &str = "public, max-age=3600";
 
 pub fn router() -> Router<AppState> {
@@ -22,6 +23,19 @@ pub fn router() -> Router<AppState> {
                         (header::CACHE_CONTROL, CACHE),
                     ],
                     CSS,
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/static/favicon.svg",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "image/svg+xml"),
+                        (header::CACHE_CONTROL, CACHE),
+                    ],
+                    FAVICON,
                 )
                     .into_response()
             }),

@@ -1,12 +1,181 @@
-// kehu: a little progressive enhancement. Every page works without it.
+// kehu: a little progressive enhancement, our own. Every page works without it.
+// Loaded in <head> (small, cached), so the phone navigation starts collapsed without a flash;
+// everything else waits for the document or listens on it.
+"use strict";
+document.documentElement.classList.add("js");
+
+// Typing in a field: the search shortcut "/" must not steal the character.
+function typing(el) {
+  if (!el) return false;
+  const tag = el.tagName;
+  return el.isContentEditable || tag === "TEXTAREA" || tag === "SELECT" ||
+    (tag === "INPUT" && !["checkbox", "radio", "button", "submit", "reset"].includes(el.type));
+}
+
+function focusSearch() {
+  const box = document.getElementById("search-q");
+  if (!box) return false;
+  box.focus();
+  box.select();
+  return true;
+}
+
+function closeMenus(except) {
+  document.querySelectorAll("details.user-menu[open]").forEach((d) => {
+    if (d !== except) d.open = false;
+  });
+}
+
+document.addEventListener("keydown", (e) => {
+  // "/" outside a field, or Ctrl+K / Cmd+K anywhere: the header search.
+  const slash = e.key === "/" && !e.ctrlKey && !e.metaKey && !e.altKey && !typing(e.target);
+  const ctrlK = (e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "k" || e.key === "K");
+  if ((slash || ctrlK) && focusSearch()) {
+    e.preventDefault();
+    closeMenus(null);
+    return;
+  }
+  if (e.key === "Escape") {
+    const open = document.querySelector("details.user-menu[open]");
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+    } else if (e.target && e.target.id === "search-q") {
+      e.target.blur();
+    }
+  }
+});
+
 document.addEventListener("click", (e) => {
-  const t = e.target.closest("[data-toggle-nav]");
-  if (!t) return;
-  const nav = document.getElementById(t.getAttribute("aria-controls"));
-  const open = nav.classList.toggle("open");
-  t.setAttribute("aria-expanded", String(open));
+  // A click outside an open user menu closes it.
+  const menu = e.target.closest("details.user-menu");
+  closeMenus(menu);
+
+  const toggle = e.target.closest("[data-toggle-nav]");
+  if (toggle) {
+    const nav = document.getElementById(toggle.getAttribute("aria-controls"));
+    const open = nav.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", String(open));
+  }
+
+  const dismiss = e.target.closest("[data-dismiss]");
+  if (dismiss) dismiss.parentElement.remove();
+
+  // An error summary's link focuses its field (the browser only scrolls to it).
+  const link = e.target.closest("[data-error-summary] a[href^='#']");
+  if (link) {
+    const target = document.getElementById(link.getAttribute("href").slice(1));
+    if (target) {
+      e.preventDefault();
+      const field = target.matches("input, select, textarea, [tabindex]") ? target
+        : target.querySelector("input:not([disabled]), select, textarea");
+      (field || target).focus();
+      (target.closest(".field") || target).scrollIntoView({ block: "center" });
+    }
+  }
 });
+
+// Keyboard users leaving the open menu with Tab close it.
+document.addEventListener("focusin", (e) => {
+  closeMenus(e.target.closest && e.target.closest("details.user-menu"));
+});
+
 document.addEventListener("submit", (e) => {
-  const msg = e.target.getAttribute("data-confirm");
-  if (msg && !window.confirm(msg)) e.preventDefault();
+  const form = e.target;
+  const msg = form.getAttribute("data-confirm");
+  if (msg && !window.confirm(msg)) {
+    e.preventDefault();
+    return;
+  }
+  if (e.defaultPrevented || form.method.toLowerCase() !== "post") return;
+  // Saving: the button is disabled until the answer comes, so a double click sends once.
+  // Disabled after this event, so the browser still sends the form.
+  const buttons = form.querySelectorAll("button[type=submit], button:not([type])");
+  setTimeout(() => buttons.forEach((b) => {
+    b.disabled = true;
+    b.setAttribute("data-busy", "");
+  }), 0);
 });
+
+// Back to a page from the browser's cache: its buttons work again.
+window.addEventListener("pageshow", () => {
+  document.querySelectorAll("button[data-busy]").forEach((b) => {
+    b.disabled = false;
+    b.removeAttribute("data-busy");
+  });
+});
+
+// The rights grid: a select-all box per group that shows the group's state (checked, not,
+// or indeterminate when partly checked); disabled boxes (rights not held) are left alone.
+function groupState(group) {
+  const all = group.querySelector("[data-group-all]");
+  const boxes = [...group.querySelectorAll("input[name=rights]")];
+  const usable = boxes.filter((b) => !b.disabled);
+  const checked = usable.filter((b) => b.checked).length;
+  all.disabled = group.disabled || usable.length === 0;
+  all.checked = usable.length > 0 && checked === usable.length;
+  all.indeterminate = checked > 0 && checked < usable.length;
+}
+
+function initRightsGrid() {
+  document.querySelectorAll("[data-rights-group]").forEach((group) => {
+    const all = group.querySelector("[data-group-all]");
+    if (!all) return;
+    all.closest("label").hidden = false;
+    all.addEventListener("change", () => {
+      group.querySelectorAll("input[name=rights]").forEach((b) => {
+        if (!b.disabled) b.checked = all.checked;
+      });
+      groupState(group);
+    });
+    group.addEventListener("change", (e) => {
+      if (e.target.name === "rights") groupState(group);
+    });
+    groupState(group);
+  });
+}
+
+// On a phone a table shows a card per row: each cell is labelled with its column's header
+// (templates may set data-label themselves).
+function labelCells() {
+  document.querySelectorAll(".table-wrap table").forEach((table) => {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    table.querySelectorAll("tbody tr").forEach((tr) => {
+      [...tr.children].forEach((td, i) => {
+        if (!td.hasAttribute("data-label") && heads[i] && !td.hasAttribute("colspan")) {
+          td.setAttribute("data-label", heads[i]);
+        }
+      });
+    });
+  });
+}
+
+// A select that applies itself (e.g. a list's page size).
+document.addEventListener("change", (e) => {
+  if (e.target.matches("select[data-autosubmit]") && e.target.form) e.target.form.requestSubmit();
+});
+
+function init() {
+  initRightsGrid();
+  labelCells();
+  document.querySelectorAll("[data-dismiss]").forEach((b) => { b.hidden = false; });
+  // A form that came back with errors: focus its first invalid field (or the one it names:
+  // after a failed sign-in, the password).
+  if (document.querySelector("[data-error-summary]")) {
+    const first = document.querySelector("[data-error-focus]") ||
+      document.querySelector("[aria-invalid=true]:not([disabled])");
+    if (first) first.focus();
+  }
+  // "Saved" shows once: a reload does not say it again.
+  const url = new URL(window.location.href);
+  if (url.searchParams.has("saved") && document.getElementById("flash")) {
+    url.searchParams.delete("saved");
+    window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+  }
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", init);
+} else {
+  init();
+}

@@ -60,3 +60,22 @@ fn the_metrics_token_and_timeout_are_read_from_the_environment_and_the_token_is_
     let o = check_config(&[("KEHU_REQUEST_TIMEOUT_SECS", "0")]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn an_unknown_time_zone_is_one_clear_error() {
+    let o = check_config(&[("KEHU_TIME_ZONE", "Europe/Berlin")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("Europe/Berlin"), "{out}");
+
+    let o = check_config(&[("KEHU_TIME_ZONE", "Mars/Olympus")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.to_lowercase().contains("time_zone")
+            && err.contains("Mars/Olympus")
+            && err.contains("IANA"),
+        "{err}"
+    );
+    assert_eq!(err.matches("Mars/Olympus").count(), 1, "said twice: {err}");
+}

@@ -185,7 +185,7 @@ async fn create(
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(e) => Ok(Redirect::to(&format!("/dictionary?kind={}", e.kind)).into_response()),
+        Ok(e) => Ok(Redirect::to(&format!("/dictionary/{}?saved=1", e.id)).into_response()),
         Err(e) => {
             let errors = FormErrors::from_error(&c.tr, e)?;
             form_page(c, None, f, true, errors, false)

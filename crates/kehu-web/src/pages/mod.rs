@@ -15,6 +15,7 @@ pub mod dictionary;
 pub mod home;
 pub mod profile;
 pub mod roles;
+pub mod search;
 pub mod user_tokens;
 pub mod users;
 
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(roles::router())
         .merge(dictionary::router())
         .merge(audit::router())
+        .merge(search::router())
 }
 
 /// Unknown routes: a problem document under `/api/`, a page elsewhere.
