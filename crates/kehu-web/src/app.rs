@@ -1,12 +1,10 @@
-//! The application: shared state, the router, and the server's life cycle.
+//! The application: the router and the server's life cycle (the shared state is in
+//! [`crate::state`]).
 //! `Application::build` opens the database (migrating and seeding it), binds the listener
 //! (port 0 in tests) and returns; `run_until_stopped` serves until SIGTERM or Ctrl-C.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -14,7 +12,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kehu_domain::Principal;
 use kehu_store::db::StorageState;
 use kehu_store::{Store, StoreResult};
 use tokio::net::TcpListener;
@@ -22,62 +19,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::config::Config;
-use crate::metrics::Metrics;
+use crate::state::AppState;
 use crate::{api, context, guard, pages, request_id, security, statics};
-
-/// State shared by every handler. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct AppState(Arc<Inner>);
-
-#[derive(Debug)]
-pub struct Inner {
-    pub store: Store,
-    pub config: Config,
-    pub metrics: Metrics,
-    /// When each API token's `last_used_at` was last written, to write it once a minute.
-    token_use: Mutex<HashMap<i64, Instant>>,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(store: Store, config: Config) -> Self {
-        Self(Arc::new(Inner {
-            store,
-            config,
-            metrics: Metrics::new(),
-            token_use: Mutex::new(HashMap::new()),
-        }))
-    }
-
-    /// The user as the policy sees them, or `None` when missing or disabled.
-    pub async fn principal(&self, user_id: i64) -> StoreResult<Option<Principal>> {
-        self.store.users.principal(user_id).await
-    }
-
-    pub async fn note_token_use(&self, token_id: i64) -> StoreResult<()> {
-        let due = {
-            let mut map = self.token_use.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            match map.get(&token_id) {
-                Some(t) if now.duration_since(*t) < Duration::from_secs(60) => false,
-                _ => {
-                    map.insert(token_id, now);
-                    true
-                }
-            }
-        };
-        if due {
-            self.store.tokens.mark_used(token_id).await?;
-        }
-        Ok(())
-    }
-}
 
 /// The whole router: pages, API, operations endpoints, static files.
 pub fn router(state: AppState) -> Router {

@@ -15,10 +15,10 @@ use kehu_domain::secrets::token_digest;
 use kehu_domain::user::Language;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::error::{ApiError, AppError, PageError};
 use crate::i18n::{Tr, negotiate};
 use crate::security::secrets_match;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "kehu_session";
 pub const LANG_COOKIE: &str = "kehu_lang";

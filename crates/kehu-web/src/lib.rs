@@ -2,6 +2,7 @@
 //! text), the JSON API under `/api/v1` with its OpenAPI document, and operations endpoints.
 //! One folder per product module under `pages/` and `api/`.
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod config;
@@ -17,10 +18,12 @@ pub mod request_id;
 pub mod security;
 pub mod server;
 pub mod setup;
+pub mod state;
 pub mod statics;
 pub mod telemetry;
 pub mod throttle;
 pub mod views;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use config::Config;
+pub use state::AppState;

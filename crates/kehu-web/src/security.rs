@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Our pages load only our own CSS and JS: no inline script, style attribute or handler.
 const CSP: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";

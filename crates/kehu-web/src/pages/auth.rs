@@ -19,13 +19,13 @@ use kehu_store::users::Credentials;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::context::{
     CsrfForm, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_name, cookie_value,
 };
 use crate::error::{AppError, PageError};
 use crate::i18n::FluentArg;
 use crate::security::secrets_match;
+use crate::state::AppState;
 use crate::views::{Chrome, render};
 use crate::{passwords, throttle};
 use kehu_domain::DataScope;

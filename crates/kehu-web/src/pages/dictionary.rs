@@ -5,16 +5,17 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kehu_domain::Right;
+
 use kehu_domain::dictionary::DictInput;
 use kehu_store::PageRequest;
 use kehu_store::dictionary::DictEntry;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::context::{CsrfForm, PageUser};
+use crate::access::{PageGranted, need};
+use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
 use crate::i18n::Tr;
+use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, render};
 
 pub fn router() -> Router<AppState> {
@@ -62,10 +63,9 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
     let c = Chrome::new(&ctx, "/dictionary");
     let kinds = state.store.dictionary.kinds().await?;
     let kind = q
@@ -150,10 +150,9 @@ struct NewQuery {
 }
 
 async fn new_form(
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
     let f = EntryForm {
         kind: q.kind.unwrap_or_default(),
         ..EntryForm::default()
@@ -170,10 +169,9 @@ async fn new_form(
 
 async fn create(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
     let c = Chrome::new(&ctx, "/dictionary");
     let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
         Ok(input) => state
@@ -205,11 +203,10 @@ fn values(e: &DictEntry) -> EntryForm {
 
 async fn edit_form(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Path(id): Path<i64>,
     Query(q): Query<crate::pages::SavedQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
     let e = state.store.dictionary.get(id).await?;
     form_page(
         Chrome::new(&ctx, "/dictionary"),
@@ -223,11 +220,10 @@ async fn edit_form(
 
 async fn update(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
     let c = Chrome::new(&ctx, "/dictionary");
     let current = state.store.dictionary.get(id).await?;
     let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
@@ -250,11 +246,10 @@ async fn update(
 
 async fn delete(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
     let c = Chrome::new(&ctx, "/dictionary");
     let current = state.store.dictionary.get(id).await?;
     match state

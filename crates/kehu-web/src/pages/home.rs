@@ -8,9 +8,9 @@ use axum::routing::get;
 use chrono::{Duration, Utc};
 use kehu_domain::Right;
 
-use crate::app::AppState;
 use crate::context::PageUser;
 use crate::error::PageError;
+use crate::state::AppState;
 use crate::views::{Chrome, render, when};
 
 pub fn router() -> Router<AppState> {

@@ -4,9 +4,9 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::{ApiError, AppError};
+use crate::state::AppState;
 use crate::views;
 
 pub mod audit;

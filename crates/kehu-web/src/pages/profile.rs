@@ -12,9 +12,9 @@ use kehu_store::tokens::ApiToken;
 use serde::Deserialize;
 
 use crate::api::tokens::expiry;
-use crate::app::AppState;
 use crate::context::{CsrfForm, SignedIn};
 use crate::error::{AppError, PageError};
+use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, render, when};
 
 pub fn router() -> Router<AppState> {

@@ -9,10 +9,11 @@ use kehu_domain::policy::Authority;
 use kehu_domain::{DataScope, DomainError, Right};
 use kehu_store::roles::{RoleDetail, RoleInput};
 
-use crate::app::AppState;
-use crate::context::{CsrfForm, PageUser};
+use crate::access::{PageGranted, need};
+use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
 use crate::i18n::Tr;
+use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, render};
 
 pub fn router() -> Router<AppState> {
@@ -32,9 +33,8 @@ struct ListPage {
 
 async fn list(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Roles>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
     let p = ListPage {
         c: Chrome::new(&ctx, "/roles"),
         roles: state.store.roles.list().await?,
@@ -160,8 +160,9 @@ fn form_page(
     Ok((status, render(&p)?).into_response())
 }
 
-async fn new_form(PageUser { user, ctx }: PageUser) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
+async fn new_form(
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
+) -> Result<Response, PageError> {
     let v = Values {
         name: String::new(),
         description: String::new(),
@@ -182,10 +183,9 @@ async fn new_form(PageUser { user, ctx }: PageUser) -> Result<Response, PageErro
 
 async fn create(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
     let c = Chrome::new(&ctx, "/roles");
     let v = Values::from_pairs(&pairs);
     let result = match v.parse() {
@@ -213,11 +213,10 @@ async fn create(
 
 async fn edit_form(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
     Path(id): Path<i64>,
     Query(q): Query<crate::pages::SavedQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
     let d = state.store.roles.get(id).await?;
     let v = Values {
         name: d.role.name.clone(),
@@ -239,11 +238,10 @@ async fn edit_form(
 
 async fn update(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
     Path(id): Path<i64>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
     let c = Chrome::new(&ctx, "/roles");
     let d = state.store.roles.get(id).await?;
     let v = Values::from_pairs(&pairs);
@@ -272,11 +270,10 @@ async fn update(
 
 async fn delete(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
     Path(id): Path<i64>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
     let c = Chrome::new(&ctx, "/roles");
     let v = Values::from_pairs(&pairs);
     match state.store.roles.delete(id, v.version, &ctx.actor()).await {

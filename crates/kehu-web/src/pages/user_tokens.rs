@@ -6,13 +6,14 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kehu_domain::{DomainError, Right};
+use kehu_domain::DomainError;
 
-use crate::app::AppState;
-use crate::context::{CsrfForm, NoFields, PageUser};
+use crate::access::{PageGranted, need};
+use crate::context::{CsrfForm, NoFields};
 use crate::error::{AppError, PageError};
 use crate::pages::SavedQuery;
 use crate::pages::profile::{TokenRow, token_rows};
+use crate::state::AppState;
 use crate::views::{Chrome, render};
 
 pub fn router() -> Router<AppState> {
@@ -36,11 +37,10 @@ struct TokensPage {
 
 async fn list(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Users>,
     Path(id): Path<i64>,
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     let u = state.store.users.get(id).await?;
     let c = Chrome::new(&ctx, "/users");
     let tokens = token_rows(&c, state.store.tokens.list_for_user(id).await?);
@@ -62,11 +62,10 @@ async fn list(
 
 async fn revoke(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Users>,
     Path((id, token_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     // The store records the revocation in the audit log; a token already revoked (a second
     // click) just shows the list again.
     match state

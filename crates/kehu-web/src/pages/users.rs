@@ -5,18 +5,19 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kehu_domain::Right;
+
 use kehu_domain::policy::Authority;
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
 use kehu_store::users::{User, UserFilter};
 use kehu_store::{Page, PageRequest};
 use serde::Deserialize;
 
+use crate::access::{PageGranted, need};
 use crate::api::users::{apply_changes, create_account};
-use crate::app::AppState;
-use crate::context::{CsrfForm, PageUser};
+use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
 use crate::pages::opt_i64;
+use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, Opt, render, when};
 
 pub fn router() -> Router<AppState> {
@@ -58,10 +59,9 @@ struct ListPage {
 
 async fn list(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Users>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     let filter = UserFilter {
         q: q.q.clone().filter(|s| !s.trim().is_empty()),
         role_id: opt_i64(&q.role),
@@ -170,9 +170,8 @@ async fn form_page(
 
 async fn new_form(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     form_page(
         &state,
         &user.authority(),
@@ -192,10 +191,9 @@ fn role_id(f: &UserForm) -> Option<i64> {
 
 async fn create(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     CsrfForm(f): CsrfForm<UserForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     let c = Chrome::new(&ctx, "/users");
     let result = match NewAccount::parse(
         &f.username,
@@ -222,11 +220,10 @@ async fn create(
 
 async fn edit_form(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Path(id): Path<i64>,
     Query(q): Query<crate::pages::SavedQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     let u = state.store.users.get(id).await?;
     let f = UserForm::from(u);
     form_page(
@@ -243,11 +240,10 @@ async fn edit_form(
 
 async fn update(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<UserForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     let c = Chrome::new(&ctx, "/users");
     let current = state.store.users.get(id).await?;
     let edited = EditedAccount {
@@ -285,11 +281,10 @@ struct ResetForm {
 
 async fn reset_password(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<ResetForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     let c = Chrome::new(&ctx, "/users");
     let result = match NewPassword::parse("password", &f.password) {
         Ok(p) => match crate::passwords::hash(p.expose()).await {
