@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod form;
 pub mod guard;
 pub mod i18n;
 pub mod metrics;

@@ -59,7 +59,7 @@ fn safe_next(next: Option<&str>) -> String {
 
 /// A `Set-Cookie` header with our attributes; the name gets its `__Host-` prefix when
 /// cookies are secure (see [`crate::context::cookie_name`]).
-fn cookie_header(state: &AppState, c: Cookie<'static>) -> (header::HeaderName, String) {
+pub(crate) fn cookie_header(state: &AppState, c: Cookie<'static>) -> (header::HeaderName, String) {
     let mut c = c;
     c.set_name(cookie_name(state.config.secure_cookies, c.name()));
     c.set_path("/");

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use kehu_domain::dictionary::DictInput;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::access::{PageGranted, need};
 use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
+use crate::form;
 use crate::i18n::Tr;
 use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, render};
@@ -172,23 +173,18 @@ async fn create(
     PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    let c = Chrome::new(&ctx, "/dictionary");
-    let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
-        Ok(input) => state
-            .store
-            .dictionary
-            .create(&input, &ctx.actor())
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(e) => Ok(Redirect::to(&format!("/dictionary?kind={}", e.kind)).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
+    let (st, actor) = (&state, ctx.actor());
+    form::submit(
+        ctx.tr,
+        DictInput::parse(&f.kind, &f.item, &f.value, &f.sort),
+        |input| async move { st.store.dictionary.create(&input, &actor).await },
+        |e| format!("/dictionary?kind={}", e.kind),
+        |errors| async move {
+            let c = Chrome::new(&ctx, "/dictionary");
             form_page(c, None, f, true, errors, false)
-        }
-    }
+        },
+    )
+    .await
 }
 
 fn values(e: &DictEntry) -> EntryForm {
@@ -224,24 +220,24 @@ async fn update(
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    let c = Chrome::new(&ctx, "/dictionary");
     let current = state.store.dictionary.get(id).await?;
-    let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
-        Ok(input) => state
-            .store
-            .dictionary
-            .update(id, &input, f.version, &ctx.actor())
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/dictionary/{id}?saved=1")).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
+    let (st, actor, version) = (&state, ctx.actor(), f.version);
+    form::submit(
+        ctx.tr,
+        DictInput::parse(&f.kind, &f.item, &f.value, &f.sort),
+        |input| async move {
+            st.store
+                .dictionary
+                .update(id, &input, version, &actor)
+                .await
+        },
+        |_| format!("/dictionary/{id}"),
+        |errors| async move {
+            let c = Chrome::new(&ctx, "/dictionary");
             form_page(c, Some(id), f, current.editable, errors, false)
-        }
-    }
+        },
+    )
+    .await
 }
 
 async fn delete(
@@ -250,17 +246,16 @@ async fn delete(
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    let c = Chrome::new(&ctx, "/dictionary");
     let current = state.store.dictionary.get(id).await?;
-    match state
-        .store
-        .dictionary
-        .delete(id, f.version, &ctx.actor())
-        .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!("/dictionary?kind={}", current.kind)).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, AppError::from(e))?;
+    let (st, actor, version) = (&state, ctx.actor(), f.version);
+    let kind = current.kind.clone();
+    form::submit(
+        ctx.tr,
+        Ok::<_, AppError>(()),
+        |()| async move { st.store.dictionary.delete(id, version, &actor).await },
+        |()| format!("/dictionary?kind={kind}"),
+        |errors| async move {
+            let c = Chrome::new(&ctx, "/dictionary");
             form_page(
                 c,
                 Some(id),
@@ -269,6 +264,7 @@ async fn delete(
                 errors,
                 false,
             )
-        }
-    }
+        },
+    )
+    .await
 }

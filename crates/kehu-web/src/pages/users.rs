@@ -3,9 +3,10 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use kehu_domain::DomainError;
 use kehu_domain::policy::Authority;
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
 use kehu_store::users::{User, UserFilter};
@@ -16,6 +17,7 @@ use crate::access::{PageGranted, need};
 use crate::api::users::{apply_changes, create_account};
 use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
+use crate::form;
 use crate::pages::opt_i64;
 use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, Opt, render, when};
@@ -194,28 +196,29 @@ async fn create(
     PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     CsrfForm(f): CsrfForm<UserForm>,
 ) -> Result<Response, PageError> {
-    let c = Chrome::new(&ctx, "/users");
-    let result = match NewAccount::parse(
-        &f.username,
-        &f.display_name,
-        &f.email,
-        role_id(&f),
-        &f.password,
-    ) {
-        Ok(a) => create_account(&state, a, &ctx.actor()).await,
-        Err(e) => Err(AppError::from(e)),
-    };
-    match result {
-        Ok(u) => Ok(Redirect::to(&format!("/users/{}?saved=1", u.id)).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
+    let (st, actor, held) = (&state, ctx.actor(), user.authority());
+    form::submit(
+        ctx.tr,
+        NewAccount::parse(
+            &f.username,
+            &f.display_name,
+            &f.email,
+            role_id(&f),
+            &f.password,
+        ),
+        |a| async move { create_account(st, a, &actor).await },
+        |u| format!("/users/{}", u.id),
+        |errors| async move {
+            // The password is never sent back.
             let f = UserForm {
                 password: String::new(),
                 ..f
             };
-            form_page(&state, &user.authority(), c, None, f, errors, false).await
-        }
-    }
+            let c = Chrome::new(&ctx, "/users");
+            form_page(st, &held, c, None, f, errors, false).await
+        },
+    )
+    .await
 }
 
 async fn edit_form(
@@ -244,33 +247,33 @@ async fn update(
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<UserForm>,
 ) -> Result<Response, PageError> {
-    let c = Chrome::new(&ctx, "/users");
     let current = state.store.users.get(id).await?;
     let edited = EditedAccount {
         role_id: current.role_id,
         is_self: id == user.user_id,
     };
-    let result = match AccountChanges::parse(
-        &f.display_name,
-        &f.email,
-        role_id(&f),
-        f.disabled.is_some(),
-        edited,
-    ) {
-        Ok(a) => apply_changes(&state, id, a, f.version, &ctx.actor()).await,
-        Err(e) => Err(AppError::from(e)),
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
+    let (st, actor, held, version) = (&state, ctx.actor(), user.authority(), f.version);
+    form::submit(
+        ctx.tr,
+        AccountChanges::parse(
+            &f.display_name,
+            &f.email,
+            role_id(&f),
+            f.disabled.is_some(),
+            edited,
+        ),
+        |a| async move { apply_changes(st, id, a, version, &actor).await },
+        |_| format!("/users/{id}"),
+        |errors| async move {
             let f = UserForm {
                 username: current.username,
                 ..f
             };
-            form_page(&state, &user.authority(), c, Some(id), f, errors, false).await
-        }
-    }
+            let c = Chrome::new(&ctx, "/users");
+            form_page(st, &held, c, Some(id), f, errors, false).await
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -285,28 +288,23 @@ async fn reset_password(
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<ResetForm>,
 ) -> Result<Response, PageError> {
-    let c = Chrome::new(&ctx, "/users");
-    let result = match NewPassword::parse("password", &f.password) {
-        Ok(p) => match crate::passwords::hash(p.expose()).await {
-            Ok(hash) => state
-                .store
-                .users
-                .reset_password(id, &hash, &ctx.actor())
-                .await
-                .map_err(AppError::from),
-            Err(e) => Err(e),
+    let (st, actor, held) = (&state, ctx.actor(), user.authority());
+    form::submit(
+        ctx.tr,
+        NewPassword::parse("password", &f.password).map_err(DomainError::from),
+        |p| async move {
+            let hash = crate::passwords::hash(p.expose()).await?;
+            st.store.users.reset_password(id, &hash, &actor).await?;
+            Ok::<_, AppError>(())
         },
-        Err(e) => Err(AppError::from(kehu_domain::DomainError::from(e))),
-    };
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
-            let u = state.store.users.get(id).await?;
-            let form = UserForm::from(u);
-            form_page(&state, &user.authority(), c, Some(id), form, errors, false).await
-        }
-    }
+        |()| format!("/users/{id}"),
+        |errors| async move {
+            let u = st.store.users.get(id).await?;
+            let c = Chrome::new(&ctx, "/users");
+            form_page(st, &held, c, Some(id), UserForm::from(u), errors, false).await
+        },
+    )
+    .await
 }
 
 /// The roles to pick from. With `held` (a form), only roles whose rights the editor holds are
