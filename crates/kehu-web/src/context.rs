@@ -2,6 +2,8 @@
 //! The middleware here resolves both once per request; extractors hand them to handlers.
 //! Extractors only identify the user; what they may do is decided by the domain policy.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -17,6 +19,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, AppError, PageError};
 use crate::i18n::{Tr, negotiate};
+use crate::nav::NavEntry;
 use crate::security::secrets_match;
 use crate::state::AppState;
 
@@ -87,6 +90,8 @@ pub struct Ctx {
     pub path: String,
     /// Path and query, to come back to after sign-in or a language switch.
     pub uri: String,
+    /// The application's navigation (every entry; the page frame filters by rights).
+    pub nav: Arc<[NavEntry]>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -98,7 +103,7 @@ impl std::fmt::Debug for Ctx {
             .field("login_csrf", &self.login_csrf.as_ref().map(|_| "***"))
             .field("path", &self.path)
             .field("uri", &self.uri)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -196,6 +201,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         login_csrf: cookie_value(req.headers(), &cookie_name(secure, LOGIN_CSRF_COOKIE)),
         path,
         uri,
+        nav: state.nav.clone(),
     };
     req.extensions_mut().insert(ctx);
     REQUEST_TR.scope(tr, next.run(req)).await
@@ -252,6 +258,7 @@ fn ctx_of(parts: &Parts) -> Ctx {
             login_csrf: None,
             path: parts.uri.path().to_owned(),
             uri: parts.uri.to_string(),
+            nav: Arc::from([]),
         })
 }
 

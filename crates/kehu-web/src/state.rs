@@ -11,6 +11,7 @@ use kehu_store::{Store, StoreResult};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::nav::NavEntry;
 
 /// State shared by every handler. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -21,6 +22,8 @@ pub struct Inner {
     pub store: Store,
     pub config: Config,
     pub metrics: Metrics,
+    /// The navigation of the modules the application runs, in order.
+    pub nav: Arc<[NavEntry]>,
     /// When each API token's `last_used_at` was last written, to write it once a minute.
     token_use: Mutex<HashMap<i64, Instant>>,
 }
@@ -33,11 +36,17 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    /// State without navigation (tests that mount bare routes).
     pub fn new(store: Store, config: Config) -> Self {
+        Self::with_nav(store, config, Vec::new())
+    }
+
+    pub fn with_nav(store: Store, config: Config, nav: Vec<NavEntry>) -> Self {
         Self(Arc::new(Inner {
             store,
             config,
             metrics: Metrics::new(),
+            nav: nav.into(),
             token_use: Mutex::new(HashMap::new()),
         }))
     }

@@ -1,11 +1,11 @@
-//! What every page shares: the chrome (navigation built from the user's rights, language
-//! switch, sign-out), form error lists, and rendering.
+//! What every page shares: the chrome (the modules' navigation filtered by the user's rights,
+//! language switch, sign-out), form error lists, and rendering.
 
 use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::response::Html;
-use kehu_domain::{DomainError, FieldError, Right};
+use kehu_domain::{DomainError, FieldError};
 
 use crate::context::Ctx;
 use crate::error::{AppError, PageError};
@@ -18,20 +18,6 @@ pub struct NavItem {
     pub label: String,
     pub active: bool,
 }
-
-/// The navigation entries and the right each needs (`None`: every signed-in user).
-const NAV: &[(&str, &str, Option<Right>)] = &[
-    ("/", "nav-home", None),
-    ("/users", "nav-users", Some(Right::SystemUsers)),
-    ("/roles", "nav-roles", Some(Right::SystemRoles)),
-    (
-        "/dictionary",
-        "nav-dictionary",
-        Some(Right::SystemDictionary),
-    ),
-    ("/audit", "nav-audit", Some(Right::SystemAudit)),
-    ("/api/docs", "nav-api", None),
-];
 
 /// The page frame: who is signed in, what they may open, the form token, the language.
 #[derive(Clone)]
@@ -63,13 +49,14 @@ impl std::fmt::Debug for Chrome {
 impl Chrome {
     pub fn new(ctx: &Ctx, active: &str) -> Self {
         let nav = match &ctx.user {
-            Some(u) if !u.must_change_password => NAV
+            Some(u) if !u.must_change_password => ctx
+                .nav
                 .iter()
-                .filter(|(_, _, right)| right.is_none_or(|r| u.can(r)))
-                .map(|(href, key, _)| NavItem {
-                    href,
-                    label: ctx.tr.t(key),
-                    active: *href == active,
+                .filter(|n| n.right.is_none_or(|r| u.can(r)))
+                .map(|n| NavItem {
+                    href: n.href,
+                    label: ctx.tr.t(n.key),
+                    active: n.href == active,
                 })
                 .collect(),
             _ => Vec::new(),

@@ -1,5 +1,7 @@
-//! The JSON API under `/api/v1`, one module per product area, and its OpenAPI 3.1 document
-//! (generated from the handlers' annotations) with a browsable UI at `/api/docs`.
+//! The JSON API under `/api/v1`, one file per platform module, and the API's shared kit:
+//! extractors whose rejections are problem+json, paging, PATCH merging, the problem responses
+//! of the OpenAPI 3.1 document (generated from the handlers' annotations, merged from every
+//! module, browsable at `/api/docs`).
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -34,39 +36,14 @@ pub mod roles;
 pub mod tokens;
 pub mod users;
 
+/// The API's common part of the OpenAPI document: title, security schemes, problem
+/// documents. Each module merges in its own paths, schemas and tags (`Modules::openapi`).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "kehu API", description = "kehu (客户), the customer relationship manager."),
-    paths(
-        me::me,
-        users::list, users::create, users::show, users::update, users::reset_password,
-        roles::list, roles::create, roles::show, roles::update, roles::delete,
-        rights::list,
-        dictionary::list, dictionary::kinds, dictionary::create, dictionary::show,
-        dictionary::update, dictionary::delete,
-        audit::list,
-        tokens::list, tokens::issue, tokens::revoke,
-        tokens::list_for_user, tokens::revoke_for_user,
-    ),
-    components(schemas(
-        Problem, InvalidParam, me::Me,
-        users::UserOut, users::NewUserBody, users::UserPatch, users::PasswordBody,
-        roles::RoleOut, roles::NewRoleBody, roles::RolePatch,
-        rights::RightOut,
-        dictionary::DictItemOut, dictionary::DictKindOut, dictionary::NewDictBody, dictionary::DictPatch,
-        audit::AuditOut,
-        tokens::TokenOut, tokens::NewTokenBody, tokens::IssuedToken,
-    )),
+    components(schemas(Problem, InvalidParam)),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
-    tags(
-        (name = "me", description = "The caller and their personal API tokens"),
-        (name = "users", description = "User administration (用户管理); right `system.users`"),
-        (name = "roles", description = "Roles and their rights (角色管理); right `system.roles`"),
-        (name = "rights", description = "Every right a role can grant"),
-        (name = "dictionary", description = "The data dictionary (数据字典); writes need `system.dictionary`"),
-        (name = "audit", description = "The audit log (操作日志); right `system.audit`"),
-    )
 )]
 pub struct ApiDoc;
 
@@ -86,21 +63,10 @@ impl Modify for Security {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(me::router())
-        .merge(users::router())
-        .merge(roles::router())
-        .merge(rights::router())
-        .merge(dictionary::router())
-        .merge(audit::router())
-        .merge(tokens::router())
-}
-
 /// The OpenAPI document and its browsable UI (assets vendored into the binary).
-pub fn docs_router() -> Router<AppState> {
+pub fn docs_router(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
     SwaggerUi::new("/api/docs")
-        .url("/api/openapi.json", ApiDoc::openapi())
+        .url("/api/openapi.json", doc)
         // No online-validator badge: it would send the document's address to a third party,
         // and the content security policy blocks its image anyway.
         .config(utoipa_swagger_ui::Config::default().validator_url("none"))
