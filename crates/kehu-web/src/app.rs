@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kehu_store::Store;
@@ -19,6 +19,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::config::Config;
+use crate::error::{ApiError, AppError};
 use crate::module::Modules;
 use crate::state::AppState;
 use crate::{api, context, guard, pages, platform, request_id, security, statics};
@@ -38,7 +39,7 @@ pub fn router(state: AppState, modules: &Modules) -> Router {
     let all = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::endpoint))
+        .route("/metrics", get(metrics))
         .merge(statics::router())
         .merge(api::docs_router(modules.openapi()))
         .merge(app);
@@ -51,8 +52,12 @@ pub fn router(state: AppState, modules: &Modules) -> Router {
 pub fn layers(routes: Router<AppState>, state: AppState) -> Router {
     guard::install_panic_hook();
     let timeout = axum::middleware::from_fn_with_state(state.clone(), guard::timeout);
-    let metrics = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track);
-    let headers = axum::middleware::from_fn_with_state(state.clone(), security::headers);
+    let metrics =
+        axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track);
+    let headers = axum::middleware::from_fn_with_state(
+        security::Https(state.config.secure_cookies),
+        security::headers,
+    );
     let trace = TraceLayer::new_for_http().make_span_with(
         |req: &axum::http::Request<axum::body::Body>| {
             // The request-id layer has already replaced anything that is not a UUID.
@@ -78,6 +83,22 @@ pub fn layers(routes: Router<AppState>, state: AppState) -> Router {
         .layer(headers)
         .layer(axum::middleware::from_fn(request_id::middleware))
         .with_state(state)
+}
+
+/// The metrics in OpenMetrics text; with `metrics_token` set, only for that bearer token.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = state.config.metrics_token() {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        if !security::secrets_match(expected, sent) {
+            return ApiError(AppError::Unauthenticated).into_response();
+        }
+    }
+    crate::metrics::openmetrics(&state.metrics)
 }
 
 async fn healthz() -> &'static str {

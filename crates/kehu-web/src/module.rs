@@ -4,7 +4,7 @@
 //! modules it runs ([`Modules`]); the router, the navigation and the OpenAPI document are built
 //! from that list, so adding a module never edits the platform.
 //!
-//! The platform's own modules are in [`crate::platform`]; a product module is a crate under
+//! The platform's own modules are in `platform.rs`; a product module is a crate under
 //! `crates/modules/` that exports one `Module` (see ARCHITECTURE.md).
 
 use std::future::Future;

@@ -1,4 +1,4 @@
-//! Navigation entries: each module contributes its own (see [`crate::module::Module::nav`]); the
+//! Navigation entries: each module contributes its own (`Module::nav`); the
 //! page frame shows, in `order`, those the signed-in user's rights allow.
 
 use kehu_domain::Right;
