@@ -21,6 +21,10 @@ pub mod tokens;
 pub mod users;
 mod write;
 
+/// The query builder the stores and migrations use, for module crates to build theirs with the
+/// same version.
+pub use sea_query;
+
 pub use audit::{Actor, AuditStore};
 pub use db::{Backend, Db};
 pub use dictionary::DictionaryStore;
@@ -75,9 +79,19 @@ impl Store {
 
     /// [`Store::open`] with options (e.g. SQLite's durability).
     pub async fn open_with(url: &str, options: db::DbOptions) -> anyhow::Result<Self> {
+        Self::open_with_migrations(url, options, &[]).await
+    }
+
+    /// [`Store::open_with`], also applying the product modules' migrations (after the
+    /// platform's). The modules' seeds run in the web layer, once the store is open.
+    pub async fn open_with_migrations(
+        url: &str,
+        options: db::DbOptions,
+        modules: &[migrations::Migration],
+    ) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         let db = Db::connect_with(url, options).await?;
-        migrations::migrate(&db)
+        migrations::migrate_with(&db, modules)
             .await
             .context("migrating the database")?;
         seed::seed(&db).await.context("seeding the database")?;

@@ -1,6 +1,9 @@
 //! One migration tree for both backends. Each migration builds its DDL with sea-query and
 //! renders it for the backend at hand; `kehu_migrations` records what ran. `serve` applies
-//! pending migrations at start, as does `kehu migrate`.
+//! pending migrations at start, as does `kehu migrate`. The platform's migrations are listed
+//! here; a product module brings its own list ([`Migration`]), run after the platform's by
+//! [`migrate_with`] and recorded in the same table. The helpers (`id_col`, `ts`, `audited`,
+//! `index` …) are public so a module builds its tables the way the platform does.
 
 use chrono::Utc;
 use sea_query::{
@@ -37,13 +40,28 @@ impl Ddl {
     }
 }
 
+/// A product module's migration: its DDL, built per backend when it runs, recorded by
+/// `version` in `kehu_migrations`. Never edit one that has shipped; add a new one.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Unique across every module: each module takes a block of [`MODULE_VERSIONS_FROM`]-sized
+    /// numbers (customers 1000–1999, sales 2000–2999 …; ARCHITECTURE.md keeps the list).
+    pub version: i64,
+    /// Recorded with the version; a database that recorded another name for it is refused.
+    pub name: &'static str,
+    pub build: fn() -> Vec<Ddl>,
+}
+
+/// The platform's migrations take the versions below this; modules take blocks above it.
+pub const MODULE_VERSIONS_FROM: i64 = 1000;
+
 /// Every migration in order. Never edit one that has shipped; add a new one.
 const MIGRATIONS: &[(i64, &str, Build)] = &[
     (1, "platform", platform),
     (2, "sign_in_throttle", sign_in_throttle),
 ];
 
-fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
+pub fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
     ColumnDef::new(col)
         .big_integer()
         .not_null()
@@ -52,14 +70,14 @@ fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
         .to_owned()
 }
 
-fn ts<T: Iden + 'static>(col: T) -> ColumnDef {
+pub fn ts<T: Iden + 'static>(col: T) -> ColumnDef {
     ColumnDef::new(col)
         .timestamp_with_time_zone()
         .not_null()
         .to_owned()
 }
 
-fn ts_null<T: Iden + 'static>(col: T) -> ColumnDef {
+pub fn ts_null<T: Iden + 'static>(col: T) -> ColumnDef {
     ColumnDef::new(col)
         .timestamp_with_time_zone()
         .null()
@@ -68,7 +86,7 @@ fn ts_null<T: Iden + 'static>(col: T) -> ColumnDef {
 
 /// The bookkeeping every business table carries: who created and last changed a row, when,
 /// and a version for optimistic locking.
-fn audited<C: Iden + Clone + 'static>(
+pub fn audited<C: Iden + Clone + 'static>(
     t: &mut TableCreateStatement,
     created_at: C,
     created_by: C,
@@ -407,7 +425,7 @@ fn sign_in_throttle() -> Vec<Ddl> {
     ]
 }
 
-fn index<T: Iden + 'static>(name: &str, table: T, cols: &[&dyn IdenCol]) -> Ddl {
+pub fn index<T: Iden + 'static>(name: &str, table: T, cols: &[&dyn IdenCol]) -> Ddl {
     let mut i = Index::create().name(name).table(table).to_owned();
     for c in cols {
         c.add_to(&mut i);
@@ -416,7 +434,7 @@ fn index<T: Iden + 'static>(name: &str, table: T, cols: &[&dyn IdenCol]) -> Ddl 
 }
 
 /// A column that can be added to an index, whatever table enum it comes from.
-trait IdenCol {
+pub trait IdenCol {
     fn add_to(&self, i: &mut IndexCreateStatement);
 }
 
@@ -427,7 +445,8 @@ impl<T: Iden + Clone + 'static> IdenCol for T {
 }
 
 impl Ddl {
-    fn unique(self) -> Self {
+    /// The index made unique.
+    pub fn unique(self) -> Self {
         match self {
             Ddl::Index(mut i) => Ddl::Index(i.unique().to_owned()),
             other => other,
@@ -435,10 +454,44 @@ impl Ddl {
     }
 }
 
-/// Applies every pending migration, in one transaction. On PostgreSQL an advisory
-/// lock keeps two kehu processes starting at once from migrating twice.
+/// Applies every pending platform migration (see [`migrate_with`]).
 pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
+    migrate_with(db, &[]).await
+}
+
+/// Applies every pending migration, the platform's and then the modules' (`modules`, in their
+/// order), in one transaction, and returns the versions it applied. On PostgreSQL an advisory
+/// lock keeps two kehu processes starting at once from migrating twice. A module version
+/// below [`MODULE_VERSIONS_FROM`], declared twice, or recorded under another name is refused
+/// before anything runs.
+pub async fn migrate_with(db: &Db, modules: &[Migration]) -> anyhow::Result<Vec<i64>> {
     use anyhow::Context as _;
+    let mut all: Vec<Migration> = MIGRATIONS
+        .iter()
+        .map(|&(version, name, build)| Migration {
+            version,
+            name,
+            build,
+        })
+        .collect();
+    for m in modules {
+        if m.version < MODULE_VERSIONS_FROM {
+            anyhow::bail!(
+                "module migration {} {}: versions below {MODULE_VERSIONS_FROM} are the platform's",
+                m.version,
+                m.name
+            );
+        }
+        if let Some(other) = all.iter().find(|o| o.version == m.version) {
+            anyhow::bail!(
+                "migrations {} and {} both take version {}",
+                other.name,
+                m.name,
+                m.version
+            );
+        }
+        all.push(*m);
+    }
     let bookkeeping = Table::create()
         .table(KehuMigrations::Table)
         .if_not_exists()
@@ -465,17 +518,32 @@ pub async fn migrate(db: &Db) -> anyhow::Result<Vec<i64>> {
     tx.execute_raw(&Ddl::Table(bookkeeping).render(tx.backend()))
         .await
         .context("creating kehu_migrations")?;
-    let done: Vec<(i64,)> = tx
+    let done: Vec<(i64, String)> = tx
         .fetch_all(
             Query::select()
-                .column(KehuMigrations::Version)
+                .columns([KehuMigrations::Version, KehuMigrations::Name])
                 .from(KehuMigrations::Table),
         )
         .await
         .context("reading applied migrations")?;
+    for m in &all {
+        if let Some((_, recorded)) = done.iter().find(|(v, n)| *v == m.version && n != m.name) {
+            anyhow::bail!(
+                "migration {} is recorded as {recorded:?} but declared as {:?}: two modules share the \
+                 version, or a shipped migration was renamed",
+                m.version,
+                m.name
+            );
+        }
+    }
     let mut applied = Vec::new();
-    for (version, name, build) in MIGRATIONS {
-        if done.iter().any(|(v,)| v == version) {
+    for Migration {
+        version,
+        name,
+        build,
+    } in &all
+    {
+        if done.iter().any(|(v, _)| v == version) {
             continue;
         }
         for ddl in build() {

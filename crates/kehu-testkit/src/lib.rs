@@ -14,10 +14,11 @@ use std::net::SocketAddr;
 
 use kehu_domain::policy::OwnerFilter;
 use kehu_domain::secrets::{hash_password, new_token, token_digest};
+use kehu_store::db::DbOptions;
 use kehu_store::users::NewUser;
 use kehu_store::{Actor, Db, Store};
 use kehu_web::setup::bootstrap_admin;
-use kehu_web::{Application, Config};
+use kehu_web::{Application, Config, Modules};
 use reqwest::redirect::Policy;
 use tokio::sync::oneshot;
 
@@ -136,11 +137,36 @@ pub async fn spawn_beside(other: &TestApp) -> TestApp {
     spawn_on(other.backend, other.db_url.clone(), dir, |_| {}).await
 }
 
+/// [`spawn_app`] running `modules` instead of the platform's alone (e.g. the platform's plus a
+/// test module): their migrations, seeds, routes, navigation and OpenAPI paths.
+pub async fn spawn_app_with_modules(backend: TestBackend, modules: Modules) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = fresh_database(backend, dir.path()).await;
+    let mut app = spawn_with(backend, db_url, dir, |_| {}, modules).await;
+    app.own_schema = app
+        .db_url
+        .split("options[search_path]=")
+        .nth(1)
+        .map(str::to_owned);
+    app
+}
+
 async fn spawn_on(
     backend: TestBackend,
     db_url: String,
     dir: tempfile::TempDir,
     configure: impl FnOnce(&mut Config),
+) -> TestApp {
+    let modules = Modules::new(kehu_web::platform::modules()).expect("the platform's modules");
+    spawn_with(backend, db_url, dir, configure, modules).await
+}
+
+async fn spawn_with(
+    backend: TestBackend,
+    db_url: String,
+    dir: tempfile::TempDir,
+    configure: impl FnOnce(&mut Config),
+    modules: Modules,
 ) -> TestApp {
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
@@ -151,13 +177,14 @@ async fn spawn_on(
     };
     configure(&mut config);
     kehu_web::telemetry::init(&config.log_level, "text");
-    let store = Store::open(&db_url)
+    let store = Store::open_with_migrations(&db_url, DbOptions::default(), &modules.migrations())
         .await
         .expect("opening the test database");
+    modules.seed(&store).await.expect("seeding the modules");
     bootstrap_admin(&store, Some(ADMIN_PASSWORD))
         .await
         .expect("creating admin");
-    let app = Application::with_store(config, store.clone())
+    let app = Application::with_modules(config, store.clone(), modules)
         .await
         .expect("binding");
     let addr = app.addr().expect("address");

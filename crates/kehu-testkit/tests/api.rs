@@ -163,7 +163,8 @@ both_backends! {
         assert_eq!((s, &list["total"]), (200, &json!(5)));
 
         let stale = bearer(&app, &t, Method::DELETE, &format!("{location}?version={}", role["version"]), None).await;
-        problem(stale, 409, "version_conflict").await;
+        // Only `not_allowed` carries a reason.
+        assert_eq!(problem(stale, 409, "version_conflict").await.get("reason"), None);
         let (s, _) = call(&app, &t, Method::DELETE, &format!("{location}?version={}", changed["version"]), None).await;
         assert_eq!(s, 204);
         problem(bearer(&app, &t, Method::GET, &location, None).await, 404, "not_found").await;
@@ -182,7 +183,8 @@ both_backends! {
         let t = admin_token(&app).await;
         let admin_role = role_id(&app, "admin").await;
         let resp = bearer(&app, &t, Method::DELETE, &format!("/api/v1/roles/{admin_role}?version=1"), None).await;
-        problem(resp, 409, "not_allowed").await;
+        // The reason tells a client which rule refused, without parsing the translated detail.
+        assert_eq!(problem(resp, 409, "not_allowed").await["reason"], "err-role-builtin");
 
         let (_, role) = call(&app, &t, Method::POST, "/api/v1/roles", Some(json!({
             "name": "客服专员", "data_scope": "own", "rights": ["service.read"],
@@ -192,7 +194,8 @@ both_backends! {
         }))).await;
         assert_eq!(s, 201);
         let path = format!("/api/v1/roles/{}?version={}", role["id"], role["version"]);
-        problem(bearer(&app, &t, Method::DELETE, &path, None).await, 409, "not_allowed").await;
+        let in_use = problem(bearer(&app, &t, Method::DELETE, &path, None).await, 409, "not_allowed").await;
+        assert_eq!(in_use["reason"], "err-role-in-use");
         let missing = bearer(&app, &t, Method::DELETE, &format!("/api/v1/roles/{}", role["id"]), None).await;
         assert_eq!(field_names(&problem(missing, 422, "validation_failed").await), ["version"]);
     }
@@ -243,9 +246,9 @@ both_backends! {
         assert_eq!(beijing["editable"], false);
         let path = format!("/api/v1/dictionary/{}", beijing["id"]);
         let resp = bearer(&app, &t, Method::PATCH, &path, Some(json!({"item": "北京", "version": beijing["version"]}))).await;
-        problem(resp, 409, "not_allowed").await;
+        assert_eq!(problem(resp, 409, "not_allowed").await["reason"], "err-dict-protected");
         let resp = bearer(&app, &t, Method::DELETE, &format!("{path}?version={}", beijing["version"]), None).await;
-        problem(resp, 409, "not_allowed").await;
+        assert_eq!(problem(resp, 409, "not_allowed").await["reason"], "err-dict-protected");
     }
 
     async fn any_signed_in_user_reads_the_dictionary_but_only_administrators_write_it(app) {

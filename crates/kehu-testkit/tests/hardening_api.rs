@@ -175,17 +175,22 @@ both_backends! {
     async fn the_profile_token_form_takes_a_lifetime_and_shows_expiry(app) {
         let s = app.admin().await;
         let resp = s.post_form("/profile/tokens", &[("name", "脚本"), ("expires_days", "30")]).await;
-        assert_eq!(resp.status(), 200);
-        let html = resp.text().await.unwrap();
+        assert_eq!(resp.status(), 303, "POST-redirect-GET");
+        assert_eq!(resp.headers()["location"], "/profile?saved=1");
+        let html = s.get("/profile?saved=1").await.text().await.unwrap();
         assert!(html.contains("id=\"new-token\""), "{html}");
+        // Reloading issues no second token and shows this one no more.
+        let again = s.get("/profile?saved=1").await.text().await.unwrap();
+        assert!(!again.contains("id=\"new-token\""), "the token is shown twice");
         let tokens = app.tokens_of(1).await;
+        assert_eq!(tokens.len(), 1);
         let days = (tokens[0].expires_at.unwrap() - Utc::now()).num_hours().div_euclid(24) + 1;
         assert_eq!(days, 30);
         let resp = s.post_form("/profile/tokens", &[("name", "脚本"), ("expires_days", "0")]).await;
         assert_eq!(resp.status(), 422);
         assert!(resp.text().await.unwrap().contains("1 到 365"));
         let resp = s.post_form("/profile/tokens", &[("name", "默认")]).await;
-        assert_eq!(resp.status(), 200, "a form without a lifetime takes the default");
+        assert_eq!(resp.status(), 303, "a form without a lifetime takes the default");
     }
 
     async fn short_and_common_passwords_are_refused_with_a_clear_message(app) {

@@ -1,101 +1,47 @@
-//! The application: shared state, the router, and the server's life cycle.
+//! The application: the router and the server's life cycle (the shared state is in
+//! [`crate::state`]).
 //! `Application::build` opens the database (migrating and seeding it), binds the listener
 //! (port 0 in tests) and returns; `run_until_stopped` serves until SIGTERM or Ctrl-C.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kehu_domain::Principal;
+use kehu_store::Store;
 use kehu_store::db::StorageState;
-use kehu_store::{Store, StoreResult};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::config::Config;
-use crate::metrics::Metrics;
-use crate::{api, context, guard, pages, request_id, security, statics};
+use crate::error::{ApiError, AppError};
+use crate::module::Modules;
+use crate::state::AppState;
+use crate::{api, context, guard, pages, platform, request_id, security, statics};
 
-/// State shared by every handler. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct AppState(Arc<Inner>);
-
-#[derive(Debug)]
-pub struct Inner {
-    pub store: Store,
-    pub config: Config,
-    pub metrics: Metrics,
-    /// When each API token's `last_used_at` was last written, to write it once a minute.
-    token_use: Mutex<HashMap<i64, Instant>>,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(store: Store, config: Config) -> Self {
-        Self(Arc::new(Inner {
-            store,
-            config,
-            metrics: Metrics::new(),
-            token_use: Mutex::new(HashMap::new()),
-        }))
-    }
-
-    /// The user as the policy sees them, or `None` when missing or disabled.
-    pub async fn principal(&self, user_id: i64) -> StoreResult<Option<Principal>> {
-        self.store.users.principal(user_id).await
-    }
-
-    pub async fn note_token_use(&self, token_id: i64) -> StoreResult<()> {
-        let due = {
-            let mut map = self.token_use.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            match map.get(&token_id) {
-                Some(t) if now.duration_since(*t) < Duration::from_secs(60) => false,
-                _ => {
-                    map.insert(token_id, now);
-                    true
-                }
-            }
-        };
-        if due {
-            self.store.tokens.mark_used(token_id).await?;
-        }
-        Ok(())
-    }
-}
-
-/// The whole router: pages, API, operations endpoints, static files.
-pub fn router(state: AppState) -> Router {
-    let app = Router::new()
-        .merge(pages::router())
-        .merge(api::router())
-        .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            context::middleware,
-        ));
+/// The whole router: every module's pages and API, operations endpoints, static files, and
+/// the API documentation built from the modules.
+pub fn router(state: AppState, modules: &Modules) -> Router {
+    let app =
+        modules
+            .router()
+            .fallback(pages::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                context::middleware,
+            ));
     // Operations endpoints and static files need no session and must work with the DB down.
     let all = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::endpoint))
+        .route("/metrics", get(metrics))
         .merge(statics::router())
-        .merge(api::docs_router())
+        .merge(api::docs_router(modules.openapi()))
         .merge(app);
     layers(all, state)
 }
@@ -106,8 +52,12 @@ pub fn router(state: AppState) -> Router {
 pub fn layers(routes: Router<AppState>, state: AppState) -> Router {
     guard::install_panic_hook();
     let timeout = axum::middleware::from_fn_with_state(state.clone(), guard::timeout);
-    let metrics = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track);
-    let headers = axum::middleware::from_fn_with_state(state.clone(), security::headers);
+    let metrics =
+        axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track);
+    let headers = axum::middleware::from_fn_with_state(
+        security::Https(state.config.secure_cookies),
+        security::headers,
+    );
     let trace = TraceLayer::new_for_http().make_span_with(
         |req: &axum::http::Request<axum::body::Body>| {
             // The request-id layer has already replaced anything that is not a UUID.
@@ -135,6 +85,22 @@ pub fn layers(routes: Router<AppState>, state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The metrics in OpenMetrics text; with `metrics_token` set, only for that bearer token.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = state.config.metrics_token() {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        if !security::secrets_match(expected, sent) {
+            return ApiError(AppError::Unauthenticated).into_response();
+        }
+    }
+    crate::metrics::openmetrics(&state.metrics)
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -158,23 +124,38 @@ async fn readyz(State(state): State<AppState>) -> Response {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    modules: Modules,
 }
 
 impl Application {
-    /// Opens (migrates, seeds) the database and binds the listener.
+    /// Opens (migrates, seeds) the database and binds the listener, with the platform's
+    /// modules.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = Store::open_with(&config.db_url(), config.db_options()).await?;
-        Self::with_store(config, store).await
+        let modules = Modules::new(platform::modules())?;
+        let store = modules.open_store(&config).await?;
+        Self::with_modules(config, store, modules).await
     }
 
+    /// The platform's modules over an open store.
     pub async fn with_store(config: Config, store: Store) -> anyhow::Result<Self> {
+        Self::with_modules(config, store, Modules::new(platform::modules())?).await
+    }
+
+    /// The application the binary runs: `modules` over a store they were opened with
+    /// ([`Modules::open_store`]).
+    pub async fn with_modules(
+        config: Config,
+        store: Store,
+        modules: Modules,
+    ) -> anyhow::Result<Self> {
         let addr = config.listen_addr()?;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         Ok(Self {
             listener,
-            state: AppState::new(store, config),
+            state: AppState::with_nav(store, config, modules.nav()),
+            modules,
         })
     }
 
@@ -196,46 +177,21 @@ impl Application {
         signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
-        let purge = tokio::spawn(purge_periodically(self.state.clone()));
+        let jobs: Vec<_> = self
+            .modules
+            .jobs()
+            .into_iter()
+            .map(|job| tokio::spawn(crate::module::run_periodically(job, self.state.clone())))
+            .collect();
         let limits = crate::server::Limits::from(&self.state.config);
-        let app = router(self.state);
+        let app = router(self.state, &self.modules);
         let served = crate::server::serve(self.listener, app, limits, signal).await;
-        purge.abort();
+        for job in jobs {
+            job.abort();
+        }
         store.db.close().await;
         served
     }
-}
-
-/// How often expired sessions and stale sign-in counters are removed.
-pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
-
-/// Removes expired sessions, stale throttle counters and expired devices now and then, for as
-/// long as the server runs. Several kehu processes may all do it: the deletes are idempotent.
-async fn purge_periodically(state: AppState) {
-    // The first run comes one period after start, not at once: starting is busy enough.
-    let first = tokio::time::Instant::now() + PURGE_EVERY;
-    let mut tick = tokio::time::interval_at(first, PURGE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = purge(&state, chrono::Utc::now()).await {
-            tracing::warn!(error = %e, "purging expired sessions failed");
-        }
-    }
-}
-
-/// One purge at `now`: returns how many rows went.
-pub async fn purge(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> StoreResult<u64> {
-    let sessions = state
-        .store
-        .sessions
-        .purge_expired(now, state.config.session_lifetime())
-        .await?;
-    let throttle = state.store.throttle.purge(now).await?;
-    if sessions + throttle > 0 {
-        tracing::debug!(sessions, throttle, "purged expired rows");
-    }
-    Ok(sessions + throttle)
 }
 
 /// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when

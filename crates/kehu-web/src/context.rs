@@ -2,6 +2,8 @@
 //! The middleware here resolves both once per request; extractors hand them to handlers.
 //! Extractors only identify the user; what they may do is decided by the domain policy.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -15,10 +17,11 @@ use kehu_domain::secrets::token_digest;
 use kehu_domain::user::Language;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::error::{ApiError, AppError, PageError};
 use crate::i18n::{Tr, negotiate};
+use crate::nav::NavEntry;
 use crate::security::secrets_match;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "kehu_session";
 pub const LANG_COOKIE: &str = "kehu_lang";
@@ -94,6 +97,8 @@ pub struct Ctx {
     pub path: String,
     /// Path and query, to come back to after sign-in or a language switch.
     pub uri: String,
+    /// The application's navigation (every entry; the page frame filters by rights).
+    pub nav: Arc<[NavEntry]>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -105,7 +110,7 @@ impl std::fmt::Debug for Ctx {
             .field("login_csrf", &self.login_csrf.as_ref().map(|_| "***"))
             .field("path", &self.path)
             .field("uri", &self.uri)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -203,6 +208,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         login_csrf: cookie_value(req.headers(), &cookie_name(secure, LOGIN_CSRF_COOKIE)),
         path,
         uri,
+        nav: state.nav.clone(),
     };
     if is_api {
         req.extensions_mut().insert(ctx);
@@ -265,6 +271,7 @@ fn ctx_of(parts: &Parts) -> Ctx {
             login_csrf: None,
             path: parts.uri.path().to_owned(),
             uri: parts.uri.to_string(),
+            nav: Arc::from([]),
         })
 }
 

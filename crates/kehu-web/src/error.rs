@@ -227,6 +227,11 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub code: String,
+    /// Why the record's state forbids the change, as a stable key clients can match on: only
+    /// with `not_allowed` (e.g. `err-role-builtin`, `err-role-in-use`, `err-dict-protected`).
+    /// `detail` says the same in the user's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<InvalidParam>,
     /// The request's id (also in the `x-request-id` header), to quote when reporting a problem.
@@ -271,12 +276,17 @@ impl IntoResponse for ApiError {
             }],
             _ => Vec::new(),
         };
+        let reason = match &e {
+            AppError::Domain(DomainError::NotAllowed(key)) => Some((*key).to_owned()),
+            _ => None,
+        };
         let body = Problem {
             type_: format!("https://kehu.dev/problems/{code}"),
             title: tr.t(title),
             status: status.as_u16(),
             detail: e.detail(&tr),
             code: code.to_owned(),
+            reason,
             errors,
             request_id: crate::request_id::current(),
         };

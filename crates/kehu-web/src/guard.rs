@@ -9,10 +9,10 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::context::{anonymous_tr, in_language};
 use crate::error::{ApiError, AppError, PageError};
 use crate::request_id;
+use crate::state::AppState;
 
 /// Answers 503 `timeout` when the request is not done within `request_timeout_secs`.
 pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -15,10 +15,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::app::AppState;
-use crate::error::{ApiError, AppError};
-use crate::security::secrets_match;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -87,7 +83,7 @@ impl Default for Metrics {
 }
 
 /// Records every request under its route template (`/users/{id}`), never the raw path.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req
         .extensions()
@@ -95,7 +91,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = method_label(req.method()).to_owned();
     let resp = next.run(req).await;
-    let m = &state.metrics;
+    let m = &metrics;
     m.requests
         .get_or_create(&RequestLabels {
             method: method.clone(),
@@ -124,25 +120,14 @@ fn method_label(m: &Method) -> &'static str {
     }
 }
 
-/// The metrics in OpenMetrics text; with `metrics_token` set, only for that bearer token.
-pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(expected) = state.config.metrics_token() {
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or_default();
-        if !secrets_match(expected, sent) {
-            return ApiError(AppError::Unauthenticated).into_response();
-        }
-    }
+/// The metrics as the `/metrics` endpoint answers them: OpenMetrics text.
+pub fn openmetrics(metrics: &Metrics) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        metrics.render(),
     )
         .into_response()
 }

@@ -7,8 +7,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
-
 /// Our pages load only our own CSS and JS: no inline script, style attribute or handler.
 const CSP: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
@@ -29,13 +27,17 @@ pub fn secrets_match(expected: &str, sent: &str) -> bool {
 
 /// Sets the protective headers on every response, whatever produced it (a handler, an error
 /// page, a 404, a caught panic, a timeout, a static file).
-pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Whether kehu is served over HTTPS (secure cookies say so): then responses carry HSTS.
+#[derive(Clone, Copy, Debug)]
+pub struct Https(pub bool);
+
+pub async fn headers(State(Https(https)): State<Https>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let docs = path == "/api/docs" || path.starts_with("/api/docs/");
     // API answers are per caller and never cached; `/api/docs` is the static Swagger UI.
     let api = path.starts_with("/api/") && !docs;
     let mut resp = next.run(req).await;
-    apply(resp.headers_mut(), docs, api, state.config.secure_cookies);
+    apply(resp.headers_mut(), docs, api, https);
     resp
 }
 

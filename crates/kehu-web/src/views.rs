@@ -1,14 +1,15 @@
-//! What every page shares: the app frame ([`Chrome`]: logo, header search, navigation built
-//! from the user's rights, the user menu with profile, language and sign-out), form errors with
-//! their summary ([`FormErrors`]), times in the configured zone ([`when`]), the error page
-//! (framed for a signed-in user, stand-alone otherwise), and rendering.
+//! What every page shares: the app frame ([`Chrome`]: logo, header search, the modules'
+//! navigation filtered by the user's rights, the user menu with profile, language and
+//! sign-out), form errors with their summary ([`FormErrors`]), times in the configured zone
+//! ([`when`]), the error page (framed for a signed-in user, stand-alone otherwise), and
+//! rendering.
 
 use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::response::Html;
 use chrono::{DateTime, Offset as _, Utc};
-use kehu_domain::{DomainError, FieldError, Right};
+use kehu_domain::{DomainError, FieldError};
 
 use crate::context::Ctx;
 use crate::error::{AppError, PageError};
@@ -21,20 +22,6 @@ pub struct NavItem {
     pub label: String,
     pub active: bool,
 }
-
-/// The navigation entries and the right each needs (`None`: every signed-in user).
-const NAV: &[(&str, &str, Option<Right>)] = &[
-    ("/", "nav-home", None),
-    ("/users", "nav-users", Some(Right::SystemUsers)),
-    ("/roles", "nav-roles", Some(Right::SystemRoles)),
-    (
-        "/dictionary",
-        "nav-dictionary",
-        Some(Right::SystemDictionary),
-    ),
-    ("/audit", "nav-audit", Some(Right::SystemAudit)),
-    ("/api/docs", "nav-api", None),
-];
 
 /// The page frame: who is signed in, what they may open, the form token, the language.
 #[derive(Clone)]
@@ -75,13 +62,14 @@ impl std::fmt::Debug for Chrome {
 impl Chrome {
     pub fn new(ctx: &Ctx, active: &str) -> Self {
         let nav = match &ctx.user {
-            Some(u) if !u.must_change_password => NAV
+            Some(u) if !u.must_change_password => ctx
+                .nav
                 .iter()
-                .filter(|(_, _, right)| right.is_none_or(|r| u.can(r)))
-                .map(|(href, key, _)| NavItem {
-                    href,
-                    label: ctx.tr.t(key),
-                    active: *href == active,
+                .filter(|n| n.right.is_none_or(|r| u.can(r)))
+                .map(|n| NavItem {
+                    href: n.href,
+                    label: ctx.tr.t(n.key),
+                    active: n.href == active,
                 })
                 .collect(),
             _ => Vec::new(),

@@ -10,7 +10,7 @@ use kehu_domain::user::{DisplayName, NewPassword, Username};
 use kehu_store::users::{NewUser, UserFilter};
 use kehu_store::{Actor, Backend, PageRequest, Store};
 use kehu_web::setup::{AdminBootstrap, bootstrap_admin};
-use kehu_web::{Application, Config};
+use kehu_web::{Application, Config, Modules};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -117,12 +117,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     rt.block_on(dispatch(cli.command, config))
 }
 
+/// The modules this binary runs: the platform's, then the product modules (each a crate
+/// under `crates/modules/`, added here as `kehu_customers::module()` …) in navigation order.
+fn modules() -> anyhow::Result<Modules> {
+    Modules::new(kehu_web::platform::modules())
+}
+
+/// Opens the database with every module's migrations and seed.
 async fn open(config: &Config) -> anyhow::Result<Store> {
     if config.db_url().starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
     }
-    Store::open_with(&config.db_url(), config.db_options()).await
+    modules()?.open_store(config).await
 }
 
 /// The password for a CLI-created account: KEHU_USER_PASSWORD, or a generated one to print.
@@ -180,7 +187,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         AdminBootstrap::Existing => {}
     }
-    let app = Application::with_store(config, store).await?;
+    let app = Application::with_modules(config, store, modules()?).await?;
     let stop = kehu_web::app::shutdown_signal();
     let addr = app.addr()?;
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis(), "kehu is ready");

@@ -15,8 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::{
     BadRequest, Forbidden, Granted, Invalid, ListOf, Query, Unauthenticated, blank_as_none, need,
 };
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/audit", get(list))

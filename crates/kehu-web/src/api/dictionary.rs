@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use kehu_domain::DomainError;
 use kehu_domain::dictionary::DictInput;
 use kehu_store::PageRequest;
 use kehu_store::dictionary::DictEntry;
@@ -16,12 +17,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{
     BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Path,
-    Query, Unauthenticated, VersionQuery, created, need, required_version,
+    Query, Unauthenticated, VersionQuery, created, merge_patch, need, required_version,
 };
-use crate::app::AppState;
 use crate::context::ApiUser;
 use crate::error::ApiError;
 use crate::pages::dictionary::kind_label;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -144,7 +145,7 @@ pub async fn kinds(
 }
 
 /// A new item, or the full new state of one (PATCH fills absent fields from the stored item).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDictBody {
     /// snake_case, up to 40 characters, e.g. `industry`; a new kind is created by its first
@@ -181,9 +182,24 @@ pub struct NewDictBody {
     pub sort: Option<i64>,
 }
 
-/// The item's `sort` as the domain parser reads it ("" means 0).
-fn sort_text(sort: Option<i64>) -> String {
-    sort.map(|n| n.to_string()).unwrap_or_default()
+impl NewDictBody {
+    /// Parsed by the same rules as the page's form (`sort` absent means 0).
+    fn parse(&self) -> Result<DictInput, DomainError> {
+        let sort = self.sort.map(|n| n.to_string()).unwrap_or_default();
+        DictInput::parse(&self.kind, &self.item, &self.value, &sort)
+    }
+}
+
+/// A stored item's values, onto which a [`DictPatch`] is merged.
+impl From<DictEntry> for NewDictBody {
+    fn from(e: DictEntry) -> Self {
+        Self {
+            kind: e.kind,
+            item: e.item,
+            value: e.value,
+            sort: Some(i64::from(e.sort)),
+        }
+    }
 }
 
 #[utoipa::path(
@@ -202,7 +218,7 @@ pub async fn create(
     Granted { ctx, .. }: Granted<need::Dictionary>,
     Json(b): Json<NewDictBody>,
 ) -> Result<Response, ApiError> {
-    let input = DictInput::parse(&b.kind, &b.item, &b.value, &sort_text(b.sort))?;
+    let input = b.parse()?;
     let e = state.store.dictionary.create(&input, &ctx.actor()).await?;
     Ok(created(
         format!("/api/v1/dictionary/{}", e.id),
@@ -229,23 +245,27 @@ pub async fn show(
 }
 
 /// Changes to an item; absent fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DictPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 40, pattern = r"^[a-z][a-z0-9_]*$")]
     pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(
         min_length = 1,
         max_length = 64,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub item: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(
         min_length = 1,
         max_length = 64,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 99999)]
     pub sort: Option<i64>,
     /// The `version` last read; a stale one answers 409 `version_conflict`.
@@ -272,12 +292,7 @@ pub async fn update(
 ) -> Result<axum::Json<DictItemOut>, ApiError> {
     let current = state.store.dictionary.get(id).await?;
     let version = required_version(p.version)?;
-    let input = DictInput::parse(
-        p.kind.as_deref().unwrap_or(&current.kind),
-        p.item.as_deref().unwrap_or(&current.item),
-        p.value.as_deref().unwrap_or(&current.value),
-        &sort_text(Some(p.sort.unwrap_or(i64::from(current.sort)))),
-    )?;
+    let input = merge_patch(NewDictBody::from(current), &p)?.parse()?;
     let e = state
         .store
         .dictionary

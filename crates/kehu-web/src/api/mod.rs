@@ -1,9 +1,10 @@
-//! The JSON API under `/api/v1`, one module per product area, and its OpenAPI 3.1 document
-//! (generated from the handlers' annotations) with a browsable UI at `/api/docs`.
+//! The JSON API under `/api/v1`, one file per platform module, and the API's shared kit:
+//! extractors whose rejections are problem+json, paging, PATCH merging, the problem responses
+//! of the OpenAPI 3.1 document (generated from the handlers' annotations, merged from every
+//! module, browsable at `/api/docs`).
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
-use std::marker::PhantomData;
 use std::str::FromStr;
 
 use axum::Router;
@@ -13,7 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kehu_domain::{DomainError, FieldError, Principal, Right};
+use kehu_domain::{DomainError, FieldError};
 use kehu_store::PageRequest;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -22,10 +23,10 @@ use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::app::AppState;
-use crate::context::{ApiUser, Ctx};
+pub use crate::access::{Granted, NeedsRight, need};
 use crate::error::{ApiError, AppError, InvalidParam, Problem};
 use crate::i18n::FluentArg;
+use crate::state::AppState;
 
 pub mod audit;
 pub mod dictionary;
@@ -35,39 +36,14 @@ pub mod roles;
 pub mod tokens;
 pub mod users;
 
+/// The API's common part of the OpenAPI document: title, security schemes, problem
+/// documents. Each module merges in its own paths, schemas and tags (`Modules::openapi`).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "kehu API", description = "kehu (客户), the customer relationship manager."),
-    paths(
-        me::me,
-        users::list, users::create, users::show, users::update, users::reset_password,
-        roles::list, roles::create, roles::show, roles::update, roles::delete,
-        rights::list,
-        dictionary::list, dictionary::kinds, dictionary::create, dictionary::show,
-        dictionary::update, dictionary::delete,
-        audit::list,
-        tokens::list, tokens::issue, tokens::revoke,
-        tokens::list_for_user, tokens::revoke_for_user,
-    ),
-    components(schemas(
-        Problem, InvalidParam, me::Me,
-        users::UserOut, users::NewUserBody, users::UserPatch, users::PasswordBody,
-        roles::RoleOut, roles::NewRoleBody, roles::RolePatch,
-        rights::RightOut,
-        dictionary::DictItemOut, dictionary::DictKindOut, dictionary::NewDictBody, dictionary::DictPatch,
-        audit::AuditOut,
-        tokens::TokenOut, tokens::NewTokenBody, tokens::IssuedToken,
-    )),
+    components(schemas(Problem, InvalidParam)),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
-    tags(
-        (name = "me", description = "The caller and their personal API tokens"),
-        (name = "users", description = "User administration (用户管理); right `system.users`"),
-        (name = "roles", description = "Roles and their rights (角色管理); right `system.roles`"),
-        (name = "rights", description = "Every right a role can grant"),
-        (name = "dictionary", description = "The data dictionary (数据字典); writes need `system.dictionary`"),
-        (name = "audit", description = "The audit log (操作日志); right `system.audit`"),
-    )
 )]
 pub struct ApiDoc;
 
@@ -87,21 +63,10 @@ impl Modify for Security {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(me::router())
-        .merge(users::router())
-        .merge(roles::router())
-        .merge(rights::router())
-        .merge(dictionary::router())
-        .merge(audit::router())
-        .merge(tokens::router())
-}
-
 /// The OpenAPI document and its browsable UI (assets vendored into the binary).
-pub fn docs_router() -> Router<AppState> {
+pub fn docs_router(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
     SwaggerUi::new("/api/docs")
-        .url("/api/openapi.json", ApiDoc::openapi())
+        .url("/api/openapi.json", doc)
         // No online-validator badge: it would send the document's address to a third party,
         // and the content security policy blocks its image anyway.
         .config(utoipa_swagger_ui::Config::default().validator_url("none"))
@@ -249,56 +214,6 @@ fn bad_param(name: String, message: &str) -> AppError {
     }
 }
 
-/// The right an endpoint needs, named by a marker type (see [`need`]).
-pub trait NeedsRight {
-    const RIGHT: Right;
-}
-
-/// Marker types for [`Granted`], one per right the API checks up front.
-pub mod need {
-    use super::{NeedsRight, Right};
-
-    macro_rules! needs {
-        ($($name:ident => $right:ident),* $(,)?) => {$(
-            #[doc = concat!("Needs `Right::", stringify!($right), "`.")]
-            pub struct $name;
-
-            impl NeedsRight for $name {
-                const RIGHT: Right = Right::$right;
-            }
-        )*};
-    }
-
-    needs! {
-        Users => SystemUsers,
-        Roles => SystemRoles,
-        Dictionary => SystemDictionary,
-        Audit => SystemAudit,
-    }
-}
-
-/// A signed-in caller the policy allows `R::RIGHT`. As a parts extractor it runs before the
-/// body is read, so a caller without the right gets 403 whatever they sent.
-pub struct Granted<R> {
-    pub user: Principal,
-    pub ctx: Ctx,
-    right: PhantomData<fn() -> R>,
-}
-
-impl<R: NeedsRight, S: Send + Sync> FromRequestParts<S> for Granted<R> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ApiUser { user, ctx } = ApiUser::from_request_parts(parts, state).await?;
-        user.require(R::RIGHT)?;
-        Ok(Self {
-            user,
-            ctx,
-            right: PhantomData,
-        })
-    }
-}
-
 /// The highest page number a list accepts (with 200 rows a page: 200 million rows).
 pub const MAX_PAGE: u64 = 1_000_000;
 
@@ -395,6 +310,37 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// A PATCH body applied to the stored values (JSON merge patch, RFC 7396, on a flat record):
+/// each field the body names replaces the stored one, a field sent as `null` is cleared where
+/// the body's type allows `null` (`Option<Option<T>>` read with [`nullable`]), absent fields
+/// keep their stored values. `current` is the record's editable values; the patch serialises
+/// only the fields the client sent (`#[serde(skip_serializing_if = "Option::is_none")]`), and
+/// its fields the values lack (the `version`) are not merged. The result is parsed like a new
+/// record, so a PATCH obeys the same rules as a create.
+pub fn merge_patch<V: Serialize + DeserializeOwned>(
+    current: V,
+    patch: &impl Serialize,
+) -> Result<V, AppError> {
+    use anyhow::Context as _;
+    let mut merged = serde_json::to_value(current).context("serialising the stored values")?;
+    let patch = serde_json::to_value(patch).context("serialising the patch")?;
+    if let (serde_json::Value::Object(values), serde_json::Value::Object(fields)) =
+        (&mut merged, patch)
+    {
+        for (name, value) in fields {
+            if !values.contains_key(&name) {
+                continue;
+            }
+            if value.is_null() {
+                values.remove(&name);
+            } else {
+                values.insert(name, value);
+            }
+        }
+    }
+    Ok(serde_json::from_value(merged).context("reading the merged values")?)
+}
+
 /// `201 Created` with the new resource's `Location` and body.
 pub fn created<T: Serialize>(location: String, body: T) -> Response {
     let mut resp = (StatusCode::CREATED, axum::Json(body)).into_response();
@@ -457,7 +403,8 @@ problems! {
     NotFound = 404, "No such record (`not_found`)";
     /// `already_exists`, `version_conflict`, `not_allowed`.
     Conflict = 409, "A unique value is taken (`already_exists`, naming the field), the record \
-        changed since it was read (`version_conflict`), or its state forbids this (`not_allowed`)";
+        changed since it was read (`version_conflict`), or its state forbids this (`not_allowed`, \
+        with `reason`: `err-role-builtin`, `err-role-in-use`, `err-dict-protected`)";
     /// `validation_failed` with `errors[]`.
     Invalid = 422, "Invalid fields (`validation_failed`); `errors` names each one";
 }
@@ -523,5 +470,74 @@ pub mod rules {
                 "Right codes from `GET /api/v1/rights`; replaces the whole set",
             ))
             .into()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::{merge_patch, nullable};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Values {
+        name: String,
+        #[serde(default)]
+        note: Option<String>,
+        tags: Vec<String>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Patch {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(
+            default,
+            deserialize_with = "nullable",
+            skip_serializing_if = "Option::is_none"
+        )]
+        note: Option<Option<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tags: Option<Vec<String>>,
+        version: Option<i32>,
+    }
+
+    fn stored() -> Values {
+        Values {
+            name: "华强电子".into(),
+            note: Some("老客户".into()),
+            tags: vec!["a".into(), "b".into()],
+        }
+    }
+
+    fn patch(json: &str) -> Patch {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn absent_fields_keep_their_stored_values() {
+        let merged = merge_patch(stored(), &patch(r#"{"version": 3}"#)).unwrap();
+        assert_eq!(merged, stored());
+    }
+
+    #[test]
+    fn named_fields_replace_and_null_clears_a_nullable_field() {
+        let p = patch(r#"{"name": "华强", "note": null, "tags": ["c"], "version": 3}"#);
+        let merged = merge_patch(stored(), &p).unwrap();
+        assert_eq!(
+            merged,
+            Values {
+                name: "华强".into(),
+                note: None,
+                tags: vec!["c".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn null_on_a_field_that_cannot_be_null_keeps_the_stored_value() {
+        let merged = merge_patch(stored(), &patch(r#"{"name": null}"#)).unwrap();
+        assert_eq!(merged.name, "华强电子");
     }
 }

@@ -8,9 +8,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::{ListOf, Unauthenticated};
-use crate::app::AppState;
 use crate::context::ApiUser;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/rights", get(list))

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use kehu_domain::DomainError;
 use kehu_domain::role::RoleInput;
 use kehu_store::roles::RoleDetail;
 use serde::{Deserialize, Serialize};
@@ -14,10 +15,10 @@ use utoipa::ToSchema;
 
 use crate::api::{
     BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Path,
-    Query, Unauthenticated, VersionQuery, created, need, nullable, required_version,
+    Query, Unauthenticated, VersionQuery, created, merge_patch, need, nullable, required_version,
 };
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -88,7 +89,7 @@ pub async fn list(
 }
 
 /// A new role.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRoleBody {
     /// 1–64 characters, one line.
@@ -117,6 +118,25 @@ pub struct NewRoleBody {
     pub rights: Vec<String>,
 }
 
+impl NewRoleBody {
+    fn parse(&self) -> Result<RoleInput, DomainError> {
+        let description = self.description.as_deref().unwrap_or_default();
+        RoleInput::parse(&self.name, description, &self.data_scope, &self.rights)
+    }
+}
+
+/// A stored role's values, onto which a [`RolePatch`] is merged.
+impl From<RoleDetail> for NewRoleBody {
+    fn from(d: RoleDetail) -> Self {
+        Self {
+            name: d.role.name,
+            description: d.role.description,
+            data_scope: d.role.data_scope,
+            rights: d.rights,
+        }
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/api/v1/roles",
@@ -133,8 +153,7 @@ pub async fn create(
     Granted { ctx, .. }: Granted<need::Roles>,
     Json(b): Json<NewRoleBody>,
 ) -> Result<Response, ApiError> {
-    let description = b.description.unwrap_or_default();
-    let input = RoleInput::parse(&b.name, &description, &b.data_scope, &b.rights)?;
+    let input = b.parse()?;
     let d = state.store.roles.create(&input, &ctx.actor()).await?;
     Ok(created(
         format!("/api/v1/roles/{}", d.role.id),
@@ -162,10 +181,11 @@ pub async fn show(
 
 /// Changes to a role; absent fields stay, `rights` replaces the whole set. The administrator
 /// role always keeps every right and sees every record.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolePatch {
     /// 1–64 characters, one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(
         min_length = 1,
         max_length = 64,
@@ -173,11 +193,17 @@ pub struct RolePatch {
     )]
     pub name: Option<String>,
     /// Up to 500 characters; `null` clears it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     pub description: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = crate::api::rules::data_scope_or_null)]
     pub data_scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = crate::api::rules::right_codes_or_null)]
     pub rights: Option<Vec<String>>,
     /// The `version` last read; a stale one answers 409 `version_conflict`.
@@ -204,16 +230,8 @@ pub async fn update(
 ) -> Result<axum::Json<RoleOut>, ApiError> {
     let current = state.store.roles.get(id).await?;
     let version = required_version(p.version)?;
-    let description = match p.description {
-        Some(d) => d.unwrap_or_default(),
-        None => current.role.description.unwrap_or_default(),
-    };
-    let input = RoleInput::parse(
-        p.name.as_deref().unwrap_or(&current.role.name),
-        &description,
-        p.data_scope.as_deref().unwrap_or(&current.role.data_scope),
-        p.rights.as_deref().unwrap_or(&current.rights),
-    )?;
+    let b = merge_patch(NewRoleBody::from(current), &p)?;
+    let input = b.parse()?;
     let d = state
         .store
         .roles

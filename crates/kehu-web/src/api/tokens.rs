@@ -21,9 +21,9 @@ use crate::api::{
     BadRequest, Forbidden, Granted, Invalid, Json, ListOf, NotFound, PageQuery, Path, Query,
     Unauthenticated, created, need,
 };
-use crate::app::AppState;
 use crate::context::ApiUser;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

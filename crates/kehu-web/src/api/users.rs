@@ -15,10 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{
     BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path, Query,
-    Unauthenticated, blank_as_none, created, need, nullable, required_version,
+    Unauthenticated, blank_as_none, created, merge_patch, need, nullable, required_version,
 };
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -209,10 +209,11 @@ pub async fn show(
 }
 
 /// Changes to an account; absent fields stay as they are, `email: null` clears the address.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// 1–64 characters, one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(
         min_length = 1,
         max_length = 64,
@@ -220,16 +221,43 @@ pub struct UserPatch {
     )]
     pub display_name: Option<String>,
     /// Up to 254 characters; `null` or empty clears the address.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<String>, max_length = 254, format = Email)]
     pub email: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     pub role_id: Option<i64>,
     /// Nobody disables themselves or changes their own role.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
     /// The `version` last read; a stale one answers 409 `version_conflict`.
     #[schema(required = true)]
     pub version: Option<i32>,
+}
+
+/// An account's editable values, onto which a [`UserPatch`] is merged.
+#[derive(Serialize, Deserialize)]
+struct AccountValues {
+    display_name: String,
+    #[serde(default)]
+    email: Option<String>,
+    role_id: i64,
+    disabled: bool,
+}
+
+impl From<User> for AccountValues {
+    fn from(u: User) -> Self {
+        Self {
+            display_name: u.display_name,
+            email: u.email,
+            role_id: u.role_id,
+            disabled: u.disabled,
+        }
+    }
 }
 
 #[utoipa::path(
@@ -255,15 +283,12 @@ pub async fn update(
         role_id: current.role_id,
         is_self: id == user.user_id,
     };
-    let email = match p.email {
-        Some(e) => e.unwrap_or_default(),
-        None => current.email.unwrap_or_default(),
-    };
+    let v = merge_patch(AccountValues::from(current), &p)?;
     let a = AccountChanges::parse(
-        p.display_name.as_deref().unwrap_or(&current.display_name),
-        &email,
-        Some(p.role_id.unwrap_or(current.role_id)),
-        p.disabled.unwrap_or(current.disabled),
+        &v.display_name,
+        v.email.as_deref().unwrap_or_default(),
+        Some(v.role_id),
+        v.disabled,
         edited,
     )?;
     let u = state

@@ -6,16 +6,16 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{NaiveDate, TimeZone, Utc};
-use kehu_domain::Right;
+
 use kehu_store::audit::AuditFilter;
 use kehu_store::users::{User, UserFilter};
 use kehu_store::{Page, PageRequest};
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::context::PageUser;
+use crate::access::{PageGranted, need};
 use crate::error::PageError;
 use crate::pages::opt_i64;
+use crate::state::AppState;
 use crate::views::{Chrome, Opt, render, when};
 
 pub fn router() -> Router<AppState> {
@@ -89,10 +89,9 @@ fn show(v: &serde_json::Value) -> String {
 
 async fn list(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Audit>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemAudit)?;
     let c = Chrome::new(&ctx, "/audit");
     let page: Page<_> = state
         .store

@@ -19,13 +19,13 @@ use kehu_store::users::Credentials;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::context::{
     CsrfForm, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_name, cookie_value,
 };
 use crate::error::{AppError, PageError};
 use crate::i18n::FluentArg;
 use crate::security::secrets_match;
+use crate::state::AppState;
 use crate::views::{Chrome, render};
 use crate::{passwords, throttle};
 use kehu_domain::DataScope;
@@ -59,7 +59,7 @@ fn safe_next(next: Option<&str>) -> String {
 
 /// A `Set-Cookie` header with our attributes; the name gets its `__Host-` prefix when
 /// cookies are secure (see [`crate::context::cookie_name`]).
-fn cookie_header(state: &AppState, c: Cookie<'static>) -> (header::HeaderName, String) {
+pub(crate) fn cookie_header(state: &AppState, c: Cookie<'static>) -> (header::HeaderName, String) {
     let mut c = c;
     c.set_name(cookie_name(state.config.secure_cookies, c.name()));
     c.set_path("/");

@@ -3,18 +3,20 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kehu_domain::Right;
+
 use kehu_domain::dictionary::DictInput;
 use kehu_store::PageRequest;
 use kehu_store::dictionary::DictEntry;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::context::{CsrfForm, PageUser};
+use crate::access::{PageGranted, need};
+use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
+use crate::form;
 use crate::i18n::Tr;
+use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, render};
 
 pub fn router() -> Router<AppState> {
@@ -62,10 +64,9 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
     let c = Chrome::new(&ctx, "/dictionary");
     let kinds = state.store.dictionary.kinds().await?;
     let kind = q
@@ -150,10 +151,9 @@ struct NewQuery {
 }
 
 async fn new_form(
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
     let f = EntryForm {
         kind: q.kind.unwrap_or_default(),
         ..EntryForm::default()
@@ -170,27 +170,21 @@ async fn new_form(
 
 async fn create(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
-    let c = Chrome::new(&ctx, "/dictionary");
-    let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
-        Ok(input) => state
-            .store
-            .dictionary
-            .create(&input, &ctx.actor())
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(e) => Ok(Redirect::to(&format!("/dictionary/{}?saved=1", e.id)).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
+    let (st, actor) = (&state, ctx.actor());
+    form::submit(
+        ctx.tr,
+        DictInput::parse(&f.kind, &f.item, &f.value, &f.sort),
+        |input| async move { st.store.dictionary.create(&input, &actor).await },
+        |e| format!("/dictionary/{}", e.id),
+        |errors| async move {
+            let c = Chrome::new(&ctx, "/dictionary");
             form_page(c, None, f, true, errors, false)
-        }
-    }
+        },
+    )
+    .await
 }
 
 fn values(e: &DictEntry) -> EntryForm {
@@ -205,11 +199,10 @@ fn values(e: &DictEntry) -> EntryForm {
 
 async fn edit_form(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Path(id): Path<i64>,
     Query(q): Query<crate::pages::SavedQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
     let e = state.store.dictionary.get(id).await?;
     form_page(
         Chrome::new(&ctx, "/dictionary"),
@@ -223,49 +216,46 @@ async fn edit_form(
 
 async fn update(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
-    let c = Chrome::new(&ctx, "/dictionary");
     let current = state.store.dictionary.get(id).await?;
-    let result = match DictInput::parse(&f.kind, &f.item, &f.value, &f.sort) {
-        Ok(input) => state
-            .store
-            .dictionary
-            .update(id, &input, f.version, &ctx.actor())
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/dictionary/{id}?saved=1")).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
+    let (st, actor, version) = (&state, ctx.actor(), f.version);
+    form::submit(
+        ctx.tr,
+        DictInput::parse(&f.kind, &f.item, &f.value, &f.sort),
+        |input| async move {
+            st.store
+                .dictionary
+                .update(id, &input, version, &actor)
+                .await
+        },
+        |_| format!("/dictionary/{id}"),
+        |errors| async move {
+            let c = Chrome::new(&ctx, "/dictionary");
             form_page(c, Some(id), f, current.editable, errors, false)
-        }
-    }
+        },
+    )
+    .await
 }
 
 async fn delete(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemDictionary)?;
-    let c = Chrome::new(&ctx, "/dictionary");
     let current = state.store.dictionary.get(id).await?;
-    match state
-        .store
-        .dictionary
-        .delete(id, f.version, &ctx.actor())
-        .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!("/dictionary?kind={}", current.kind)).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, AppError::from(e))?;
+    let (st, actor, version) = (&state, ctx.actor(), f.version);
+    let kind = current.kind.clone();
+    form::submit(
+        ctx.tr,
+        Ok::<_, AppError>(()),
+        |()| async move { st.store.dictionary.delete(id, version, &actor).await },
+        |()| format!("/dictionary?kind={kind}"),
+        |errors| async move {
+            let c = Chrome::new(&ctx, "/dictionary");
             form_page(
                 c,
                 Some(id),
@@ -274,6 +264,7 @@ async fn delete(
                 errors,
                 false,
             )
-        }
-    }
+        },
+    )
+    .await
 }

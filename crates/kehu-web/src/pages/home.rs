@@ -9,9 +9,9 @@ use chrono::{Duration, Utc};
 use kehu_domain::Right;
 use kehu_store::tokens::TokenFilter;
 
-use crate::app::AppState;
 use crate::context::PageUser;
 use crate::error::PageError;
+use crate::state::AppState;
 use crate::views::{Chrome, render, when};
 
 pub fn router() -> Router<AppState> {

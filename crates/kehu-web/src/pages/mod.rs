@@ -1,10 +1,9 @@
-//! Server-rendered pages, one module per product area, each with its own `router()`.
+//! Server-rendered pages, one file per platform module, each with its own `router()`
+//! (assembled into modules in `platform.rs`).
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::{ApiError, AppError};
 use crate::views;
@@ -18,19 +17,6 @@ pub mod roles;
 pub mod search;
 pub mod user_tokens;
 pub mod users;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(auth::router())
-        .merge(home::router())
-        .merge(profile::router())
-        .merge(users::router())
-        .merge(user_tokens::router())
-        .merge(roles::router())
-        .merge(dictionary::router())
-        .merge(audit::router())
-        .merge(search::router())
-}
 
 /// Unknown routes: a problem document under `/api/`, a page elsewhere.
 pub async fn not_found(ctx: Ctx) -> Response {

@@ -3,8 +3,10 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use cookie::Cookie;
 use kehu_domain::secrets::{new_token, token_digest};
 use kehu_domain::user::NewPassword;
 use kehu_domain::{DomainError, FieldError, text};
@@ -13,9 +15,11 @@ use kehu_store::tokens::{ApiToken, TokenFilter};
 use serde::Deserialize;
 
 use crate::api::tokens::expiry;
-use crate::app::AppState;
-use crate::context::{CsrfForm, SignedIn};
+use crate::context::{CsrfForm, SignedIn, cookie_name, cookie_value};
 use crate::error::{AppError, PageError};
+use crate::form;
+use crate::pages::auth::cookie_header;
+use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, render, when};
 
 pub fn router() -> Router<AppState> {
@@ -119,21 +123,43 @@ async fn page(
     })
 }
 
+/// Carries a just-issued token from its POST to the profile page, which shows it once and
+/// clears the cookie: the form is POST-redirect-GET like every other, so reloading the page
+/// neither issues a second token nor shows this one again. Short-lived, HTTP-only, and only
+/// shown when it is a live token of the signed-in user.
+const NEW_TOKEN_COOKIE: &str = "kehu_new_token";
+
 async fn profile(
     State(state): State<AppState>,
     s: SignedIn,
+    headers: HeaderMap,
     Query(q): Query<ProfileQuery>,
 ) -> Result<Response, PageError> {
+    let cookie = cookie_name(state.config.secure_cookies, NEW_TOKEN_COOKIE);
+    let mut new_token = None;
+    if let Some(t) = cookie_value(&headers, &cookie) {
+        let owner = state.store.tokens.user_for(&token_digest(&t)).await?;
+        new_token = owner.filter(|(_, u)| *u == s.user.user_id).map(|_| t);
+    }
     let p = page(
         &state,
         &s,
         FormErrors::default(),
-        None,
+        new_token,
         FormErrors::default(),
         q.saved.is_some(),
     )
     .await?;
-    Ok(render(&p)?.into_response())
+    let mut resp = render(&p)?.into_response();
+    if cookie_value(&headers, &cookie).is_some() {
+        let mut gone = Cookie::from(NEW_TOKEN_COOKIE);
+        gone.make_removal();
+        let (name, value) = cookie_header(&state, gone);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().append(name, v);
+        }
+    }
+    Ok(resp)
 }
 
 #[derive(Deserialize)]
@@ -148,10 +174,40 @@ async fn change_password(
     s: SignedIn,
     CsrfForm(f): CsrfForm<PasswordForm>,
 ) -> Result<Response, PageError> {
-    let tr = s.ctx.tr;
     let hash = state.store.users.password_hash(s.user.user_id).await?;
+    let current_ok = crate::passwords::verify(f.current.clone(), hash).await;
+    let (st, actor, user_id) = (&state, s.ctx.actor(), s.user.user_id);
+    let keep = s.ctx.session.as_ref().map(|x| x.token_hash.clone());
+    let to = if s.user.must_change_password {
+        "/"
+    } else {
+        "/profile"
+    };
+    form::submit(
+        s.ctx.tr,
+        password_change(&f, current_ok),
+        |new| async move {
+            let new_hash = crate::passwords::hash(&new).await?;
+            st.store
+                .users
+                .set_password(user_id, &new_hash, false, keep.as_deref(), &actor)
+                .await?;
+            Ok::<_, AppError>(())
+        },
+        |()| to.to_owned(),
+        |errors| async move {
+            let p = page(st, &s, errors, None, FormErrors::default(), false).await?;
+            Ok(render(&p)?.into_response())
+        },
+    )
+    .await
+}
+
+/// The new password when the form is right: the current one matches, the new one is
+/// acceptable and differs from it, and the confirmation repeats it.
+fn password_change(f: &PasswordForm, current_ok: bool) -> Result<String, DomainError> {
     let mut errors = Vec::new();
-    if !crate::passwords::verify(f.current.clone(), hash).await {
+    if !current_ok {
         errors.push(FieldError::new("current", "err-password-wrong"));
     }
     match NewPassword::parse("new", &f.new) {
@@ -162,24 +218,11 @@ async fn change_password(
     if f.new != f.confirm {
         errors.push(FieldError::new("confirm", "err-password-mismatch"));
     }
-    if !errors.is_empty() {
-        let errs = FormErrors::from_fields(&tr, &errors);
-        let p = page(&state, &s, errs, None, FormErrors::default(), false).await?;
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&p)?).into_response());
-    }
-    let new_hash = crate::passwords::hash(&f.new).await?;
-    let keep = s.ctx.session.as_ref().map(|x| x.token_hash.as_str());
-    state
-        .store
-        .users
-        .set_password(s.user.user_id, &new_hash, false, keep, &s.ctx.actor())
-        .await?;
-    let to = if s.user.must_change_password {
-        "/"
+    if errors.is_empty() {
+        Ok(f.new.clone())
     } else {
-        "/profile?saved=1"
-    };
-    Ok(Redirect::to(to).into_response())
+        Err(DomainError::Invalid(errors))
+    }
 }
 
 #[derive(Deserialize)]
@@ -195,7 +238,6 @@ async fn issue_token(
     s: SignedIn,
     CsrfForm(f): CsrfForm<TokenForm>,
 ) -> Result<Response, PageError> {
-    let tr = s.ctx.tr;
     let days = match f.expires_days.trim() {
         "" => Ok(None),
         d => d
@@ -207,37 +249,38 @@ async fn issue_token(
         let expires_at = days.and_then(|d| expiry("expires_days", d))?;
         Ok((name, expires_at))
     });
-    let (name, expires_at) = match parsed {
-        Ok(ok) => ok,
-        Err(e) => {
-            let errs = FormErrors::from_fields(&tr, &[e]);
-            let p = page(&state, &s, FormErrors::default(), None, errs, false).await?;
-            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&p)?).into_response());
-        }
-    };
-    let token = new_token();
-    state
-        .store
-        .tokens
-        .issue(
-            s.user.user_id,
-            &name,
-            &token_digest(&token),
-            Some(expires_at),
-            &s.ctx.actor(),
-        )
-        .await?;
-    // The token is shown once, on this response, and never again.
-    let p = page(
-        &state,
-        &s,
-        FormErrors::default(),
-        Some(token),
-        FormErrors::default(),
-        false,
+    let (st, actor, user_id) = (&state, s.ctx.actor(), s.user.user_id);
+    let mut issued = None;
+    let slot = &mut issued;
+    let mut resp = form::submit(
+        s.ctx.tr,
+        parsed.map_err(DomainError::from),
+        |(name, expires_at)| async move {
+            let token = new_token();
+            let digest = token_digest(&token);
+            st.store
+                .tokens
+                .issue(user_id, &name, &digest, Some(expires_at), &actor)
+                .await?;
+            *slot = Some(token);
+            Ok::<_, AppError>(())
+        },
+        |()| "/profile".to_owned(),
+        |errors| async move {
+            let p = page(st, &s, FormErrors::default(), None, errors, false).await?;
+            Ok(render(&p)?.into_response())
+        },
     )
     .await?;
-    Ok(render(&p)?.into_response())
+    if let Some(token) = issued {
+        let mut c = Cookie::new(NEW_TOKEN_COOKIE, token);
+        c.set_max_age(cookie::time::Duration::minutes(5));
+        let (name, value) = cookie_header(&state, c);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().append(name, v);
+        }
+    }
+    Ok(resp)
 }
 
 async fn revoke_token(

@@ -3,16 +3,18 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kehu_domain::policy::Authority;
 use kehu_domain::{DataScope, DomainError, Right};
 use kehu_store::roles::{RoleDetail, RoleInput};
 
-use crate::app::AppState;
-use crate::context::{CsrfForm, PageUser};
+use crate::access::{PageGranted, need};
+use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
+use crate::form;
 use crate::i18n::Tr;
+use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, render};
 
 pub fn router() -> Router<AppState> {
@@ -32,9 +34,8 @@ struct ListPage {
 
 async fn list(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Roles>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
     let p = ListPage {
         c: Chrome::new(&ctx, "/roles"),
         roles: state.store.roles.list().await?,
@@ -160,8 +161,9 @@ fn form_page(
     Ok((status, render(&p)?).into_response())
 }
 
-async fn new_form(PageUser { user, ctx }: PageUser) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
+async fn new_form(
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
+) -> Result<Response, PageError> {
     let v = Values {
         name: String::new(),
         description: String::new(),
@@ -182,42 +184,30 @@ async fn new_form(PageUser { user, ctx }: PageUser) -> Result<Response, PageErro
 
 async fn create(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
-    let c = Chrome::new(&ctx, "/roles");
+    let (st, actor) = (&state, ctx.actor());
     let v = Values::from_pairs(&pairs);
-    let result = match v.parse() {
-        Ok(input) => state
-            .store
-            .roles
-            .create(&input, &ctx.actor())
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(d) => Ok(Redirect::to(&format!("/roles/{}?saved=1", d.role.id)).into_response()),
-        Err(e) => form_page(
-            &user.authority(),
-            c.clone(),
-            None,
-            &v,
-            None,
-            FormErrors::from_error(&c.tr, e)?,
-            false,
-        ),
-    }
+    form::submit(
+        ctx.tr,
+        v.parse(),
+        |input| async move { st.store.roles.create(&input, &actor).await },
+        |d| format!("/roles/{}", d.role.id),
+        |errors| async move {
+            let c = Chrome::new(&ctx, "/roles");
+            form_page(&user.authority(), c, None, &v, None, errors, false)
+        },
+    )
+    .await
 }
 
 async fn edit_form(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
     Path(id): Path<i64>,
     Query(q): Query<crate::pages::SavedQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
     let d = state.store.roles.get(id).await?;
     let v = Values {
         name: d.role.name.clone(),
@@ -239,50 +229,43 @@ async fn edit_form(
 
 async fn update(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
     Path(id): Path<i64>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
-    let c = Chrome::new(&ctx, "/roles");
     let d = state.store.roles.get(id).await?;
+    let (st, actor) = (&state, ctx.actor());
     let v = Values::from_pairs(&pairs);
-    let result = match v.parse() {
-        Ok(input) => state
-            .store
-            .roles
-            .update(id, &input, v.version, &ctx.actor())
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/roles/{id}?saved=1")).into_response()),
-        Err(e) => form_page(
-            &user.authority(),
-            c.clone(),
-            Some(id),
-            &v,
-            Some(&d),
-            FormErrors::from_error(&c.tr, e)?,
-            false,
-        ),
-    }
+    let version = v.version;
+    form::submit(
+        ctx.tr,
+        v.parse(),
+        |input| async move { st.store.roles.update(id, &input, version, &actor).await },
+        |_| format!("/roles/{id}"),
+        |errors| async move {
+            let c = Chrome::new(&ctx, "/roles");
+            form_page(&user.authority(), c, Some(id), &v, Some(&d), errors, false)
+        },
+    )
+    .await
 }
 
 async fn delete(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
     Path(id): Path<i64>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemRoles)?;
-    let c = Chrome::new(&ctx, "/roles");
-    let v = Values::from_pairs(&pairs);
-    match state.store.roles.delete(id, v.version, &ctx.actor()).await {
-        Ok(()) => Ok(Redirect::to("/roles").into_response()),
-        Err(e) => {
-            let d = state.store.roles.get(id).await?;
+    let (st, actor) = (&state, ctx.actor());
+    let version = Values::from_pairs(&pairs).version;
+    form::submit(
+        ctx.tr,
+        Ok::<_, AppError>(()),
+        |()| async move { st.store.roles.delete(id, version, &actor).await },
+        |()| "/roles".to_owned(),
+        |errors| async move {
+            // The role as stored now, with why it was not deleted.
+            let d = st.store.roles.get(id).await?;
             let v = Values {
                 name: d.role.name.clone(),
                 description: d.role.description.clone().unwrap_or_default(),
@@ -290,8 +273,9 @@ async fn delete(
                 rights: d.rights.clone(),
                 version: d.role.version,
             };
-            let errors = FormErrors::from_error(&c.tr, AppError::from(e))?;
+            let c = Chrome::new(&ctx, "/roles");
             form_page(&user.authority(), c, Some(id), &v, Some(&d), errors, false)
-        }
-    }
+        },
+    )
+    .await
 }

@@ -12,11 +12,11 @@ use kehu_store::PageRequest;
 use kehu_store::users::UserFilter;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::context::PageUser;
 use crate::error::PageError;
 use crate::i18n::FluentArg;
 use crate::pages::dictionary::kind_label;
+use crate::state::AppState;
 use crate::views::{Chrome, render};
 
 /// Results shown per kind; the rest is behind "see all" or counted.

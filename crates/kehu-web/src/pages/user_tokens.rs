@@ -7,14 +7,15 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kehu_domain::{DomainError, Right};
+use kehu_domain::DomainError;
 use kehu_store::tokens::TokenFilter;
 
-use crate::app::AppState;
-use crate::context::{CsrfForm, NoFields, PageUser};
+use crate::access::{PageGranted, need};
+use crate::context::{CsrfForm, NoFields};
 use crate::error::{AppError, PageError};
 use crate::pages::SavedQuery;
 use crate::pages::profile::{TokenRow, all_tokens, token_rows};
+use crate::state::AppState;
 use crate::views::{Chrome, render};
 
 pub fn router() -> Router<AppState> {
@@ -38,11 +39,10 @@ struct TokensPage {
 
 async fn list(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Path(id): Path<i64>,
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     let u = state.store.users.get(id).await?;
     let c = Chrome::new(&ctx, "/users");
     let page = state
@@ -69,11 +69,10 @@ async fn list(
 
 async fn revoke(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Path((id, token_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     // A token outside the administrator's scope, or not that user's, is "not found".
     let scope = user.owner_filter();
     let token = state.store.tokens.get(scope, token_id).await?;

@@ -3,19 +3,22 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kehu_domain::Right;
+
+use kehu_domain::DomainError;
 use kehu_domain::policy::Authority;
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
 use kehu_store::users::{User, UserFilter};
 use kehu_store::{Page, PageRequest};
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::context::{CsrfForm, PageUser};
+use crate::access::{PageGranted, need};
+use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
+use crate::form;
 use crate::pages::opt_i64;
+use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, Opt, render, when};
 
 pub fn router() -> Router<AppState> {
@@ -57,10 +60,9 @@ struct ListPage {
 
 async fn list(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { ctx, .. }: PageGranted<need::Users>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     let filter = UserFilter {
         q: q.q.clone().filter(|s| !s.trim().is_empty()),
         role_id: opt_i64(&q.role),
@@ -169,9 +171,8 @@ async fn form_page(
 
 async fn new_form(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     form_page(
         &state,
         &user.authority(),
@@ -191,46 +192,40 @@ fn role_id(f: &UserForm) -> Option<i64> {
 
 async fn create(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     CsrfForm(f): CsrfForm<UserForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
-    let c = Chrome::new(&ctx, "/users");
-    let result = match NewAccount::parse(
-        &f.username,
-        &f.display_name,
-        &f.email,
-        role_id(&f),
-        &f.password,
-    ) {
-        Ok(a) => state
-            .store
-            .users
-            .create_account(a, &ctx.actor())
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(AppError::from(e)),
-    };
-    match result {
-        Ok(u) => Ok(Redirect::to(&format!("/users/{}?saved=1", u.id)).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
+    let (st, actor, held) = (&state, ctx.actor(), user.authority());
+    form::submit(
+        ctx.tr,
+        NewAccount::parse(
+            &f.username,
+            &f.display_name,
+            &f.email,
+            role_id(&f),
+            &f.password,
+        ),
+        |a| async move { st.store.users.create_account(a, &actor).await },
+        |u| format!("/users/{}", u.id),
+        |errors| async move {
+            // The password is never sent back.
             let f = UserForm {
                 password: String::new(),
                 ..f
             };
-            form_page(&state, &user.authority(), c, None, f, errors, false).await
-        }
-    }
+            let c = Chrome::new(&ctx, "/users");
+            form_page(st, &held, c, None, f, errors, false).await
+        },
+    )
+    .await
 }
 
 async fn edit_form(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Path(id): Path<i64>,
     Query(q): Query<crate::pages::SavedQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
     let u = state.store.users.get(id).await?;
     let f = UserForm::from(u);
     form_page(
@@ -247,43 +242,37 @@ async fn edit_form(
 
 async fn update(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<UserForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
-    let c = Chrome::new(&ctx, "/users");
     let current = state.store.users.get(id).await?;
     let edited = EditedAccount {
         role_id: current.role_id,
         is_self: id == user.user_id,
     };
-    let result = match AccountChanges::parse(
-        &f.display_name,
-        &f.email,
-        role_id(&f),
-        f.disabled.is_some(),
-        edited,
-    ) {
-        Ok(a) => state
-            .store
-            .users
-            .apply_changes(id, a, f.version, &ctx.actor())
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(AppError::from(e)),
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
+    let (st, actor, held, version) = (&state, ctx.actor(), user.authority(), f.version);
+    form::submit(
+        ctx.tr,
+        AccountChanges::parse(
+            &f.display_name,
+            &f.email,
+            role_id(&f),
+            f.disabled.is_some(),
+            edited,
+        ),
+        |a| async move { st.store.users.apply_changes(id, a, version, &actor).await },
+        |_| format!("/users/{id}"),
+        |errors| async move {
             let f = UserForm {
                 username: current.username,
                 ..f
             };
-            form_page(&state, &user.authority(), c, Some(id), f, errors, false).await
-        }
-    }
+            let c = Chrome::new(&ctx, "/users");
+            form_page(st, &held, c, Some(id), f, errors, false).await
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -294,33 +283,27 @@ struct ResetForm {
 
 async fn reset_password(
     State(state): State<AppState>,
-    PageUser { user, ctx }: PageUser,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<ResetForm>,
 ) -> Result<Response, PageError> {
-    user.require(Right::SystemUsers)?;
-    let c = Chrome::new(&ctx, "/users");
-    let result = match NewPassword::parse("password", &f.password) {
-        Ok(p) => match crate::passwords::hash(p.expose()).await {
-            Ok(hash) => state
-                .store
-                .users
-                .reset_password(id, &hash, &ctx.actor())
-                .await
-                .map_err(AppError::from),
-            Err(e) => Err(e),
+    let (st, actor, held) = (&state, ctx.actor(), user.authority());
+    form::submit(
+        ctx.tr,
+        NewPassword::parse("password", &f.password).map_err(DomainError::from),
+        |p| async move {
+            let hash = crate::passwords::hash(p.expose()).await?;
+            st.store.users.reset_password(id, &hash, &actor).await?;
+            Ok::<_, AppError>(())
         },
-        Err(e) => Err(AppError::from(kehu_domain::DomainError::from(e))),
-    };
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),
-        Err(e) => {
-            let errors = FormErrors::from_error(&c.tr, e)?;
-            let u = state.store.users.get(id).await?;
-            let form = UserForm::from(u);
-            form_page(&state, &user.authority(), c, Some(id), form, errors, false).await
-        }
-    }
+        |()| format!("/users/{id}"),
+        |errors| async move {
+            let u = st.store.users.get(id).await?;
+            let c = Chrome::new(&ctx, "/users");
+            form_page(st, &held, c, Some(id), UserForm::from(u), errors, false).await
+        },
+    )
+    .await
 }
 
 /// The roles to pick from. With `held` (a form), only roles whose rights the editor holds are

@@ -1,0 +1,346 @@
+//! The module kit: a [`Module`] is everything one product area contributes to the application —
+//! page routes, API routes with their part of the OpenAPI document, the rights it defines, its
+//! navigation entries, its migrations, its seed and its background jobs. The binary lists the
+//! modules it runs ([`Modules`]); the router, the navigation and the OpenAPI document are built
+//! from that list, so adding a module never edits the platform.
+//!
+//! The platform's own modules are in `platform.rs`; a product module is a crate under
+//! `crates/modules/` that exports one `Module` (see ARCHITECTURE.md).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use kehu_domain::Right;
+use kehu_store::Store;
+use kehu_store::migrations::Migration;
+use utoipa::OpenApi as _;
+
+use crate::config::Config;
+use crate::nav::NavEntry;
+use crate::state::AppState;
+
+/// A boxed future that can move between threads.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Adds what the module needs to a database (dictionary kinds, default records). Runs at every
+/// start, after the platform's seed and every migration, so it must only add what is missing.
+pub type Seed = for<'a> fn(&'a Store) -> BoxFuture<'a, anyhow::Result<()>>;
+
+/// Work done now and then while the server runs (purging expired rows, reminders). Every kehu
+/// process runs it, so it must be safe to run concurrently (idempotent deletes, locked claims).
+#[derive(Clone, Copy)]
+pub struct Job {
+    pub name: &'static str,
+    /// The first run comes one period after start: starting is busy enough.
+    pub every: Duration,
+    pub run: fn(AppState) -> BoxFuture<'static, anyhow::Result<()>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("name", &self.name)
+            .field("every", &self.every)
+            .finish()
+    }
+}
+
+/// What one module contributes. Built with [`Module::new`] and the builder methods.
+#[derive(Clone)]
+pub struct Module {
+    name: &'static str,
+    pages: Router<AppState>,
+    api: Router<AppState>,
+    openapi: Option<utoipa::openapi::OpenApi>,
+    rights: &'static [Right],
+    nav: Vec<NavEntry>,
+    migrations: &'static [Migration],
+    seed: Option<Seed>,
+    jobs: Vec<Job>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.name)
+            .field("rights", &self.rights)
+            .field("nav", &self.nav)
+            .field("migrations", &self.migrations)
+            .field("jobs", &self.jobs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Module {
+    /// An empty module named `name` (snake_case, unique among the modules the binary runs).
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            pages: Router::new(),
+            api: Router::new(),
+            openapi: None,
+            rights: &[],
+            nav: Vec::new(),
+            migrations: &[],
+            seed: None,
+            jobs: Vec::new(),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Server-rendered pages (merged with earlier calls).
+    pub fn pages(mut self, routes: Router<AppState>) -> Self {
+        self.pages = self.pages.merge(routes);
+        self
+    }
+
+    /// API routes under `/api/v1` and their part of the OpenAPI document (paths, schemas,
+    /// tags: usually a `#[derive(utoipa::OpenApi)]` of the module's handlers). Merged with
+    /// earlier calls.
+    pub fn api(mut self, routes: Router<AppState>, doc: utoipa::openapi::OpenApi) -> Self {
+        self.api = self.api.merge(routes);
+        match &mut self.openapi {
+            Some(d) => d.merge(doc),
+            None => self.openapi = Some(doc),
+        }
+        self
+    }
+
+    /// The rights the module defines (their labels are `right-<code>` in the Fluent files).
+    pub fn rights(mut self, rights: &'static [Right]) -> Self {
+        self.rights = rights;
+        self
+    }
+
+    /// A navigation entry.
+    pub fn nav(mut self, entry: NavEntry) -> Self {
+        self.nav.push(entry);
+        self
+    }
+
+    /// The module's migrations, run after the platform's, in order.
+    pub fn migrations(mut self, migrations: &'static [Migration]) -> Self {
+        self.migrations = migrations;
+        self
+    }
+
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    pub fn job(mut self, job: Job) -> Self {
+        self.jobs.push(job);
+        self
+    }
+}
+
+/// The modules an application runs, checked to fit together: names, rights, navigation
+/// targets and migration versions are each claimed once.
+#[derive(Clone, Debug)]
+pub struct Modules(Vec<Module>);
+
+impl Modules {
+    pub fn new(modules: Vec<Module>) -> anyhow::Result<Self> {
+        fn once<T: PartialEq + std::fmt::Debug>(
+            what: &str,
+            items: Vec<(T, &str)>,
+        ) -> anyhow::Result<()> {
+            for (i, (item, module)) in items.iter().enumerate() {
+                if let Some((_, other)) = items[..i].iter().find(|(x, _)| x == item) {
+                    anyhow::bail!(
+                        "{what} {item:?} is claimed by both module {other} and module {module}"
+                    );
+                }
+            }
+            Ok(())
+        }
+        once(
+            "the name",
+            modules.iter().map(|m| (m.name, m.name)).collect(),
+        )?;
+        once(
+            "the right",
+            modules
+                .iter()
+                .flat_map(|m| m.rights.iter().map(move |r| (*r, m.name)))
+                .collect(),
+        )?;
+        once(
+            "the navigation entry",
+            modules
+                .iter()
+                .flat_map(|m| m.nav.iter().map(move |n| (n.href, m.name)))
+                .collect(),
+        )?;
+        once(
+            "migration version",
+            modules
+                .iter()
+                .flat_map(|m| m.migrations.iter().map(move |x| (x.version, m.name)))
+                .collect(),
+        )?;
+        Ok(Self(modules))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Module> {
+        self.0.iter()
+    }
+
+    /// Every module's pages and API routes, in one router.
+    pub fn router(&self) -> Router<AppState> {
+        self.0.iter().fold(Router::new(), |r, m| {
+            r.merge(m.pages.clone()).merge(m.api.clone())
+        })
+    }
+
+    /// The navigation, in order.
+    pub fn nav(&self) -> Vec<NavEntry> {
+        let mut nav: Vec<NavEntry> = self.0.iter().flat_map(|m| m.nav.iter().copied()).collect();
+        nav.sort_by_key(|n| n.order);
+        nav
+    }
+
+    /// The OpenAPI document: the API's common part (info, security, problem schemas) with
+    /// every module's paths, schemas and tags merged in.
+    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
+        let mut doc = crate::api::ApiDoc::openapi();
+        for d in self.0.iter().filter_map(|m| m.openapi.clone()) {
+            doc.merge(d);
+        }
+        doc
+    }
+
+    /// Every right the modules define, in module order.
+    pub fn rights(&self) -> Vec<Right> {
+        self.0
+            .iter()
+            .flat_map(|m| m.rights.iter().copied())
+            .collect()
+    }
+
+    /// The modules' migrations, in module order.
+    pub fn migrations(&self) -> Vec<Migration> {
+        self.0
+            .iter()
+            .flat_map(|m| m.migrations.iter().copied())
+            .collect()
+    }
+
+    pub fn jobs(&self) -> Vec<Job> {
+        self.0.iter().flat_map(|m| m.jobs.iter().copied()).collect()
+    }
+
+    /// Connects, migrates (the platform, then the modules), seeds (the platform, then each
+    /// module): what every command does before it works on the database.
+    pub async fn open_store(&self, config: &Config) -> anyhow::Result<Store> {
+        let store =
+            Store::open_with_migrations(&config.db_url(), config.db_options(), &self.migrations())
+                .await?;
+        self.seed(&store).await?;
+        Ok(store)
+    }
+
+    /// Runs each module's seed, in module order.
+    pub async fn seed(&self, store: &Store) -> anyhow::Result<()> {
+        for m in &self.0 {
+            if let Some(seed) = m.seed {
+                seed(store)
+                    .await
+                    .with_context(|| format!("seeding module {}", m.name))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `job` every period for as long as the server runs; a failed run is logged and the job
+/// tries again next period.
+pub(crate) async fn run_periodically(job: Job, state: AppState) {
+    let first = tokio::time::Instant::now() + job.every;
+    let mut tick = tokio::time::interval_at(first, job.every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = (job.run)(state.clone()).await {
+            tracing::warn!(job = job.name, error = %format!("{e:#}"), "background job failed");
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_platforms_navigation_is_in_order_and_gated_by_its_rights() {
+        let modules = Modules::new(crate::platform::modules()).unwrap();
+        let nav: Vec<(&str, Option<Right>)> =
+            modules.nav().iter().map(|n| (n.href, n.right)).collect();
+        assert_eq!(
+            nav,
+            [
+                ("/", None),
+                ("/users", Some(Right::SystemUsers)),
+                ("/roles", Some(Right::SystemRoles)),
+                ("/dictionary", Some(Right::SystemDictionary)),
+                ("/audit", Some(Right::SystemAudit)),
+                ("/api/docs", None),
+            ]
+        );
+        assert_eq!(
+            modules.rights(),
+            [
+                Right::SystemUsers,
+                Right::SystemRoles,
+                Right::SystemDictionary,
+                Right::SystemAudit
+            ]
+        );
+    }
+
+    #[test]
+    fn every_navigation_label_is_translated() {
+        let modules = Modules::new(crate::platform::modules()).unwrap();
+        for lang in [
+            kehu_domain::user::Language::ZhCn,
+            kehu_domain::user::Language::En,
+        ] {
+            let tr = crate::i18n::Tr::new(lang);
+            for n in modules.nav() {
+                assert!(tr.has(n.key), "{} has no {lang:?} label", n.key);
+            }
+        }
+    }
+
+    fn err(modules: Vec<Module>) -> String {
+        Modules::new(modules).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn two_modules_cannot_claim_the_same_name_right_page_or_migration() {
+        let m = || Module::new("customers");
+        assert!(err(vec![m(), m()]).contains("name"));
+
+        let right = |name| Module::new(name).rights(&[Right::CustomerRead]);
+        assert!(err(vec![right("a"), right("b")]).contains("CustomerRead"));
+
+        let nav = |name| Module::new(name).nav(NavEntry::new("/customers", "nav-x", None, 100));
+        assert!(err(vec![nav("a"), nav("b")]).contains("/customers"));
+
+        const M: &[Migration] = &[Migration {
+            version: 1000,
+            name: "customers",
+            build: Vec::new,
+        }];
+        let mig = |name| Module::new(name).migrations(M);
+        assert!(err(vec![mig("a"), mig("b")]).contains("1000"));
+    }
+}

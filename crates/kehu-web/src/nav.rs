@@ -1,0 +1,33 @@
+//! Navigation entries: each module contributes its own (`Module::nav`); the
+//! page frame shows, in `order`, those the signed-in user's rights allow.
+
+use kehu_domain::Right;
+
+/// One entry of the main navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NavEntry {
+    pub href: &'static str,
+    /// The Fluent message id of its label (in both locale files).
+    pub key: &'static str,
+    /// The right it needs; `None`: every signed-in user sees it.
+    pub right: Option<Right>,
+    /// Where it goes, smallest first: home 0, product modules 100–799, the system
+    /// administration pages 800–899, the API documentation 900.
+    pub order: i32,
+}
+
+impl NavEntry {
+    pub const fn new(
+        href: &'static str,
+        key: &'static str,
+        right: Option<Right>,
+        order: i32,
+    ) -> Self {
+        Self {
+            href,
+            key,
+            right,
+            order,
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The state every handler shares: the stores, the configuration, the metrics. It lives apart
+//! from the router (`app.rs`) so handlers import it without importing the application.
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kehu_domain::Principal;
+use kehu_store::{Store, StoreResult};
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::nav::NavEntry;
+
+/// State shared by every handler. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub store: Store,
+    pub config: Config,
+    pub metrics: Metrics,
+    /// The navigation of the modules the application runs, in order.
+    pub nav: Arc<[NavEntry]>,
+    /// When each API token's `last_used_at` was last written, to write it once a minute.
+    token_use: Mutex<HashMap<i64, Instant>>,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// State without navigation (tests that mount bare routes).
+    pub fn new(store: Store, config: Config) -> Self {
+        Self::with_nav(store, config, Vec::new())
+    }
+
+    pub fn with_nav(store: Store, config: Config, nav: Vec<NavEntry>) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            config,
+            metrics: Metrics::new(),
+            nav: nav.into(),
+            token_use: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The user as the policy sees them, or `None` when missing or disabled.
+    pub async fn principal(&self, user_id: i64) -> StoreResult<Option<Principal>> {
+        self.store.users.principal(user_id).await
+    }
+
+    pub async fn note_token_use(&self, token_id: i64) -> StoreResult<()> {
+        let due = {
+            let mut map = self.token_use.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            match map.get(&token_id) {
+                Some(t) if now.duration_since(*t) < Duration::from_secs(60) => false,
+                _ => {
+                    map.insert(token_id, now);
+                    true
+                }
+            }
+        };
+        if due {
+            self.store.tokens.mark_used(token_id).await?;
+        }
+        Ok(())
+    }
+}
