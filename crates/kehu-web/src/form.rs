@@ -571,4 +571,26 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert_eq!(resp.headers()[header::LOCATION], "/users/7?saved=1");
     }
+
+    #[test]
+    fn a_conflict_without_differences_says_so_and_names_the_system_when_no_user_saved() {
+        let en = Tr::new(kehu_domain::user::Language::En);
+        let mut now = wang_wu();
+        now.last.by = None;
+        let same: Vec<(&'static str, String)> = now
+            .fields
+            .iter()
+            .map(|f| (f.field, f.value.clone()))
+            .collect();
+        let k = conflict(&en, &same, now, false);
+        assert!(k.theirs.is_empty() && k.notes.is_empty(), "{k:?}");
+        assert!(
+            k.notice
+                .starts_with("System saved this record at 2026-11-29 14:05 (UTC+8)")
+                && k.notice
+                    .ends_with("the fields here match what you entered."),
+            "{}",
+            k.notice
+        );
+    }
 }
