@@ -144,6 +144,11 @@ impl DictionaryStore {
             .ok_or(DomainError::NotFound.into())
     }
 
+    /// Who saved item `id` last, and when (a form shows it after a version conflict).
+    pub async fn last_change(&self, id: i64) -> StoreResult<crate::LastChange> {
+        write::last_change::<DictEntry>(&self.db, id).await
+    }
+
     pub async fn create(&self, input: &DictInput, actor: &Actor) -> StoreResult<DictEntry> {
         self.db
             .write_then_clear(self, async |tx| {

@@ -35,6 +35,7 @@ pub use sessions::SessionStore;
 pub use throttle::ThrottleStore;
 pub use tokens::TokenStore;
 pub use users::UserStore;
+pub use write::LastChange;
 
 /// Every store over one database handle.
 #[derive(Clone, Debug)]

@@ -132,6 +132,11 @@ impl RoleStore {
             .await
     }
 
+    /// Who saved role `id` last, and when (a form shows it after a version conflict).
+    pub async fn last_change(&self, id: i64) -> StoreResult<crate::LastChange> {
+        write::last_change::<RoleDetail>(&self.db, id).await
+    }
+
     pub async fn by_code(&self, code: &str) -> StoreResult<Option<Role>> {
         Ok(self
             .db

@@ -195,6 +195,11 @@ impl UserStore {
             .ok_or(DomainError::NotFound.into())
     }
 
+    /// Who saved user `id` last, and when (a form shows it after a version conflict).
+    pub async fn last_change(&self, id: i64) -> StoreResult<crate::LastChange> {
+        write::last_change::<User>(&self.db, id).await
+    }
+
     pub async fn by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let q = select_users()
             .and_where(Expr::col((Users::Table, Users::Username)).eq(username))

@@ -4,13 +4,14 @@
 //! read the record back and write the audit entry in the same transaction. The store clears
 //! its caches once the transaction is committed ([`Caches`], [`Db::write_then_clear`]).
 
-use chrono::Utc;
-use sea_query::{Expr, ExprTrait, Iden, Query, SimpleExpr};
+use chrono::{DateTime, Utc};
+use sea_query::{Alias, Expr, ExprTrait, Iden, JoinType, Query, SimpleExpr};
 use serde_json::Value;
 
 use crate::audit::{self, Action, Actor};
 use crate::db::{Db, Tx};
 use crate::error::{StoreResult, unique_as};
+use crate::schema::Users;
 
 impl Db {
     /// Runs `f` in one write transaction: begin, run, commit. When `f` fails, nothing it did
@@ -193,4 +194,36 @@ pub(crate) async fn delete<R: Record>(
     }
     let b = before.snapshot();
     audit::record(tx, actor, Action::Delete, t.entity, id, Some(&b), None).await
+}
+
+/// Who saved a versioned record last, and when: what a form shows beside the user's edits
+/// when their save met a newer version ("王五 saved this record at 14:05").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastChange {
+    pub at: DateTime<Utc>,
+    /// The display name of the user who saved it; `None` when the system did (CLI, jobs,
+    /// seed data) or that user is gone.
+    pub by: Option<String>,
+}
+
+/// The [`LastChange`] of record `id`; `NotFound` when there is none.
+pub(crate) async fn last_change<R: Record>(db: &Db, id: i64) -> StoreResult<LastChange> {
+    let t = R::TABLE;
+    // The users table may be the record's own table: the editor is joined under an alias.
+    let editor = Alias::new("editor");
+    let q = Query::select()
+        .expr(Expr::col((t.table, t.updated_at)))
+        .expr(Expr::col((editor.clone(), Users::DisplayName)))
+        .from(t.table)
+        .join_as(
+            JoinType::LeftJoin,
+            Users::Table,
+            editor.clone(),
+            Expr::col((editor, Users::Id)).equals((t.table, t.updated_by)),
+        )
+        .and_where(Expr::col((t.table, t.id)).eq(id))
+        .to_owned();
+    let row: Option<(DateTime<Utc>, Option<String>)> = db.fetch_optional(&q).await?;
+    let (at, by) = row.ok_or(kehu_domain::DomainError::NotFound)?;
+    Ok(LastChange { at, by })
 }

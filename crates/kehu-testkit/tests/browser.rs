@@ -25,6 +25,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use kehu_domain::secrets::hash_password;
 use kehu_store::Actor;
+use kehu_store::users::NewUser;
+use kehu_testkit::json::call;
+use kehu_testkit::reqwest::Method;
 use kehu_testkit::{ADMIN_PASSWORD, TestApp, TestBackend, spawn_app};
 use serde_json::json;
 
@@ -395,6 +398,274 @@ async fn the_rights_grid_selects_a_whole_group_and_shows_a_partly_chosen_one() {
             .await?;
         ensure!(label.text().await?.trim() == "查看客户", "label {:?}", label.text().await?);
         ensure!(label.attr("title").await?.as_deref() == Some("customer.read"), "no code tooltip");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn on_a_desktop_a_version_conflict_keeps_the_edits_and_saves_them_after_confirming() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser_at("conflict_desktop", &app, DESKTOP, async |b: &Browser| {
+        conflict_story(b, &app).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn on_a_phone_a_version_conflict_keeps_the_edits_and_saves_them_after_confirming() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser_at("conflict_phone", &app, PHONE, async |b: &Browser| {
+        conflict_story(b, &app).await
+    })
+    .await;
+}
+
+/// 王五, a second administrator, with an API token: the "someone else" of a conflict.
+async fn wang_wu(app: &TestApp) -> anyhow::Result<String> {
+    let admin = app
+        .store
+        .roles
+        .by_code("admin")
+        .await?
+        .context("admin role")?;
+    let new = NewUser {
+        username: "wang.wu".into(),
+        display_name: "王五".into(),
+        email: None,
+        role_id: admin.id,
+        password_hash: hash_password("wang-wu-pass-2026")?,
+        must_change_password: false,
+    };
+    app.store.users.create(&new, &Actor::system()).await?;
+    Ok(app.token_for("wang.wu").await)
+}
+
+/// The administrator edits 李娜 while 王五 changes her: the form comes back with the edits,
+/// 王五's values beside them and the confirmation; saving without it changes nothing, with it
+/// saves. Photographed (the user form, then a role form with its rights summarised).
+async fn conflict_story(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
+    // Arrange: the administrator opens 李娜's form.
+    let id = app
+        .create_user("li.na", "account_manager", "li-na-pass-2026")
+        .await;
+    let executive = app
+        .store
+        .roles
+        .by_code("executive")
+        .await?
+        .context("executive")?;
+    let token = wang_wu(app).await?;
+    b.sign_in_as_admin().await?;
+    let path = format!("/users/{id}");
+    b.goto(&path).await?;
+    b.wait_for(Locator::Id("user-form")).await?;
+
+    // Act: 王五 renames her, makes her an executive and disables her (API); the administrator
+    // types a new name and an e-mail into the form opened before, and saves.
+    let version = app.store.users.get(id).await?.version;
+    let (status, body) = call(app, &token, Method::PATCH, &format!("/api/v1/users/{id}"), Some(json!({
+        "display_name": "李娜（华东）", "role_id": executive.id, "disabled": true, "version": version,
+    })))
+    .await;
+    ensure!(status == 200, "王五's change: {status} {body}");
+    b.fill(Locator::Id("f-display_name"), "李娜娜").await?;
+    b.fill(Locator::Id("f-email"), "li.na@example.com").await?;
+    b.click(Locator::Css("#user-form button[type=submit]"))
+        .await?;
+
+    // Assert: the notice, the user's entries kept, 王五's values beside the fields by label.
+    let notice = b.wait_for(Locator::Id("conflict")).await?.text().await?;
+    ensure!(
+        notice.contains("此记录已被他人修改") && notice.contains("王五于"),
+        "notice: {notice}"
+    );
+    let value = |id: &'static str| async move {
+        let field = b.find(Locator::Id(id)).await?;
+        Ok::<_, anyhow::Error>(field.prop("value").await?.unwrap_or_default())
+    };
+    ensure!(
+        value("f-display_name").await? == "李娜娜",
+        "the typed name was lost"
+    );
+    ensure!(
+        value("f-email").await? == "li.na@example.com",
+        "the typed e-mail was lost"
+    );
+    for (field, shown) in [
+        ("display_name", "王五保存的值：李娜（华东）"),
+        ("role_id", "王五保存的值：高管"),
+        ("disabled", "王五保存的值：已停用"),
+        ("email", "王五保存的值：（空）"),
+    ] {
+        let text = b
+            .find(Locator::Id(&format!("f-{field}-theirs")))
+            .await?
+            .text()
+            .await?;
+        ensure!(text == shown, "beside {field}: {text:?}");
+    }
+    ensure!(
+        !b.find(Locator::Id("f-overwrite"))
+            .await?
+            .is_selected()
+            .await?,
+        "pre-ticked"
+    );
+    b.fits_the_screen("/users/{id} (conflict)").await?;
+    b.photograph("user-conflict").await?;
+    let stored = app.store.users.get(id).await?;
+    ensure!(
+        stored.display_name == "李娜（华东）",
+        "overwritten: {}",
+        stored.display_name
+    );
+
+    // Act + Assert: saving without the tick asks for it and changes nothing.
+    b.click(Locator::Css("#user-form button[type=submit]"))
+        .await?;
+    b.wait_for(Locator::Id("f-overwrite-error")).await?;
+    b.wait_for_focus("f-overwrite").await?;
+    b.photograph("user-conflict-unconfirmed").await?;
+    ensure!(
+        app.store.users.get(id).await?.version == stored.version,
+        "saved without the tick"
+    );
+
+    // Act: tick and save.
+    b.click(Locator::Css(".conflict-confirm label.check"))
+        .await?;
+    ensure!(
+        b.find(Locator::Id("f-overwrite"))
+            .await?
+            .is_selected()
+            .await?,
+        "not ticked"
+    );
+    b.click(Locator::Css("#user-form button[type=submit]"))
+        .await?;
+
+    // Assert: saved, as the administrator entered it.
+    b.wait_for(Locator::Id("flash")).await?;
+    b.wait_for_path(&path).await?;
+    ensure!(
+        b.client.find(Locator::Id("conflict")).await.is_err(),
+        "the notice stayed"
+    );
+    let saved = app.store.users.get(id).await?;
+    ensure!(
+        (
+            saved.display_name.as_str(),
+            saved.email.as_deref(),
+            saved.role_name.as_str(),
+            saved.disabled
+        ) == ("李娜娜", Some("li.na@example.com"), "客户经理", false),
+        "stored: {saved:?}"
+    );
+
+    // The role form: the other rights summarised by label, photographed.
+    let role = app
+        .store
+        .roles
+        .by_code("account_manager")
+        .await?
+        .context("role")?;
+    b.goto(&format!("/roles/{}", role.id)).await?;
+    b.wait_for(Locator::Id("role-form")).await?;
+    let detail = app.store.roles.get(role.id).await?;
+    let mut rights = detail.rights.clone();
+    rights.retain(|r| r != "loss.handle" && r != "plan.write");
+    rights.extend(["customer.export".to_owned(), "report.read".to_owned()]);
+    let (status, body) = call(
+        app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/roles/{}", role.id),
+        Some(json!({
+            "description": "华东区客户经理", "rights": rights, "version": detail.role.version,
+        })),
+    )
+    .await;
+    ensure!(status == 200, "王五's role change: {status} {body}");
+    b.fill(Locator::Id("f-name"), "客户经理（华东）").await?;
+    b.click(Locator::Css("#role-form button[type=submit]"))
+        .await?;
+    let text = b
+        .wait_for(Locator::Id("f-rights-theirs"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        text == "王五保存的值：另有 导出客户、查看统计报表；没有 处理流失（暂缓/确定）、制定与执行开发计划",
+        "rights: {text}"
+    );
+    b.fits_the_screen("/roles/{id} (conflict)").await?;
+    b.photograph("role-conflict").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn reloading_the_profile_after_creating_a_token_issues_no_second_one_and_hides_the_secret() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    let admin = app
+        .store
+        .users
+        .by_username("admin")
+        .await
+        .unwrap()
+        .expect("admin");
+    in_browser("token_reload", &app, async |b: &Browser| {
+        // Arrange
+        b.sign_in_as_admin().await?;
+        b.goto("/profile").await?;
+        let before = app.tokens_of(admin.id).await.len();
+
+        // Act: issue a token.
+        b.fill(Locator::Css("#token-form input[name=name]"), "报表同步")
+            .await?;
+        b.click(Locator::Css("#token-form button[type=submit]"))
+            .await?;
+
+        // Assert: the secret is shown once, on the profile page reached by a redirect.
+        let secret = b.wait_for(Locator::Id("new-token")).await?.text().await?;
+        ensure!(secret.trim().len() > 20, "secret {secret:?}");
+        b.wait_for_path("/profile").await?;
+        ensure!(
+            app.tokens_of(admin.id).await.len() == before + 1,
+            "no token issued"
+        );
+
+        // Act: reload the page (marked, so the test knows it really was reloaded).
+        b.client
+            .execute("window.kehuBeforeReload = true;", vec![])
+            .await?;
+        b.refresh().await?;
+        b.wait_for(Locator::Id("token-form")).await?;
+
+        // Assert: a fresh page, no second token, the secret not shown again.
+        let marked = b
+            .client
+            .execute("return window.kehuBeforeReload === true;", vec![])
+            .await?;
+        ensure!(marked == json!(false), "the page was not reloaded");
+        ensure!(
+            app.tokens_of(admin.id).await.len() == before + 1,
+            "the reload issued a token"
+        );
+        ensure!(
+            b.client.find(Locator::Id("new-token")).await.is_err(),
+            "the secret is shown again"
+        );
+        let html = b.client.source().await?;
+        ensure!(
+            !html.contains(secret.trim()),
+            "the secret is in the reloaded page"
+        );
+        let names = b.find(Locator::Id("tokens")).await?.text().await?;
+        ensure!(
+            names.matches("报表同步").count() == 1,
+            "tokens listed: {names}"
+        );
         Ok(())
     })
     .await;

@@ -1,6 +1,7 @@
 //! The one form path (`kehu_web::form::submit`) end to end: a saved form answers 303 to the
 //! record with `?saved=1` (POST-redirect-GET), a form the user can fix comes back with the
-//! errors and what they typed. Every story on SQLite and on PostgreSQL.
+//! errors and what they typed (a stale one with 409; `conflict.rs` tells that story). Every
+//! story on SQLite and on PostgreSQL.
 
 #![allow(
     clippy::unwrap_used,
@@ -57,7 +58,7 @@ both_backends! {
         assert_eq!(industry_items(&app).await.len(), before + 1);
     }
 
-    async fn a_stale_form_comes_back_with_422_keeping_what_the_user_typed(app) {
+    async fn a_stale_form_comes_back_with_409_keeping_what_the_user_typed(app) {
         let admin = app.admin().await;
         let items = industry_items(&app).await;
         let item = items.iter().find(|e| e["editable"] == true).unwrap();
@@ -80,7 +81,7 @@ both_backends! {
 
         // Someone else's change came first: the form keeps this user's text and says why.
         let stale = edit("第二次修改", version).await;
-        assert_eq!(stale.status(), 422);
+        assert_eq!(stale.status(), 409);
         let html = stale.text().await.unwrap();
         assert!(html.contains("value=\"第二次修改\""), "{html}");
         assert!(html.contains("此记录已被他人修改"), "{html}");

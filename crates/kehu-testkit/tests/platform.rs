@@ -287,7 +287,7 @@ both_backends! {
         let first = admin.post_form(&format!("/users/{id}"), &[("display_name", "李娜"), ("role_id", &role), ("version", "1")]).await;
         assert_eq!(first.status(), 303);
         let second = admin.post_form(&format!("/users/{id}"), &[("display_name", "李四"), ("role_id", &role), ("version", "1")]).await;
-        assert_eq!(second.status(), 422);
+        assert_eq!(second.status(), 409);
         assert!(second.text().await.unwrap().contains("已被他人修改"));
         assert_eq!(app.store.users.get(id).await.unwrap().display_name, "李娜");
     }

@@ -359,21 +359,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (parts, body) = req.into_parts();
-        let ctx = ctx_of(&parts);
-        let req = Request::from_parts(parts.clone(), body);
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| AppError::bad_request("body_too_large", ""))?;
-        let sent: CsrfField = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| AppError::bad_request("malformed_form", e.to_string()))?;
-        if !secrets_match(&ctx.csrf(), &sent.csrf) {
-            return Err(PageError(AppError::Csrf));
-        }
-        let value = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| AppError::bad_request("malformed_form", e.to_string()))?;
-        Ok(CsrfForm(value))
+        let bytes = checked_form_body(req, state).await?;
+        Ok(CsrfForm(parse_form(&bytes)?))
     }
+}
+
+/// The body of a submitted form whose `csrf` field matches the session's token.
+pub(crate) async fn checked_form_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<Bytes, PageError> {
+    let (parts, body) = req.into_parts();
+    let ctx = ctx_of(&parts);
+    let req = Request::from_parts(parts.clone(), body);
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(|_| AppError::bad_request("body_too_large", ""))?;
+    let sent: CsrfField = parse_form(&bytes)?;
+    if !secrets_match(&ctx.csrf(), &sent.csrf) {
+        return Err(PageError(AppError::Csrf));
+    }
+    Ok(bytes)
+}
+
+/// A form body read as `T`; one that does not fit is a 400 `malformed_form`.
+pub(crate) fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PageError> {
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|e| PageError(AppError::bad_request("malformed_form", e.to_string())))
 }
 
 /// The body of a form that carries nothing but its CSRF token (delete, sign out).

@@ -199,6 +199,33 @@ pub struct FormErrors {
     pub form: Option<String>,
     /// The delegation policy refused the change: the form comes back with 403.
     pub refused: bool,
+    /// The save met a newer version of the record: the form comes back with 409.
+    pub stale: bool,
+    /// Someone else saved the record after the form was opened: what they saved where it
+    /// differs from the user's entries, and the go-ahead to overwrite it (see
+    /// [`crate::form::submit_edit`]).
+    pub conflict: Option<Conflict>,
+}
+
+/// A save of an edit form that met a newer version of the record. The user's entries stay in
+/// the form; the page says who saved the record and when (`notice`), shows beside each field
+/// what they saved where it differs from the user's entry (`theirs`, `notes`), and offers a
+/// checkbox that lets the next save overwrite `version`.
+#[derive(Debug, Clone, Default)]
+pub struct Conflict {
+    /// Field → the value saved by the other person, as the page shows it (a role's name, not
+    /// its id; 已停用 for a ticked box).
+    pub theirs: BTreeMap<String, String>,
+    /// Field → the sentence shown under it: "王五保存的值：华东区".
+    pub notes: BTreeMap<String, String>,
+    /// "你打开此表单后，王五于 … 保存了此记录。…"
+    pub notice: String,
+    /// The version stored now: the confirmation checkbox sends it, so only a save the user
+    /// confirmed overwrites it.
+    pub version: i32,
+    /// The user already ticked the confirmation for this version (the form came back for
+    /// another reason, e.g. a field error): the box stays ticked.
+    pub confirmed: bool,
 }
 
 impl FormErrors {
@@ -209,6 +236,15 @@ impl FormErrors {
     /// The field has an error.
     pub fn invalid(&self, field: &str) -> bool {
         self.fields.contains_key(field)
+    }
+
+    /// What the other person saved in `field`, as the sentence shown under it, when a version
+    /// conflict found it different from the user's entry.
+    pub fn theirs(&self, field: &str) -> Option<&str> {
+        self.conflict
+            .as_ref()
+            .and_then(|k| k.notes.get(field))
+            .map(String::as_str)
     }
 
     /// The errors in the form's order, each with its field's label, for the error summary.
@@ -239,14 +275,16 @@ impl FormErrors {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.form.is_none()
+        self.fields.is_empty() && self.form.is_none() && !self.stale && self.conflict.is_none()
     }
 
-    /// 200 for a clean form, 403 when the change was refused, 422 when it comes back with
-    /// errors to fix.
+    /// 200 for a clean form, 403 when the change was refused, 409 when it met a newer version
+    /// of the record, 422 when it comes back with errors to fix.
     pub fn status(&self) -> axum::http::StatusCode {
         if self.refused {
             axum::http::StatusCode::FORBIDDEN
+        } else if self.stale {
+            axum::http::StatusCode::CONFLICT
         } else if self.is_empty() {
             axum::http::StatusCode::OK
         } else {
@@ -278,6 +316,7 @@ impl FormErrors {
             AppError::Domain(DomainError::Conflict(f)) => Ok(Self::from_fields(tr, &[f])),
             AppError::Domain(DomainError::StaleVersion) => Ok(Self {
                 form: Some(tr.t("problem-stale-detail")),
+                stale: true,
                 ..Self::default()
             }),
             AppError::Domain(DomainError::NotAllowed(key)) => Ok(Self {
@@ -310,6 +349,7 @@ pub fn field_label(tr: &Tr, field: &str) -> String {
         "new" => "field-new-password".to_owned(),
         "confirm" => "field-confirm-password".to_owned(),
         "expires_days" => "field-token-expires-days".to_owned(),
+        "overwrite" => "field-overwrite".to_owned(),
         other => format!("field-{}", other.replace('_', "-")),
     };
     if tr.has(&key) {

@@ -218,14 +218,20 @@ async fn update(
     State(state): State<AppState>,
     PageGranted { ctx, .. }: PageGranted<need::Dictionary>,
     Path(id): Path<i64>,
-    CsrfForm(f): CsrfForm<EntryForm>,
+    form::EditForm(f, versions): form::EditForm<EntryForm>,
 ) -> Result<Response, PageError> {
     let current = state.store.dictionary.get(id).await?;
-    let (st, actor, version) = (&state, ctx.actor(), f.version);
-    form::submit(
+    let (st, actor) = (&state, ctx.actor());
+    let edit = form::Edit {
+        versions,
+        mine: compared(&f),
+        stored: || stored(st, id),
+    };
+    form::submit_edit(
         ctx.tr,
+        edit,
         DictInput::parse(&f.kind, &f.item, &f.value, &f.sort),
-        |input| async move {
+        |input, version| async move {
             st.store
                 .dictionary
                 .update(id, &input, version, &actor)
@@ -238,6 +244,30 @@ async fn update(
         },
     )
     .await
+}
+
+/// The fields of the item form a version conflict compares, as their inputs carry them.
+fn compared(f: &EntryForm) -> Vec<(&'static str, String)> {
+    vec![
+        ("kind", f.kind.clone()),
+        ("item", f.item.clone()),
+        ("value", f.value.clone()),
+        ("sort", f.sort.clone()),
+    ]
+}
+
+/// Item `id` as stored now, for a version conflict.
+async fn stored(state: &AppState, id: i64) -> Result<form::Stored, AppError> {
+    let e = state.store.dictionary.get(id).await?;
+    let last = state.store.dictionary.last_change(id).await?;
+    Ok(form::Stored {
+        version: e.version,
+        last,
+        fields: compared(&values(&e))
+            .into_iter()
+            .map(|(field, value)| form::StoredField::text(field, value))
+            .collect(),
+    })
 }
 
 async fn delete(

@@ -13,7 +13,7 @@ use crate::access::{PageGranted, need};
 use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
 use crate::form;
-use crate::i18n::Tr;
+use crate::i18n::{FluentArg, Tr};
 use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, render};
 
@@ -231,23 +231,111 @@ async fn update(
     State(state): State<AppState>,
     PageGranted { user, ctx, .. }: PageGranted<need::Roles>,
     Path(id): Path<i64>,
-    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+    form::EditForm(pairs, versions): form::EditForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let d = state.store.roles.get(id).await?;
-    let (st, actor) = (&state, ctx.actor());
+    let (st, actor, tr) = (&state, ctx.actor(), ctx.tr);
     let v = Values::from_pairs(&pairs);
-    let version = v.version;
-    form::submit(
+    let is_admin = d.role.is_admin();
+    let edit = form::Edit {
+        versions,
+        mine: compared(&v, is_admin),
+        stored: || stored(st, tr, id, &v),
+    };
+    form::submit_edit(
         ctx.tr,
+        edit,
         v.parse(),
-        |input| async move { st.store.roles.update(id, &input, version, &actor).await },
+        |input, version| async move { st.store.roles.update(id, &input, version, &actor).await },
         |_| format!("/roles/{id}"),
-        |errors| async move {
+        |errors| async {
             let c = Chrome::new(&ctx, "/roles");
             form_page(&user.authority(), c, Some(id), &v, Some(&d), errors, false)
         },
     )
     .await
+}
+
+/// The fields of the role form a version conflict compares, as the inputs carry them; the
+/// rights as their sorted codes. The administrator role's scope and rights are fixed, so only
+/// its name and description are compared.
+fn compared(v: &Values, is_admin: bool) -> Vec<(&'static str, String)> {
+    let mut fields = vec![
+        ("name", v.name.clone()),
+        ("description", v.description.clone()),
+    ];
+    if !is_admin {
+        let mut rights = v.rights.clone();
+        rights.sort();
+        rights.dedup();
+        fields.push(("scope", v.scope.clone()));
+        fields.push(("rights", rights.join(",")));
+    }
+    fields
+}
+
+/// Role `id` as stored now, for a version conflict: the scope by its label, the rights as
+/// what the other person's set has and lacks compared with the user's (`mine`).
+async fn stored(
+    state: &AppState,
+    tr: Tr,
+    id: i64,
+    mine: &Values,
+) -> Result<form::Stored, AppError> {
+    let d = state.store.roles.get(id).await?;
+    let last = state.store.roles.last_change(id).await?;
+    let theirs = Values {
+        name: d.role.name.clone(),
+        description: d.role.description.clone().unwrap_or_default(),
+        scope: d.role.data_scope.clone(),
+        rights: d.rights.clone(),
+        version: d.role.version,
+    };
+    let fields = compared(&theirs, d.role.is_admin())
+        .into_iter()
+        .map(|(field, value)| match field {
+            "scope" => {
+                let label = tr.t(&format!("scope-{value}"));
+                form::StoredField::labelled(field, value, label)
+            }
+            "rights" => {
+                let label = rights_difference(&tr, &theirs.rights, &mine.rights);
+                form::StoredField::labelled(field, value, label)
+            }
+            _ => form::StoredField::text(field, value),
+        })
+        .collect();
+    Ok(form::Stored {
+        version: d.role.version,
+        last,
+        fields,
+    })
+}
+
+/// What the rights `theirs` hold and lack compared with `mine`, by label: "另有 查看报表；没有
+/// 删除客户".
+fn rights_difference(tr: &Tr, theirs: &[String], mine: &[String]) -> String {
+    let labels = |from: &[String], without: &[String]| -> Vec<String> {
+        Right::ALL
+            .iter()
+            .filter(|r| {
+                from.iter().any(|c| c == r.code()) && !without.iter().any(|c| c == r.code())
+            })
+            .map(|r| tr.t(&r.label_key()))
+            .collect()
+    };
+    let list = tr.t("search-list-separator");
+    let mut parts = Vec::new();
+    for (key, rights) in [
+        ("conflict-rights-more", labels(theirs, mine)),
+        ("conflict-rights-fewer", labels(mine, theirs)),
+    ] {
+        if !rights.is_empty() {
+            let arg = FluentArg::Str(rights.join(&list));
+            parts.push(tr.t_args(key, &[("rights", arg)]));
+        }
+    }
+    parts.join(&tr.t("conflict-rights-separator"))
 }
 
 async fn delete(

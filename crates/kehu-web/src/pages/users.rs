@@ -17,6 +17,7 @@ use crate::access::{PageGranted, need};
 use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
 use crate::form;
+use crate::i18n::Tr;
 use crate::pages::opt_i64;
 use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, Opt, render, when};
@@ -244,16 +245,22 @@ async fn update(
     State(state): State<AppState>,
     PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Path(id): Path<i64>,
-    CsrfForm(f): CsrfForm<UserForm>,
+    form::EditForm(f, versions): form::EditForm<UserForm>,
 ) -> Result<Response, PageError> {
     let current = state.store.users.get(id).await?;
     let edited = EditedAccount {
         role_id: current.role_id,
         is_self: id == user.user_id,
     };
-    let (st, actor, held, version) = (&state, ctx.actor(), user.authority(), f.version);
-    form::submit(
+    let (st, actor, held, tr) = (&state, ctx.actor(), user.authority(), ctx.tr);
+    let edit = form::Edit {
+        versions,
+        mine: compared(&f),
+        stored: || stored(st, tr, id),
+    };
+    form::submit_edit(
         ctx.tr,
+        edit,
         AccountChanges::parse(
             &f.display_name,
             &f.email,
@@ -261,7 +268,7 @@ async fn update(
             f.disabled.is_some(),
             edited,
         ),
-        |a| async move { st.store.users.apply_changes(id, a, version, &actor).await },
+        |a, version| async move { st.store.users.apply_changes(id, a, version, &actor).await },
         |_| format!("/users/{id}"),
         |errors| async move {
             let f = UserForm {
@@ -273,6 +280,43 @@ async fn update(
         },
     )
     .await
+}
+
+/// The fields of the user form a version conflict compares, as their inputs carry them.
+fn compared(f: &UserForm) -> Vec<(&'static str, String)> {
+    vec![
+        ("display_name", f.display_name.clone()),
+        ("email", f.email.clone()),
+        ("role_id", f.role_id.clone()),
+        ("disabled", f.disabled.clone().unwrap_or_default()),
+    ]
+}
+
+/// User `id` as stored now, for a version conflict: the role by its name, the disabled box as
+/// the account's status.
+async fn stored(state: &AppState, tr: Tr, id: i64) -> Result<form::Stored, AppError> {
+    let u = state.store.users.get(id).await?;
+    let last = state.store.users.last_change(id).await?;
+    let (version, role) = (u.version, crate::views::role_label(&tr, &u.role_name));
+    let status = tr.t(if u.disabled {
+        "status-disabled"
+    } else {
+        "status-active"
+    });
+    let values = compared(&UserForm::from(u));
+    let fields = values
+        .into_iter()
+        .map(|(field, value)| match field {
+            "role_id" => form::StoredField::labelled(field, value, role.clone()),
+            "disabled" => form::StoredField::labelled(field, value, status.clone()),
+            _ => form::StoredField::text(field, value),
+        })
+        .collect();
+    Ok(form::Stored {
+        version,
+        last,
+        fields,
+    })
 }
 
 #[derive(Deserialize)]
