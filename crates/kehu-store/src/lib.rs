@@ -13,13 +13,13 @@ pub mod page;
 pub mod passwords;
 pub mod roles;
 pub mod schema;
-mod scope;
+pub mod scope;
 pub mod seed;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
-mod write;
+pub mod write;
 
 /// The query builder the stores and migrations use, for module crates to build theirs with the
 /// same version.

@@ -25,7 +25,7 @@ impl Db {
 
     /// [`Db::write`], then clears `caches` once the change is committed (never before: a
     /// reader could otherwise cache the old value again).
-    pub(crate) async fn write_then_clear<T>(
+    pub async fn write_then_clear<T>(
         &self,
         caches: &impl Caches,
         f: impl AsyncFnOnce(&mut Tx) -> StoreResult<T>,
@@ -38,7 +38,7 @@ impl Db {
 
 /// What a store keeps in memory about its records, forgotten after each committed change
 /// (here and, through [`crate::notify`], on the other instances).
-pub(crate) trait Caches {
+pub trait Caches {
     fn clear(&self);
 }
 
@@ -51,7 +51,7 @@ impl Caches for crate::cache::AuthCache {
 /// A versioned business table: the columns every one has (`id`, `created_at/by`,
 /// `updated_at/by`, `version`), the entity name in the audit log, and the field a duplicate
 /// (unique violation) is reported on.
-pub(crate) struct Table<C> {
+pub struct Table<C> {
     pub table: C,
     pub id: C,
     pub version: C,
@@ -65,12 +65,12 @@ pub(crate) struct Table<C> {
 
 /// A record of a versioned table as its store reads it back, and what the audit log keeps of
 /// it.
-pub(crate) trait Record: Sized {
+pub trait Record: Sized {
     type Col: Iden + Copy + 'static;
     const TABLE: Table<Self::Col>;
 
     /// Reads record `id` in `tx`; `NotFound` when there is none.
-    async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self>;
+    fn load(tx: &mut Tx, id: i64) -> impl std::future::Future<Output = StoreResult<Self>> + Send;
 
     fn id(&self) -> i64;
 
@@ -80,7 +80,7 @@ pub(crate) trait Record: Sized {
 
 /// Inserts a record with `values`, stamped with who and when (no audit entry: the seed data
 /// and [`create`] use it). A duplicate is a conflict on the table's unique field.
-pub(crate) async fn insert_row<R: Record>(
+pub async fn insert_row<R: Record>(
     tx: &mut Tx,
     values: Vec<(R::Col, SimpleExpr)>,
     actor: &Actor,
@@ -110,7 +110,7 @@ pub(crate) async fn insert_row<R: Record>(
 
 /// Creates a record: inserts `values` (stamped), runs `then` with the new id (e.g. a role's
 /// rights), reads the record back and records the creation in the audit log.
-pub(crate) async fn create<R: Record>(
+pub async fn create<R: Record>(
     tx: &mut Tx,
     values: Vec<(R::Col, SimpleExpr)>,
     actor: &Actor,
@@ -137,7 +137,7 @@ pub(crate) async fn create<R: Record>(
 /// version counted up), runs `then` (what else changes with it), reads the record back and
 /// records the difference in the audit log. A changed version is `StaleVersion` and nothing
 /// is written.
-pub(crate) async fn update<R: Record>(
+pub async fn update<R: Record>(
     tx: &mut Tx,
     before: &R,
     version: i32,
@@ -174,7 +174,7 @@ pub(crate) async fn update<R: Record>(
 
 /// Deletes record `before` if it still has `version`, and records what it
 /// held. A changed version is `StaleVersion`, and nothing is deleted.
-pub(crate) async fn delete<R: Record>(
+pub async fn delete<R: Record>(
     tx: &mut Tx,
     before: &R,
     version: i32,
@@ -207,7 +207,7 @@ pub struct LastChange {
 }
 
 /// The [`LastChange`] of record `id`; `NotFound` when there is none.
-pub(crate) async fn last_change<R: Record>(db: &Db, id: i64) -> StoreResult<LastChange> {
+pub async fn last_change<R: Record>(db: &Db, id: i64) -> StoreResult<LastChange> {
     let t = R::TABLE;
     // The users table may be the record's own table: the editor is joined under an alias.
     let editor = Alias::new("editor");
