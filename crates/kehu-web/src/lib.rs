@@ -9,6 +9,7 @@ pub mod context;
 pub mod error;
 pub mod guard;
 pub mod i18n;
+pub mod listing;
 pub mod metrics;
 pub mod pages;
 pub mod passwords;

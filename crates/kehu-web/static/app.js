@@ -10,3 +10,7 @@ document.addEventListener("submit", (e) => {
   const msg = e.target.getAttribute("data-confirm");
   if (msg && !window.confirm(msg)) e.preventDefault();
 });
+// List kit: a page-size select submits its form when changed (the button remains without JS).
+document.addEventListener("change", (e) => {
+  if (e.target.matches("select[data-autosubmit]")) e.target.form.requestSubmit();
+});
