@@ -447,3 +447,72 @@ both_backends! {
         assert!(html.contains("没有匹配的操作记录 · <a href=\"/audit\" class=\"empty-action\">清除筛选</a>"), "{html}");
     }
 }
+
+/// The parameter `name` of `GET path` in the OpenAPI document.
+fn param<'a>(doc: &'a Value, path: &str, name: &str) -> &'a Value {
+    doc["paths"][path]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("GET {path} has no parameter {name}"))
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_each_sort_the_cursor_and_the_count_fields() {
+    let app = kehu_testkit::spawn_app(kehu_testkit::TestBackend::Sqlite).await;
+    let doc: Value = app
+        .client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&doc, "/api/v1/users", "sort")["schema"]["enum"],
+        json!([
+            "username",
+            "-username",
+            "display_name",
+            "-display_name",
+            "last_login_at",
+            "-last_login_at",
+            "created_at",
+            "-created_at"
+        ])
+    );
+    assert_eq!(
+        param(&doc, "/api/v1/audit", "sort")["schema"]["enum"],
+        json!(["at", "-at"])
+    );
+    assert!(
+        param(&doc, "/api/v1/audit", "action")["schema"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("denied"))
+    );
+    for path in ["/api/v1/users", "/api/v1/audit"] {
+        assert_eq!(
+            param(&doc, path, "cursor")["schema"]["maxLength"],
+            512,
+            "{path}"
+        );
+    }
+    let list = doc["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(name, _)| name.starts_with("ListOf") && name.contains("AuditOut"))
+        .map(|(_, s)| s.clone())
+        .unwrap_or_else(|| {
+            doc["paths"]["/api/v1/audit"]["get"]["responses"]["200"]["content"]["application/json"]
+                ["schema"]
+                .clone()
+        });
+    let text = list.to_string();
+    for field in ["total_exact", "next_cursor", "prev_cursor"] {
+        assert!(text.contains(field), "{field} missing: {text}");
+    }
+}
