@@ -11,7 +11,9 @@ use kehu_domain::policy::Authority;
 
 use crate::db::{Db, Tx};
 use crate::error::{StoreError, StoreResult};
-use crate::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
+use crate::page::{
+    self, CappedCounts, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey,
+};
 use crate::schema::AuditLog;
 
 /// Who makes a change: a user, or the system (CLI, scheduled jobs), with what they hold — the
@@ -384,11 +386,16 @@ fn select_entries() -> SelectStatement {
 #[derive(Clone, Debug)]
 pub struct AuditStore {
     db: Db,
+    /// Filters that matched more than 10,000 entries a moment ago (the log only grows).
+    capped: CappedCounts,
 }
 
 impl AuditStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            capped: CappedCounts::default(),
+        }
     }
 
     /// One page of entries (newest first by default) and their capped count. An `entity_id`
@@ -405,7 +412,8 @@ impl AuditStore {
             .from(AuditLog::Table)
             .to_owned();
         f.apply(&mut count);
-        page::fetch(&self.db, &q, count, Expr::col(AuditLog::Id), &req.into()).await
+        let id = Expr::col(AuditLog::Id);
+        page::fetch(&self.db, &q, count, id, &req.into(), Some(&self.capped)).await
     }
 
     /// The distinct entity names seen in the log (for the filter), one index seek each: a

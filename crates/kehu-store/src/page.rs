@@ -11,7 +11,13 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_query::{Alias, Condition, Expr, NullOrdering, Order, Query, SelectStatement};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sea_query::{
+    Alias, Condition, Expr, NullOrdering, Order, Query, SelectStatement, SqliteQueryBuilder,
+};
 use serde::Serialize;
 
 use crate::db::{Db, Row};
@@ -492,21 +498,53 @@ fn order_by<K: SortKey>(q: &mut SelectStatement, key: K, dir: Dir, id_col: &Expr
 }
 
 /// One page of `select` (a statement with the list's columns, joins and filters) under `req`,
-/// and the capped count of `count` (the same filters, selecting anything). `id_col` is the
-/// row id, the tie-breaker that makes every order total.
+/// and the capped count of `count` (the same filters, selecting anything), read at the same
+/// time. `id_col` is the row id, the tie-breaker that makes every order total. With `capped`,
+/// a count known to exceed the cap is not counted again for a while (see [`CappedCounts`]).
 pub(crate) async fn fetch<K: SortKey, T: Row + Keyed<K>>(
     db: &Db,
     select: &SelectStatement,
     count: SelectStatement,
     id_col: Expr,
     req: &ListRequest<K>,
+    capped: Option<&CappedCounts>,
 ) -> StoreResult<Listing<T>> {
+    let (page, count) = tokio::try_join!(
+        page_of(db, select, &id_col, req),
+        count_capped(db, count, capped)
+    )?;
+    let Paged { items, prev, next } = page;
+    Ok(Listing {
+        count,
+        next,
+        prev,
+        page: if req.cursor.is_some() {
+            1
+        } else {
+            req.page.page
+        },
+        per_page: req.page.per_page,
+        items,
+    })
+}
+
+/// A page's rows and the cursors around it.
+struct Paged<T> {
+    items: Vec<T>,
+    prev: Option<Cursor>,
+    next: Option<Cursor>,
+}
+
+async fn page_of<K: SortKey, T: Row + Keyed<K>>(
+    db: &Db,
+    select: &SelectStatement,
+    id_col: &Expr,
+    req: &ListRequest<K>,
+) -> StoreResult<Paged<T>> {
     let ListRequest { sort, cursor, page } = req;
     let n = page.per_page;
+    let take = usize::try_from(n).unwrap_or(usize::MAX);
     let limit = n.saturating_add(1);
-    let mut prev = None;
-    let mut items: Option<Vec<T>> = None;
-    let mut has_next = false;
     if let Some(c) = cursor {
         let dir = if c.before {
             sort.dir.reversed()
@@ -514,62 +552,99 @@ pub(crate) async fn fetch<K: SortKey, T: Row + Keyed<K>>(
             sort.dir
         };
         let mut q = select.clone();
-        q.cond_where(past(sort.key, &c.value, &id_col, c.id, dir == Dir::Asc));
-        order_by(&mut q, sort.key, dir, &id_col);
+        q.cond_where(past(sort.key, &c.value, id_col, c.id, dir == Dir::Asc));
+        order_by(&mut q, sort.key, dir, id_col);
         q.limit(limit);
         let mut rows: Vec<T> = db.fetch_all(&q).await?;
-        let more = rows.len() as u64 > n;
-        rows.truncate(usize::try_from(n).unwrap_or(usize::MAX));
-        if c.before {
+        let more = rows.len() > take;
+        rows.truncate(take);
+        if !c.before {
+            return Ok(Paged {
+                prev: rows.first().map(|r| Cursor::at(*sort, r, true)),
+                next: more
+                    .then(|| rows.last().map(|r| Cursor::at(*sort, r, false)))
+                    .flatten(),
+                items: rows,
+            });
+        }
+        if more {
             rows.reverse();
-            // Nothing further back: this is the first page, shown whole from the top.
-            if more {
-                prev = rows.first().map(|r| Cursor::at(*sort, r, true));
-                has_next = true;
-                items = Some(rows);
-            }
-        } else {
-            prev = rows.first().map(|r| Cursor::at(*sort, r, true));
-            has_next = more;
-            items = Some(rows);
+            return Ok(Paged {
+                prev: rows.first().map(|r| Cursor::at(*sort, r, true)),
+                next: rows.last().map(|r| Cursor::at(*sort, r, false)),
+                items: rows,
+            });
         }
+        // Nothing further back: this is the first page, shown whole from the top.
     }
-    let items = match items {
-        Some(rows) => rows,
-        None => {
-            let from_top = cursor.is_some();
-            let mut q = select.clone();
-            order_by(&mut q, sort.key, sort.dir, &id_col);
-            q.limit(limit);
-            if !from_top {
-                q.offset(page.offset());
-            }
-            let mut rows: Vec<T> = db.fetch_all(&q).await?;
-            has_next = rows.len() as u64 > n;
-            rows.truncate(usize::try_from(n).unwrap_or(usize::MAX));
-            if !from_top && page.page > 1 {
-                prev = rows.first().map(|r| Cursor::at(*sort, r, true));
-            }
-            rows
-        }
-    };
-    let next = if has_next {
-        items.last().map(|r| Cursor::at(*sort, r, false))
-    } else {
-        None
-    };
-    Ok(Listing {
-        count: count_capped(db, count).await?,
-        next,
-        prev,
-        page: if cursor.is_some() { 1 } else { page.page },
-        per_page: n,
-        items,
+    let mut q = select.clone();
+    order_by(&mut q, sort.key, sort.dir, id_col);
+    q.limit(limit);
+    let offset = cursor.is_none() && page.page > 1;
+    if offset {
+        q.offset(page.offset());
+    }
+    let mut rows: Vec<T> = db.fetch_all(&q).await?;
+    let more = rows.len() > take;
+    rows.truncate(take);
+    Ok(Paged {
+        prev: if offset {
+            rows.first().map(|r| Cursor::at(*sort, r, true))
+        } else {
+            None
+        },
+        next: more
+            .then(|| rows.last().map(|r| Cursor::at(*sort, r, false)))
+            .flatten(),
+        items: rows,
     })
 }
 
+/// How long a count above the cap is taken as still above it.
+pub const CAPPED_TTL: Duration = Duration::from_secs(10);
+
+/// The filters of a list whose count recently exceeded [`COUNT_CAP`]. Counting them again
+/// would read 10,001 rows to answer "10,000+" once more, which stays true until thousands of
+/// rows go away (the audit log never loses rows); so for [`CAPPED_TTL`] they are not
+/// recounted. Exact counts (up to the cap) are always counted afresh.
+#[derive(Debug, Clone, Default)]
+pub struct CappedCounts(Arc<Mutex<HashMap<String, Instant>>>);
+
+impl CappedCounts {
+    /// Filters remembered at most; past this the memory starts over.
+    const MAX: usize = 1024;
+
+    fn fresh(&self, key: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).is_some_and(|at| at.elapsed() < CAPPED_TTL)
+    }
+
+    fn remember(&self, key: String) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(key, Instant::now());
+    }
+}
+
 /// Counts the rows of `q`, reading at most `COUNT_CAP + 1` of them.
-pub(crate) async fn count_capped(db: &Db, mut q: SelectStatement) -> StoreResult<Count> {
+pub(crate) async fn count_capped(
+    db: &Db,
+    mut q: SelectStatement,
+    capped: Option<&CappedCounts>,
+) -> StoreResult<Count> {
+    let over = Count {
+        value: COUNT_CAP,
+        exact: false,
+    };
+    // The statement with its values written in: the same filter gives the same key.
+    let key = capped.map(|_| q.to_string(SqliteQueryBuilder));
+    if let (Some(cache), Some(key)) = (capped, &key)
+        && cache.fresh(key)
+    {
+        return Ok(over);
+    }
     q.limit(COUNT_CAP + 1);
     let outer = Query::select()
         .expr(Expr::cust("COUNT(*)"))
@@ -577,10 +652,16 @@ pub(crate) async fn count_capped(db: &Db, mut q: SelectStatement) -> StoreResult
         .to_owned();
     let (n,): (i64,) = db.fetch_one(&outer).await?;
     let n = u64::try_from(n).unwrap_or(0);
-    Ok(Count {
-        value: n.min(COUNT_CAP),
-        exact: n <= COUNT_CAP,
-    })
+    if n <= COUNT_CAP {
+        return Ok(Count {
+            value: n,
+            exact: true,
+        });
+    }
+    if let (Some(cache), Some(key)) = (capped, key) {
+        cache.remember(key);
+    }
+    Ok(over)
 }
 
 #[cfg(test)]

@@ -287,7 +287,7 @@ impl UserStore {
             .to_owned();
         f.apply(&mut count);
         let id = Expr::col((Users::Table, Users::Id));
-        page::fetch(&self.db, &q, count, id, &req.into()).await
+        page::fetch(&self.db, &q, count, id, &req.into(), None).await
     }
 
     /// The user names of the accounts `ids` that exist (the audit page names them).
