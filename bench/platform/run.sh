@@ -8,10 +8,17 @@
 # time on an existing database. Then a write run: 32 concurrent creators of dictionary items
 # (POST /api/v1/dictionary with a bearer token, each create audited in its transaction) for
 # WRITE_DURATION, capped at WRITES creates, against SQLite and against PostgreSQL (a fresh
-# schema in $PG_URL), printing creates/s, p50, p99 and max. Everything targets 127.0.0.1 only.
+# schema in $PG_URL), printing creates/s, p50, p99 and max. Then the audit list at
+# AUDIT_ROWS (1,000,000) entries, on SQLite and on PostgreSQL: the log is filled in one
+# statement (crates/kehu-store/examples/fill_audit.rs), then wrk (32 connections,
+# AUDIT_DURATION each) reads GET /api/v1/audit — the first page, a page at a deep cursor, a
+# filter matching 10 % (its count capped at 10,000+) and a rare filter (an exact count) —
+# printing requests/s, rows/s, p50 and p99 (target p99 < 50 ms). Everything targets
+# 127.0.0.1 only.
 #
 # Usage: bench/platform/run.sh   (env: DURATION=10s CONNECTIONS=32 WRITES=100000
-#        WRITE_DURATION=10s PG_URL=postgres://postgres@127.0.0.1:5432/test ONLY_WRITES=1)
+#        WRITE_DURATION=10s PG_URL=postgres://postgres@127.0.0.1:5432/test ONLY_WRITES=1
+#        AUDIT_ROWS=1000000 AUDIT_DURATION=10s ONLY_AUDIT=1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
@@ -27,8 +34,12 @@ fi
 echo "== building release binaries"
 cargo build --release -q -p kehu
 cargo build --release -q -p kehu-web --example hello
+cargo build --release -q -p kehu-store --example fill_audit
 BIN=target/release/kehu
 HELLO=target/release/examples/hello
+FILL=target/release/examples/fill_audit
+AUDIT_ROWS=${AUDIT_ROWS:-1000000}
+AUDIT_DURATION=${AUDIT_DURATION:-10s}
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -39,6 +50,7 @@ PG_SCHEMA="kehu_bench_$$"
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     psql -q "$PG_URL" -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
+    psql -q "$PG_URL" -c "DROP SCHEMA IF EXISTS ${PG_SCHEMA}_audit CASCADE" >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -112,8 +124,64 @@ write_runs() {
     write_run "PostgreSQL (schema $PG_SCHEMA)" "$PG_URL?options[search_path]=$PG_SCHEMA"
 }
 
+# The audit list at AUDIT_ROWS entries. Each target is checked once with curl (status, rows
+# on the page, the count) before wrk drives it for AUDIT_DURATION with 32 connections.
+audit_target() { # label path token
+    local out code rows count
+    out=$(curl -s -w '\n%{http_code}' -H "Authorization: Bearer $3" "http://127.0.0.1:$KEHU_PORT$2")
+    code=$(tail -n1 <<<"$out")
+    if [ "$code" != 200 ]; then echo "$1: HTTP $code: $(head -c 300 <<<"$out")" >&2; exit 1; fi
+    read -r rows count < <(head -n -1 <<<"$out" | python3 -c \
+        'import json,sys; d=json.load(sys.stdin); print(len(d["items"]), str(d["total"]) + ("" if d["total_exact"] else "+"))')
+    cat >"$WORK/audit.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $3"
+LUA
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"$AUDIT_DURATION" --latency -s "$WORK/audit.lua" "http://127.0.0.1:$KEHU_PORT$2")
+    local r; r=$(rps "$out")
+    printf '%-30s %10s %10s %10s %10s %6s %8s %8s\n' "$1" "$r" "$(awk -v r="$r" -v n="$rows" 'BEGIN { printf "%.0f", r * n }')" \
+        "$(p50 "$out")" "$(p99 "$out")" "$rows" "$count" "$(non2xx "$out")"
+}
+
+audit_run() { # label database-url
+    local pid t deep_from
+    echo "== $1: filling the audit log with $AUDIT_ROWS entries"
+    $FILL "$2" "$AUDIT_ROWS"
+    KEHU_DATABASE_URL="$2" $BIN serve >"$WORK/audit-$1.log" 2>&1 & pid=$!; PIDS+=($pid)
+    wait_ready
+    t=$(KEHU_DATABASE_URL="$2" $BIN token issue --user admin --name "bench-audit")
+    # A cursor names a position, whatever the filter: the first entry before a date some 100
+    # days back is about 60 % deep into the log.
+    deep_from=$(curl -s -H "Authorization: Bearer $t" \
+        "http://127.0.0.1:$KEHU_PORT/api/v1/audit?per_page=1&to=$(date -u -d '-100 days' +%F)" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["next_cursor"])')
+    echo "$1: $AUDIT_ROWS entries, $CONNECTIONS connections, $AUDIT_DURATION each, $(nproc) cores"
+    printf '%-30s %10s %10s %10s %10s %6s %8s %8s\n' "audit list" "requests/s" "rows/s" "p50" "p99" "rows" "count" "non-2xx"
+    audit_target "first page" "/api/v1/audit?per_page=50" "$t"
+    audit_target "deep cursor (~60 %)" "/api/v1/audit?per_page=50&cursor=$deep_from" "$t"
+    audit_target "filter entity=role (10 %)" "/api/v1/audit?per_page=50&entity=role" "$t"
+    audit_target "filter action=denied (0.1 %)" "/api/v1/audit?per_page=50&action=denied" "$t"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+audit_runs() {
+    psql -q "$PG_URL" -c "CREATE SCHEMA ${PG_SCHEMA}_audit" >/dev/null
+    echo
+    echo "kehu audit list benchmark (target: p99 < 50 ms)"
+    audit_run "SQLite" "sqlite://$WORK/audit.db"
+    audit_run "PostgreSQL" "$PG_URL?options[search_path]=${PG_SCHEMA}_audit"
+}
+
+rps() { awk '/Requests\/sec/ {print $2}' <<<"$1"; }
+p50() { awk '$1=="50%" {print $2}' <<<"$1"; }
+p99() { awk '$1=="99%" {print $2}' <<<"$1"; }
+non2xx() { awk '/Non-2xx/ {print $NF}' <<<"$1"; }
+
 if [ -n "${ONLY_WRITES:-}" ]; then
     write_runs
+    exit 0
+fi
+if [ -n "${ONLY_AUDIT:-}" ]; then
+    audit_runs
     exit 0
 fi
 
@@ -145,10 +213,6 @@ run_wrk() { # url [script]
     [ -n "${2:-}" ] && extra=(-s "$2")
     wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "${extra[@]}" "$1"
 }
-rps() { awk '/Requests\/sec/ {print $2}' <<<"$1"; }
-p99() { awk '$1=="99%" {print $2}' <<<"$1"; }
-non2xx() { awk '/Non-2xx/ {print $NF}' <<<"$1"; }
-
 echo "== wrk: authenticated read $READ_PATH"
 AUTH=$(run_wrk "http://127.0.0.1:$KEHU_PORT$READ_PATH" "$WORK/auth.lua")
 echo "== wrk: /healthz"
@@ -174,3 +238,4 @@ echo "idle RSS: $((idle_rss_kb / 1024)) MB (after load: $((busy_rss_kb / 1024)) 
 echo "start to ready on an existing database: ${ready_ms} ms"
 echo "targets: read >= 30 % of control with p99 < 10 ms; idle RSS < 40 MB; ready < 300 ms"
 write_runs
+audit_runs

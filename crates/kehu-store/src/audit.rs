@@ -2,7 +2,7 @@
 //! and the changed fields before and after. Written in the same transaction as the change.
 
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -11,7 +11,9 @@ use kehu_domain::policy::Authority;
 
 use crate::db::{Db, Tx};
 use crate::error::{StoreError, StoreResult};
-use crate::page::{Page, PageRequest};
+use crate::page::{
+    self, CappedCounts, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey,
+};
 use crate::schema::AuditLog;
 
 /// Who makes a change: a user, or the system (CLI, scheduled jobs), with what they hold — the
@@ -56,6 +58,19 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::Create,
+        Action::Update,
+        Action::Delete,
+        Action::Denied,
+        Action::SignInFailed,
+        Action::SignInThrottled,
+    ];
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|a| a.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Action::Create => "create",
@@ -65,6 +80,14 @@ impl Action {
             Action::SignInFailed => "sign_in_failed",
             Action::SignInThrottled => "sign_in_throttled",
         }
+    }
+}
+
+impl std::str::FromStr for Action {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_code(s).ok_or_else(|| format!("unknown action {s:?}"))
     }
 }
 
@@ -219,11 +242,59 @@ impl AuditEntry {
     }
 }
 
-/// Filters of the audit page and API.
+/// The audit log's sort: the time of the change (newest first unless asked otherwise), the id
+/// breaking ties. Time is the only key: it is what people page through, and every filter has
+/// an index ending in `(at, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditSort {
+    At,
+}
+
+impl SortKey for AuditSort {
+    const ALL: &'static [Self] = &[AuditSort::At];
+    const DEFAULT: Sort<Self> = Sort {
+        key: AuditSort::At,
+        dir: Dir::Desc,
+    };
+
+    fn code(self) -> &'static str {
+        "at"
+    }
+
+    fn kind(self) -> KeyKind {
+        KeyKind::Time
+    }
+
+    fn column(self) -> Expr {
+        Expr::col(AuditLog::At)
+    }
+
+    fn first_dir(self) -> Dir {
+        Dir::Desc
+    }
+}
+
+impl Keyed<AuditSort> for AuditEntry {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn key(&self, _: AuditSort) -> KeyValue {
+        KeyValue::Time(self.at)
+    }
+}
+
+/// Filters of the audit page and API, composed in [`AuditFilter::apply`]. Each one is served
+/// by an index ending in `(at, id)` (migration `list_indexes`), so a filtered page is a range
+/// on one index; there is no text search here, which could not be.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// Who made the change.
     pub user_id: Option<i64>,
+    /// `create`, `update`, `delete`, `denied`, … ([`Action::code`]).
+    pub action: Option<String>,
     pub entity: Option<String>,
+    /// One record's history; only together with `entity` (that is what the index holds).
     pub entity_id: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -234,11 +305,14 @@ impl AuditFilter {
         if let Some(u) = self.user_id {
             q.and_where(Expr::col(AuditLog::UserId).eq(u));
         }
+        if let Some(a) = &self.action {
+            q.and_where(Expr::col(AuditLog::Action).eq(a.as_str()));
+        }
         if let Some(e) = &self.entity {
             q.and_where(Expr::col(AuditLog::Entity).eq(e.as_str()));
-        }
-        if let Some(e) = &self.entity_id {
-            q.and_where(Expr::col(AuditLog::EntityId).eq(e.as_str()));
+            if let Some(id) = &self.entity_id {
+                q.and_where(Expr::col(AuditLog::EntityId).eq(id.as_str()));
+            }
         }
         if let Some(from) = self.from {
             q.and_where(Expr::col(AuditLog::At).gte(from));
@@ -247,58 +321,85 @@ impl AuditFilter {
             q.and_where(Expr::col(AuditLog::At).lt(to));
         }
     }
+
+    /// True when no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.user_id.is_none()
+            && self.action.is_none()
+            && self.entity.is_none()
+            && self.entity_id.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+    }
+}
+
+fn select_entries() -> SelectStatement {
+    Query::select()
+        .columns([
+            AuditLog::Id,
+            AuditLog::At,
+            AuditLog::UserId,
+            AuditLog::Username,
+            AuditLog::Action,
+            AuditLog::Entity,
+            AuditLog::EntityId,
+            AuditLog::Changes,
+        ])
+        .from(AuditLog::Table)
+        .to_owned()
 }
 
 #[derive(Clone, Debug)]
 pub struct AuditStore {
     db: Db,
+    /// Filters that matched more than 10,000 entries a moment ago (the log only grows).
+    capped: CappedCounts,
 }
 
 impl AuditStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            capped: CappedCounts::default(),
+        }
     }
 
-    pub async fn list(&self, f: &AuditFilter, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
+    /// One page of entries (newest first by default) and their capped count. An `entity_id`
+    /// without an `entity` is ignored by the filter: callers refuse it first.
+    pub async fn list(
+        &self,
+        f: &AuditFilter,
+        req: impl Into<ListRequest<AuditSort>>,
+    ) -> StoreResult<Listing<AuditEntry>> {
+        let mut q = select_entries();
+        f.apply(&mut q);
         let mut count = Query::select()
-            .expr(Expr::col(AuditLog::Id).count())
+            .expr(Expr::cust("1"))
             .from(AuditLog::Table)
             .to_owned();
         f.apply(&mut count);
-        let (total,): (i64,) = self.db.fetch_one(&count).await?;
-        let mut q = Query::select()
-            .columns([
-                AuditLog::Id,
-                AuditLog::At,
-                AuditLog::UserId,
-                AuditLog::Username,
-                AuditLog::Action,
-                AuditLog::Entity,
-                AuditLog::EntityId,
-                AuditLog::Changes,
-            ])
-            .from(AuditLog::Table)
-            .order_by(AuditLog::Id, Order::Desc)
-            .limit(page.per_page)
-            .offset(page.offset())
-            .to_owned();
-        f.apply(&mut q);
-        Ok(Page::new(self.db.fetch_all(&q).await?, total, page))
+        let id = Expr::col(AuditLog::Id);
+        page::fetch(&self.db, &q, count, id, &req.into(), Some(&self.capped)).await
     }
 
-    /// The distinct entity names seen in the log (for the filter).
+    /// The distinct entity names seen in the log (for the filter), one index seek each: a
+    /// `SELECT DISTINCT` would read the whole index of a log with millions of entries.
     pub async fn entities(&self) -> StoreResult<Vec<String>> {
-        let rows: Vec<(String,)> = self
-            .db
-            .fetch_all(
-                Query::select()
-                    .distinct()
-                    .column(AuditLog::Entity)
-                    .from(AuditLog::Table)
-                    .order_by(AuditLog::Entity, Order::Asc),
-            )
-            .await?;
-        Ok(rows.into_iter().map(|(e,)| e).collect())
+        let mut out: Vec<String> = Vec::new();
+        loop {
+            let mut q = Query::select()
+                .expr(Expr::col(AuditLog::Entity).min())
+                .from(AuditLog::Table)
+                .to_owned();
+            if let Some(last) = out.last() {
+                q.and_where(Expr::col(AuditLog::Entity).gt(last.as_str()));
+            }
+            let (next,): (Option<String>,) = self.db.fetch_one(&q).await?;
+            match next {
+                Some(e) if out.len() < 1000 => out.push(e),
+                _ => return Ok(out),
+            }
+        }
     }
 
     pub async fn count_since(&self, since: DateTime<Utc>) -> StoreResult<i64> {
@@ -313,6 +414,49 @@ impl AuditStore {
             .await?;
         Ok(n)
     }
+}
+
+/// Fills the log with `rows` made-up entries ending before `end`, in one transaction and one
+/// statement (the database generates the rows): for the list tests and the benchmark, which
+/// need a log of a million entries in seconds. Entry `i` (0-based, ids ascending with `i`):
+///
+/// - `at`: `end` minus `(rows/2 + 1) * 30` s, plus `(i / 2) * 30` s (two entries per instant);
+/// - `user_id`: `i % 20 + 1`, `username`: `bench<user_id>`;
+/// - `entity`: `dictionary` when `i % 10 < 6`, `user` when `< 8`, `role` when `8`, else
+///   `api_token`; `entity_id`: `(i / 10) % 5000`;
+/// - `action`: `denied` when `i % 997 == 0`, else `create` when `i % 7 == 0`, `delete` when
+///   `i % 7 == 6`, else `update`.
+pub async fn fill_synthetic(db: &Db, rows: u64, end: DateTime<Utc>) -> StoreResult<()> {
+    if rows == 0 {
+        return Ok(());
+    }
+    let start = end.timestamp() - i64::try_from(rows / 2 + 1).unwrap_or(i64::MAX / 60) * 30;
+    let columns = "at, user_id, username, action, entity, entity_id, changes";
+    let values = "i % 20 + 1, 'bench' || (i % 20 + 1), \
+        CASE WHEN i % 997 = 0 THEN 'denied' WHEN i % 7 = 0 THEN 'create' \
+             WHEN i % 7 = 6 THEN 'delete' ELSE 'update' END, \
+        CASE WHEN i % 10 < 6 THEN 'dictionary' WHEN i % 10 < 8 THEN 'user' \
+             WHEN i % 10 = 8 THEN 'role' ELSE 'api_token' END, \
+        CAST((i / 10) % 5000 AS TEXT), '{\"value\":{\"before\":\"a\",\"after\":\"b\"}}'";
+    let sql = match db.backend() {
+        // The text form sqlx writes for a whole second (RFC 3339, `+00:00`), so these entries
+        // compare with the ones the application writes.
+        crate::Backend::Sqlite => format!(
+            "WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < {rows}) \
+             INSERT INTO audit_log ({columns}) \
+             SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00', {start} + (i / 2) * 30, 'unixepoch'), \
+             {values} FROM seq"
+        ),
+        crate::Backend::Postgres => format!(
+            "INSERT INTO audit_log ({columns}) \
+             SELECT to_timestamp({start} + (i / 2) * 30), {values} \
+             FROM generate_series(0::bigint, {rows}::bigint - 1) AS seq(i)"
+        ),
+    };
+    let mut tx = db.begin().await?;
+    tx.execute_raw(&sql).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 use chrono::Utc;
 use sea_query::{
     ColumnDef, Expr, ForeignKey, ForeignKeyAction, Iden, Index, IndexCreateStatement,
-    PostgresQueryBuilder, Query, SqliteQueryBuilder, Table, TableAlterStatement,
-    TableCreateStatement,
+    IndexDropStatement, PostgresQueryBuilder, Query, SqliteQueryBuilder, Table,
+    TableAlterStatement, TableCreateStatement,
 };
 
 use crate::db::{Backend, Db, TxLock};
@@ -22,6 +22,7 @@ type Build = fn() -> Vec<Ddl>;
 pub enum Ddl {
     Table(TableCreateStatement),
     Index(IndexCreateStatement),
+    DropIndex(IndexDropStatement),
     /// Widens or retypes a column on PostgreSQL. SQLite does not enforce `VARCHAR(n)` lengths
     /// (and cannot alter a column), so there it is nothing to do.
     WidenOnPostgres(TableAlterStatement),
@@ -34,6 +35,8 @@ impl Ddl {
             (Ddl::Table(t), Backend::Postgres) => t.to_string(PostgresQueryBuilder),
             (Ddl::Index(i), Backend::Sqlite) => i.to_string(SqliteQueryBuilder),
             (Ddl::Index(i), Backend::Postgres) => i.to_string(PostgresQueryBuilder),
+            (Ddl::DropIndex(i), Backend::Sqlite) => i.to_string(SqliteQueryBuilder),
+            (Ddl::DropIndex(i), Backend::Postgres) => i.to_string(PostgresQueryBuilder),
             (Ddl::WidenOnPostgres(_), Backend::Sqlite) => String::new(),
             (Ddl::WidenOnPostgres(a), Backend::Postgres) => a.to_string(PostgresQueryBuilder),
         }
@@ -59,6 +62,7 @@ pub const MODULE_VERSIONS_FROM: i64 = 1000;
 const MIGRATIONS: &[(i64, &str, Build)] = &[
     (1, "platform", platform),
     (2, "sign_in_throttle", sign_in_throttle),
+    (3, "list_indexes", list_indexes),
 ];
 
 pub fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
@@ -421,6 +425,70 @@ fn sign_in_throttle() -> Vec<Ddl> {
             "ix_sessions_expires",
             Sessions::Table,
             &[&Sessions::ExpiresAt],
+        ),
+    ]
+}
+
+/// An index for every sort and filter the lists offer (`kehu_store::page`): each sort key
+/// with the id as tie-breaker, so a cursor is a range on one index; each audit filter ahead of
+/// the time, so a filtered page is a range too. The indexes of migration 1 that these extend
+/// (`(at)`, `(user_id, at)`, `(entity, entity_id)`, `users (role_id)`) give way to them.
+fn list_indexes() -> Vec<Ddl> {
+    let drop = |name: &str| Ddl::DropIndex(Index::drop().name(name).to_owned());
+    vec![
+        drop("ix_audit_log_at"),
+        drop("ix_audit_log_user"),
+        drop("ix_audit_log_entity"),
+        drop("ix_users_role"),
+        index(
+            "ix_audit_log_at_id",
+            AuditLog::Table,
+            &[&AuditLog::At, &AuditLog::Id],
+        ),
+        index(
+            "ix_audit_log_user_at",
+            AuditLog::Table,
+            &[&AuditLog::UserId, &AuditLog::At, &AuditLog::Id],
+        ),
+        index(
+            "ix_audit_log_entity_at",
+            AuditLog::Table,
+            &[&AuditLog::Entity, &AuditLog::At, &AuditLog::Id],
+        ),
+        index(
+            "ix_audit_log_record_at",
+            AuditLog::Table,
+            &[
+                &AuditLog::Entity,
+                &AuditLog::EntityId,
+                &AuditLog::At,
+                &AuditLog::Id,
+            ],
+        ),
+        index(
+            "ix_audit_log_action_at",
+            AuditLog::Table,
+            &[&AuditLog::Action, &AuditLog::At, &AuditLog::Id],
+        ),
+        index(
+            "ix_users_display_name",
+            Users::Table,
+            &[&Users::DisplayName, &Users::Id],
+        ),
+        index(
+            "ix_users_last_login",
+            Users::Table,
+            &[&Users::LastLoginAt, &Users::Id],
+        ),
+        index(
+            "ix_users_created",
+            Users::Table,
+            &[&Users::CreatedAt, &Users::Id],
+        ),
+        index(
+            "ix_users_role_username",
+            Users::Table,
+            &[&Users::RoleId, &Users::Username],
         ),
     ]
 }

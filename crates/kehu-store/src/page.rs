@@ -1,8 +1,33 @@
-//! Pagination of list queries.
+//! The list kit: keyset (cursor) pagination on a whitelisted, indexed sort key with the id as
+//! tie-breaker, counts capped at [`COUNT_CAP`], and offset pages kept for compatibility.
+//!
+//! A store declares its sort keys ([`SortKey`]: code, column, kind), composes its filters in
+//! one function, and hands [`fetch`] a select statement with those filters plus a count
+//! statement with the same filters. [`fetch`] asks for one row more than the page (`LIMIT
+//! n+1`) to know whether a next page exists, and never reads the rows before the cursor:
+//! `(key, id) > (value, id)` is a range on an index of `(key, id)`, so the thousandth page
+//! costs what the first does. Counting stops at `COUNT_CAP + 1` matching rows ("10,000+").
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sea_query::{
+    Alias, Condition, Expr, NullOrdering, Order, Query, SelectStatement, SqliteQueryBuilder,
+};
 use serde::Serialize;
 
-/// Which page of a list to fetch: 1-based, at most 200 rows a page.
+use crate::db::{Db, Row};
+use crate::error::StoreResult;
+
+/// Counting stops here: a list with more matches shows "10,000+".
+pub const COUNT_CAP: u64 = 10_000;
+
+/// Which page of a list to fetch by number (the compatible, offset way): 1-based, at most 200
+/// rows a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
     pub page: u64,
@@ -11,11 +36,14 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub const MAX_PER_PAGE: u64 = 200;
+    pub const DEFAULT_PER_PAGE: u64 = 50;
 
     pub fn new(page: Option<u64>, per_page: Option<u64>) -> Self {
         Self {
             page: page.unwrap_or(1).max(1),
-            per_page: per_page.unwrap_or(50).clamp(1, Self::MAX_PER_PAGE),
+            per_page: per_page
+                .unwrap_or(Self::DEFAULT_PER_PAGE)
+                .clamp(1, Self::MAX_PER_PAGE),
         }
     }
 
@@ -35,7 +63,7 @@ impl Default for PageRequest {
     }
 }
 
-/// One page of results and the total count.
+/// One page of a list held whole in memory (the dictionary) and its total count.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -73,9 +101,621 @@ pub fn like_contains(q: &str) -> String {
     s
 }
 
+/// A sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Asc,
+    Desc,
+}
+
+impl Dir {
+    pub fn reversed(self) -> Self {
+        match self {
+            Dir::Asc => Dir::Desc,
+            Dir::Desc => Dir::Asc,
+        }
+    }
+
+    fn order(self) -> Order {
+        match self {
+            Dir::Asc => Order::Asc,
+            Dir::Desc => Order::Desc,
+        }
+    }
+}
+
+/// What a sort key holds; a cursor's value must be of its key's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Text,
+    Time,
+    Int,
+}
+
+/// The sort keys a list offers: a whitelist per store, each backed by an index on
+/// `(column, id)` (see the `list_indexes` migration).
+pub trait SortKey: Copy + Eq + std::fmt::Debug + Send + Sync + 'static {
+    /// Every key, in the order documentation lists them.
+    const ALL: &'static [Self];
+    /// The list's sort when none is asked for.
+    const DEFAULT: Sort<Self>;
+    /// The key's name in URLs and the API (`username`; `-username` sorts descending).
+    fn code(self) -> &'static str;
+    fn kind(self) -> KeyKind;
+    /// The column sorted on, qualified when the list joins tables.
+    fn column(self) -> Expr;
+    /// A key that may be NULL sorts NULL as its smallest value, on both databases.
+    fn nullable(self) -> bool {
+        false
+    }
+    /// The direction a first click on the column sorts in (dates: newest first).
+    fn first_dir(self) -> Dir {
+        Dir::Asc
+    }
+}
+
+/// A sort: key and direction, written `key` (ascending) or `-key` (descending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort<K> {
+    pub key: K,
+    pub dir: Dir,
+}
+
+impl<K: SortKey> Sort<K> {
+    pub fn new(key: K, dir: Dir) -> Self {
+        Self { key, dir }
+    }
+
+    /// `username` or `-username`; anything else (an unknown key) is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let (dir, code) = match s.strip_prefix('-') {
+            Some(rest) => (Dir::Desc, rest),
+            None => (Dir::Asc, s),
+        };
+        K::ALL
+            .iter()
+            .find(|k| k.code() == code)
+            .map(|&key| Self { key, dir })
+    }
+
+    pub fn code(&self) -> String {
+        match self.dir {
+            Dir::Asc => self.key.code().to_owned(),
+            Dir::Desc => format!("-{}", self.key.code()),
+        }
+    }
+
+    /// Every accepted spelling, for the API document.
+    pub fn codes() -> Vec<String> {
+        K::ALL
+            .iter()
+            .flat_map(|k| [k.code().to_owned(), format!("-{}", k.code())])
+            .collect()
+    }
+
+    /// The sort after a click on `key`'s column header: the same key turns around, another
+    /// key starts in its first direction.
+    pub fn by(self, key: K) -> Self {
+        if key == self.key {
+            Self {
+                key,
+                dir: self.dir.reversed(),
+            }
+        } else {
+            Self {
+                key,
+                dir: key.first_dir(),
+            }
+        }
+    }
+}
+
+impl<K: SortKey> Default for Sort<K> {
+    fn default() -> Self {
+        K::DEFAULT
+    }
+}
+
+/// The sort given is not one the list offers.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown sort; one of: {0}")]
+pub struct UnknownSort(String);
+
+impl<K: SortKey> std::str::FromStr for Sort<K> {
+    type Err = UnknownSort;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| UnknownSort(Self::codes().join(", ")))
+    }
+}
+
+/// The value of a row's sort key, as a cursor carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyValue {
+    Null,
+    Text(String),
+    Time(DateTime<Utc>),
+    Int(i64),
+}
+
+impl KeyValue {
+    fn fits(&self, key: impl SortKey) -> bool {
+        match self {
+            KeyValue::Null => key.nullable(),
+            KeyValue::Text(_) => key.kind() == KeyKind::Text,
+            KeyValue::Time(_) => key.kind() == KeyKind::Time,
+            KeyValue::Int(_) => key.kind() == KeyKind::Int,
+        }
+    }
+
+    fn expr(&self) -> Expr {
+        match self {
+            KeyValue::Null => Expr::cust("NULL"),
+            KeyValue::Text(s) => Expr::val(s.as_str()),
+            KeyValue::Time(t) => Expr::val(*t),
+            KeyValue::Int(i) => Expr::val(*i),
+        }
+    }
+}
+
+impl From<Option<DateTime<Utc>>> for KeyValue {
+    fn from(t: Option<DateTime<Utc>>) -> Self {
+        t.map_or(KeyValue::Null, KeyValue::Time)
+    }
+}
+
+/// A row of a list: its id and the value of each sort key, from which cursors are made.
+pub trait Keyed<K> {
+    fn id(&self) -> i64;
+    fn key(&self, key: K) -> KeyValue;
+}
+
+/// A position in a list: the rows after (or before) the row with this sort value and id,
+/// under this sort. Opaque to clients: base64url of the fields and a checksum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    sort: String,
+    before: bool,
+    value: KeyValue,
+    id: i64,
+}
+
+/// The cursor is not one this list made: cut short, edited, from another sort, or not a
+/// cursor at all. The API answers 400 `invalid_cursor`; pages start from the top.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid cursor")]
+pub struct BadCursor;
+
+/// Checksum of a cursor's text (FNV-1a, 64 bits). It catches a cursor edited by hand or cut
+/// short; it is no secret, and needs none: a forged cursor only names another position in the
+/// same list, which the filters (and the caller's scope) still bound.
+fn checksum(bytes: &[u8]) -> [u8; 8] {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.to_be_bytes()
+}
+
+impl Cursor {
+    /// The longest cursor accepted (a display name of 64 characters fits easily).
+    pub const MAX_LEN: usize = 512;
+
+    /// The rows after the row with sort value `value` and id `id` (which need not exist).
+    pub fn after<K: SortKey>(sort: Sort<K>, value: KeyValue, id: i64) -> Self {
+        Self {
+            sort: sort.code(),
+            before: false,
+            value,
+            id,
+        }
+    }
+
+    /// The rows before that row, nearest last (a "previous page").
+    pub fn before<K: SortKey>(sort: Sort<K>, value: KeyValue, id: i64) -> Self {
+        Self {
+            before: true,
+            ..Self::after(sort, value, id)
+        }
+    }
+
+    fn at<K: SortKey, T: Keyed<K>>(sort: Sort<K>, row: &T, before: bool) -> Self {
+        Self {
+            sort: sort.code(),
+            before,
+            value: row.key(sort.key),
+            id: row.id(),
+        }
+    }
+
+    /// Whether it asks for the rows before its position (a "previous page" link).
+    pub fn is_before(&self) -> bool {
+        self.before
+    }
+
+    pub fn encode(&self) -> String {
+        let way = if self.before { 'b' } else { 'a' };
+        let value = match &self.value {
+            KeyValue::Null => "n".to_owned(),
+            KeyValue::Text(s) => format!("s{s}"),
+            KeyValue::Time(t) => format!("t{}", t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            KeyValue::Int(i) => format!("i{i}"),
+        };
+        let text = format!("1\n{}\n{way}\n{}\n{value}", self.sort, self.id);
+        let mut bytes = text.into_bytes();
+        let sum = checksum(&bytes);
+        bytes.extend_from_slice(&sum);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Reads a cursor made by [`Cursor::encode`] for this same sort; anything else is
+    /// [`BadCursor`].
+    pub fn decode<K: SortKey>(s: &str, sort: Sort<K>) -> Result<Self, BadCursor> {
+        if s.len() > Self::MAX_LEN {
+            return Err(BadCursor);
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| BadCursor)?;
+        let split = bytes.len().checked_sub(8).ok_or(BadCursor)?;
+        let (text, sum) = bytes.split_at(split);
+        if checksum(text) != sum {
+            return Err(BadCursor);
+        }
+        let text = std::str::from_utf8(text).map_err(|_| BadCursor)?;
+        let mut parts = text.splitn(5, '\n');
+        let mut next = || parts.next().ok_or(BadCursor);
+        let (version, code, way, id, value) = (next()?, next()?, next()?, next()?, next()?);
+        if version != "1" || code != sort.code() {
+            return Err(BadCursor);
+        }
+        let before = match way {
+            "a" => false,
+            "b" => true,
+            _ => return Err(BadCursor),
+        };
+        let id = id.parse::<i64>().map_err(|_| BadCursor)?;
+        let value = match value.split_at_checked(1).ok_or(BadCursor)? {
+            ("n", "") => KeyValue::Null,
+            ("s", s) => KeyValue::Text(s.to_owned()),
+            ("t", t) => KeyValue::Time(
+                DateTime::parse_from_rfc3339(t)
+                    .map_err(|_| BadCursor)?
+                    .with_timezone(&Utc),
+            ),
+            ("i", i) => KeyValue::Int(i.parse().map_err(|_| BadCursor)?),
+            _ => return Err(BadCursor),
+        };
+        if !value.fits(sort.key) {
+            return Err(BadCursor);
+        }
+        Ok(Self {
+            sort: sort.code(),
+            before,
+            value,
+            id,
+        })
+    }
+}
+
+/// What to list: the sort, and where to start — a cursor, or else an offset page.
+#[derive(Debug, Clone)]
+pub struct ListRequest<K> {
+    pub sort: Sort<K>,
+    pub cursor: Option<Cursor>,
+    /// The page size, and the offset page used when there is no cursor (kept for clients of
+    /// `?page=`; deep offset pages read every row before them, cursors do not).
+    pub page: PageRequest,
+}
+
+impl<K: SortKey> ListRequest<K> {
+    pub fn new(sort: Sort<K>, cursor: Option<Cursor>, page: PageRequest) -> Self {
+        Self { sort, cursor, page }
+    }
+
+    /// The first `per_page` rows under the default sort.
+    pub fn first(per_page: u64) -> Self {
+        PageRequest::new(None, Some(per_page)).into()
+    }
+}
+
+impl<K: SortKey> From<PageRequest> for ListRequest<K> {
+    fn from(page: PageRequest) -> Self {
+        Self::new(K::DEFAULT, None, page)
+    }
+}
+
+/// How many rows match: exact up to [`COUNT_CAP`], else `COUNT_CAP` and not exact ("10,000+").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Count {
+    pub value: u64,
+    pub exact: bool,
+}
+
+/// One page of a list: the rows, the (capped) count, and the cursors of the pages around it.
+#[derive(Debug, Clone)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub count: Count,
+    /// The rows after this page, if any.
+    pub next: Option<Cursor>,
+    /// The rows before this page, if this is not the first.
+    pub prev: Option<Cursor>,
+    /// The offset page asked for (1 with a cursor).
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl<T> Listing<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listing<U> {
+        Listing {
+            items: self.items.into_iter().map(f).collect(),
+            count: self.count,
+            next: self.next,
+            prev: self.prev,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
+
+/// The rows strictly past `(value, id)` in the order `greater` (ascending) or not; NULL is a
+/// key's smallest value. A non-NULL value is one row-value comparison, a range on the
+/// `(key, id)` index on both databases.
+fn past<K: SortKey>(key: K, value: &KeyValue, id_col: &Expr, id: i64, greater: bool) -> Condition {
+    // Here only: its `min`/`max` would shadow the integers' elsewhere in this file.
+    use sea_query::ExprTrait as _;
+    let k = key.column();
+    let tuple = || Expr::tuple([k.clone(), id_col.clone()]);
+    let at = || Expr::tuple([value.expr(), Expr::val(id)]);
+    match (value, greater) {
+        (KeyValue::Null, true) => Condition::any()
+            .add(
+                Condition::all()
+                    .add(k.clone().is_null())
+                    .add(id_col.clone().gt(id)),
+            )
+            .add(k.is_not_null()),
+        (KeyValue::Null, false) => Condition::all().add(k.is_null()).add(id_col.clone().lt(id)),
+        (_, true) => Condition::all().add(tuple().gt(at())),
+        (_, false) if key.nullable() => Condition::any().add(tuple().lt(at())).add(k.is_null()),
+        (_, false) => Condition::all().add(tuple().lt(at())),
+    }
+}
+
+/// Orders by the key and then the id, both in `dir`; NULL first ascending, last descending.
+fn order_by<K: SortKey>(q: &mut SelectStatement, key: K, dir: Dir, id_col: &Expr) {
+    if key.nullable() {
+        let nulls = match dir {
+            Dir::Asc => NullOrdering::First,
+            Dir::Desc => NullOrdering::Last,
+        };
+        q.order_by_expr_with_nulls(key.column(), dir.order(), nulls);
+    } else {
+        q.order_by_expr(key.column(), dir.order());
+    }
+    q.order_by_expr(id_col.clone(), dir.order());
+}
+
+/// One page of `select` (a statement with the list's columns, joins and filters) under `req`,
+/// and the capped count of `count` (the same filters, selecting anything), read at the same
+/// time. `id_col` is the row id, the tie-breaker that makes every order total. With `capped`,
+/// a count known to exceed the cap is not counted again for a while (see [`CappedCounts`]).
+pub(crate) async fn fetch<K: SortKey, T: Row + Keyed<K>>(
+    db: &Db,
+    select: &SelectStatement,
+    count: SelectStatement,
+    id_col: Expr,
+    req: &ListRequest<K>,
+    capped: Option<&CappedCounts>,
+) -> StoreResult<Listing<T>> {
+    let (page, count) = tokio::try_join!(
+        page_of(db, select, &id_col, req),
+        count_capped(db, count, capped)
+    )?;
+    let Paged { items, prev, next } = page;
+    Ok(Listing {
+        count,
+        next,
+        prev,
+        page: if req.cursor.is_some() {
+            1
+        } else {
+            req.page.page
+        },
+        per_page: req.page.per_page,
+        items,
+    })
+}
+
+/// A page's rows and the cursors around it.
+struct Paged<T> {
+    items: Vec<T>,
+    prev: Option<Cursor>,
+    next: Option<Cursor>,
+}
+
+async fn page_of<K: SortKey, T: Row + Keyed<K>>(
+    db: &Db,
+    select: &SelectStatement,
+    id_col: &Expr,
+    req: &ListRequest<K>,
+) -> StoreResult<Paged<T>> {
+    let ListRequest { sort, cursor, page } = req;
+    let n = page.per_page;
+    let take = usize::try_from(n).unwrap_or(usize::MAX);
+    let limit = n.saturating_add(1);
+    if let Some(c) = cursor {
+        let dir = if c.before {
+            sort.dir.reversed()
+        } else {
+            sort.dir
+        };
+        let mut q = select.clone();
+        q.cond_where(past(sort.key, &c.value, id_col, c.id, dir == Dir::Asc));
+        order_by(&mut q, sort.key, dir, id_col);
+        q.limit(limit);
+        let mut rows: Vec<T> = db.fetch_all(&q).await?;
+        let more = rows.len() > take;
+        rows.truncate(take);
+        if !c.before {
+            return Ok(Paged {
+                prev: rows.first().map(|r| Cursor::at(*sort, r, true)),
+                next: more
+                    .then(|| rows.last().map(|r| Cursor::at(*sort, r, false)))
+                    .flatten(),
+                items: rows,
+            });
+        }
+        if more {
+            rows.reverse();
+            return Ok(Paged {
+                prev: rows.first().map(|r| Cursor::at(*sort, r, true)),
+                next: rows.last().map(|r| Cursor::at(*sort, r, false)),
+                items: rows,
+            });
+        }
+        // Nothing further back: this is the first page, shown whole from the top.
+    }
+    let mut q = select.clone();
+    order_by(&mut q, sort.key, sort.dir, id_col);
+    q.limit(limit);
+    let offset = cursor.is_none() && page.page > 1;
+    if offset {
+        q.offset(page.offset());
+    }
+    let mut rows: Vec<T> = db.fetch_all(&q).await?;
+    let more = rows.len() > take;
+    rows.truncate(take);
+    Ok(Paged {
+        prev: if offset {
+            rows.first().map(|r| Cursor::at(*sort, r, true))
+        } else {
+            None
+        },
+        next: more
+            .then(|| rows.last().map(|r| Cursor::at(*sort, r, false)))
+            .flatten(),
+        items: rows,
+    })
+}
+
+/// How long a count above the cap is taken as still above it.
+pub const CAPPED_TTL: Duration = Duration::from_secs(10);
+
+/// The filters of a list whose count recently exceeded [`COUNT_CAP`]. Counting them again
+/// would read 10,001 rows to answer "10,000+" once more, which stays true until thousands of
+/// rows go away (the audit log never loses rows); so for [`CAPPED_TTL`] they are not
+/// recounted. Exact counts (up to the cap) are always counted afresh.
+#[derive(Debug, Clone, Default)]
+pub struct CappedCounts(Arc<Mutex<HashMap<String, Instant>>>);
+
+impl CappedCounts {
+    /// Filters remembered at most; past this the memory starts over.
+    const MAX: usize = 1024;
+
+    fn fresh(&self, key: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).is_some_and(|at| at.elapsed() < CAPPED_TTL)
+    }
+
+    fn remember(&self, key: String) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(key, Instant::now());
+    }
+}
+
+/// Counts the rows of `q`, reading at most `COUNT_CAP + 1` of them.
+pub(crate) async fn count_capped(
+    db: &Db,
+    mut q: SelectStatement,
+    capped: Option<&CappedCounts>,
+) -> StoreResult<Count> {
+    let over = Count {
+        value: COUNT_CAP,
+        exact: false,
+    };
+    // The statement with its values written in: the same filter gives the same key.
+    let key = capped.map(|_| q.to_string(SqliteQueryBuilder));
+    if let (Some(cache), Some(key)) = (capped, &key)
+        && cache.fresh(key)
+    {
+        return Ok(over);
+    }
+    q.limit(COUNT_CAP + 1);
+    let outer = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(q, Alias::new("capped"))
+        .to_owned();
+    let (n,): (i64,) = db.fetch_one(&outer).await?;
+    let n = u64::try_from(n).unwrap_or(0);
+    if n <= COUNT_CAP {
+        return Ok(Count {
+            value: n,
+            exact: true,
+        });
+    }
+    if let (Some(cache), Some(key)) = (capped, key) {
+        cache.remember(key);
+    }
+    Ok(over)
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
     use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum K {
+        Name,
+        Seen,
+    }
+
+    impl SortKey for K {
+        const ALL: &'static [Self] = &[K::Name, K::Seen];
+        const DEFAULT: Sort<Self> = Sort {
+            key: K::Name,
+            dir: Dir::Asc,
+        };
+        fn code(self) -> &'static str {
+            match self {
+                K::Name => "name",
+                K::Seen => "seen",
+            }
+        }
+        fn kind(self) -> KeyKind {
+            match self {
+                K::Name => KeyKind::Text,
+                K::Seen => KeyKind::Time,
+            }
+        }
+        fn column(self) -> Expr {
+            Expr::cust(self.code())
+        }
+        fn nullable(self) -> bool {
+            self == K::Seen
+        }
+        fn first_dir(self) -> Dir {
+            match self {
+                K::Name => Dir::Asc,
+                K::Seen => Dir::Desc,
+            }
+        }
+    }
+
+    fn cursor(sort: &str, before: bool, value: KeyValue, id: i64) -> Cursor {
+        Cursor {
+            sort: sort.into(),
+            before,
+            value,
+            id,
+        }
+    }
 
     #[test]
     fn page_requests_are_clamped() {
@@ -98,5 +738,71 @@ mod tests {
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_contains("A_b%"), "%a\\_b\\%%");
+    }
+
+    #[test]
+    fn sorts_parse_only_the_offered_keys_and_turn_around_on_a_second_click() {
+        let s: Sort<K> = "-seen".parse().unwrap();
+        assert_eq!((s.key, s.dir), (K::Seen, Dir::Desc));
+        assert_eq!(s.code(), "-seen");
+        assert!("password".parse::<Sort<K>>().is_err());
+        assert!("--name".parse::<Sort<K>>().is_err());
+        assert_eq!(Sort::<K>::codes(), ["name", "-name", "seen", "-seen"]);
+        assert_eq!(s.by(K::Seen).code(), "seen");
+        assert_eq!(s.by(K::Name).code(), "name");
+        assert_eq!(Sort::new(K::Name, Dir::Asc).by(K::Seen).code(), "-seen");
+    }
+
+    #[test]
+    fn a_cursor_reads_back_as_it_was_made() {
+        let sort = Sort::new(K::Name, Dir::Asc);
+        for value in [
+            KeyValue::Text("张伟\nx".into()),
+            KeyValue::Text(String::new()),
+        ] {
+            let c = cursor("name", true, value, 42);
+            assert_eq!(Cursor::decode(&c.encode(), sort), Ok(c));
+        }
+        let seen = Sort::new(K::Seen, Dir::Desc);
+        let t = DateTime::parse_from_rfc3339("2025-03-01T08:00:00.123456789Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for value in [KeyValue::Time(t), KeyValue::Null] {
+            let c = cursor("-seen", false, value, i64::MAX);
+            assert_eq!(Cursor::decode(&c.encode(), seen), Ok(c));
+        }
+    }
+
+    #[test]
+    fn a_changed_cut_or_foreign_cursor_is_refused() {
+        let sort = Sort::new(K::Name, Dir::Asc);
+        let good = cursor("name", false, KeyValue::Text("li".into()), 7).encode();
+        let mut flipped = good.clone().into_bytes();
+        flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        for bad in [
+            flipped.as_str(),
+            &good[..good.len() - 2],
+            "",
+            "not a cursor!",
+            "AAAAAAAAAAAAAAAAAAAA",
+            &"A".repeat(Cursor::MAX_LEN + 4),
+        ] {
+            assert_eq!(Cursor::decode(bad, sort), Err(BadCursor), "{bad}");
+        }
+        // Made for another sort, or another direction of the same key.
+        assert_eq!(
+            Cursor::decode(&good, Sort::new(K::Name, Dir::Desc)),
+            Err(BadCursor)
+        );
+        // A value of the wrong kind, even with a correct checksum, is refused, and so is a
+        // NULL for a key that cannot be NULL.
+        let wrong = cursor("-seen", false, KeyValue::Text("x".into()), 1).encode();
+        assert_eq!(
+            Cursor::decode(&wrong, Sort::new(K::Seen, Dir::Desc)),
+            Err(BadCursor)
+        );
+        let null = cursor("name", false, KeyValue::Null, 1).encode();
+        assert_eq!(Cursor::decode(&null, sort), Err(BadCursor));
     }
 }

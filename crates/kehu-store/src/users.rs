@@ -6,14 +6,16 @@ use chrono::{DateTime, Utc};
 use kehu_domain::policy::{AdminChange, Authority, TargetUser, authorize};
 use kehu_domain::user::{AccountChanges, NewAccount};
 use kehu_domain::{DataScope, DomainError, Principal, Right};
-use sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement};
+use sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor};
 use crate::cache::AuthCache;
 use crate::db::{Db, Tx, TxLock};
 use crate::error::StoreResult;
-use crate::page::{Page, PageRequest, like_contains};
+use crate::page::{
+    self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey, like_contains,
+};
 use crate::schema::{RoleRights, Roles, Users};
 use crate::tokens::RevokeAllReason;
 use crate::write::{self, Record, Table};
@@ -99,10 +101,119 @@ pub struct UserChanges {
     pub disabled: bool,
 }
 
+/// Filters of the users list, composed in [`UserFilter::apply`].
+///
+/// `q` is a contains-search (`lower(col) LIKE '%q%'` on user name and display name), which no
+/// index serves. It stays because the table is small — staff accounts, hundreds to a few
+/// thousand rows, not customers — and it is bounded: the text is cut to [`MAX_SEARCH`]
+/// characters, a page reads at most the table once, and the count stops at `COUNT_CAP`.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
     pub q: Option<String>,
     pub role_id: Option<i64>,
+}
+
+/// The longest search text used; the rest is ignored.
+pub const MAX_SEARCH: usize = 64;
+
+impl UserFilter {
+    fn apply(&self, q: &mut SelectStatement) {
+        if let Some(text) = self.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let text: String = text.chars().take(MAX_SEARCH).collect();
+            let pattern = like_contains(&text);
+            q.and_where(
+                Func::lower(Expr::col((Users::Table, Users::Username)))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
+                    .or(Func::lower(Expr::col((Users::Table, Users::DisplayName)))
+                        .like(LikeExpr::new(pattern).escape('\\'))),
+            );
+        }
+        if let Some(r) = self.role_id {
+            q.and_where(Expr::col((Users::Table, Users::RoleId)).eq(r));
+        }
+    }
+
+    /// True when no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.q.as_deref().is_none_or(|s| s.trim().is_empty()) && self.role_id.is_none()
+    }
+}
+
+/// The users list's sorts, each with an index on `(column, id)`. Names sort by the database's
+/// collation: code point on SQLite, the database's collation on PostgreSQL (code point under
+/// `C`/`C.UTF-8`); not by pinyin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    Username,
+    DisplayName,
+    /// Never signed in sorts as the oldest.
+    LastLogin,
+    Created,
+}
+
+impl SortKey for UserSort {
+    const ALL: &'static [Self] = &[
+        UserSort::Username,
+        UserSort::DisplayName,
+        UserSort::LastLogin,
+        UserSort::Created,
+    ];
+    const DEFAULT: Sort<Self> = Sort {
+        key: UserSort::Username,
+        dir: Dir::Asc,
+    };
+
+    fn code(self) -> &'static str {
+        match self {
+            UserSort::Username => "username",
+            UserSort::DisplayName => "display_name",
+            UserSort::LastLogin => "last_login_at",
+            UserSort::Created => "created_at",
+        }
+    }
+
+    fn kind(self) -> KeyKind {
+        match self {
+            UserSort::Username | UserSort::DisplayName => KeyKind::Text,
+            UserSort::LastLogin | UserSort::Created => KeyKind::Time,
+        }
+    }
+
+    fn column(self) -> Expr {
+        let col = match self {
+            UserSort::Username => Users::Username,
+            UserSort::DisplayName => Users::DisplayName,
+            UserSort::LastLogin => Users::LastLoginAt,
+            UserSort::Created => Users::CreatedAt,
+        };
+        Expr::col((Users::Table, col))
+    }
+
+    fn nullable(self) -> bool {
+        self == UserSort::LastLogin
+    }
+
+    fn first_dir(self) -> Dir {
+        match self {
+            UserSort::Username | UserSort::DisplayName => Dir::Asc,
+            UserSort::LastLogin | UserSort::Created => Dir::Desc,
+        }
+    }
+}
+
+impl Keyed<UserSort> for User {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn key(&self, key: UserSort) -> KeyValue {
+        match key {
+            UserSort::Username => KeyValue::Text(self.username.clone()),
+            UserSort::DisplayName => KeyValue::Text(self.display_name.clone()),
+            UserSort::LastLogin => self.last_login_at.into(),
+            UserSort::Created => KeyValue::Time(self.created_at),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -156,33 +267,34 @@ impl UserStore {
         Ok(n)
     }
 
-    pub async fn list(&self, f: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
-        let apply = |q: &mut SelectStatement| {
-            if let Some(text) = f.q.as_deref().filter(|s| !s.is_empty()) {
-                let pattern = like_contains(text);
-                q.and_where(
-                    Func::lower(Expr::col((Users::Table, Users::Username)))
-                        .like(LikeExpr::new(pattern.clone()).escape('\\'))
-                        .or(Func::lower(Expr::col((Users::Table, Users::DisplayName)))
-                            .like(LikeExpr::new(pattern).escape('\\'))),
-                );
-            }
-            if let Some(r) = f.role_id {
-                q.and_where(Expr::col((Users::Table, Users::RoleId)).eq(r));
-            }
-        };
+    /// One page of users and their capped count.
+    pub async fn list(
+        &self,
+        f: &UserFilter,
+        req: impl Into<ListRequest<UserSort>>,
+    ) -> StoreResult<Listing<User>> {
+        let mut q = select_users();
+        f.apply(&mut q);
         let mut count = Query::select()
-            .expr(Expr::col((Users::Table, Users::Id)).count())
+            .expr(Expr::cust("1"))
             .from(Users::Table)
             .to_owned();
-        apply(&mut count);
-        let (total,): (i64,) = self.db.fetch_one(&count).await?;
-        let mut q = select_users();
-        apply(&mut q);
-        q.order_by((Users::Table, Users::Username), Order::Asc)
-            .limit(page.per_page)
-            .offset(page.offset());
-        Ok(Page::new(self.db.fetch_all(&q).await?, total, page))
+        f.apply(&mut count);
+        let id = Expr::col((Users::Table, Users::Id));
+        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+    }
+
+    /// The user names of the accounts `ids` that exist (the audit page names them).
+    pub async fn usernames(&self, ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = Query::select()
+            .columns([Users::Id, Users::Username])
+            .from(Users::Table)
+            .and_where(Expr::col(Users::Id).is_in(ids.iter().copied()))
+            .to_owned();
+        Ok(self.db.fetch_all(&q).await?)
     }
 
     pub async fn get(&self, id: i64) -> StoreResult<User> {

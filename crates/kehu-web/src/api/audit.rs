@@ -1,5 +1,6 @@
-//! `GET /api/v1/audit`: the audit log (操作日志), newest first, filtered by user, entity and
-//! period; each entry carries its changed fields before and after. Right: `system.audit`.
+//! `GET /api/v1/audit`: the audit log (操作日志), newest first, filtered by user, action,
+//! entity (and record) and period — each filter an index, no text search — paged by cursor;
+//! each entry carries its changed fields before and after. Right: `system.audit`.
 
 use axum::Router;
 use axum::extract::State;
@@ -7,13 +8,14 @@ use axum::routing::get;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use kehu_domain::FieldError;
 use kehu_domain::error::Errors;
-use kehu_store::PageRequest;
-use kehu_store::audit::{AuditEntry, AuditFilter};
+use kehu_store::audit::{Action, AuditEntry, AuditFilter, AuditSort};
+use kehu_store::page::Sort;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{
-    BadRequest, Forbidden, Granted, Invalid, ListOf, Query, Unauthenticated, blank_as_none, need,
+    BadRequest, Forbidden, Granted, Invalid, ListOf, Query, Unauthenticated, blank_as_none,
+    list_request, need, rules,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,15 +63,30 @@ pub struct AuditQuery {
     /// Changes made by this user.
     #[serde(default, deserialize_with = "blank_as_none")]
     user_id: Option<i64>,
+    /// Only entries of this action.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    #[param(schema_with = rules::audit_action)]
+    action: Option<Action>,
     /// e.g. `user`.
+    #[param(max_length = 32)]
     entity: Option<String>,
-    /// With `entity`: one record's history.
+    /// With `entity` (required then): one record's history.
+    #[param(max_length = 64)]
     entity_id: Option<String>,
     /// From this day (`2025-03-01`, from its start, UTC) or instant (RFC 3339), inclusive.
     from: Option<String>,
     /// To this day (`2025-03-31`, to its end, UTC) inclusive, or before this instant (RFC 3339).
     to: Option<String>,
-    /// 1-based page number.
+    /// `-at` (newest first, the default) or `at`.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    #[param(schema_with = rules::audit_sort)]
+    sort: Option<Sort<AuditSort>>,
+    /// Where to continue: `next_cursor` or `prev_cursor` of a previous answer with the same
+    /// sort. Takes the place of `page`.
+    #[param(max_length = 512)]
+    cursor: Option<String>,
+    /// 1-based page number, when there is no `cursor` (reads every row before the page: use
+    /// the cursors to go deep).
     #[serde(default, deserialize_with = "crate::api::page_number")]
     #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<u64>,
@@ -111,7 +128,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
     tag = "audit",
     params(AuditQuery),
     responses(
-        (status = 200, description = "One page of entries, newest first", body = ListOf<AuditOut>),
+        (status = 200, description = "One page of entries, newest first unless `sort=at`", body = ListOf<AuditOut>),
         BadRequest, Unauthenticated, Forbidden, Invalid,
     )
 )]
@@ -120,23 +137,29 @@ pub async fn list(
     _: Granted<need::Audit>,
     Query(q): Query<AuditQuery>,
 ) -> Result<axum::Json<ListOf<AuditOut>>, ApiError> {
+    let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
     let mut errors = Errors::new();
     let from = errors
         .check(bound("from", q.from.as_deref(), false))
         .flatten();
     let to = errors.check(bound("to", q.to.as_deref(), true)).flatten();
+    let entity = non_empty(q.entity);
+    let entity_id = non_empty(q.entity_id);
+    if entity_id.is_some() && entity.is_none() {
+        errors.push(FieldError::new(
+            "entity_id",
+            "err-audit-record-needs-entity",
+        ));
+    }
     errors.finish()?;
     let filter = AuditFilter {
         user_id: q.user_id,
-        entity: non_empty(q.entity),
-        entity_id: non_empty(q.entity_id),
+        action: q.action.map(|a| a.code().to_owned()),
+        entity,
+        entity_id,
         from,
         to,
     };
-    let page = state
-        .store
-        .audit
-        .list(&filter, PageRequest::new(q.page, q.per_page))
-        .await?;
-    Ok(axum::Json(ListOf::from_page(page, AuditOut::from)))
+    let listing = state.store.audit.list(&filter, req).await?;
+    Ok(axum::Json(ListOf::from_listing(listing, AuditOut::from)))
 }

@@ -16,6 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kehu_domain::{DomainError, FieldError};
 use kehu_store::PageRequest;
+use kehu_store::page::{Cursor, ListRequest, Listing, Sort, SortKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -77,9 +78,18 @@ pub fn docs_router(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListOf<T> {
     pub items: Vec<T>,
+    /// How many rows match. Counting stops at 10,000: with more, `total` is 10,000 and
+    /// `total_exact` is false ("10,000+").
     pub total: u64,
+    /// False when more than `total` rows match (see `total`).
+    pub total_exact: bool,
+    /// The `page` asked for (1 when paging by `cursor`).
     pub page: u64,
     pub per_page: u64,
+    /// Pass as `cursor` for the rows after this page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Pass as `cursor` for the rows before this page; `null` on the first page.
+    pub prev_cursor: Option<String>,
 }
 
 impl<T> ListOf<T> {
@@ -91,19 +101,66 @@ impl<T> ListOf<T> {
         Self {
             items: all.into_iter().skip(skip).take(take).collect(),
             total,
+            total_exact: true,
             page: req.page,
             per_page: req.per_page,
+            next_cursor: None,
+            prev_cursor: None,
         }
     }
 
     pub fn from_page<U>(p: kehu_store::Page<U>, f: impl FnMut(U) -> T) -> Self {
         Self {
             total: p.total,
+            total_exact: true,
             page: p.page,
             per_page: p.per_page,
             items: p.items.into_iter().map(f).collect(),
+            next_cursor: None,
+            prev_cursor: None,
         }
     }
+
+    /// A page of a list on the list kit (keyset paging, capped count).
+    pub fn from_listing<U>(l: Listing<U>, f: impl FnMut(U) -> T) -> Self {
+        Self {
+            total: l.count.value,
+            total_exact: l.count.exact,
+            page: l.page,
+            per_page: l.per_page,
+            next_cursor: l.next.as_ref().map(Cursor::encode),
+            prev_cursor: l.prev.as_ref().map(Cursor::encode),
+            items: l.items.into_iter().map(f).collect(),
+        }
+    }
+}
+
+/// What a list endpoint was asked for: its sort (the list's default when absent), and a
+/// `cursor`, else the offset `page`. A cursor this list did not make for this sort is a 400
+/// `invalid_cursor`.
+pub fn list_request<K: SortKey>(
+    sort: Option<Sort<K>>,
+    cursor: Option<&str>,
+    page: Option<u64>,
+    per_page: Option<u64>,
+) -> Result<ListRequest<K>, AppError> {
+    let sort = sort.unwrap_or_default();
+    let cursor = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(Cursor::decode(c, sort).map_err(|_| {
+            let tr = crate::context::current_tr();
+            AppError::BadParam {
+                code: "invalid_cursor",
+                reason: tr.t("err-cursor"),
+                param: FieldError::new("cursor", "err-cursor"),
+            }
+        })?),
+    };
+    Ok(ListRequest::new(
+        sort,
+        cursor,
+        PageRequest::new(page, per_page),
+    ))
 }
 
 /// JSON body whose rejections are problem+json (`malformed_json`), never axum's plain text.
@@ -385,10 +442,11 @@ macro_rules! problems {
 
 problems! {
     /// `malformed_json`, `malformed_query`, `malformed_path`, `parameter_out_of_range`,
-    /// `unsupported_media_type`.
+    /// `invalid_cursor`, `unsupported_media_type`.
     BadRequest = 400, "Malformed JSON body (`malformed_json`, `unsupported_media_type`), or a query \
-        or path parameter that does not parse (`malformed_query`, `malformed_path`) or is out of \
-        its documented range (`parameter_out_of_range`); `errors` names the parameter";
+        or path parameter that does not parse (`malformed_query`, `malformed_path`), is out of \
+        its documented range (`parameter_out_of_range`), or is a list `cursor` this list did not \
+        give out for this sort (`invalid_cursor`); `errors` names the parameter";
     /// `unauthenticated`.
     Unauthenticated = 401, "No valid session or API token (`unauthenticated`)";
     /// `forbidden`, `csrf_failed`, `password_change_required`, and the delegation refusals
@@ -444,6 +502,33 @@ pub mod rules {
         ArrayBuilder::new()
             .items(codes(Right::ALL.iter().map(|r| r.code())))
             .description(Some("Right codes from `GET /api/v1/rights`"))
+            .into()
+    }
+
+    /// A list's `sort` parameter: one of its keys, `-` in front for descending.
+    pub fn sort<K: kehu_store::page::SortKey>() -> RefOr<Schema> {
+        let all = kehu_store::page::Sort::<K>::codes();
+        codes(all.iter().map(String::as_str))
+            .description(Some(
+                "The sort key; a leading `-` sorts descending. Ties are broken by id.",
+            ))
+            .into()
+    }
+
+    /// The users list's sorts.
+    pub fn user_sort() -> RefOr<Schema> {
+        sort::<kehu_store::users::UserSort>()
+    }
+
+    /// The audit log's sorts.
+    pub fn audit_sort() -> RefOr<Schema> {
+        sort::<kehu_store::audit::AuditSort>()
+    }
+
+    /// The audit log's action codes.
+    pub fn audit_action() -> RefOr<Schema> {
+        codes(kehu_store::audit::Action::ALL.iter().map(|a| a.code()))
+            .description(Some("Only entries of this action"))
             .into()
     }
 

@@ -55,7 +55,10 @@ pub async fn list(ApiUser { ctx, .. }: ApiUser) -> Result<axum::Json<ListOf<Righ
     Ok(axum::Json(ListOf {
         items,
         total: n,
+        total_exact: true,
         page: 1,
         per_page: n,
+        next_cursor: None,
+        prev_cursor: None,
     }))
 }

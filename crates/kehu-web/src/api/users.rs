@@ -8,14 +8,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
-use kehu_store::PageRequest;
-use kehu_store::users::{User, UserFilter};
+use kehu_store::page::Sort;
+use kehu_store::users::{User, UserFilter, UserSort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{
     BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path, Query,
-    Unauthenticated, blank_as_none, created, merge_patch, need, nullable, required_version,
+    Unauthenticated, blank_as_none, created, list_request, merge_patch, need, nullable,
+    required_version, rules,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -72,12 +73,22 @@ impl From<User> for UserOut {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
-    /// Part of the user name or display name.
+    /// Part of the user name or display name (case-insensitive; the first 64 characters).
+    #[param(max_length = 64)]
     q: Option<String>,
     /// Only users holding this role.
     #[serde(default, deserialize_with = "blank_as_none")]
     role_id: Option<i64>,
-    /// 1-based page number.
+    /// `username` (the default), `display_name`, `last_login_at` (never signed in is oldest)
+    /// or `created_at`; `-` in front sorts descending.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    #[param(schema_with = rules::user_sort)]
+    sort: Option<Sort<UserSort>>,
+    /// Where to continue: `next_cursor` or `prev_cursor` of a previous answer with the same
+    /// sort. Takes the place of `page`.
+    #[param(max_length = 512)]
+    cursor: Option<String>,
+    /// 1-based page number, when there is no `cursor`.
     #[serde(default, deserialize_with = "crate::api::page_number")]
     #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<u64>,
@@ -93,7 +104,7 @@ pub struct UserQuery {
     tag = "users",
     params(UserQuery),
     responses(
-        (status = 200, description = "One page of users, by user name", body = ListOf<UserOut>),
+        (status = 200, description = "One page of users, by user name unless `sort` says otherwise", body = ListOf<UserOut>),
         BadRequest, Unauthenticated, Forbidden,
     )
 )]
@@ -102,16 +113,13 @@ pub async fn list(
     _: Granted<need::Users>,
     Query(q): Query<UserQuery>,
 ) -> Result<axum::Json<ListOf<UserOut>>, ApiError> {
+    let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
     let filter = UserFilter {
         q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         role_id: q.role_id,
     };
-    let page = state
-        .store
-        .users
-        .list(&filter, PageRequest::new(q.page, q.per_page))
-        .await?;
-    Ok(axum::Json(ListOf::from_page(page, UserOut::from)))
+    let listing = state.store.users.list(&filter, req).await?;
+    Ok(axum::Json(ListOf::from_listing(listing, UserOut::from)))
 }
 
 /// A new account. The password is temporary: the user must change it at first sign-in.

@@ -97,7 +97,7 @@ async fn search(
                 .users
                 .list(&filter, PageRequest::new(Some(1), Some(SHOWN as u64)))
                 .await?;
-            let total = usize::try_from(page.total).unwrap_or(usize::MAX);
+            let total = usize::try_from(page.count.value).unwrap_or(usize::MAX);
             sections.push(Section {
                 id: "users",
                 title: c.t("home-users"),

@@ -9,8 +9,7 @@ use axum::routing::{get, post};
 use kehu_domain::DomainError;
 use kehu_domain::policy::Authority;
 use kehu_domain::user::{AccountChanges, EditedAccount, NewAccount, NewPassword};
-use kehu_store::users::{User, UserFilter};
-use kehu_store::{Page, PageRequest};
+use kehu_store::users::{User, UserFilter, UserSort};
 use serde::Deserialize;
 
 use crate::access::{PageGranted, need};
@@ -18,6 +17,7 @@ use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
 use crate::form;
 use crate::i18n::Tr;
+use crate::listing::{Column, Empty, ListParams, ListState, ListView};
 use crate::pages::opt_i64;
 use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, Opt, render, when};
@@ -34,7 +34,8 @@ pub fn router() -> Router<AppState> {
 struct ListQuery {
     q: Option<String>,
     role: Option<String>,
-    page: Option<u64>,
+    #[serde(flatten)]
+    list: ListParams,
 }
 
 pub struct Row {
@@ -44,6 +45,7 @@ pub struct Row {
     pub role_name: String,
     pub disabled: bool,
     pub last_login: String,
+    pub created: String,
 }
 
 #[derive(Template)]
@@ -53,28 +55,42 @@ struct ListPage {
     rows: Vec<Row>,
     q: String,
     roles: Vec<Opt>,
-    page: u64,
-    query_base: String,
-    pages: u64,
-    total: u64,
+    l: ListView,
 }
+
+/// The users list's columns, in order.
+const COLUMNS: &[Column<UserSort>] = &[
+    Column::Sorted(UserSort::Username, "field-username"),
+    Column::Sorted(UserSort::DisplayName, "field-display-name"),
+    Column::Plain("field-role"),
+    Column::Plain("col-status"),
+    Column::Sorted(UserSort::LastLogin, "col-last-login"),
+    Column::Sorted(UserSort::Created, "col-created"),
+];
 
 async fn list(
     State(state): State<AppState>,
     PageGranted { ctx, .. }: PageGranted<need::Users>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
+    let at = ListState::<UserSort>::new(
+        "/users",
+        &q.list,
+        &[("q", q.q.as_deref()), ("role", q.role.as_deref())],
+    );
     let filter = UserFilter {
         q: q.q.clone().filter(|s| !s.trim().is_empty()),
         role_id: opt_i64(&q.role),
     };
-    let page: Page<User> = state
-        .store
-        .users
-        .list(&filter, PageRequest::new(q.page, Some(50)))
-        .await?;
+    let listing = state.store.users.list(&filter, at.request()).await?;
     let c = Chrome::new(&ctx, "/users");
-    let rows = page
+    let empty = Empty {
+        filtered: "users-empty-filtered",
+        none: "users-empty",
+        action: Some(("users-new", "/users/new")),
+    };
+    let l = at.view(&c.tr, &listing, COLUMNS, empty);
+    let rows = listing
         .items
         .iter()
         .map(|u| Row {
@@ -84,20 +100,14 @@ async fn list(
             role_name: c.role(&u.role_name),
             disabled: u.disabled,
             last_login: u.last_login_at.map(|t| when(&c.tr, &t)).unwrap_or_default(),
+            created: when(&c.tr, &u.created_at),
         })
         .collect();
     let p = ListPage {
         rows,
         roles: role_options(&state, &c, &q.role.clone().unwrap_or_default(), None).await?,
-        query_base: serde_urlencoded::to_string([
-            ("q", q.q.clone().unwrap_or_default()),
-            ("role", q.role.clone().unwrap_or_default()),
-        ])
-        .unwrap_or_default(),
         q: q.q.unwrap_or_default(),
-        page: page.page,
-        pages: page.pages(),
-        total: page.total,
+        l,
         c,
     };
     Ok(render(&p)?.into_response())
