@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_query::{
-    Alias, Condition, Expr, NullOrdering, Order, Query, SelectStatement, SqliteQueryBuilder,
+    Condition, Expr, NullOrdering, Order, QueryBuilder, SelectStatement, SqliteQueryBuilder,
 };
+use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use serde::Serialize;
 
 use crate::db::{Db, Row};
@@ -554,8 +555,7 @@ async fn page_of<K: SortKey, T: Row + Keyed<K>>(
         let mut q = select.clone();
         q.cond_where(past(sort.key, &c.value, id_col, c.id, dir == Dir::Asc));
         order_by(&mut q, sort.key, dir, id_col);
-        q.limit(limit);
-        let mut rows: Vec<T> = db.fetch_all(&q).await?;
+        let mut rows: Vec<T> = db.fetch_all(&Limited::new(&q, limit, 0)).await?;
         let more = rows.len() > take;
         rows.truncate(take);
         if !c.before {
@@ -579,12 +579,9 @@ async fn page_of<K: SortKey, T: Row + Keyed<K>>(
     }
     let mut q = select.clone();
     order_by(&mut q, sort.key, sort.dir, id_col);
-    q.limit(limit);
     let offset = cursor.is_none() && page.page > 1;
-    if offset {
-        q.offset(page.offset());
-    }
-    let mut rows: Vec<T> = db.fetch_all(&q).await?;
+    let skip = if offset { page.offset() } else { 0 };
+    let mut rows: Vec<T> = db.fetch_all(&Limited::new(&q, limit, skip)).await?;
     let more = rows.len() > take;
     rows.truncate(take);
     Ok(Paged {
@@ -598,6 +595,45 @@ async fn page_of<K: SortKey, T: Row + Keyed<K>>(
             .flatten(),
         items: rows,
     })
+}
+
+/// A select with `LIMIT` and `OFFSET` written into its text instead of bound: SQLite plans
+/// with the limit's value, so a bound limit makes it prepare the statement again on every run
+/// (measured: every page query re-parsed), while a written one keeps the prepared statement
+/// cached. Page sizes are few, so the distinct statements are few.
+struct Limited<'a> {
+    q: &'a SelectStatement,
+    limit: u64,
+    offset: u64,
+}
+
+impl<'a> Limited<'a> {
+    fn new(q: &'a SelectStatement, limit: u64, offset: u64) -> Self {
+        Self { q, limit, offset }
+    }
+}
+
+impl SqlxBinder for Limited<'_> {
+    fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
+        let (mut sql, values) = self.q.build(builder);
+        sql.push_str(&format!(" LIMIT {}", self.limit));
+        if self.offset > 0 {
+            sql.push_str(&format!(" OFFSET {}", self.offset));
+        }
+        (sql, SqlxValues(values))
+    }
+}
+
+/// `SELECT COUNT(*) FROM (q LIMIT n)`: the rows of `q`, at most `n` read (the limit written
+/// in, as for [`Limited`]).
+struct CountUpTo<'a>(&'a SelectStatement, u64);
+
+impl SqlxBinder for CountUpTo<'_> {
+    fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
+        let (sql, values) = self.0.build(builder);
+        let sql = format!("SELECT COUNT(*) FROM ({sql} LIMIT {}) AS capped", self.1);
+        (sql, SqlxValues(values))
+    }
 }
 
 /// How long a count above the cap is taken as still above it.
@@ -631,7 +667,7 @@ impl CappedCounts {
 /// Counts the rows of `q`, reading at most `COUNT_CAP + 1` of them.
 pub(crate) async fn count_capped(
     db: &Db,
-    mut q: SelectStatement,
+    q: SelectStatement,
     capped: Option<&CappedCounts>,
 ) -> StoreResult<Count> {
     let over = Count {
@@ -645,12 +681,7 @@ pub(crate) async fn count_capped(
     {
         return Ok(over);
     }
-    q.limit(COUNT_CAP + 1);
-    let outer = Query::select()
-        .expr(Expr::cust("COUNT(*)"))
-        .from_subquery(q, Alias::new("capped"))
-        .to_owned();
-    let (n,): (i64,) = db.fetch_one(&outer).await?;
+    let (n,): (i64,) = db.fetch_one(&CountUpTo(&q, COUNT_CAP + 1)).await?;
     let n = u64::try_from(n).unwrap_or(0);
     if n <= COUNT_CAP {
         return Ok(Count {
