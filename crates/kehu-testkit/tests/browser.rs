@@ -722,6 +722,16 @@ async fn tour(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
         .into_iter()
         .next()
         .context("a region")?;
+    // The users list with a saved filter's chip.
+    let input = kehu_store::saved_filters::NewSavedFilter::parse(
+        "users",
+        "客户经理",
+        &format!("role={}", role.id),
+    )?;
+    app.store
+        .saved_filters
+        .create(admin.id, &input, &Actor::system())
+        .await?;
     let pages = [
         ("home", "/".to_owned()),
         ("users", "/users".to_owned()),
