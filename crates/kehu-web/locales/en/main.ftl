@@ -299,3 +299,5 @@ saved-filter-delete-named = Delete filter “{ $name }”
 saved-filter-delete-confirm = Delete the saved filter “{ $name }”?
 err-saved-filter-too-many = This list has as many saved filters as it can keep; delete some first.
 audit-entity-saved_filter = Saved filter
+audit-field-list = List
+audit-field-query = Filter

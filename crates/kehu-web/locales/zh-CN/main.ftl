@@ -299,3 +299,5 @@ saved-filter-delete-named = 删除筛选“{ $name }”
 saved-filter-delete-confirm = 确定删除保存的筛选“{ $name }”吗？
 err-saved-filter-too-many = 此列表保存的筛选已达上限，请先删除一些。
 audit-entity-saved_filter = 保存的筛选
+audit-field-list = 列表
+audit-field-query = 筛选条件
