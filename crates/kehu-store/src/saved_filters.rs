@@ -108,10 +108,6 @@ impl NewSavedFilter {
             query: query.to_owned(),
         })
     }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
 }
 
 impl Record for SavedFilter {
@@ -165,16 +161,6 @@ impl SavedFilterStore {
             .order_by(SavedFilters::Name, Order::Asc)
             .order_by(SavedFilters::Id, Order::Asc)
             .limit(PER_LIST_MAX as u64)
-            .to_owned();
-        Ok(self.db.fetch_all(&q).await?)
-    }
-
-    /// Every saved filter within `scope`, of every list, by list and name.
-    pub async fn all(&self, scope: OwnerFilter) -> StoreResult<Vec<SavedFilter>> {
-        let q = select_saved(scope)
-            .order_by(SavedFilters::ListKey, Order::Asc)
-            .order_by(SavedFilters::Name, Order::Asc)
-            .order_by(SavedFilters::Id, Order::Asc)
             .to_owned();
         Ok(self.db.fetch_all(&q).await?)
     }
