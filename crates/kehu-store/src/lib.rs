@@ -12,6 +12,7 @@ pub mod notify;
 pub mod page;
 pub mod passwords;
 pub mod roles;
+pub mod saved_filters;
 pub mod schema;
 pub mod scope;
 pub mod seed;
@@ -31,6 +32,7 @@ pub use dictionary::DictionaryStore;
 pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageRequest};
 pub use roles::RoleStore;
+pub use saved_filters::SavedFilterStore;
 pub use sessions::SessionStore;
 pub use throttle::ThrottleStore;
 pub use tokens::TokenStore;
@@ -47,6 +49,7 @@ pub struct Store {
     pub audit: AuditStore,
     pub sessions: SessionStore,
     pub tokens: TokenStore,
+    pub saved_filters: SavedFilterStore,
     pub throttle: ThrottleStore,
 }
 
@@ -68,6 +71,7 @@ impl Store {
             audit: AuditStore::new(db.clone()),
             sessions: SessionStore::new(db.clone()),
             tokens: TokenStore::new(db.clone(), auth),
+            saved_filters: SavedFilterStore::new(db.clone()),
             throttle: ThrottleStore::new(db.clone()),
             db,
         }

@@ -63,6 +63,7 @@ const MIGRATIONS: &[(i64, &str, Build)] = &[
     (1, "platform", platform),
     (2, "sign_in_throttle", sign_in_throttle),
     (3, "list_indexes", list_indexes),
+    (4, "saved_filters", saved_filters),
 ];
 
 pub fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
@@ -490,6 +491,62 @@ fn list_indexes() -> Vec<Ddl> {
             Users::Table,
             &[&Users::RoleId, &Users::Username],
         ),
+    ]
+}
+
+/// A user's saved filters of the lists (`kehu_store::saved_filters`): one name per user and
+/// list, read by user and list.
+fn saved_filters() -> Vec<Ddl> {
+    let mut t = Table::create()
+        .table(SavedFilters::Table)
+        .col(id_col(SavedFilters::Id))
+        .col(
+            ColumnDef::new(SavedFilters::UserId)
+                .big_integer()
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(SavedFilters::ListKey)
+                .string_len(64)
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(SavedFilters::Name)
+                .string_len(160)
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(SavedFilters::Query)
+                .string_len(2000)
+                .not_null(),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .from(SavedFilters::Table, SavedFilters::UserId)
+                .to(Users::Table, Users::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    audited(
+        &mut t,
+        SavedFilters::CreatedAt,
+        SavedFilters::CreatedBy,
+        SavedFilters::UpdatedAt,
+        SavedFilters::UpdatedBy,
+        SavedFilters::Version,
+    );
+    vec![
+        Ddl::Table(t),
+        index(
+            "ux_saved_filters_user_list_name",
+            SavedFilters::Table,
+            &[
+                &SavedFilters::UserId,
+                &SavedFilters::ListKey,
+                &SavedFilters::Name,
+            ],
+        )
+        .unique(),
     ]
 }
 

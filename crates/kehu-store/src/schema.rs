@@ -109,6 +109,22 @@ pub enum ApiTokens {
     RevokedAt,
 }
 
+/// A user's saved list filters (owned records: `user_id` is the owner).
+#[derive(Iden, Clone, Copy)]
+pub enum SavedFilters {
+    Table,
+    Id,
+    UserId,
+    ListKey,
+    Name,
+    Query,
+    CreatedAt,
+    CreatedBy,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}
+
 #[derive(Iden, Clone, Copy)]
 pub enum KehuMigrations {
     Table,

@@ -71,10 +71,16 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
 /// owned store — in kehu-store or in a product module's crate — adds its row here (and builds
 /// its statements through [`Scoped`]); the guard reads the sources of the whole workspace.
 #[cfg(test)]
-pub const OWNED_STORES: &[OwnedStore] = &[OwnedStore {
-    iden: "ApiTokens",
-    module: "kehu-store/src/tokens.rs",
-}];
+pub const OWNED_STORES: &[OwnedStore] = &[
+    OwnedStore {
+        iden: "ApiTokens",
+        module: "kehu-store/src/tokens.rs",
+    },
+    OwnedStore {
+        iden: "SavedFilters",
+        module: "kehu-store/src/saved_filters.rs",
+    },
+];
 
 #[cfg(test)]
 #[derive(Debug)]

@@ -722,6 +722,16 @@ async fn tour(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
         .into_iter()
         .next()
         .context("a region")?;
+    // The users list with a saved filter's chip.
+    let input = kehu_store::saved_filters::NewSavedFilter::parse(
+        "users",
+        "客户经理",
+        &format!("role={}", role.id),
+    )?;
+    app.store
+        .saved_filters
+        .create(admin.id, &input, &Actor::system())
+        .await?;
     let pages = [
         ("home", "/".to_owned()),
         ("users", "/users".to_owned()),
@@ -769,6 +779,142 @@ async fn tour(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
     b.wait_for(Locator::Css("main h1")).await?;
     b.fits_the_screen("/ in English").await?;
     b.photograph("home-en").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn on_a_desktop_the_users_list_hides_a_column_and_saves_and_applies_a_filter() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser_at("list_tools_desktop", &app, DESKTOP, async |b: &Browser| {
+        list_tools_story(b, &app).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn on_a_phone_the_users_list_hides_a_column_and_saves_and_applies_a_filter() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    in_browser_at("list_tools_phone", &app, PHONE, async |b: &Browser| {
+        list_tools_story(b, &app).await
+    })
+    .await;
+}
+
+/// The text of the users table's header row and of its body.
+async fn users_table(b: &Browser) -> anyhow::Result<(String, String)> {
+    let seen = b
+        .client
+        .execute(
+            "const t = document.getElementById('users');
+             return [t.tHead.textContent, t.tBodies[0].textContent];",
+            vec![],
+        )
+        .await
+        .context("reading the users table")?;
+    Ok((
+        seen[0].as_str().unwrap_or_default().to_owned(),
+        seen[1].as_str().unwrap_or_default().to_owned(),
+    ))
+}
+
+/// On the users list: hide a column with the chooser, filter by a role and save the filter as
+/// 销售, clear the filters, and get the filtered list back from the saved filter's chip.
+async fn list_tools_story(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
+    app.create_user("li.na", "account_manager", "li-na-pass-2026")
+        .await;
+    let role = app
+        .store
+        .roles
+        .by_code("account_manager")
+        .await?
+        .context("account manager role")?;
+    b.sign_in_as_admin().await?;
+    b.goto("/users").await?;
+    b.wait_for(Locator::Id("users")).await?;
+    let (head, _) = users_table(b).await?;
+    ensure!(
+        head.contains("姓名"),
+        "the display name column is shown at first: {head}"
+    );
+
+    // Act: open the chooser, untick 姓名, apply.
+    b.click(Locator::Css("#col-chooser summary")).await?;
+    b.wait_for(Locator::Css("#col-chooser[open] input[value=display_name]"))
+        .await?;
+    b.fits_the_screen("/users with the column chooser open")
+        .await?;
+    b.photograph("users-columns").await?;
+    b.click(Locator::Css("#col-chooser input[value=display_name]"))
+        .await?;
+    b.click(Locator::Css("#col-chooser button[type=submit]"))
+        .await?;
+
+    // Assert: the column is gone, header and cells.
+    b.eventually(
+        "the users table without 姓名",
+        |(head, body): &(String, String)| !head.contains("姓名") && body.contains("li.na"),
+        async || users_table(b).await,
+    )
+    .await?;
+    ensure!(
+        !users_table(b).await?.1.contains("测试"),
+        "no display name cells left"
+    );
+
+    // Act: filter by the account manager role, save the filter as 销售.
+    b.find(Locator::Css("form.filters select[name=role]"))
+        .await?
+        .select_by_value(&role.id.to_string())
+        .await
+        .context("choosing the role")?;
+    b.click(Locator::Css("form.filters button[type=submit]"))
+        .await?;
+    b.eventually(
+        "only account managers",
+        |(_, body): &(String, String)| body.contains("li.na") && !body.contains("admin"),
+        async || users_table(b).await,
+    )
+    .await?;
+    b.click(Locator::Css(".save-filter summary")).await?;
+    b.fill(Locator::Id("f-name"), "销售").await?;
+    b.click(Locator::Css("#save-filter button[type=submit]"))
+        .await?;
+
+    // Assert: the chip is there, marked as the filter shown.
+    let chip = b.wait_for(Locator::Css(".chip.active .chip-link")).await?;
+    ensure!(chip.text().await? == "销售", "the chip is named 销售");
+    b.fits_the_screen("/users with a saved filter").await?;
+    b.click(Locator::Css("#col-chooser summary")).await?;
+    b.wait_for(Locator::Css("#col-chooser[open]")).await?;
+    b.photograph("users-saved-filters").await?;
+
+    // Act: clear the filters, then click the chip.
+    b.goto("/users").await?;
+    b.eventually(
+        "the whole list",
+        |(_, body): &(String, String)| body.contains("admin") && body.contains("li.na"),
+        async || users_table(b).await,
+    )
+    .await?;
+    ensure!(
+        b.client
+            .find_all(Locator::Css(".chip.active"))
+            .await?
+            .is_empty(),
+        "no chip is active without the filter"
+    );
+    b.click(Locator::Css(".chip-link")).await?;
+
+    // Assert: filtered again, the column still hidden, the chip active.
+    b.eventually(
+        "the saved filter applied",
+        |(head, body): &(String, String)| {
+            body.contains("li.na") && !body.contains("admin") && !head.contains("姓名")
+        },
+        async || users_table(b).await,
+    )
+    .await?;
+    b.wait_for(Locator::Css(".chip.active")).await?;
     Ok(())
 }
 

@@ -5,11 +5,26 @@
 //! (`{% import "list_kit.html" as kit %}`, then `kit::thead`, `kit::empty`, `kit::pager`).
 //! Pages are lenient where the API is strict: an unknown sort or a bad cursor starts the list
 //! from the top instead of answering 400.
+//!
+//! Every list also gets a column chooser and saved filters. A page declares its columns
+//! ([`Col`]: key, label, sort key, shown by default, or fixed); the chosen ones travel in the
+//! query as `cols=a,b` (unknown keys ignored), so they work without JS and belong to a saved
+//! filter; the template renders a cell only when [`ListView::shows`] its key. Saved filters
+//! ([`Saved`], `kehu_store::saved_filters`) are the list's query without its position; the
+//! page lists the user's own as chips, saves through [`save_filter`] and deletes through
+//! `pages/lists.rs`.
 
+use axum::response::{IntoResponse, Redirect, Response};
+use kehu_domain::Principal;
 use kehu_store::page::{Count, Cursor, ListRequest, Listing, PageRequest, Sort, SortKey};
+use kehu_store::saved_filters::{NewSavedFilter, SavedFilter};
 use serde::Deserialize;
 
+use crate::context::Ctx;
+use crate::error::PageError;
 use crate::i18n::{FluentArg, Tr};
+use crate::state::AppState;
+use crate::views::FormErrors;
 
 /// The page sizes offered.
 pub const PAGE_SIZES: [u64; 4] = [20, 50, 100, 200];
@@ -22,13 +37,61 @@ pub struct ListParams {
     pub per_page: Option<String>,
     /// The offset page of older links (`?page=2`); cursors replace it.
     pub page: Option<String>,
+    /// The chosen columns, `key,key,…` (absent: the list's default columns).
+    pub cols: Option<String>,
 }
 
-/// A column of a list table: sortable by a key, or not.
+/// A column of a list table: its key in `cols=`, its label (Fluent key), the sort key it is
+/// sortable by, whether it is shown when no columns were chosen, and whether it can be hidden
+/// at all (the column naming the record cannot).
 #[derive(Debug, Clone, Copy)]
-pub enum Column<K> {
-    Sorted(K, &'static str),
-    Plain(&'static str),
+pub struct Col<K> {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub sort: Option<K>,
+    pub shown: bool,
+    pub fixed: bool,
+}
+
+impl<K: Copy> Col<K> {
+    /// A column sortable by `sort`, shown by default.
+    pub const fn sorted(key: &'static str, label: &'static str, sort: K) -> Self {
+        Self {
+            key,
+            label,
+            sort: Some(sort),
+            shown: true,
+            fixed: false,
+        }
+    }
+
+    /// A column without a sort, shown by default.
+    pub const fn plain(key: &'static str, label: &'static str) -> Self {
+        Self {
+            key,
+            label,
+            sort: None,
+            shown: true,
+            fixed: false,
+        }
+    }
+
+    /// Shown only when chosen.
+    pub const fn hidden(self) -> Self {
+        Self {
+            shown: false,
+            ..self
+        }
+    }
+
+    /// Always shown: the chooser offers no way to hide it.
+    pub const fn fixed(self) -> Self {
+        Self {
+            fixed: true,
+            shown: true,
+            ..self
+        }
+    }
 }
 
 /// What an empty list says: with filters set, "nothing matches · clear the filters"; without,
@@ -42,21 +105,27 @@ pub struct Empty {
 
 /// Where a list page is: path, filters, sort, page size and position.
 #[derive(Debug, Clone)]
-pub struct ListState<K> {
+pub struct ListState<K: 'static> {
     path: &'static str,
     filters: Vec<(&'static str, String)>,
     pub sort: Sort<K>,
     pub per_page: u64,
     cursor: Option<Cursor>,
     page: u64,
+    columns: &'static [Col<K>],
+    /// The columns shown, in the list's order.
+    shown: Vec<&'static str>,
+    /// True when `shown` is not the default set (then `cols=` is in every link).
+    chosen: bool,
 }
 
-impl<K: SortKey> ListState<K> {
-    /// The state at `path` from its query; `filters` are the page's own parameters as given
-    /// (blank ones are left out of the links).
+impl<K: SortKey + 'static> ListState<K> {
+    /// The state at `path` from its query; `columns` are the list's columns, `filters` the
+    /// page's own parameters as given (blank ones are left out of the links).
     pub fn new(
         path: &'static str,
         params: &ListParams,
+        columns: &'static [Col<K>],
         filters: &[(&'static str, Option<&str>)],
     ) -> Self {
         let sort = params
@@ -87,6 +156,22 @@ impl<K: SortKey> ListState<K> {
                 Some((*k, v.to_owned()))
             })
             .collect();
+        let defaults: Vec<&'static str> = columns
+            .iter()
+            .filter(|c| c.shown || c.fixed)
+            .map(|c| c.key)
+            .collect();
+        let shown: Vec<&'static str> = match params.cols.as_deref() {
+            None => defaults.clone(),
+            Some(cols) => {
+                let asked: Vec<&str> = cols.split(',').map(str::trim).collect();
+                columns
+                    .iter()
+                    .filter(|c| c.fixed || asked.contains(&c.key))
+                    .map(|c| c.key)
+                    .collect()
+            }
+        };
         Self {
             path,
             filters,
@@ -94,7 +179,19 @@ impl<K: SortKey> ListState<K> {
             per_page,
             cursor,
             page,
+            columns,
+            chosen: shown != defaults,
+            shown,
         }
+    }
+
+    /// The list's query without its position (filters, sort, page size, columns): what a
+    /// saved filter keeps.
+    pub fn query(&self) -> String {
+        let mut pairs: Vec<(&str, String)> =
+            self.filters.iter().map(|(k, v)| (*k, v.clone())).collect();
+        pairs.extend(self.list_pairs(self.sort, self.per_page));
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
     }
 
     /// What to ask the store for.
@@ -121,6 +218,9 @@ impl<K: SortKey> ListState<K> {
         if per_page != PageRequest::DEFAULT_PER_PAGE {
             out.push(("per_page", per_page.to_string()));
         }
+        if self.chosen {
+            out.push(("cols", self.shown.join(",")));
+        }
         out
     }
 
@@ -141,24 +241,25 @@ impl<K: SortKey> ListState<K> {
         }
     }
 
-    /// Everything the partial renders for `listing`.
-    pub fn view<T>(
-        &self,
-        tr: &Tr,
-        listing: &Listing<T>,
-        columns: &[Column<K>],
-        empty: Empty,
-    ) -> ListView {
-        let headers = columns
+    /// Everything the partial renders for `listing`, with the user's saved filters of the
+    /// list.
+    pub fn view<T>(&self, tr: &Tr, listing: &Listing<T>, empty: Empty, saved: Saved) -> ListView {
+        let shown: Vec<&Col<K>> = self
+            .columns
             .iter()
-            .map(|col| match *col {
-                Column::Plain(label) => Header {
-                    label: tr.t(label),
+            .filter(|c| self.shown.contains(&c.key))
+            .collect();
+        let headers = shown
+            .iter()
+            .map(|col| match col.sort {
+                None => Header {
+                    label: tr.t(col.label),
                     href: None,
                     aria_sort: "none",
                     mark: "",
                 },
-                Column::Sorted(key, label) => {
+                Some(key) => {
+                    let label = col.label;
                     let active = key == self.sort.key;
                     let (aria_sort, mark) = match (active, self.sort.dir) {
                         (false, _) => ("none", ""),
@@ -201,6 +302,9 @@ impl<K: SortKey> ListState<K> {
             .map(|(k, v)| ((*k).to_owned(), v.clone()));
         let sort_pair =
             (self.sort != Sort::default()).then(|| ("sort".to_owned(), self.sort.code()));
+        let cols_pair = self
+            .chosen
+            .then(|| ("cols".to_owned(), self.shown.join(",")));
         ListView {
             count: count_text(tr, listing.count),
             prev: listing
@@ -219,16 +323,149 @@ impl<K: SortKey> ListState<K> {
                     selected: value == self.per_page,
                 })
                 .collect(),
-            size_keep: keep_filters.chain(sort_pair).collect(),
+            size_keep: keep_filters.chain(sort_pair).chain(cols_pair).collect(),
             filter_keep: self
                 .list_pairs(self.sort, self.per_page)
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v))
                 .collect(),
             path: self.path.to_owned(),
-            colspan: columns.len(),
+            colspan: shown.len(),
             headers,
             empty,
+            shown: self.shown.clone(),
+            chooser: self
+                .columns
+                .iter()
+                .map(|c| ColOpt {
+                    key: c.key,
+                    label: tr.t(c.label),
+                    checked: self.shown.contains(&c.key),
+                    fixed: c.fixed,
+                })
+                .collect(),
+            chooser_back: {
+                let mut pairs: Vec<(&str, String)> =
+                    self.filters.iter().map(|(k, v)| (*k, v.clone())).collect();
+                if self.sort != Sort::default() {
+                    pairs.push(("sort", self.sort.code()));
+                }
+                if self.per_page != PageRequest::DEFAULT_PER_PAGE {
+                    pairs.push(("per_page", self.per_page.to_string()));
+                }
+                let q = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+                if q.is_empty() {
+                    self.path.to_owned()
+                } else {
+                    format!("{}?{q}", self.path)
+                }
+            },
+            saved: saved.view(self),
+        }
+    }
+}
+
+/// The user's saved filters of a list, and the save form as it comes back after an error.
+#[derive(Debug, Clone, Default)]
+pub struct Saved {
+    pub list_key: &'static str,
+    pub filters: Vec<SavedFilter>,
+    /// The name entered, when the form comes back.
+    pub name: String,
+    pub errors: FormErrors,
+}
+
+impl Saved {
+    /// The saved filters of `list_key` that belong to `user`.
+    pub async fn load(
+        state: &AppState,
+        user: &Principal,
+        list_key: &'static str,
+    ) -> Result<Self, PageError> {
+        let filters = state
+            .store
+            .saved_filters
+            .list(user.own_records(), list_key)
+            .await?;
+        Ok(Self {
+            list_key,
+            filters,
+            ..Self::default()
+        })
+    }
+
+    fn view<K: SortKey>(self, at: &ListState<K>) -> SavedView {
+        let current = at.query();
+        let chips = self
+            .filters
+            .into_iter()
+            .map(|f| Chip {
+                id: f.id,
+                href: if f.query.is_empty() {
+                    at.path.to_owned()
+                } else {
+                    format!("{}?{}", at.path, f.query)
+                },
+                active: f.query == current,
+                name: f.name,
+            })
+            .collect();
+        SavedView {
+            list_key: self.list_key,
+            chips,
+            query: current,
+            back: at.href(true, at.sort, None),
+            open: !self.errors.is_empty(),
+            name: self.name,
+            error: self.errors.get("name").map(str::to_owned),
+            status: self.errors.status(),
+        }
+    }
+}
+
+/// The body of the "save the current filter" form.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SaveFilterForm {
+    #[serde(default)]
+    pub name: String,
+    /// The list's query as the page showed it ([`ListState::query`]).
+    #[serde(default)]
+    pub query: String,
+}
+
+/// Saves the filter the user named for list `list_key` at `path`: a 303 back to the list with
+/// it applied, or the [`Saved`] to render the list again with the name's error (422).
+pub async fn save_filter(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &Principal,
+    list_key: &'static str,
+    path: &str,
+    form: &SaveFilterForm,
+) -> Result<Result<Response, Saved>, PageError> {
+    let input = NewSavedFilter::parse(list_key, &form.name, &form.query);
+    let saved = match input {
+        Ok(input) => {
+            let store = &state.store.saved_filters;
+            store.create(user.user_id, &input, &ctx.actor()).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match saved {
+        Ok(f) => {
+            let to = if f.query.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", f.query)
+            };
+            Ok(Ok(Redirect::to(&to).into_response()))
+        }
+        Err(e) => {
+            let errors = FormErrors::from_error(&ctx.tr, e.into())?;
+            let mut again = Saved::load(state, user, list_key).await?;
+            again.name = form.name.clone();
+            again.errors = errors;
+            Ok(Err(again))
         }
     }
 }
@@ -302,6 +539,54 @@ pub struct ListView {
     pub filter_keep: Vec<(String, String)>,
     pub path: String,
     pub empty: Option<EmptyState>,
+    /// The keys of the columns shown.
+    pub shown: Vec<&'static str>,
+    /// The column chooser: every column, ticked when shown.
+    pub chooser: Vec<ColOpt>,
+    /// The list's address without its position and columns: where the chooser goes back to.
+    pub chooser_back: String,
+    pub saved: SavedView,
+}
+
+impl ListView {
+    /// True when column `key` is shown (the template renders its cells only then).
+    pub fn shows(&self, key: &str) -> bool {
+        self.shown.contains(&key)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ColOpt {
+    pub key: &'static str,
+    pub label: String,
+    pub checked: bool,
+    pub fixed: bool,
+}
+
+/// A saved filter as a link that applies it.
+#[derive(Debug, Clone)]
+pub struct Chip {
+    pub id: i64,
+    pub name: String,
+    pub href: String,
+    /// The list shows exactly this filter now.
+    pub active: bool,
+}
+
+/// The saved filters row and the save form.
+#[derive(Debug, Clone)]
+pub struct SavedView {
+    pub list_key: &'static str,
+    pub chips: Vec<Chip>,
+    /// The query the save form saves.
+    pub query: String,
+    /// The list as it is now: where a delete comes back to.
+    pub back: String,
+    /// The save form is open (it came back with an error).
+    pub open: bool,
+    pub name: String,
+    pub error: Option<String>,
+    pub status: axum::http::StatusCode,
 }
 
 #[cfg(test)]

@@ -35,11 +35,13 @@ pub fn auth() -> Module {
     })
 }
 
-/// The home page, the header search's results page, and the way to the API documentation.
+/// The home page, the header search's results page, the way to the API documentation, and the
+/// list kit's routes (column chooser, deleting a saved filter).
 pub fn home() -> Module {
     Module::new("home")
         .pages(pages::home::router())
         .pages(pages::search::router())
+        .pages(pages::lists::router())
         .nav(NavEntry::new("/", "nav-home", None, 0))
         .nav(NavEntry::new("/api/docs", "nav-api", None, 900))
 }

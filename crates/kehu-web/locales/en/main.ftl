@@ -286,3 +286,18 @@ audit-field-reason = Reason
 audit-field-user_id = User id
 audit-field-expires_at = Expires
 audit-field-ip = IP address
+
+## list kit: column chooser and saved filters
+list-columns = Columns
+list-columns-legend = Columns shown
+list-columns-apply = Apply
+saved-filters = Saved filters:
+saved-filter-save = Save current filter
+saved-filter-name = Name
+saved-filter-delete = Delete
+saved-filter-delete-named = Delete filter “{ $name }”
+saved-filter-delete-confirm = Delete the saved filter “{ $name }”?
+err-saved-filter-too-many = This list has as many saved filters as it can keep; delete some first.
+audit-entity-saved_filter = Saved filter
+audit-field-list = List
+audit-field-query = Filter

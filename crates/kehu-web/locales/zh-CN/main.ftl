@@ -286,3 +286,18 @@ audit-field-reason = 原因
 audit-field-user_id = 用户编号
 audit-field-expires_at = 过期时间
 audit-field-ip = IP 地址
+
+## list kit: column chooser and saved filters
+list-columns = 列
+list-columns-legend = 显示的列
+list-columns-apply = 应用
+saved-filters = 保存的筛选：
+saved-filter-save = 保存当前筛选
+saved-filter-name = 名称
+saved-filter-delete = 删除
+saved-filter-delete-named = 删除筛选“{ $name }”
+saved-filter-delete-confirm = 确定删除保存的筛选“{ $name }”吗？
+err-saved-filter-too-many = 此列表保存的筛选已达上限，请先删除一些。
+audit-entity-saved_filter = 保存的筛选
+audit-field-list = 列表
+audit-field-query = 筛选条件

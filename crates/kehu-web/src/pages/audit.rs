@@ -19,15 +19,18 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::access::{PageGranted, need};
+use crate::context::{CsrfForm, Ctx};
 use crate::error::PageError;
 use crate::i18n::{FluentArg, Tr};
-use crate::listing::{Column, Empty, ListParams, ListState, ListView};
+use crate::listing::{self, Col, Empty, ListParams, ListState, ListView, SaveFilterForm, Saved};
 use crate::pages::opt_i64;
 use crate::state::AppState;
 use crate::views::{Chrome, Opt, render, when};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(list))
+    Router::new()
+        .route("/audit", get(list))
+        .route("/audit/saved-filters", axum::routing::post(save_filter))
 }
 
 #[derive(Deserialize, Default)]
@@ -103,13 +106,16 @@ struct AuditPage {
     l: ListView,
 }
 
-const COLUMNS: &[Column<AuditSort>] = &[
-    Column::Sorted(AuditSort::At, "col-when"),
-    Column::Plain("col-who"),
-    Column::Plain("col-action"),
-    Column::Plain("col-entity"),
-    Column::Plain("col-changes"),
+const COLUMNS: &[Col<AuditSort>] = &[
+    Col::sorted("at", "col-when", AuditSort::At).fixed(),
+    Col::plain("who", "col-who"),
+    Col::plain("action", "col-action"),
+    Col::plain("record", "col-entity"),
+    Col::plain("changes", "col-changes"),
 ];
+
+/// The list key of the audit log's saved filters.
+const LIST_KEY: &str = "audit";
 
 /// An entity's name in the page's language (`user` → 用户); unknown ones as stored.
 fn entity_label(tr: &Tr, entity: &str) -> String {
@@ -265,14 +271,40 @@ impl Names {
 
 async fn list(
     State(state): State<AppState>,
-    PageGranted { ctx, .. }: PageGranted<need::Audit>,
+    PageGranted { user, ctx, .. }: PageGranted<need::Audit>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, PageError> {
-    let c = Chrome::new(&ctx, "/audit");
+    let saved = Saved::load(&state, &user, LIST_KEY).await?;
+    list_page(&state, &ctx, q, saved).await
+}
+
+/// 保存当前筛选: back to the log with it applied, or the log with the name's error.
+async fn save_filter(
+    State(state): State<AppState>,
+    PageGranted { user, ctx, .. }: PageGranted<need::Audit>,
+    CsrfForm(f): CsrfForm<SaveFilterForm>,
+) -> Result<Response, PageError> {
+    match listing::save_filter(&state, &ctx, &user, LIST_KEY, "/audit", &f).await? {
+        Ok(done) => Ok(done),
+        Err(saved) => {
+            let q = serde_urlencoded::from_str(&f.query).unwrap_or_default();
+            list_page(&state, &ctx, q, saved).await
+        }
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    ctx: &Ctx,
+    q: AuditQuery,
+    saved: Saved,
+) -> Result<Response, PageError> {
+    let c = Chrome::new(ctx, "/audit");
     let filter = q.filter();
     let at = ListState::<AuditSort>::new(
         "/audit",
         &q.list,
+        COLUMNS,
         &[
             ("user", q.user.as_deref()),
             ("action", q.action.as_deref()),
@@ -288,8 +320,8 @@ async fn list(
         none: "audit-empty",
         action: None,
     };
-    let l = at.view(&c.tr, &listing, COLUMNS, empty);
-    let names = Names::load(&state, &c, &listing.items).await?;
+    let l = at.view(&c.tr, &listing, empty, saved);
+    let names = Names::load(state, &c, &listing.items).await?;
     let rows = listing
         .items
         .iter()
@@ -335,5 +367,6 @@ async fn list(
         l,
         c,
     };
-    Ok(render(&p)?.into_response())
+    let status = p.l.saved.status;
+    Ok((status, render(&p)?).into_response())
 }

@@ -17,7 +17,7 @@ use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
 use crate::form;
 use crate::i18n::Tr;
-use crate::listing::{Column, Empty, ListParams, ListState, ListView};
+use crate::listing::{self, Col, Empty, ListParams, ListState, ListView, SaveFilterForm, Saved};
 use crate::pages::opt_i64;
 use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, Opt, render, when};
@@ -25,6 +25,7 @@ use crate::views::{Chrome, FormErrors, Opt, render, when};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list).post(create))
+        .route("/users/saved-filters", post(save_filter))
         .route("/users/new", get(new_form))
         .route("/users/{id}", get(edit_form).post(update))
         .route("/users/{id}/password", post(reset_password))
@@ -42,6 +43,7 @@ pub struct Row {
     pub id: i64,
     pub username: String,
     pub display_name: String,
+    pub email: String,
     pub role_name: String,
     pub disabled: bool,
     pub last_login: String,
@@ -58,24 +60,54 @@ struct ListPage {
     l: ListView,
 }
 
-/// The users list's columns, in order.
-const COLUMNS: &[Column<UserSort>] = &[
-    Column::Sorted(UserSort::Username, "field-username"),
-    Column::Sorted(UserSort::DisplayName, "field-display-name"),
-    Column::Plain("field-role"),
-    Column::Plain("col-status"),
-    Column::Sorted(UserSort::LastLogin, "col-last-login"),
-    Column::Sorted(UserSort::Created, "col-created"),
+/// The users list's columns, in order (the e-mail address only when chosen).
+const COLUMNS: &[Col<UserSort>] = &[
+    Col::sorted("username", "field-username", UserSort::Username).fixed(),
+    Col::sorted("display_name", "field-display-name", UserSort::DisplayName),
+    Col::plain("email", "field-email").hidden(),
+    Col::plain("role", "field-role"),
+    Col::plain("status", "col-status"),
+    Col::sorted("last_login", "col-last-login", UserSort::LastLogin),
+    Col::sorted("created", "col-created", UserSort::Created),
 ];
+
+/// The list key of the users list's saved filters.
+const LIST_KEY: &str = "users";
 
 async fn list(
     State(state): State<AppState>,
-    PageGranted { ctx, .. }: PageGranted<need::Users>,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
     Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let saved = Saved::load(&state, &user, LIST_KEY).await?;
+    list_page(&state, &ctx, q, saved).await
+}
+
+/// 保存当前筛选: back to the list with it applied, or the list with the name's error.
+async fn save_filter(
+    State(state): State<AppState>,
+    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
+    CsrfForm(f): CsrfForm<SaveFilterForm>,
+) -> Result<Response, PageError> {
+    match listing::save_filter(&state, &ctx, &user, LIST_KEY, "/users", &f).await? {
+        Ok(done) => Ok(done),
+        Err(saved) => {
+            let q = serde_urlencoded::from_str(&f.query).unwrap_or_default();
+            list_page(&state, &ctx, q, saved).await
+        }
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    ctx: &crate::context::Ctx,
+    q: ListQuery,
+    saved: Saved,
 ) -> Result<Response, PageError> {
     let at = ListState::<UserSort>::new(
         "/users",
         &q.list,
+        COLUMNS,
         &[("q", q.q.as_deref()), ("role", q.role.as_deref())],
     );
     let filter = UserFilter {
@@ -83,13 +115,13 @@ async fn list(
         role_id: opt_i64(&q.role),
     };
     let listing = state.store.users.list(&filter, at.request()).await?;
-    let c = Chrome::new(&ctx, "/users");
+    let c = Chrome::new(ctx, "/users");
     let empty = Empty {
         filtered: "users-empty-filtered",
         none: "users-empty",
         action: Some(("users-new", "/users/new")),
     };
-    let l = at.view(&c.tr, &listing, COLUMNS, empty);
+    let l = at.view(&c.tr, &listing, empty, saved);
     let rows = listing
         .items
         .iter()
@@ -97,20 +129,22 @@ async fn list(
             id: u.id,
             username: u.username.clone(),
             display_name: u.display_name.clone(),
+            email: u.email.clone().unwrap_or_default(),
             role_name: c.role(&u.role_name),
             disabled: u.disabled,
             last_login: u.last_login_at.map(|t| when(&c.tr, &t)).unwrap_or_default(),
             created: when(&c.tr, &u.created_at),
         })
         .collect();
+    let status = l.saved.status;
     let p = ListPage {
         rows,
-        roles: role_options(&state, &c, &q.role.clone().unwrap_or_default(), None).await?,
+        roles: role_options(state, &c, &q.role.clone().unwrap_or_default(), None).await?,
         q: q.q.unwrap_or_default(),
         l,
         c,
     };
-    Ok(render(&p)?.into_response())
+    Ok((status, render(&p)?).into_response())
 }
 
 /// The values of the user form, as entered (kept when the form comes back with errors).
