@@ -430,7 +430,10 @@ pub async fn fill_synthetic(db: &Db, rows: u64, end: DateTime<Utc>) -> StoreResu
     if rows == 0 {
         return Ok(());
     }
-    let start = end.timestamp() - i64::try_from(rows / 2 + 1).unwrap_or(i64::MAX / 60) * 30;
+    let span = i64::try_from(rows / 2 + 1)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(30);
+    let start = end.timestamp().saturating_sub(span);
     let columns = "at, user_id, username, action, entity, entity_id, changes";
     let values = "i % 20 + 1, 'bench' || (i % 20 + 1), \
         CASE WHEN i % 997 = 0 THEN 'denied' WHEN i % 7 = 0 THEN 'create' \
