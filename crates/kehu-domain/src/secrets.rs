@@ -38,8 +38,7 @@ pub fn new_token() -> String {
 
 /// The hex SHA-256 of a token, as stored in the database.
 pub fn token_digest(token: &str) -> String {
-    let d = Sha256::digest(token.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", Sha256::digest(token.as_bytes()))
 }
 
 /// A random password a person can type: 16 characters without look-alikes (0/O, 1/l/I).

@@ -15,6 +15,7 @@ use axum::routing::get;
 use kehu_store::Store;
 use kehu_store::db::StorageState;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
@@ -49,6 +50,11 @@ pub fn router(state: AppState, modules: &Modules) -> Router {
 /// The layers every answer passes through, outermost first: request id (checked, echoed),
 /// security headers, tracing span, metrics, caught panics (500 problem+json), the request
 /// timeout, the body limit. Public so tests can put a misbehaving handler under them.
+///
+/// The first three wrap the router once. The others label by the matched route template, so
+/// they sit on the routes, composed into one service: `Router::layer` boxes each layer around
+/// every route separately, and a request then clones every box of its route once per layer
+/// (a tenth of the time to serve a small API read).
 pub fn layers(routes: Router<AppState>, state: AppState) -> Router {
     guard::install_panic_hook();
     let timeout = axum::middleware::from_fn_with_state(state.clone(), guard::timeout);
@@ -74,15 +80,21 @@ pub fn layers(routes: Router<AppState>, state: AppState) -> Router {
     // A 500 is logged once, by `AppError::log` with its cause; the trace layer's own
     // "response failed" line would repeat it.
     .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG));
-    routes
-        .layer(DefaultBodyLimit::max(1024 * 1024))
-        .layer(timeout)
-        .layer(CatchPanicLayer::custom(guard::panic_response))
-        .layer(metrics)
-        .layer(trace)
-        .layer(headers)
+    let routed = routes
+        .layer(
+            ServiceBuilder::new()
+                .layer(metrics)
+                .layer(CatchPanicLayer::custom(guard::panic_response))
+                .layer(timeout)
+                .layer(DefaultBodyLimit::max(1024 * 1024)),
+        )
+        .with_state(state);
+    let outer = ServiceBuilder::new()
         .layer(axum::middleware::from_fn(request_id::middleware))
-        .with_state(state)
+        .layer(headers)
+        .layer(trace)
+        .service(routed);
+    Router::new().fallback_service(outer)
 }
 
 /// The metrics in OpenMetrics text; with `metrics_token` set, only for that bearer token.

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditOut {
     pub id: i64,
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub at: DateTime<Utc>,
     /// Who made the change; `null` for the system (CLI, seeding).
     pub user_id: Option<i64>,

@@ -47,7 +47,9 @@ pub struct DictItemOut {
     pub sort: i32,
     /// False for protected items other modules rely on.
     pub editable: bool,
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     pub version: i32,
 }

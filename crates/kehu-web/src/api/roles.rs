@@ -43,7 +43,9 @@ pub struct RoleOut {
     pub rights: Vec<String>,
     /// How many users hold the role.
     pub users: i64,
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     pub version: i32,
 }

@@ -56,11 +56,15 @@ pub fn expiry(field: &str, days: Option<i64>) -> Result<DateTime<Utc>, FieldErro
 pub struct TokenOut {
     pub id: i64,
     pub name: String,
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::time::rfc3339_opt")]
     pub last_used_at: Option<DateTime<Utc>>,
     /// When the token stops signing in; `null` for a token that never expires (CLI-issued).
+    #[serde(serialize_with = "super::time::rfc3339_opt")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Set once the token is revoked; a revoked token no longer signs in.
+    #[serde(serialize_with = "super::time::rfc3339_opt")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -129,6 +133,7 @@ pub struct NewTokenBody {
 pub struct IssuedToken {
     pub id: i64,
     pub name: String,
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
     /// Send it as `Authorization: Bearer <token>`.
     pub token: String,

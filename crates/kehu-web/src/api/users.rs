@@ -43,8 +43,11 @@ pub struct UserOut {
     pub disabled: bool,
     /// True until the user replaces an administrator-set password.
     pub must_change_password: bool,
+    #[serde(serialize_with = "super::time::rfc3339_opt")]
     pub last_login_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// Send it back on PATCH (optimistic locking).
     pub version: i32,
