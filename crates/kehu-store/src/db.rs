@@ -222,7 +222,11 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(sync)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // Statement journals (an insert into a table with several indexes writes one
+                // in a transaction) in memory, not in a temporary file: one write syscall per
+                // page touched otherwise, which halved the audited-create throughput.
+                .pragma("temp_store", "memory");
             let unreachable = |e: sqlx::Error| ConnectError::Unreachable(e.to_string());
             let path = opts.get_filename().to_path_buf();
             // The writer first: it creates the file and switches it to WAL. Another process
