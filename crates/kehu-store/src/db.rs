@@ -836,6 +836,11 @@ macro_rules! read_methods {
                 $s.health().observe(r, false)
             }
 
+            /// The row `stmt` finds; none is [`DomainError::NotFound`] (a 404 to the caller).
+            pub async fn fetch_found<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> crate::StoreResult<T> {
+                $s.fetch_optional(stmt).await?.ok_or_else(|| kehu_domain::DomainError::NotFound.into())
+            }
+
             pub async fn fetch_optional<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> Result<Option<T>, sqlx::Error> {
                 $s.check_up()?;
                 let guard = $s.refusal_guard();

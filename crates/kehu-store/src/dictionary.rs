@@ -138,10 +138,7 @@ impl DictionaryStore {
         let q = select_entries()
             .and_where(Expr::col(Dictionary::Id).eq(id))
             .to_owned();
-        self.db
-            .fetch_optional(&q)
-            .await?
-            .ok_or(DomainError::NotFound.into())
+        self.db.fetch_found(&q).await
     }
 
     /// Who saved item `id` last, and when (a form shows it after a version conflict).
@@ -205,12 +202,7 @@ impl Record for DictEntry {
     };
 
     async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
-        let q = select_entries()
-            .and_where(Expr::col(Dictionary::Id).eq(id))
-            .to_owned();
-        tx.fetch_optional(&q)
-            .await?
-            .ok_or(DomainError::NotFound.into())
+        write::load_by_id(tx, select_entries(), id).await
     }
 
     fn id(&self) -> i64 {

@@ -274,13 +274,12 @@ impl Record for RoleDetail {
 
     async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
         let role: Role = tx
-            .fetch_optional(
+            .fetch_found(
                 &select_roles()
                     .and_where(Expr::col(Roles::Id).eq(id))
                     .to_owned(),
             )
-            .await?
-            .ok_or(DomainError::NotFound)?;
+            .await?;
         let codes = right_codes_in(tx, id).await?;
         let (users,): (i64,) = tx
             .fetch_one(

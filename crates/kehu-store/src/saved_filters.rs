@@ -125,12 +125,7 @@ impl Record for SavedFilter {
     };
 
     async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
-        let q = select_saved(OwnerFilter::system())
-            .and_where(Expr::col(SavedFilters::Id).eq(id))
-            .to_owned();
-        tx.fetch_optional(&q)
-            .await?
-            .ok_or(DomainError::NotFound.into())
+        write::load_by_id(tx, select_saved(OwnerFilter::system()), id).await
     }
 
     fn id(&self) -> i64 {
@@ -170,10 +165,7 @@ impl SavedFilterStore {
         let q = select_saved(scope)
             .and_where(Expr::col(SavedFilters::Id).eq(id))
             .to_owned();
-        self.db
-            .fetch_optional(&q)
-            .await?
-            .ok_or(DomainError::NotFound.into())
+        self.db.fetch_found(&q).await
     }
 
     /// Saves `input` for `owner` (the user asking). A name the owner already uses on that list
@@ -218,8 +210,7 @@ impl SavedFilterStore {
                 let q = select_saved(scope)
                     .and_where(Expr::col(SavedFilters::Id).eq(id))
                     .to_owned();
-                let before: SavedFilter =
-                    tx.fetch_optional(&q).await?.ok_or(DomainError::NotFound)?;
+                let before: SavedFilter = tx.fetch_found(&q).await?;
                 write::delete(tx, &before, before.version, actor).await
             })
             .await

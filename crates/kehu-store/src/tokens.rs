@@ -223,10 +223,7 @@ impl TokenStore {
         let q = select_tokens(scope)
             .and_where(Expr::col(ApiTokens::Id).eq(id))
             .to_owned();
-        self.db
-            .fetch_optional(&q)
-            .await?
-            .ok_or(DomainError::NotFound.into())
+        self.db.fetch_found(&q).await
     }
 
     /// The tokens within `scope` that pass `filter`, newest first.

@@ -301,10 +301,7 @@ impl UserStore {
         let q = select_users()
             .and_where(Expr::col((Users::Table, Users::Id)).eq(id))
             .to_owned();
-        self.db
-            .fetch_optional(&q)
-            .await?
-            .ok_or(DomainError::NotFound.into())
+        self.db.fetch_found(&q).await
     }
 
     /// Who saved user `id` last, and when (a form shows it after a version conflict).
@@ -339,8 +336,8 @@ impl UserStore {
             .from(Users::Table)
             .and_where(Expr::col(Users::Id).eq(id))
             .to_owned();
-        let row: Option<(String,)> = self.db.fetch_optional(&q).await?;
-        row.map(|(h,)| h).ok_or(DomainError::NotFound.into())
+        let (hash,): (String,) = self.db.fetch_found(&q).await?;
+        Ok(hash)
     }
 
     /// The user as the policy sees them: role, rights, data scope.
@@ -661,12 +658,7 @@ impl Record for User {
     };
 
     async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
-        let q = select_users()
-            .and_where(Expr::col((Users::Table, Users::Id)).eq(id))
-            .to_owned();
-        tx.fetch_optional(&q)
-            .await?
-            .ok_or(DomainError::NotFound.into())
+        write::load_by_id(tx, select_users(), id).await
     }
 
     fn id(&self) -> i64 {

@@ -5,7 +5,7 @@
 //! its caches once the transaction is committed ([`Caches`], [`Db::write_then_clear`]).
 
 use chrono::{DateTime, Utc};
-use sea_query::{Alias, Expr, ExprTrait, Iden, JoinType, Query, SimpleExpr};
+use sea_query::{Alias, Expr, ExprTrait, Iden, JoinType, Query, SelectStatement, SimpleExpr};
 use serde_json::Value;
 
 use crate::audit::{self, Action, Actor};
@@ -76,6 +76,18 @@ pub trait Record: Sized {
 
     /// The fields the audit log compares before and after a change.
     fn snapshot(&self) -> Value;
+}
+
+/// Reads record `id` with `select`, the store's own statement (joins and all): what a
+/// [`Record::load`] is for a record that is one row.
+pub async fn load_by_id<R: Record + crate::db::Row>(
+    tx: &mut Tx,
+    mut select: SelectStatement,
+    id: i64,
+) -> StoreResult<R> {
+    let t = R::TABLE;
+    select.and_where(Expr::col((t.table, t.id)).eq(id));
+    tx.fetch_found(&select).await
 }
 
 /// Inserts a record with `values`, stamped with who and when (no audit entry: the seed data

@@ -86,9 +86,40 @@ impl std::fmt::Debug for SessionInfo {
     }
 }
 
-/// Everything a handler may want to know about the requester.
+/// Everything a handler may want to know about the requester. Its extractors each take a
+/// copy, so it is shared (one allocation per request, not one per extractor and field).
 #[derive(Clone)]
-pub struct Ctx {
+pub struct Ctx(Arc<CtxData>);
+
+impl Ctx {
+    pub fn new(data: CtxData) -> Self {
+        Self(Arc::new(data))
+    }
+}
+
+impl std::ops::Deref for Ctx {
+    type Target = CtxData;
+
+    fn deref(&self) -> &CtxData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Ctx {
+    fn deref_mut(&mut self) -> &mut CtxData {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What [`Ctx`] holds.
+#[derive(Clone)]
+pub struct CtxData {
     pub tr: Tr,
     pub user: Option<Principal>,
     pub session: Option<SessionInfo>,
@@ -101,7 +132,7 @@ pub struct Ctx {
     pub nav: Arc<[NavEntry]>,
 }
 
-impl std::fmt::Debug for Ctx {
+impl std::fmt::Debug for CtxData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ctx")
             .field("tr", &self.tr)
@@ -114,7 +145,7 @@ impl std::fmt::Debug for Ctx {
     }
 }
 
-impl Ctx {
+impl CtxData {
     /// The token forms must echo: the session's, or the anonymous one before sign-in.
     pub fn csrf(&self) -> String {
         self.session
@@ -201,7 +232,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         }
     }
 
-    let ctx = Ctx {
+    let ctx = Ctx::new(CtxData {
         tr,
         user,
         session,
@@ -209,7 +240,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         path,
         uri,
         nav: state.nav.clone(),
-    };
+    });
     if is_api {
         req.extensions_mut().insert(ctx);
         return REQUEST_TR.scope(tr, next.run(req)).await;
@@ -260,11 +291,8 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Resolved, AppE
 }
 
 fn ctx_of(parts: &Parts) -> Ctx {
-    parts
-        .extensions
-        .get::<Ctx>()
-        .cloned()
-        .unwrap_or_else(|| Ctx {
+    parts.extensions.get::<Ctx>().cloned().unwrap_or_else(|| {
+        Ctx::new(CtxData {
             tr: current_tr(),
             user: None,
             session: None,
@@ -273,6 +301,7 @@ fn ctx_of(parts: &Parts) -> Ctx {
             uri: parts.uri.to_string(),
             nav: Arc::from([]),
         })
+    })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
