@@ -13,14 +13,22 @@
 //! ([`Saved`], `kehu_store::saved_filters`) are the list's query without its position; the
 //! page lists the user's own as chips, saves through [`save_filter`] and deletes through
 //! `pages/lists.rs`.
+//!
+//! A list page implements [`ListPage`] (its address, right, query and rendering) and gets its
+//! two routes from [`routes`]: the list, and saving the current filter.
 
+use axum::Router;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use kehu_domain::Principal;
 use kehu_store::page::{Count, Cursor, ListRequest, Listing, PageRequest, Sort, SortKey};
 use kehu_store::saved_filters::{NewSavedFilter, SavedFilter};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use crate::context::Ctx;
+use crate::access::{NeedsRight, PageGranted};
+use crate::context::{CsrfForm, Ctx};
 use crate::error::PageError;
 use crate::i18n::{FluentArg, Tr};
 use crate::state::AppState;
@@ -425,7 +433,7 @@ impl Saved {
 
 /// The body of the "save the current filter" form.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct SaveFilterForm {
+struct SaveFilterForm {
     #[serde(default)]
     pub name: String,
     /// The list's query as the page showed it ([`ListState::query`]).
@@ -433,9 +441,61 @@ pub struct SaveFilterForm {
     pub query: String,
 }
 
+/// A list page on the kit: [`routes`] serves it at `PATH` for holders of `Need`'s right,
+/// with the user's saved filters (kept under `KEY`), and saves the current filter at
+/// `PATH/saved-filters`.
+pub trait ListPage: 'static {
+    type Need: NeedsRight + 'static;
+    /// The page's query: its filters with [`ListParams`] flattened in.
+    type Query: DeserializeOwned + Default + Send + 'static;
+    /// The list's address, e.g. `/users`.
+    const PATH: &'static str;
+    /// The list key its saved filters are kept under.
+    const KEY: &'static str;
+
+    /// The page for query `q`, with the saved filters (and a save error, if any) in `saved`.
+    fn render(
+        state: &AppState,
+        ctx: &Ctx,
+        q: Self::Query,
+        saved: Saved,
+    ) -> impl Future<Output = Result<Response, PageError>> + Send;
+}
+
+/// `GET L::PATH` (the list) and `POST L::PATH/saved-filters` (保存当前筛选: back to the list
+/// with the filter applied, or the list with the name's error).
+pub fn routes<L: ListPage>() -> Router<AppState> {
+    Router::new()
+        .route(L::PATH, get(show::<L>))
+        .route(&format!("{}/saved-filters", L::PATH), post(save::<L>))
+}
+
+async fn show<L: ListPage>(
+    State(state): State<AppState>,
+    PageGranted { user, ctx, .. }: PageGranted<L::Need>,
+    Query(q): Query<L::Query>,
+) -> Result<Response, PageError> {
+    let saved = Saved::load(&state, &user, L::KEY).await?;
+    L::render(&state, &ctx, q, saved).await
+}
+
+async fn save<L: ListPage>(
+    State(state): State<AppState>,
+    PageGranted { user, ctx, .. }: PageGranted<L::Need>,
+    CsrfForm(f): CsrfForm<SaveFilterForm>,
+) -> Result<Response, PageError> {
+    match save_filter(&state, &ctx, &user, L::KEY, L::PATH, &f).await? {
+        Ok(done) => Ok(done),
+        Err(saved) => {
+            let q = serde_urlencoded::from_str(&f.query).unwrap_or_default();
+            L::render(&state, &ctx, q, saved).await
+        }
+    }
+}
+
 /// Saves the filter the user named for list `list_key` at `path`: a 303 back to the list with
 /// it applied, or the [`Saved`] to render the list again with the name's error (422).
-pub async fn save_filter(
+async fn save_filter(
     state: &AppState,
     ctx: &Ctx,
     user: &Principal,

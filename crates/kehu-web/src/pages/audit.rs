@@ -6,9 +6,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use kehu_store::audit::{Action, AuditEntry, AuditFilter, AuditSort};
@@ -18,19 +16,17 @@ use kehu_store::{Page, PageRequest};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::access::{PageGranted, need};
-use crate::context::{CsrfForm, Ctx};
+use crate::access::need;
+use crate::context::Ctx;
 use crate::error::PageError;
 use crate::i18n::{FluentArg, Tr};
-use crate::listing::{self, Col, Empty, ListParams, ListState, ListView, SaveFilterForm, Saved};
+use crate::listing::{self, Col, Empty, ListPage, ListParams, ListState, ListView, Saved};
 use crate::pages::opt_i64;
 use crate::state::AppState;
 use crate::views::{Chrome, Opt, render, when};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/audit", get(list))
-        .route("/audit/saved-filters", axum::routing::post(save_filter))
+    Router::new().merge(listing::routes::<AuditList>())
 }
 
 #[derive(Deserialize, Default)]
@@ -113,9 +109,6 @@ const COLUMNS: &[Col<AuditSort>] = &[
     Col::plain("record", "col-entity"),
     Col::plain("changes", "col-changes"),
 ];
-
-/// The list key of the audit log's saved filters.
-const LIST_KEY: &str = "audit";
 
 /// An entity's name in the page's language (`user` → 用户); unknown ones as stored.
 fn entity_label(tr: &Tr, entity: &str) -> String {
@@ -269,104 +262,90 @@ impl Names {
     }
 }
 
-async fn list(
-    State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::Audit>,
-    Query(q): Query<AuditQuery>,
-) -> Result<Response, PageError> {
-    let saved = Saved::load(&state, &user, LIST_KEY).await?;
-    list_page(&state, &ctx, q, saved).await
-}
+/// Audit list on the list kit (its routes: `listing::routes`).
+struct AuditList;
 
-/// 保存当前筛选: back to the log with it applied, or the log with the name's error.
-async fn save_filter(
-    State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::Audit>,
-    CsrfForm(f): CsrfForm<SaveFilterForm>,
-) -> Result<Response, PageError> {
-    match listing::save_filter(&state, &ctx, &user, LIST_KEY, "/audit", &f).await? {
-        Ok(done) => Ok(done),
-        Err(saved) => {
-            let q = serde_urlencoded::from_str(&f.query).unwrap_or_default();
-            list_page(&state, &ctx, q, saved).await
-        }
-    }
-}
+impl ListPage for AuditList {
+    type Need = need::Audit;
+    type Query = AuditQuery;
+    const PATH: &'static str = "/audit";
+    const KEY: &'static str = "audit";
 
-async fn list_page(
-    state: &AppState,
-    ctx: &Ctx,
-    q: AuditQuery,
-    saved: Saved,
-) -> Result<Response, PageError> {
-    let c = Chrome::new(ctx, "/audit");
-    let filter = q.filter();
-    let at = ListState::<AuditSort>::new(
-        "/audit",
-        &q.list,
-        COLUMNS,
-        &[
-            ("user", q.user.as_deref()),
-            ("action", q.action.as_deref()),
-            ("entity", q.entity.as_deref()),
-            ("entity_id", q.entity_id.as_deref()),
-            ("from", q.from.as_deref()),
-            ("to", q.to.as_deref()),
-        ],
-    );
-    let listing = state.store.audit.list(&filter, at.request()).await?;
-    let empty = Empty {
-        filtered: "audit-empty-filtered",
-        none: "audit-empty",
-        action: None,
-    };
-    let l = at.view(&c.tr, &listing, empty, saved);
-    let names = Names::load(state, &c, &listing.items).await?;
-    let rows = listing
-        .items
-        .iter()
-        .map(|e| {
-            let (record, href) = names.record(&c.tr, e);
-            Row {
-                at: when(&c.tr, &e.at),
-                username: e.username.clone(),
-                action: c.tr.t(&format!("audit-action-{}", e.action)),
-                record,
-                href,
-                changes: changes(&c.tr, e),
-            }
-        })
-        .collect();
-    let users = state
-        .store
-        .users
-        .list(&UserFilter::default(), ListRequest::first(200))
-        .await?
-        .items;
-    let users = Opt::list(
-        users.into_iter().map(|u| (u.id, u.display_name)),
-        q.user.as_deref().unwrap_or(""),
-    );
-    let actions = Opt::list(
-        Action::ALL
+    async fn render(
+        state: &AppState,
+        ctx: &Ctx,
+        q: AuditQuery,
+        saved: Saved,
+    ) -> Result<Response, PageError> {
+        let c = Chrome::new(ctx, "/audit");
+        let filter = q.filter();
+        let at = ListState::<AuditSort>::new(
+            "/audit",
+            &q.list,
+            COLUMNS,
+            &[
+                ("user", q.user.as_deref()),
+                ("action", q.action.as_deref()),
+                ("entity", q.entity.as_deref()),
+                ("entity_id", q.entity_id.as_deref()),
+                ("from", q.from.as_deref()),
+                ("to", q.to.as_deref()),
+            ],
+        );
+        let listing = state.store.audit.list(&filter, at.request()).await?;
+        let empty = Empty {
+            filtered: "audit-empty-filtered",
+            none: "audit-empty",
+            action: None,
+        };
+        let l = at.view(&c.tr, &listing, empty, saved);
+        let names = Names::load(state, &c, &listing.items).await?;
+        let rows = listing
+            .items
             .iter()
-            .map(|a| (a.code(), c.tr.t(&format!("audit-action-{}", a.code())))),
-        q.action.as_deref().unwrap_or(""),
-    );
-    let entities = state.store.audit.entities().await?;
-    let entities = Opt::list(
-        entities.iter().map(|e| (e, entity_label(&c.tr, e))),
-        q.entity.as_deref().unwrap_or(""),
-    );
-    let p = AuditPage {
-        rows,
-        users,
-        actions,
-        entities,
-        q,
-        l,
-        c,
-    };
-    let status = p.l.saved.status;
-    Ok((status, render(&p)?).into_response())
+            .map(|e| {
+                let (record, href) = names.record(&c.tr, e);
+                Row {
+                    at: when(&c.tr, &e.at),
+                    username: e.username.clone(),
+                    action: c.tr.t(&format!("audit-action-{}", e.action)),
+                    record,
+                    href,
+                    changes: changes(&c.tr, e),
+                }
+            })
+            .collect();
+        let users = state
+            .store
+            .users
+            .list(&UserFilter::default(), ListRequest::first(200))
+            .await?
+            .items;
+        let users = Opt::list(
+            users.into_iter().map(|u| (u.id, u.display_name)),
+            q.user.as_deref().unwrap_or(""),
+        );
+        let actions = Opt::list(
+            Action::ALL
+                .iter()
+                .map(|a| (a.code(), c.tr.t(&format!("audit-action-{}", a.code())))),
+            q.action.as_deref().unwrap_or(""),
+        );
+        let entities = state.store.audit.entities().await?;
+        let entities = Opt::list(
+            entities.iter().map(|e| (e, entity_label(&c.tr, e))),
+            q.entity.as_deref().unwrap_or(""),
+        );
+        let p = AuditPage {
+            rows,
+            users,
+            actions,
+            entities,
+            q,
+            l,
+            c,
+        };
+        let status = p.l.saved.status;
+        Ok((status, render(&p)?).into_response())
+    }
 }

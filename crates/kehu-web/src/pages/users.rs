@@ -17,15 +17,15 @@ use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
 use crate::form;
 use crate::i18n::Tr;
-use crate::listing::{self, Col, Empty, ListParams, ListState, ListView, SaveFilterForm, Saved};
+use crate::listing::{self, Col, Empty, ListParams, ListState, ListView, Saved};
 use crate::pages::opt_i64;
 use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, Opt, render, when};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/users", get(list).post(create))
-        .route("/users/saved-filters", post(save_filter))
+        .merge(listing::routes::<UsersList>())
+        .route("/users", post(create))
         .route("/users/new", get(new_form))
         .route("/users/{id}", get(edit_form).post(update))
         .route("/users/{id}/password", post(reset_password))
@@ -71,80 +71,63 @@ const COLUMNS: &[Col<UserSort>] = &[
     Col::sorted("created", "col-created", UserSort::Created),
 ];
 
-/// The list key of the users list's saved filters.
-const LIST_KEY: &str = "users";
+/// Users list on the list kit (its routes: `listing::routes`).
+struct UsersList;
 
-async fn list(
-    State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, PageError> {
-    let saved = Saved::load(&state, &user, LIST_KEY).await?;
-    list_page(&state, &ctx, q, saved).await
-}
+impl listing::ListPage for UsersList {
+    type Need = need::Users;
+    type Query = ListQuery;
+    const PATH: &'static str = "/users";
+    const KEY: &'static str = "users";
 
-/// 保存当前筛选: back to the list with it applied, or the list with the name's error.
-async fn save_filter(
-    State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::Users>,
-    CsrfForm(f): CsrfForm<SaveFilterForm>,
-) -> Result<Response, PageError> {
-    match listing::save_filter(&state, &ctx, &user, LIST_KEY, "/users", &f).await? {
-        Ok(done) => Ok(done),
-        Err(saved) => {
-            let q = serde_urlencoded::from_str(&f.query).unwrap_or_default();
-            list_page(&state, &ctx, q, saved).await
-        }
+    async fn render(
+        state: &AppState,
+        ctx: &crate::context::Ctx,
+        q: ListQuery,
+        saved: Saved,
+    ) -> Result<Response, PageError> {
+        let at = ListState::<UserSort>::new(
+            "/users",
+            &q.list,
+            COLUMNS,
+            &[("q", q.q.as_deref()), ("role", q.role.as_deref())],
+        );
+        let filter = UserFilter {
+            q: q.q.clone().filter(|s| !s.trim().is_empty()),
+            role_id: opt_i64(&q.role),
+        };
+        let listing = state.store.users.list(&filter, at.request()).await?;
+        let c = Chrome::new(ctx, "/users");
+        let empty = Empty {
+            filtered: "users-empty-filtered",
+            none: "users-empty",
+            action: Some(("users-new", "/users/new")),
+        };
+        let l = at.view(&c.tr, &listing, empty, saved);
+        let rows = listing
+            .items
+            .iter()
+            .map(|u| Row {
+                id: u.id,
+                username: u.username.clone(),
+                display_name: u.display_name.clone(),
+                email: u.email.clone().unwrap_or_default(),
+                role_name: c.role(&u.role_name),
+                disabled: u.disabled,
+                last_login: u.last_login_at.map(|t| when(&c.tr, &t)).unwrap_or_default(),
+                created: when(&c.tr, &u.created_at),
+            })
+            .collect();
+        let status = l.saved.status;
+        let p = ListPage {
+            rows,
+            roles: role_options(state, &c, &q.role.clone().unwrap_or_default(), None).await?,
+            q: q.q.unwrap_or_default(),
+            l,
+            c,
+        };
+        Ok((status, render(&p)?).into_response())
     }
-}
-
-async fn list_page(
-    state: &AppState,
-    ctx: &crate::context::Ctx,
-    q: ListQuery,
-    saved: Saved,
-) -> Result<Response, PageError> {
-    let at = ListState::<UserSort>::new(
-        "/users",
-        &q.list,
-        COLUMNS,
-        &[("q", q.q.as_deref()), ("role", q.role.as_deref())],
-    );
-    let filter = UserFilter {
-        q: q.q.clone().filter(|s| !s.trim().is_empty()),
-        role_id: opt_i64(&q.role),
-    };
-    let listing = state.store.users.list(&filter, at.request()).await?;
-    let c = Chrome::new(ctx, "/users");
-    let empty = Empty {
-        filtered: "users-empty-filtered",
-        none: "users-empty",
-        action: Some(("users-new", "/users/new")),
-    };
-    let l = at.view(&c.tr, &listing, empty, saved);
-    let rows = listing
-        .items
-        .iter()
-        .map(|u| Row {
-            id: u.id,
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            email: u.email.clone().unwrap_or_default(),
-            role_name: c.role(&u.role_name),
-            disabled: u.disabled,
-            last_login: u.last_login_at.map(|t| when(&c.tr, &t)).unwrap_or_default(),
-            created: when(&c.tr, &u.created_at),
-        })
-        .collect();
-    let status = l.saved.status;
-    let p = ListPage {
-        rows,
-        roles: role_options(state, &c, &q.role.clone().unwrap_or_default(), None).await?,
-        q: q.q.unwrap_or_default(),
-        l,
-        c,
-    };
-    Ok((status, render(&p)?).into_response())
 }
 
 /// The values of the user form, as entered (kept when the form comes back with errors).
