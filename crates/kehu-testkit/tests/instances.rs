@@ -78,3 +78,39 @@ async fn a_user_disabled_on_one_instance_is_refused_by_the_other_within_200_ms()
     let took = refused_within(&b, &hers, Duration::from_millis(200)).await;
     eprintln!("disabling reached the other instance in {took:?}");
 }
+
+#[tokio::test]
+async fn after_a_burst_of_changes_on_one_instance_the_other_shows_the_last_within_200_ms() {
+    let a = spawn_app(TestBackend::Postgres).await;
+    let b = spawn_beside(&a).await;
+    let admin = a.token_for("admin").await;
+    let list = "/api/v1/dictionary?kind=burst&per_page=100";
+    let count = async |app: &TestApp| -> i64 {
+        let page: Value = bearer(app, &admin, Method::GET, list, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["total"].as_i64().unwrap()
+    };
+    // The other instance has the dictionary in its cache.
+    assert_eq!(count(&b).await, 0);
+    // Announcements coalesce under a burst; the last change must still reach the other.
+    let creates = (0..40).map(|i| {
+        let body = json!({"kind": "burst", "item": format!("项目{i}"), "value": format!("v{i}")});
+        bearer(&a, &admin, Method::POST, "/api/v1/dictionary", Some(body))
+    });
+    for created in futures_util::future::join_all(creates).await {
+        assert_eq!(created.status(), 201);
+    }
+    let start = Instant::now();
+    while count(&b).await != 40 {
+        assert!(
+            start.elapsed() < Duration::from_millis(200),
+            "the other instance still shows {} items after {:?}",
+            count(&b).await,
+            start.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
