@@ -331,7 +331,10 @@ stories! {
         assert!(finished < 50, "the sign-ins were still hashing while /healthz was probed");
         let statuses = tasks.join_all().await;
         assert!(statuses.iter().all(|s| *s == FAILED), "{statuses:?}");
-        assert!(slowest < Duration::from_millis(50), "/healthz took {slowest:?} under load");
+        // Hashing on the runtime's two worker threads would hold /healthz for the whole
+        // batch (50 hashes: seconds); off the runtime it answers at once. The bound leaves
+        // room for a busy CI machine, which has cost tens of milliseconds.
+        assert!(slowest < Duration::from_millis(250), "/healthz took {slowest:?} under load");
     }
 
     async fn a_session_past_its_absolute_lifetime_is_refused_even_if_used_a_minute_ago(app) {
