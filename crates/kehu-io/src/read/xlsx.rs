@@ -7,6 +7,7 @@
 
 use std::io::{BufReader, Read, Seek};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use calamine::{DataRef, Reader, Xlsx};
 
@@ -16,6 +17,7 @@ const CHANNEL_ROWS: usize = 256;
 
 pub(crate) struct XlsxSource {
     rows: Receiver<Result<RawRow, ReadError>>,
+    worker: Option<JoinHandle<()>>,
 }
 
 impl XlsxSource {
@@ -25,7 +27,7 @@ impl XlsxSource {
     {
         let (tx, rows) = sync_channel(CHANNEL_ROWS);
         let options = options.clone();
-        std::thread::Builder::new()
+        let worker = std::thread::Builder::new()
             .name("kehu-io-xlsx".into())
             .spawn(move || {
                 if let Err(e) = stream_sheet(reader, &options, &tx) {
@@ -33,12 +35,23 @@ impl XlsxSource {
                     let _ = tx.send(Err(e));
                 }
             })?;
-        Ok(Self { rows })
+        Ok(Self {
+            rows,
+            worker: Some(worker),
+        })
     }
 
     pub(crate) fn next_row(&mut self) -> Result<Option<RawRow>, ReadError> {
-        // A closed channel is the end of the sheet: the thread sends its errors first.
-        self.rows.recv().ok().transpose()
+        match self.rows.recv() {
+            Ok(row) => row.map(Some),
+            // A closed channel is the end of the sheet (the thread sends its errors first),
+            // unless the thread died: a parser panic on a corrupt file must not look like a
+            // shorter sheet.
+            Err(_) => match self.worker.take().map(JoinHandle::join) {
+                Some(Err(_)) => Err(ReadError::Xlsx("the workbook could not be parsed".into())),
+                _ => Ok(None),
+            },
+        }
     }
 }
 

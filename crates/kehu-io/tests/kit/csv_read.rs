@@ -105,6 +105,15 @@ fn line_numbers_count_blank_lines_crlf_and_line_breaks_inside_quotes() {
 }
 
 #[test]
+fn a_classic_mac_file_with_lone_cr_line_ends_is_numbered_by_line() {
+    let mut reader = open("a,b\r1,2\r\r3,4\r");
+    assert_eq!(
+        records(&mut reader),
+        vec![row(2, &["1", "2"]), row(4, &["3", "4"])]
+    );
+}
+
+#[test]
 fn a_quote_inside_a_cell_is_kept_and_an_unclosed_quote_rejects_its_row() {
     let mut reader = open("a,b\n5\" disk,x\n\"open,y\nz,w\n");
     let got = records(&mut reader);

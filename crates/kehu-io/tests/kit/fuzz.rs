@@ -19,6 +19,22 @@ fn line_of(record: &Record) -> u64 {
     }
 }
 
+/// A small real workbook, made once.
+fn workbook() -> Vec<u8> {
+    let mut writer = kehu_io::XlsxWriter::new("Sheet1", &["name", "n"]).unwrap();
+    for i in 0..20 {
+        writer
+            .write_row(&[
+                kehu_io::Cell::Text(format!("客户{i}")),
+                kehu_io::Cell::Integer(i),
+            ])
+            .unwrap();
+    }
+    let mut bytes = Vec::new();
+    writer.save_to_writer(Cursor::new(&mut bytes)).unwrap();
+    bytes
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -35,6 +51,25 @@ proptest! {
                 if let Record::Row(r) = &record {
                     prop_assert_eq!(r.cells.len(), width);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_workbook_is_rows_or_an_error_never_a_panic(
+        damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
+    ) {
+        let mut bytes = workbook();
+        for (at, byte) in damage {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        if let Ok(reader) = TableReader::from_reader(Cursor::new(bytes), &small_caps()) {
+            let mut last = reader.header_line();
+            for record in reader {
+                let Ok(record) = record else { break };
+                prop_assert!(line_of(&record) > last);
+                last = line_of(&record);
             }
         }
     }
