@@ -79,6 +79,15 @@ pub enum Record {
     Rejected(Row, RejectReason),
 }
 
+impl Record {
+    /// The row's 1-based line, kept or rejected.
+    pub fn line(&self) -> u64 {
+        match self {
+            Self::Row(r) | Self::Rejected(r, _) => r.line,
+        }
+    }
+}
+
 /// Why the reader refused a row. `code()` is the stable key for messages and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectReason {

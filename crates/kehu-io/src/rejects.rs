@@ -9,6 +9,7 @@ use std::path::Path;
 
 use crate::write::{CsvWriter, WriteError};
 
+/// Writes the rejects file row by row; `finish` flushes it.
 pub struct RejectsWriter<W: Write> {
     csv: CsvWriter<W>,
     width: usize,

@@ -14,9 +14,7 @@ fn small_caps() -> ReadOptions {
 }
 
 fn line_of(record: &Record) -> u64 {
-    match record {
-        Record::Row(r) | Record::Rejected(r, _) => r.line,
-    }
+    record.line()
 }
 
 /// A small real workbook, made once.

@@ -7,6 +7,7 @@
 )]
 
 mod csv_read;
+mod flow;
 mod fuzz;
 mod vcard;
 mod write;

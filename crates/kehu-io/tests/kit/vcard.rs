@@ -86,7 +86,15 @@ fn a_gbk_vcard_file_is_decoded() {
 }
 
 #[test]
-fn garbage_is_no_contact_and_no_panic() {
-    let file = read_vcards(b"\x00\xFFBEGIN:VCARD\r\nFN\r\n:::\r\n");
-    assert!(file.contacts.is_empty() || file.contacts.iter().all(|c| !c.full_name.is_empty()));
+fn a_card_cut_off_by_the_end_of_the_file_keeps_what_it_has() {
+    let file = read_vcards(b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:\xE5\xBC\xA0\r\n:::\r\n");
+    assert_eq!(file.rejected, vec![]);
+    let names: Vec<&str> = file.contacts.iter().map(|c| c.full_name.as_str()).collect();
+    assert_eq!(names, ["张"]);
+}
+
+#[test]
+fn text_that_is_no_vcard_gives_no_contacts() {
+    let file = read_vcards(b"\x00\xFFname,mobile\r\nx,1\r\n");
+    assert_eq!((file.contacts.len(), file.rejected.len()), (0, 0));
 }
