@@ -109,9 +109,22 @@ fn checked_entity(entity: &str) -> StoreResult<&str> {
 /// Writes (or replaces) the document of `doc.entity` `doc.entity_id`, in the record's write
 /// transaction so the index never disagrees with a committed record.
 pub async fn put(tx: &mut Tx, doc: &SearchDoc<'_>) -> StoreResult<()> {
-    let entity = checked_entity(doc.entity)?;
-    let body = body_of(doc);
-    let tokens = doc_tokens(doc).into_iter().collect::<Vec<_>>();
+    put_many(tx, std::slice::from_ref(doc)).await
+}
+
+/// Documents written per statement by [`put_many`].
+const PUT_BATCH: usize = 200;
+
+/// [`put`] for many documents (an import's batch): a few multi-row statements instead of two
+/// per document.
+pub async fn put_many(tx: &mut Tx, docs: &[SearchDoc<'_>]) -> StoreResult<()> {
+    for chunk in docs.chunks(PUT_BATCH) {
+        put_chunk(tx, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn put_chunk(tx: &mut Tx, docs: &[SearchDoc<'_>]) -> StoreResult<()> {
     let pg = tx.backend() == Backend::Postgres;
     let mut columns = vec![
         SearchDocs::Entity,
@@ -121,47 +134,73 @@ pub async fn put(tx: &mut Tx, doc: &SearchDoc<'_>) -> StoreResult<()> {
         SearchDocs::Subtitle,
         SearchDocs::Body,
     ];
-    let mut values: Vec<Expr> = vec![
-        entity.into(),
-        doc.entity_id.into(),
-        doc.owner_id.into(),
-        doc.title.into(),
-        doc.subtitle.into(),
-        body.into(),
-    ];
     if pg {
         columns.push(SearchDocs::Tokens);
-        values.push(Expr::cust_with_values(
-            "$1::tsvector",
-            [tsvector_literal(&tokens)],
-        ));
     }
     let update = columns[2..].to_vec();
     let mut insert = Query::insert()
         .into_table(SearchDocs::Table)
         .columns(columns)
         .to_owned();
+    // One row per record and statement (PostgreSQL refuses to upsert a row twice in one):
+    // the last document of a record wins.
+    let mut last = HashMap::new();
+    for (i, doc) in docs.iter().enumerate() {
+        last.insert((doc.entity, doc.entity_id), i);
+    }
+    let mut tokens_of = HashMap::new();
+    for (i, doc) in docs.iter().enumerate() {
+        if last.get(&(doc.entity, doc.entity_id)) != Some(&i) {
+            continue;
+        }
+        let entity = checked_entity(doc.entity)?;
+        let tokens = doc_tokens(doc).into_iter().collect::<Vec<_>>().join(" ");
+        let mut values: Vec<Expr> = vec![
+            entity.into(),
+            doc.entity_id.into(),
+            doc.owner_id.into(),
+            doc.title.into(),
+            doc.subtitle.into(),
+            body_of(doc).into(),
+        ];
+        if pg {
+            // `'tok' 'tok' …`: lexemes taken as they are (tokens hold no quotes or spaces).
+            let quoted = tokens.replace(' ', "' '");
+            values.push(Expr::cust_with_values(
+                "$1::tsvector",
+                [format!("'{quoted}'")],
+            ));
+        }
+        insert
+            .values(values)
+            .map_err(|e| StoreError::Other(e.into()))?;
+        tokens_of.insert((entity.to_owned(), doc.entity_id), tokens);
+    }
     insert
-        .values(values)
-        .map_err(|e| StoreError::Other(e.into()))?
         .on_conflict(
             OnConflict::columns([SearchDocs::Entity, SearchDocs::EntityId])
                 .update_columns(update)
                 .to_owned(),
         )
-        .returning_col(SearchDocs::Id);
-    let (id,): (i64,) = tx.fetch_one(&insert).await?;
-    if tx.backend() == Backend::Sqlite {
+        .returning(Query::returning().columns([
+            SearchDocs::Id,
+            SearchDocs::Entity,
+            SearchDocs::EntityId,
+        ]));
+    let ids: Vec<(i64, String, i64)> = tx.fetch_all(&insert).await?;
+    if !pg {
         // A contentless FTS5 table replaces the row of a rowid it already holds.
-        tx.execute(
-            Query::insert()
-                .replace()
-                .into_table(SearchFts::Table)
-                .columns([SearchFts::Rowid, SearchFts::Tokens])
-                .values([id.into(), tokens.join(" ").into()])
-                .map_err(|e| StoreError::Other(e.into()))?,
-        )
-        .await?;
+        let mut fts = Query::insert()
+            .replace()
+            .into_table(SearchFts::Table)
+            .columns([SearchFts::Rowid, SearchFts::Tokens])
+            .to_owned();
+        for (id, entity, entity_id) in ids {
+            let tokens = tokens_of.remove(&(entity, entity_id)).unwrap_or_default();
+            fts.values([id.into(), tokens.into()])
+                .map_err(|e| StoreError::Other(e.into()))?;
+        }
+        tx.execute(&fts).await?;
     }
     Ok(())
 }
@@ -176,6 +215,12 @@ pub async fn remove(tx: &mut Tx, entity: &str, entity_id: i64) -> StoreResult<()
         .and_where(Expr::col(SearchDocs::EntityId).eq(entity_id));
     tx.execute(&delete).await?;
     Ok(())
+}
+
+/// How many index tokens `doc` costs (one FTS5 / `tsvector` entry each): what a module's
+/// import pays per record on top of its own row.
+pub fn token_count(doc: &SearchDoc<'_>) -> usize {
+    doc_tokens(doc).len()
 }
 
 /// Reads the search index.
@@ -474,12 +519,6 @@ fn join(v: &[Match], sep: &str, f: fn(&Match) -> String) -> String {
     parts.join(sep)
 }
 
-/// `'tok' 'tok' …` for a `::tsvector` cast: lexemes taken as they are, no parsing.
-fn tsvector_literal(tokens: &[String]) -> String {
-    let quoted: Vec<String> = tokens.iter().map(|t| format!("'{t}'")).collect();
-    quoted.join(" ")
-}
-
 fn is_han(c: char) -> bool {
     matches!(c,
         '\u{3400}'..='\u{4DBF}'
@@ -574,19 +613,29 @@ static SYLLABLES: LazyLock<(HashSet<&'static str>, HashSet<String>)> = LazyLock:
     (syllables, prefixes)
 });
 
-/// The forms of a text that are searched: the text normalised, and a phone number's digits
-/// alone (`138-1234-5678` as `13812345678`).
+/// The forms of a text that are searched: the text normalised, and a code's digits alone
+/// (`C-2024-0042` also as `20240042`). A phone number (digits and `+-().` only) is searched
+/// as its digits alone: `138-1234-5678` as `13812345678`, so `81234` finds it across the
+/// dashes, and a query written like a phone number is read as its digits too.
 fn forms(text: &str) -> Vec<String> {
     let norm = normalize(text);
     if norm.is_empty() {
         return Vec::new();
     }
     let digits: String = norm.chars().filter(char::is_ascii_digit).collect();
-    let mut out = vec![norm];
-    if digits.len() >= 3 && digits != out[0] {
-        out.push(digits);
+    if digits.len() < 3 || digits == norm {
+        return vec![norm];
     }
-    out
+    if is_phone_like(&norm) {
+        return vec![digits];
+    }
+    vec![norm, digits]
+}
+
+/// Digits and phone punctuation only (`+86 138-1234-5678`, `(0755) 8888.1234`).
+fn is_phone_like(norm: &str) -> bool {
+    norm.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.'))
 }
 
 /// The texts of a document as stored for the exact check: normalised, the title first,
@@ -727,7 +776,10 @@ struct ParsedQuery {
 
 impl ParsedQuery {
     fn parse(q: &str) -> Self {
-        let text: String = normalize(q).chars().take(QUERY_MAX_CHARS).collect();
+        let mut text: String = normalize(q).chars().take(QUERY_MAX_CHARS).collect();
+        if text.bytes().any(|b| b.is_ascii_digit()) && is_phone_like(&text) {
+            text.retain(|c| c.is_ascii_digit());
+        }
         let pinyin = !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase());
         let mut alternatives = Vec::new();
         if let Some(a) = substring_alternative(&text) {
