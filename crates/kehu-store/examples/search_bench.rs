@@ -135,7 +135,7 @@ struct Made {
 fn make(rng: &mut Rng, i: u64) -> Made {
     let owner = 1 + rng.below(200) as i64;
     let mobile = format!("1{}{:09}", 3 + rng.below(7), rng.next() % 1_000_000_000);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let title = format!(
             "{}{}{}{}",
             rng.pick(CITIES),
@@ -274,7 +274,7 @@ async fn main() -> anyhow::Result<()> {
                 samples.push(m);
             }
         }
-        if next % 200_000 == 0 {
+        if next.is_multiple_of(200_000) {
             println!(
                 "  {next} documents, {:.0} s",
                 started.elapsed().as_secs_f64()
