@@ -41,8 +41,15 @@ const WHOLE_MAX_CHARS: usize = 32;
 /// multiply them).
 const PINYIN_WHOLE_MAX_CHARS: usize = 6;
 const WHOLE_VARIANTS_MAX: usize = 8;
-/// Ways of cutting a pinyin query into syllables (`xian`: xian, xi an) that are tried.
-const SEGMENTATIONS_MAX: usize = 16;
+/// Ways of cutting a pinyin query into syllables (`xian`: xian, xi an) that are tried: those
+/// with the fewest syllables (`huang jian guo` before `hu ang ji an gu o`), of at most
+/// [`SEGMENTATIONS_SEEN`] found.
+const SEGMENTATIONS_MAX: usize = 4;
+const SEGMENTATIONS_SEEN: usize = 64;
+
+/// Letter queries up to this length are also read as initials (longer ones only when they
+/// cannot be cut into syllables).
+const INITIALS_MAX: usize = 5;
 
 /// What a module indexes about one record: who may see it (`owner_id`, for the data scope),
 /// what the hit shows (`title`, `subtitle`) and what can find it (`title` and `texts`: name,
@@ -274,15 +281,19 @@ impl SearchStore {
         let cap = (limit * 4).clamp(50, 400);
         let mut seen = HashSet::new();
         let mut found: Vec<(MatchRank, bool, usize, SearchHit)> = Vec::new();
-        for tier in [Tier::Whole, Tier::Head, Tier::Anywhere] {
+        // Anywhere first: fewer than `cap` candidates there are every match, and the other
+        // reads are needed only when it was cut short (then they bring the exact and prefix
+        // matches the cut may have missed).
+        for tier in [Tier::Anywhere, Tier::Whole, Tier::Head] {
             let Some(expr) = query.expr(tier) else {
                 continue;
             };
             let expr = expr.and(scope_expr(scope, entities.as_deref()));
-            for c in self
+            let cands = self
                 .candidates(*scope, &expr, entities.as_deref(), cap)
-                .await?
-            {
+                .await?;
+            let complete = tier == Tier::Anywhere && cands.len() < cap;
+            for c in cands {
                 if !seen.insert(c.id) {
                     continue;
                 }
@@ -302,7 +313,8 @@ impl SearchStore {
                     ));
                 }
             }
-            if found.len() >= limit {
+            let exact = found.iter().filter(|f| f.0 == MatchRank::Exact).count();
+            if complete || (tier == Tier::Whole && exact >= limit) {
                 break;
             }
         }
@@ -447,7 +459,7 @@ fn scope_expr(scope: &OwnerFilter, entities: Option<&[&str]>) -> Match {
 // a/b Latin and digit grams, x whole texts, o owner, e entity.
 
 /// One token of a query: exact, or any token starting with it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Token {
     tag: char,
     text: String,
@@ -602,7 +614,10 @@ static SYLLABLES: LazyLock<(HashSet<&'static str>, HashSet<String>)> = LazyLock:
     let mut prefixes = HashSet::new();
     for p in all_plain_readings() {
         let s = V_SPELLINGS.get(p).copied().unwrap_or(p);
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_lowercase()) {
+        // Interjections without a vowel (嗯 ng, 呣 m, 哼 hng) would cut `huang` as `hu ang`
+        // and `n g`: no one types them.
+        let vowel = s.bytes().any(|b| b"aeiouv".contains(&b));
+        if s.is_empty() || !vowel || !s.bytes().all(|b| b.is_ascii_lowercase()) {
             continue;
         }
         syllables.insert(s);
@@ -786,10 +801,16 @@ impl ParsedQuery {
             alternatives.push(a);
         }
         if pinyin {
-            for (syllables, partial) in segmentations(&text) {
+            let cuts = segmentations(&text);
+            // Initials are typed short (`zs`, `szhq`); a longer query that spells syllables
+            // (`zhangwei`) is not read as eight initials too, which would cost a read of
+            // eight common tokens for nothing.
+            if cuts.is_empty() || text.len() <= INITIALS_MAX {
+                alternatives.push(initials_alternative(&text));
+            }
+            for (syllables, partial) in cuts {
                 alternatives.push(pinyin_alternative(&syllables, partial));
             }
-            alternatives.push(initials_alternative(&text));
         }
         alternatives.dedup();
         Self {
@@ -852,8 +873,14 @@ fn substring_alternative(text: &str) -> Option<Alternative> {
         if run.len() < n {
             tokens.push(Token::prefix(tag, run.iter().collect::<String>()));
         } else {
-            for w in run.windows(n) {
-                tokens.push(Token::exact(tag, w.iter().collect::<String>()));
+            // Grams that do not overlap, and the last: every one is needed and fewer are
+            // cheaper to intersect than all of them (the exact check does the rest).
+            let last = run.len() - n;
+            for at in (0..last).step_by(n).chain([last]) {
+                tokens.push(Token::exact(
+                    tag,
+                    run[at..at + n].iter().collect::<String>(),
+                ));
             }
         }
     }
@@ -865,6 +892,9 @@ fn substring_alternative(text: &str) -> Option<Alternative> {
     } else {
         None
     };
+    // The first token stays first (it has the head twin); repeats go.
+    let mut seen = HashSet::new();
+    tokens.retain(|t| seen.insert(t.clone()));
     (!tokens.is_empty()).then_some(Alternative { tokens, head_tag })
 }
 
@@ -872,7 +902,7 @@ fn substring_alternative(text: &str) -> Option<Alternative> {
 /// zhang + s), at most [`SEGMENTATIONS_MAX`].
 fn segmentations(text: &str) -> Vec<(Vec<&str>, &str)> {
     fn go<'t>(rest: &'t str, taken: &mut Vec<&'t str>, out: &mut Vec<(Vec<&'t str>, &'t str)>) {
-        if out.len() >= SEGMENTATIONS_MAX {
+        if out.len() >= SEGMENTATIONS_SEEN {
             return;
         }
         if rest.is_empty() {
@@ -880,11 +910,14 @@ fn segmentations(text: &str) -> Vec<(Vec<&str>, &str)> {
             return;
         }
         let (syllables, prefixes) = &*SYLLABLES;
-        if prefixes.contains(rest) {
+        // A rest that is a syllable or begins one ends the match as its partial last
+        // syllable: the prefix token it gives also finds the rest as a whole syllable.
+        let last = prefixes.contains(rest) || syllables.contains(rest);
+        if last {
             out.push((taken.clone(), rest));
         }
         // The longest syllable has six letters (zhuang, chuang, shuang).
-        for len in (1..=rest.len().min(6)).rev() {
+        for len in (1..rest.len().min(7)).rev() {
             let head = &rest[..len];
             if syllables.contains(head) {
                 taken.push(head);
@@ -895,6 +928,8 @@ fn segmentations(text: &str) -> Vec<(Vec<&str>, &str)> {
     }
     let mut out = Vec::new();
     go(text, &mut Vec::new(), &mut out);
+    out.sort_by_key(|(syllables, _)| syllables.len());
+    out.truncate(SEGMENTATIONS_MAX);
     out
 }
 
@@ -1180,10 +1215,17 @@ mod tests {
     }
 
     #[test]
-    fn ambiguous_spellings_are_cut_every_way() {
+    fn ambiguous_spellings_are_cut_several_ways_the_most_natural_first() {
         let cuts = segmentations("xian");
-        assert!(cuts.contains(&(vec!["xian"], "")), "{cuts:?}");
-        assert!(cuts.contains(&(vec!["xi", "an"], "")), "{cuts:?}");
+        assert!(cuts.contains(&(vec![], "xian")), "{cuts:?}");
+        assert!(cuts.contains(&(vec!["xi"], "an")), "{cuts:?}");
+        let cuts = segmentations("huangjianguo");
+        assert_eq!(
+            cuts[0],
+            (vec!["huang", "jian"], "guo"),
+            "the fewest syllables first"
+        );
+        assert_eq!(cuts.len(), SEGMENTATIONS_MAX);
         assert_eq!(finds("西安", &[], "xian"), Some(MatchRank::Exact));
         assert_eq!(finds("先生", &[], "xian"), Some(MatchRank::Prefix));
     }
