@@ -15,6 +15,7 @@ pub mod roles;
 pub mod saved_filters;
 pub mod schema;
 pub mod scope;
+pub mod search;
 pub mod seed;
 pub mod sessions;
 pub mod throttle;
@@ -33,6 +34,7 @@ pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageRequest};
 pub use roles::RoleStore;
 pub use saved_filters::SavedFilterStore;
+pub use search::SearchStore;
 pub use sessions::SessionStore;
 pub use throttle::ThrottleStore;
 pub use tokens::TokenStore;
@@ -51,6 +53,7 @@ pub struct Store {
     pub tokens: TokenStore,
     pub saved_filters: SavedFilterStore,
     pub throttle: ThrottleStore,
+    pub search: SearchStore,
 }
 
 impl Store {
@@ -73,6 +76,7 @@ impl Store {
             tokens: TokenStore::new(db.clone(), auth),
             saved_filters: SavedFilterStore::new(db.clone()),
             throttle: ThrottleStore::new(db.clone()),
+            search: SearchStore::new(db.clone()),
             db,
         }
     }

@@ -26,6 +26,12 @@ pub enum Ddl {
     /// Widens or retypes a column on PostgreSQL. SQLite does not enforce `VARCHAR(n)` lengths
     /// (and cannot alter a column), so there it is nothing to do.
     WidenOnPostgres(TableAlterStatement),
+    /// Where the databases have no common DDL (SQLite's FTS5 virtual tables, PostgreSQL's
+    /// `tsvector` and GIN indexes): one statement per backend, either may be empty.
+    PerBackend {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
 }
 
 impl Ddl {
@@ -39,6 +45,8 @@ impl Ddl {
             (Ddl::DropIndex(i), Backend::Postgres) => i.to_string(PostgresQueryBuilder),
             (Ddl::WidenOnPostgres(_), Backend::Sqlite) => String::new(),
             (Ddl::WidenOnPostgres(a), Backend::Postgres) => a.to_string(PostgresQueryBuilder),
+            (Ddl::PerBackend { sqlite, .. }, Backend::Sqlite) => (*sqlite).to_owned(),
+            (Ddl::PerBackend { postgres, .. }, Backend::Postgres) => (*postgres).to_owned(),
         }
     }
 }
@@ -64,6 +72,7 @@ const MIGRATIONS: &[(i64, &str, Build)] = &[
     (2, "sign_in_throttle", sign_in_throttle),
     (3, "list_indexes", list_indexes),
     (4, "saved_filters", saved_filters),
+    (6, "search_index", search_index),
 ];
 
 pub fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
@@ -547,6 +556,49 @@ fn saved_filters() -> Vec<Ddl> {
             ],
         )
         .unique(),
+    ]
+}
+
+/// The search index (`kehu_store::search`): the documents, one per record of any module, and
+/// their tokens, indexed by SQLite's FTS5 (a contentless table, only the inverted index) or
+/// PostgreSQL's GIN over a `tsvector` column.
+fn search_index() -> Vec<Ddl> {
+    let docs = Table::create()
+        .table(SearchDocs::Table)
+        .col(id_col(SearchDocs::Id))
+        .col(ColumnDef::new(SearchDocs::Entity).string_len(32).not_null())
+        .col(
+            ColumnDef::new(SearchDocs::EntityId)
+                .big_integer()
+                .not_null(),
+        )
+        .col(ColumnDef::new(SearchDocs::OwnerId).big_integer().null())
+        .col(ColumnDef::new(SearchDocs::Title).text().not_null())
+        .col(ColumnDef::new(SearchDocs::Subtitle).text().not_null())
+        .col(ColumnDef::new(SearchDocs::Body).text().not_null())
+        .to_owned();
+    vec![
+        Ddl::Table(docs),
+        index(
+            "ux_search_docs_entity",
+            SearchDocs::Table,
+            &[&SearchDocs::Entity, &SearchDocs::EntityId],
+        )
+        .unique(),
+        Ddl::PerBackend {
+            // `detail=none`: only which documents hold a token (no positions: the search
+            // never asks for phrases), the cheapest index to write; `ascii`: tokens are split
+            // only at ASCII punctuation and spaces, so ours (tag letter + text) stay whole.
+            sqlite: "CREATE VIRTUAL TABLE search_fts USING fts5(tokens, content='', \
+                     contentless_delete=1, detail=none, tokenize='ascii')",
+            postgres: "ALTER TABLE search_docs ADD COLUMN tokens tsvector NOT NULL DEFAULT ''",
+        },
+        Ddl::PerBackend {
+            // A document's index row goes with it.
+            sqlite: "CREATE TRIGGER search_docs_deleted AFTER DELETE ON search_docs BEGIN \
+                     DELETE FROM search_fts WHERE rowid = old.id; END",
+            postgres: "CREATE INDEX ix_search_docs_tokens ON search_docs USING gin (tokens)",
+        },
     ]
 }
 

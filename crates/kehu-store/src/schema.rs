@@ -110,6 +110,30 @@ pub enum ApiTokens {
 }
 
 /// A user's saved list filters (owned records: `user_id` is the owner).
+/// The search index's documents (`kehu_store::search`), one per record of any module.
+#[derive(Iden, Clone, Copy)]
+pub enum SearchDocs {
+    Table,
+    Id,
+    Entity,
+    EntityId,
+    OwnerId,
+    Title,
+    Subtitle,
+    Body,
+    /// PostgreSQL only: the document's tokens (`tsvector`, GIN-indexed).
+    Tokens,
+}
+
+/// SQLite only: the FTS5 index of the documents' tokens (contentless; `rowid` is the
+/// document's id).
+#[derive(Iden, Clone, Copy)]
+pub enum SearchFts {
+    Table,
+    Rowid,
+    Tokens,
+}
+
 #[derive(Iden, Clone, Copy)]
 pub enum SavedFilters {
     Table,

@@ -80,6 +80,10 @@ pub const OWNED_STORES: &[OwnedStore] = &[
         iden: "SavedFilters",
         module: "kehu-store/src/saved_filters.rs",
     },
+    OwnedStore {
+        iden: "SearchDocs",
+        module: "kehu-store/src/search.rs",
+    },
 ];
 
 #[cfg(test)]

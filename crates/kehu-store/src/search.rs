@@ -1,0 +1,1250 @@
+//! The search index (搜索索引) behind the header search box: one document per record of any
+//! module (customers, contacts, later opportunities and services), written by the module in
+//! the record's own write transaction ([`put`], [`remove`]), and [`SearchStore::search`],
+//! which finds records across modules within the caller's data scope.
+//!
+//! How it finds: every document's texts are normalised (lower case, no white space, full-width
+//! ASCII folded) and cut into tokens here, the same way on both databases: Chinese bigrams,
+//! pinyin syllable pairs and initial pairs (every reading of a polyphone, bounded), Latin and
+//! digit trigrams (a phone number also as its digits alone), each run's last one or two
+//! characters, and a head token for what a text starts with and a whole token for what it
+//! is. SQLite indexes the tokens with FTS5, PostgreSQL with GIN over a `tsvector`; a query is
+//! turned into the tokens any match must hold, the index yields candidates, and
+//! [`rank_of`]'s exact check keeps the true matches and ranks them: exact, then prefix, then
+//! substring. Candidates are read in three tiers (whole, head, anywhere), so a short query
+//! (`张`, `zs`) that matches many records still reads only a few hundred.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
+
+use kehu_domain::policy::OwnerFilter;
+use kehu_domain::{DomainError, FieldError};
+use pinyin::ToPinyinMulti;
+use sea_query::{Expr, ExprTrait, OnConflict, Query};
+
+use crate::db::{Backend, Db, Tx};
+use crate::error::{StoreError, StoreResult};
+use crate::schema::{SearchDocs, SearchFts};
+use crate::scope::{Owned, Scoped};
+
+/// The longest query, in characters; the rest is ignored.
+pub const QUERY_MAX_CHARS: usize = 64;
+/// The most hits one search returns.
+pub const LIMIT_MAX: usize = 100;
+/// Readings kept per polyphonic character (重: zhong, chong); the crate lists the common ones
+/// first.
+const READINGS_MAX: usize = 4;
+/// Texts up to this length also get a whole token (the exact tier).
+const WHOLE_MAX_CHARS: usize = 32;
+/// Names up to this length also get whole tokens of their pinyin and initials (a person's
+/// or a short name's exact tier), in at most [`WHOLE_VARIANTS_MAX`] spellings (polyphones
+/// multiply them).
+const PINYIN_WHOLE_MAX_CHARS: usize = 6;
+const WHOLE_VARIANTS_MAX: usize = 8;
+/// Ways of cutting a pinyin query into syllables (`xian`: xian, xi an) that are tried: those
+/// with the fewest syllables (`huang jian guo` before `hu ang ji an gu o`), of at most
+/// [`SEGMENTATIONS_SEEN`] found.
+const SEGMENTATIONS_MAX: usize = 4;
+const SEGMENTATIONS_SEEN: usize = 64;
+
+/// Letter queries up to this length are also read as initials (longer ones only when they
+/// cannot be cut into syllables).
+const INITIALS_MAX: usize = 5;
+
+/// What a module indexes about one record: who may see it (`owner_id`, for the data scope),
+/// what the hit shows (`title`, `subtitle`) and what can find it (`title` and `texts`: name,
+/// code, phones, mobile, email …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDoc<'a> {
+    /// The module's entity, lower-case letters and `_` (`customer`, `contact`).
+    pub entity: &'a str,
+    pub entity_id: i64,
+    /// The record's owner; `None` is seen only with a scope over every record.
+    pub owner_id: Option<i64>,
+    pub title: &'a str,
+    pub subtitle: &'a str,
+    pub texts: &'a [&'a str],
+}
+
+/// How well a hit matched, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchRank {
+    /// A text is the query (or its full pinyin or initials).
+    Exact,
+    /// A text starts with it.
+    Prefix,
+    /// A text contains it.
+    Substring,
+}
+
+/// One record found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SearchHit {
+    pub entity: String,
+    pub entity_id: i64,
+    pub title: String,
+    pub subtitle: String,
+    pub rank: MatchRank,
+}
+
+/// The one builder of every statement on `search_docs` except the insert (see
+/// [`crate::scope`]): the search reads within the caller's scope; writes come from a module
+/// that already checked its record's scope, so they use the system's.
+fn docs(scope: OwnerFilter) -> Scoped<SearchDocs> {
+    Scoped::new(
+        Owned {
+            table: SearchDocs::Table,
+            owner: SearchDocs::OwnerId,
+        },
+        scope,
+    )
+}
+
+/// `customer`, `contact` …: what can be a token and a column value.
+fn checked_entity(entity: &str) -> StoreResult<&str> {
+    let ok = !entity.is_empty()
+        && entity.len() <= 32
+        && entity.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if ok {
+        Ok(entity)
+    } else {
+        Err(DomainError::Invalid(vec![FieldError::new("entity", "err-search-entity")]).into())
+    }
+}
+
+/// Writes (or replaces) the document of `doc.entity` `doc.entity_id`, in the record's write
+/// transaction so the index never disagrees with a committed record.
+pub async fn put(tx: &mut Tx, doc: &SearchDoc<'_>) -> StoreResult<()> {
+    put_many(tx, std::slice::from_ref(doc)).await
+}
+
+/// Documents written per statement by [`put_many`].
+const PUT_BATCH: usize = 200;
+
+/// [`put`] for many documents (an import's batch): a few multi-row statements instead of two
+/// per document.
+pub async fn put_many(tx: &mut Tx, docs: &[SearchDoc<'_>]) -> StoreResult<()> {
+    for chunk in docs.chunks(PUT_BATCH) {
+        put_chunk(tx, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn put_chunk(tx: &mut Tx, docs: &[SearchDoc<'_>]) -> StoreResult<()> {
+    let pg = tx.backend() == Backend::Postgres;
+    let mut columns = vec![
+        SearchDocs::Entity,
+        SearchDocs::EntityId,
+        SearchDocs::OwnerId,
+        SearchDocs::Title,
+        SearchDocs::Subtitle,
+        SearchDocs::Body,
+    ];
+    if pg {
+        columns.push(SearchDocs::Tokens);
+    }
+    let update = columns[2..].to_vec();
+    let mut insert = Query::insert()
+        .into_table(SearchDocs::Table)
+        .columns(columns)
+        .to_owned();
+    // One row per record and statement (PostgreSQL refuses to upsert a row twice in one):
+    // the last document of a record wins.
+    let mut last = HashMap::new();
+    for (i, doc) in docs.iter().enumerate() {
+        last.insert((doc.entity, doc.entity_id), i);
+    }
+    let mut tokens_of = HashMap::new();
+    for (i, doc) in docs.iter().enumerate() {
+        if last.get(&(doc.entity, doc.entity_id)) != Some(&i) {
+            continue;
+        }
+        let entity = checked_entity(doc.entity)?;
+        let tokens = doc_tokens(doc).into_iter().collect::<Vec<_>>().join(" ");
+        let mut values: Vec<Expr> = vec![
+            entity.into(),
+            doc.entity_id.into(),
+            doc.owner_id.into(),
+            doc.title.into(),
+            doc.subtitle.into(),
+            body_of(doc).into(),
+        ];
+        if pg {
+            // `'tok' 'tok' …`: lexemes taken as they are (tokens hold no quotes or spaces).
+            let quoted = tokens.replace(' ', "' '");
+            values.push(Expr::cust_with_values(
+                "$1::tsvector",
+                [format!("'{quoted}'")],
+            ));
+        }
+        insert
+            .values(values)
+            .map_err(|e| StoreError::Other(e.into()))?;
+        tokens_of.insert((entity.to_owned(), doc.entity_id), tokens);
+    }
+    insert
+        .on_conflict(
+            OnConflict::columns([SearchDocs::Entity, SearchDocs::EntityId])
+                .update_columns(update)
+                .to_owned(),
+        )
+        .returning(Query::returning().columns([
+            SearchDocs::Id,
+            SearchDocs::Entity,
+            SearchDocs::EntityId,
+        ]));
+    let ids: Vec<(i64, String, i64)> = tx.fetch_all(&insert).await?;
+    if !pg {
+        // A contentless FTS5 table replaces the row of a rowid it already holds.
+        let mut fts = Query::insert()
+            .replace()
+            .into_table(SearchFts::Table)
+            .columns([SearchFts::Rowid, SearchFts::Tokens])
+            .to_owned();
+        for (id, entity, entity_id) in ids {
+            let tokens = tokens_of.remove(&(entity, entity_id)).unwrap_or_default();
+            fts.values([id.into(), tokens.into()])
+                .map_err(|e| StoreError::Other(e.into()))?;
+        }
+        tx.execute(&fts).await?;
+    }
+    Ok(())
+}
+
+/// Removes the document of `entity` `entity_id` (nothing when there is none).
+pub async fn remove(tx: &mut Tx, entity: &str, entity_id: i64) -> StoreResult<()> {
+    let entity = checked_entity(entity)?;
+    // On SQLite a trigger removes the FTS5 row with the document (migration `search_index`).
+    let mut delete = docs(OwnerFilter::system()).delete();
+    delete
+        .and_where(Expr::col(SearchDocs::Entity).eq(entity))
+        .and_where(Expr::col(SearchDocs::EntityId).eq(entity_id));
+    tx.execute(&delete).await?;
+    Ok(())
+}
+
+/// How many index tokens `doc` costs (one FTS5 / `tsvector` entry each): what a module's
+/// import pays per record on top of its own row.
+pub fn token_count(doc: &SearchDoc<'_>) -> usize {
+    doc_tokens(doc).len()
+}
+
+/// Reads the search index.
+#[derive(Debug, Clone)]
+pub struct SearchStore {
+    db: Db,
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    id: i64,
+    entity: String,
+    entity_id: i64,
+    title: String,
+    subtitle: String,
+    body: String,
+}
+
+impl SearchStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// The records within `scope` that `q` finds, of the `entities` given (all when `None`),
+    /// best first: exact matches, then prefix, then substring; among equals, title matches
+    /// first, then shorter titles. At most `limit` (capped at [`LIMIT_MAX`]); an empty query
+    /// finds nothing.
+    pub async fn search(
+        &self,
+        scope: &OwnerFilter,
+        q: &str,
+        entities: Option<&[&str]>,
+        limit: usize,
+    ) -> StoreResult<Vec<SearchHit>> {
+        let limit = limit.min(LIMIT_MAX);
+        let query = ParsedQuery::parse(q);
+        if limit == 0 || query.alternatives.is_empty() {
+            return Ok(Vec::new());
+        }
+        let entities = match entities {
+            Some(list) => Some(
+                list.iter()
+                    .map(|e| checked_entity(e))
+                    .collect::<StoreResult<Vec<_>>>()?,
+            ),
+            None => None,
+        };
+        if entities.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
+        let cap = (limit * 4).clamp(50, 400);
+        let mut seen = HashSet::new();
+        let mut found: Vec<(MatchRank, bool, usize, SearchHit)> = Vec::new();
+        // Anywhere first: fewer than `cap` candidates there are every match, and the other
+        // reads are needed only when it was cut short (then they bring the exact and prefix
+        // matches the cut may have missed).
+        for tier in [Tier::Anywhere, Tier::Whole, Tier::Head] {
+            let Some(expr) = query.expr(tier) else {
+                continue;
+            };
+            let expr = expr.and(scope_expr(scope, entities.as_deref()));
+            let cands = self
+                .candidates(*scope, &expr, entities.as_deref(), cap)
+                .await?;
+            let complete = tier == Tier::Anywhere && cands.len() < cap;
+            for c in cands {
+                if !seen.insert(c.id) {
+                    continue;
+                }
+                if let Some((rank, in_title)) = rank_of(&c.body, &query) {
+                    let len = c.title.chars().count();
+                    found.push((
+                        rank,
+                        !in_title,
+                        len,
+                        SearchHit {
+                            entity: c.entity,
+                            entity_id: c.entity_id,
+                            title: c.title,
+                            subtitle: c.subtitle,
+                            rank,
+                        },
+                    ));
+                }
+            }
+            let exact = found.iter().filter(|f| f.0 == MatchRank::Exact).count();
+            if complete || (tier == Tier::Whole && exact >= limit) {
+                break;
+            }
+        }
+        found.sort_by(|a, b| {
+            (a.0, a.1, a.2, &a.3.entity, a.3.entity_id).cmp(&(
+                b.0,
+                b.1,
+                b.2,
+                &b.3.entity,
+                b.3.entity_id,
+            ))
+        });
+        Ok(found.into_iter().take(limit).map(|(.., hit)| hit).collect())
+    }
+
+    /// The documents (at most `cap`) whose tokens satisfy `expr`, within `scope`.
+    async fn candidates(
+        &self,
+        scope: OwnerFilter,
+        expr: &Match,
+        entities: Option<&[&str]>,
+        cap: usize,
+    ) -> StoreResult<Vec<Candidate>> {
+        let q = candidate_query(self.db.backend(), scope, expr, entities, cap);
+        Ok(self.db.fetch_all(&q).await?)
+    }
+
+    /// The database's plan for each candidate read of `q` (`EXPLAIN QUERY PLAN` on SQLite,
+    /// `EXPLAIN` on PostgreSQL), for tests and the benchmark to show the index in use. On
+    /// PostgreSQL sequential scans are switched off for it, so a small table shows the plan
+    /// of a large one (the planner rightly scans a table of a few pages whatever its
+    /// indexes).
+    pub async fn explain(&self, scope: &OwnerFilter, q: &str) -> StoreResult<Vec<String>> {
+        let query = ParsedQuery::parse(q);
+        let backend = self.db.backend();
+        let mut tx = self.db.begin().await?;
+        if backend == Backend::Postgres {
+            tx.execute_raw("SET LOCAL enable_seqscan = off").await?;
+        }
+        let mut plans = Vec::new();
+        for tier in [Tier::Whole, Tier::Head, Tier::Anywhere] {
+            let Some(expr) = query.expr(tier) else {
+                continue;
+            };
+            let expr = expr.and(scope_expr(scope, None));
+            let stmt = candidate_query(backend, *scope, &expr, None, 50);
+            let lines: Vec<String> = match backend {
+                Backend::Sqlite => {
+                    let sql = stmt.to_string(sea_query::SqliteQueryBuilder);
+                    let explain = RawSelect(format!("EXPLAIN QUERY PLAN {sql}"));
+                    let rows: Vec<(i64, i64, i64, String)> = tx.fetch_all(&explain).await?;
+                    rows.into_iter().map(|r| r.3).collect()
+                }
+                Backend::Postgres => {
+                    let sql = stmt.to_string(sea_query::PostgresQueryBuilder);
+                    let explain = RawSelect(format!("EXPLAIN {sql}"));
+                    let rows: Vec<(String,)> = tx.fetch_all(&explain).await?;
+                    rows.into_iter().map(|r| r.0).collect()
+                }
+            };
+            plans.push(format!("{tier:?}:\n  {}", lines.join("\n  ")));
+        }
+        drop(tx);
+        Ok(plans)
+    }
+}
+
+/// A statement given as text (the plans of [`SearchStore::explain`]): sea-query does not build
+/// `EXPLAIN`.
+struct RawSelect(String);
+
+impl sea_query_sqlx::SqlxBinder for RawSelect {
+    fn build_sqlx<T: sea_query::QueryBuilder>(&self, _: T) -> (String, sea_query_sqlx::SqlxValues) {
+        (
+            self.0.clone(),
+            sea_query_sqlx::SqlxValues(sea_query::Values(Vec::new())),
+        )
+    }
+}
+
+/// The candidate query: the documents within `scope` whose tokens match, at most `cap`.
+fn candidate_query(
+    backend: Backend,
+    scope: OwnerFilter,
+    expr: &Match,
+    entities: Option<&[&str]>,
+    cap: usize,
+) -> sea_query::SelectStatement {
+    let mut q = docs(scope).select();
+    q.columns([
+        SearchDocs::Id,
+        SearchDocs::Entity,
+        SearchDocs::EntityId,
+        SearchDocs::Title,
+        SearchDocs::Subtitle,
+        SearchDocs::Body,
+    ]);
+    if let Some(list) = entities {
+        q.and_where(Expr::col(SearchDocs::Entity).is_in(list.iter().copied()));
+    }
+    match backend {
+        Backend::Sqlite => {
+            // The index first, with the limit inside: FTS5 stops after `cap` documents.
+            q.and_where(Expr::cust_with_values(
+                format!(
+                    "id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT {cap})"
+                ),
+                [expr.fts5()],
+            ));
+        }
+        Backend::Postgres => {
+            q.and_where(Expr::cust_with_values(
+                "tokens @@ $1::tsquery",
+                [expr.tsquery()],
+            ))
+            .limit(cap as u64);
+        }
+    }
+    q
+}
+
+/// The scope and entity conditions as tokens, so the capped candidate read already holds
+/// only documents the caller may see (the scoped builder adds the same as columns).
+fn scope_expr(scope: &OwnerFilter, entities: Option<&[&str]>) -> Match {
+    let mut all = Vec::new();
+    if let Some(owner) = scope.owner() {
+        all.push(Match::Token(Token::exact('o', owner.to_string())));
+    }
+    if let Some(list) = entities {
+        all.push(Match::Any(
+            list.iter()
+                .map(|e| Match::Token(Token::exact('e', e.replace('_', ""))))
+                .collect(),
+        ));
+    }
+    Match::All(all)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens. Each token is a tag letter and its text; the tags keep the kinds apart:
+// c/h Chinese grams anywhere / at a text's start, p/q pinyin pairs, i/j initial pairs,
+// a/b Latin and digit grams, x whole texts, o owner, e entity.
+
+/// One token of a query: exact, or any token starting with it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Token {
+    tag: char,
+    text: String,
+    prefix: bool,
+}
+
+impl Token {
+    fn exact(tag: char, text: impl Into<String>) -> Self {
+        Self {
+            tag,
+            text: text.into(),
+            prefix: false,
+        }
+    }
+
+    fn prefix(tag: char, text: impl Into<String>) -> Self {
+        Self {
+            tag,
+            text: text.into(),
+            prefix: true,
+        }
+    }
+}
+
+/// A condition on a document's tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Match {
+    Token(Token),
+    All(Vec<Match>),
+    Any(Vec<Match>),
+}
+
+impl Match {
+    /// Both conditions (an empty `All` adds nothing).
+    fn and(self, b: Match) -> Match {
+        match b {
+            Match::All(v) if v.is_empty() => self,
+            b => Match::All(vec![self, b]),
+        }
+    }
+
+    /// FTS5's query syntax: `"c华强" AND "c华"*`.
+    fn fts5(&self) -> String {
+        match self {
+            Match::Token(t) => {
+                let star = if t.prefix { "*" } else { "" };
+                format!("\"{}{}\"{star}", t.tag, t.text)
+            }
+            Match::All(v) => join(v, " AND ", Match::fts5),
+            Match::Any(v) => join(v, " OR ", Match::fts5),
+        }
+    }
+
+    /// PostgreSQL's `tsquery` syntax: `'c华强' & 'c华':*`.
+    fn tsquery(&self) -> String {
+        match self {
+            Match::Token(t) => {
+                let star = if t.prefix { ":*" } else { "" };
+                format!("'{}{}'{star}", t.tag, t.text)
+            }
+            Match::All(v) => join(v, " & ", Match::tsquery),
+            Match::Any(v) => join(v, " | ", Match::tsquery),
+        }
+    }
+}
+
+fn join(v: &[Match], sep: &str, f: fn(&Match) -> String) -> String {
+    let parts: Vec<String> = v.iter().map(|m| format!("({})", f(m))).collect();
+    parts.join(sep)
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c,
+        '\u{3400}'..='\u{4DBF}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{2FA1F}')
+}
+
+/// Letters and digits other than Chinese characters (Latin, digits, other scripts).
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() && !is_han(c)
+}
+
+/// Lower case, white space removed, full-width ASCII folded (`ＡＢＣ１２３` is `abc123`): what
+/// both the documents and the queries are compared as.
+fn normalize(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Only the characters a token may hold (punctuation is where tokenizers split).
+fn sanitize(s: &str) -> String {
+    s.chars().filter(|&c| is_han(c) || is_word(c)).collect()
+}
+
+/// The plain readings of a Chinese character (every reading of a polyphone, bounded), `ü` as
+/// `v` the way it is typed; none for anything else.
+fn readings(c: char) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    if !is_han(c) {
+        return out;
+    }
+    if let Some(multi) = c.to_pinyin_multi() {
+        for p in multi {
+            let r = p.plain();
+            let r = V_SPELLINGS.get(r).copied().unwrap_or(r);
+            if !out.contains(&r) && out.len() < READINGS_MAX {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// Readings spelled with `ü` (lü, nüe …), as typed: `v`. Built once from the crate's data.
+static V_SPELLINGS: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    let mut m = HashMap::new();
+    for p in all_plain_readings() {
+        if p.contains('ü') {
+            let typed: &'static str = Box::leak(p.replace('ü', "v").into_boxed_str());
+            m.insert(p, typed);
+        }
+    }
+    m
+});
+
+fn all_plain_readings() -> BTreeSet<&'static str> {
+    let mut set = BTreeSet::new();
+    for range in ['\u{3400}'..='\u{4DBF}', '\u{4E00}'..='\u{9FFF}'] {
+        for c in range {
+            if let Some(multi) = c.to_pinyin_multi() {
+                for p in multi {
+                    set.insert(p.plain());
+                }
+            }
+        }
+    }
+    set
+}
+
+/// Every syllable (as typed, `v` for `ü`) and every proper prefix of one: what cutting a
+/// pinyin query into syllables needs.
+static SYLLABLES: LazyLock<(HashSet<&'static str>, HashSet<String>)> = LazyLock::new(|| {
+    let mut syllables = HashSet::new();
+    let mut prefixes = HashSet::new();
+    for p in all_plain_readings() {
+        let s = V_SPELLINGS.get(p).copied().unwrap_or(p);
+        // Interjections without a vowel (嗯 ng, 呣 m, 哼 hng) would cut `huang` as `hu ang`
+        // and `n g`: no one types them.
+        let vowel = s.bytes().any(|b| b"aeiouv".contains(&b));
+        if s.is_empty() || !vowel || !s.bytes().all(|b| b.is_ascii_lowercase()) {
+            continue;
+        }
+        syllables.insert(s);
+        for i in 1..s.len() {
+            prefixes.insert(s[..i].to_owned());
+        }
+    }
+    (syllables, prefixes)
+});
+
+/// The forms of a text that are searched: the text normalised, and a code's digits alone
+/// (`C-2024-0042` also as `20240042`). A phone number (digits and `+-().` only) is searched
+/// as its digits alone: `138-1234-5678` as `13812345678`, so `81234` finds it across the
+/// dashes, and a query written like a phone number is read as its digits too.
+fn forms(text: &str) -> Vec<String> {
+    let norm = normalize(text);
+    if norm.is_empty() {
+        return Vec::new();
+    }
+    let digits: String = norm.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 3 || digits == norm {
+        return vec![norm];
+    }
+    if is_phone_like(&norm) {
+        return vec![digits];
+    }
+    vec![norm, digits]
+}
+
+/// Digits and phone punctuation only (`+86 138-1234-5678`, `(0755) 8888.1234`).
+fn is_phone_like(norm: &str) -> bool {
+    norm.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.'))
+}
+
+/// The texts of a document as stored for the exact check: normalised, the title first,
+/// separated by U+001F (which normalising never keeps: it is no letter).
+fn body_of(doc: &SearchDoc<'_>) -> String {
+    std::iter::once(doc.title)
+        .chain(doc.texts.iter().copied())
+        .map(normalize)
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
+/// Every token of a document (deduplicated).
+fn doc_tokens(doc: &SearchDoc<'_>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if let Some(o) = doc.owner_id {
+        out.insert(format!("o{o}"));
+    }
+    out.insert(format!("e{}", doc.entity.replace('_', "")));
+    for text in std::iter::once(doc.title).chain(doc.texts.iter().copied()) {
+        for form in forms(text) {
+            form_tokens(&form, &mut out);
+        }
+    }
+    out
+}
+
+/// The tokens of one normalised form of a text.
+fn form_tokens(form: &str, out: &mut BTreeSet<String>) {
+    let chars: Vec<char> = form.chars().collect();
+    let n = chars.len();
+    if n <= WHOLE_MAX_CHARS {
+        let whole = sanitize(form);
+        if !whole.is_empty() {
+            out.insert(format!("x{whole}"));
+        }
+    }
+    // Chinese grams and Latin/digit grams, each within its run of characters.
+    for i in 0..n {
+        let c = chars[i];
+        let head = i == 0;
+        if is_han(c) {
+            let gram: String = match chars.get(i + 1) {
+                Some(&d) if is_han(d) => [c, d].iter().collect(),
+                _ => c.to_string(),
+            };
+            if head {
+                out.insert(format!("h{gram}"));
+            }
+            out.insert(format!("c{gram}"));
+        } else if is_word(c) {
+            let gram: String = chars[i..]
+                .iter()
+                .take(3)
+                .take_while(|&&d| is_word(d))
+                .collect();
+            if head {
+                out.insert(format!("b{gram}"));
+            }
+            out.insert(format!("a{gram}"));
+        }
+    }
+    // Pinyin: at each Chinese character, its readings joined with the next one's (or alone
+    // at the end of a run), and the same with initials.
+    let reads: Vec<Vec<&'static str>> = chars.iter().map(|&c| readings(c)).collect();
+    for i in 0..n {
+        let next = reads.get(i + 1).filter(|r| !r.is_empty());
+        for r in &reads[i] {
+            let mut grams = Vec::new();
+            match next {
+                Some(nx) => {
+                    for s in nx {
+                        grams.push((format!("{r}{s}"), format!("{}{}", &r[..1], &s[..1])));
+                    }
+                }
+                None => grams.push(((*r).to_owned(), r[..1].to_owned())),
+            }
+            for (full, initials) in grams {
+                if i == 0 {
+                    out.insert(format!("q{full}"));
+                    out.insert(format!("j{initials}"));
+                }
+                out.insert(format!("p{full}"));
+                out.insert(format!("i{initials}"));
+            }
+        }
+    }
+    // The whole form's pinyin and initials (the exact tier for `zhangsan`, `zs`).
+    if n <= PINYIN_WHOLE_MAX_CHARS && n > 0 && reads.iter().all(|r| !r.is_empty()) {
+        let mut spellings = vec![(String::new(), String::new())];
+        for r in &reads {
+            let mut more = Vec::new();
+            for (full, ini) in &spellings {
+                for s in r {
+                    if more.len() < WHOLE_VARIANTS_MAX {
+                        more.push((format!("{full}{s}"), format!("{ini}{}", &s[..1])));
+                    }
+                }
+            }
+            spellings = more;
+        }
+        for (full, ini) in spellings {
+            out.insert(format!("x{full}"));
+            out.insert(format!("x{ini}"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries.
+
+/// Which candidates a read looks for: texts the query is (whole), starts (head), or is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tier {
+    Whole,
+    Head,
+    Anywhere,
+}
+
+/// One way the query can match: the tokens a matching document holds, the first at the
+/// match's start (so it has a head twin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Alternative {
+    tokens: Vec<Token>,
+    /// The tag of the first token when the match is at a text's start.
+    head_tag: Option<char>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ParsedQuery {
+    /// The query normalised.
+    text: String,
+    /// Letters only: also a pinyin spelling or initials.
+    pinyin: bool,
+    alternatives: Vec<Alternative>,
+}
+
+impl ParsedQuery {
+    fn parse(q: &str) -> Self {
+        let mut text: String = normalize(q).chars().take(QUERY_MAX_CHARS).collect();
+        if text.bytes().any(|b| b.is_ascii_digit()) && is_phone_like(&text) {
+            text.retain(|c| c.is_ascii_digit());
+        }
+        let pinyin = !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase());
+        let mut alternatives = Vec::new();
+        if let Some(a) = substring_alternative(&text) {
+            alternatives.push(a);
+        }
+        if pinyin {
+            let cuts = segmentations(&text);
+            // Initials are typed short (`zs`, `szhq`); a longer query that spells syllables
+            // (`zhangwei`) is not read as eight initials too, which would cost a read of
+            // eight common tokens for nothing.
+            if cuts.is_empty() || text.len() <= INITIALS_MAX {
+                alternatives.push(initials_alternative(&text));
+            }
+            for (syllables, partial) in cuts {
+                alternatives.push(pinyin_alternative(&syllables, partial));
+            }
+        }
+        alternatives.dedup();
+        Self {
+            text,
+            pinyin,
+            alternatives,
+        }
+    }
+
+    /// The condition of a tier's read, or `None` when the tier cannot find anything.
+    fn expr(&self, tier: Tier) -> Option<Match> {
+        match tier {
+            Tier::Whole => {
+                let whole = sanitize(&self.text);
+                (!whole.is_empty() && self.text.chars().count() <= WHOLE_MAX_CHARS)
+                    .then(|| Match::Token(Token::exact('x', whole)))
+            }
+            Tier::Head | Tier::Anywhere => {
+                let mut any = Vec::new();
+                for a in &self.alternatives {
+                    let mut tokens = a.tokens.clone();
+                    if tier == Tier::Head {
+                        match (a.head_tag, tokens.first_mut()) {
+                            (Some(tag), Some(first)) => first.tag = tag,
+                            _ => continue,
+                        }
+                    }
+                    any.push(Match::All(tokens.into_iter().map(Match::Token).collect()));
+                }
+                (!any.is_empty()).then_some(Match::Any(any))
+            }
+        }
+    }
+}
+
+/// The query as a substring of a text: its Chinese bigrams and Latin/digit trigrams (a run
+/// shorter than that as a prefix).
+fn substring_alternative(text: &str) -> Option<Alternative> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let han = is_han(chars[i]);
+        if !han && !is_word(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len()
+            && (if han {
+                is_han(chars[i])
+            } else {
+                is_word(chars[i])
+            })
+        {
+            i += 1;
+        }
+        let run = &chars[start..i];
+        let (tag, n) = if han { ('c', 2) } else { ('a', 3) };
+        if run.len() < n {
+            tokens.push(Token::prefix(tag, run.iter().collect::<String>()));
+        } else {
+            // Grams that do not overlap, and the last: every one is needed and fewer are
+            // cheaper to intersect than all of them (the exact check does the rest).
+            let last = run.len() - n;
+            for at in (0..last).step_by(n).chain([last]) {
+                tokens.push(Token::exact(
+                    tag,
+                    run[at..at + n].iter().collect::<String>(),
+                ));
+            }
+        }
+    }
+    let first = chars.first().copied()?;
+    let head_tag = if is_han(first) {
+        Some('h')
+    } else if is_word(first) {
+        Some('b')
+    } else {
+        None
+    };
+    // The first token stays first (it has the head twin); repeats go.
+    let mut seen = HashSet::new();
+    tokens.retain(|t| seen.insert(t.clone()));
+    (!tokens.is_empty()).then_some(Alternative { tokens, head_tag })
+}
+
+/// The ways to cut `text` into whole syllables and maybe a last partial one (`zhangs`:
+/// zhang + s), at most [`SEGMENTATIONS_MAX`].
+fn segmentations(text: &str) -> Vec<(Vec<&str>, &str)> {
+    fn go<'t>(rest: &'t str, taken: &mut Vec<&'t str>, out: &mut Vec<(Vec<&'t str>, &'t str)>) {
+        if out.len() >= SEGMENTATIONS_SEEN {
+            return;
+        }
+        if rest.is_empty() {
+            out.push((taken.clone(), ""));
+            return;
+        }
+        let (syllables, prefixes) = &*SYLLABLES;
+        // A rest that is a syllable or begins one ends the match as its partial last
+        // syllable: the prefix token it gives also finds the rest as a whole syllable.
+        let last = prefixes.contains(rest) || syllables.contains(rest);
+        if last {
+            out.push((taken.clone(), rest));
+        }
+        // The longest syllable has six letters (zhuang, chuang, shuang).
+        for len in (1..rest.len().min(7)).rev() {
+            let head = &rest[..len];
+            if syllables.contains(head) {
+                taken.push(head);
+                go(&rest[len..], taken, out);
+                taken.pop();
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(text, &mut Vec::new(), &mut out);
+    out.sort_by_key(|(syllables, _)| syllables.len());
+    out.truncate(SEGMENTATIONS_MAX);
+    out
+}
+
+/// The tokens of a match of whole syllables and a partial last one, starting at a character:
+/// the pairs of syllables, then the last one joined with the partial as a prefix.
+fn pinyin_alternative(syllables: &[&str], partial: &str) -> Alternative {
+    let mut tokens: Vec<Token> = syllables
+        .windows(2)
+        .map(|w| Token::exact('p', format!("{}{}", w[0], w[1])))
+        .collect();
+    match (syllables.last(), partial.is_empty()) {
+        (Some(last), false) => tokens.push(Token::prefix('p', format!("{last}{partial}"))),
+        (Some(only), true) if syllables.len() == 1 => tokens.push(Token::prefix('p', *only)),
+        (None, _) => tokens.push(Token::prefix('p', partial)),
+        _ => {}
+    }
+    Alternative {
+        tokens,
+        head_tag: Some('q'),
+    }
+}
+
+/// The tokens of a match of initials (`szhq`): each pair of letters, or one letter as a
+/// prefix.
+fn initials_alternative(text: &str) -> Alternative {
+    let tokens = if text.len() == 1 {
+        vec![Token::prefix('i', text)]
+    } else {
+        text.as_bytes()
+            .windows(2)
+            .map(|w| Token::exact('i', String::from_utf8_lossy(w).into_owned()))
+            .collect()
+    };
+    Alternative {
+        tokens,
+        head_tag: Some('j'),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The exact check.
+
+/// How well the stored texts (`body`) match the query, and whether the best match is in the
+/// title; `None` when the candidate does not match (the tokens only narrow).
+fn rank_of(body: &str, query: &ParsedQuery) -> Option<(MatchRank, bool)> {
+    let mut best: Option<(MatchRank, bool)> = None;
+    for (i, text) in body.split('\u{1f}').enumerate() {
+        for form in forms(text) {
+            let rank = substring_rank(&form, &query.text).into_iter().chain(
+                query
+                    .pinyin
+                    .then(|| pinyin_rank(&form, &query.text))
+                    .flatten(),
+            );
+            for r in rank {
+                let candidate = (r, i == 0);
+                let better = match best {
+                    None => true,
+                    Some((b, t)) => (r, i != 0) < (b, !t),
+                };
+                if better {
+                    best = Some(candidate);
+                }
+            }
+        }
+    }
+    best
+}
+
+fn substring_rank(form: &str, q: &str) -> Option<MatchRank> {
+    if form == q {
+        Some(MatchRank::Exact)
+    } else if form.starts_with(q) {
+        Some(MatchRank::Prefix)
+    } else if form.contains(q) {
+        Some(MatchRank::Substring)
+    } else {
+        None
+    }
+}
+
+/// The query as the pinyin of the form's characters from some character on: whole readings
+/// with the last one maybe partial, or one initial per character.
+fn pinyin_rank(form: &str, q: &str) -> Option<MatchRank> {
+    let reads: Vec<Vec<&'static str>> = form.chars().map(readings).collect();
+    let n = reads.len();
+    let mut best: Option<MatchRank> = None;
+    for start in 0..n {
+        if reads[start].is_empty() {
+            continue;
+        }
+        let full = full_from(&reads, start, q);
+        let ini = initials_from(&reads, start, q);
+        for whole in full.into_iter().chain(ini) {
+            let rank = match (start, whole) {
+                (0, true) => MatchRank::Exact,
+                (0, false) => MatchRank::Prefix,
+                _ => MatchRank::Substring,
+            };
+            best = Some(best.map_or(rank, |b| b.min(rank)));
+        }
+    }
+    best
+}
+
+/// Whether `rest` spells the readings from character `i` on (the last maybe partly):
+/// `Some(true)` when it ends exactly with the form's last character.
+fn full_from(reads: &[Vec<&str>], i: usize, rest: &str) -> Option<bool> {
+    if rest.is_empty() {
+        return Some(i == reads.len());
+    }
+    let mut best = None;
+    for r in reads.get(i)? {
+        if let Some(after) = rest.strip_prefix(r) {
+            if let Some(whole) = full_from(reads, i + 1, after) {
+                best = Some(best.unwrap_or(false) || whole);
+            }
+        } else if r.starts_with(rest) {
+            best = Some(best.unwrap_or(false));
+        }
+    }
+    best
+}
+
+/// Whether `q`'s letters are the initials of the characters from `i` on: `Some(true)` when
+/// they cover the form to its end.
+fn initials_from(reads: &[Vec<&str>], i: usize, q: &str) -> Option<bool> {
+    for (k, letter) in q.bytes().enumerate() {
+        let r = reads.get(i + k)?;
+        if !r.iter().any(|s| s.as_bytes().first() == Some(&letter)) {
+            return None;
+        }
+    }
+    Some(i + q.len() == reads.len())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    fn doc<'a>(title: &'a str, texts: &'a [&'a str]) -> SearchDoc<'a> {
+        SearchDoc {
+            entity: "customer",
+            entity_id: 1,
+            owner_id: Some(7),
+            title,
+            subtitle: "",
+            texts,
+        }
+    }
+
+    /// What the index would say: does some alternative's every token occur in the document?
+    fn index_finds(d: &SearchDoc<'_>, q: &str, tier: Tier) -> bool {
+        let tokens = doc_tokens(d);
+        let query = ParsedQuery::parse(q);
+        let Some(m) = query.expr(tier) else {
+            return false;
+        };
+        fn holds(m: &Match, tokens: &BTreeSet<String>) -> bool {
+            match m {
+                Match::Token(t) => {
+                    let s = format!("{}{}", t.tag, t.text);
+                    if t.prefix {
+                        tokens.iter().any(|x| x.starts_with(&s))
+                    } else {
+                        tokens.contains(&s)
+                    }
+                }
+                Match::All(v) => v.iter().all(|m| holds(m, tokens)),
+                Match::Any(v) => v.iter().any(|m| holds(m, tokens)),
+            }
+        }
+        holds(&m, &tokens)
+    }
+
+    fn finds(title: &str, texts: &[&str], q: &str) -> Option<MatchRank> {
+        let d = doc(title, texts);
+        let rank = rank_of(&body_of(&d), &ParsedQuery::parse(q)).map(|r| r.0);
+        if rank.is_some() {
+            assert!(
+                index_finds(&d, q, Tier::Anywhere),
+                "{q:?} matches {title:?} but the index would not find it"
+            );
+        }
+        rank
+    }
+
+    #[test]
+    fn chinese_substrings_are_found() {
+        assert_eq!(
+            finds("深圳华强电子", &[], "华强"),
+            Some(MatchRank::Substring)
+        );
+        assert_eq!(finds("深圳华强电子", &[], "深圳"), Some(MatchRank::Prefix));
+        assert_eq!(finds("深圳华强电子", &[], "子"), Some(MatchRank::Substring));
+        assert_eq!(finds("深圳华强电子", &[], "华电"), None);
+    }
+
+    #[test]
+    fn full_pinyin_initials_and_their_mixes_find_a_name() {
+        assert_eq!(finds("张三", &[], "zhangsan"), Some(MatchRank::Exact));
+        assert_eq!(finds("张三", &[], "zhangs"), Some(MatchRank::Prefix));
+        assert_eq!(finds("张三", &[], "zs"), Some(MatchRank::Exact));
+        assert_eq!(finds("张三", &[], "zhang"), Some(MatchRank::Prefix));
+        assert_eq!(
+            finds("深圳华强电子", &[], "huaqiang"),
+            Some(MatchRank::Substring)
+        );
+        assert_eq!(finds("深圳华强电子", &[], "szhq"), Some(MatchRank::Prefix));
+        assert_eq!(finds("张三", &[], "lisi"), None);
+    }
+
+    #[test]
+    fn every_reading_of_a_polyphone_finds_it() {
+        assert_eq!(finds("重庆", &[], "chongqing"), Some(MatchRank::Exact));
+        assert_eq!(finds("重庆", &[], "zhongqing"), Some(MatchRank::Exact));
+        assert_eq!(finds("重庆", &[], "cq"), Some(MatchRank::Exact));
+        assert!(readings('重').contains(&"chong"));
+    }
+
+    #[test]
+    fn any_three_digits_of_a_phone_find_it_across_its_separators() {
+        assert_eq!(
+            finds("张三", &["+8613812345678"], "1234"),
+            Some(MatchRank::Substring)
+        );
+        assert_eq!(
+            finds("张三", &["138-1234-5678"], "1234"),
+            Some(MatchRank::Substring)
+        );
+        assert_eq!(
+            finds("张三", &["138-1234-5678"], "81234"),
+            Some(MatchRank::Substring)
+        );
+        assert_eq!(
+            finds("张三", &["138-1234-5678"], "13812345678"),
+            Some(MatchRank::Exact)
+        );
+        assert_eq!(finds("张三", &["138-1234-5678"], "4321"), None);
+    }
+
+    #[test]
+    fn emails_and_codes_match_as_substrings_in_any_case() {
+        let texts = ["Zhang.San@Example.COM", "C-2024-0042"];
+        assert_eq!(
+            finds("张三", &texts, "san@example"),
+            Some(MatchRank::Substring)
+        );
+        assert_eq!(finds("张三", &texts, "ZHANG.s"), Some(MatchRank::Prefix));
+        assert_eq!(finds("张三", &texts, "c-2024"), Some(MatchRank::Prefix));
+        assert_eq!(finds("张三", &texts, "0042"), Some(MatchRank::Substring));
+        assert_eq!(
+            finds("Acme Trading", &[], "acme tr"),
+            Some(MatchRank::Prefix)
+        );
+        assert_eq!(finds("ＡＢＣ科技", &[], "abc"), Some(MatchRank::Prefix));
+    }
+
+    #[test]
+    fn one_and_two_character_queries_are_found_by_the_index() {
+        for (title, q) in [
+            ("张三", "张"),
+            ("张三", "三"),
+            ("张三", "zs"),
+            ("李四", "s"),
+            ("ab", "b"),
+        ] {
+            assert!(finds(title, &[], q).is_some(), "{q} in {title}");
+        }
+    }
+
+    #[test]
+    fn the_head_tier_holds_exactly_what_starts_a_text() {
+        let d = doc("深圳华强电子", &[]);
+        assert!(index_finds(&d, "深圳华", Tier::Head));
+        assert!(index_finds(&d, "shenzhen", Tier::Head));
+        assert!(index_finds(&d, "sz", Tier::Head));
+        assert!(!index_finds(&d, "华强", Tier::Head));
+        assert!(!index_finds(&d, "huaqiang", Tier::Head));
+        assert!(index_finds(&doc("张三", &[]), "zhangsan", Tier::Whole));
+        assert!(index_finds(&doc("张三", &[]), "zs", Tier::Whole));
+    }
+
+    #[test]
+    fn ambiguous_spellings_are_cut_several_ways_the_most_natural_first() {
+        let cuts = segmentations("xian");
+        assert!(cuts.contains(&(vec![], "xian")), "{cuts:?}");
+        assert!(cuts.contains(&(vec!["xi"], "an")), "{cuts:?}");
+        let cuts = segmentations("huangjianguo");
+        assert_eq!(
+            cuts[0],
+            (vec!["huang", "jian"], "guo"),
+            "the fewest syllables first"
+        );
+        assert_eq!(cuts.len(), SEGMENTATIONS_MAX);
+        assert_eq!(finds("西安", &[], "xian"), Some(MatchRank::Exact));
+        assert_eq!(finds("先生", &[], "xian"), Some(MatchRank::Prefix));
+    }
+
+    #[test]
+    fn a_document_costs_a_bounded_number_of_tokens() {
+        let d = doc(
+            "深圳华强电子有限公司",
+            &["C000123", "13812345678", "sz@huaqiang.com"],
+        );
+        let n = doc_tokens(&d).len();
+        assert!(n <= 110, "{n} tokens");
+    }
+
+    #[test]
+    fn an_entity_name_outside_the_alphabet_is_refused() {
+        assert!(checked_entity("customer").is_ok());
+        assert!(checked_entity("Customer").is_err());
+        assert!(checked_entity("cus tomer").is_err());
+        assert!(checked_entity("").is_err());
+    }
+}

@@ -1,0 +1,195 @@
+//! The search index (`kehu_store::search`) on SQLite and PostgreSQL: documents written in a
+//! write transaction are found by Chinese substrings, full pinyin and initials (every reading
+//! of a polyphone), phone digits, email and code substrings in any case, best first; only
+//! within the caller's data scope and entities; a changed document is found by its new texts
+//! only, a removed one not at all; and the candidate reads use the index, never a table scan.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use kehu_domain::policy::OwnerFilter;
+use kehu_domain::{DataScope, Principal};
+use kehu_store::search::{self, MatchRank, SearchDoc};
+use kehu_testkit::{TestApp, both_backends};
+
+/// The data scope of a user with scope `own`.
+fn own(user_id: i64) -> OwnerFilter {
+    Principal {
+        user_id,
+        username: format!("u{user_id}"),
+        display_name: "测试".into(),
+        role_id: 1,
+        role_name: "r".into(),
+        rights: Default::default(),
+        scope: DataScope::Own,
+        must_change_password: false,
+        language: None,
+    }
+    .owner_filter()
+}
+
+async fn put(app: &TestApp, entity: &str, id: i64, owner: i64, title: &str, texts: &[&str]) {
+    let subtitle = format!("{entity} {id}");
+    app.store
+        .db
+        .write(async |tx| {
+            search::put(
+                tx,
+                &SearchDoc {
+                    entity,
+                    entity_id: id,
+                    owner_id: Some(owner),
+                    title,
+                    subtitle: &subtitle,
+                    texts,
+                },
+            )
+            .await
+        })
+        .await
+        .unwrap();
+}
+
+/// The titles `q` finds with the system's scope, best first.
+async fn titles(app: &TestApp, q: &str) -> Vec<String> {
+    app.store
+        .search
+        .search(&OwnerFilter::system(), q, None, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.title)
+        .collect()
+}
+
+async fn fill(app: &TestApp) {
+    put(
+        app,
+        "customer",
+        1,
+        10,
+        "深圳华强电子有限公司",
+        &["C-2024-0001", "0755-8888-1234"],
+    )
+    .await;
+    put(app, "customer", 2, 10, "重庆火锅餐饮集团", &["C-2024-0002"]).await;
+    put(
+        app,
+        "customer",
+        3,
+        20,
+        "Acme Trading Ltd",
+        &["C-2024-0003", "info@Acme-Trading.com"],
+    )
+    .await;
+    put(
+        app,
+        "contact",
+        1,
+        10,
+        "张三",
+        &["+8613812345678", "zhang.san@huaqiang.cn"],
+    )
+    .await;
+    put(app, "contact", 2, 20, "张三丰", &["138-1234-5678"]).await;
+    put(app, "contact", 3, 20, "李四", &["13900001111"]).await;
+}
+
+both_backends! {
+    async fn chinese_substrings_find_records_across_modules(app) {
+        fill(&app).await;
+        assert_eq!(titles(&app, "华强").await, ["深圳华强电子有限公司"]);
+        assert_eq!(titles(&app, "张三").await, ["张三", "张三丰"], "exact before prefix");
+        assert_eq!(titles(&app, "张").await, ["张三", "张三丰"]);
+        assert_eq!(titles(&app, "电子公司").await, Vec::<String>::new());
+    }
+
+    async fn pinyin_spellings_and_initials_find_names(app) {
+        fill(&app).await;
+        assert_eq!(titles(&app, "zhangsan").await, ["张三", "张三丰"]);
+        assert_eq!(titles(&app, "zhangs").await, ["张三", "张三丰"]);
+        assert_eq!(titles(&app, "zs").await, ["张三", "张三丰"]);
+        assert_eq!(titles(&app, "zsf").await, ["张三丰"]);
+        assert_eq!(titles(&app, "huaqiang").await, ["深圳华强电子有限公司", "张三"],
+            "the title before the email that holds it");
+        assert_eq!(titles(&app, "chongqing").await, ["重庆火锅餐饮集团"], "重 read chong");
+        assert_eq!(titles(&app, "cqhg").await, ["重庆火锅餐饮集团"]);
+    }
+
+    async fn phone_digits_emails_and_codes_are_found_in_any_case(app) {
+        fill(&app).await;
+        // Equals ranked by the shorter title.
+        assert_eq!(titles(&app, "1234").await, ["张三", "张三丰", "深圳华强电子有限公司"]);
+        // 138-1234-5678 is these digits (exact); +8613812345678 holds them.
+        assert_eq!(titles(&app, "13812345678").await, ["张三丰", "张三"]);
+        assert_eq!(titles(&app, "0000").await, ["李四"]);
+        assert_eq!(titles(&app, "ACME-trading.COM").await, ["Acme Trading Ltd"]);
+        assert_eq!(titles(&app, "acme").await, ["Acme Trading Ltd"]);
+        assert_eq!(titles(&app, "2024-0002").await, ["重庆火锅餐饮集团"]);
+        assert_eq!(titles(&app, "trading").await, ["Acme Trading Ltd"]);
+    }
+
+    async fn a_record_of_another_owner_is_not_found_with_an_own_scope(app) {
+        fill(&app).await;
+        let mine = app.store.search.search(&own(10), "张三", None, 20).await.unwrap();
+        assert_eq!(mine.iter().map(|h| h.title.as_str()).collect::<Vec<_>>(), ["张三"]);
+        let theirs = app.store.search.search(&own(20), "zs", None, 20).await.unwrap();
+        assert_eq!(theirs.iter().map(|h| h.title.as_str()).collect::<Vec<_>>(), ["张三丰"]);
+        assert!(app.store.search.search(&own(30), "张", None, 20).await.unwrap().is_empty());
+    }
+
+    async fn the_entity_list_and_the_limit_narrow_the_hits(app) {
+        fill(&app).await;
+        let hits = app.store.search
+            .search(&OwnerFilter::system(), "1234", Some(&["customer"]), 20).await.unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!((hits[0].entity.as_str(), hits[0].entity_id), ("customer", 1));
+        assert_eq!(hits[0].subtitle, "customer 1");
+        assert_eq!(hits[0].rank, MatchRank::Substring);
+        let one = app.store.search.search(&OwnerFilter::system(), "张", None, 1).await.unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].title, "张三");
+        assert!(app.store.search
+            .search(&OwnerFilter::system(), "张", Some(&["Bad Entity"]), 5).await.is_err());
+    }
+
+    async fn an_updated_document_is_found_by_its_new_texts_only(app) {
+        fill(&app).await;
+        put(&app, "contact", 3, 20, "王五", &["13900002222"]).await;
+        assert!(titles(&app, "李四").await.is_empty());
+        assert!(titles(&app, "0000111").await.is_empty());
+        assert_eq!(titles(&app, "wangwu").await, ["王五"]);
+        assert_eq!(titles(&app, "2222").await, ["王五"]);
+    }
+
+    async fn a_removed_document_is_not_found(app) {
+        fill(&app).await;
+        app.store.db.write(async |tx| search::remove(tx, "contact", 1).await).await.unwrap();
+        assert_eq!(titles(&app, "zs").await, ["张三丰"]);
+        // Removing twice, or what was never there, is nothing.
+        app.store.db.write(async |tx| search::remove(tx, "contact", 1).await).await.unwrap();
+    }
+
+    async fn candidates_are_read_through_the_index_never_a_table_scan(app) {
+        fill(&app).await;
+        for q in ["华强", "zs", "1234"] {
+            let plans = app.store.search.explain(&own(10), q).await.unwrap();
+            assert!(!plans.is_empty());
+            for plan in plans {
+                let scan = plan.lines().any(|l| {
+                    (l.contains("SCAN search_docs") && !l.contains("VIRTUAL"))
+                        || l.contains("Seq Scan")
+                });
+                assert!(!scan, "{q}: {plan}");
+                assert!(
+                    plan.contains("VIRTUAL TABLE INDEX") || plan.contains("ix_search_docs_tokens"),
+                    "{q}: {plan}"
+                );
+            }
+        }
+    }
+}
