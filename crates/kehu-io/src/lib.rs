@@ -6,8 +6,15 @@
 //!   a reason code; nothing is read whole into memory for CSV.
 //! - [`header`]: which column is which field (by field name or zh-CN / English label).
 //! - [`rejects`]: the rejected-rows file handed back to the user.
-//! - [`write`]: CSV and XLSX exports with typed cells and formula neutralisation.
+//! - [`write`](mod@write): CSV and XLSX exports with typed cells and formula neutralisation.
 //! - [`vcard`]: contacts as vCard 4.0 out, vCard 3.0 / 4.0 in.
+//!
+//! An import goes: [`TableReader::open`] (reads the header; an unreadable file is a
+//! [`ReadError`]), [`map_headers`] with the module's [`FieldSpec`]s (a missing required
+//! column is a [`HeaderError`] before any row), then the reader as an iterator: each
+//! [`Record::Row`] is validated by the module, and each [`Record::Rejected`] (or row the
+//! module refuses) goes to a [`RejectsWriter`] with its line and reason. The reader is `Send`,
+//! so it runs on a blocking worker.
 //!
 //! Every error carries a stable snake_case `code()`; user-facing text lives in the web
 //! crate's Fluent files, keyed by those codes.

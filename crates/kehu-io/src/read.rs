@@ -206,7 +206,10 @@ impl TableReader {
                 (Source::Xlsx(source), detected)
             }
             sniff::Kind::Text => {
-                let (encoding, bom) = sniff::encoding(&sample);
+                reader.seek(SeekFrom::Start(sample.len() as u64))?;
+                let (encoding, bom) =
+                    sniff::encoding(&sniff::encoding_sample(&mut reader, &sample)?);
+                reader.seek(SeekFrom::Start(0))?;
                 let (text, _) = encoding.decode_with_bom_removal(&sample);
                 let delimiter = sniff::delimiter(&text);
                 let source = csv::CsvSource::new(reader, encoding, delimiter, options);

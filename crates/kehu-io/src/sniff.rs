@@ -47,11 +47,55 @@ pub(crate) fn encoding(sample: &[u8]) -> (&'static Encoding, bool) {
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(sample, false);
     let guess = detector.guess(Some(b"cn"), chardetng::Utf8Detection::Deny);
-    // UTF-16 without a BOM is not guessed by chardetng; a legacy guess is what we have.
-    if guess == UTF_16LE || guess == UTF_16BE {
+    // A short Chinese sample can look like a single-byte Western code page to chardetng;
+    // in a Chinese CRM, GBK is the better bet whenever the bytes are valid GBK.
+    let gbk_fits = || {
+        encoding_rs::GBK
+            .decode_without_bom_handling_and_without_replacement(sample)
+            .is_some()
+    };
+    if guess == UTF_16LE || guess == UTF_16BE || (guess.is_single_byte() && gbk_fits()) {
         return (encoding_rs::GBK, false);
     }
     (guess, false)
+}
+
+/// How far the reader looks for the first non-ASCII byte when the file starts with plain
+/// ASCII (an English header, codes and numbers): the encoding is decided there.
+pub(crate) const ASCII_SCAN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The bytes to guess the encoding from: the first sample, or, when that is plain ASCII and
+/// the file goes on, up to [`SAMPLE_BYTES`] from the first non-ASCII byte found within
+/// [`ASCII_SCAN_BYTES`]. Leaves the reader anywhere; the caller seeks back.
+pub(crate) fn encoding_sample<R: std::io::Read>(
+    reader: &mut R,
+    first: &[u8],
+) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    if !first.is_ascii() || first.len() < SAMPLE_BYTES {
+        return Ok(first.to_vec());
+    }
+    let mut chunk = Vec::with_capacity(SAMPLE_BYTES);
+    let mut scanned = first.len() as u64;
+    while scanned < ASCII_SCAN_BYTES {
+        chunk.clear();
+        let n = reader
+            .by_ref()
+            .take(SAMPLE_BYTES as u64)
+            .read_to_end(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        scanned += n as u64;
+        // Everything before this byte is ASCII, so it starts a character.
+        if let Some(i) = chunk.iter().position(|b| !b.is_ascii()) {
+            let mut sample = chunk.split_off(i);
+            let more = (SAMPLE_BYTES - sample.len()) as u64;
+            reader.by_ref().take(more).read_to_end(&mut sample)?;
+            return Ok(sample);
+        }
+    }
+    Ok(first.to_vec())
 }
 
 /// Decodes a whole small text (a vCard file) with the detected encoding; `true` when
@@ -102,6 +146,23 @@ mod tests {
         let (bytes, _, _) = encoding_rs::GBK.encode("客户名称,手机\n张三,13800138000\n");
         let (enc, bom) = encoding(&bytes);
         assert_eq!((enc.name(), bom), ("GBK", false));
+    }
+
+    #[test]
+    fn a_short_gbk_sample_that_looks_western_is_read_as_gbk() {
+        let (bytes, _, _) = encoding_rs::GBK.encode("名称\n张三\n");
+        assert_eq!(encoding(&bytes).0.name(), "GBK");
+    }
+
+    #[test]
+    fn chinese_after_a_long_ascii_start_decides_the_encoding() -> std::io::Result<()> {
+        let mut file = b"code,name\n".repeat(SAMPLE_BYTES / 5);
+        let first = file[..SAMPLE_BYTES].to_vec();
+        file.extend(encoding_rs::GBK.encode("KH1,张三\n").0.iter());
+        let mut rest = std::io::Cursor::new(file[SAMPLE_BYTES..].to_vec());
+        let sample = encoding_sample(&mut rest, &first)?;
+        assert_eq!(encoding(&sample).0.name(), "GBK");
+        Ok(())
     }
 
     #[test]

@@ -126,7 +126,8 @@ impl<W: Write> CsvWriter<W> {
 }
 
 /// An XLSX export with one worksheet, written row by row in constant memory (rows go to a
-/// temporary file as they are written; the workbook is assembled on save).
+/// temporary file as they are written; the workbook is assembled on save). Text longer than
+/// Excel's 32,767 characters per cell is cut there.
 pub struct XlsxWriter {
     workbook: Workbook,
     next_row: u32,
@@ -183,7 +184,7 @@ impl XlsxWriter {
             let sheet = self.workbook.worksheet_from_index(0)?;
             match cell {
                 Cell::Text(s) => {
-                    sheet.write_string(row, col, neutralise(s))?;
+                    sheet.write_string(row, col, fit_cell(neutralise(s)))?;
                 }
                 Cell::Integer(i) if i.unsigned_abs() <= EXACT_INTEGER.unsigned_abs() => {
                     // In range, so the conversion is exact.
@@ -227,6 +228,17 @@ impl XlsxWriter {
     pub fn save_to_writer<W: Write + Send>(mut self, out: W) -> Result<(), WriteError> {
         self.workbook.save_to_writer(out)?;
         Ok(())
+    }
+}
+
+/// Excel's limit for one cell's text.
+const MAX_XLSX_CHARS: usize = 32_767;
+
+/// Text cut to what an XLSX cell holds: a longer memo would make the whole export fail.
+fn fit_cell(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text.char_indices().nth(MAX_XLSX_CHARS) {
+        Some((end, _)) => Cow::Owned(text[..end].to_owned()),
+        None => text,
     }
 }
 

@@ -82,6 +82,14 @@ fn stream_sheet<R: Read + Seek>(
         .map_err(|e| ReadError::Xlsx(e.to_string()))?
     {
         let (r, c) = cell.get_position();
+        // Worksheets store rows in ascending order; going back means a damaged file, and
+        // rows must not come out twice or with line numbers out of order.
+        if row.as_ref().is_some_and(|b| r < b.index) {
+            return Err(ReadError::Xlsx(format!(
+                "row {} out of order",
+                u64::from(r) + 1
+            )));
+        }
         if row.as_ref().is_some_and(|b| b.index != r)
             && let Some(done) = row.take()
             && tx.send(Ok(done.finish(options))).is_err()

@@ -121,3 +121,19 @@ fn an_unknown_sheet_name_is_an_error() {
     let err = TableReader::open(&path, &options).err().map(|e| e.code());
     assert_eq!(err, Some("no_such_sheet"));
 }
+
+#[test]
+fn text_longer_than_an_excel_cell_is_cut_instead_of_failing_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.xlsx");
+    let mut writer = XlsxWriter::new("Sheet1", &["memo"]).unwrap();
+    writer
+        .write_row(&[Cell::Text("长".repeat(40_000))])
+        .unwrap();
+    writer.save(&path).unwrap();
+    let mut reader = TableReader::open(&path, &ReadOptions::default()).unwrap();
+    match records(&mut reader).as_slice() {
+        [Record::Row(r)] => assert_eq!(r.cells[0].chars().count(), 32_767),
+        other => panic!("{other:?}"),
+    }
+}
