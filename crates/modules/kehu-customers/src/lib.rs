@@ -1,0 +1,3 @@
+//! The customer module (客户管理): customers and their contacts.
+
+pub mod domain;
