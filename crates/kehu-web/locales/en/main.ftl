@@ -311,3 +311,7 @@ err-postcode = A postcode has 6 digits.
 err-website = Not a valid web address.
 err-tag = A tag has at most 20 characters and no commas.
 err-tags-too-many = At most 10 tags.
+err-owner-scope = You can manage only your own customers.
+err-owner-unknown = There is no such active account manager.
+err-transfer-count = Choose 1 to 1000 customers.
+err-primary-needed = Every customer keeps one primary contact: make another contact the primary instead.

@@ -311,3 +311,7 @@ err-postcode = 邮政编码为 6 位数字。
 err-website = 不是有效的网址。
 err-tag = 标签最多 20 个字符，且不能含逗号或顿号。
 err-tags-too-many = 最多 10 个标签。
+err-owner-scope = 您只能管理自己的客户。
+err-owner-unknown = 没有这个可用的客户经理。
+err-transfer-count = 请选择 1 到 1000 个客户。
+err-primary-needed = 每个客户须有一位主联系人：请把另一位设为主联系人。

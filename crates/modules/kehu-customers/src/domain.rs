@@ -21,6 +21,9 @@ pub mod kinds {
 
 /// The longest one-line text (names, addresses, bank …), in characters.
 pub const LINE_MAX: usize = 200;
+/// The longest customer name, in characters: a list cursor carries the name, and cursors are
+/// at most 512 bytes.
+pub const NAME_MAX: usize = 80;
 /// The longest memo, in characters.
 pub const MEMO_MAX: usize = 2000;
 /// At most this many tags on a customer, each at most [`TAG_MAX`] characters.
@@ -405,7 +408,7 @@ impl CustomerDraft {
     pub fn parse(i: &CustomerInput, dict: &DictValues) -> Result<Self, DomainError> {
         let mut e = Errors::new();
         let draft = Self {
-            name: take(&mut e, line("name", &i.name, LINE_MAX)),
+            name: take(&mut e, line("name", &i.name, NAME_MAX)),
             owner_id: take(&mut e, owner(&i.owner_id)),
             region: take(&mut e, dict.parse("region", kinds::REGION, &i.region)),
             level: take(&mut e, dict.parse("level", kinds::LEVEL, &i.level)),
