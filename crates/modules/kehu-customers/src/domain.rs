@@ -195,6 +195,18 @@ macro_rules! codes {
                 Self::from_code(&s).map(Some).ok_or_else(|| FieldError::new(field, "err-invalid"))
             }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            /// A query parameter's value: one of the codes.
+            fn from_str(s: &str) -> Result<Self, String> {
+                Self::from_code(s).ok_or_else(|| {
+                    let all: Vec<&str> = Self::ALL.iter().map(|v| v.code()).collect();
+                    format!("one of {}", all.join(", "))
+                })
+            }
+        }
     };
 }
 
