@@ -284,7 +284,7 @@ impl From<CustomerBody> for CustomerInput {
             gender: text(b.gender),
             birthday: text(b.birthday),
             income_band: text(b.income_band),
-            tags: b.tags.unwrap_or_default(),
+            tags: b.tags.unwrap_or_default().join(","),
             memo: text(b.memo),
         }
     }

@@ -287,8 +287,8 @@ pub fn split_tags(input: &str) -> Vec<String> {
     input.split([',', '，', '、']).map(str::to_owned).collect()
 }
 
-/// A customer's fields as entered: every value as text (a form's fields; the API writes its
-/// numbers as text), tags as a list. What [`CustomerDraft::parse`] reads.
+/// A customer's fields as entered: every value as text, as a form sends them (the API writes
+/// its numbers as text and its tags comma-joined). What [`CustomerDraft::parse`] reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CustomerInput {
@@ -319,7 +319,8 @@ pub struct CustomerInput {
     pub gender: String,
     pub birthday: String,
     pub income_band: String,
-    pub tags: Vec<String>,
+    /// Separated by commas (also `，` and `、`).
+    pub tags: String,
     pub memo: String,
 }
 
@@ -445,7 +446,7 @@ impl CustomerDraft {
             gender: take(&mut e, Gender::parse("gender", &i.gender)),
             birthday: take(&mut e, date("birthday", &i.birthday)),
             income_band: take(&mut e, opt_line("income_band", &i.income_band, 32)),
-            tags: take(&mut e, tags(&i.tags)),
+            tags: take(&mut e, tags(&split_tags(&i.tags))),
             memo: take(&mut e, memo("memo", &i.memo)),
         };
         e.finish()?;
@@ -622,7 +623,7 @@ mod tests {
             registered_capital: "5000000".into(),
             size: "medium".into(),
             birthday: "1980-02-29".into(),
-            tags: vec!["VIP".into(), " 华南 ".into(), "VIP".into(), "".into()],
+            tags: "VIP， 华南 ,VIP,,".into(),
             ..CustomerInput::default()
         };
         let c = CustomerDraft::parse(&input, &dict()).unwrap();

@@ -290,7 +290,7 @@ async fn bad_input_is_a_problem_document_naming_the_fields_never_a_500(b: TestBa
         "/api/v1/customers",
         Some(json!({
             "name": "", "region": "999999", "satisfaction": 9, "phone": "12",
-            "registered_capital": "1.234", "tags": ["a,b"]
+            "registered_capital": "1.234", "tags": ["这个标签远远超过了二十个字符的长度限制啊啊啊"]
         })),
     )
     .await;

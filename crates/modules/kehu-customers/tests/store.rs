@@ -75,7 +75,7 @@ impl World {
             name: name.into(),
             region: region.into(),
             level: "ordinary".into(),
-            tags: tags.iter().map(|t| t.to_string()).collect(),
+            tags: tags.join(","),
             ..CustomerInput::default()
         });
         self.store.create(who.scope, &d, &who.actor).await.unwrap()
@@ -230,7 +230,7 @@ async fn a_stale_version_changes_nothing(b: TestBackend) {
     let renamed = w.draft(CustomerInput {
         name: "华强电子".into(),
         phone: "020 8888 6666".into(),
-        tags: vec!["重点".into()],
+        tags: "重点".into(),
         ..CustomerInput::default()
     });
     let after = w
