@@ -502,7 +502,7 @@ fn order_by<K: SortKey>(q: &mut SelectStatement, key: K, dir: Dir, id_col: &Expr
 /// and the capped count of `count` (the same filters, selecting anything), read at the same
 /// time. `id_col` is the row id, the tie-breaker that makes every order total. With `capped`,
 /// a count known to exceed the cap is not counted again for a while (see [`CappedCounts`]).
-pub(crate) async fn fetch<K: SortKey, T: Row + Keyed<K>>(
+pub async fn fetch<K: SortKey, T: Row + Keyed<K>>(
     db: &Db,
     select: &SelectStatement,
     count: SelectStatement,

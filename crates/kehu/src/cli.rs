@@ -120,7 +120,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// The modules this binary runs: the platform's, then the product modules (each a crate
 /// under `crates/modules/`, added here as `kehu_customers::module()` …) in navigation order.
 fn modules() -> anyhow::Result<Modules> {
-    Modules::new(kehu_web::platform::modules())
+    let mut modules = kehu_web::platform::modules();
+    modules.push(kehu_customers::module());
+    Modules::new(modules)
 }
 
 /// Opens the database with every module's migrations and seed.

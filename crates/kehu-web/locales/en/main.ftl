@@ -301,3 +301,17 @@ err-saved-filter-too-many = This list has as many saved filters as it can keep; 
 audit-entity-saved_filter = Saved filter
 audit-field-list = List
 audit-field-query = Filter
+
+## customers
+err-phone = Not a valid phone number.
+err-rating = Enter a whole number from 1 to 5.
+err-money = Enter an amount with at most two decimals, e.g. 1234.50.
+err-dict-unknown = The data dictionary has no such value.
+err-postcode = A postcode has 6 digits.
+err-website = Not a valid web address.
+err-tag = A tag has at most 20 characters and no commas.
+err-tags-too-many = At most 10 tags.
+err-owner-scope = You can manage only your own customers.
+err-owner-unknown = There is no such active account manager.
+err-transfer-count = Choose 1 to 1000 customers.
+err-primary-needed = Every customer keeps one primary contact: make another contact the primary instead.

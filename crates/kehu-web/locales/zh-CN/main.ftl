@@ -301,3 +301,17 @@ err-saved-filter-too-many = 此列表保存的筛选已达上限，请先删除�
 audit-entity-saved_filter = 保存的筛选
 audit-field-list = 列表
 audit-field-query = 筛选条件
+
+## customers
+err-phone = 不是有效的电话号码。
+err-rating = 请输入 1 到 5 之间的整数。
+err-money = 请输入金额，最多两位小数，例如 1234.50。
+err-dict-unknown = 数据字典中没有这个值。
+err-postcode = 邮政编码为 6 位数字。
+err-website = 不是有效的网址。
+err-tag = 标签最多 20 个字符，且不能含逗号或顿号。
+err-tags-too-many = 最多 10 个标签。
+err-owner-scope = 您只能管理自己的客户。
+err-owner-unknown = 没有这个可用的客户经理。
+err-transfer-count = 请选择 1 到 1000 个客户。
+err-primary-needed = 每个客户须有一位主联系人：请把另一位设为主联系人。

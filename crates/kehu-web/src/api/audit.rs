@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use kehu_domain::FieldError;
 use kehu_domain::error::Errors;
 use kehu_store::audit::{Action, AuditEntry, AuditFilter, AuditSort};
@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{
     BadRequest, Forbidden, Granted, Invalid, ListOf, Query, Unauthenticated, blank_as_none,
-    list_request, need, rules,
+    list_request, need, period_bound, rules,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -97,28 +97,6 @@ pub struct AuditQuery {
     per_page: Option<u64>,
 }
 
-/// A period bound: an RFC 3339 instant, or a day whose start (`from`) or end (`to`) is meant.
-/// Empty is no bound; anything else is a field error.
-fn bound(
-    field: &str,
-    input: Option<&str>,
-    end_of_day: bool,
-) -> Result<Option<DateTime<Utc>>, FieldError> {
-    let Some(s) = input.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(Some(t.with_timezone(&Utc)));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| if end_of_day { d.succ_opt() } else { Some(d) })
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| Utc.from_local_datetime(&t).single())
-        .map(Some)
-        .ok_or_else(|| FieldError::new(field, "err-date"))
-}
-
 fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
@@ -141,9 +119,11 @@ pub async fn list(
     let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
     let mut errors = Errors::new();
     let from = errors
-        .check(bound("from", q.from.as_deref(), false))
+        .check(period_bound("from", q.from.as_deref(), false))
         .flatten();
-    let to = errors.check(bound("to", q.to.as_deref(), true)).flatten();
+    let to = errors
+        .check(period_bound("to", q.to.as_deref(), true))
+        .flatten();
     let entity = non_empty(q.entity);
     let entity_id = non_empty(q.entity_id);
     if entity_id.is_some() && entity.is_none() {

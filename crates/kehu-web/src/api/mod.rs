@@ -14,6 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use kehu_domain::{DomainError, FieldError};
 use kehu_store::PageRequest;
 use kehu_store::page::{Cursor, ListRequest, Listing, Sort, SortKey};
@@ -162,6 +163,28 @@ pub fn list_request<K: SortKey>(
         cursor,
         PageRequest::new(page, per_page),
     ))
+}
+
+/// A period bound: an RFC 3339 instant, or a day whose start (`from`) or end (`to`) is meant.
+/// Empty is no bound; anything else is a field error (`err-date`). Lists filter periods with it.
+pub fn period_bound(
+    field: &str,
+    input: Option<&str>,
+    end_of_day: bool,
+) -> Result<Option<DateTime<Utc>>, FieldError> {
+    let Some(s) = input.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| if end_of_day { d.succ_opt() } else { Some(d) })
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| Utc.from_local_datetime(&t).single())
+        .map(Some)
+        .ok_or_else(|| FieldError::new(field, "err-date"))
 }
 
 /// JSON body whose rejections are problem+json (`malformed_json`), never axum's plain text.

@@ -1,0 +1,46 @@
+//! The customer module (客户管理): customers and their contacts — the domain (parsed values),
+//! the migrations, the store (scoped by account manager) and the JSON API — as one
+//! [`kehu_web::Module`].
+
+pub mod api;
+pub mod domain;
+pub mod migrations;
+mod rows;
+pub mod schema;
+pub mod store;
+
+use chrono::{Offset, Utc};
+use kehu_domain::Right;
+use kehu_web::{AppState, Module};
+use utoipa::OpenApi;
+
+/// The rights this module's handlers check (`Granted<need::…>`).
+pub mod need {
+    kehu_web::needs! {
+        Customers => CustomerRead,
+        CustomerWrite => CustomerWrite,
+        CustomerDelete => CustomerDelete,
+    }
+}
+
+/// The customer module as the binary lists it.
+pub fn module() -> Module {
+    Module::new("customers")
+        .api(api::router(), api::CustomersApi::openapi())
+        .rights(&[
+            Right::CustomerRead,
+            Right::CustomerWrite,
+            Right::CustomerDelete,
+        ])
+        .migrations(migrations::MIGRATIONS)
+}
+
+/// The store over the application's database; new customer codes carry the day in the
+/// configured time zone.
+fn store(state: &AppState) -> store::CustomerStore {
+    let offset = Utc::now()
+        .with_timezone(&state.config.time_zone.tz())
+        .offset()
+        .fix();
+    store::CustomerStore::new(state.store.db.clone(), offset)
+}

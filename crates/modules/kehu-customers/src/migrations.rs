@@ -1,0 +1,222 @@
+//! The customer module's migrations (versions 1000–1999). Every list sort and filter has an
+//! index that ends in the id (the list kit's tie-breaker), so a filtered, sorted page at a
+//! million customers is a range on one index, never a table scan. Never edit a shipped one.
+
+use kehu_store::migrations::{Ddl, Migration, audited, id_col, index, ts_null};
+use kehu_store::schema::Users;
+use sea_query::{
+    ColumnDef, ConditionalStatement, Expr, ExprTrait, ForeignKey, ForeignKeyAction, Index, Table,
+};
+
+use crate::schema::{Contacts, CustomerCodes, CustomerTags, Customers};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1000,
+    name: "customers",
+    build: customers,
+}];
+
+fn text(col: Customers, len: u32) -> ColumnDef {
+    ColumnDef::new(col).string_len(len).null().to_owned()
+}
+
+fn customers() -> Vec<Ddl> {
+    use Customers as C;
+    let mut t = Table::create()
+        .table(C::Table)
+        .col(id_col(C::Id))
+        .col(ColumnDef::new(C::Code).string_len(16).not_null())
+        .col(ColumnDef::new(C::Name).string_len(200).not_null())
+        .col(ColumnDef::new(C::OwnerId).big_integer().not_null())
+        .col(text(C::Region, 64))
+        .col(text(C::Level, 64))
+        .col(text(C::Industry, 64))
+        .col(text(C::Source, 64))
+        .col(ColumnDef::new(C::Satisfaction).small_integer().null())
+        .col(ColumnDef::new(C::Credit).small_integer().null())
+        .col(text(C::Address, 200))
+        .col(text(C::Postcode, 10))
+        .col(text(C::Phone, 20))
+        .col(text(C::Fax, 20))
+        .col(text(C::Website, 200))
+        .col(text(C::LicenceNo, 40))
+        .col(text(C::LegalRep, 64))
+        .col(ColumnDef::new(C::RegisteredCapital).big_integer().null())
+        .col(ColumnDef::new(C::AnnualTurnover).big_integer().null())
+        .col(text(C::Bank, 200))
+        .col(text(C::BankAccount, 40))
+        .col(text(C::LocalTaxNo, 40))
+        .col(text(C::NationalTaxNo, 40))
+        .col(text(C::Size, 16))
+        .col(text(C::Gender, 16))
+        .col(ColumnDef::new(C::Birthday).date().null())
+        .col(text(C::IncomeBand, 32))
+        .col(
+            ColumnDef::new(C::Tags)
+                .string_len(240)
+                .not_null()
+                .default(""),
+        )
+        .col(ColumnDef::new(C::Memo).text().null())
+        .col(
+            ColumnDef::new(C::Status)
+                .string_len(16)
+                .not_null()
+                .default("active"),
+        )
+        .col(ts_null(C::LastOrderAt))
+        .col(ts_null(C::DeletedAt))
+        .foreign_key(
+            ForeignKey::create()
+                .from(C::Table, C::OwnerId)
+                .to(Users::Table, Users::Id),
+        )
+        .to_owned();
+    audited(
+        &mut t,
+        C::CreatedAt,
+        C::CreatedBy,
+        C::UpdatedAt,
+        C::UpdatedBy,
+        C::Version,
+    );
+
+    let tags = Table::create()
+        .table(CustomerTags::Table)
+        .col(
+            ColumnDef::new(CustomerTags::CustomerId)
+                .big_integer()
+                .not_null(),
+        )
+        .col(ColumnDef::new(CustomerTags::Tag).string_len(20).not_null())
+        .primary_key(
+            Index::create()
+                .col(CustomerTags::CustomerId)
+                .col(CustomerTags::Tag),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .from(CustomerTags::Table, CustomerTags::CustomerId)
+                .to(C::Table, C::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+
+    let codes = Table::create()
+        .table(CustomerCodes::Table)
+        .col(
+            ColumnDef::new(CustomerCodes::Day)
+                .string_len(8)
+                .not_null()
+                .primary_key(),
+        )
+        .col(ColumnDef::new(CustomerCodes::Last).big_integer().not_null())
+        .to_owned();
+
+    let mut contacts = Table::create()
+        .table(Contacts::Table)
+        .col(id_col(Contacts::Id))
+        .col(
+            ColumnDef::new(Contacts::CustomerId)
+                .big_integer()
+                .not_null(),
+        )
+        .col(ColumnDef::new(Contacts::Name).string_len(64).not_null())
+        .col(ColumnDef::new(Contacts::Gender).string_len(16).null())
+        .col(ColumnDef::new(Contacts::Position).string_len(64).null())
+        .col(ColumnDef::new(Contacts::Phone).string_len(20).null())
+        .col(ColumnDef::new(Contacts::Mobile).string_len(20).null())
+        .col(ColumnDef::new(Contacts::Email).string_len(254).null())
+        .col(ColumnDef::new(Contacts::Memo).text().null())
+        .col(ColumnDef::new(Contacts::IsPrimary).boolean().not_null())
+        .foreign_key(
+            ForeignKey::create()
+                .from(Contacts::Table, Contacts::CustomerId)
+                .to(C::Table, C::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    audited(
+        &mut contacts,
+        Contacts::CreatedAt,
+        Contacts::CreatedBy,
+        Contacts::UpdatedAt,
+        Contacts::UpdatedBy,
+        Contacts::Version,
+    );
+
+    // At most one primary contact per customer, whatever two writers do at once.
+    let one_primary = Index::create()
+        .name("ux_contacts_primary")
+        .table(Contacts::Table)
+        .col(Contacts::CustomerId)
+        .unique()
+        .and_where(Expr::col(Contacts::IsPrimary).eq(true))
+        .to_owned();
+
+    vec![
+        Ddl::Table(t),
+        Ddl::Table(tags),
+        Ddl::Table(codes),
+        Ddl::Table(contacts),
+        index("ux_customers_code", C::Table, &[&C::Code]).unique(),
+        // The sorts.
+        index("ix_customers_name", C::Table, &[&C::Name, &C::Id]),
+        index("ix_customers_created", C::Table, &[&C::CreatedAt, &C::Id]),
+        index("ix_customers_updated", C::Table, &[&C::UpdatedAt, &C::Id]),
+        index(
+            "ix_customers_last_order",
+            C::Table,
+            &[&C::LastOrderAt, &C::Id],
+        ),
+        index("ix_customers_deleted", C::Table, &[&C::DeletedAt, &C::Id]),
+        // The filters, each with the default sort (newest first) after it; an account
+        // manager's own list by name has its own.
+        index(
+            "ix_customers_owner_created",
+            C::Table,
+            &[&C::OwnerId, &C::CreatedAt, &C::Id],
+        ),
+        index(
+            "ix_customers_owner_name",
+            C::Table,
+            &[&C::OwnerId, &C::Name, &C::Id],
+        ),
+        index(
+            "ix_customers_region_created",
+            C::Table,
+            &[&C::Region, &C::CreatedAt, &C::Id],
+        ),
+        index(
+            "ix_customers_level_created",
+            C::Table,
+            &[&C::Level, &C::CreatedAt, &C::Id],
+        ),
+        index(
+            "ix_customers_industry_created",
+            C::Table,
+            &[&C::Industry, &C::CreatedAt, &C::Id],
+        ),
+        index(
+            "ix_customers_status_created",
+            C::Table,
+            &[&C::Status, &C::CreatedAt, &C::Id],
+        ),
+        index(
+            "ix_customer_tags_tag",
+            CustomerTags::Table,
+            &[&CustomerTags::Tag, &CustomerTags::CustomerId],
+        ),
+        index(
+            "ix_contacts_customer",
+            Contacts::Table,
+            &[&Contacts::CustomerId, &Contacts::Id],
+        ),
+        index(
+            "ix_contacts_name",
+            Contacts::Table,
+            &[&Contacts::Name, &Contacts::Id],
+        ),
+        Ddl::Index(one_primary),
+    ]
+}

@@ -1,0 +1,110 @@
+//! Statements on the tables beside the customers (tags, the code counter) and on the platform's
+//! (users, dictionary) that the customer store needs. None of them reads a customer: the store
+//! reaches these only for a customer it has already found within the caller's scope.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use kehu_domain::DomainError;
+use kehu_store::StoreResult;
+use kehu_store::db::{Db, Tx};
+use kehu_store::schema::{Dictionary, Users};
+use sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
+
+use crate::domain::{DictValues, customer_code, kinds};
+use crate::schema::{CustomerCodes, CustomerTags};
+
+/// The next customer code of `day`. One statement counts the day's sequence up and returns
+/// it; the counter's row stays locked until the transaction ends, so two creating customers
+/// at once get different numbers on both databases.
+pub async fn next_code(tx: &mut Tx, day: NaiveDate) -> StoreResult<String> {
+    let key = day.format("%Y%m%d").to_string();
+    let (seq,): (i64,) = tx
+        .fetch_one(
+            Query::insert()
+                .into_table(CustomerCodes::Table)
+                .columns([CustomerCodes::Day, CustomerCodes::Last])
+                .values_panic([key.into(), 1.into()])
+                .on_conflict(
+                    OnConflict::column(CustomerCodes::Day)
+                        .value(
+                            CustomerCodes::Last,
+                            Expr::col((CustomerCodes::Table, CustomerCodes::Last)).add(1),
+                        )
+                        .to_owned(),
+                )
+                .returning_col(CustomerCodes::Last),
+        )
+        .await?;
+    Ok(customer_code(day, seq))
+}
+
+/// Replaces the tag rows of customer `id` with `tags`.
+pub async fn set_tags(tx: &mut Tx, id: i64, tags: &BTreeSet<String>) -> StoreResult<()> {
+    tx.execute(
+        Query::delete()
+            .from_table(CustomerTags::Table)
+            .and_where(Expr::col(CustomerTags::CustomerId).eq(id)),
+    )
+    .await?;
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let mut q = Query::insert()
+        .into_table(CustomerTags::Table)
+        .columns([CustomerTags::CustomerId, CustomerTags::Tag])
+        .to_owned();
+    for t in tags {
+        q.values_panic([id.into(), t.as_str().into()]);
+    }
+    tx.execute(&q).await?;
+    Ok(())
+}
+
+/// The ids of the customers tagged `tag` (a range on the tag index), for an `IN` filter.
+pub fn tagged(tag: &str) -> SelectStatement {
+    Query::select()
+        .column(CustomerTags::CustomerId)
+        .from(CustomerTags::Table)
+        .and_where(Expr::col(CustomerTags::Tag).eq(tag))
+        .to_owned()
+}
+
+/// Checks that user `id` exists and is not disabled: someone who can manage customers. Else a
+/// field error on `owner_id`.
+pub async fn check_owner(tx: &mut Tx, id: i64) -> StoreResult<()> {
+    let found: Option<(i64,)> = tx
+        .fetch_optional(
+            Query::select()
+                .column(Users::Id)
+                .from(Users::Table)
+                .and_where(Expr::col(Users::Id).eq(id))
+                .and_where(Expr::col(Users::Disabled).eq(false)),
+        )
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(DomainError::field("owner_id", "err-owner-unknown").into()),
+    }
+}
+
+/// The values of the dictionary kinds a customer's coded fields use, as the dictionary holds
+/// them now.
+pub async fn dict_values(db: &Db) -> StoreResult<DictValues> {
+    let rows: Vec<(String, String)> = db
+        .fetch_all(
+            Query::select()
+                .columns([Dictionary::Kind, Dictionary::Value])
+                .from(Dictionary::Table)
+                .and_where(Expr::col(Dictionary::Kind).is_in([
+                    kinds::LEVEL,
+                    kinds::REGION,
+                    kinds::INDUSTRY,
+                    kinds::SOURCE,
+                ])),
+        )
+        .await?;
+    Ok(DictValues::new(
+        rows.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    ))
+}

@@ -1,0 +1,963 @@
+//! The customer store: customers (客户) and their contacts (联系人), owned by their account
+//! manager. Every statement on the customers table comes from the one scoped builder
+//! [`customers`] with the caller's [`OwnerFilter`]; contacts are reached only through their
+//! customer (joined on that builder's select), so a manager's scope covers both and anything
+//! outside it is `NotFound`. Writes go through the write kit (version checked, audited);
+//! deleting moves a customer to the trash (`deleted_at`), from which it is restored or, by an
+//! administrator, deleted for good.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use kehu_domain::DomainError;
+use kehu_domain::policy::OwnerFilter;
+use kehu_store::audit::Actor;
+use kehu_store::db::{Db, Tx};
+use kehu_store::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
+use kehu_store::schema::Users;
+use kehu_store::scope::{Owned, Scoped};
+use kehu_store::write::{self, Record, Table};
+use kehu_store::{LastChange, StoreResult};
+use sea_query::{Alias, Expr, ExprTrait, Order, SelectStatement, SimpleExpr};
+use serde::Serialize;
+
+use crate::domain::{ContactDraft, CustomerDraft, DictValues, Status};
+use crate::rows;
+use crate::schema::{Contacts, Customers};
+
+/// The one builder of every statement on `customers` except the insert: the owner condition
+/// of `scope` is already in it (see `kehu_store::scope`).
+fn customers(scope: OwnerFilter) -> Scoped<Customers> {
+    Scoped::new(
+        Owned {
+            table: Customers::Table,
+            owner: Customers::OwnerId,
+        },
+        scope,
+    )
+}
+
+const CUSTOMER_COLUMNS: &[Customers] = &[
+    Customers::Id,
+    Customers::Code,
+    Customers::Name,
+    Customers::OwnerId,
+    Customers::Region,
+    Customers::Level,
+    Customers::Industry,
+    Customers::Source,
+    Customers::Satisfaction,
+    Customers::Credit,
+    Customers::Address,
+    Customers::Postcode,
+    Customers::Phone,
+    Customers::Fax,
+    Customers::Website,
+    Customers::LicenceNo,
+    Customers::LegalRep,
+    Customers::RegisteredCapital,
+    Customers::AnnualTurnover,
+    Customers::Bank,
+    Customers::BankAccount,
+    Customers::LocalTaxNo,
+    Customers::NationalTaxNo,
+    Customers::Size,
+    Customers::Gender,
+    Customers::Birthday,
+    Customers::IncomeBand,
+    Customers::Tags,
+    Customers::Memo,
+    Customers::Status,
+    Customers::LastOrderAt,
+    Customers::DeletedAt,
+    Customers::CreatedAt,
+    Customers::UpdatedAt,
+    Customers::Version,
+];
+
+/// Customers in `scope` (in the trash or not) with their manager's name.
+fn select_any(scope: OwnerFilter) -> SelectStatement {
+    let mut q = customers(scope).select();
+    for c in CUSTOMER_COLUMNS {
+        q.column((Customers::Table, *c));
+    }
+    q.expr_as(
+        Expr::col((Users::Table, Users::DisplayName)),
+        Alias::new("owner_name"),
+    )
+    .inner_join(
+        Users::Table,
+        Expr::col((Users::Table, Users::Id)).equals((Customers::Table, Customers::OwnerId)),
+    );
+    q
+}
+
+fn not_deleted() -> Expr {
+    Expr::col((Customers::Table, Customers::DeletedAt)).is_null()
+}
+
+fn deleted() -> Expr {
+    Expr::col((Customers::Table, Customers::DeletedAt)).is_not_null()
+}
+
+/// Customers in `scope` that are not in the trash.
+fn select_live(scope: OwnerFilter) -> SelectStatement {
+    select_any(scope).and_where(not_deleted()).to_owned()
+}
+
+fn by_id(mut q: SelectStatement, id: i64) -> SelectStatement {
+    q.and_where(Expr::col((Customers::Table, Customers::Id)).eq(id));
+    q
+}
+
+/// A customer (客户) as the store reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Customer {
+    pub id: i64,
+    /// 客户编号, `KH20261123000042`.
+    pub code: String,
+    pub name: String,
+    /// The account manager (客户经理).
+    pub owner_id: i64,
+    pub owner_name: String,
+    /// Dictionary values (`region` 440000, `customer_level` key_account …).
+    pub region: Option<String>,
+    pub level: Option<String>,
+    pub industry: Option<String>,
+    pub source: Option<String>,
+    pub satisfaction: Option<i16>,
+    pub credit: Option<i16>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    pub fax: Option<String>,
+    pub website: Option<String>,
+    pub licence_no: Option<String>,
+    pub legal_rep: Option<String>,
+    /// Fen.
+    pub registered_capital: Option<i64>,
+    pub annual_turnover: Option<i64>,
+    pub bank: Option<String>,
+    pub bank_account: Option<String>,
+    pub local_tax_no: Option<String>,
+    pub national_tax_no: Option<String>,
+    pub size: Option<String>,
+    pub gender: Option<String>,
+    pub birthday: Option<NaiveDate>,
+    pub income_band: Option<String>,
+    /// Comma-joined; see [`Customer::tag_list`].
+    pub tags: String,
+    pub memo: Option<String>,
+    /// `active`, `loss_warned` or `lost` ([`Status`]).
+    pub status: String,
+    pub last_order_at: Option<DateTime<Utc>>,
+    /// Set while the customer is in the trash.
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl Customer {
+    pub fn tag_list(&self) -> Vec<&str> {
+        self.tags.split(',').filter(|t| !t.is_empty()).collect()
+    }
+}
+
+impl Record for Customer {
+    type Col = Customers;
+    const TABLE: Table<Customers> = Table {
+        table: Customers::Table,
+        id: Customers::Id,
+        version: Customers::Version,
+        created_at: Customers::CreatedAt,
+        created_by: Customers::CreatedBy,
+        updated_at: Customers::UpdatedAt,
+        updated_by: Customers::UpdatedBy,
+        entity: "customer",
+        unique: "code",
+    };
+
+    async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
+        write::load_by_id(tx, select_any(OwnerFilter::system()), id).await
+    }
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Every field people change; not the bookkeeping the audit entry has anyway.
+    fn snapshot(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            for k in ["id", "owner_name", "created_at", "updated_at", "version"] {
+                o.remove(k);
+            }
+        }
+        v
+    }
+}
+
+/// The stored columns of a parsed customer (not the owner: see [`CustomerStore::owner_for`]).
+fn draft_values(d: &CustomerDraft) -> Vec<(Customers, SimpleExpr)> {
+    let s = |v: &Option<String>| Expr::val(v.clone());
+    vec![
+        (Customers::Name, Expr::val(d.name.as_str())),
+        (Customers::Region, s(&d.region)),
+        (Customers::Level, s(&d.level)),
+        (Customers::Industry, s(&d.industry)),
+        (Customers::Source, s(&d.source)),
+        (Customers::Satisfaction, Expr::val(d.satisfaction)),
+        (Customers::Credit, Expr::val(d.credit)),
+        (Customers::Address, s(&d.address)),
+        (Customers::Postcode, s(&d.postcode)),
+        (
+            Customers::Phone,
+            Expr::val(d.phone.as_ref().map(|p| p.as_str().to_owned())),
+        ),
+        (
+            Customers::Fax,
+            Expr::val(d.fax.as_ref().map(|p| p.as_str().to_owned())),
+        ),
+        (Customers::Website, s(&d.website)),
+        (Customers::LicenceNo, s(&d.licence_no)),
+        (Customers::LegalRep, s(&d.legal_rep)),
+        (
+            Customers::RegisteredCapital,
+            Expr::val(d.registered_capital),
+        ),
+        (Customers::AnnualTurnover, Expr::val(d.annual_turnover)),
+        (Customers::Bank, s(&d.bank)),
+        (Customers::BankAccount, s(&d.bank_account)),
+        (Customers::LocalTaxNo, s(&d.local_tax_no)),
+        (Customers::NationalTaxNo, s(&d.national_tax_no)),
+        (
+            Customers::Size,
+            Expr::val(d.size.map(|v| v.code().to_owned())),
+        ),
+        (
+            Customers::Gender,
+            Expr::val(d.gender.map(|v| v.code().to_owned())),
+        ),
+        (Customers::Birthday, Expr::val(d.birthday)),
+        (Customers::IncomeBand, s(&d.income_band)),
+        (
+            Customers::Tags,
+            Expr::val(d.tags.iter().cloned().collect::<Vec<_>>().join(",")),
+        ),
+        (Customers::Memo, s(&d.memo)),
+    ]
+}
+
+/// The longest name or code prefix a list filter uses; the rest is ignored.
+pub const MAX_SEARCH: usize = 64;
+
+/// Filters of the customer list, composed in [`CustomerFilter::apply`]; each is a range on an
+/// index (see the migration).
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    /// The beginning of the name, or of the code (`KH2026…`).
+    pub q: Option<String>,
+    pub region: Option<String>,
+    pub level: Option<String>,
+    pub industry: Option<String>,
+    pub owner_id: Option<i64>,
+    pub status: Option<Status>,
+    pub tag: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+/// `col` starts with `prefix`: a range on the column's index on both databases (a `LIKE`
+/// prefix uses an index on neither without special collations). The upper bound is the prefix
+/// followed by the greatest code point.
+fn starts_with(col: Customers, prefix: &str) -> Expr {
+    let col = Expr::col((Customers::Table, col));
+    col.clone()
+        .gte(prefix)
+        .and(col.lt(format!("{prefix}\u{10FFFF}")))
+}
+
+impl CustomerFilter {
+    fn apply(&self, q: &mut SelectStatement) {
+        let eq = |q: &mut SelectStatement, col: Customers, v: &Option<String>| {
+            if let Some(v) = v {
+                q.and_where(Expr::col((Customers::Table, col)).eq(v.as_str()));
+            }
+        };
+        if let Some(text) = self.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let text: String = text.chars().take(MAX_SEARCH).collect();
+            let code = text.to_ascii_uppercase();
+            q.and_where(
+                starts_with(Customers::Name, &text).or(starts_with(Customers::Code, &code)),
+            );
+        }
+        eq(q, Customers::Region, &self.region);
+        eq(q, Customers::Level, &self.level);
+        eq(q, Customers::Industry, &self.industry);
+        eq(
+            q,
+            Customers::Status,
+            &self.status.map(|s| s.code().to_owned()),
+        );
+        if let Some(o) = self.owner_id {
+            q.and_where(Expr::col((Customers::Table, Customers::OwnerId)).eq(o));
+        }
+        if let Some(tag) = &self.tag {
+            q.and_where(
+                Expr::col((Customers::Table, Customers::Id)).in_subquery(rows::tagged(tag)),
+            );
+        }
+        let created = Expr::col((Customers::Table, Customers::CreatedAt));
+        if let Some(from) = self.created_from {
+            q.and_where(created.clone().gte(from));
+        }
+        if let Some(to) = self.created_to {
+            q.and_where(created.lt(to));
+        }
+    }
+}
+
+/// The customer list's sorts, each with an index on `(column, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerSort {
+    Name,
+    Code,
+    Created,
+    Updated,
+    /// Never ordered sorts as the oldest.
+    LastOrder,
+}
+
+impl SortKey for CustomerSort {
+    const ALL: &'static [Self] = &[
+        CustomerSort::Name,
+        CustomerSort::Code,
+        CustomerSort::Created,
+        CustomerSort::Updated,
+        CustomerSort::LastOrder,
+    ];
+    const DEFAULT: Sort<Self> = Sort {
+        key: CustomerSort::Created,
+        dir: Dir::Desc,
+    };
+
+    fn code(self) -> &'static str {
+        match self {
+            CustomerSort::Name => "name",
+            CustomerSort::Code => "code",
+            CustomerSort::Created => "created_at",
+            CustomerSort::Updated => "updated_at",
+            CustomerSort::LastOrder => "last_order_at",
+        }
+    }
+
+    fn kind(self) -> KeyKind {
+        match self {
+            CustomerSort::Name | CustomerSort::Code => KeyKind::Text,
+            _ => KeyKind::Time,
+        }
+    }
+
+    fn column(self) -> Expr {
+        let col = match self {
+            CustomerSort::Name => Customers::Name,
+            CustomerSort::Code => Customers::Code,
+            CustomerSort::Created => Customers::CreatedAt,
+            CustomerSort::Updated => Customers::UpdatedAt,
+            CustomerSort::LastOrder => Customers::LastOrderAt,
+        };
+        Expr::col((Customers::Table, col))
+    }
+
+    fn nullable(self) -> bool {
+        self == CustomerSort::LastOrder
+    }
+
+    fn first_dir(self) -> Dir {
+        match self {
+            CustomerSort::Name | CustomerSort::Code => Dir::Asc,
+            _ => Dir::Desc,
+        }
+    }
+}
+
+impl Keyed<CustomerSort> for Customer {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn key(&self, key: CustomerSort) -> KeyValue {
+        match key {
+            CustomerSort::Name => KeyValue::Text(self.name.clone()),
+            CustomerSort::Code => KeyValue::Text(self.code.clone()),
+            CustomerSort::Created => KeyValue::Time(self.created_at),
+            CustomerSort::Updated => KeyValue::Time(self.updated_at),
+            CustomerSort::LastOrder => self.last_order_at.into(),
+        }
+    }
+}
+
+/// A contact (联系人) with its customer's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Contact {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub name: String,
+    pub gender: Option<String>,
+    pub position: Option<String>,
+    /// Office phone, E.164.
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub memo: Option<String>,
+    /// The customer's one primary contact (主联系人).
+    pub is_primary: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+/// Contacts of the customers in `scope` that are not in the trash.
+fn select_contacts(scope: OwnerFilter) -> SelectStatement {
+    let mut q = customers(scope).select();
+    for c in [
+        Contacts::Id,
+        Contacts::CustomerId,
+        Contacts::Name,
+        Contacts::Gender,
+        Contacts::Position,
+        Contacts::Phone,
+        Contacts::Mobile,
+        Contacts::Email,
+        Contacts::Memo,
+        Contacts::IsPrimary,
+        Contacts::CreatedAt,
+        Contacts::UpdatedAt,
+        Contacts::Version,
+    ] {
+        q.column((Contacts::Table, c));
+    }
+    q.expr_as(
+        Expr::col((Customers::Table, Customers::Name)),
+        Alias::new("customer_name"),
+    )
+    .inner_join(
+        Contacts::Table,
+        Expr::col((Contacts::Table, Contacts::CustomerId))
+            .equals((Customers::Table, Customers::Id)),
+    )
+    .and_where(not_deleted());
+    q
+}
+
+fn contact_by_id(scope: OwnerFilter, id: i64) -> SelectStatement {
+    select_contacts(scope)
+        .and_where(Expr::col((Contacts::Table, Contacts::Id)).eq(id))
+        .to_owned()
+}
+
+impl Record for Contact {
+    type Col = Contacts;
+    const TABLE: Table<Contacts> = Table {
+        table: Contacts::Table,
+        id: Contacts::Id,
+        version: Contacts::Version,
+        created_at: Contacts::CreatedAt,
+        created_by: Contacts::CreatedBy,
+        updated_at: Contacts::UpdatedAt,
+        updated_by: Contacts::UpdatedBy,
+        entity: "contact",
+        unique: "name",
+    };
+
+    async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
+        write::load_by_id(tx, select_contacts(OwnerFilter::system()), id).await
+    }
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "customer_id": self.customer_id, "name": self.name, "gender": self.gender,
+            "position": self.position, "phone": self.phone, "mobile": self.mobile,
+            "email": self.email, "memo": self.memo, "is_primary": self.is_primary,
+        })
+    }
+}
+
+fn contact_values(d: &ContactDraft) -> Vec<(Contacts, SimpleExpr)> {
+    let phone =
+        |p: &Option<crate::domain::Phone>| Expr::val(p.as_ref().map(|p| p.as_str().to_owned()));
+    vec![
+        (Contacts::Name, Expr::val(d.name.as_str())),
+        (
+            Contacts::Gender,
+            Expr::val(d.gender.map(|g| g.code().to_owned())),
+        ),
+        (Contacts::Position, Expr::val(d.position.clone())),
+        (Contacts::Phone, phone(&d.phone)),
+        (Contacts::Mobile, phone(&d.mobile)),
+        (Contacts::Email, Expr::val(d.email.clone())),
+        (Contacts::Memo, Expr::val(d.memo.clone())),
+    ]
+}
+
+/// Filters of the contact list.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    pub customer_id: Option<i64>,
+    /// The beginning of the contact's name.
+    pub q: Option<String>,
+}
+
+/// The contact list's sorts, each with an index on `(column, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactSort {
+    Name,
+    Created,
+}
+
+impl SortKey for ContactSort {
+    const ALL: &'static [Self] = &[ContactSort::Name, ContactSort::Created];
+    const DEFAULT: Sort<Self> = Sort {
+        key: ContactSort::Name,
+        dir: Dir::Asc,
+    };
+
+    fn code(self) -> &'static str {
+        match self {
+            ContactSort::Name => "name",
+            ContactSort::Created => "created_at",
+        }
+    }
+
+    fn kind(self) -> KeyKind {
+        match self {
+            ContactSort::Name => KeyKind::Text,
+            ContactSort::Created => KeyKind::Time,
+        }
+    }
+
+    fn column(self) -> Expr {
+        let col = match self {
+            ContactSort::Name => Contacts::Name,
+            ContactSort::Created => Contacts::CreatedAt,
+        };
+        Expr::col((Contacts::Table, col))
+    }
+
+    fn first_dir(self) -> Dir {
+        match self {
+            ContactSort::Name => Dir::Asc,
+            ContactSort::Created => Dir::Desc,
+        }
+    }
+}
+
+impl Keyed<ContactSort> for Contact {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn key(&self, key: ContactSort) -> KeyValue {
+        match key {
+            ContactSort::Name => KeyValue::Text(self.name.clone()),
+            ContactSort::Created => KeyValue::Time(self.created_at),
+        }
+    }
+}
+
+/// The most customers one transfer moves.
+pub const TRANSFER_MAX: usize = 1000;
+
+#[derive(Clone, Debug)]
+pub struct CustomerStore {
+    db: Db,
+    /// The offset of the time zone whose day a new customer code carries.
+    utc_offset: FixedOffset,
+}
+
+impl CustomerStore {
+    pub fn new(db: Db, utc_offset: FixedOffset) -> Self {
+        Self { db, utc_offset }
+    }
+
+    /// The dictionary values a customer's coded fields are checked against.
+    pub async fn dictionary(&self) -> StoreResult<DictValues> {
+        rows::dict_values(&self.db).await
+    }
+
+    /// One page of the customers in `scope` (not in the trash) and their capped count.
+    pub async fn list(
+        &self,
+        scope: OwnerFilter,
+        f: &CustomerFilter,
+        req: impl Into<ListRequest<CustomerSort>>,
+    ) -> StoreResult<Listing<Customer>> {
+        self.page(scope, f, req.into(), not_deleted()).await
+    }
+
+    /// One page of the customers in `scope` in the trash (most recently deleted first unless
+    /// `req` sorts otherwise: trashing a customer updates it).
+    pub async fn trash(
+        &self,
+        scope: OwnerFilter,
+        f: &CustomerFilter,
+        req: impl Into<ListRequest<CustomerSort>>,
+    ) -> StoreResult<Listing<Customer>> {
+        self.page(scope, f, req.into(), deleted()).await
+    }
+
+    async fn page(
+        &self,
+        scope: OwnerFilter,
+        f: &CustomerFilter,
+        req: ListRequest<CustomerSort>,
+        which: Expr,
+    ) -> StoreResult<Listing<Customer>> {
+        let mut q = select_any(scope).and_where(which.clone()).to_owned();
+        f.apply(&mut q);
+        let mut count = customers(scope)
+            .select()
+            .expr(Expr::cust("1"))
+            .and_where(which)
+            .to_owned();
+        f.apply(&mut count);
+        let id = Expr::col((Customers::Table, Customers::Id));
+        page::fetch(&self.db, &q, count, id, &req, None).await
+    }
+
+    /// Customer `id` if it is in `scope` and not in the trash; otherwise `NotFound`.
+    pub async fn get(&self, scope: OwnerFilter, id: i64) -> StoreResult<Customer> {
+        self.db.fetch_found(&by_id(select_live(scope), id)).await
+    }
+
+    /// Who saved customer `id` last, and when (the edit form shows it after a conflict).
+    pub async fn last_change(&self, id: i64) -> StoreResult<LastChange> {
+        write::last_change::<Customer>(&self.db, id).await
+    }
+
+    /// The manager a customer gets: a user whose scope is their own records manages only
+    /// their own customers (another owner is a field error); otherwise the one asked for, or
+    /// the user entering it.
+    fn owner_for(scope: OwnerFilter, asked: Option<i64>, actor: &Actor) -> StoreResult<i64> {
+        match (scope.owner(), asked) {
+            (Some(me), Some(o)) if o != me => {
+                Err(DomainError::field("owner_id", "err-owner-scope").into())
+            }
+            (Some(me), _) => Ok(me),
+            (None, Some(o)) => Ok(o),
+            (None, None) => actor
+                .user_id
+                .ok_or_else(|| DomainError::field("owner_id", "err-required").into()),
+        }
+    }
+
+    /// Creates a customer with the next code of today, status `active`.
+    pub async fn create(
+        &self,
+        scope: OwnerFilter,
+        d: &CustomerDraft,
+        actor: &Actor,
+    ) -> StoreResult<Customer> {
+        let owner = Self::owner_for(scope, d.owner_id, actor)?;
+        let today = Utc::now().with_timezone(&self.utc_offset).date_naive();
+        self.db
+            .write(async |tx| {
+                rows::check_owner(tx, owner).await?;
+                let code = rows::next_code(tx, today).await?;
+                let mut values = draft_values(d);
+                values.extend([
+                    (Customers::Code, Expr::val(code)),
+                    (Customers::OwnerId, Expr::val(owner)),
+                    (Customers::Status, Expr::val(Status::Active.code())),
+                ]);
+                write::create::<Customer>(tx, values, actor, async |tx, id| {
+                    rows::set_tags(tx, id, &d.tags).await
+                })
+                .await
+            })
+            .await
+    }
+
+    /// Changes customer `id` (in `scope`, not in the trash) if it still has `version`.
+    pub async fn update(
+        &self,
+        scope: OwnerFilter,
+        id: i64,
+        d: &CustomerDraft,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<Customer> {
+        self.db
+            .write(async |tx| {
+                let before: Customer = tx.fetch_found(&by_id(select_live(scope), id)).await?;
+                let owner = Self::owner_for(scope, d.owner_id.or(Some(before.owner_id)), actor)?;
+                if owner != before.owner_id {
+                    rows::check_owner(tx, owner).await?;
+                }
+                let mut values = draft_values(d);
+                values.push((Customers::OwnerId, Expr::val(owner)));
+                write::update(tx, &before, version, values, actor, async |tx| {
+                    rows::set_tags(tx, id, &d.tags).await
+                })
+                .await
+            })
+            .await
+    }
+
+    /// Moves customer `id` to the trash (its contacts go with it).
+    pub async fn delete(
+        &self,
+        scope: OwnerFilter,
+        id: i64,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<Customer> {
+        self.set_deleted(select_live(scope), id, version, Some(Utc::now()), actor)
+            .await
+    }
+
+    /// Takes customer `id` out of the trash.
+    pub async fn restore(
+        &self,
+        scope: OwnerFilter,
+        id: i64,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<Customer> {
+        let trashed = select_any(scope).and_where(deleted()).to_owned();
+        self.set_deleted(trashed, id, version, None, actor).await
+    }
+
+    async fn set_deleted(
+        &self,
+        from: SelectStatement,
+        id: i64,
+        version: i32,
+        at: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> StoreResult<Customer> {
+        self.db
+            .write(async |tx| {
+                let before: Customer = tx.fetch_found(&by_id(from, id)).await?;
+                let values = vec![(Customers::DeletedAt, Expr::val(at))];
+                write::update(tx, &before, version, values, actor, async |_| Ok(())).await
+            })
+            .await
+    }
+
+    /// Deletes customer `id` for good, with its contacts and tags (the caller holds
+    /// `customer.delete`, an administrator's right).
+    pub async fn purge(
+        &self,
+        scope: OwnerFilter,
+        id: i64,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        self.db
+            .write(async |tx| {
+                let before: Customer = tx.fetch_found(&by_id(select_any(scope), id)).await?;
+                write::delete(tx, &before, version, actor).await
+            })
+            .await
+    }
+
+    /// Gives customers `ids` (in `scope`, not in the trash) to manager `to`, each change in
+    /// the audit log. All or nothing: one id outside the scope is `NotFound` and nothing
+    /// moves. Returns how many changed hands (those already `to`'s stay as they are).
+    pub async fn transfer(
+        &self,
+        scope: OwnerFilter,
+        ids: &[i64],
+        to: i64,
+        actor: &Actor,
+    ) -> StoreResult<usize> {
+        if ids.is_empty() || ids.len() > TRANSFER_MAX {
+            return Err(DomainError::field("ids", "err-transfer-count").into());
+        }
+        self.db
+            .write(async |tx| {
+                rows::check_owner(tx, to).await?;
+                let mut moved = 0;
+                for &id in ids {
+                    let before: Customer = tx.fetch_found(&by_id(select_live(scope), id)).await?;
+                    if before.owner_id == to {
+                        continue;
+                    }
+                    let values = vec![(Customers::OwnerId, Expr::val(to))];
+                    write::update(tx, &before, before.version, values, actor, async |_| Ok(()))
+                        .await?;
+                    moved += 1;
+                }
+                Ok(moved)
+            })
+            .await
+    }
+
+    /// The contacts of customer `customer_id` (in `scope`), the primary first.
+    pub async fn contacts_of(
+        &self,
+        scope: OwnerFilter,
+        customer_id: i64,
+    ) -> StoreResult<Vec<Contact>> {
+        self.get(scope, customer_id).await?;
+        let q = select_contacts(scope)
+            .and_where(Expr::col((Contacts::Table, Contacts::CustomerId)).eq(customer_id))
+            .order_by((Contacts::Table, Contacts::IsPrimary), Order::Desc)
+            .order_by((Contacts::Table, Contacts::Id), Order::Asc)
+            .limit(500)
+            .to_owned();
+        Ok(self.db.fetch_all(&q).await?)
+    }
+
+    /// One page of the contacts of the customers in `scope`.
+    pub async fn contact_list(
+        &self,
+        scope: OwnerFilter,
+        f: &ContactFilter,
+        req: impl Into<ListRequest<ContactSort>>,
+    ) -> StoreResult<Listing<Contact>> {
+        let filter = |q: &mut SelectStatement| {
+            if let Some(c) = f.customer_id {
+                q.and_where(Expr::col((Contacts::Table, Contacts::CustomerId)).eq(c));
+            }
+            if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                let text: String = text.chars().take(MAX_SEARCH).collect();
+                let col = Expr::col((Contacts::Table, Contacts::Name));
+                q.and_where(
+                    col.clone()
+                        .gte(text.as_str())
+                        .and(col.lt(format!("{text}\u{10FFFF}"))),
+                );
+            }
+        };
+        let mut q = select_contacts(scope);
+        filter(&mut q);
+        let mut count = select_contacts(scope);
+        filter(&mut count);
+        let id = Expr::col((Contacts::Table, Contacts::Id));
+        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+    }
+
+    /// Contact `id` if its customer is in `scope` and not in the trash; otherwise `NotFound`.
+    pub async fn contact(&self, scope: OwnerFilter, id: i64) -> StoreResult<Contact> {
+        self.db.fetch_found(&contact_by_id(scope, id)).await
+    }
+
+    /// Who saved contact `id` last, and when.
+    pub async fn contact_last_change(&self, id: i64) -> StoreResult<LastChange> {
+        write::last_change::<Contact>(&self.db, id).await
+    }
+
+    /// Adds a contact to customer `customer_id`. The first contact is the primary whatever
+    /// was asked; a new primary takes over from the old one.
+    pub async fn add_contact(
+        &self,
+        scope: OwnerFilter,
+        customer_id: i64,
+        d: &ContactDraft,
+        actor: &Actor,
+    ) -> StoreResult<Contact> {
+        self.db
+            .write(async |tx| {
+                let _: Customer = tx
+                    .fetch_found(&by_id(select_live(scope), customer_id))
+                    .await?;
+                let current = primary_of(tx, customer_id).await?;
+                let primary = d.is_primary || current.is_none();
+                if let (true, Some(old)) = (primary, &current) {
+                    set_primary(tx, old, false, actor).await?;
+                }
+                let mut values = contact_values(d);
+                values.extend([
+                    (Contacts::CustomerId, Expr::val(customer_id)),
+                    (Contacts::IsPrimary, Expr::val(primary)),
+                ]);
+                write::create::<Contact>(tx, values, actor, async |_, _| Ok(())).await
+            })
+            .await
+    }
+
+    /// Changes contact `id` if it still has `version`. Making it primary takes over from the
+    /// old primary; the primary cannot stop being one (make another primary instead).
+    pub async fn update_contact(
+        &self,
+        scope: OwnerFilter,
+        id: i64,
+        d: &ContactDraft,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<Contact> {
+        self.db
+            .write(async |tx| {
+                let before: Contact = tx.fetch_found(&contact_by_id(scope, id)).await?;
+                if before.is_primary && !d.is_primary {
+                    return Err(DomainError::field("is_primary", "err-primary-needed").into());
+                }
+                if d.is_primary
+                    && !before.is_primary
+                    && let Some(old) = primary_of(tx, before.customer_id).await?
+                {
+                    set_primary(tx, &old, false, actor).await?;
+                }
+                let mut values = contact_values(d);
+                values.push((Contacts::IsPrimary, Expr::val(d.is_primary)));
+                write::update(tx, &before, version, values, actor, async |_| Ok(())).await
+            })
+            .await
+    }
+
+    /// Deletes contact `id` if it still has `version`; when it was the primary, the oldest
+    /// remaining contact becomes the primary.
+    pub async fn delete_contact(
+        &self,
+        scope: OwnerFilter,
+        id: i64,
+        version: i32,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        self.db
+            .write(async |tx| {
+                let before: Contact = tx.fetch_found(&contact_by_id(scope, id)).await?;
+                write::delete(tx, &before, version, actor).await?;
+                if before.is_primary {
+                    let oldest = select_contacts(OwnerFilter::system())
+                        .and_where(
+                            Expr::col((Contacts::Table, Contacts::CustomerId))
+                                .eq(before.customer_id),
+                        )
+                        .order_by((Contacts::Table, Contacts::Id), Order::Asc)
+                        .limit(1)
+                        .to_owned();
+                    if let Some(next) = tx.fetch_optional::<Contact>(&oldest).await? {
+                        set_primary(tx, &next, true, actor).await?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// The primary contact of customer `customer_id`, if it has contacts.
+async fn primary_of(tx: &mut Tx, customer_id: i64) -> StoreResult<Option<Contact>> {
+    let q = select_contacts(OwnerFilter::system())
+        .and_where(Expr::col((Contacts::Table, Contacts::CustomerId)).eq(customer_id))
+        .and_where(Expr::col((Contacts::Table, Contacts::IsPrimary)).eq(true))
+        .to_owned();
+    Ok(tx.fetch_optional(&q).await?)
+}
+
+/// Makes `c` the primary contact or not, audited like any change.
+async fn set_primary(tx: &mut Tx, c: &Contact, primary: bool, actor: &Actor) -> StoreResult<()> {
+    let values = vec![(Contacts::IsPrimary, Expr::val(primary))];
+    write::update(tx, c, c.version, values, actor, async |_| Ok(())).await?;
+    Ok(())
+}
