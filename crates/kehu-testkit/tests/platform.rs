@@ -45,6 +45,37 @@ const POST_MATRIX: &[(&str, [u16; 4])] = &[
     ("/dictionary/1/delete", [422, 403, 403, 403]),
 ];
 
+/// The customer module's routes (GET and a form post each role may or may not make): the
+/// account manager and the supervisor hold `customer.read` and `customer.write`, the executive
+/// neither. A record that does not exist is 404 to those who may look, 403 to the others.
+const CUSTOMER_GET_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/customers", [200, 200, 200, 403]),
+    ("/customers/new", [200, 200, 200, 403]),
+    ("/customers/trash", [200, 200, 200, 403]),
+    ("/customers/999999", [404, 404, 404, 403]),
+    ("/customers/999999/edit", [404, 404, 404, 403]),
+    ("/contacts/999999", [404, 404, 404, 403]),
+    ("/api/v1/customers", [200, 200, 200, 403]),
+    ("/api/v1/customers/trash", [200, 200, 200, 403]),
+    ("/api/v1/customers/999999", [404, 404, 404, 403]),
+    ("/api/v1/customers/999999/contacts", [404, 404, 404, 403]),
+    ("/api/v1/contacts", [200, 200, 200, 403]),
+    ("/api/v1/contacts/999999", [404, 404, 404, 403]),
+];
+
+/// Form posts with an empty body: field errors or "no such record" where the right is held.
+const CUSTOMER_POST_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/customers", [422, 422, 422, 403]),
+    ("/customers/transfer", [422, 422, 422, 403]),
+    ("/customers/999999", [404, 404, 404, 403]),
+    ("/customers/999999/delete", [404, 404, 404, 403]),
+    ("/customers/999999/restore", [404, 404, 404, 403]),
+    ("/customers/999999/contacts", [404, 404, 404, 403]),
+    ("/contacts/999999", [404, 404, 404, 403]),
+    ("/contacts/999999/primary", [404, 404, 404, 403]),
+    ("/contacts/999999/delete", [404, 404, 404, 403]),
+];
+
 const ROLES: [&str; 4] = ["admin", "sales_supervisor", "account_manager", "executive"];
 
 async fn sessions_per_role(app: &TestApp) -> Vec<Session> {
@@ -404,5 +435,43 @@ both_backends! {
         assert_eq!(resp.status(), 303);
         assert_eq!(s.get("/audit").await.status(), 403, "the page checks the new rights at once");
         assert_eq!(kehu_testkit::bearer(&app, &token, reqwest::Method::GET, "/api/v1/audit", None).await.status(), 403);
+    }
+}
+
+/// The customer module's rows of the matrix, on an application that runs the module.
+async fn every_customer_route_answers_each_role_by_its_rights(backend: kehu_testkit::TestBackend) {
+    let mut modules = kehu_web::platform::modules();
+    modules.push(kehu_customers::module());
+    let modules = kehu_web::Modules::new(modules).unwrap();
+    let app = kehu_testkit::spawn_app_with_modules(backend, modules).await;
+    let sessions = sessions_per_role(&app).await;
+    for (path, expected) in CUSTOMER_GET_MATRIX {
+        for (i, s) in sessions.iter().enumerate() {
+            let status = s.get(path).await.status().as_u16();
+            assert_eq!(status, expected[i], "GET {path} as {}", ROLES[i]);
+        }
+    }
+    for (path, expected) in CUSTOMER_POST_MATRIX {
+        for (i, s) in sessions.iter().enumerate() {
+            let status = s.post_form(path, &[]).await.status().as_u16();
+            assert_eq!(status, expected[i], "POST {path} as {}", ROLES[i]);
+        }
+    }
+}
+
+mod every_customer_route_answers_each_role_by_its_rights {
+    #[tokio::test]
+    async fn sqlite() {
+        super::every_customer_route_answers_each_role_by_its_rights(
+            kehu_testkit::TestBackend::Sqlite,
+        )
+        .await
+    }
+    #[tokio::test]
+    async fn postgres() {
+        super::every_customer_route_answers_each_role_by_its_rights(
+            kehu_testkit::TestBackend::Postgres,
+        )
+        .await
     }
 }

@@ -5,13 +5,14 @@
 pub mod api;
 pub mod domain;
 pub mod migrations;
+pub mod pages;
 mod rows;
 pub mod schema;
 pub mod store;
 
 use chrono::{Offset, Utc};
 use kehu_domain::Right;
-use kehu_web::{AppState, Module};
+use kehu_web::{AppState, Module, NavEntry};
 use utoipa::OpenApi;
 
 /// The rights this module's handlers check (`Granted<need::…>`).
@@ -26,6 +27,13 @@ pub mod need {
 /// The customer module as the binary lists it.
 pub fn module() -> Module {
     Module::new("customers")
+        .pages(pages::router())
+        .nav(NavEntry::new(
+            "/customers",
+            "nav-customers",
+            Some(Right::CustomerRead),
+            100,
+        ))
         .api(api::router(), api::CustomersApi::openapi())
         .rights(&[
             Right::CustomerRead,

@@ -6,17 +6,13 @@
 
 use kehu_testkit::json::{call, field_names, problem};
 use kehu_testkit::reqwest::Method;
-use kehu_testkit::{TestApp, TestBackend, bearer, spawn_app_with_modules};
-use kehu_web::Modules;
+use kehu_testkit::{TestApp, TestBackend, bearer};
 use serde_json::{Value, json};
 
-const PW: &str = "lang-genug-123";
+mod common;
+use common::app;
 
-async fn app(backend: TestBackend) -> TestApp {
-    let mut modules = kehu_web::platform::modules();
-    modules.push(kehu_customers::module());
-    spawn_app_with_modules(backend, Modules::new(modules).unwrap()).await
-}
+const PW: &str = "lang-genug-123";
 
 /// A user of `role` and their API token.
 async fn token(app: &TestApp, username: &str, role: &str) -> (i64, String) {
@@ -419,23 +415,7 @@ async fn the_openapi_document_lists_the_customer_paths(b: TestBackend) {
     assert!(doc["components"]["schemas"]["CustomerOut"].is_object());
 }
 
-/// `name::sqlite` and `name::postgres` for each story.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(kehu_testkit::TestBackend::Sqlite).await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(kehu_testkit::TestBackend::Postgres).await
-            }
-        }
-    )*};
-}
-
-on_both! {
+common::on_both! {
     a_manager_keeps_a_customer_with_contacts_from_create_to_trash_and_back,
     another_managers_customer_and_contact_are_not_found_on_every_route,
     a_supervisor_transfers_customers_and_a_stale_version_is_a_conflict,

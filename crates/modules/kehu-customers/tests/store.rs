@@ -14,8 +14,10 @@ use kehu_domain::policy::OwnerFilter;
 use kehu_store::audit::{Actor, AuditEntry, AuditFilter};
 use kehu_store::page::{ListRequest, Sort};
 use kehu_store::{PageRequest, StoreError};
-use kehu_testkit::{TestApp, TestBackend, spawn_app_with_modules};
-use kehu_web::Modules;
+use kehu_testkit::{TestApp, TestBackend};
+
+mod common;
+use common::app;
 
 const PW: &str = "lang-genug-123";
 
@@ -33,9 +35,7 @@ struct World {
 }
 
 async fn world(backend: TestBackend) -> World {
-    let mut modules = kehu_web::platform::modules();
-    modules.push(kehu_customers::module());
-    let app = spawn_app_with_modules(backend, Modules::new(modules).unwrap()).await;
+    let app = app(backend).await;
     let store = CustomerStore::new(
         app.store.db.clone(),
         FixedOffset::east_opt(8 * 3600).unwrap(),
@@ -510,23 +510,7 @@ async fn the_list_filters_sorts_and_pages_by_cursor(b: TestBackend) {
     assert!(next.next.is_none());
 }
 
-/// `name::sqlite` and `name::postgres` for each story.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(kehu_testkit::TestBackend::Sqlite).await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(kehu_testkit::TestBackend::Postgres).await
-            }
-        }
-    )*};
-}
-
-on_both! {
+common::on_both! {
     new_customers_get_the_days_next_code_their_manager_and_an_audit_entry,
     a_manager_sees_and_changes_only_their_own_customers_and_contacts,
     a_stale_version_changes_nothing,
