@@ -453,10 +453,12 @@ pub trait ListPage: 'static {
     /// The list key its saved filters are kept under.
     const KEY: &'static str;
 
-    /// The page for query `q`, with the saved filters (and a save error, if any) in `saved`.
+    /// The page for query `q` as `user` may see it (their data scope), with the saved
+    /// filters (and a save error, if any) in `saved`.
     fn render(
         state: &AppState,
         ctx: &Ctx,
+        user: &Principal,
         q: Self::Query,
         saved: Saved,
     ) -> impl Future<Output = Result<Response, PageError>> + Send;
@@ -476,7 +478,7 @@ async fn show<L: ListPage>(
     Query(q): Query<L::Query>,
 ) -> Result<Response, PageError> {
     let saved = Saved::load(&state, &user, L::KEY).await?;
-    L::render(&state, &ctx, q, saved).await
+    L::render(&state, &ctx, &user, q, saved).await
 }
 
 async fn save<L: ListPage>(
@@ -488,7 +490,7 @@ async fn save<L: ListPage>(
         Ok(done) => Ok(done),
         Err(saved) => {
             let q = serde_urlencoded::from_str(&f.query).unwrap_or_default();
-            L::render(&state, &ctx, q, saved).await
+            L::render(&state, &ctx, &user, q, saved).await
         }
     }
 }

@@ -274,6 +274,7 @@ impl ListPage for AuditList {
     async fn render(
         state: &AppState,
         ctx: &Ctx,
+        _: &kehu_domain::Principal,
         q: AuditQuery,
         saved: Saved,
     ) -> Result<Response, PageError> {

@@ -17,7 +17,7 @@ use crate::context::CsrfForm;
 use crate::error::{AppError, PageError};
 use crate::form;
 use crate::i18n::Tr;
-use crate::listing::{self, Col, Empty, ListParams, ListState, ListView, Saved};
+use crate::listing::{self, Col, Empty, ListPage, ListParams, ListState, ListView, Saved};
 use crate::pages::opt_i64;
 use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, Opt, render, when};
@@ -52,7 +52,7 @@ pub struct Row {
 
 #[derive(Template)]
 #[template(path = "users/list.html")]
-struct ListPage {
+struct ListTemplate {
     c: Chrome,
     rows: Vec<Row>,
     q: String,
@@ -74,7 +74,7 @@ const COLUMNS: &[Col<UserSort>] = &[
 /// Users list on the list kit (its routes: `listing::routes`).
 struct UsersList;
 
-impl listing::ListPage for UsersList {
+impl ListPage for UsersList {
     type Need = need::Users;
     type Query = ListQuery;
     const PATH: &'static str = "/users";
@@ -83,6 +83,7 @@ impl listing::ListPage for UsersList {
     async fn render(
         state: &AppState,
         ctx: &crate::context::Ctx,
+        _: &kehu_domain::Principal,
         q: ListQuery,
         saved: Saved,
     ) -> Result<Response, PageError> {
@@ -119,7 +120,7 @@ impl listing::ListPage for UsersList {
             })
             .collect();
         let status = l.saved.status;
-        let p = ListPage {
+        let p = ListTemplate {
             rows,
             roles: role_options(state, &c, &q.role.clone().unwrap_or_default(), None).await?,
             q: q.q.unwrap_or_default(),

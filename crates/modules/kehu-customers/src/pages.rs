@@ -23,7 +23,7 @@ use kehu_web::context::{CsrfForm, Ctx};
 use kehu_web::error::{AppError, PageError};
 use kehu_web::form;
 use kehu_web::i18n::Tr;
-use kehu_web::listing::{self, Col, Empty, ListParams, ListState, ListView, SaveFilterForm, Saved};
+use kehu_web::listing::{self, Col, Empty, ListPage, ListParams, ListState, ListView, Saved};
 use kehu_web::pages::SavedQuery;
 use kehu_web::views::{Chrome, FormErrors, Opt, field_label, render, when};
 use serde::Deserialize;
@@ -37,11 +37,11 @@ use crate::store::{Contact, Customer, CustomerFilter, CustomerSort, CustomerStor
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/customers", get(list).post(create))
+        .merge(listing::routes::<CustomerList>())
+        .merge(listing::routes::<TrashList>())
+        .route("/customers", post(create))
         .route("/customers/new", get(new_form))
-        .route("/customers/saved-filters", post(save_filter))
         .route("/customers/transfer", post(transfer))
-        .route("/customers/trash", get(trash))
         .route("/customers/{id}", get(show).post(update))
         .route("/customers/{id}/edit", get(edit_form))
         .route("/customers/{id}/delete", post(delete))
@@ -145,6 +145,8 @@ struct ListQuery {
     status: Option<String>,
     tag: Option<String>,
     owner: Option<String>,
+    /// `?saved=1` after a transfer: the flash.
+    saved: Option<String>,
     #[serde(flatten)]
     list: ListParams,
 }
@@ -168,7 +170,7 @@ struct Row {
 
 #[derive(Template)]
 #[template(path = "customers/list.html")]
-struct ListPage {
+struct ListTemplate {
     c: Chrome,
     rows: Vec<Row>,
     q: ListQuery,
@@ -198,39 +200,43 @@ const COLUMNS: &[Col<CustomerSort>] = &[
     Col::sorted("created", "col-created", CustomerSort::Created),
 ];
 
-const LIST_KEY: &str = "customers";
+/// 客户管理: the customers in the user's scope.
+struct CustomerList;
 
-async fn list(
-    State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::Customers>,
-    Query(q): Query<ListQuery>,
-    Query(s): Query<SavedQuery>,
-) -> Result<Response, PageError> {
-    let saved = Saved::load(&state, &user, LIST_KEY).await?;
-    list_page(&state, &ctx, &user, q, saved, false, s.saved.is_some()).await
+impl ListPage for CustomerList {
+    type Need = need::Customers;
+    type Query = ListQuery;
+    const PATH: &'static str = "/customers";
+    const KEY: &'static str = "customers";
+
+    async fn render(
+        state: &AppState,
+        ctx: &Ctx,
+        user: &Principal,
+        q: ListQuery,
+        saved: Saved,
+    ) -> Result<Response, PageError> {
+        list_page(state, ctx, user, q, saved, false).await
+    }
 }
 
-async fn trash(
-    State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::Customers>,
-    Query(q): Query<ListQuery>,
-    Query(s): Query<SavedQuery>,
-) -> Result<Response, PageError> {
-    let saved = Saved::load(&state, &user, "customers/trash").await?;
-    list_page(&state, &ctx, &user, q, saved, true, s.saved.is_some()).await
-}
+/// 回收站: the user's deleted customers, to restore.
+struct TrashList;
 
-async fn save_filter(
-    State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::Customers>,
-    CsrfForm(f): CsrfForm<SaveFilterForm>,
-) -> Result<Response, PageError> {
-    match listing::save_filter(&state, &ctx, &user, LIST_KEY, "/customers", &f).await? {
-        Ok(done) => Ok(done),
-        Err(saved) => {
-            let q = serde_urlencoded::from_str(&f.query).unwrap_or_default();
-            list_page(&state, &ctx, &user, q, saved, false, false).await
-        }
+impl ListPage for TrashList {
+    type Need = need::Customers;
+    type Query = ListQuery;
+    const PATH: &'static str = "/customers/trash";
+    const KEY: &'static str = "customers/trash";
+
+    async fn render(
+        state: &AppState,
+        ctx: &Ctx,
+        user: &Principal,
+        q: ListQuery,
+        saved: Saved,
+    ) -> Result<Response, PageError> {
+        list_page(state, ctx, user, q, saved, true).await
     }
 }
 
@@ -248,8 +254,8 @@ async fn list_page(
     q: ListQuery,
     saved: Saved,
     trash: bool,
-    flash: bool,
 ) -> Result<Response, PageError> {
+    let flash = q.saved.is_some();
     let path = if trash {
         "/customers/trash"
     } else {
@@ -327,7 +333,7 @@ async fn list_page(
     let all = scope.owner().is_none();
     let owner = q.owner.clone().unwrap_or_default();
     let status = l.saved.status;
-    let p = ListPage {
+    let p = ListTemplate {
         rows,
         regions: labels.options(kinds::REGION, q.region.as_deref().unwrap_or_default()),
         levels: labels.options(kinds::LEVEL, q.level.as_deref().unwrap_or_default()),
