@@ -47,6 +47,9 @@ const WHOLE_VARIANTS_MAX: usize = 8;
 const SEGMENTATIONS_MAX: usize = 4;
 const SEGMENTATIONS_SEEN: usize = 64;
 
+/// The most candidates one read of a search takes (see [`SearchStore::search`]).
+const CANDIDATES_MAX: usize = 3200;
+
 /// Letter queries up to this length are also read as initials (longer ones only when they
 /// cannot be cut into syllables).
 const INITIALS_MAX: usize = 5;
@@ -289,30 +292,39 @@ impl SearchStore {
                 continue;
             };
             let expr = expr.and(scope_expr(scope, entities.as_deref()));
-            let cands = self
-                .candidates(*scope, &expr, entities.as_deref(), cap)
-                .await?;
-            let complete = tier == Tier::Anywhere && cands.len() < cap;
-            for c in cands {
-                if !seen.insert(c.id) {
-                    continue;
-                }
-                if let Some((rank, in_title)) = rank_of(&c.body, &query) {
-                    let len = c.title.chars().count();
-                    found.push((
-                        rank,
-                        !in_title,
-                        len,
-                        SearchHit {
-                            entity: c.entity,
-                            entity_id: c.entity_id,
-                            title: c.title,
-                            subtitle: c.subtitle,
+            // A read cut short that held too few true matches (the tokens only narrow) is
+            // read again, wider, up to `CANDIDATES_MAX`.
+            let mut width = cap;
+            let complete = loop {
+                let cands = self
+                    .candidates(*scope, &expr, entities.as_deref(), width)
+                    .await?;
+                let cut = cands.len() >= width;
+                for c in cands {
+                    if !seen.insert(c.id) {
+                        continue;
+                    }
+                    if let Some((rank, in_title)) = rank_of(&c.body, &query) {
+                        let len = c.title.chars().count();
+                        found.push((
                             rank,
-                        },
-                    ));
+                            !in_title,
+                            len,
+                            SearchHit {
+                                entity: c.entity,
+                                entity_id: c.entity_id,
+                                title: c.title,
+                                subtitle: c.subtitle,
+                                rank,
+                            },
+                        ));
+                    }
                 }
-            }
+                if !cut || found.len() >= limit || width >= CANDIDATES_MAX {
+                    break tier == Tier::Anywhere && !cut;
+                }
+                width *= 4;
+            };
             let exact = found.iter().filter(|f| f.0 == MatchRank::Exact).count();
             if complete || (tier == Tier::Whole && exact >= limit) {
                 break;
