@@ -284,10 +284,17 @@ impl SearchStore {
         let cap = (limit * 4).clamp(50, 400);
         let mut seen = HashSet::new();
         let mut found: Vec<(MatchRank, bool, usize, SearchHit)> = Vec::new();
-        // Anywhere first: fewer than `cap` candidates there are every match, and the other
-        // reads are needed only when it was cut short (then they bring the exact and prefix
-        // matches the cut may have missed).
-        for tier in [Tier::Anywhere, Tier::Whole, Tier::Head] {
+        // The whole read first (one token, cheap): enough exact matches end the search. Then,
+        // for a query of three characters or more, the anywhere read: fewer than `cap`
+        // candidates there are every match, and the head read is needed only when it was
+        // cut short. A shorter query matches too much for that: its head read comes first,
+        // and enough prefix matches end the search.
+        let order = if query.text.chars().count() <= 2 {
+            [Tier::Whole, Tier::Head, Tier::Anywhere]
+        } else {
+            [Tier::Whole, Tier::Anywhere, Tier::Head]
+        };
+        for tier in order {
             let Some(expr) = query.expr(tier) else {
                 continue;
             };
@@ -325,8 +332,7 @@ impl SearchStore {
                 }
                 width *= 4;
             };
-            let exact = found.iter().filter(|f| f.0 == MatchRank::Exact).count();
-            if complete || (tier == Tier::Whole && exact >= limit) {
+            if complete || (tier != Tier::Anywhere && found.len() >= limit) {
                 break;
             }
         }
