@@ -4,8 +4,9 @@
 //! then times queries of each kind and prints p50/p99 per kind, the fill rate (documents/s)
 //! and the plans of the candidate reads.
 //!
-//! Usage (release): `search_bench <database-url> [documents]` (default 1,000,000); the
-//! database must be empty (a new SQLite file, or a fresh PostgreSQL database or schema).
+//! Usage (release): `search_bench <database-url> [documents] [reuse]` (default 1,000,000);
+//! the database must be empty (a new SQLite file, or a fresh PostgreSQL database or schema),
+//! or, with `reuse`, hold the documents of an earlier run (only the queries are timed again).
 
 use std::time::{Duration, Instant};
 
@@ -201,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
         Some(n) => n.parse().context("documents must be a whole number")?,
         None => 1_000_000,
     };
+    let reuse = args.next().as_deref() == Some("reuse");
     let store = kehu_store::Store::open(&url).await?;
     println!("backend: {:?}, documents: {total}", store.db.backend());
 
@@ -255,10 +257,12 @@ async fn main() -> anyhow::Result<()> {
                 texts,
             })
             .collect();
-        store
-            .db
-            .write(async |tx| search::put_many(tx, &docs).await)
-            .await?;
+        if !reuse {
+            store
+                .db
+                .write(async |tx| search::put_many(tx, &docs).await)
+                .await?;
+        }
         drop(docs);
         for (i, m) in made {
             if i % 500 < 2 {
@@ -287,7 +291,7 @@ async fn main() -> anyhow::Result<()> {
         total as f64 / fill,
         tokens as f64 / samples.len().max(1) as f64
     );
-    if store.db.backend() == kehu_store::Backend::Postgres {
+    if store.db.backend() == kehu_store::Backend::Postgres && !reuse {
         store.db.execute_raw("VACUUM ANALYZE search_docs").await?;
     }
 

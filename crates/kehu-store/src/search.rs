@@ -47,6 +47,9 @@ const WHOLE_VARIANTS_MAX: usize = 8;
 const SEGMENTATIONS_MAX: usize = 4;
 const SEGMENTATIONS_SEEN: usize = 64;
 
+/// The most candidates one read of a search takes (see [`SearchStore::search`]).
+const CANDIDATES_MAX: usize = 3200;
+
 /// Letter queries up to this length are also read as initials (longer ones only when they
 /// cannot be cut into syllables).
 const INITIALS_MAX: usize = 5;
@@ -281,40 +284,55 @@ impl SearchStore {
         let cap = (limit * 4).clamp(50, 400);
         let mut seen = HashSet::new();
         let mut found: Vec<(MatchRank, bool, usize, SearchHit)> = Vec::new();
-        // Anywhere first: fewer than `cap` candidates there are every match, and the other
-        // reads are needed only when it was cut short (then they bring the exact and prefix
-        // matches the cut may have missed).
-        for tier in [Tier::Anywhere, Tier::Whole, Tier::Head] {
+        // The whole read first (one token, cheap): enough exact matches end the search. Then,
+        // for a query of three characters or more, the anywhere read: fewer than `cap`
+        // candidates there are every match, and the head read is needed only when it was
+        // cut short. A shorter query matches too much for that: its head read comes first,
+        // and enough prefix matches end the search.
+        let order = if query.text.chars().count() <= 2 {
+            [Tier::Whole, Tier::Head, Tier::Anywhere]
+        } else {
+            [Tier::Whole, Tier::Anywhere, Tier::Head]
+        };
+        for tier in order {
             let Some(expr) = query.expr(tier) else {
                 continue;
             };
             let expr = expr.and(scope_expr(scope, entities.as_deref()));
-            let cands = self
-                .candidates(*scope, &expr, entities.as_deref(), cap)
-                .await?;
-            let complete = tier == Tier::Anywhere && cands.len() < cap;
-            for c in cands {
-                if !seen.insert(c.id) {
-                    continue;
-                }
-                if let Some((rank, in_title)) = rank_of(&c.body, &query) {
-                    let len = c.title.chars().count();
-                    found.push((
-                        rank,
-                        !in_title,
-                        len,
-                        SearchHit {
-                            entity: c.entity,
-                            entity_id: c.entity_id,
-                            title: c.title,
-                            subtitle: c.subtitle,
+            // A read cut short that held too few true matches (the tokens only narrow) is
+            // read again, wider, up to `CANDIDATES_MAX`.
+            let mut width = cap;
+            let complete = loop {
+                let cands = self
+                    .candidates(*scope, &expr, entities.as_deref(), width)
+                    .await?;
+                let cut = cands.len() >= width;
+                for c in cands {
+                    if !seen.insert(c.id) {
+                        continue;
+                    }
+                    if let Some((rank, in_title)) = rank_of(&c.body, &query) {
+                        let len = c.title.chars().count();
+                        found.push((
                             rank,
-                        },
-                    ));
+                            !in_title,
+                            len,
+                            SearchHit {
+                                entity: c.entity,
+                                entity_id: c.entity_id,
+                                title: c.title,
+                                subtitle: c.subtitle,
+                                rank,
+                            },
+                        ));
+                    }
                 }
-            }
-            let exact = found.iter().filter(|f| f.0 == MatchRank::Exact).count();
-            if complete || (tier == Tier::Whole && exact >= limit) {
+                if !cut || found.len() >= limit || width >= CANDIDATES_MAX {
+                    break tier == Tier::Anywhere && !cut;
+                }
+                width *= 4;
+            };
+            if complete || (tier != Tier::Anywhere && found.len() >= limit) {
                 break;
             }
         }

@@ -166,6 +166,27 @@ both_backends! {
         assert_eq!(titles(&app, "2222").await, ["王五"]);
     }
 
+    async fn a_batch_writes_every_document_and_the_last_of_a_record_wins(app) {
+        let doc = |id: i64, title: &'static str| SearchDoc {
+            entity: "contact",
+            entity_id: id,
+            owner_id: Some(10),
+            title,
+            subtitle: "",
+            texts: &[],
+        };
+        let batch: Vec<SearchDoc<'_>> = (0..450)
+            .map(|i| doc(i, "王五"))
+            .chain([doc(3, "赵六")])
+            .collect();
+        app.store.db.write(async |tx| search::put_many(tx, &batch).await).await.unwrap();
+        let hits = app.store.search.search(&OwnerFilter::system(), "wangwu", None, 100).await.unwrap();
+        assert_eq!(hits.len(), 100);
+        assert_eq!(titles(&app, "赵六").await, ["赵六"]);
+        let three = app.store.search.search(&OwnerFilter::system(), "zl", None, 10).await.unwrap();
+        assert_eq!((three.len(), three[0].entity_id), (1, 3));
+    }
+
     async fn a_removed_document_is_not_found(app) {
         fill(&app).await;
         app.store.db.write(async |tx| search::remove(tx, "contact", 1).await).await.unwrap();

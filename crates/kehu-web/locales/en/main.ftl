@@ -43,6 +43,7 @@ err-password-same = The new password must differ from the current one.
 err-password-mismatch = The two passwords do not match.
 err-email = Not a valid e-mail address.
 err-taken = Already in use.
+err-search-entity = Not a kind of record that can be searched.
 err-number = Enter a whole number from 0 to 99999.
 err-kind-chars = Use lower-case letters, digits and underscores, starting with a letter.
 err-invalid = Not a valid value.

@@ -43,6 +43,7 @@ err-password-same = 新密码不能与当前密码相同。
 err-password-mismatch = 两次输入的密码不一致。
 err-email = 电子邮件地址无效。
 err-taken = 已被使用。
+err-search-entity = 不是可搜索的记录类型。
 err-number = 请输入 0 到 99999 之间的整数。
 err-kind-chars = 类别只能包含小写字母、数字和下划线，并以字母开头。
 err-invalid = 无效的值。
