@@ -3,6 +3,7 @@
 //! [`kehu_web::Module`].
 
 pub mod api;
+pub mod demo;
 pub mod domain;
 pub mod migrations;
 pub mod pages;
