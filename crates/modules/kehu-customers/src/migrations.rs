@@ -10,11 +10,34 @@ use sea_query::{
 
 use crate::schema::{Contacts, CustomerCodes, CustomerTags, Customers};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1000,
-    name: "customers",
-    build: customers,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1000,
+        name: "customers",
+        build: customers,
+    },
+    Migration {
+        version: 1001,
+        name: "customer_filters_by_name",
+        build: filters_by_name,
+    },
+];
+
+/// The filters again with the name after them: measured at a million customers, a filter
+/// sorted by name otherwise sorted every match (a second per page on SQLite) instead of
+/// reading one range.
+fn filters_by_name() -> Vec<Ddl> {
+    use Customers as C;
+    [
+        ("ix_customers_region_name", C::Region),
+        ("ix_customers_level_name", C::Level),
+        ("ix_customers_industry_name", C::Industry),
+        ("ix_customers_status_name", C::Status),
+    ]
+    .into_iter()
+    .map(|(name, col)| index(name, C::Table, &[&col, &C::Name, &C::Id]))
+    .collect()
+}
 
 fn text(col: Customers, len: u32) -> ColumnDef {
     ColumnDef::new(col).string_len(len).null().to_owned()

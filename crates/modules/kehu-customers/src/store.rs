@@ -305,9 +305,10 @@ impl CustomerFilter {
             q.and_where(Expr::col((Customers::Table, Customers::OwnerId)).eq(o));
         }
         if let Some(tag) = &self.tag {
-            q.and_where(
-                Expr::col((Customers::Table, Customers::Id)).in_subquery(rows::tagged(tag)),
-            );
+            // Per row of the sort's index, one probe of the tag table's key: measured at a
+            // million customers, `id IN (tagged)` sorted every tagged customer instead.
+            let id = Expr::col((Customers::Table, Customers::Id));
+            q.and_where(Expr::exists(rows::tagged(tag, id)));
         }
         let created = Expr::col((Customers::Table, Customers::CreatedAt));
         if let Some(from) = self.created_from {
