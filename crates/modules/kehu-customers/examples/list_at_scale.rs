@@ -209,12 +209,12 @@ async fn fill(store: &Store, n: u64, first_owner: i64) -> anyhow::Result<()> {
             format!(
                 "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s"
             ),
-            "'KH20260101' || printf('%07d', i)",
+            "'KH' || (20260101 + i / 900000) || printf('%06d', i % 900000)",
             "strftime('%Y-%m-%d %H:%M:%S+00:00', 1700000000 + i * 30, 'unixepoch')",
         ),
         Backend::Postgres => (
             format!("SELECT i FROM generate_series(1, {n}) AS i"),
-            "'KH20260101' || lpad(i::text, 7, '0')",
+            "'KH' || (20260101 + i / 900000)::text || lpad((i % 900000)::text, 6, '0')",
             "to_timestamp(1700000000 + i * 30)",
         ),
     };
