@@ -390,3 +390,7 @@ gender-male = Male
 gender-female = Female
 audit-entity-customer = Customer
 audit-entity-contact = Contact
+customers-all-industries = All industries
+customers-created-period = Created
+customers-created-from = Created from
+customers-created-to = Created to

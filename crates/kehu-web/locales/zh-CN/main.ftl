@@ -390,3 +390,7 @@ gender-male = 男
 gender-female = 女
 audit-entity-customer = 客户
 audit-entity-contact = 联系人
+customers-all-industries = 全部行业
+customers-created-period = 创建日期
+customers-created-from = 创建日期起
+customers-created-to = 创建日期止
