@@ -471,7 +471,8 @@ impl Record for Contact {
         updated_at: Contacts::UpdatedAt,
         updated_by: Contacts::UpdatedBy,
         entity: "contact",
-        unique: "name",
+        // The one unique index: a second primary contact written at the same moment.
+        unique: "is_primary",
     };
 
     async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
