@@ -10,11 +10,34 @@ use sea_query::{
 
 use crate::schema::{Contacts, CustomerCodes, CustomerTags, Customers};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1000,
-    name: "customers",
-    build: customers,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1000,
+        name: "customers",
+        build: customers,
+    },
+    Migration {
+        version: 1001,
+        name: "customer_filters_by_name",
+        build: filters_by_name,
+    },
+];
+
+/// The filters again with the name after them: measured at a million customers, a filter
+/// sorted by name otherwise sorted every match (a second per page on SQLite) instead of
+/// reading one range.
+fn filters_by_name() -> Vec<Ddl> {
+    use Customers as C;
+    [
+        ("ix_customers_region_name", C::Region),
+        ("ix_customers_level_name", C::Level),
+        ("ix_customers_industry_name", C::Industry),
+        ("ix_customers_status_name", C::Status),
+    ]
+    .into_iter()
+    .map(|(name, col)| index(name, C::Table, &[&col, &C::Name, &C::Id]))
+    .collect()
+}
 
 fn text(col: Customers, len: u32) -> ColumnDef {
     ColumnDef::new(col).string_len(len).null().to_owned()
@@ -154,6 +177,17 @@ fn customers() -> Vec<Ddl> {
         .and_where(Expr::col(Contacts::IsPrimary).eq(true))
         .to_owned();
 
+    // The trash, most recently deleted first. Partial: an index on `deleted_at` itself would
+    // hold every live customer under NULL, and a planner without statistics would read the
+    // whole table through it for the live list.
+    let trash = Index::create()
+        .name("ix_customers_trash")
+        .table(C::Table)
+        .col(C::UpdatedAt)
+        .col(C::Id)
+        .and_where(Expr::col(C::DeletedAt).is_not_null())
+        .to_owned();
+
     vec![
         Ddl::Table(t),
         Ddl::Table(tags),
@@ -169,7 +203,6 @@ fn customers() -> Vec<Ddl> {
             C::Table,
             &[&C::LastOrderAt, &C::Id],
         ),
-        index("ix_customers_deleted", C::Table, &[&C::DeletedAt, &C::Id]),
         // The filters, each with the default sort (newest first) after it; an account
         // manager's own list by name has its own.
         index(
@@ -218,5 +251,6 @@ fn customers() -> Vec<Ddl> {
             &[&Contacts::Name, &Contacts::Id],
         ),
         Ddl::Index(one_primary),
+        Ddl::Index(trash),
     ]
 }

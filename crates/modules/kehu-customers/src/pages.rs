@@ -142,9 +142,14 @@ struct ListQuery {
     q: Option<String>,
     region: Option<String>,
     level: Option<String>,
+    industry: Option<String>,
     status: Option<String>,
     tag: Option<String>,
     owner: Option<String>,
+    /// Created from this day (`2026-03-01`), inclusive.
+    created_from: Option<String>,
+    /// Created to this day, inclusive.
+    created_to: Option<String>,
     /// `?saved=1` after a transfer: the flash.
     saved: Option<String>,
     #[serde(flatten)]
@@ -176,6 +181,7 @@ struct ListTemplate {
     q: ListQuery,
     regions: Vec<Opt>,
     levels: Vec<Opt>,
+    industries: Vec<Opt>,
     statuses: Vec<Opt>,
     owners: Vec<Opt>,
     /// The trash instead of the list.
@@ -269,21 +275,30 @@ async fn list_page(
             ("q", q.q.as_deref()),
             ("region", q.region.as_deref()),
             ("level", q.level.as_deref()),
+            ("industry", q.industry.as_deref()),
             ("status", q.status.as_deref()),
             ("tag", q.tag.as_deref()),
             ("owner", q.owner.as_deref()),
+            ("created_from", q.created_from.as_deref()),
+            ("created_to", q.created_to.as_deref()),
         ],
     );
+    // Pages are lenient: a period bound that is not a date is left out.
+    let day = |s: &Option<String>, end: bool| {
+        kehu_web::api::period_bound("created", s.as_deref(), end)
+            .ok()
+            .flatten()
+    };
     let filter = CustomerFilter {
         q: blank(&q.q),
         region: blank(&q.region),
         level: blank(&q.level),
-        industry: None,
+        industry: blank(&q.industry),
         owner_id: kehu_web::pages::opt_i64(&q.owner),
         status: blank(&q.status).and_then(|s| Status::from_code(&s)),
         tag: blank(&q.tag),
-        created_from: None,
-        created_to: None,
+        created_from: day(&q.created_from, false),
+        created_to: day(&q.created_to, true),
     };
     let store = crate::store(state);
     let scope = user.owner_filter();
@@ -337,6 +352,7 @@ async fn list_page(
         rows,
         regions: labels.options(kinds::REGION, q.region.as_deref().unwrap_or_default()),
         levels: labels.options(kinds::LEVEL, q.level.as_deref().unwrap_or_default()),
+        industries: labels.options(kinds::INDUSTRY, q.industry.as_deref().unwrap_or_default()),
         statuses: status_options(&c.tr, q.status.as_deref().unwrap_or_default()),
         owners: if all {
             owner_options(state, &owner).await?

@@ -61,12 +61,14 @@ pub async fn set_tags(tx: &mut Tx, id: i64, tags: &BTreeSet<String>) -> StoreRes
     Ok(())
 }
 
-/// The ids of the customers tagged `tag` (a range on the tag index), for an `IN` filter.
-pub fn tagged(tag: &str) -> SelectStatement {
+/// The tag row of customer `id` (a column of the outer query) with `tag`, for an `EXISTS`
+/// filter: one probe of the table's key.
+pub fn tagged(tag: &str, id: Expr) -> SelectStatement {
     Query::select()
-        .column(CustomerTags::CustomerId)
+        .expr(Expr::cust("1"))
         .from(CustomerTags::Table)
-        .and_where(Expr::col(CustomerTags::Tag).eq(tag))
+        .and_where(Expr::col((CustomerTags::Table, CustomerTags::CustomerId)).eq(id))
+        .and_where(Expr::col((CustomerTags::Table, CustomerTags::Tag)).eq(tag))
         .to_owned()
 }
 

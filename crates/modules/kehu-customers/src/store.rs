@@ -305,9 +305,10 @@ impl CustomerFilter {
             q.and_where(Expr::col((Customers::Table, Customers::OwnerId)).eq(o));
         }
         if let Some(tag) = &self.tag {
-            q.and_where(
-                Expr::col((Customers::Table, Customers::Id)).in_subquery(rows::tagged(tag)),
-            );
+            // Per row of the sort's index, one probe of the tag table's key: measured at a
+            // million customers, `id IN (tagged)` sorted every tagged customer instead.
+            let id = Expr::col((Customers::Table, Customers::Id));
+            q.and_where(Expr::exists(rows::tagged(tag, id)));
         }
         let created = Expr::col((Customers::Table, Customers::CreatedAt));
         if let Some(from) = self.created_from {
@@ -470,7 +471,8 @@ impl Record for Contact {
         updated_at: Contacts::UpdatedAt,
         updated_by: Contacts::UpdatedBy,
         entity: "contact",
-        unique: "name",
+        // The one unique index: a second primary contact written at the same moment.
+        unique: "is_primary",
     };
 
     async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
@@ -960,4 +962,116 @@ async fn set_primary(tx: &mut Tx, c: &Contact, primary: bool, actor: &Actor) -> 
     let values = vec![(Contacts::IsPrimary, Expr::val(primary))];
     write::update(tx, c, c.version, values, actor, async |_| Ok(())).await?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use sea_query::{QueryBuilder, SelectStatement};
+    use sea_query_sqlx::{SqlxBinder, SqlxValues};
+
+    use super::*;
+
+    /// `EXPLAIN QUERY PLAN` of a select, for SQLite.
+    struct Plan<'a>(&'a SelectStatement);
+
+    impl SqlxBinder for Plan<'_> {
+        fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
+            let (sql, values) = self.0.build(builder);
+            (format!("EXPLAIN QUERY PLAN {sql}"), SqlxValues(values))
+        }
+    }
+
+    /// Every filter, alone and with each sort, as the list builds it: SQLite reads a range of
+    /// an index (or walks one in the sort's order), never the whole customers table.
+    #[tokio::test]
+    async fn every_filter_and_sort_of_the_list_reads_an_index_not_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        kehu_store::migrations::migrate_with(&db, crate::migrations::MIGRATIONS)
+            .await
+            .unwrap();
+        let none = CustomerFilter::default;
+        let filters = [
+            ("none", none()),
+            (
+                "q",
+                CustomerFilter {
+                    q: Some("华强".into()),
+                    ..none()
+                },
+            ),
+            (
+                "region",
+                CustomerFilter {
+                    region: Some("440000".into()),
+                    ..none()
+                },
+            ),
+            (
+                "level",
+                CustomerFilter {
+                    level: Some("partner".into()),
+                    ..none()
+                },
+            ),
+            (
+                "industry",
+                CustomerFilter {
+                    industry: Some("finance".into()),
+                    ..none()
+                },
+            ),
+            (
+                "status",
+                CustomerFilter {
+                    status: Some(Status::Lost),
+                    ..none()
+                },
+            ),
+            (
+                "owner",
+                CustomerFilter {
+                    owner_id: Some(7),
+                    ..none()
+                },
+            ),
+            (
+                "tag",
+                CustomerFilter {
+                    tag: Some("VIP".into()),
+                    ..none()
+                },
+            ),
+            (
+                "created",
+                CustomerFilter {
+                    created_from: Some(Utc::now()),
+                    ..none()
+                },
+            ),
+        ];
+        let mut scans = Vec::new();
+        // The check itself: a condition on a column without an index is a scan.
+        let mut unindexed = select_live(OwnerFilter::system());
+        unindexed.and_where(Expr::col((Customers::Table, Customers::Postcode)).eq("510000"));
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&unindexed)).await.unwrap();
+        assert!(plan.iter().any(|(.., d)| d == "SCAN customers"), "{plan:?}");
+        for (name, f) in &filters {
+            for sort in CustomerSort::ALL {
+                let mut q = select_live(OwnerFilter::system());
+                f.apply(&mut q);
+                q.order_by_expr(sort.column(), Order::Desc).limit(51);
+                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+                // `SCAN customers USING INDEX …` walks an index in order; bare, it is the table.
+                if plan.iter().any(|(.., d)| d == "SCAN customers") {
+                    scans.push(format!("{name} by {}: {plan:?}", sort.code()));
+                }
+            }
+        }
+        assert!(scans.is_empty(), "table scans: {scans:#?}");
+        db.close().await;
+    }
 }

@@ -290,7 +290,58 @@ async fn another_managers_customer_pages_are_not_found(b: TestBackend) {
     assert_eq!(gao.get("/customers").await.status(), 403);
 }
 
+async fn the_list_filters_by_industry_and_period_and_keeps_saved_filters(b: TestBackend) {
+    let app = app(b).await;
+    let (_, li) = signed_in(&app, "li", "account_manager").await;
+    let made = li
+        .post_form(
+            "/customers",
+            &[("name", "甲制造"), ("industry", "manufacturing")],
+        )
+        .await;
+    location(&made);
+    location(
+        &li.post_form("/customers", &[("name", "乙金融"), ("industry", "finance")])
+            .await,
+    );
+
+    let list = html(&li, "/customers?industry=manufacturing").await;
+    assert!(
+        list.contains("甲制造") && !list.contains("乙金融"),
+        "{list}"
+    );
+    let long_ago = html(
+        &li,
+        "/customers?created_from=2000-01-01&created_to=2000-01-02",
+    )
+    .await;
+    assert!(long_ago.contains("没有符合筛选条件的客户"), "{long_ago}");
+    assert!(!long_ago.contains("甲制造"));
+    let today = chrono::Utc::now().date_naive().to_string();
+    let now = html(
+        &li,
+        &format!("/customers?created_from={today}&created_to={today}"),
+    )
+    .await;
+    assert!(now.contains("甲制造") && now.contains("乙金融"), "{now}");
+
+    let saved = li
+        .post_form(
+            "/customers/saved-filters",
+            &[("name", "制造业"), ("query", "industry=manufacturing")],
+        )
+        .await;
+    assert_eq!(location(&saved), "/customers?industry=manufacturing");
+    let list = html(&li, "/customers").await;
+    assert!(
+        list.contains("href=\"/customers?industry=manufacturing\" class=\"chip-link\""),
+        "{list}"
+    );
+    assert!(list.contains(">制造业</a>"), "{list}");
+}
+
 common::on_both! {
+    the_list_filters_by_industry_and_period_and_keeps_saved_filters,
     a_manager_creates_a_customer_adds_contacts_and_sees_its_history,
     an_edit_conflict_between_two_sessions_keeps_both_values,
     the_trash_holds_deleted_customers_until_restored,
