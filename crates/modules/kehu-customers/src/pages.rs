@@ -37,8 +37,8 @@ use crate::store::{Contact, Customer, CustomerFilter, CustomerSort, CustomerStor
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .merge(listing::routes::<CustomerList>())
-        .merge(listing::routes::<TrashList>())
+        .merge(listing::routes::<CustomerList<false>>())
+        .merge(listing::routes::<CustomerList<true>>())
         .route("/customers", post(create))
         .route("/customers/new", get(new_form))
         .route("/customers/transfer", post(transfer))
@@ -206,14 +206,23 @@ const COLUMNS: &[Col<CustomerSort>] = &[
     Col::sorted("created", "col-created", CustomerSort::Created),
 ];
 
-/// 客户管理: the customers in the user's scope.
-struct CustomerList;
+/// 客户管理 (`TRASH = false`: the customers in the user's scope) and its 回收站 (`true`: the
+/// user's deleted customers, to restore): one list, two places.
+struct CustomerList<const TRASH: bool>;
 
-impl ListPage for CustomerList {
+impl<const TRASH: bool> ListPage for CustomerList<TRASH> {
     type Need = need::Customers;
     type Query = ListQuery;
-    const PATH: &'static str = "/customers";
-    const KEY: &'static str = "customers";
+    const PATH: &'static str = if TRASH {
+        "/customers/trash"
+    } else {
+        "/customers"
+    };
+    const KEY: &'static str = if TRASH {
+        "customers/trash"
+    } else {
+        "customers"
+    };
 
     async fn render(
         state: &AppState,
@@ -222,27 +231,7 @@ impl ListPage for CustomerList {
         q: ListQuery,
         saved: Saved,
     ) -> Result<Response, PageError> {
-        list_page(state, ctx, user, q, saved, false).await
-    }
-}
-
-/// 回收站: the user's deleted customers, to restore.
-struct TrashList;
-
-impl ListPage for TrashList {
-    type Need = need::Customers;
-    type Query = ListQuery;
-    const PATH: &'static str = "/customers/trash";
-    const KEY: &'static str = "customers/trash";
-
-    async fn render(
-        state: &AppState,
-        ctx: &Ctx,
-        user: &Principal,
-        q: ListQuery,
-        saved: Saved,
-    ) -> Result<Response, PageError> {
-        list_page(state, ctx, user, q, saved, true).await
+        list_page(state, ctx, user, q, saved, TRASH).await
     }
 }
 
@@ -263,9 +252,9 @@ async fn list_page(
 ) -> Result<Response, PageError> {
     let flash = q.saved.is_some();
     let path = if trash {
-        "/customers/trash"
+        CustomerList::<true>::PATH
     } else {
-        "/customers"
+        CustomerList::<false>::PATH
     };
     let at = ListState::<CustomerSort>::new(
         path,
