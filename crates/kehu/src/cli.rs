@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
+use chrono::Offset as _;
 use clap::{Args, Parser, Subcommand};
 use kehu_domain::policy::OwnerFilter;
 use kehu_domain::secrets::{hash_password, new_token, token_digest};
@@ -46,8 +47,15 @@ enum Command {
     },
     /// Load and check the configuration and the database connection.
     CheckConfig,
-    /// Load realistic demo data (zh-CN users for each role).
-    Demo,
+    /// Load a believable zh-CN company: users for each role, customers and their contacts.
+    Demo {
+        /// How many customers to add (a second run adds more, continuing the book).
+        #[arg(long, default_value_t = 500)]
+        customers: u64,
+        /// The same seed gives the same company.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
     /// Customer-value analytics of a transactions CSV: RFM, 80/20, BG/NBD + Gamma-Gamma CLV,
     /// value classes, clusters.
     Analyze(kehu_analytics::command::AnalyzeArgs),
@@ -170,7 +178,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(cmd) => user(cmd, &open(&config).await?).await,
         Command::Token(cmd) => token(cmd, &open(&config).await?).await,
         Command::Backup { out } => backup(&config, out).await,
-        Command::Demo => demo(&open(&config).await?).await,
+        Command::Demo { customers, seed } => demo(&config, customers, seed).await,
         Command::Analyze(args) => kehu_analytics::command::run(&args),
     }
 }
@@ -367,11 +375,14 @@ const DEMO_USERS: &[(&str, &str, &str)] = &[
     ("zhangwei", "张伟", "sales_supervisor"),
     ("lina", "李娜", "account_manager"),
     ("wangfang", "王芳", "account_manager"),
+    ("zhaolei", "赵磊", "account_manager"),
+    ("sunli", "孙丽", "account_manager"),
     ("liuyang", "刘洋", "executive"),
     ("chenjing", "陈静", "admin"),
 ];
 
-async fn demo(store: &Store) -> anyhow::Result<()> {
+async fn demo(config: &Config, customers: u64, seed: u64) -> anyhow::Result<()> {
+    let store = &open(config).await?;
     let password = std::env::var("KEHU_DEMO_PASSWORD").unwrap_or_else(|_| "kehu-demo-2026".into());
     let hash = hash_password(&password)?;
     let mut created = 0;
@@ -395,6 +406,33 @@ async fn demo(store: &Store) -> anyhow::Result<()> {
         store.users.create(&new, &Actor::system()).await?;
         created += 1;
     }
-    println!("demo data loaded: {created} users (password: {password})");
+    println!("demo users: {created} created (password: {password})");
+    let mut managers = Vec::new();
+    for (username, _, role) in DEMO_USERS {
+        if *role == "account_manager"
+            && let Some(u) = store.users.by_username(username).await?
+        {
+            managers.push(u.id);
+        }
+    }
+    let customers_store = kehu_customers::store::CustomerStore::new(
+        store.db.clone(),
+        chrono::Utc::now()
+            .with_timezone(&config.time_zone.tz())
+            .offset()
+            .fix(),
+    );
+    let first = customers_store.count_all().await?;
+    let bar = indicatif::ProgressBar::new(customers);
+    let loaded =
+        kehu_customers::demo::load(&customers_store, &managers, seed, first, customers, |n| {
+            bar.set_position(n)
+        })
+        .await?;
+    bar.finish_and_clear();
+    println!(
+        "demo data loaded: {} customers, {} contacts",
+        loaded.customers, loaded.contacts
+    );
     Ok(())
 }

@@ -109,9 +109,36 @@ fn users_are_managed_and_a_token_is_printed_alone_on_stdout() {
 }
 
 #[test]
+fn demo_loads_a_company_and_a_second_run_adds_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = kehu(dir.path(), &["demo", "--customers", "40"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("demo users: 7 created"), "{out}");
+    assert!(out.contains("demo data loaded: 40 customers"), "{out}");
+    // Every customer has one to three contacts.
+    let contacts: u64 = out
+        .rsplit(", ")
+        .next()
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!((40..=120).contains(&contacts), "{out}");
+    let o = kehu(dir.path(), &["demo", "--customers", "10"], &[]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.contains("demo users: 0 created"), "{out}");
+    assert!(out.contains("demo data loaded: 10 customers"), "{out}");
+}
+
+#[test]
 fn backup_copies_the_sqlite_database_and_explains_pg_dump_for_postgresql() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(kehu(dir.path(), &["demo"], &[]).status.success());
+    assert!(
+        kehu(dir.path(), &["demo", "--customers", "3"], &[])
+            .status
+            .success()
+    );
     let out = dir.path().join("copy.db");
     let o = kehu(dir.path(), &["backup", "--out", out.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", stderr(&o));

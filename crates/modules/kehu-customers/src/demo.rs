@@ -3,12 +3,17 @@
 //! brand + trade + 有限公司), people with common surnames and given names, mobile numbers on
 //! real operator prefixes, addresses in the customer's region, and levels, industries and
 //! sources spread the way a small company's book of customers is (most ordinary, few
-//! strategic). The `kehu demo` command (not wired yet) is to feed these through the same
-//! parsing a form or an import uses.
+//! strategic). [`load`] feeds them through the same parsing and store a form uses (`kehu
+//! demo`).
 
+use kehu_domain::policy::OwnerFilter;
+use kehu_store::Actor;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
+
+use crate::domain::{ContactDraft, ContactInput, CustomerDraft, CustomerInput};
+use crate::store::CustomerStore;
 
 /// One generated customer, as text a person would type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,8 +201,8 @@ impl Demo {
             self.rng.random_range(1..=999)
         );
         let phone = format!(
-            "0{}-{}",
-            self.rng.random_range(10..=99),
+            "{}-{}",
+            area_code(city),
             self.rng.random_range(20_000_000..=89_999_999)
         );
         let source = *pick(&mut self.rng, SOURCES);
@@ -233,6 +238,94 @@ impl Demo {
             mobile,
             email,
         }
+    }
+}
+
+/// What [`load`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub customers: u64,
+    pub contacts: u64,
+}
+
+/// Loads customers `first..first + n` of seed `seed` (so a second run continues the book),
+/// owned in turn by `owners`, each with its contacts, through [`CustomerDraft::parse`] and
+/// the store as a form's entries go (recorded in the audit log as the system's);
+/// `progress` hears the count after each customer.
+pub async fn load(
+    store: &CustomerStore,
+    owners: &[i64],
+    seed: u64,
+    first: u64,
+    n: u64,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<Loaded> {
+    anyhow::ensure!(
+        !owners.is_empty(),
+        "no account managers to own demo customers"
+    );
+    let dict = store.dictionary().await?;
+    let mut demo = Demo::new(seed.wrapping_add(first));
+    let mut loaded = Loaded::default();
+    let actor = Actor::system();
+    for i in first..first + n {
+        let c = demo.customer(i);
+        let owner = owners[(i % owners.len() as u64) as usize];
+        let input = CustomerInput {
+            name: c.name,
+            owner_id: owner.to_string(),
+            region: c.region.into(),
+            level: c.level.into(),
+            industry: c.industry.into(),
+            source: c.source.into(),
+            satisfaction: c.satisfaction.to_string(),
+            credit: c.credit.to_string(),
+            address: c.address,
+            phone: c.phone,
+            ..CustomerInput::default()
+        };
+        let draft = CustomerDraft::parse(&input, &dict)
+            .map_err(|e| anyhow::anyhow!("demo customer {i} does not parse: {e:?}"))?;
+        let customer = store.create(OwnerFilter::system(), &draft, &actor).await?;
+        loaded.customers += 1;
+        for (k, p) in c.contacts.into_iter().enumerate() {
+            let contact = ContactDraft::parse(&ContactInput {
+                name: p.name,
+                gender: p.gender.into(),
+                position: p.position.into(),
+                mobile: p.mobile,
+                email: p.email,
+                is_primary: k == 0,
+                ..ContactInput::default()
+            })
+            .map_err(|e| anyhow::anyhow!("demo contact of {i} does not parse: {e:?}"))?;
+            store
+                .add_contact(OwnerFilter::system(), customer.id, &contact, &actor)
+                .await?;
+            loaded.contacts += 1;
+        }
+        progress(loaded.customers);
+    }
+    Ok(loaded)
+}
+
+/// The telephone area code (区号) of a city in [`REGIONS`].
+fn area_code(city: &str) -> &'static str {
+    match city {
+        "北京" => "010",
+        "上海" => "021",
+        "广州" => "020",
+        "深圳" => "0755",
+        "杭州" => "0571",
+        "苏州" => "0512",
+        "南京" => "025",
+        "重庆" => "023",
+        "成都" => "028",
+        "武汉" => "027",
+        "青岛" => "0532",
+        "厦门" => "0592",
+        "天津" => "022",
+        _ => "029",
     }
 }
 

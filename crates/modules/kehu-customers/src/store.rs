@@ -639,6 +639,19 @@ impl CustomerStore {
         self.db.fetch_found(&by_id(select_live(scope), id)).await
     }
 
+    /// How many customers there are, the trash included (`kehu demo` continues from there).
+    pub async fn count_all(&self) -> StoreResult<u64> {
+        let (n,): (i64,) = self
+            .db
+            .fetch_one(
+                customers(OwnerFilter::system())
+                    .select()
+                    .expr(Expr::col((Customers::Table, Customers::Id)).count()),
+            )
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Who saved customer `id` last, and when (the edit form shows it after a conflict).
     pub async fn last_change(&self, id: i64) -> StoreResult<LastChange> {
         write::last_change::<Customer>(&self.db, id).await
