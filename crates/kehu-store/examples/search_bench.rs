@@ -4,7 +4,8 @@
 //! then times queries of each kind and prints p50/p99 per kind, the fill rate (documents/s)
 //! and the plans of the candidate reads.
 //!
-//! Usage (release): `search_bench <database-url> [documents] [reuse]` (default 1,000,000);
+//! Usage (release): `search_bench <database-url> [documents] [owners] [reuse]` (default
+//! 1,000,000 documents over 10 account managers: the `own` scope holds a tenth of them);
 //! the database must be empty (a new SQLite file, or a fresh PostgreSQL database or schema),
 //! or, with `reuse`, hold the documents of an earlier run (only the queries are timed again).
 
@@ -133,8 +134,8 @@ struct Made {
     code: Option<String>,
 }
 
-fn make(rng: &mut Rng, i: u64) -> Made {
-    let owner = 1 + rng.below(200) as i64;
+fn make(rng: &mut Rng, i: u64, owners: usize) -> Made {
+    let owner = 1 + rng.below(owners) as i64;
     let mobile = format!("1{}{:09}", 3 + rng.below(7), rng.next() % 1_000_000_000);
     if i.is_multiple_of(2) {
         let title = format!(
@@ -202,6 +203,10 @@ async fn main() -> anyhow::Result<()> {
         Some(n) => n.parse().context("documents must be a whole number")?,
         None => 1_000_000,
     };
+    let owners: usize = match args.next() {
+        Some(n) => n.parse().context("owners must be a whole number")?,
+        None => 10,
+    };
     let reuse = args.next().as_deref() == Some("reuse");
     let store = kehu_store::Store::open(&url).await?;
     println!("backend: {:?}, documents: {total}", store.db.backend());
@@ -212,7 +217,7 @@ async fn main() -> anyhow::Result<()> {
     let mut all_tokens = 0usize;
     let probe = total.min(100_000);
     for i in 0..probe {
-        let m = make(&mut rng, i);
+        let m = make(&mut rng, i, owners);
         let texts: Vec<&str> = m.texts.iter().map(String::as_str).collect();
         all_tokens += search::token_count(&SearchDoc {
             entity: m.entity,
@@ -238,7 +243,7 @@ async fn main() -> anyhow::Result<()> {
     let mut next = 0u64;
     while next < total {
         let made: Vec<(u64, Made)> = (next..(next + batch).min(total))
-            .map(|i| (i, make(&mut rng, i)))
+            .map(|i| (i, make(&mut rng, i, owners)))
             .collect();
         next += batch;
         let texts: Vec<Vec<&str>> = made
@@ -334,7 +339,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let own = Principal {
-        user_id: 17,
+        user_id: 1,
         username: "bench".into(),
         display_name: "bench".into(),
         role_id: 1,
