@@ -4,7 +4,8 @@
 //! then times queries of each kind and prints p50/p99 per kind, the fill rate (documents/s)
 //! and the plans of the candidate reads.
 //!
-//! Usage (release): `search_bench <database-url> [documents] [reuse]` (default 1,000,000);
+//! Usage (release): `search_bench <database-url> [documents] [owners] [reuse]` (default
+//! 1,000,000 documents over 10 account managers: the `own` scope holds a tenth of them);
 //! the database must be empty (a new SQLite file, or a fresh PostgreSQL database or schema),
 //! or, with `reuse`, hold the documents of an earlier run (only the queries are timed again).
 
@@ -133,8 +134,8 @@ struct Made {
     code: Option<String>,
 }
 
-fn make(rng: &mut Rng, i: u64) -> Made {
-    let owner = 1 + rng.below(200) as i64;
+fn make(rng: &mut Rng, i: u64, owners: usize) -> Made {
+    let owner = 1 + rng.below(owners) as i64;
     let mobile = format!("1{}{:09}", 3 + rng.below(7), rng.next() % 1_000_000_000);
     if i.is_multiple_of(2) {
         let title = format!(
@@ -202,6 +203,10 @@ async fn main() -> anyhow::Result<()> {
         Some(n) => n.parse().context("documents must be a whole number")?,
         None => 1_000_000,
     };
+    let owners: usize = match args.next() {
+        Some(n) => n.parse().context("owners must be a whole number")?,
+        None => 10,
+    };
     let reuse = args.next().as_deref() == Some("reuse");
     let store = kehu_store::Store::open(&url).await?;
     println!("backend: {:?}, documents: {total}", store.db.backend());
@@ -212,7 +217,7 @@ async fn main() -> anyhow::Result<()> {
     let mut all_tokens = 0usize;
     let probe = total.min(100_000);
     for i in 0..probe {
-        let m = make(&mut rng, i);
+        let m = make(&mut rng, i, owners);
         let texts: Vec<&str> = m.texts.iter().map(String::as_str).collect();
         all_tokens += search::token_count(&SearchDoc {
             entity: m.entity,
@@ -238,7 +243,7 @@ async fn main() -> anyhow::Result<()> {
     let mut next = 0u64;
     while next < total {
         let made: Vec<(u64, Made)> = (next..(next + batch).min(total))
-            .map(|i| (i, make(&mut rng, i)))
+            .map(|i| (i, make(&mut rng, i, owners)))
             .collect();
         next += batch;
         let texts: Vec<Vec<&str>> = made
@@ -334,7 +339,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let own = Principal {
-        user_id: 17,
+        user_id: 1,
         username: "bench".into(),
         display_name: "bench".into(),
         role_id: 1,
@@ -346,28 +351,51 @@ async fn main() -> anyhow::Result<()> {
     }
     .owner_filter();
     println!(
-        "{:<24} {:>6} {:>9} {:>9} {:>9} {:>8}",
-        "query kind", "n", "p50 ms", "p99 ms", "max ms", "hits"
+        "{:<24} {:>6} {:>9} {:>9} {:>9} {:>8} {:>12} {:>12}",
+        "query kind", "n", "p50 ms", "p99 ms", "max ms", "hits", "ctl p50 ms", "ctl p99 ms"
     );
+    // The control, timed beside each query: one document read by its unique key (an indexed
+    // equality lookup), so a machine busy with other work shows in both columns.
+    let control = |i: u64| {
+        use sea_query::{Alias, Expr, ExprTrait, Query};
+        let id = (i * 7919 % total) as i64 & !1;
+        Query::select()
+            .expr(Expr::cust("1"))
+            .from(Alias::new("search_docs"))
+            .and_where(ExprTrait::eq(Expr::col(Alias::new("entity")), "customer"))
+            .and_where(ExprTrait::eq(Expr::col(Alias::new("entity_id")), id))
+            .to_owned()
+    };
     for (scope_name, scope) in [("all", OwnerFilter::system()), ("own", own)] {
         for (kind, queries) in &kinds {
             let mut times = Vec::new();
+            let mut controls = Vec::new();
             let mut hits = 0;
-            for q in queries.iter().take(300) {
+            for (n, q) in queries.iter().take(300).enumerate() {
+                let t = Instant::now();
+                let _: Vec<(i32,)> = store.db.fetch_all(&control(n as u64)).await?;
+                controls.push(t.elapsed());
                 let t = Instant::now();
                 let found = store.search.search(&scope, q, None, 10).await?;
-                times.push(t.elapsed());
+                let took = t.elapsed();
+                if took.as_millis() >= 50 && std::env::var_os("SEARCH_BENCH_SLOW").is_some() {
+                    eprintln!("slow: {kind} [{scope_name}] {q:?} {took:?}");
+                }
+                times.push(took);
                 hits += found.len();
             }
             times.sort();
+            controls.sort();
             println!(
-                "{:<24} {:>6} {:>9.2} {:>9.2} {:>9.2} {:>8.1}",
+                "{:<24} {:>6} {:>9.2} {:>9.2} {:>9.2} {:>8.1} {:>12.3} {:>12.3}",
                 format!("{kind} [{scope_name}]"),
                 times.len(),
                 percentile(&times, 0.5),
                 percentile(&times, 0.99),
                 percentile(&times, 1.0),
-                hits as f64 / times.len().max(1) as f64
+                hits as f64 / times.len().max(1) as f64,
+                percentile(&controls, 0.5),
+                percentile(&controls, 0.99),
             );
         }
     }

@@ -264,6 +264,58 @@ async fn on_a_phone_slash_focuses_the_header_search_and_the_user_menu_opens() {
     .await;
 }
 
+/// An account manager types the pinyin initials of a contact's name into the header search and
+/// opens the customer from the results (issue 9: find 张三's company by `zs`).
+#[tokio::test]
+async fn a_manager_finds_a_customer_by_pinyin_initials_in_the_header_search_and_opens_it() {
+    let mut modules = kehu_web::platform::modules();
+    modules.push(kehu_customers::module());
+    let app = kehu_testkit::spawn_app_with_modules(
+        TestBackend::Sqlite,
+        kehu_web::Modules::new(modules).unwrap(),
+    )
+    .await;
+    app.create_user("li.na", "account_manager", "lang-genug-123")
+        .await;
+    let li = app.token_for("li.na").await;
+    let (s, c) = call(
+        &app,
+        &li,
+        Method::POST,
+        "/api/v1/customers",
+        Some(json!({"name": "重庆张三火锅"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_i64().unwrap();
+    in_browser_at("search_pinyin", &app, DESKTOP, async |b: &Browser| {
+        b.sign_in("li.na", "lang-genug-123").await?;
+
+        // Act: the initials of 重庆张三 in the header's box, then Enter.
+        b.press(&['/']).await?;
+        b.wait_for_focus("search-q").await?;
+        b.type_keys("cqzs\u{e007}").await?;
+
+        // Assert: the customers' section links to it; following the link opens it.
+        b.wait_for_path("/search").await?;
+        let hit = b
+            .wait_for(Locator::Css(&format!(
+                "#results-customer a[href='/customers/{id}']"
+            )))
+            .await?;
+        ensure!(
+            hit.text().await?.contains("重庆张三火锅"),
+            "the hit names the customer"
+        );
+        b.photograph("search-customers").await?;
+        hit.click().await.context("opening the hit")?;
+        b.wait_for_path(&format!("/customers/{id}")).await?;
+        b.wait_for_title_containing("重庆张三火锅").await?;
+        Ok(())
+    })
+    .await;
+}
+
 /// The header search and the user menu, as a keyboard user meets them (signed in, at home).
 async fn frame_story(b: &Browser) -> anyhow::Result<()> {
     b.fits_the_screen("/").await?;

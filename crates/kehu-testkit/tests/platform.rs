@@ -30,6 +30,9 @@ const GET_MATRIX: &[(&str, [u16; 4])] = &[
     ("/audit", [200, 403, 403, 403]),
     ("/search?q=a", [200, 200, 200, 200]),
     ("/api/v1/me", [200, 200, 200, 200]),
+    // Everyone may search; what they find is filtered by rights and scope.
+    ("/api/v1/search?q=a", [200, 200, 200, 200]),
+    ("/api/v1/search", [400, 400, 400, 400]),
 ];
 
 /// State-changing form posts: only the administrator may make them.
@@ -61,6 +64,8 @@ const CUSTOMER_GET_MATRIX: &[(&str, [u16; 4])] = &[
     ("/api/v1/customers/999999/contacts", [404, 404, 404, 403]),
     ("/api/v1/contacts", [200, 200, 200, 403]),
     ("/api/v1/contacts/999999", [404, 404, 404, 403]),
+    ("/search?q=zs", [200, 200, 200, 200]),
+    ("/api/v1/search?q=zs", [200, 200, 200, 200]),
 ];
 
 /// Form posts with an empty body: field errors or "no such record" where the right is held.

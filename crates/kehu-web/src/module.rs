@@ -60,6 +60,32 @@ pub struct Module {
     migrations: &'static [Migration],
     seed: Option<Seed>,
     jobs: Vec<Job>,
+    searchables: Vec<Searchable>,
+}
+
+/// A kind of record a module writes into the search index (`kehu_store::search`), and how
+/// the header search and `GET /api/v1/search` show its hits without knowing the module: the
+/// section's title, the right a user needs to see any of them, and where a hit opens.
+#[derive(Clone, Copy)]
+pub struct Searchable {
+    /// The index's entity (`customer`, `contact`): lower-case letters and `_`.
+    pub entity: &'static str,
+    /// The Fluent key of the hits' section title (`search-customers`).
+    pub label: &'static str,
+    /// Without it a user sees none of these hits.
+    pub right: Right,
+    /// The page of record `id`.
+    pub href: fn(i64) -> String,
+}
+
+impl std::fmt::Debug for Searchable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Searchable")
+            .field("entity", &self.entity)
+            .field("label", &self.label)
+            .field("right", &self.right)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Module {
@@ -70,6 +96,7 @@ impl std::fmt::Debug for Module {
             .field("nav", &self.nav)
             .field("migrations", &self.migrations)
             .field("jobs", &self.jobs)
+            .field("searchables", &self.searchables)
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +114,7 @@ impl Module {
             migrations: &[],
             seed: None,
             jobs: Vec::new(),
+            searchables: Vec::new(),
         }
     }
 
@@ -139,10 +167,17 @@ impl Module {
         self.jobs.push(job);
         self
     }
+
+    /// A kind of record the module indexes for the header search (sections in the order
+    /// declared, modules in their order).
+    pub fn searchable(mut self, s: Searchable) -> Self {
+        self.searchables.push(s);
+        self
+    }
 }
 
 /// The modules an application runs, checked to fit together: names, rights, navigation
-/// targets and migration versions are each claimed once.
+/// targets, migration versions and search entities are each claimed once.
 #[derive(Clone, Debug)]
 pub struct Modules(Vec<Module>);
 
@@ -184,6 +219,13 @@ impl Modules {
             modules
                 .iter()
                 .flat_map(|m| m.migrations.iter().map(move |x| (x.version, m.name)))
+                .collect(),
+        )?;
+        once(
+            "the search entity",
+            modules
+                .iter()
+                .flat_map(|m| m.searchables.iter().map(move |s| (s.entity, m.name)))
                 .collect(),
         )?;
         Ok(Self(modules))
@@ -230,6 +272,14 @@ impl Modules {
         self.0
             .iter()
             .flat_map(|m| m.migrations.iter().copied())
+            .collect()
+    }
+
+    /// What the modules index for the header search, in module order.
+    pub fn searchables(&self) -> Vec<Searchable> {
+        self.0
+            .iter()
+            .flat_map(|m| m.searchables.iter().copied())
             .collect()
     }
 
@@ -325,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn two_modules_cannot_claim_the_same_name_right_page_or_migration() {
+    fn two_modules_cannot_claim_the_same_name_right_page_migration_or_search_entity() {
         let m = || Module::new("customers");
         assert!(err(vec![m(), m()]).contains("name"));
 
@@ -342,5 +392,16 @@ mod tests {
         }];
         let mig = |name| Module::new(name).migrations(M);
         assert!(err(vec![mig("a"), mig("b")]).contains("1000"));
+
+        let search = |name| {
+            Module::new(name).searchable(Searchable {
+                entity: "customer",
+                label: "search-customers",
+                right: Right::CustomerRead,
+                href: |id| format!("/customers/{id}"),
+            })
+        };
+        let e = err(vec![search("a"), search("b")]);
+        assert!(e.contains("search entity \"customer\""), "{e}");
     }
 }

@@ -35,12 +35,21 @@ pub fn auth() -> Module {
     })
 }
 
-/// The home page, the header search's results page, the way to the API documentation, and the
-/// list kit's routes (column chooser, deleting a saved filter).
+#[derive(OpenApi)]
+#[openapi(
+    paths(api::search::search),
+    components(schemas(api::search::SearchOut, api::search::SearchHitOut)),
+    tags((name = "search", description = "The header search over every module's indexed records")),
+)]
+struct SearchApi;
+
+/// The home page, the header search's results page and its API, the way to the API
+/// documentation, and the list kit's routes (column chooser, deleting a saved filter).
 pub fn home() -> Module {
     Module::new("home")
         .pages(pages::home::router())
         .pages(pages::search::router())
+        .api(api::search::router(), SearchApi::openapi())
         .pages(pages::lists::router())
         .nav(NavEntry::new("/", "nav-home", None, 0))
         .nav(NavEntry::new("/api/docs", "nav-api", None, 900))

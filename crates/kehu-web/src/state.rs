@@ -11,6 +11,7 @@ use kehu_store::{Store, StoreResult};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::module::{Modules, Searchable};
 use crate::nav::NavEntry;
 
 /// State shared by every handler. Cheap to clone.
@@ -24,6 +25,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The navigation of the modules the application runs, in order.
     pub nav: Arc<[NavEntry]>,
+    /// What the modules index for the header search, in order.
+    pub searchables: Arc<[Searchable]>,
     /// When each API token's `last_used_at` was last written, to write it once a minute.
     token_use: Mutex<HashMap<i64, Instant>>,
 }
@@ -42,13 +45,37 @@ impl AppState {
     }
 
     pub fn with_nav(store: Store, config: Config, nav: Vec<NavEntry>) -> Self {
+        Self::with_parts(store, config, nav, Vec::new())
+    }
+
+    /// The state of an application running `modules`: their navigation and searchables.
+    pub fn with_modules(store: Store, config: Config, modules: &Modules) -> Self {
+        Self::with_parts(store, config, modules.nav(), modules.searchables())
+    }
+
+    fn with_parts(
+        store: Store,
+        config: Config,
+        nav: Vec<NavEntry>,
+        searchables: Vec<Searchable>,
+    ) -> Self {
         Self(Arc::new(Inner {
             store,
             config,
             metrics: Metrics::new(),
             nav: nav.into(),
+            searchables: searchables.into(),
             token_use: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// The kinds of indexed records `user` may find: those whose right they hold.
+    pub fn searchables_for(&self, user: &Principal) -> Vec<Searchable> {
+        self.searchables
+            .iter()
+            .filter(|s| user.can(s.right))
+            .copied()
+            .collect()
     }
 
     /// The user as the policy sees them, or `None` when missing or disabled.

@@ -215,13 +215,15 @@ search-title = Search
 search-results-for = Results for “{ $q }”
 search-empty = Nothing matches “{ $q }”.
 search-empty-hint = Check the spelling or try other words.
-search-start = Type a user name, a name, a role or a dictionary item to search.
+search-start = Type a name, its pinyin or initials, a phone number or an email to search.
 search-scope = You can search: { $what }
 search-nothing = Your role has nothing to search.
 search-list-separator = {", "}
 search-shown = Showing { $shown } of { $count }
 search-see-all = See all in the list
 search-section-dictionary = Dictionary
+search-best-shown = Showing the { $shown } best matches
+err-search-query = Type something to search for.
 form-error-summary = Please fix the following:
 form-error-item = { $label }: { $message }
 form-required-note = marks a required field
@@ -400,3 +402,7 @@ field-status = Status
 field-deleted-at = Moved to the trash
 field-last-order-at = Last order
 field-customer-id = Customer
+
+# customers: the header search (search helper)
+search-customers = Customers
+search-contacts = Contacts

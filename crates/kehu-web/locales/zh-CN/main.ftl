@@ -215,13 +215,15 @@ search-title = 搜索
 search-results-for = “{ $q }”的搜索结果
 search-empty = 没有找到与“{ $q }”匹配的内容。
 search-empty-hint = 请检查拼写，或换个关键词试试。
-search-start = 输入用户名、姓名、角色或字典条目进行搜索。
+search-start = 输入名称、拼音或首字母、电话号码或邮箱进行搜索。
 search-scope = 可搜索的内容：{ $what }
 search-nothing = 您的角色没有可搜索的内容。
 search-list-separator = 、
 search-shown = 显示前 { $shown } 条，共 { $count } 条
 search-see-all = 在列表中查看全部
 search-section-dictionary = 数据字典
+search-best-shown = 显示最匹配的 { $shown } 条
+err-search-query = 请输入要搜索的内容。
 form-error-summary = 请先修正以下问题：
 form-error-item = { $label }：{ $message }
 form-required-note = 为必填项
@@ -400,3 +402,7 @@ field-status = 状态
 field-deleted-at = 移入回收站时间
 field-last-order-at = 最近下单时间
 field-customer-id = 客户
+
+# customers: the header search (search helper)
+search-customers = 客户
+search-contacts = 联系人

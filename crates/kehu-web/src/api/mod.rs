@@ -35,6 +35,7 @@ pub mod dictionary;
 pub mod me;
 pub mod rights;
 pub mod roles;
+pub mod search;
 pub mod time;
 pub mod tokens;
 pub mod users;

@@ -1,6 +1,8 @@
 //! The header search (搜索): one box on every page, answered here over what the user may
-//! see — users by user name or name (`system.users`), roles by name or description
-//! (`system.roles`), dictionary entries by item, value or kind (`system.dictionary`).
+//! see — the records the modules index (`Module::searchable`: customers, contacts …, each
+//! kind with its right, within the user's data scope), users by user name or name
+//! (`system.users`), roles by name or description (`system.roles`), dictionary entries by
+//! item, value or kind (`system.dictionary`).
 
 use askama::Template;
 use axum::Router;
@@ -46,6 +48,8 @@ pub struct Section {
     pub title: String,
     pub hits: Vec<Hit>,
     pub total: usize,
+    /// What the count badge says: the total, or "10+" when only the best are known.
+    pub count: String,
     /// The list page filtered by the query, when it can show all of them.
     pub more: Option<String>,
     /// "显示前 10 条，共 24 条" when not all are shown.
@@ -85,6 +89,47 @@ async fn search(
     let mut kinds = Vec::new();
     let mut sections = Vec::new();
 
+    // The modules' indexed records, each kind the user holds the right for, within their
+    // data scope; the best few of each kind (the index ranks, it does not count).
+    let scope = user.owner_filter();
+    for s in state.searchables_for(&user) {
+        kinds.push(c.t(s.label));
+        if q.is_empty() {
+            continue;
+        }
+        let mut hits = state
+            .store
+            .search
+            .search(&scope, &q, Some(&[s.entity]), SHOWN + 1)
+            .await?;
+        let more = hits.len() > SHOWN;
+        hits.truncate(SHOWN);
+        sections.push(Section {
+            id: s.entity,
+            title: c.t(s.label),
+            count: if more {
+                format!("{SHOWN}+")
+            } else {
+                hits.len().to_string()
+            },
+            total: hits.len(),
+            more: None,
+            note: if more {
+                c.tr.t_args("search-best-shown", &[("shown", count(SHOWN))])
+            } else {
+                String::new()
+            },
+            hits: hits
+                .into_iter()
+                .map(|h| Hit {
+                    href: (s.href)(h.entity_id),
+                    title: h.title,
+                    detail: h.subtitle,
+                })
+                .collect(),
+        });
+    }
+
     if user.can(Right::SystemUsers) {
         kinds.push(c.t("nav-users"));
         if !q.is_empty() {
@@ -108,6 +153,7 @@ async fn search(
                     )
                 }),
                 note: String::new(),
+                count: total.to_string(),
                 hits: page
                     .items
                     .into_iter()
@@ -201,7 +247,9 @@ async fn search(
             .into_iter()
             .filter(|s| s.total > 0)
             .map(|s| Section {
-                note: if s.total > s.hits.len() {
+                note: if !s.note.is_empty() {
+                    s.note.clone()
+                } else if s.total > s.hits.len() {
                     c.tr.t_args(
                         "search-shown",
                         &[("shown", count(s.hits.len())), ("count", count(s.total))],
@@ -227,6 +275,7 @@ fn shown(id: &'static str, title: String, mut hits: Vec<Hit>, more: Option<Strin
         title,
         hits,
         total,
+        count: total.to_string(),
         more: more.filter(|_| total > SHOWN),
         note: String::new(),
     }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod demo;
 pub mod domain;
+pub mod indexing;
 pub mod migrations;
 pub mod pages;
 mod rows;
@@ -13,7 +14,7 @@ pub mod store;
 
 use chrono::{Offset, Utc};
 use kehu_domain::Right;
-use kehu_web::{AppState, Module, NavEntry};
+use kehu_web::{AppState, Module, NavEntry, Searchable};
 use utoipa::OpenApi;
 
 /// The rights this module's handlers check (`Granted<need::…>`).
@@ -42,6 +43,18 @@ pub fn module() -> Module {
             Right::CustomerDelete,
         ])
         .migrations(migrations::MIGRATIONS)
+        .searchable(Searchable {
+            entity: indexing::CUSTOMER,
+            label: "search-customers",
+            right: Right::CustomerRead,
+            href: |id| format!("/customers/{id}"),
+        })
+        .searchable(Searchable {
+            entity: indexing::CONTACT,
+            label: "search-contacts",
+            right: Right::CustomerRead,
+            href: |id| format!("/contacts/{id}"),
+        })
 }
 
 /// The store over the application's database; new customer codes carry the day in the

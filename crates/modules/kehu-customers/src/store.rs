@@ -20,8 +20,8 @@ use sea_query::{Alias, Expr, ExprTrait, Order, SelectStatement, SimpleExpr};
 use serde::Serialize;
 
 use crate::domain::{ContactDraft, CustomerDraft, DictValues, Status};
-use crate::rows;
 use crate::schema::{Contacts, Customers};
+use crate::{indexing, rows};
 
 /// The one builder of every statement on `customers` except the insert: the owner condition
 /// of `scope` is already in it (see `kehu_store::scope`).
@@ -416,6 +416,8 @@ pub struct Contact {
     pub memo: Option<String>,
     /// The customer's one primary contact (主联系人).
     pub is_primary: bool,
+    /// The customer's account manager (the contact's owner for the data scope).
+    pub owner_id: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -445,6 +447,7 @@ fn select_contacts(scope: OwnerFilter) -> SelectStatement {
         Expr::col((Customers::Table, Customers::Name)),
         Alias::new("customer_name"),
     )
+    .column((Customers::Table, Customers::OwnerId))
     .inner_join(
         Contacts::Table,
         Expr::col((Contacts::Table, Contacts::CustomerId))
@@ -692,10 +695,11 @@ impl CustomerStore {
                     (Customers::OwnerId, Expr::val(owner)),
                     (Customers::Status, Expr::val(Status::Active.code())),
                 ]);
-                write::create::<Customer>(tx, values, actor, async |tx, id| {
+                let c = write::create::<Customer>(tx, values, actor, async |tx, id| {
                     rows::set_tags(tx, id, &d.tags).await
                 })
-                .await
+                .await?;
+                indexing::customer(tx, c).await
             })
             .await
     }
@@ -718,10 +722,11 @@ impl CustomerStore {
                 }
                 let mut values = draft_values(d);
                 values.push((Customers::OwnerId, Expr::val(owner)));
-                write::update(tx, &before, version, values, actor, async |tx| {
+                let c = write::update(tx, &before, version, values, actor, async |tx| {
                     rows::set_tags(tx, id, &d.tags).await
                 })
-                .await
+                .await?;
+                indexing::customer(tx, c).await
             })
             .await
     }
@@ -762,7 +767,9 @@ impl CustomerStore {
             .write(async |tx| {
                 let before: Customer = tx.fetch_found(&by_id(from, id)).await?;
                 let values = vec![(Customers::DeletedAt, Expr::val(at))];
-                write::update(tx, &before, version, values, actor, async |_| Ok(())).await
+                let c =
+                    write::update(tx, &before, version, values, actor, async |_| Ok(())).await?;
+                indexing::customer(tx, c).await
             })
             .await
     }
@@ -779,6 +786,7 @@ impl CustomerStore {
         self.db
             .write(async |tx| {
                 let before: Customer = tx.fetch_found(&by_id(select_any(scope), id)).await?;
+                indexing::customer_gone(tx, id).await?;
                 write::delete(tx, &before, version, actor).await
             })
             .await
@@ -807,8 +815,10 @@ impl CustomerStore {
                         continue;
                     }
                     let values = vec![(Customers::OwnerId, Expr::val(to))];
-                    write::update(tx, &before, before.version, values, actor, async |_| Ok(()))
-                        .await?;
+                    let c =
+                        write::update(tx, &before, before.version, values, actor, async |_| Ok(()))
+                            .await?;
+                    indexing::customer(tx, c).await?;
                     moved += 1;
                 }
                 Ok(moved)
@@ -895,7 +905,8 @@ impl CustomerStore {
                     (Contacts::CustomerId, Expr::val(customer_id)),
                     (Contacts::IsPrimary, Expr::val(primary)),
                 ]);
-                write::create::<Contact>(tx, values, actor, async |_, _| Ok(())).await
+                let c = write::create::<Contact>(tx, values, actor, async |_, _| Ok(())).await?;
+                indexing::contact(tx, c).await
             })
             .await
     }
@@ -924,7 +935,9 @@ impl CustomerStore {
                 }
                 let mut values = contact_values(d);
                 values.push((Contacts::IsPrimary, Expr::val(d.is_primary)));
-                write::update(tx, &before, version, values, actor, async |_| Ok(())).await
+                let c =
+                    write::update(tx, &before, version, values, actor, async |_| Ok(())).await?;
+                indexing::contact(tx, c).await
             })
             .await
     }
@@ -942,6 +955,7 @@ impl CustomerStore {
             .write(async |tx| {
                 let before: Contact = tx.fetch_found(&contact_by_id(scope, id)).await?;
                 write::delete(tx, &before, version, actor).await?;
+                indexing::contact_gone(tx, id).await?;
                 if before.is_primary {
                     let oldest = select_contacts(OwnerFilter::system())
                         .and_where(
