@@ -514,8 +514,33 @@ pub async fn fetch<K: SortKey, T: Row + Keyed<K>>(
         page_of(db, select, &id_col, req),
         count_capped(db, count, capped)
     )?;
+    Ok(listing(req, page, count))
+}
+
+/// [`fetch`] for a filter on a column that no index of the sort begins with (customers of
+/// one level by code). Given the choice, SQLite reads the filter's index and sorts every
+/// match — 340 ms a page at a million customers for a level a fifth of them have — and full
+/// statistics do not change its mind (SQLite 3.51, `ANALYZE` measured). So the count goes
+/// first: when the filter matches more than the cap, the page is read with `select(true)`, the
+/// statement with the filter kept off its index, which walks the sort's index and stops after
+/// a page (matches are dense: one in every few rows); otherwise `select(false)` sorts the few
+/// matches.
+pub async fn fetch_dense<K: SortKey, T: Row + Keyed<K>>(
+    db: &Db,
+    select: impl Fn(bool) -> SelectStatement,
+    count: SelectStatement,
+    id_col: Expr,
+    req: &ListRequest<K>,
+    capped: Option<&CappedCounts>,
+) -> StoreResult<Listing<T>> {
+    let count = count_capped(db, count, capped).await?;
+    let page = page_of(db, &select(!count.exact), &id_col, req).await?;
+    Ok(listing(req, page, count))
+}
+
+fn listing<K: SortKey, T>(req: &ListRequest<K>, page: Paged<T>, count: Count) -> Listing<T> {
     let Paged { items, prev, next } = page;
-    Ok(Listing {
+    Listing {
         count,
         next,
         prev,
@@ -526,7 +551,7 @@ pub async fn fetch<K: SortKey, T: Row + Keyed<K>>(
         },
         per_page: req.page.per_page,
         items,
-    })
+    }
 }
 
 /// A page's rows and the cursors around it.
