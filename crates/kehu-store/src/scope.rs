@@ -290,6 +290,23 @@ mod tests {
         ));
     }
 
+    /// The owner filter of user `user_id`'s own records: a principal's `own_records()` is how
+    /// an owner filter for one user comes to be.
+    fn own_records_of(user_id: i64) -> OwnerFilter {
+        let p = kehu_domain::Principal {
+            user_id,
+            username: "li".into(),
+            display_name: "李".into(),
+            role_id: 3,
+            role_name: "r".into(),
+            rights: Default::default(),
+            scope: kehu_domain::DataScope::All,
+            must_change_password: false,
+            language: None,
+        };
+        p.own_records()
+    }
+
     const TOKENS: Owned<ApiTokens> = Owned {
         table: ApiTokens::Table,
         owner: ApiTokens::UserId,
@@ -303,19 +320,7 @@ mod tests {
             .column(ApiTokens::Id)
             .to_string(SqliteQueryBuilder);
         assert!(!all.contains("WHERE"), "{all}");
-        // A principal with scope `own` is how an owner filter for one user comes to be.
-        let p = kehu_domain::Principal {
-            user_id: 42,
-            username: "li".into(),
-            display_name: "李".into(),
-            role_id: 3,
-            role_name: "r".into(),
-            rights: Default::default(),
-            scope: kehu_domain::DataScope::All,
-            must_change_password: false,
-            language: None,
-        };
-        let own = Scoped::new(TOKENS, p.own_records());
+        let own = Scoped::new(TOKENS, own_records_of(42));
         let sql = [
             own.select()
                 .column(ApiTokens::Id)
@@ -349,18 +354,7 @@ mod tests {
             .column(ApiTokens::Id)
             .to_string(SqliteQueryBuilder);
         assert!(!all.contains("WHERE"), "{all}");
-        let p = kehu_domain::Principal {
-            user_id: 7,
-            username: "li".into(),
-            display_name: "李".into(),
-            role_id: 3,
-            role_name: "r".into(),
-            rights: Default::default(),
-            scope: kehu_domain::DataScope::All,
-            must_change_password: false,
-            language: None,
-        };
-        let own = Scoped::new(via, p.own_records());
+        let own = Scoped::new(via, own_records_of(7));
         let sql = [
             own.select()
                 .column(ApiTokens::Id)

@@ -63,12 +63,12 @@ pub fn normalize(input: &str) -> String {
 }
 
 /// One line of text, normalised; required.
-fn line(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
+pub fn line(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
     text::line(field, &normalize(input), max)
 }
 
 /// One line of text, normalised; empty is `None`.
-fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, FieldError> {
+pub fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, FieldError> {
     let s = normalize(input);
     if s.is_empty() {
         return Ok(None);
@@ -77,7 +77,7 @@ fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, Fiel
 }
 
 /// A memo: several lines; full-width characters folded, each line's ends trimmed.
-fn memo(field: &str, input: &str) -> Result<Option<String>, FieldError> {
+pub fn memo(field: &str, input: &str) -> Result<Option<String>, FieldError> {
     let lines: Vec<String> = input.lines().map(normalize).collect();
     text::optional(field, &lines.join("\n"), MEMO_MAX)
 }

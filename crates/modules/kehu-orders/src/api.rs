@@ -125,79 +125,25 @@ impl From<Product> for ProductOut {
     }
 }
 
-/// A product's fields: `name`, `unit` and `price` are required; money is a decimal string
-/// with at most two places.
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct ProductBody {
-    /// 1–80 characters.
-    pub name: Option<String>,
-    pub model: Option<String>,
-    pub grade: Option<String>,
-    /// 个, 台, kg …
-    pub unit: Option<String>,
-    /// `"1299.50"`.
-    pub price: Option<String>,
-    pub cost: Option<String>,
-    pub memo: Option<String>,
-}
-
-/// Changes to a product: absent fields stay, `null` clears a field.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProductPatch {
-    #[serde(
-        default,
-        deserialize_with = "kehu_web::api::nullable",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Option<String>)]
-    pub name: Option<Option<String>>,
-    #[serde(
-        default,
-        deserialize_with = "kehu_web::api::nullable",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Option<String>)]
-    pub model: Option<Option<String>>,
-    #[serde(
-        default,
-        deserialize_with = "kehu_web::api::nullable",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Option<String>)]
-    pub grade: Option<Option<String>>,
-    #[serde(
-        default,
-        deserialize_with = "kehu_web::api::nullable",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Option<String>)]
-    pub unit: Option<Option<String>>,
-    #[serde(
-        default,
-        deserialize_with = "kehu_web::api::nullable",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Option<String>)]
-    pub price: Option<Option<String>>,
-    #[serde(
-        default,
-        deserialize_with = "kehu_web::api::nullable",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Option<String>)]
-    pub cost: Option<Option<String>>,
-    #[serde(
-        default,
-        deserialize_with = "kehu_web::api::nullable",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Option<String>)]
-    pub memo: Option<Option<String>>,
-    /// The `version` last read; a stale one answers 409 `version_conflict`.
-    #[schema(required = true)]
-    pub version: Option<i32>,
+kehu_web::bodies! {
+    /// A product's fields: `name`, `unit` and `price` are required; money is a decimal string
+    /// with at most two places.
+    ProductBody,
+    /// Changes to a product: absent fields stay, `null` clears a field.
+    ProductPatch {
+        /// 1–80 characters.
+        name: String,
+        /// 型号.
+        model: String,
+        /// 等级/批次.
+        grade: String,
+        /// 个, 台, kg …
+        unit: String,
+        /// `"1299.50"`.
+        price: String,
+        cost: String,
+        memo: String,
+    }
 }
 
 impl From<ProductBody> for ProductInput {

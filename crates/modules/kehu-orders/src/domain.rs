@@ -5,10 +5,10 @@
 //! at once by a Fluent key. Money and quantities are exact ([`Money`], [`Quantity`]).
 
 use chrono::NaiveDate;
-use kehu_customers::domain::normalize;
+use kehu_customers::domain::{line, memo, normalize, opt_line};
 use kehu_domain::error::Errors;
 use kehu_domain::money::{Money, Quantity};
-use kehu_domain::{DomainError, FieldError, text};
+use kehu_domain::{DomainError, FieldError};
 use serde::{Deserialize, Serialize};
 
 /// The longest product name, in characters (a list cursor carries it).
@@ -19,27 +19,8 @@ pub const CODE_MAX: usize = 64;
 pub const UNIT_MAX: usize = 16;
 /// The longest delivery address.
 pub const ADDRESS_MAX: usize = 200;
-/// The longest memo.
-pub const MEMO_MAX: usize = 2000;
 /// The most lines on one order.
 pub const LINES_MAX: usize = 200;
-
-fn line(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
-    text::line(field, &normalize(input), max)
-}
-
-fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, FieldError> {
-    let s = normalize(input);
-    if s.is_empty() {
-        return Ok(None);
-    }
-    line(field, &s, max).map(Some)
-}
-
-fn memo(field: &str, input: &str) -> Result<Option<String>, FieldError> {
-    let lines: Vec<String> = input.lines().map(normalize).collect();
-    text::optional(field, &lines.join("\n"), MEMO_MAX)
-}
 
 fn money(field: &str, input: &str) -> Result<Option<Money>, FieldError> {
     Money::parse(field, &normalize(input))

@@ -551,3 +551,90 @@ pub async fn product_in(tx: &mut Tx, id: i64, field: &str) -> StoreResult<Produc
 async fn product_exists(tx: &mut Tx, id: i64, field: &str) -> StoreResult<()> {
     product_in(tx, id, field).await.map(|_| ())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use sea_query::{Order, QueryBuilder};
+    use sea_query_sqlx::{SqlxBinder, SqlxValues};
+
+    use super::*;
+
+    struct Plan<'a>(&'a SelectStatement);
+
+    impl SqlxBinder for Plan<'_> {
+        fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
+            let (sql, values) = self.0.build(builder);
+            (format!("EXPLAIN QUERY PLAN {sql}"), SqlxValues(values))
+        }
+    }
+
+    /// The product list and the stock query, each filter with each sort: an index, never a
+    /// scan of the products or stock table.
+    #[tokio::test]
+    async fn the_product_and_stock_queries_read_indexes_not_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let mut all = kehu_customers::migrations::MIGRATIONS.to_vec();
+        all.extend_from_slice(crate::migrations::MIGRATIONS);
+        kehu_store::migrations::migrate_with(&db, &all)
+            .await
+            .unwrap();
+        let bare = |plan: &[(i64, i64, i64, String)]| {
+            plan.iter()
+                .any(|(.., d)| d == "SCAN products" || d == "SCAN stock")
+        };
+        // The check itself: a condition on a column without an index is a scan.
+        let mut unindexed = select_products();
+        unindexed.and_where(Expr::col((Products::Table, Products::Memo)).eq("x"));
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&unindexed)).await.unwrap();
+        assert!(bare(&plan), "{plan:?}");
+        let mut scans = Vec::new();
+        for f in [
+            ProductFilter::default(),
+            ProductFilter {
+                q: Some("激光".into()),
+            },
+        ] {
+            for sort in ProductSort::ALL {
+                let mut q = select_products();
+                f.apply(&mut q);
+                q.order_by_expr(sort.column(), Order::Asc).limit(51);
+                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+                if bare(&plan) {
+                    scans.push(format!("products {f:?} by {}: {plan:?}", sort.code()));
+                }
+            }
+        }
+        let none = StockFilter::default;
+        for f in [
+            none(),
+            StockFilter {
+                q: Some("激光".into()),
+                ..none()
+            },
+            StockFilter {
+                warehouse: Some("广州仓".into()),
+                ..none()
+            },
+            StockFilter {
+                product_id: Some(3),
+                ..none()
+            },
+        ] {
+            for sort in StockSort::ALL {
+                let mut q = select_stock();
+                f.apply(&mut q);
+                q.order_by_expr(sort.column(), Order::Asc).limit(51);
+                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+                if bare(&plan) {
+                    scans.push(format!("stock {f:?} by {}: {plan:?}", sort.code()));
+                }
+            }
+        }
+        assert!(scans.is_empty(), "table scans: {scans:#?}");
+        db.close().await;
+    }
+}

@@ -149,20 +149,23 @@ impl OrderLine {
     }
 }
 
+/// The columns of a line, as stored and read.
+const LINE_COLUMNS: [OrderLines; 9] = [
+    OrderLines::OrderId,
+    OrderLines::Position,
+    OrderLines::ProductId,
+    OrderLines::ProductName,
+    OrderLines::Model,
+    OrderLines::Unit,
+    OrderLines::Quantity,
+    OrderLines::Price,
+    OrderLines::Total,
+];
+
 /// The lines of the orders `ids` in `scope`, by order and position.
 fn select_lines(scope: OwnerFilter, ids: &[i64]) -> SelectStatement {
     let mut q = orders(scope).select();
-    for c in [
-        OrderLines::OrderId,
-        OrderLines::Position,
-        OrderLines::ProductId,
-        OrderLines::ProductName,
-        OrderLines::Model,
-        OrderLines::Unit,
-        OrderLines::Quantity,
-        OrderLines::Price,
-        OrderLines::Total,
-    ] {
+    for c in LINE_COLUMNS {
         q.column((OrderLines::Table, c));
     }
     q.inner_join(
@@ -589,17 +592,7 @@ impl OrderStore {
 async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[PricedLine]) -> StoreResult<()> {
     let mut q = Query::insert()
         .into_table(OrderLines::Table)
-        .columns([
-            OrderLines::OrderId,
-            OrderLines::Position,
-            OrderLines::ProductId,
-            OrderLines::ProductName,
-            OrderLines::Model,
-            OrderLines::Unit,
-            OrderLines::Quantity,
-            OrderLines::Price,
-            OrderLines::Total,
-        ])
+        .columns(LINE_COLUMNS)
         .to_owned();
     for (i, l) in lines.iter().enumerate() {
         let position = i32::try_from(i).unwrap_or(i32::MAX);
@@ -617,4 +610,116 @@ async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[PricedLine]) -> Store
     }
     tx.execute(&q).await?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use sea_query::QueryBuilder;
+    use sea_query_sqlx::{SqlxBinder, SqlxValues};
+
+    use super::*;
+
+    /// `EXPLAIN QUERY PLAN` of a select, for SQLite.
+    struct Plan<'a>(&'a SelectStatement);
+
+    impl SqlxBinder for Plan<'_> {
+        fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
+            let (sql, values) = self.0.build(builder);
+            (format!("EXPLAIN QUERY PLAN {sql}"), SqlxValues(values))
+        }
+    }
+
+    fn manager(user_id: i64) -> OwnerFilter {
+        kehu_domain::Principal {
+            user_id,
+            username: "li".into(),
+            display_name: "李".into(),
+            role_id: 3,
+            role_name: "r".into(),
+            rights: Default::default(),
+            scope: kehu_domain::DataScope::Own,
+            must_change_password: false,
+            language: None,
+        }
+        .owner_filter()
+    }
+
+    /// Every filter of the order list, alone and with each sort, for a supervisor and for an
+    /// account manager (scoped through the customers): SQLite reads a range of an index or
+    /// walks one in the sort's order, never the whole orders table.
+    #[tokio::test]
+    async fn every_filter_and_sort_of_the_order_list_reads_an_index_not_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let mut all = kehu_customers::migrations::MIGRATIONS.to_vec();
+        all.extend_from_slice(crate::migrations::MIGRATIONS);
+        kehu_store::migrations::migrate_with(&db, &all)
+            .await
+            .unwrap();
+        let none = OrderFilter::default;
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1);
+        let filters = [
+            ("none", none()),
+            (
+                "customer",
+                OrderFilter {
+                    customer_id: Some(7),
+                    ..none()
+                },
+            ),
+            (
+                "status",
+                OrderFilter {
+                    status: Some(OrderStatus::Placed),
+                    ..none()
+                },
+            ),
+            (
+                "date",
+                OrderFilter {
+                    date_from: day,
+                    date_to: day,
+                    ..none()
+                },
+            ),
+            (
+                "amount",
+                OrderFilter {
+                    min_total: Some(Money::from_fen(100)),
+                    ..none()
+                },
+            ),
+            (
+                "number",
+                OrderFilter {
+                    number: Some("DD2026".into()),
+                    ..none()
+                },
+            ),
+        ];
+        // The check itself: a condition on a column without an index is a scan.
+        let mut unindexed = select_orders(OwnerFilter::system());
+        unindexed.and_where(Expr::col((Orders::Table, Orders::Memo)).eq("x"));
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&unindexed)).await.unwrap();
+        assert!(plan.iter().any(|(.., d)| d == "SCAN orders"), "{plan:?}");
+        let mut scans = Vec::new();
+        for scope in [OwnerFilter::system(), manager(7)] {
+            for (name, f) in &filters {
+                for sort in OrderSort::ALL {
+                    let mut q = select_orders(scope);
+                    f.apply(&mut q);
+                    q.order_by_expr(sort.column(), SqlOrder::Desc).limit(51);
+                    let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+                    if plan.iter().any(|(.., d)| d == "SCAN orders") {
+                        scans.push(format!("{scope:?} {name} by {}: {plan:?}", sort.code()));
+                    }
+                }
+            }
+        }
+        assert!(scans.is_empty(), "table scans: {scans:#?}");
+        db.close().await;
+    }
 }
