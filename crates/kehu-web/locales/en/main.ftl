@@ -404,6 +404,7 @@ field-last-order-at = Last order
 field-customer-id = Customer
 
 ## orders
+field-row = { $field } (line { $n })
 nav-orders = Orders
 nav-products = Products
 nav-stock = Stock

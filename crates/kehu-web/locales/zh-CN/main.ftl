@@ -404,6 +404,7 @@ field-last-order-at = 最近下单时间
 field-customer-id = 客户
 
 ## orders
+field-row = 第 { $n } 行的{ $field }
 nav-orders = 历史订单
 nav-products = 产品查询
 nav-stock = 库存查询

@@ -211,7 +211,11 @@ async fn a_manager_places_an_order_through_the_form_and_cancels_it(b: TestBacken
         )
         .await;
     assert_eq!(bad.status(), 422);
-    assert!(bad.text().await.unwrap().contains("请输入大于零的数量"));
+    let page = bad.text().await.unwrap();
+    assert!(page.contains("请输入大于零的数量"), "{page}");
+    // The summary names the line and links to its field.
+    assert!(page.contains("第 1 行的数量"), "{page}");
+    assert!(page.contains("href=\"#f-lines[0].quantity\""), "{page}");
 
     let placed = li
         .post_form(
