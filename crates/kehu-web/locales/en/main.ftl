@@ -415,6 +415,7 @@ products-search-placeholder = Start of product name or model
 products-delete = Delete product
 products-delete-confirm = Delete this product and its stock records?
 stock-new = Add stock record
+stock-edit = Edit stock record
 stock-empty = No stock records yet.
 stock-empty-filtered = No stock matches the filters.
 orders-new = New order

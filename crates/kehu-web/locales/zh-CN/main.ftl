@@ -415,6 +415,7 @@ products-search-placeholder = 产品名称或型号开头
 products-delete = 删除产品
 products-delete-confirm = 确定删除此产品及其库存记录吗？
 stock-new = 添加库存记录
+stock-edit = 修改库存记录
 stock-empty = 还没有库存记录。
 stock-empty-filtered = 没有符合筛选条件的库存。
 orders-new = 新建订单

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/products/{id}/delete", post(delete_product))
         .route("/stock", post(add_stock))
         .route("/stock/new", get(new_stock))
+        .route("/stock/{id}", get(stock_form).post(update_stock))
         .route("/orders", post(create_order))
         .route("/orders/new", get(new_order))
         .route("/orders/{id}", get(show_order))
@@ -347,6 +348,7 @@ struct StockQuery {
 }
 
 struct StockLine {
+    id: i64,
     product_id: i64,
     product: String,
     model: String,
@@ -423,6 +425,7 @@ impl ListPage for StockList {
             .items
             .iter()
             .map(|s| StockLine {
+                id: s.id,
                 product_id: s.product_id,
                 product: s.product_name.clone(),
                 model: s.model.clone(),
@@ -469,6 +472,10 @@ async fn product_options(state: &AppState, current: &str) -> Result<Vec<Opt>, Pa
 #[template(path = "orders/stock_form.html")]
 struct StockForm {
     c: Chrome,
+    /// The row being changed; `None` for a new one.
+    id: Option<i64>,
+    version: i32,
+    can_write: bool,
     f: StockInput,
     products: Vec<Opt>,
     errors: FormErrors,
@@ -477,11 +484,16 @@ struct StockForm {
 async fn stock_page(
     state: &AppState,
     ctx: &Ctx,
+    user: &Principal,
+    row: Option<(i64, i32)>,
     f: StockInput,
     errors: FormErrors,
 ) -> Result<Response, PageError> {
     let p = StockForm {
         c: Chrome::new(ctx, "/stock"),
+        id: row.map(|(id, _)| id),
+        version: row.map_or(0, |(_, v)| v),
+        can_write: user.can(Right::ProductWrite),
         products: product_options(state, &f.product_id).await?,
         f,
         errors,
@@ -491,24 +503,71 @@ async fn stock_page(
 
 async fn new_stock(
     State(state): State<AppState>,
-    PageGranted { ctx, .. }: PageGranted<need::ProductWrite>,
+    PageGranted { user, ctx, .. }: PageGranted<need::ProductWrite>,
 ) -> Result<Response, PageError> {
-    stock_page(&state, &ctx, StockInput::default(), FormErrors::default()).await
+    let f = StockInput::default();
+    stock_page(&state, &ctx, &user, None, f, FormErrors::default()).await
+}
+
+async fn stock_form(
+    State(state): State<AppState>,
+    PageGranted { user, ctx, .. }: PageGranted<need::Products>,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let s = crate::products(&state).stock_row(id).await?;
+    let f = StockInput {
+        product_id: s.product_id.to_string(),
+        warehouse: s.warehouse.clone(),
+        location: s.location.clone(),
+        quantity: s.quantity().to_string(),
+        memo: s.memo.clone().unwrap_or_default(),
+    };
+    let row = Some((id, s.version));
+    stock_page(&state, &ctx, &user, row, f, FormErrors::default()).await
+}
+
+/// The stock form's fields and the version it was loaded at.
+#[derive(Deserialize)]
+struct StockEdit {
+    #[serde(flatten)]
+    f: StockInput,
+    #[serde(default)]
+    version: i32,
+}
+
+async fn update_stock(
+    State(state): State<AppState>,
+    PageGranted { user, ctx, .. }: PageGranted<need::ProductWrite>,
+    Path(id): Path<i64>,
+    CsrfForm(StockEdit { f, version }): CsrfForm<StockEdit>,
+) -> Result<Response, PageError> {
+    let store = crate::products(&state);
+    store.stock_row(id).await?;
+    let (actor, s, st, u) = (ctx.actor(), &store, &state, &user);
+    let row = Some((id, version));
+    form::submit(
+        ctx.tr,
+        NewStock::parse(&f),
+        |d| async move { s.update_stock(id, &d, version, &actor).await },
+        |_| "/stock".to_owned(),
+        |errors| async move { stock_page(st, &ctx, u, row, f, errors).await },
+    )
+    .await
 }
 
 async fn add_stock(
     State(state): State<AppState>,
-    PageGranted { ctx, .. }: PageGranted<need::ProductWrite>,
+    PageGranted { user, ctx, .. }: PageGranted<need::ProductWrite>,
     CsrfForm(f): CsrfForm<StockInput>,
 ) -> Result<Response, PageError> {
     let store = crate::products(&state);
-    let (actor, s, st) = (ctx.actor(), &store, &state);
+    let (actor, s, st, u) = (ctx.actor(), &store, &state, &user);
     form::submit(
         ctx.tr,
         NewStock::parse(&f),
         |d| async move { s.add_stock(&d, &actor).await },
         |_| "/stock".to_owned(),
-        |errors| async move { stock_page(st, &ctx, f, errors).await },
+        |errors| async move { stock_page(st, &ctx, u, None, f, errors).await },
     )
     .await
 }

@@ -143,6 +143,29 @@ async fn a_supervisor_keeps_products_and_stock_through_the_forms(b: TestBackend)
             .await
             .contains("没有符合筛选条件的库存")
     );
+    // The row is changed from its own form.
+    let row = stock[..stock.find(">广州仓</a>").unwrap()]
+        .rsplit("href=\"")
+        .next()
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let form = html(&zhou, &row).await;
+    let v = version_in(&form, &row);
+    let changed = zhou
+        .post_form(
+            &row,
+            &[
+                ("product_id", &id),
+                ("warehouse", "广州仓"),
+                ("location", "A-01"),
+                ("quantity", "0"),
+                ("version", v.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(location(&changed), "/stock?saved=1");
+    assert!(html(&zhou, "/stock?q=激光").await.contains(">0 台<"));
 
     // An account manager reads products but keeps none.
     let li = signed_in(&app, "li", "account_manager").await;
