@@ -44,9 +44,10 @@ fn cu() -> Alias {
     Alias::new("cu")
 }
 
-/// Orders in `scope` with their customer's code and name.
+/// Orders in `scope` with their customer's code and name; read in a sort index's order, each
+/// order probing its customer's scope (see `Scoped::select_walking`).
 fn select_orders(scope: OwnerFilter) -> SelectStatement {
-    let mut q = orders(scope).select();
+    let mut q = orders(scope).select_walking();
     for c in [
         Orders::Id,
         Orders::Number,
