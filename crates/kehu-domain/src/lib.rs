@@ -3,6 +3,7 @@
 
 pub mod dictionary;
 pub mod error;
+pub mod money;
 pub mod policy;
 pub mod rights;
 pub mod role;

@@ -43,7 +43,9 @@ rights! {
     ServiceAssign = "service.assign" in "service",
     ServiceHandle = "service.handle" in "service",
     OrderRead = "order.read" in "orders",
+    OrderWrite = "order.write" in "orders",
     ProductRead = "product.read" in "orders",
+    ProductWrite = "product.write" in "orders",
     ReportRead = "report.read" in "reports",
     SystemUsers = "system.users" in "system",
     SystemRoles = "system.roles" in "system",
@@ -118,7 +120,9 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ServiceWrite,
             ServiceAssign,
             OrderRead,
+            OrderWrite,
             ProductRead,
+            ProductWrite,
             ReportRead,
         ],
     },
@@ -139,6 +143,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ServiceWrite,
             ServiceHandle,
             OrderRead,
+            OrderWrite,
             ProductRead,
         ],
     },
@@ -175,5 +180,23 @@ mod tests {
         assert!(am.contains(&CustomerRead));
         assert!(!am.iter().any(|r| r.module() == "system"));
         assert!(!am.contains(&OpportunityAssign));
+    }
+
+    #[test]
+    fn account_managers_place_orders_and_supervisors_keep_the_product_list() {
+        let rights = |code: &str| {
+            BUILTIN_ROLES
+                .iter()
+                .find(|r| r.code == code)
+                .map(|r| r.rights)
+                .unwrap_or_default()
+        };
+        let am = rights("account_manager");
+        assert!(am.contains(&OrderRead) && am.contains(&OrderWrite));
+        assert!(am.contains(&ProductRead) && !am.contains(&ProductWrite));
+        let sup = rights("sales_supervisor");
+        assert!(sup.contains(&OrderWrite) && sup.contains(&ProductWrite));
+        assert!(!rights("executive").contains(&OrderWrite));
+        assert!(rights("admin").contains(&ProductWrite));
     }
 }

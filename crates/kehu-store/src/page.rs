@@ -10,7 +10,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -131,6 +131,8 @@ pub enum KeyKind {
     Text,
     Time,
     Int,
+    /// A calendar day (an order's date).
+    Date,
 }
 
 /// The sort keys a list offers: a whitelist per store, each backed by an index on
@@ -238,6 +240,7 @@ pub enum KeyValue {
     Text(String),
     Time(DateTime<Utc>),
     Int(i64),
+    Date(NaiveDate),
 }
 
 impl KeyValue {
@@ -247,6 +250,7 @@ impl KeyValue {
             KeyValue::Text(_) => key.kind() == KeyKind::Text,
             KeyValue::Time(_) => key.kind() == KeyKind::Time,
             KeyValue::Int(_) => key.kind() == KeyKind::Int,
+            KeyValue::Date(_) => key.kind() == KeyKind::Date,
         }
     }
 
@@ -256,6 +260,7 @@ impl KeyValue {
             KeyValue::Text(s) => Expr::val(s.as_str()),
             KeyValue::Time(t) => Expr::val(*t),
             KeyValue::Int(i) => Expr::val(*i),
+            KeyValue::Date(d) => Expr::val(*d),
         }
     }
 }
@@ -343,6 +348,7 @@ impl Cursor {
             KeyValue::Text(s) => format!("s{s}"),
             KeyValue::Time(t) => format!("t{}", t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
             KeyValue::Int(i) => format!("i{i}"),
+            KeyValue::Date(d) => format!("d{d}"),
         };
         let text = format!("1\n{}\n{way}\n{}\n{value}", self.sort, self.id);
         let mut bytes = text.into_bytes();
@@ -385,6 +391,7 @@ impl Cursor {
                     .with_timezone(&Utc),
             ),
             ("i", i) => KeyValue::Int(i.parse().map_err(|_| BadCursor)?),
+            ("d", d) => KeyValue::Date(d.parse().map_err(|_| BadCursor)?),
             _ => return Err(BadCursor),
         };
         if !value.fits(sort.key) {

@@ -17,27 +17,97 @@ pub struct Owned<T> {
     pub owner: T,
 }
 
+/// A table whose rows belong to a record of another owned table (an order to its customer):
+/// a row is in a scope when its parent is. `parents` is the parent store's statement of the
+/// ids of its records in a scope, selected as `id` (made by that store's own scoped builder);
+/// `parent_id` is the row's column naming its parent.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnedVia<T> {
+    pub table: T,
+    pub parent_id: T,
+    pub parents: fn(OwnerFilter) -> SelectStatement,
+}
+
+/// How a table's rows are owned: by a column of their own, or through their parent.
+#[derive(Debug, Clone, Copy)]
+pub enum Ownership<T> {
+    Column(Owned<T>),
+    Via(OwnedVia<T>),
+}
+
+impl<T> From<Owned<T>> for Ownership<T> {
+    fn from(o: Owned<T>) -> Self {
+        Self::Column(o)
+    }
+}
+
+impl<T> From<OwnedVia<T>> for Ownership<T> {
+    fn from(o: OwnedVia<T>) -> Self {
+        Self::Via(o)
+    }
+}
+
 /// Statements over an owned table that already carry the owner condition of `scope`.
 #[derive(Debug, Clone, Copy)]
 pub struct Scoped<T> {
-    owned: Owned<T>,
+    owned: Ownership<T>,
     scope: OwnerFilter,
 }
 
 impl<T: Iden + Copy + 'static> Scoped<T> {
-    pub fn new(owned: Owned<T>, scope: OwnerFilter) -> Self {
-        Self { owned, scope }
+    pub fn new(owned: impl Into<Ownership<T>>, scope: OwnerFilter) -> Self {
+        Self {
+            owned: owned.into(),
+            scope,
+        }
     }
 
-    /// `owner = the scope's user`, or nothing when the scope covers every record.
+    fn table(&self) -> T {
+        match self.owned {
+            Ownership::Column(o) => o.table,
+            Ownership::Via(o) => o.table,
+        }
+    }
+
+    /// `owner = the scope's user` (or `parent_id IN (the parents in the scope)`), or nothing
+    /// when the scope covers every record.
     fn condition(&self) -> Option<Expr> {
-        let col = (self.owned.table.into_iden(), self.owned.owner.into_iden());
-        self.scope.owner().map(|o| Expr::col(col).eq(o))
+        let owner = self.scope.owner()?;
+        Some(match self.owned {
+            Ownership::Column(o) => Expr::col((o.table.into_iden(), o.owner.into_iden())).eq(owner),
+            Ownership::Via(o) => Expr::col((o.table.into_iden(), o.parent_id.into_iden()))
+                .in_subquery((o.parents)(self.scope)),
+        })
+    }
+
+    /// Like [`Scoped::select`], for a page read in a sort index's order: a row owned through
+    /// its parent is checked by one probe of its parent (`EXISTS`), so the page walks the sort
+    /// index and stops after a page. The `IN` of [`Scoped::select`] makes SQLite read and sort
+    /// every row of the scope's parents first (measured: a manager's newest orders at a
+    /// million orders, 200 ms against 2); counts and single rows want that one.
+    pub fn select_walking(&self) -> SelectStatement {
+        let Ownership::Via(o) = self.owned else {
+            return self.select();
+        };
+        let mut q = Query::select().from(o.table).to_owned();
+        if self.scope.owner().is_some() {
+            let p = sea_query::Alias::new("scope_parent");
+            let parent = Query::select()
+                .expr(Expr::cust("1"))
+                .from_subquery((o.parents)(self.scope), p.clone())
+                .and_where(
+                    Expr::col((p, sea_query::Alias::new("id")))
+                        .equals((o.table.into_iden(), o.parent_id.into_iden())),
+                )
+                .to_owned();
+            q.and_where(Expr::exists(parent));
+        }
+        q
     }
 
     /// `SELECT … FROM table WHERE <scope>`: add columns, more conditions and order.
     pub fn select(&self) -> SelectStatement {
-        let mut q = Query::select().from(self.owned.table).to_owned();
+        let mut q = Query::select().from(self.table()).to_owned();
         if let Some(c) = self.condition() {
             q.and_where(c);
         }
@@ -46,7 +116,7 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
 
     /// `UPDATE table SET … WHERE <scope>`: add values and more conditions.
     pub fn update(&self) -> UpdateStatement {
-        let mut q = Query::update().table(self.owned.table).to_owned();
+        let mut q = Query::update().table(self.table()).to_owned();
         if let Some(c) = self.condition() {
             q.and_where(c);
         }
@@ -59,7 +129,7 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
         reason = "part of the kit; tokens are revoked, never deleted"
     )]
     pub fn delete(&self) -> DeleteStatement {
-        let mut q = Query::delete().from_table(self.owned.table).to_owned();
+        let mut q = Query::delete().from_table(self.table()).to_owned();
         if let Some(c) = self.condition() {
             q.and_where(c);
         }
@@ -87,6 +157,10 @@ pub const OWNED_STORES: &[OwnedStore] = &[
     OwnedStore {
         iden: "Customers",
         module: "modules/kehu-customers/src/store.rs",
+    },
+    OwnedStore {
+        iden: "Orders",
+        module: "modules/kehu-orders/src/store.rs",
     },
 ];
 
@@ -241,6 +315,23 @@ mod tests {
         ));
     }
 
+    /// The owner filter of user `user_id`'s own records: a principal's `own_records()` is how
+    /// an owner filter for one user comes to be.
+    fn own_records_of(user_id: i64) -> OwnerFilter {
+        let p = kehu_domain::Principal {
+            user_id,
+            username: "li".into(),
+            display_name: "李".into(),
+            role_id: 3,
+            role_name: "r".into(),
+            rights: Default::default(),
+            scope: kehu_domain::DataScope::All,
+            must_change_password: false,
+            language: None,
+        };
+        p.own_records()
+    }
+
     const TOKENS: Owned<ApiTokens> = Owned {
         table: ApiTokens::Table,
         owner: ApiTokens::UserId,
@@ -254,19 +345,7 @@ mod tests {
             .column(ApiTokens::Id)
             .to_string(SqliteQueryBuilder);
         assert!(!all.contains("WHERE"), "{all}");
-        // A principal with scope `own` is how an owner filter for one user comes to be.
-        let p = kehu_domain::Principal {
-            user_id: 42,
-            username: "li".into(),
-            display_name: "李".into(),
-            role_id: 3,
-            role_name: "r".into(),
-            rights: Default::default(),
-            scope: kehu_domain::DataScope::All,
-            must_change_password: false,
-            language: None,
-        };
-        let own = Scoped::new(TOKENS, p.own_records());
+        let own = Scoped::new(TOKENS, own_records_of(42));
         let sql = [
             own.select()
                 .column(ApiTokens::Id)
@@ -279,5 +358,55 @@ mod tests {
         for s in sql {
             assert!(s.contains(r#"WHERE "api_tokens"."user_id" = 42"#), "{s}");
         }
+    }
+
+    #[test]
+    fn a_table_owned_through_its_parent_is_scoped_by_the_parents_in_the_scope() {
+        // Stand-ins: tokens as the parent, a token's `user_id` as the row's parent id.
+        fn parents(scope: OwnerFilter) -> SelectStatement {
+            Scoped::new(TOKENS, scope)
+                .select()
+                .column((ApiTokens::Table, ApiTokens::Id))
+                .to_owned()
+        }
+        let via = OwnedVia {
+            table: ApiTokens::Table,
+            parent_id: ApiTokens::UserId,
+            parents,
+        };
+        let all = Scoped::new(via, OwnerFilter::system())
+            .select()
+            .column(ApiTokens::Id)
+            .to_string(SqliteQueryBuilder);
+        assert!(!all.contains("WHERE"), "{all}");
+        let own = Scoped::new(via, own_records_of(7));
+        let sql = [
+            own.select()
+                .column(ApiTokens::Id)
+                .to_string(PostgresQueryBuilder),
+            own.update()
+                .value(ApiTokens::Name, "x")
+                .to_string(PostgresQueryBuilder),
+            own.delete().to_string(PostgresQueryBuilder),
+        ];
+        for s in sql {
+            assert!(
+                s.contains(r#""api_tokens"."user_id" IN (SELECT "api_tokens"."id" FROM "api_tokens" WHERE "api_tokens"."user_id" = 7)"#),
+                "{s}"
+            );
+        }
+        let walking = own
+            .select_walking()
+            .column(ApiTokens::Id)
+            .to_string(PostgresQueryBuilder);
+        assert!(
+            walking.contains(r#"WHERE EXISTS(SELECT 1 FROM (SELECT "api_tokens"."id" FROM "api_tokens" WHERE "api_tokens"."user_id" = 7) AS "scope_parent" WHERE "scope_parent"."id" = "api_tokens"."user_id")"#),
+            "{walking}"
+        );
+        let everything = Scoped::new(via, OwnerFilter::system())
+            .select_walking()
+            .column(ApiTokens::Id)
+            .to_string(PostgresQueryBuilder);
+        assert!(!everything.contains("WHERE"), "{everything}");
     }
 }

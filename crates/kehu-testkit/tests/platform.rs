@@ -81,6 +81,81 @@ const CUSTOMER_POST_MATRIX: &[(&str, [u16; 4])] = &[
     ("/contacts/999999/delete", [404, 404, 404, 403]),
 ];
 
+/// The order module's routes: everyone but the executive reads orders, products and stock and
+/// places orders (the account manager for their own customers); products and stock are kept
+/// by the supervisor and the administrator.
+const ORDER_GET_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/orders", [200, 200, 200, 403]),
+    ("/orders/new", [200, 200, 200, 403]),
+    ("/orders/999999", [404, 404, 404, 403]),
+    ("/orders/999999/cancel", [404, 404, 404, 403]),
+    ("/products", [200, 200, 200, 403]),
+    ("/products/new", [200, 200, 403, 403]),
+    ("/products/999999", [404, 404, 404, 403]),
+    ("/stock", [200, 200, 200, 403]),
+    ("/stock/new", [200, 200, 403, 403]),
+    ("/stock/999999", [404, 404, 404, 403]),
+    ("/api/v1/orders", [200, 200, 200, 403]),
+    ("/api/v1/orders/999999", [404, 404, 404, 403]),
+    ("/api/v1/customers/999999/orders", [404, 404, 404, 403]),
+    ("/api/v1/products", [200, 200, 200, 403]),
+    ("/api/v1/products/999999", [404, 404, 404, 403]),
+    ("/api/v1/stock", [200, 200, 200, 403]),
+    ("/api/v1/stock/999999", [404, 404, 404, 403]),
+];
+
+/// The order module's form posts with an empty body.
+const ORDER_POST_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/orders", [422, 422, 422, 403]),
+    ("/orders/saved-filters", [422, 422, 422, 403]),
+    ("/orders/999999/cancel", [404, 404, 404, 403]),
+    ("/orders/999999/deliver", [404, 404, 404, 403]),
+    ("/products", [422, 422, 403, 403]),
+    ("/products/saved-filters", [422, 422, 422, 403]),
+    ("/products/999999", [404, 404, 403, 403]),
+    ("/products/999999/delete", [404, 404, 403, 403]),
+    ("/stock", [422, 422, 403, 403]),
+    ("/stock/999999", [404, 404, 403, 403]),
+    ("/stock/saved-filters", [422, 422, 422, 403]),
+];
+
+/// The order module's API writes (cookie session with the CSRF header): method, path, body.
+const ORDER_API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
+    ("POST", "/api/v1/orders", "{}", [422, 422, 422, 403]),
+    (
+        "POST",
+        "/api/v1/orders/999999/cancel?version=1",
+        "{}",
+        [404, 404, 404, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/orders/999999/deliver?version=1",
+        "{}",
+        [404, 404, 404, 403],
+    ),
+    ("POST", "/api/v1/products", "{}", [422, 422, 403, 403]),
+    (
+        "PATCH",
+        "/api/v1/products/999999",
+        r#"{"version":1}"#,
+        [404, 404, 403, 403],
+    ),
+    (
+        "DELETE",
+        "/api/v1/products/999999?version=1",
+        "",
+        [404, 404, 403, 403],
+    ),
+    ("POST", "/api/v1/stock", "{}", [422, 422, 403, 403]),
+    (
+        "PATCH",
+        "/api/v1/stock/999999",
+        r#"{"version":1}"#,
+        [404, 404, 403, 403],
+    ),
+];
+
 const ROLES: [&str; 4] = ["admin", "sales_supervisor", "account_manager", "executive"];
 
 async fn sessions_per_role(app: &TestApp) -> Vec<Session> {
@@ -475,6 +550,57 @@ mod every_customer_route_answers_each_role_by_its_rights {
     #[tokio::test]
     async fn postgres() {
         super::every_customer_route_answers_each_role_by_its_rights(
+            kehu_testkit::TestBackend::Postgres,
+        )
+        .await
+    }
+}
+
+/// The order module's rows of the matrix, on an application that runs it (and the customer
+/// module it builds on).
+async fn every_order_route_answers_each_role_by_its_rights(backend: kehu_testkit::TestBackend) {
+    let mut modules = kehu_web::platform::modules();
+    modules.push(kehu_customers::module());
+    modules.push(kehu_orders::module());
+    let modules = kehu_web::Modules::new(modules).unwrap();
+    let app = kehu_testkit::spawn_app_with_modules(backend, modules).await;
+    let sessions = sessions_per_role(&app).await;
+    for (path, expected) in ORDER_GET_MATRIX {
+        for (i, s) in sessions.iter().enumerate() {
+            let status = s.get(path).await.status().as_u16();
+            assert_eq!(status, expected[i], "GET {path} as {}", ROLES[i]);
+        }
+    }
+    for (path, expected) in ORDER_POST_MATRIX {
+        for (i, s) in sessions.iter().enumerate() {
+            let status = s.post_form(path, &[]).await.status().as_u16();
+            assert_eq!(status, expected[i], "POST {path} as {}", ROLES[i]);
+        }
+    }
+    for (method, path, body, expected) in ORDER_API_MATRIX {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let body: Option<serde_json::Value> =
+            (!body.is_empty()).then(|| serde_json::from_str(body).unwrap());
+        for (i, s) in sessions.iter().enumerate() {
+            let status = s
+                .api(method.clone(), path, body.clone())
+                .await
+                .status()
+                .as_u16();
+            assert_eq!(status, expected[i], "{method} {path} as {}", ROLES[i]);
+        }
+    }
+}
+
+mod every_order_route_answers_each_role_by_its_rights {
+    #[tokio::test]
+    async fn sqlite() {
+        super::every_order_route_answers_each_role_by_its_rights(kehu_testkit::TestBackend::Sqlite)
+            .await
+    }
+    #[tokio::test]
+    async fn postgres() {
+        super::every_order_route_answers_each_role_by_its_rights(
             kehu_testkit::TestBackend::Postgres,
         )
         .await

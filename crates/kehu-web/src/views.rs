@@ -341,8 +341,19 @@ pub struct ErrorLink {
 }
 
 /// The label of a form field for the error summary: `field-<name>` (underscores as dashes),
-/// with the few fields whose label key differs named here.
+/// with the few fields whose label key differs named here. A field of a row of a list in the
+/// form, `lines[0].quantity`, is that field's label with the row's number (`field-row`).
 pub fn field_label(tr: &Tr, field: &str) -> String {
+    if let Some((_, rest)) = field.split_once('[')
+        && let Some((i, sub)) = rest.split_once("].")
+        && let Ok(i) = i.parse::<i64>()
+    {
+        let args = [
+            ("n", FluentArg::Num(i.saturating_add(1))),
+            ("field", FluentArg::Str(field_label(tr, sub))),
+        ];
+        return tr.t_args("field-row", &args);
+    }
     let key = match field {
         "role_id" => "field-role".to_owned(),
         "current" => "field-current-password".to_owned(),

@@ -130,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn modules() -> anyhow::Result<Modules> {
     let mut modules = kehu_web::platform::modules();
     modules.push(kehu_customers::module());
+    modules.push(kehu_orders::module());
     Modules::new(modules)
 }
 

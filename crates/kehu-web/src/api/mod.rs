@@ -423,6 +423,42 @@ pub fn merge_patch<V: Serialize + DeserializeOwned>(
     Ok(serde_json::from_value(merged).context("reading the merged values")?)
 }
 
+/// Declares a record's API body (every field optional: a create's values, and what a patch is
+/// merged onto) and its patch (each field absent = keep, `null` = clear, a value = set; plus
+/// the `version`), from one list of fields.
+#[macro_export]
+macro_rules! bodies {
+    ($(#[$bdoc:meta])* $body:ident, $(#[$pdoc:meta])* $patch:ident {
+        $($(#[doc = $doc:literal])* $field:ident: $ty:ty),* $(,)?
+    }) => {
+        $(#[$bdoc])*
+        #[derive(Debug, Default, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $body {
+            $($(#[doc = $doc])* pub $field: Option<$ty>,)*
+        }
+
+        $(#[$pdoc])*
+        #[derive(Debug, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $patch {
+            $(
+                $(#[doc = $doc])*
+                #[serde(
+                    default,
+                    deserialize_with = "kehu_web::api::nullable",
+                    skip_serializing_if = "Option::is_none"
+                )]
+                #[schema(value_type = Option<$ty>)]
+                pub $field: Option<Option<$ty>>,
+            )*
+            /// The `version` last read; a stale one answers 409 `version_conflict`.
+            #[schema(required = true)]
+            pub version: Option<i32>,
+        }
+    };
+}
+
 /// `201 Created` with the new resource's `Location` and body.
 pub fn created<T: Serialize>(location: String, body: T) -> Response {
     let mut resp = (StatusCode::CREATED, axum::Json(body)).into_response();

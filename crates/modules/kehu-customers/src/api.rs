@@ -165,42 +165,7 @@ impl From<Customer> for CustomerOut {
     }
 }
 
-/// Declares a record's body (every field optional: a create's values, and what a patch is
-/// merged onto) and its patch (each field absent = keep, `null` = clear, a value = set; plus
-/// the `version`), from one list of fields.
-macro_rules! bodies {
-    ($(#[$bdoc:meta])* $body:ident, $(#[$pdoc:meta])* $patch:ident {
-        $($(#[doc = $doc:literal])* $field:ident: $ty:ty),* $(,)?
-    }) => {
-        $(#[$bdoc])*
-        #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-        #[serde(default, deny_unknown_fields)]
-        pub struct $body {
-            $($(#[doc = $doc])* pub $field: Option<$ty>,)*
-        }
-
-        $(#[$pdoc])*
-        #[derive(Debug, Serialize, Deserialize, ToSchema)]
-        #[serde(deny_unknown_fields)]
-        pub struct $patch {
-            $(
-                $(#[doc = $doc])*
-                #[serde(
-                    default,
-                    deserialize_with = "kehu_web::api::nullable",
-                    skip_serializing_if = "Option::is_none"
-                )]
-                #[schema(value_type = Option<$ty>)]
-                pub $field: Option<Option<$ty>>,
-            )*
-            /// The `version` last read; a stale one answers 409 `version_conflict`.
-            #[schema(required = true)]
-            pub version: Option<i32>,
-        }
-    };
-}
-
-bodies! {
+kehu_web::bodies! {
     /// A customer's fields. `name` is required; dictionary fields take the dictionary's values
     /// (`GET /api/v1/dictionary`); phones are parsed (China by default) and stored in E.164.
     CustomerBody,
@@ -674,7 +639,7 @@ impl From<Contact> for ContactOut {
     }
 }
 
-bodies! {
+kehu_web::bodies! {
     /// A contact's fields; `name` is required. The first contact of a customer is its primary;
     /// `is_primary: true` makes a contact the primary in place of the old one.
     ContactBody,

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use kehu_domain::error::Errors;
+use kehu_domain::money::Money;
 use kehu_domain::{DomainError, FieldError, text};
 use serde::{Deserialize, Serialize};
 
@@ -62,12 +63,12 @@ pub fn normalize(input: &str) -> String {
 }
 
 /// One line of text, normalised; required.
-fn line(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
+pub fn line(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
     text::line(field, &normalize(input), max)
 }
 
 /// One line of text, normalised; empty is `None`.
-fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, FieldError> {
+pub fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, FieldError> {
     let s = normalize(input);
     if s.is_empty() {
         return Ok(None);
@@ -76,7 +77,7 @@ fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, Fiel
 }
 
 /// A memo: several lines; full-width characters folded, each line's ends trimmed.
-fn memo(field: &str, input: &str) -> Result<Option<String>, FieldError> {
+pub fn memo(field: &str, input: &str) -> Result<Option<String>, FieldError> {
     let lines: Vec<String> = input.lines().map(normalize).collect();
     text::optional(field, &lines.join("\n"), MEMO_MAX)
 }
@@ -131,32 +132,14 @@ fn rating(field: &str, input: &str) -> Result<Option<i16>, FieldError> {
         .ok_or_else(|| FieldError::new(field, "err-rating"))
 }
 
-/// An amount of money in fen (分, hundredths of a yuan), from a decimal with at most two
-/// places (`1234.5`, `1,234.50`): exact, never a float. Empty is `None`.
+/// An amount of money in fen (分), from a decimal with at most two places (`1234.5`,
+/// `1,234.50`, full-width digits folded): exact, never a float. Empty is `None`.
 fn money(field: &str, input: &str) -> Result<Option<i64>, FieldError> {
-    let s: String = normalize(input).chars().filter(|&c| c != ',').collect();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    let bad = || FieldError::new(field, "err-money");
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || whole.len() > 15 || frac.len() > 2 || !digits(whole) || !digits(frac) {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(frac))
-        .map(Some)
-        .ok_or_else(bad)
+    Money::parse(field, &normalize(input)).map(|m| m.map(Money::fen))
 }
 
 /// Fen as a decimal string, `"1234.50"` (how the API and forms show money).
-pub fn fen_to_decimal(fen: i64) -> String {
-    format!("{}.{:02}", fen / 100, (fen % 100).abs())
-}
+pub use kehu_domain::money::fen_to_decimal;
 
 fn date(field: &str, input: &str) -> Result<Option<NaiveDate>, FieldError> {
     let s = normalize(input);

@@ -1016,6 +1016,57 @@ impl CustomerStore {
     }
 }
 
+/// The ids of the customers in `scope` (in the trash or not): what the records of another
+/// module that belong to a customer (orders …) are scoped by (`scope::OwnedVia`).
+pub fn ids_in_scope(scope: OwnerFilter) -> SelectStatement {
+    customers(scope)
+        .select()
+        .column((Customers::Table, Customers::Id))
+        .to_owned()
+}
+
+/// Every customer's `id`, `code` and `name`: what another module joins (as a subquery) to show
+/// the customer beside its own records, which it has scoped with [`ids_in_scope`].
+pub fn labels() -> SelectStatement {
+    customers(OwnerFilter::system())
+        .select()
+        .columns([
+            (Customers::Table, Customers::Id),
+            (Customers::Table, Customers::Code),
+            (Customers::Table, Customers::Name),
+        ])
+        .to_owned()
+}
+
+/// Sets customer `id`'s last order (最近下单时间) in `tx`: a value another module computes (the
+/// latest date of the customer's orders that are not cancelled). Audited; the version stays,
+/// as this is no edit of the customer and must not stale a form someone has open.
+pub async fn set_last_order_at(
+    tx: &mut Tx,
+    id: i64,
+    at: Option<DateTime<Utc>>,
+    actor: &Actor,
+) -> StoreResult<()> {
+    let before: Customer = tx
+        .fetch_found(&by_id(select_any(OwnerFilter::system()), id))
+        .await?;
+    if before.last_order_at == at {
+        return Ok(());
+    }
+    let q = customers(OwnerFilter::system())
+        .update()
+        .value(Customers::LastOrderAt, Expr::val(at))
+        .and_where(Expr::col((Customers::Table, Customers::Id)).eq(id))
+        .to_owned();
+    tx.execute(&q).await?;
+    let (b, a) = (
+        serde_json::json!({ "last_order_at": before.last_order_at }),
+        serde_json::json!({ "last_order_at": at }),
+    );
+    let action = kehu_store::audit::Action::Update;
+    kehu_store::audit::record(tx, actor, action, "customer", id, Some(&b), Some(&a)).await
+}
+
 /// The primary contact of customer `customer_id`, if it has contacts.
 async fn primary_of(tx: &mut Tx, customer_id: i64) -> StoreResult<Option<Contact>> {
     let q = select_contacts(OwnerFilter::system())
