@@ -166,7 +166,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {addr}"))?;
         Ok(Self {
             listener,
-            state: AppState::with_nav(store, config, modules.nav()),
+            state: AppState::with_parts(store, config, modules.nav(), modules.panels()),
             modules,
         })
     }

@@ -11,6 +11,7 @@ use kehu_store::{Store, StoreResult};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::module::RecordPanel;
 use crate::nav::NavEntry;
 
 /// State shared by every handler. Cheap to clone.
@@ -24,6 +25,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The navigation of the modules the application runs, in order.
     pub nav: Arc<[NavEntry]>,
+    /// The modules' panels on each other's record pages, in order (`module::record_panels`).
+    pub panels: Arc<[RecordPanel]>,
     /// When each API token's `last_used_at` was last written, to write it once a minute.
     token_use: Mutex<HashMap<i64, Instant>>,
 }
@@ -42,11 +45,22 @@ impl AppState {
     }
 
     pub fn with_nav(store: Store, config: Config, nav: Vec<NavEntry>) -> Self {
+        Self::with_parts(store, config, nav, Vec::new())
+    }
+
+    /// State with the navigation and record panels of the modules the application runs.
+    pub fn with_parts(
+        store: Store,
+        config: Config,
+        nav: Vec<NavEntry>,
+        panels: Vec<RecordPanel>,
+    ) -> Self {
         Self(Arc::new(Inner {
             store,
             config,
             metrics: Metrics::new(),
             nav: nav.into(),
+            panels: panels.into(),
             token_use: Mutex::new(HashMap::new()),
         }))
     }

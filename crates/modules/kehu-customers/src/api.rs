@@ -199,6 +199,7 @@ macro_rules! bodies {
         }
     };
 }
+pub(crate) use bodies;
 
 bodies! {
     /// A customer's fields. `name` is required; dictionary fields take the dictionary's values

@@ -17,6 +17,7 @@ pub mod kinds {
     pub const REGION: &str = "region";
     pub const INDUSTRY: &str = "industry";
     pub const SOURCE: &str = "opportunity_source";
+    pub const CHANNEL: &str = "activity_channel";
 }
 
 /// The longest one-line text (names, addresses, bank …), in characters.
@@ -62,12 +63,12 @@ pub fn normalize(input: &str) -> String {
 }
 
 /// One line of text, normalised; required.
-fn line(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
+pub(crate) fn line(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
     text::line(field, &normalize(input), max)
 }
 
 /// One line of text, normalised; empty is `None`.
-fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, FieldError> {
+pub(crate) fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, FieldError> {
     let s = normalize(input);
     if s.is_empty() {
         return Ok(None);
@@ -76,7 +77,7 @@ fn opt_line(field: &str, input: &str, max: usize) -> Result<Option<String>, Fiel
 }
 
 /// A memo: several lines; full-width characters folded, each line's ends trimmed.
-fn memo(field: &str, input: &str) -> Result<Option<String>, FieldError> {
+pub(crate) fn memo(field: &str, input: &str) -> Result<Option<String>, FieldError> {
     let lines: Vec<String> = input.lines().map(normalize).collect();
     text::optional(field, &lines.join("\n"), MEMO_MAX)
 }
@@ -248,7 +249,12 @@ impl DictValues {
 
     /// Empty is `None`; a value the dictionary does not hold under `kind` is
     /// `err-dict-unknown`.
-    fn parse(&self, field: &str, kind: &str, input: &str) -> Result<Option<String>, FieldError> {
+    pub(crate) fn parse(
+        &self,
+        field: &str,
+        kind: &str,
+        input: &str,
+    ) -> Result<Option<String>, FieldError> {
         let s = normalize(input);
         if s.is_empty() {
             return Ok(None);
@@ -360,7 +366,7 @@ pub struct CustomerDraft {
 
 /// The parsed value, or (remembering the error in `e`) a placeholder never used: the caller
 /// returns `e`'s errors instead.
-fn take<T: Default>(e: &mut Errors, r: Result<T, FieldError>) -> T {
+pub(crate) fn take<T: Default>(e: &mut Errors, r: Result<T, FieldError>) -> T {
     e.check(r).unwrap_or_default()
 }
 

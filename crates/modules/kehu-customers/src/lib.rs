@@ -2,13 +2,16 @@
 //! the migrations, the store (scoped by account manager) and the JSON API — as one
 //! [`kehu_web::Module`].
 
+pub mod activities;
 pub mod api;
 pub mod demo;
 pub mod domain;
+pub mod history;
 pub mod migrations;
 pub mod pages;
 mod rows;
 pub mod schema;
+mod show;
 pub mod store;
 
 use chrono::{Offset, Utc};
@@ -36,6 +39,11 @@ pub fn module() -> Module {
             100,
         ))
         .api(api::router(), api::CustomersApi::openapi())
+        .pages(activities::pages::router())
+        .api(
+            activities::api::router(),
+            activities::api::ActivitiesApi::openapi(),
+        )
         .rights(&[
             Right::CustomerRead,
             Right::CustomerWrite,
@@ -52,4 +60,9 @@ fn store(state: &AppState) -> store::CustomerStore {
         .offset()
         .fix();
     store::CustomerStore::new(state.store.db.clone(), offset)
+}
+
+/// The interaction store over the application's database.
+fn activities(state: &AppState) -> activities::ActivityStore {
+    activities::ActivityStore::new(state.store.db.clone())
 }
