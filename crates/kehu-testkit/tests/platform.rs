@@ -61,6 +61,10 @@ const CUSTOMER_GET_MATRIX: &[(&str, [u16; 4])] = &[
     ("/api/v1/customers/999999/contacts", [404, 404, 404, 403]),
     ("/api/v1/contacts", [200, 200, 200, 403]),
     ("/api/v1/contacts/999999", [404, 404, 404, 403]),
+    ("/customers/999999/activities", [404, 404, 404, 403]),
+    ("/activities/999999", [404, 404, 404, 403]),
+    ("/api/v1/customers/999999/activities", [404, 404, 404, 403]),
+    ("/api/v1/activities/999999", [404, 404, 404, 403]),
 ];
 
 /// Form posts with an empty body: field errors or "no such record" where the right is held.
@@ -74,6 +78,9 @@ const CUSTOMER_POST_MATRIX: &[(&str, [u16; 4])] = &[
     ("/contacts/999999", [404, 404, 404, 403]),
     ("/contacts/999999/primary", [404, 404, 404, 403]),
     ("/contacts/999999/delete", [404, 404, 404, 403]),
+    ("/customers/999999/activities", [404, 404, 404, 403]),
+    ("/activities/999999", [404, 404, 404, 403]),
+    ("/activities/999999/delete", [404, 404, 404, 403]),
 ];
 
 const ROLES: [&str; 4] = ["admin", "sales_supervisor", "account_manager", "executive"];

@@ -407,6 +407,46 @@ mod tests {
         }
     }
 
+    fn panel<'a>(
+        _: &'a AppState,
+        _: &'a Principal,
+        _: &'a Ctx,
+        _: i64,
+    ) -> BoxFuture<'a, Result<Option<Panel>, AppError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    #[test]
+    fn record_panels_come_in_order_whatever_the_module_order() {
+        let p = |record, order| RecordPanel {
+            record,
+            order,
+            render: panel,
+        };
+        let modules = Modules::new(vec![
+            Module::new("orders").panel(p("customer", 20)),
+            Module::new("services")
+                .panel(p("customer", 30))
+                .panel(p("opportunity", 5)),
+            Module::new("opportunities").panel(p("customer", 10)),
+        ])
+        .unwrap();
+        let got: Vec<(&str, u16)> = modules
+            .panels()
+            .iter()
+            .map(|p| (p.record, p.order))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("customer", 10),
+                ("customer", 20),
+                ("customer", 30),
+                ("opportunity", 5)
+            ]
+        );
+    }
+
     fn err(modules: Vec<Module>) -> String {
         Modules::new(modules).unwrap_err().to_string()
     }
