@@ -326,6 +326,17 @@ impl ActivityStore {
         req: impl Into<ListRequest<ActivitySort>>,
     ) -> StoreResult<Listing<Activity>> {
         let _: (i64,) = self.db.fetch_found(&customer_q(scope, customer_id)).await?;
+        self.of_found_customer(scope, customer_id, req).await
+    }
+
+    /// [`Self::of_customer`] for a customer the caller has just found in `scope` (the customer
+    /// page): the same statements, without reading the customer again.
+    pub(crate) async fn of_found_customer(
+        &self,
+        scope: OwnerFilter,
+        customer_id: i64,
+        req: impl Into<ListRequest<ActivitySort>>,
+    ) -> StoreResult<Listing<Activity>> {
         let of = |mut q: SelectStatement| {
             q.and_where(Expr::col((Activities::Table, Activities::CustomerId)).eq(customer_id));
             q

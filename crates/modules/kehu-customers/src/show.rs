@@ -40,6 +40,8 @@ struct Field {
 
 /// One change in the history: when, who, what, to which record.
 struct Change {
+    /// `create`, `update` or `delete` (a create shows the values set, a delete those it had).
+    kind: String,
     at: String,
     by: String,
     action: String,
@@ -211,15 +213,33 @@ fn profile(tr: &Tr, labels: &Labels, cu: &Customer) -> Vec<Field> {
         .collect()
 }
 
-/// A history entry as shown: dictionary values by their labels, contacts by name.
-fn change(tr: &Tr, labels: &Labels, contacts: &HashMap<String, String>, e: &AuditEntry) -> Change {
+/// What the history needs to show values by their names.
+struct Names<'a> {
+    tr: &'a Tr,
+    labels: &'a Labels,
+    /// The customer's contacts by id.
+    contacts: HashMap<String, String>,
+    /// The account manager's id and name.
+    owner: (String, String),
+}
+
+/// A history entry as shown: dictionary values, codes and yes/no by their labels, contacts
+/// and the account manager by name; fields that were and stay empty left out.
+fn change(n: &Names, e: &AuditEntry) -> Change {
+    let (tr, labels, contacts) = (n.tr, n.labels, &n.contacts);
     let changes = e.changes_json();
     let shown = |field: &str, v: &serde_json::Value| -> String {
+        if let serde_json::Value::Bool(b) = v {
+            return tr.t(if *b { "audit-yes" } else { "audit-no" });
+        }
         let s = show_value(v);
         if s.is_empty() {
             return s;
         }
         let kind = match field {
+            "owner_id" if s == n.owner.0 => return n.owner.1.clone(),
+            "status" => return tr.t(&format!("customer-status-{}", s.replace('_', "-"))),
+            "gender" | "size" => return tr.t(&format!("{field}-{s}")),
             "region" => kinds::REGION,
             "level" => kinds::LEVEL,
             "industry" => kinds::INDUSTRY,
@@ -258,6 +278,7 @@ fn change(tr: &Tr, labels: &Labels, contacts: &HashMap<String, String>, e: &Audi
         format!("{kind} {name}")
     };
     Change {
+        kind: e.action.clone(),
         at: when(tr, &e.at),
         by: e.username.clone(),
         action: tr.t(&format!("audit-action-{}", e.action)),
@@ -266,6 +287,8 @@ fn change(tr: &Tr, labels: &Labels, contacts: &HashMap<String, String>, e: &Audi
             .as_object()
             .map(|o| {
                 o.iter()
+                    // A record of the customer names it in its own entries: no news here.
+                    .filter(|(k, _)| !(e.entity != "customer" && *k == "customer_id"))
                     .map(|(k, v)| {
                         (
                             field_label(tr, k),
@@ -273,6 +296,7 @@ fn change(tr: &Tr, labels: &Labels, contacts: &HashMap<String, String>, e: &Audi
                             shown(k, &v["after"]),
                         )
                     })
+                    .filter(|(_, before, after)| !(before.is_empty() && after.is_empty()))
                     .collect()
             })
             .unwrap_or_default(),
@@ -285,29 +309,38 @@ pub(crate) async fn page(
     ctx: &Ctx,
     user: &Principal,
     id: i64,
-    forms: Forms,
+    mut forms: Forms,
     saved: bool,
 ) -> Result<Response, PageError> {
+    if forms.activity_errors.is_empty() && forms.activity.at.is_empty() {
+        // Most interactions are recorded right after they happened: the time starts at now.
+        forms.activity.at = chrono::Utc::now()
+            .with_timezone(&ctx.tr.zone.tz())
+            .format("%Y-%m-%dT%H:%M")
+            .to_string();
+    }
     let store = crate::store(state);
     let scope = user.owner_filter();
     let cu = store.get(scope, id).await?;
-    let contacts = store.contacts_of(scope, id).await?;
+    let contacts = store.contacts_of_found(scope, id).await?;
     let activities = crate::activities(state)
-        .of_customer(scope, id, ListRequest::first(TIMELINE_LATEST))
+        .of_found_customer(scope, id, ListRequest::first(TIMELINE_LATEST))
         .await?;
     let entries = crate::history::latest(&state.store.db, id, HISTORY_LATEST).await?;
     let panels = record_panels(state, user, ctx, "customer", id).await?;
     let labels = Labels::load(state).await?;
     let c = Chrome::new(ctx, "/customers");
     let tr = c.tr.clone();
-    let names: HashMap<String, String> = contacts
-        .iter()
-        .map(|k| (k.id.to_string(), k.name.clone()))
-        .collect();
-    let history = entries
-        .iter()
-        .map(|e| change(&tr, &labels, &names, e))
-        .collect();
+    let names = Names {
+        tr: &tr,
+        labels: &labels,
+        contacts: contacts
+            .iter()
+            .map(|k| (k.id.to_string(), k.name.clone()))
+            .collect(),
+        owner: (cu.owner_id.to_string(), cu.owner_name.clone()),
+    };
+    let history = entries.iter().map(|e| change(&names, e)).collect();
     let count = activities.count;
     let contact_opts = Opt::list(
         contacts.iter().map(|k| (k.id, k.name.clone())),

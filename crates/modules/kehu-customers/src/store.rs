@@ -829,6 +829,16 @@ impl CustomerStore {
         customer_id: i64,
     ) -> StoreResult<Vec<Contact>> {
         self.get(scope, customer_id).await?;
+        self.contacts_of_found(scope, customer_id).await
+    }
+
+    /// [`Self::contacts_of`] for a customer the caller has just found in `scope` (the customer
+    /// page): the same statement, without reading the customer again.
+    pub(crate) async fn contacts_of_found(
+        &self,
+        scope: OwnerFilter,
+        customer_id: i64,
+    ) -> StoreResult<Vec<Contact>> {
         let q = select_contacts(scope)
             .and_where(Expr::col((Contacts::Table, Contacts::CustomerId)).eq(customer_id))
             .order_by((Contacts::Table, Contacts::IsPrimary), Order::Desc)
