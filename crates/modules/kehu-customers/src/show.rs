@@ -330,7 +330,7 @@ pub(crate) async fn page(
     let panels = record_panels(state, user, ctx, "customer", id).await?;
     let labels = Labels::load(state).await?;
     let c = Chrome::new(ctx, "/customers");
-    let tr = c.tr.clone();
+    let tr = c.tr;
     let names = Names {
         tr: &tr,
         labels: &labels,

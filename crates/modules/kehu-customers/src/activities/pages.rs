@@ -84,7 +84,7 @@ async fn record(
     let input = ActivityInput::from(f);
     let parsed = parse(&state, &input).await?;
     form::submit(
-        ctx.tr.clone(),
+        ctx.tr,
         parsed,
         |d| async move { store.create(scope, id, &d, &actor).await },
         |_: &Activity| format!("/customers/{id}#activities"),
@@ -263,7 +263,7 @@ async fn update(
     };
     let parsed = parse(&state, &input).await?;
     form::submit_edit(
-        ctx.tr.clone(),
+        ctx.tr,
         edit,
         parsed,
         |d, version| async move { s.update(scope, id, &d, version, &actor).await },
