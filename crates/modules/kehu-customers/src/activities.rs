@@ -463,6 +463,51 @@ mod tests {
         assert_eq!(d.contact_id, Some(7));
     }
 
+    /// The customer page's timeline and its count: a range of `ix_activities_customer_at`,
+    /// in the timeline's order, never a scan of the interactions or the customers.
+    #[tokio::test]
+    async fn the_timeline_reads_a_range_of_its_index_in_order() {
+        use sea_query::Order;
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::history::tests::db(dir.path()).await;
+        let manager = kehu_domain::Principal {
+            user_id: 7,
+            username: "li".into(),
+            display_name: "李".into(),
+            role_id: 3,
+            role_name: "r".into(),
+            rights: Default::default(),
+            scope: kehu_domain::DataScope::Own,
+            must_change_password: false,
+            language: None,
+        };
+        for scope in [OwnerFilter::system(), manager.owner_filter()] {
+            let mut q = select_activities(scope);
+            q.and_where(Expr::col((Activities::Table, Activities::CustomerId)).eq(42))
+                .order_by((Activities::Table, Activities::At), Order::Desc)
+                .order_by((Activities::Table, Activities::Id), Order::Desc)
+                .limit(21);
+            let plan: Vec<(i64, i64, i64, String)> = db
+                .fetch_all(&crate::history::tests::Plan(&q))
+                .await
+                .unwrap();
+            assert!(
+                crate::history::tests::scans(&db, &q).await.is_empty(),
+                "{plan:#?}"
+            );
+            assert!(
+                plan.iter()
+                    .any(|(.., d)| d.contains("ix_activities_customer_at")),
+                "{plan:#?}"
+            );
+            assert!(
+                !plan.iter().any(|(.., d)| d.contains("TEMP B-TREE")),
+                "sorted: {plan:#?}"
+            );
+        }
+        db.close().await;
+    }
+
     #[test]
     fn every_bad_field_is_reported_at_once() {
         let bad = ActivityInput {

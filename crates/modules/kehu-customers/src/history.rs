@@ -54,6 +54,10 @@ const ENTRY_COLUMNS: [AuditLog; 8] = [
 /// (`ix_audit_log_record_at`), and per linked record the same index, joined from the
 /// registry's key.
 pub async fn latest(db: &Db, customer_id: i64, limit: u64) -> StoreResult<Vec<AuditEntry>> {
+    Ok(db.fetch_all(&latest_query(customer_id, limit)).await?)
+}
+
+fn latest_query(customer_id: i64, limit: u64) -> SelectStatement {
     let mut own = Query::select();
     own.columns(ENTRY_COLUMNS)
         .from(AuditLog::Table)
@@ -77,11 +81,63 @@ pub async fn latest(db: &Db, customer_id: i64, limit: u64) -> StoreResult<Vec<Au
         .and_where(
             Expr::col((CustomerRecords::Table, CustomerRecords::CustomerId)).eq(customer_id),
         );
-    let q: SelectStatement = own
-        .union(UnionType::All, linked)
+    own.union(UnionType::All, linked)
         .order_by(AuditLog::At, Order::Desc)
         .order_by(AuditLog::Id, Order::Desc)
         .limit(limit)
-        .to_owned();
-    Ok(db.fetch_all(&q).await?)
+        .to_owned()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+pub(crate) mod tests {
+    use sea_query::{QueryBuilder, SelectStatement};
+    use sea_query_sqlx::{SqlxBinder, SqlxValues};
+
+    use super::*;
+
+    /// `EXPLAIN QUERY PLAN` of a select, for SQLite.
+    pub(crate) struct Plan<'a>(pub &'a SelectStatement);
+
+    impl SqlxBinder for Plan<'_> {
+        fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
+            let (sql, values) = self.0.build(builder);
+            (format!("EXPLAIN QUERY PLAN {sql}"), SqlxValues(values))
+        }
+    }
+
+    /// A migrated SQLite database in `dir`.
+    pub(crate) async fn db(dir: &std::path::Path) -> Db {
+        let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()))
+            .await
+            .unwrap();
+        kehu_store::migrations::migrate_with(&db, crate::migrations::MIGRATIONS)
+            .await
+            .unwrap();
+        db
+    }
+
+    /// The plan's steps that read a whole table or index instead of a range of one.
+    pub(crate) async fn scans(db: &Db, q: &SelectStatement) -> Vec<String> {
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(q)).await.unwrap();
+        plan.into_iter()
+            .map(|(.., d)| d)
+            .filter(|d| d.starts_with("SCAN ") && !d.contains("CONSTANT ROW"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_history_reads_ranges_of_indexes_never_a_whole_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path()).await;
+        let q = latest_query(42, 50);
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+        assert!(scans(&db, &q).await.is_empty(), "{plan:#?}");
+        assert!(
+            plan.iter()
+                .any(|(.., d)| d.contains("ix_audit_log_record_at")),
+            "{plan:#?}"
+        );
+        db.close().await;
+    }
 }
