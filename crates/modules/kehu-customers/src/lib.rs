@@ -1,5 +1,6 @@
-//! The customer module (客户管理): customers and their contacts — the domain (parsed values),
-//! the migrations, the store (scoped by account manager) and the JSON API — as one
+//! The customer module (客户管理): customers, their contacts and interactions (交往记录) — the
+//! domain (parsed values), the migrations, the stores (scoped by account manager), the pages
+//! with the customer page (客户 360°, `show.rs`) and the JSON API — as one
 //! [`kehu_web::Module`].
 
 pub mod activities;

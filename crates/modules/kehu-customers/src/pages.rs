@@ -1,8 +1,8 @@
 //! 客户管理 pages: the customer list on the list kit (filters, sort headers, pager, column
 //! chooser, saved filters, phone cards, transfer of the ticked rows), the trash, the create and
-//! edit form (`form::submit`, `form::submit_edit` with its conflict flow), and the customer page
-//! with its profile, contacts (add, edit, make primary, delete) and change history. Everything
-//! within the user's data scope.
+//! edit form (`form::submit`, `form::submit_edit` with its conflict flow), and the contacts
+//! (add, edit, make primary, delete) of the customer page (`show.rs`). Everything within the
+//! user's data scope.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -30,11 +30,9 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// The interaction paths, under the customer module's tag (`CustomersApi` describes it).
 #[derive(OpenApi)]
-#[openapi(
-    paths(list, create, show, update, remove),
-    tags((name = "customers", description = "Customers (客户) and their contacts (联系人)"))
-)]
+#[openapi(paths(list, create, show, update, remove))]
 pub struct ActivitiesApi;
 
 /// An interaction (交往记录) with a customer.
