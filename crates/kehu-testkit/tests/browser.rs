@@ -1419,6 +1419,98 @@ async fn save_evidence(name: &str, client: &Client) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The customer page (客户 360°)
+
+#[tokio::test]
+async fn on_a_desktop_an_interaction_recorded_on_the_customer_page_shows_in_its_timeline() {
+    let app = app_with_customers().await;
+    in_browser_at(
+        "customer_desktop",
+        &app,
+        (1366, 900),
+        async |b: &Browser| interaction_story(b, &app).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn on_a_phone_an_interaction_recorded_on_the_customer_page_shows_in_its_timeline() {
+    let app = app_with_customers().await;
+    in_browser_at("customer_phone", &app, PHONE, async |b: &Browser| {
+        interaction_story(b, &app).await
+    })
+    .await;
+}
+
+async fn app_with_customers() -> TestApp {
+    let mut modules = kehu_web::platform::modules();
+    modules.push(kehu_customers::module());
+    let modules = kehu_web::Modules::new(modules).expect("modules that fit together");
+    kehu_testkit::spawn_app_with_modules(TestBackend::Sqlite, modules).await
+}
+
+/// An account manager opens a customer with contacts and earlier interactions, records a visit
+/// with the form on the page and finds it at the top of the timeline; the page fits the
+/// screen and is photographed before and after.
+async fn interaction_story(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
+    app.create_user("li", "account_manager", "lang-genug-123")
+        .await;
+    let t = app.token_for("li").await;
+    let (_, c) = call(app, &t, Method::POST, "/api/v1/customers", Some(json!({
+        "name": "广州华强电子有限公司", "region": "440000", "level": "key_account",
+        "industry": "manufacturing", "phone": "020-8888 6666", "address": "广州市天河区天河路 385 号",
+        "satisfaction": 4, "credit": 5, "tags": ["VIP", "华南"],
+    }))).await;
+    let id = c["id"].as_i64().context("a customer id")?;
+    for (name, primary) in [("张三", true), ("李四", false)] {
+        call(app, &t, Method::POST, &format!("/api/v1/customers/{id}/contacts"), Some(json!({
+            "name": name, "position": "采购经理", "mobile": "13912345678", "is_primary": primary,
+        }))).await;
+    }
+    for (at, channel, title) in [
+        ("2026-11-20T02:00:00Z", "phone", "电话确认需求"),
+        ("2026-11-21T07:30:00Z", "email", "发送报价单"),
+    ] {
+        call(app, &t, Method::POST, &format!("/api/v1/customers/{id}/activities"), Some(json!({
+            "at": at, "channel": channel, "title": title, "description": "客户希望下月初交货，数量约 500 台。",
+        }))).await;
+    }
+    let page = format!("/customers/{id}");
+    b.sign_in("li", "lang-genug-123").await?;
+    b.wait_for_path("/").await?;
+    b.goto(&page).await?;
+    b.wait_for(Locator::Id("activities")).await?;
+    b.fits_the_screen(&page).await?;
+    b.photograph("customer_360").await?;
+
+    b.click(Locator::Css(".add-activity > summary")).await?;
+    b.wait_for(Locator::Id("f-title")).await?;
+    b.find(Locator::Id("f-channel"))
+        .await?
+        .select_by_value("visit")
+        .await
+        .context("choosing the channel")?;
+    b.fill(Locator::Id("f-place"), "客户工厂").await?;
+    b.fill(Locator::Id("f-title"), "上门拜访，签订框架协议")
+        .await?;
+    b.click(Locator::Css("#activity-form button[type=submit]"))
+        .await?;
+    b.wait_for_path(&page).await?;
+    b.eventually(
+        "the new interaction first in the timeline",
+        |first: &String| first.contains("上门拜访，签订框架协议") && first.contains("客户工厂"),
+        async || {
+            let first = b.find(Locator::Css(".timeline .tl-item")).await?;
+            Ok(first.text().await?)
+        },
+    )
+    .await?;
+    b.fits_the_screen(&page).await?;
+    b.photograph("customer_360_recorded").await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
 // chromedriver
 
 /// A `chromedriver` child process on its own port; killed (with the browsers it started) on drop.

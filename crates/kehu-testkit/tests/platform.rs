@@ -66,6 +66,10 @@ const CUSTOMER_GET_MATRIX: &[(&str, [u16; 4])] = &[
     ("/api/v1/contacts/999999", [404, 404, 404, 403]),
     ("/search?q=zs", [200, 200, 200, 200]),
     ("/api/v1/search?q=zs", [200, 200, 200, 200]),
+    ("/customers/999999/activities", [404, 404, 404, 403]),
+    ("/activities/999999", [404, 404, 404, 403]),
+    ("/api/v1/customers/999999/activities", [404, 404, 404, 403]),
+    ("/api/v1/activities/999999", [404, 404, 404, 403]),
 ];
 
 /// Form posts with an empty body: field errors or "no such record" where the right is held.
@@ -79,6 +83,9 @@ const CUSTOMER_POST_MATRIX: &[(&str, [u16; 4])] = &[
     ("/contacts/999999", [404, 404, 404, 403]),
     ("/contacts/999999/primary", [404, 404, 404, 403]),
     ("/contacts/999999/delete", [404, 404, 404, 403]),
+    ("/customers/999999/activities", [404, 404, 404, 403]),
+    ("/activities/999999", [404, 404, 404, 403]),
+    ("/activities/999999/delete", [404, 404, 404, 403]),
 ];
 
 /// The order module's routes: everyone but the executive reads orders, products and stock and

@@ -287,8 +287,13 @@ fn conflict(tr: &Tr, mine: &[(&'static str, String)], now: Stored, confirmed: bo
 
 /// `path` with `saved=1` added to its query: the page then says "saved".
 pub fn saved_at(path: &str) -> String {
+    // A fragment (`/customers/7#activities`) stays last, where it belongs.
+    let (path, fragment) = match path.split_once('#') {
+        Some((p, f)) => (p, format!("#{f}")),
+        None => (path, String::new()),
+    };
     let sep = if path.contains('?') { '&' } else { '?' };
-    format!("{path}{sep}saved=1")
+    format!("{path}{sep}saved=1{fragment}")
 }
 
 #[cfg(test)]

@@ -33,6 +33,6 @@ pub mod views;
 
 pub use app::Application;
 pub use config::Config;
-pub use module::{Module, Modules, Searchable};
+pub use module::{Module, Modules, Panel, RecordPanel, Searchable};
 pub use nav::NavEntry;
 pub use state::AppState;

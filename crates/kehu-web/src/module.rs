@@ -19,8 +19,11 @@ use kehu_store::migrations::Migration;
 use utoipa::OpenApi as _;
 
 use crate::config::Config;
+use crate::context::Ctx;
+use crate::error::AppError;
 use crate::nav::NavEntry;
 use crate::state::AppState;
+use kehu_domain::Principal;
 
 /// A boxed future that can move between threads.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -48,6 +51,70 @@ impl std::fmt::Debug for Job {
     }
 }
 
+/// A section one module adds to another module's record page (the orders on the customer
+/// page), without the page's crate depending on it: the page asks the application for the
+/// panels of its `record` kind and shows those that render, smallest `order` first.
+#[derive(Clone, Copy)]
+pub struct RecordPanel {
+    /// The kind of record page, e.g. `customer`.
+    pub record: &'static str,
+    /// Where it goes among the page's panels, smallest first.
+    pub order: u16,
+    /// Renders the panel for the record with this id, for this user. `None`: nothing to show
+    /// (e.g. the user lacks the module's right). The record page has already found the record
+    /// in the user's scope; the panel reads its own data within that scope too.
+    pub render: PanelRender,
+}
+
+/// See [`RecordPanel::render`].
+pub type PanelRender = for<'a> fn(
+    &'a AppState,
+    &'a Principal,
+    &'a Ctx,
+    i64,
+) -> BoxFuture<'a, Result<Option<Panel>, AppError>>;
+
+impl std::fmt::Debug for RecordPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordPanel")
+            .field("record", &self.record)
+            .field("order", &self.order)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One rendered panel of a record page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panel {
+    /// The section's HTML id (`orders`), unique on the page: the tab links to `#<id>`.
+    pub id: &'static str,
+    /// Its heading, in the user's language.
+    pub title: String,
+    /// How many records it stands for (the tab shows it), when that is known.
+    pub count: Option<u64>,
+    /// The section's content: HTML the module rendered and escaped (askama), shown as is.
+    pub body_html: String,
+    /// Where the whole list is, when the panel shows only the latest few.
+    pub more_href: Option<String>,
+}
+
+/// The panels of record `id` of kind `record` for this user, in order, those that render.
+pub async fn record_panels(
+    state: &AppState,
+    user: &Principal,
+    ctx: &Ctx,
+    record: &str,
+    id: i64,
+) -> Result<Vec<Panel>, AppError> {
+    let mut out = Vec::new();
+    for p in state.panels.iter().filter(|p| p.record == record) {
+        if let Some(panel) = (p.render)(state, user, ctx, id).await? {
+            out.push(panel);
+        }
+    }
+    Ok(out)
+}
+
 /// What one module contributes. Built with [`Module::new`] and the builder methods.
 #[derive(Clone)]
 pub struct Module {
@@ -61,6 +128,7 @@ pub struct Module {
     seed: Option<Seed>,
     jobs: Vec<Job>,
     searchables: Vec<Searchable>,
+    panels: Vec<RecordPanel>,
 }
 
 /// A kind of record a module writes into the search index (`kehu_store::search`), and how
@@ -97,6 +165,7 @@ impl std::fmt::Debug for Module {
             .field("migrations", &self.migrations)
             .field("jobs", &self.jobs)
             .field("searchables", &self.searchables)
+            .field("panels", &self.panels)
             .finish_non_exhaustive()
     }
 }
@@ -115,6 +184,7 @@ impl Module {
             seed: None,
             jobs: Vec::new(),
             searchables: Vec::new(),
+            panels: Vec::new(),
         }
     }
 
@@ -172,6 +242,12 @@ impl Module {
     /// declared, modules in their order).
     pub fn searchable(mut self, s: Searchable) -> Self {
         self.searchables.push(s);
+        self
+    }
+
+    /// A panel on another module's record page (see [`RecordPanel`]).
+    pub fn panel(mut self, panel: RecordPanel) -> Self {
+        self.panels.push(panel);
         self
     }
 }
@@ -283,6 +359,17 @@ impl Modules {
             .collect()
     }
 
+    /// Every module's record panels, in order within each record kind.
+    pub fn panels(&self) -> Vec<RecordPanel> {
+        let mut panels: Vec<RecordPanel> = self
+            .0
+            .iter()
+            .flat_map(|m| m.panels.iter().copied())
+            .collect();
+        panels.sort_by_key(|p| (p.record, p.order));
+        panels
+    }
+
     pub fn jobs(&self) -> Vec<Job> {
         self.0.iter().flat_map(|m| m.jobs.iter().copied()).collect()
     }
@@ -368,6 +455,46 @@ mod tests {
                 assert!(tr.has(n.key), "{} has no {lang:?} label", n.key);
             }
         }
+    }
+
+    fn panel<'a>(
+        _: &'a AppState,
+        _: &'a Principal,
+        _: &'a Ctx,
+        _: i64,
+    ) -> BoxFuture<'a, Result<Option<Panel>, AppError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    #[test]
+    fn record_panels_come_in_order_whatever_the_module_order() {
+        let p = |record, order| RecordPanel {
+            record,
+            order,
+            render: panel,
+        };
+        let modules = Modules::new(vec![
+            Module::new("orders").panel(p("customer", 20)),
+            Module::new("services")
+                .panel(p("customer", 30))
+                .panel(p("opportunity", 5)),
+            Module::new("opportunities").panel(p("customer", 10)),
+        ])
+        .unwrap();
+        let got: Vec<(&str, u16)> = modules
+            .panels()
+            .iter()
+            .map(|p| (p.record, p.order))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("customer", 10),
+                ("customer", 20),
+                ("customer", 30),
+                ("opportunity", 5)
+            ]
+        );
     }
 
     fn err(modules: Vec<Module>) -> String {

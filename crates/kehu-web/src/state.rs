@@ -11,7 +11,7 @@ use kehu_store::{Store, StoreResult};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::module::{Modules, Searchable};
+use crate::module::{Modules, RecordPanel, Searchable};
 use crate::nav::NavEntry;
 
 /// State shared by every handler. Cheap to clone.
@@ -27,6 +27,8 @@ pub struct Inner {
     pub nav: Arc<[NavEntry]>,
     /// What the modules index for the header search, in order.
     pub searchables: Arc<[Searchable]>,
+    /// The modules' panels on each other's record pages, in order (`module::record_panels`).
+    pub panels: Arc<[RecordPanel]>,
     /// When each API token's `last_used_at` was last written, to write it once a minute.
     token_use: Mutex<HashMap<i64, Instant>>,
 }
@@ -45,12 +47,19 @@ impl AppState {
     }
 
     pub fn with_nav(store: Store, config: Config, nav: Vec<NavEntry>) -> Self {
-        Self::with_parts(store, config, nav, Vec::new())
+        Self::with_parts(store, config, nav, Vec::new(), Vec::new())
     }
 
-    /// The state of an application running `modules`: their navigation and searchables.
+    /// The state of an application running `modules`: their navigation, searchables and
+    /// record panels.
     pub fn with_modules(store: Store, config: Config, modules: &Modules) -> Self {
-        Self::with_parts(store, config, modules.nav(), modules.searchables())
+        Self::with_parts(
+            store,
+            config,
+            modules.nav(),
+            modules.searchables(),
+            modules.panels(),
+        )
     }
 
     fn with_parts(
@@ -58,6 +67,7 @@ impl AppState {
         config: Config,
         nav: Vec<NavEntry>,
         searchables: Vec<Searchable>,
+        panels: Vec<RecordPanel>,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
@@ -65,6 +75,7 @@ impl AppState {
             metrics: Metrics::new(),
             nav: nav.into(),
             searchables: searchables.into(),
+            panels: panels.into(),
             token_use: Mutex::new(HashMap::new()),
         }))
     }

@@ -476,3 +476,25 @@ audit-entity-order = Order
 audit-field-order_date = Order date
 audit-field-lines = Order lines
 audit-field-product_name = Product name
+
+# interactions (交往记录) and the customer page's sections
+activities-title = Interactions
+activities-record = Record an interaction
+activities-edit = Edit interaction
+activities-delete = Delete interaction
+activities-delete-confirm = Delete this interaction?
+activities-empty = No interactions yet.
+activities-more = All interactions
+activities-newer = Newer
+activities-older = Older
+activities-recorded-by = Recorded by
+customers-sections = Customer sections
+panel-more = See all
+audit-entity-activity = Interaction
+field-at = Time
+field-channel = Channel
+field-contact-id = Contact
+field-place = Place
+field-title = Summary
+err-datetime = Enter a date and time (e.g. 2026-03-31 14:30).
+err-contact-other = Choose one of this customer's contacts.

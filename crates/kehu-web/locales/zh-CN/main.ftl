@@ -476,3 +476,25 @@ audit-entity-order = 订单
 audit-field-order_date = 订单日期
 audit-field-lines = 订单明细
 audit-field-product_name = 产品名称
+
+# interactions (交往记录) and the customer page's sections
+activities-title = 交往记录
+activities-record = 记录交往
+activities-edit = 编辑交往记录
+activities-delete = 删除交往记录
+activities-delete-confirm = 确定删除这条交往记录吗？
+activities-empty = 还没有交往记录。
+activities-more = 查看全部交往记录
+activities-newer = 较新的记录
+activities-older = 更早的记录
+activities-recorded-by = 记录人
+customers-sections = 客户信息分区
+panel-more = 查看全部
+audit-entity-activity = 交往记录
+field-at = 时间
+field-channel = 方式
+field-contact-id = 联系人
+field-place = 地点
+field-title = 概要
+err-datetime = 请输入日期和时间（如 2026-03-31 14:30）。
+err-contact-other = 请选择此客户的联系人。

@@ -18,6 +18,7 @@ pub mod kinds {
     pub const REGION: &str = "region";
     pub const INDUSTRY: &str = "industry";
     pub const SOURCE: &str = "opportunity_source";
+    pub const CHANNEL: &str = "activity_channel";
 }
 
 /// The longest one-line text (names, addresses, bank …), in characters.
@@ -231,7 +232,12 @@ impl DictValues {
 
     /// Empty is `None`; a value the dictionary does not hold under `kind` is
     /// `err-dict-unknown`.
-    fn parse(&self, field: &str, kind: &str, input: &str) -> Result<Option<String>, FieldError> {
+    pub(crate) fn parse(
+        &self,
+        field: &str,
+        kind: &str,
+        input: &str,
+    ) -> Result<Option<String>, FieldError> {
         let s = normalize(input);
         if s.is_empty() {
             return Ok(None);
@@ -343,7 +349,7 @@ pub struct CustomerDraft {
 
 /// The parsed value, or (remembering the error in `e`) a placeholder never used: the caller
 /// returns `e`'s errors instead.
-fn take<T: Default>(e: &mut Errors, r: Result<T, FieldError>) -> T {
+pub(crate) fn take<T: Default>(e: &mut Errors, r: Result<T, FieldError>) -> T {
     e.check(r).unwrap_or_default()
 }
 

@@ -1,15 +1,19 @@
-//! The customer module (客户管理): customers and their contacts — the domain (parsed values),
-//! the migrations, the store (scoped by account manager) and the JSON API — as one
+//! The customer module (客户管理): customers, their contacts and interactions (交往记录) — the
+//! domain (parsed values), the migrations, the stores (scoped by account manager), the pages
+//! with the customer page (客户 360°, `show.rs`) and the JSON API — as one
 //! [`kehu_web::Module`].
 
+pub mod activities;
 pub mod api;
 pub mod demo;
 pub mod domain;
 pub mod indexing;
+pub mod history;
 pub mod migrations;
 pub mod pages;
 mod rows;
 pub mod schema;
+mod show;
 pub mod store;
 
 use chrono::{Offset, Utc};
@@ -37,6 +41,11 @@ pub fn module() -> Module {
             100,
         ))
         .api(api::router(), api::CustomersApi::openapi())
+        .pages(activities::pages::router())
+        .api(
+            activities::api::router(),
+            activities::api::ActivitiesApi::openapi(),
+        )
         .rights(&[
             Right::CustomerRead,
             Right::CustomerWrite,
@@ -65,4 +74,9 @@ fn store(state: &AppState) -> store::CustomerStore {
         .offset()
         .fix();
     store::CustomerStore::new(state.store.db.clone(), offset)
+}
+
+/// The interaction store over the application's database.
+fn activities(state: &AppState) -> activities::ActivityStore {
+    activities::ActivityStore::new(state.store.db.clone())
 }

@@ -2,13 +2,15 @@
 //! index that ends in the id (the list kit's tie-breaker), so a filtered, sorted page at a
 //! million customers is a range on one index, never a table scan. Never edit a shipped one.
 
-use kehu_store::migrations::{Ddl, Migration, audited, id_col, index, ts_null};
+use kehu_store::migrations::{Ddl, Migration, audited, id_col, index, ts, ts_null};
 use kehu_store::schema::Users;
 use sea_query::{
     ColumnDef, ConditionalStatement, Expr, ExprTrait, ForeignKey, ForeignKeyAction, Index, Table,
 };
 
-use crate::schema::{Contacts, CustomerCodes, CustomerTags, Customers};
+use crate::schema::{
+    Activities, Contacts, CustomerCodes, CustomerRecords, CustomerTags, Customers,
+};
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -20,6 +22,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 1001,
         name: "customer_filters_by_name",
         build: filters_by_name,
+    },
+    Migration {
+        version: 1002,
+        name: "activities",
+        build: activities,
     },
 ];
 
@@ -252,5 +259,79 @@ fn customers() -> Vec<Ddl> {
         ),
         Ddl::Index(one_primary),
         Ddl::Index(trash),
+    ]
+}
+
+/// Interactions (交往记录), newest first per customer; and the customer's records (contacts,
+/// interactions), whose audit entries its history shows — the contacts there already are
+/// registered here.
+fn activities() -> Vec<Ddl> {
+    use Activities as A;
+    let mut t = Table::create()
+        .table(A::Table)
+        .col(id_col(A::Id))
+        .col(ColumnDef::new(A::CustomerId).big_integer().not_null())
+        .col(ColumnDef::new(A::ContactId).big_integer().null())
+        .col(ts(A::At))
+        .col(ColumnDef::new(A::Channel).string_len(64).not_null())
+        .col(ColumnDef::new(A::Place).string_len(200).null())
+        .col(ColumnDef::new(A::Title).string_len(100).not_null())
+        .col(ColumnDef::new(A::Description).text().null())
+        .foreign_key(
+            ForeignKey::create()
+                .from(A::Table, A::CustomerId)
+                .to(Customers::Table, Customers::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .from(A::Table, A::ContactId)
+                .to(Contacts::Table, Contacts::Id)
+                .on_delete(ForeignKeyAction::SetNull),
+        )
+        .to_owned();
+    audited(
+        &mut t,
+        A::CreatedAt,
+        A::CreatedBy,
+        A::UpdatedAt,
+        A::UpdatedBy,
+        A::Version,
+    );
+    use CustomerRecords as R;
+    let records = Table::create()
+        .table(R::Table)
+        .col(ColumnDef::new(R::CustomerId).big_integer().not_null())
+        .col(ColumnDef::new(R::Entity).string_len(32).not_null())
+        .col(ColumnDef::new(R::EntityId).string_len(32).not_null())
+        .primary_key(
+            Index::create()
+                .col(R::CustomerId)
+                .col(R::Entity)
+                .col(R::EntityId),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .from(R::Table, R::CustomerId)
+                .to(Customers::Table, Customers::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    // The same statement on both: `TEXT` is a type of both, and the audit log keeps ids as text.
+    const LINK_CONTACTS: &str = "INSERT INTO customer_records (customer_id, entity, entity_id) \
+        SELECT customer_id, 'contact', CAST(id AS TEXT) FROM contacts";
+    vec![
+        Ddl::Table(t),
+        Ddl::Table(records),
+        index(
+            "ix_activities_customer_at",
+            A::Table,
+            &[&A::CustomerId, &A::At, &A::Id],
+        ),
+        index("ix_activities_contact", A::Table, &[&A::ContactId]),
+        Ddl::PerBackend {
+            sqlite: LINK_CONTACTS,
+            postgres: LINK_CONTACTS,
+        },
     ]
 }

@@ -1,8 +1,8 @@
 //! 客户管理 pages: the customer list on the list kit (filters, sort headers, pager, column
 //! chooser, saved filters, phone cards, transfer of the ticked rows), the trash, the create and
-//! edit form (`form::submit`, `form::submit_edit` with its conflict flow), and the customer page
-//! with its profile, contacts (add, edit, make primary, delete) and change history. Everything
-//! within the user's data scope.
+//! edit form (`form::submit`, `form::submit_edit` with its conflict flow), and the contacts
+//! (add, edit, make primary, delete) of the customer page (`show.rs`). Everything within the
+//! user's data scope.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use kehu_domain::Principal;
 use kehu_domain::policy::OwnerFilter;
 use kehu_store::PageRequest;
-use kehu_store::audit::AuditFilter;
 use kehu_store::page::ListRequest;
 use kehu_store::users::UserFilter;
 use kehu_web::AppState;
@@ -25,7 +24,7 @@ use kehu_web::form;
 use kehu_web::i18n::Tr;
 use kehu_web::listing::{self, Col, Empty, ListPage, ListParams, ListState, ListView, Saved};
 use kehu_web::pages::SavedQuery;
-use kehu_web::views::{Chrome, FormErrors, Opt, field_label, render, when};
+use kehu_web::views::{Chrome, FormErrors, Opt, render, when};
 use serde::Deserialize;
 
 use crate::domain::{
@@ -42,7 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/customers", post(create))
         .route("/customers/new", get(new_form))
         .route("/customers/transfer", post(transfer))
-        .route("/customers/{id}", get(show).post(update))
+        .route("/customers/{id}", get(crate::show::show).post(update))
         .route("/customers/{id}/edit", get(edit_form))
         .route("/customers/{id}/delete", post(delete))
         .route("/customers/{id}/restore", post(restore))
@@ -53,12 +52,18 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The labels of the dictionary items a customer uses, by kind and value.
-struct Labels(HashMap<&'static str, Vec<(String, String)>>);
+pub(crate) struct Labels(HashMap<&'static str, Vec<(String, String)>>);
 
 impl Labels {
-    async fn load(state: &AppState) -> Result<Self, PageError> {
+    pub(crate) async fn load(state: &AppState) -> Result<Self, PageError> {
         let mut map = HashMap::new();
-        for kind in [kinds::REGION, kinds::LEVEL, kinds::INDUSTRY, kinds::SOURCE] {
+        for kind in [
+            kinds::REGION,
+            kinds::LEVEL,
+            kinds::INDUSTRY,
+            kinds::SOURCE,
+            kinds::CHANNEL,
+        ] {
             let page = state
                 .store
                 .dictionary
@@ -71,7 +76,7 @@ impl Labels {
     }
 
     /// The label of `value` in `kind`; the value itself when the dictionary lost it.
-    fn of(&self, kind: &str, value: &Option<String>) -> String {
+    pub(crate) fn of(&self, kind: &str, value: &Option<String>) -> String {
         let Some(v) = value else {
             return String::new();
         };
@@ -81,7 +86,7 @@ impl Labels {
             .map_or_else(|| v.clone(), |(_, label)| label.clone())
     }
 
-    fn options(&self, kind: &str, current: &str) -> Vec<Opt> {
+    pub(crate) fn options(&self, kind: &str, current: &str) -> Vec<Opt> {
         let items = self.0.get(kind).cloned().unwrap_or_default();
         Opt::list(items, current)
     }
@@ -102,12 +107,12 @@ fn code_options<'a>(
     )
 }
 
-fn gender_options(tr: &Tr, current: &str) -> Vec<Opt> {
+pub(crate) fn gender_options(tr: &Tr, current: &str) -> Vec<Opt> {
     code_options(tr, "gender", Gender::ALL.iter().map(|s| s.code()), current)
 }
 
 /// A rendered page at the status its form errors call for (200 without any).
-fn answer(p: &impl Template, errors: &FormErrors) -> Result<Response, PageError> {
+pub(crate) fn answer(p: &impl Template, errors: &FormErrors) -> Result<Response, PageError> {
     Ok((errors.status(), render(p)?).into_response())
 }
 
@@ -665,9 +670,9 @@ async fn update(
 }
 
 #[derive(Deserialize)]
-struct VersionForm {
+pub(crate) struct VersionForm {
     #[serde(default)]
-    version: i32,
+    pub(crate) version: i32,
 }
 
 async fn delete(
@@ -692,189 +697,6 @@ async fn restore(
         .restore(user.owner_filter(), id, v.version, &ctx.actor())
         .await?;
     Ok(Redirect::to(&form::saved_at(&format!("/customers/{id}"))).into_response())
-}
-
-/// One field of the profile: its label and value as shown.
-struct Field {
-    label: String,
-    value: String,
-}
-
-/// One change in the history: when, who, what.
-struct Change {
-    at: String,
-    by: String,
-    action: String,
-    fields: Vec<(String, String, String)>,
-}
-
-#[derive(Template)]
-#[template(path = "customers/show.html")]
-struct ShowPage {
-    c: Chrome,
-    cu: Customer,
-    status: String,
-    profile: Vec<Field>,
-    contacts: Vec<Contact>,
-    history: Vec<Change>,
-    cf: ContactInput,
-    genders: Vec<Opt>,
-    errors: FormErrors,
-    saved: bool,
-}
-
-fn show_value(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-async fn show_page(
-    state: &AppState,
-    ctx: &Ctx,
-    user: &Principal,
-    id: i64,
-    cf: ContactInput,
-    errors: FormErrors,
-    saved: bool,
-) -> Result<Response, PageError> {
-    let store = crate::store(state);
-    let scope = user.owner_filter();
-    let cu = store.get(scope, id).await?;
-    let contacts = store.contacts_of(scope, id).await?;
-    let labels = Labels::load(state).await?;
-    let c = Chrome::new(ctx, "/customers");
-    let tr = c.tr;
-    let code = |prefix: &str, v: &Option<String>| {
-        v.as_ref()
-            .map(|v| tr.t(&format!("{prefix}-{}", v.replace('_', "-"))))
-            .unwrap_or_default()
-    };
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let rows: Vec<(&str, String)> = vec![
-        ("owner_id", cu.owner_name.clone()),
-        ("region", labels.of(kinds::REGION, &cu.region)),
-        ("level", labels.of(kinds::LEVEL, &cu.level)),
-        ("industry", labels.of(kinds::INDUSTRY, &cu.industry)),
-        ("source", labels.of(kinds::SOURCE, &cu.source)),
-        (
-            "satisfaction",
-            cu.satisfaction
-                .map(|n| "★".repeat(n as usize))
-                .unwrap_or_default(),
-        ),
-        (
-            "credit",
-            cu.credit
-                .map(|n| "★".repeat(n as usize))
-                .unwrap_or_default(),
-        ),
-        ("phone", text(&cu.phone)),
-        ("fax", text(&cu.fax)),
-        ("website", text(&cu.website)),
-        ("address", text(&cu.address)),
-        ("postcode", text(&cu.postcode)),
-        ("licence_no", text(&cu.licence_no)),
-        ("legal_rep", text(&cu.legal_rep)),
-        (
-            "registered_capital",
-            cu.registered_capital
-                .map(fen_to_decimal)
-                .unwrap_or_default(),
-        ),
-        (
-            "annual_turnover",
-            cu.annual_turnover.map(fen_to_decimal).unwrap_or_default(),
-        ),
-        ("bank", text(&cu.bank)),
-        ("bank_account", text(&cu.bank_account)),
-        ("local_tax_no", text(&cu.local_tax_no)),
-        ("national_tax_no", text(&cu.national_tax_no)),
-        ("size", code("size", &cu.size)),
-        ("gender", code("gender", &cu.gender)),
-        (
-            "birthday",
-            cu.birthday.map(|d| d.to_string()).unwrap_or_default(),
-        ),
-        ("income_band", text(&cu.income_band)),
-        ("tags", cu.tag_list().join("、")),
-        ("memo", text(&cu.memo)),
-    ];
-    let profile = rows
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(f, value)| Field {
-            label: field_label(&tr, f),
-            value,
-        })
-        .collect();
-    let f = AuditFilter {
-        entity: Some("customer".into()),
-        entity_id: Some(id.to_string()),
-        ..AuditFilter::default()
-    };
-    let entries = state
-        .store
-        .audit
-        .list(&f, PageRequest::new(None, Some(50)))
-        .await?;
-    let history = entries
-        .items
-        .iter()
-        .map(|e| Change {
-            at: when(&tr, &e.at),
-            by: e.username.clone(),
-            action: tr.t(&format!("audit-action-{}", e.action)),
-            fields: e
-                .changes_json()
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .map(|(k, v)| {
-                            (
-                                field_label(&tr, k),
-                                show_value(&v["before"]),
-                                show_value(&v["after"]),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-        .collect();
-    let p = ShowPage {
-        status: tr.t(&format!("customer-status-{}", cu.status.replace('_', "-"))),
-        genders: gender_options(&tr, &cf.gender),
-        cu,
-        profile,
-        contacts,
-        history,
-        cf,
-        saved,
-        c,
-        errors,
-    };
-    answer(&p, &p.errors)
-}
-
-async fn show(
-    State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::Customers>,
-    Path(id): Path<i64>,
-    Query(q): Query<SavedQuery>,
-) -> Result<Response, PageError> {
-    show_page(
-        &state,
-        &ctx,
-        &user,
-        id,
-        ContactInput::default(),
-        FormErrors::default(),
-        q.saved.is_some(),
-    )
-    .await
 }
 
 /// A contact form's fields: the checkbox `is_primary` arrives as `on` or not at all.
@@ -927,7 +749,14 @@ async fn add_contact(
         ContactDraft::parse(&input),
         |d| async move { store.add_contact(scope, id, &d, &actor).await },
         |_: &Contact| format!("/customers/{id}"),
-        |errors| async move { show_page(st, &ctx, u, id, input, errors, false).await },
+        |errors| async move {
+            let forms = crate::show::Forms {
+                contact: input,
+                contact_errors: errors,
+                ..Default::default()
+            };
+            crate::show::page(st, &ctx, u, id, forms, false).await
+        },
     )
     .await
 }

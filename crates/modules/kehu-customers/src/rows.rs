@@ -103,6 +103,7 @@ pub async fn dict_values(db: &Db) -> StoreResult<DictValues> {
                     kinds::REGION,
                     kinds::INDUSTRY,
                     kinds::SOURCE,
+                    kinds::CHANNEL,
                 ])),
         )
         .await?;

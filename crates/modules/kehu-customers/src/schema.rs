@@ -82,3 +82,37 @@ pub enum Contacts {
     UpdatedBy,
     Version,
 }
+
+/// 交往记录 (`cst_activity`): in the data scope through its customer.
+#[derive(Iden, Clone, Copy)]
+pub enum Activities {
+    Table,
+    Id,
+    CustomerId,
+    /// The contact met (optional; set to null when the contact is deleted).
+    ContactId,
+    /// When it happened.
+    At,
+    /// Dictionary value of kind `activity_channel`.
+    Channel,
+    Place,
+    Title,
+    Description,
+    /// Who recorded it (记录人) is `created_by`.
+    CreatedAt,
+    CreatedBy,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}
+
+/// The records that hang off a customer (its contacts, interactions, and what other modules
+/// link), by the entity name and id the audit log uses: the customer's change history reads
+/// their entries too, deleted ones included.
+#[derive(Iden, Clone, Copy)]
+pub enum CustomerRecords {
+    Table,
+    CustomerId,
+    Entity,
+    EntityId,
+}

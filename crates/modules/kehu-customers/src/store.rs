@@ -98,6 +98,25 @@ fn deleted() -> Expr {
     Expr::col((Customers::Table, Customers::DeletedAt)).is_not_null()
 }
 
+/// The customers in `scope` that are not in the trash, nothing selected yet: where this
+/// crate's stores of records owned through their customer (interactions) start, joining their
+/// table on [`customer_id`].
+pub(crate) fn live_customers(scope: OwnerFilter) -> SelectStatement {
+    customers(scope)
+        .select()
+        .and_where(not_deleted())
+        .to_owned()
+}
+
+/// The customer's id and name, as [`live_customers`] selects them.
+pub(crate) fn customer_id() -> Expr {
+    Expr::col((Customers::Table, Customers::Id))
+}
+
+pub(crate) fn customer_name() -> Expr {
+    Expr::col((Customers::Table, Customers::Name))
+}
+
 /// Customers in `scope` that are not in the trash.
 fn select_live(scope: OwnerFilter) -> SelectStatement {
     select_any(scope).and_where(not_deleted()).to_owned()
@@ -489,7 +508,7 @@ fn select_contacts(scope: OwnerFilter) -> SelectStatement {
     q
 }
 
-fn contact_by_id(scope: OwnerFilter, id: i64) -> SelectStatement {
+pub(crate) fn contact_by_id(scope: OwnerFilter, id: i64) -> SelectStatement {
     select_contacts(scope)
         .and_where(Expr::col((Contacts::Table, Contacts::Id)).eq(id))
         .to_owned()
@@ -874,6 +893,16 @@ impl CustomerStore {
         customer_id: i64,
     ) -> StoreResult<Vec<Contact>> {
         self.get(scope, customer_id).await?;
+        self.contacts_of_found(scope, customer_id).await
+    }
+
+    /// [`Self::contacts_of`] for a customer the caller has just found in `scope` (the customer
+    /// page): the same statement, without reading the customer again.
+    pub(crate) async fn contacts_of_found(
+        &self,
+        scope: OwnerFilter,
+        customer_id: i64,
+    ) -> StoreResult<Vec<Contact>> {
         let q = select_contacts(scope)
             .and_where(Expr::col((Contacts::Table, Contacts::CustomerId)).eq(customer_id))
             .order_by((Contacts::Table, Contacts::IsPrimary), Order::Desc)
@@ -946,7 +975,10 @@ impl CustomerStore {
                     (Contacts::CustomerId, Expr::val(customer_id)),
                     (Contacts::IsPrimary, Expr::val(primary)),
                 ]);
-                let c = write::create::<Contact>(tx, values, actor, async |_, _| Ok(())).await?;
+                let c = write::create::<Contact>(tx, values, actor, async |tx, id| {
+                    crate::history::link(tx, customer_id, "contact", id).await
+                })
+                .await?;
                 indexing::contact(tx, c).await
             })
             .await

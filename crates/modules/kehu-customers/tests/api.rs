@@ -409,10 +409,18 @@ async fn the_openapi_document_lists_the_customer_paths(b: TestBackend) {
         ("/api/v1/customers/transfer", "post"),
         ("/api/v1/customers/{id}/contacts", "post"),
         ("/api/v1/contacts/{id}", "delete"),
+        ("/api/v1/customers/{id}/activities", "get"),
+        ("/api/v1/customers/{id}/activities", "post"),
+        ("/api/v1/activities/{id}", "patch"),
+        ("/api/v1/activities/{id}", "delete"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{path} {method}");
     }
     assert!(doc["components"]["schemas"]["CustomerOut"].is_object());
+    assert!(doc["components"]["schemas"]["ActivityOut"].is_object());
+    let tags = doc["tags"].as_array().unwrap();
+    let customers = tags.iter().filter(|t| t["name"] == "customers").count();
+    assert_eq!(customers, 1, "one customers tag: {tags:?}");
 }
 
 common::on_both! {

@@ -240,6 +240,13 @@ async fn a_supervisor_transfers_ticked_customers_from_the_list(b: TestBackend) {
         .post_form("/customers/transfer", &[("to_owner_id", &to)])
         .await;
     assert_eq!(none.status(), 422);
+    // In the app's frame: the navigation and the user menu stay at hand.
+    let page = none.text().await.unwrap();
+    assert!(
+        page.contains("id=\"user-menu\"") && page.contains("id=\"nav\""),
+        "{page}"
+    );
+    assert!(page.contains("请选择 1 到 1000 个客户"), "{page}");
 }
 
 async fn another_managers_customer_pages_are_not_found(b: TestBackend) {

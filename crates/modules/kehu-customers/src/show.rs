@@ -1,0 +1,388 @@
+//! The customer page (客户 360°): profile, contacts, the interaction timeline with the form to
+//! record one, the panels other modules add (orders …, see `kehu_web::module::RecordPanel`)
+//! and the change history of the customer and of what hangs off it. Sections with a tab bar
+//! of plain links, so it works without JavaScript and reads on a phone. A bounded number of
+//! queries, each a range on an index.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use kehu_domain::Principal;
+use kehu_store::audit::AuditEntry;
+use kehu_store::page::ListRequest;
+use kehu_web::AppState;
+use kehu_web::access::PageGranted;
+use kehu_web::context::Ctx;
+use kehu_web::error::PageError;
+use kehu_web::i18n::Tr;
+use kehu_web::module::{Panel, record_panels};
+use kehu_web::pages::SavedQuery;
+use kehu_web::views::{Chrome, FormErrors, Opt, field_label, when};
+
+use crate::activities::{Activity, ActivityInput};
+use crate::domain::{ContactInput, fen_to_decimal, kinds};
+use crate::need;
+use crate::pages::{Labels, answer, gender_options};
+use crate::store::{Contact, Customer};
+
+/// How many interactions the page shows; the rest are a "more" away.
+pub const TIMELINE_LATEST: u64 = 20;
+/// How many history entries the page shows.
+pub const HISTORY_LATEST: u64 = 50;
+
+/// One field of the profile: its label and value as shown.
+struct Field {
+    label: String,
+    value: String,
+}
+
+/// One change in the history: when, who, what, to which record.
+struct Change {
+    /// `create`, `update` or `delete` (a create shows the values set, a delete those it had).
+    kind: String,
+    at: String,
+    by: String,
+    action: String,
+    /// The record changed when it is not the customer itself: "联系人 张三".
+    subject: String,
+    fields: Vec<(String, String, String)>,
+}
+
+/// One interaction on the timeline.
+pub(crate) struct Item {
+    pub id: i64,
+    pub time: String,
+    pub channel: String,
+    /// The first character of the channel's label, the timeline's icon.
+    pub icon: String,
+    /// The channel's value, for the icon's colour (`ch-visit`).
+    pub channel_class: String,
+    pub title: String,
+    pub place: String,
+    pub contact: String,
+    pub description: String,
+    pub recorded_by: String,
+}
+
+/// The interactions of one day (in the configured time zone), newest first.
+pub(crate) struct Day {
+    pub date: String,
+    pub items: Vec<Item>,
+}
+
+/// The timeline grouped by local day; `items` come newest first.
+pub(crate) fn timeline(tr: &Tr, labels: &Labels, items: &[Activity]) -> Vec<Day> {
+    let tz = tr.zone.tz();
+    let mut days: Vec<Day> = Vec::new();
+    for a in items {
+        let local = a.at.with_timezone(&tz);
+        let date = local.format("%Y-%m-%d").to_string();
+        let channel = labels.of(kinds::CHANNEL, &Some(a.channel.clone()));
+        let item = Item {
+            id: a.id,
+            time: local.format("%H:%M").to_string(),
+            icon: channel.chars().next().map(String::from).unwrap_or_default(),
+            channel,
+            channel_class: a
+                .channel
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect(),
+            title: a.title.clone(),
+            place: a.place.clone().unwrap_or_default(),
+            contact: a.contact_name.clone().unwrap_or_default(),
+            description: a.description.clone().unwrap_or_default(),
+            recorded_by: a.recorded_by_name.clone().unwrap_or_default(),
+        };
+        match days.last_mut() {
+            Some(d) if d.date == date => d.items.push(item),
+            _ => days.push(Day {
+                date,
+                items: vec![item],
+            }),
+        }
+    }
+    days
+}
+
+/// The forms on the page, as entered, with their errors (a failed save shows the page again).
+#[derive(Default)]
+pub(crate) struct Forms {
+    pub contact: ContactInput,
+    pub contact_errors: FormErrors,
+    pub activity: ActivityInput,
+    pub activity_errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "customers/show.html")]
+struct ShowPage {
+    c: Chrome,
+    cu: Customer,
+    status: String,
+    profile: Vec<Field>,
+    contacts: Vec<Contact>,
+    days: Vec<Day>,
+    /// How many interactions there are ("10,000+" past the cap), and whether more than shown.
+    activity_count: String,
+    more_activities: bool,
+    panels: Vec<Panel>,
+    history: Vec<Change>,
+    cf: ContactInput,
+    genders: Vec<Opt>,
+    /// The contact form's errors (`form_top.html` and the fields read `errors`).
+    errors: FormErrors,
+    af: ActivityInput,
+    aerrors: FormErrors,
+    channels: Vec<Opt>,
+    contact_opts: Vec<Opt>,
+    saved: bool,
+}
+
+fn show_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The profile's rows that have a value.
+fn profile(tr: &Tr, labels: &Labels, cu: &Customer) -> Vec<Field> {
+    let code = |prefix: &str, v: &Option<String>| {
+        v.as_ref()
+            .map(|v| tr.t(&format!("{prefix}-{}", v.replace('_', "-"))))
+            .unwrap_or_default()
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let stars = |n: Option<i16>| {
+        n.map(|n| "★".repeat(usize::try_from(n).unwrap_or_default()))
+            .unwrap_or_default()
+    };
+    let rows: Vec<(&str, String)> = vec![
+        ("owner_id", cu.owner_name.clone()),
+        ("region", labels.of(kinds::REGION, &cu.region)),
+        ("level", labels.of(kinds::LEVEL, &cu.level)),
+        ("industry", labels.of(kinds::INDUSTRY, &cu.industry)),
+        ("source", labels.of(kinds::SOURCE, &cu.source)),
+        ("satisfaction", stars(cu.satisfaction)),
+        ("credit", stars(cu.credit)),
+        ("phone", text(&cu.phone)),
+        ("fax", text(&cu.fax)),
+        ("website", text(&cu.website)),
+        ("address", text(&cu.address)),
+        ("postcode", text(&cu.postcode)),
+        ("licence_no", text(&cu.licence_no)),
+        ("legal_rep", text(&cu.legal_rep)),
+        (
+            "registered_capital",
+            cu.registered_capital
+                .map(fen_to_decimal)
+                .unwrap_or_default(),
+        ),
+        (
+            "annual_turnover",
+            cu.annual_turnover.map(fen_to_decimal).unwrap_or_default(),
+        ),
+        ("bank", text(&cu.bank)),
+        ("bank_account", text(&cu.bank_account)),
+        ("local_tax_no", text(&cu.local_tax_no)),
+        ("national_tax_no", text(&cu.national_tax_no)),
+        ("size", code("size", &cu.size)),
+        ("gender", code("gender", &cu.gender)),
+        (
+            "birthday",
+            cu.birthday.map(|d| d.to_string()).unwrap_or_default(),
+        ),
+        ("income_band", text(&cu.income_band)),
+        ("tags", cu.tag_list().join("、")),
+        (
+            "last_order_at",
+            cu.last_order_at.map(|t| when(tr, &t)).unwrap_or_default(),
+        ),
+        ("memo", text(&cu.memo)),
+    ];
+    rows.into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(f, value)| Field {
+            label: field_label(tr, f),
+            value,
+        })
+        .collect()
+}
+
+/// What the history needs to show values by their names.
+struct Names<'a> {
+    tr: &'a Tr,
+    labels: &'a Labels,
+    /// The customer's contacts by id.
+    contacts: HashMap<String, String>,
+    /// The account manager's id and name.
+    owner: (String, String),
+}
+
+/// A history entry as shown: dictionary values, codes and yes/no by their labels, contacts
+/// and the account manager by name; fields that were and stay empty left out.
+fn change(n: &Names, e: &AuditEntry) -> Change {
+    let (tr, labels, contacts) = (n.tr, n.labels, &n.contacts);
+    let changes = e.changes_json();
+    let shown = |field: &str, v: &serde_json::Value| -> String {
+        if let serde_json::Value::Bool(b) = v {
+            return tr.t(if *b { "audit-yes" } else { "audit-no" });
+        }
+        let s = show_value(v);
+        if s.is_empty() {
+            return s;
+        }
+        let kind = match field {
+            "owner_id" if s == n.owner.0 => return n.owner.1.clone(),
+            "status" => return tr.t(&format!("customer-status-{}", s.replace('_', "-"))),
+            "gender" | "size" => return tr.t(&format!("{field}-{s}")),
+            "region" => kinds::REGION,
+            "level" => kinds::LEVEL,
+            "industry" => kinds::INDUSTRY,
+            "source" => kinds::SOURCE,
+            "channel" => kinds::CHANNEL,
+            "contact_id" => return contacts.get(&s).cloned().unwrap_or(s),
+            "at" => {
+                return chrono::DateTime::parse_from_rfc3339(&s)
+                    .map(|t| when(tr, &t.to_utc()))
+                    .unwrap_or(s);
+            }
+            _ => return s,
+        };
+        labels.of(kind, &Some(s))
+    };
+    let subject = if e.entity == "customer" {
+        String::new()
+    } else {
+        // The record's name as the entry holds it (a deleted record is gone from the tables).
+        let named = ["name", "title"].iter().find_map(|k| {
+            let v = &changes[*k];
+            [&v["after"], &v["before"]]
+                .into_iter()
+                .map(show_value)
+                .find(|s| !s.is_empty())
+        });
+        let name = named
+            .or_else(|| contacts.get(&e.entity_id).cloned())
+            .unwrap_or_else(|| format!("#{}", e.entity_id));
+        let kind = format!("audit-entity-{}", e.entity);
+        let kind = if tr.has(&kind) {
+            tr.t(&kind)
+        } else {
+            e.entity.clone()
+        };
+        format!("{kind} {name}")
+    };
+    Change {
+        kind: e.action.clone(),
+        at: when(tr, &e.at),
+        by: e.username.clone(),
+        action: tr.t(&format!("audit-action-{}", e.action)),
+        subject,
+        fields: changes
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    // A record of the customer names it in its own entries: no news here.
+                    .filter(|(k, _)| !(e.entity != "customer" && *k == "customer_id"))
+                    .map(|(k, v)| {
+                        (
+                            field_label(tr, k),
+                            shown(k, &v["before"]),
+                            shown(k, &v["after"]),
+                        )
+                    })
+                    .filter(|(_, before, after)| !(before.is_empty() && after.is_empty()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The customer page, with `forms` as entered (and their errors) after a failed save.
+pub(crate) async fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &Principal,
+    id: i64,
+    mut forms: Forms,
+    saved: bool,
+) -> Result<Response, PageError> {
+    if forms.activity_errors.is_empty() && forms.activity.at.is_empty() {
+        // Most interactions are recorded right after they happened: the time starts at now.
+        forms.activity.at = chrono::Utc::now()
+            .with_timezone(&ctx.tr.zone.tz())
+            .format("%Y-%m-%dT%H:%M")
+            .to_string();
+    }
+    let store = crate::store(state);
+    let scope = user.owner_filter();
+    let cu = store.get(scope, id).await?;
+    let contacts = store.contacts_of_found(scope, id).await?;
+    let activities = crate::activities(state)
+        .of_found_customer(scope, id, ListRequest::first(TIMELINE_LATEST))
+        .await?;
+    let entries = crate::history::latest(&state.store.db, id, HISTORY_LATEST).await?;
+    let panels = record_panels(state, user, ctx, "customer", id).await?;
+    let labels = Labels::load(state).await?;
+    let c = Chrome::new(ctx, "/customers");
+    let tr = c.tr;
+    let names = Names {
+        tr: &tr,
+        labels: &labels,
+        contacts: contacts
+            .iter()
+            .map(|k| (k.id.to_string(), k.name.clone()))
+            .collect(),
+        owner: (cu.owner_id.to_string(), cu.owner_name.clone()),
+    };
+    let history = entries.iter().map(|e| change(&names, e)).collect();
+    let count = activities.count;
+    let contact_opts = Opt::list(
+        contacts.iter().map(|k| (k.id, k.name.clone())),
+        &forms.activity.contact_id,
+    );
+    let p = ShowPage {
+        status: tr.t(&format!("customer-status-{}", cu.status.replace('_', "-"))),
+        genders: gender_options(&tr, &forms.contact.gender),
+        profile: profile(&tr, &labels, &cu),
+        days: timeline(&tr, &labels, &activities.items),
+        activity_count: if count.exact {
+            count.value.to_string()
+        } else {
+            format!("{}+", count.value.saturating_sub(1))
+        },
+        more_activities: activities.next.is_some(),
+        channels: labels.options(kinds::CHANNEL, &forms.activity.channel),
+        contact_opts,
+        cu,
+        contacts,
+        panels,
+        history,
+        cf: forms.contact,
+        errors: forms.contact_errors,
+        af: forms.activity,
+        aerrors: forms.activity_errors,
+        saved,
+        c,
+    };
+    let status = if p.errors.is_empty() {
+        &p.aerrors
+    } else {
+        &p.errors
+    };
+    answer(&p, status)
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    PageGranted { user, ctx, .. }: PageGranted<need::Customers>,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    page(&state, &ctx, &user, id, Forms::default(), q.saved.is_some()).await
+}
