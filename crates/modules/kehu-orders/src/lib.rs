@@ -14,7 +14,11 @@ pub mod store;
 
 use chrono::{FixedOffset, Offset, Utc};
 use kehu_domain::Right;
-use kehu_web::{AppState, Module, NavEntry};
+use kehu_domain::policy::Principal;
+use kehu_web::context::Ctx;
+use kehu_web::error::AppError;
+use kehu_web::module::BoxFuture;
+use kehu_web::{AppState, Module, NavEntry, Panel, RecordPanel};
 use utoipa::OpenApi;
 
 pub use pages::customer_orders_html;
@@ -59,6 +63,35 @@ pub fn module() -> Module {
             Right::ProductWrite,
         ])
         .migrations(migrations::MIGRATIONS)
+        .panel(RecordPanel {
+            record: "customer",
+            order: 20,
+            render: orders_panel,
+        })
+}
+
+/// The customer page's orders (历史订单): the latest with lines and totals, for users who
+/// may read orders.
+fn orders_panel<'a>(
+    state: &'a AppState,
+    user: &'a Principal,
+    ctx: &'a Ctx,
+    customer_id: i64,
+) -> BoxFuture<'a, Result<Option<Panel>, AppError>> {
+    Box::pin(async move {
+        if !user.can(Right::OrderRead) {
+            return Ok(None);
+        }
+        let (body_html, count) =
+            pages::customer_orders_panel(state, user, ctx, customer_id).await?;
+        Ok(Some(Panel {
+            id: "orders",
+            title: ctx.tr.t("orders-history"),
+            count: Some(count),
+            body_html,
+            more_href: Some(format!("/orders?customer_id={customer_id}")),
+        }))
+    })
 }
 
 /// The configured time zone's offset now.

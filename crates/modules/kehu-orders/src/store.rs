@@ -504,7 +504,9 @@ impl OrderStore {
                     (Orders::Memo, Expr::val(d.memo.clone())),
                 ];
                 let order = write::create::<Order>(tx, values, actor, async |tx, id| {
-                    insert_lines(tx, id, &lines).await
+                    insert_lines(tx, id, &lines).await?;
+                    // The order's changes show in the customer's history.
+                    kehu_customers::history::link(tx, d.customer_id, "order", id).await
                 })
                 .await?;
                 self.keep_last_order(tx, d.customer_id, actor).await?;

@@ -295,29 +295,12 @@ async fn a_manager_places_an_order_through_the_form_and_cancels_it(b: TestBacken
     assert!(html(&wang, "/orders").await.contains("还没有订单"));
 }
 
-/// The customer page's orders panel, mounted at a test route the way the customer page will
-/// call it: the customer's recent orders with lines and totals, and 404 outside the scope.
-async fn panel(
-    axum::extract::State(state): axum::extract::State<kehu_web::AppState>,
-    kehu_web::access::PageGranted { user, ctx, .. }: kehu_web::access::PageGranted<
-        kehu_orders::need::Orders,
-    >,
-    axum::extract::Path(id): axum::extract::Path<i64>,
-) -> Result<String, kehu_web::error::PageError> {
-    let (html, count) = kehu_orders::pages::customer_orders_panel(&state, &user, &ctx, id).await?;
-    let alone = kehu_orders::customer_orders_html(&state, &user, &ctx, id).await?;
-    assert_eq!(html, alone);
-    Ok(format!("{count}\n{html}"))
-}
-
+/// The customer page (360°) shows the orders panel: the customer's recent orders with lines
+/// and totals, newest first, their count on the tab, and the orders in the change history.
 async fn the_customer_page_panel_lists_recent_orders_with_lines_and_totals(b: TestBackend) {
     let mut modules = kehu_web::platform::modules();
     modules.push(kehu_customers::module());
     modules.push(kehu_orders::module());
-    modules.push(
-        kehu_web::Module::new("panel_test")
-            .pages(axum::Router::new().route("/test/panel/{id}", axum::routing::get(panel))),
-    );
     let app =
         kehu_testkit::spawn_app_with_modules(b, kehu_web::Modules::new(modules).unwrap()).await;
     let zhou = signed_in(&app, "zhou", "sales_supervisor").await;
@@ -336,9 +319,10 @@ async fn the_customer_page_panel_lists_recent_orders_with_lines_and_totals(b: Te
             .await,
     );
     let customer = id_in(&c, "/customers/");
-    let empty = html(&li, &format!("/test/panel/{customer}")).await;
+    let page = format!("/customers/{customer}");
+    let empty = html(&li, &page).await;
     assert!(
-        empty.starts_with("0\n") && empty.contains("还没有订单"),
+        empty.contains("id=\"orders\"") && empty.contains("还没有订单"),
         "{empty}"
     );
     for (date, qty) in [("2024-01-02", "2"), ("2024-03-04", "1.5")] {
@@ -355,8 +339,16 @@ async fn the_customer_page_panel_lists_recent_orders_with_lines_and_totals(b: Te
             .await;
         assert_eq!(r.status(), 303);
     }
-    let panel = html(&li, &format!("/test/panel/{customer}")).await;
-    assert!(panel.starts_with("2\n"), "{panel}");
+    let whole = html(&li, &page).await;
+    let panel = &whole[whole.find("id=\"orders\"").unwrap()..];
+    assert!(
+        panel.contains(&format!("/orders?customer_id={customer}")),
+        "{panel}"
+    );
+    assert!(
+        whole.contains("audit-entity-order") || whole.contains("订单"),
+        "{whole}"
+    );
     let newest = panel.find("2024-03-04").unwrap();
     let oldest = panel.find("2024-01-02").unwrap();
     assert!(newest < oldest, "newest first: {panel}");
@@ -366,10 +358,7 @@ async fn the_customer_page_panel_lists_recent_orders_with_lines_and_totals(b: Te
     );
     assert!(panel.contains("复印纸") && panel.contains("1.5"), "{panel}");
     let wang = signed_in(&app, "wang", "account_manager").await;
-    assert_eq!(
-        wang.get(&format!("/test/panel/{customer}")).await.status(),
-        404
-    );
+    assert_eq!(wang.get(&page).await.status(), 404);
 }
 
 common::on_both! {
