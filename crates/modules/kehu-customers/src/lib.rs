@@ -5,6 +5,8 @@
 pub mod api;
 pub mod demo;
 pub mod domain;
+pub mod export;
+pub mod import;
 pub mod migrations;
 pub mod pages;
 mod rows;

@@ -1,0 +1,1 @@
+//! Exporting customers and contacts.
