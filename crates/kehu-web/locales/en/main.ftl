@@ -425,3 +425,7 @@ import-error-worker-failed = Reading the file failed.
 err-import-duplicate-other-owner = Another account manager has this customer already.
 err-import-customer-unknown = No such customer (by code or name).
 err-import-customer-ambiguous = Several customers have this name; give the customer code.
+import-yes = yes
+import-no = no
+err-export-too-many-rows = More rows than an XLSX worksheet holds (1,048,575); export as CSV.
+err-export-no-vcard = Customers cannot be exported as vCard.

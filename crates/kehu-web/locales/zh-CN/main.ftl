@@ -425,3 +425,7 @@ import-error-worker-failed = 读取文件时出错。
 err-import-duplicate-other-owner = 另一位客户经理的客户中已有这个客户。
 err-import-customer-unknown = 没有这个客户（按客户编号或名称）。
 err-import-customer-ambiguous = 有多个同名客户，请填写客户编号。
+import-yes = 是
+import-no = 否
+err-export-too-many-rows = 超过 XLSX 工作表的行数上限（1048575 行），请导出为 CSV。
+err-export-no-vcard = 客户不能导出为 vCard。

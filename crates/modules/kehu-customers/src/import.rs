@@ -36,17 +36,23 @@ use crate::store::{self, Contact, CustomerStore, Match, MatchKeys, NewCustomer};
 /// A field spec titled by Fluent keys in both languages.
 fn spec(name: &str, key: &str, aliases: &[&str]) -> FieldSpec {
     let (zh, en) = (Tr::new(Language::ZhCn), Tr::new(Language::En));
-    aliases.iter().fold(
-        FieldSpec::new(name, zh.t(key), en.t(key)),
-        |spec, alias| spec.alias(*alias),
-    )
+    aliases
+        .iter()
+        .fold(FieldSpec::new(name, zh.t(key), en.t(key)), |spec, alias| {
+            spec.alias(*alias)
+        })
 }
 
 /// The columns of a customer file.
 pub fn customer_fields() -> Vec<FieldSpec> {
     vec![
         spec("code", "field-code", &["编号"]),
-        spec("name", "field-customer-name", &["客户", "公司名称", "customer"]).required(),
+        spec(
+            "name",
+            "field-customer-name",
+            &["客户", "公司名称", "customer"],
+        )
+        .required(),
         spec("owner", "field-owner-id", &["owner_id", "负责人"]),
         spec("region", "field-region", &["省份", "所在地区"]),
         spec("level", "field-level", &["等级"]),
@@ -61,7 +67,11 @@ pub fn customer_fields() -> Vec<FieldSpec> {
         spec("website", "field-website", &["网站"]),
         spec("licence_no", "field-licence-no", &["营业执照号"]),
         spec("legal_rep", "field-legal-rep", &["法人"]),
-        spec("registered_capital", "field-registered-capital", &["注册资金"]),
+        spec(
+            "registered_capital",
+            "field-registered-capital",
+            &["注册资金"],
+        ),
         spec("annual_turnover", "field-annual-turnover", &["年营业额"]),
         spec("bank", "field-bank", &[]),
         spec("bank_account", "field-bank-account", &[]),
@@ -73,7 +83,11 @@ pub fn customer_fields() -> Vec<FieldSpec> {
         spec("income_band", "field-income-band", &[]),
         spec("tags", "field-tags", &[]),
         spec("memo", "field-memo", &[]),
-        spec("contact_name", "import-field-contact", &["联系人姓名", "contact"]),
+        spec(
+            "contact_name",
+            "import-field-contact",
+            &["联系人姓名", "contact"],
+        ),
         spec("mobile", "field-mobile", &["手机号", "手机号码"]),
         spec("email", "field-email", &["邮箱", "e-mail"]),
     ]
@@ -299,7 +313,8 @@ impl ImportRows for CustomerImport {
         };
         match draft {
             Some(draft) if errors.is_empty() => {
-                let code = Some(normalize(get("code")).to_ascii_uppercase()).filter(|c| !c.is_empty());
+                let code =
+                    Some(normalize(get("code")).to_ascii_uppercase()).filter(|c| !c.is_empty());
                 Ok(CustomerRow {
                     code,
                     draft,
@@ -351,7 +366,12 @@ fn keys_of(r: &CustomerRow) -> Vec<Key> {
 
 fn match_keys(m: &Match) -> Vec<Key> {
     let mut keys = vec![Key::Code(m.code.clone()), Key::Name(m.name.clone())];
-    keys.extend(m.phone.iter().chain(&m.mobile).map(|p| Key::Phone(p.clone())));
+    keys.extend(
+        m.phone
+            .iter()
+            .chain(&m.mobile)
+            .map(|p| Key::Phone(p.clone())),
+    );
     keys.extend(m.email.iter().map(|e| Key::Email(e.to_lowercase())));
     keys
 }
@@ -644,15 +664,11 @@ async fn commit_contacts(
                 }
                 let mut values = store::contact_values(&d);
                 values.push((Contacts::IsPrimary, Expr::val(d.is_primary)));
-                let after = write::update(
-                    tx,
-                    &before,
-                    before.version,
-                    values,
-                    &cx.actor,
-                    async |_| Ok(()),
-                )
-                .await?;
+                let after =
+                    write::update(tx, &before, before.version, values, &cx.actor, async |_| {
+                        Ok(())
+                    })
+                    .await?;
                 *known = store::contacts_of_many(tx, &[customer]).await?;
                 let _ = after;
                 Outcome::Updated

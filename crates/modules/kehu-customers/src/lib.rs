@@ -3,10 +3,12 @@
 //! [`kehu_web::Module`].
 
 pub mod api;
+pub mod cli;
 pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod import;
+pub mod io_api;
 pub mod migrations;
 pub mod pages;
 mod rows;
@@ -24,6 +26,8 @@ pub mod need {
         Customers => CustomerRead,
         CustomerWrite => CustomerWrite,
         CustomerDelete => CustomerDelete,
+        CustomerImport => CustomerImport,
+        CustomerExport => CustomerExport,
     }
 }
 
@@ -38,10 +42,13 @@ pub fn module() -> Module {
             100,
         ))
         .api(api::router(), api::CustomersApi::openapi())
+        .api(io_api::router(), io_api::IoApi::openapi())
         .rights(&[
             Right::CustomerRead,
             Right::CustomerWrite,
             Right::CustomerDelete,
+            Right::CustomerImport,
+            Right::CustomerExport,
         ])
         .migrations(migrations::MIGRATIONS)
 }

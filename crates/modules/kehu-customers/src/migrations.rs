@@ -33,11 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
 /// stay index probes at a million customers.
 fn duplicate_keys() -> Vec<Ddl> {
     vec![
-        index(
-            "ix_customers_phone",
-            Customers::Table,
-            &[&Customers::Phone],
-        ),
+        index("ix_customers_phone", Customers::Table, &[&Customers::Phone]),
         index("ix_contacts_mobile", Contacts::Table, &[&Contacts::Mobile]),
         index("ix_contacts_email", Contacts::Table, &[&Contacts::Email]),
     ]

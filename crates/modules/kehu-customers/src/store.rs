@@ -664,7 +664,11 @@ impl CustomerStore {
     /// The manager a customer gets: a user whose scope is their own records manages only
     /// their own customers (another owner is a field error); otherwise the one asked for, or
     /// the user entering it.
-    pub(crate) fn owner_for(scope: OwnerFilter, asked: Option<i64>, actor: &Actor) -> StoreResult<i64> {
+    pub(crate) fn owner_for(
+        scope: OwnerFilter,
+        asked: Option<i64>,
+        actor: &Actor,
+    ) -> StoreResult<i64> {
         match (scope.owner(), asked) {
             (Some(me), Some(o)) if o != me => {
                 Err(DomainError::field("owner_id", "err-owner-scope").into())
@@ -949,7 +953,12 @@ pub(crate) async fn primary_of(tx: &mut Tx, customer_id: i64) -> StoreResult<Opt
 }
 
 /// Makes `c` the primary contact or not, audited like any change.
-pub(crate) async fn set_primary(tx: &mut Tx, c: &Contact, primary: bool, actor: &Actor) -> StoreResult<()> {
+pub(crate) async fn set_primary(
+    tx: &mut Tx,
+    c: &Contact,
+    primary: bool,
+    actor: &Actor,
+) -> StoreResult<()> {
     let values = vec![(Contacts::IsPrimary, Expr::val(primary))];
     write::update(tx, c, c.version, values, actor, async |_| Ok(())).await?;
     Ok(())
@@ -1049,8 +1058,14 @@ pub(crate) async fn find_matches(tx: &mut Tx, keys: &MatchKeys) -> StoreResult<V
     ] {
         for chunk in values.chunks(IN_CHUNK) {
             let q = base()
-                .expr_as(Expr::col((Contacts::Table, Contacts::Mobile)), Alias::new("mobile"))
-                .expr_as(Expr::col((Contacts::Table, Contacts::Email)), Alias::new("email"))
+                .expr_as(
+                    Expr::col((Contacts::Table, Contacts::Mobile)),
+                    Alias::new("mobile"),
+                )
+                .expr_as(
+                    Expr::col((Contacts::Table, Contacts::Email)),
+                    Alias::new("email"),
+                )
                 .inner_join(
                     Contacts::Table,
                     Expr::col((Contacts::Table, Contacts::CustomerId))

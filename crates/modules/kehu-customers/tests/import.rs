@@ -12,9 +12,9 @@ use chrono::FixedOffset;
 use kehu_customers::import::{Context, Kind, import_file};
 use kehu_customers::store::{ContactFilter, Customer, CustomerFilter, CustomerStore};
 use kehu_domain::policy::OwnerFilter;
+use kehu_store::PageRequest;
 use kehu_store::audit::{Actor, AuditFilter};
 use kehu_store::page::ListRequest;
-use kehu_store::PageRequest;
 use kehu_testkit::{TestApp, TestBackend};
 use kehu_web::import::{ImportError, ImportOptions, OnDuplicate, Summary};
 
@@ -138,7 +138,10 @@ async fn a_gbk_file_with_zh_cn_titles_and_labels_imports(b: TestBackend) {
         .unwrap();
     assert_eq!(s.detected.encoding, Some("GBK"));
     assert_eq!(counts(&s), (2, 0, 0, 0));
-    assert_eq!(s.counts.line(), "imported 2, updated 0, skipped 0, rejected 0");
+    assert_eq!(
+        s.counts.line(),
+        "imported 2, updated 0, skipped 0, rejected 0"
+    );
     assert!(s.rejects.is_none(), "no rejects file without rejected rows");
     let all = w.customers().await;
     let hq = &all[0];
@@ -185,7 +188,12 @@ async fn utf8_with_bom_and_xlsx_import_the_same(b: TestBackend) {
     let admin = w.user("boss", "王总", "admin").await;
     let csv = "\u{feff}name,region,level\n宏达贸易,广东省,key_account\n";
     let s = w
-        .import(&admin, Kind::Customers, &w.file("a.csv", csv.as_bytes()), mode(OnDuplicate::Create))
+        .import(
+            &admin,
+            Kind::Customers,
+            &w.file("a.csv", csv.as_bytes()),
+            mode(OnDuplicate::Create),
+        )
         .await
         .unwrap();
     assert_eq!(s.detected.encoding, Some("UTF-8"));
@@ -201,7 +209,12 @@ async fn utf8_with_bom_and_xlsx_import_the_same(b: TestBackend) {
     let mut bytes = Vec::new();
     x.save_to_writer(std::io::Cursor::new(&mut bytes)).unwrap();
     let s = w
-        .import(&admin, Kind::Customers, &w.file("b.xlsx", &bytes), ImportOptions::default())
+        .import(
+            &admin,
+            Kind::Customers,
+            &w.file("b.xlsx", &bytes),
+            ImportOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(s.detected.format, kehu_io::Format::Xlsx);
@@ -261,7 +274,10 @@ async fn bad_rows_go_to_the_rejects_file_with_line_and_reason(b: TestBackend) {
     has(",9,有一个单元格太大。");
     has(",,,11,引号不成对");
     assert!(!names.iter().any(|n| n.contains("吞掉")), "{names:?}");
-    assert!(!rejects.contains(&big), "the oversize cell is cut in the rejects file");
+    assert!(
+        !rejects.contains(&big),
+        "the oversize cell is cut in the rejects file"
+    );
 }
 
 async fn a_missing_required_column_stops_before_anything_is_written(b: TestBackend) {
@@ -286,9 +302,14 @@ async fn duplicates_are_skipped_updated_or_created_as_asked(b: TestBackend) {
     let first = "客户名称,电话,联系人,手机,电子邮件,地区\n\
         甲公司,020-8888 6666,,,,\n\
         乙公司,,王五,13900139000,wang@example.cn,\n";
-    w.import(&admin, Kind::Customers, &w.file("1.csv", first.as_bytes()), ImportOptions::default())
-        .await
-        .unwrap();
+    w.import(
+        &admin,
+        Kind::Customers,
+        &w.file("1.csv", first.as_bytes()),
+        ImportOptions::default(),
+    )
+    .await
+    .unwrap();
     // Same phone written otherwise, same mobile, same e-mail, same name, and one new.
     let again = "客户名称,电话,联系人,手机,电子邮件,地区\n\
         甲公司（新名）,+86 20 8888 6666,,,,广东省\n\
@@ -302,7 +323,11 @@ async fn duplicates_are_skipped_updated_or_created_as_asked(b: TestBackend) {
         .import(&admin, Kind::Customers, &path, mode(OnDuplicate::Skip))
         .await
         .unwrap();
-    assert_eq!(counts(&s), (1, 0, 5, 0), "four stored duplicates, one in the file");
+    assert_eq!(
+        counts(&s),
+        (1, 0, 5, 0),
+        "four stored duplicates, one in the file"
+    );
     assert_eq!(w.customers().await.len(), 3);
     let s = w
         .import(&admin, Kind::Customers, &path, mode(OnDuplicate::Update))
@@ -334,9 +359,16 @@ async fn a_rerun_after_a_crash_between_batches_creates_no_duplicates(b: TestBack
         stop_after_batches: Some(2),
         ..ImportOptions::default()
     };
-    let err = w.import(&admin, Kind::Customers, &path, crash).await.unwrap_err();
+    let err = w
+        .import(&admin, Kind::Customers, &path, crash)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "stopped");
-    assert_eq!(w.customers().await.len(), 6, "the two committed batches stay");
+    assert_eq!(
+        w.customers().await.len(),
+        6,
+        "the two committed batches stay"
+    );
     let s = w
         .import(&admin, Kind::Customers, &path, mode(OnDuplicate::Skip))
         .await
@@ -347,7 +379,11 @@ async fn a_rerun_after_a_crash_between_batches_creates_no_duplicates(b: TestBack
         .import(&admin, Kind::Customers, &path, mode(OnDuplicate::Skip))
         .await
         .unwrap();
-    assert_eq!(counts(&s), (0, 0, 7, 0), "a re-run of a finished import skips all");
+    assert_eq!(
+        counts(&s),
+        (0, 0, 7, 0),
+        "a re-run of a finished import skips all"
+    );
     let contacts = w
         .store
         .contact_list(
@@ -365,9 +401,14 @@ async fn a_manager_imports_only_for_themselves(b: TestBackend) {
     let li = w.user("lina", "李娜", "account_manager").await;
     let wang = w.user("wangfang", "王芳", "account_manager").await;
     let theirs = "客户名称,客户经理\n王芳的客户,王芳\n";
-    w.import(&wang, Kind::Customers, &w.file("w.csv", theirs.as_bytes()), ImportOptions::default())
-        .await
-        .unwrap();
+    w.import(
+        &wang,
+        Kind::Customers,
+        &w.file("w.csv", theirs.as_bytes()),
+        ImportOptions::default(),
+    )
+    .await
+    .unwrap();
     let text = "客户名称,客户经理\n我的客户,\n给王芳,王芳\n王芳的客户,\n";
     let path = w.file("l.csv", text.as_bytes());
     let s = w
@@ -376,12 +417,18 @@ async fn a_manager_imports_only_for_themselves(b: TestBackend) {
         .unwrap();
     assert_eq!(counts(&s), (1, 0, 0, 2));
     let rejects = std::fs::read_to_string(s.rejects.unwrap()).unwrap();
-    assert!(rejects.contains("给王芳,王芳,3,客户经理：您只能管理自己的客户。"), "{rejects}");
+    assert!(
+        rejects.contains("给王芳,王芳,3,客户经理：您只能管理自己的客户。"),
+        "{rejects}"
+    );
     assert!(rejects.contains("王芳的客户,,4,"), "{rejects}");
     let all = w.customers().await;
     assert_eq!(all.len(), 2);
     assert_eq!(all[1].owner_id, li.id);
-    assert_eq!(all[0].owner_id, wang.id, "the other manager's customer is unchanged");
+    assert_eq!(
+        all[0].owner_id, wang.id,
+        "the other manager's customer is unchanged"
+    );
 }
 
 async fn contacts_import_to_their_customers_by_code_or_name(b: TestBackend) {
@@ -389,9 +436,14 @@ async fn contacts_import_to_their_customers_by_code_or_name(b: TestBackend) {
     let admin = w.user("boss", "王总", "admin").await;
     let li = w.user("lina", "李娜", "account_manager").await;
     let text = "客户名称,客户经理\n甲公司,李娜\n乙公司,王总\n";
-    w.import(&admin, Kind::Customers, &w.file("c.csv", text.as_bytes()), ImportOptions::default())
-        .await
-        .unwrap();
+    w.import(
+        &admin,
+        Kind::Customers,
+        &w.file("c.csv", text.as_bytes()),
+        ImportOptions::default(),
+    )
+    .await
+    .unwrap();
     let all = w.customers().await;
     let contacts = format!(
         "客户,姓名,手机,主联系人\n\
@@ -414,6 +466,9 @@ async fn contacts_import_to_their_customers_by_code_or_name(b: TestBackend) {
         .contacts_of(OwnerFilter::system(), all[0].id)
         .await
         .unwrap();
-    let names: Vec<(&str, bool)> = mine.iter().map(|c| (c.name.as_str(), c.is_primary)).collect();
+    let names: Vec<(&str, bool)> = mine
+        .iter()
+        .map(|c| (c.name.as_str(), c.is_primary))
+        .collect();
     assert_eq!(names, [("李四", true), ("张三", false)]);
 }
