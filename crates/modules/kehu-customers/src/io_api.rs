@@ -99,12 +99,14 @@ async fn spawn_export(
     });
     match rx.recv().await {
         Some(Ok(first)) => Ok(file_response(format, name, first, rx)),
-        _ => Err(match done_rx.await {
-            Ok(Err(e)) => export_error(e),
-            _ => ApiError(AppError::Internal(anyhow::anyhow!(
+        _ => match done_rx.await {
+            // Nothing to write (no contacts as vCards): an empty file.
+            Ok(Ok(_)) => Ok(file_response(format, name, Vec::new(), rx)),
+            Ok(Err(e)) => Err(export_error(e)),
+            Err(_) => Err(ApiError(AppError::Internal(anyhow::anyhow!(
                 "the export ended early"
-            ))),
-        }),
+            )))),
+        },
     }
 }
 
