@@ -461,3 +461,45 @@ fn read_batches<I: ImportRows>(
         send(batch);
     }
 }
+
+/// One row of the mapping page's preview: the cells as read and, when the row would be
+/// refused, why (in `tr`'s language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewRow {
+    pub line: u64,
+    pub cells: Vec<String>,
+    pub reason: Option<String>,
+}
+
+/// The first `n` rows of an opened file as the import would see them (parsed, not stored):
+/// what the mapping page shows under the chosen columns.
+pub fn preview<I: ImportRows>(
+    opened: &mut Opened,
+    importer: &I,
+    n: usize,
+    tr: &Tr,
+) -> Result<Vec<PreviewRow>, ImportError> {
+    let mut out = Vec::with_capacity(n);
+    for record in opened.reader.by_ref().take(n) {
+        let (row, reason) = match record? {
+            Record::Rejected(row, reason) => {
+                let key = format!("import-reject-{}", reason.code().replace('_', "-"));
+                let text = tr.t(&key);
+                (row, Some(text))
+            }
+            Record::Row(row) => {
+                let reason = importer
+                    .parse(&opened.map, &row.cells)
+                    .err()
+                    .map(|errors| reason_text(tr, importer.fields(), &errors));
+                (row, reason)
+            }
+        };
+        out.push(PreviewRow {
+            line: row.line,
+            cells: row.cells,
+            reason,
+        });
+    }
+    Ok(out)
+}

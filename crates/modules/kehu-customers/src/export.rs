@@ -431,3 +431,38 @@ pub async fn contacts(
     out.finish(sink).await?;
     Ok(n)
 }
+
+/// The list's filters as the export API's query (`&region=440000…`, each value escaped), for
+/// the export buttons of the list page.
+pub fn list_query(f: &CustomerFilter, owner: Option<&str>) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let mut push = |k: &'static str, v: &Option<String>| {
+        if let Some(v) = v {
+            pairs.push((k, v.clone()));
+        }
+    };
+    push("q", &f.q);
+    push("region", &f.region);
+    push("level", &f.level);
+    push("industry", &f.industry);
+    push("tag", &f.tag);
+    push("status", &f.status.map(|s| s.code().to_owned()));
+    push(
+        "owner_id",
+        &owner.map(str::to_owned).filter(|o| !o.trim().is_empty()),
+    );
+    let rfc =
+        |t: &Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    push("created_from", &rfc(&f.created_from));
+    push("created_to", &rfc(&f.created_to));
+    pairs
+        .iter()
+        .map(|(k, v)| format!("&{k}={}", form_urlencoded_value(v)))
+        .collect()
+}
+
+fn form_urlencoded_value(v: &str) -> String {
+    serde_urlencoded::to_string([("v", v)])
+        .map(|s| s.trim_start_matches("v=").to_owned())
+        .unwrap_or_default()
+}

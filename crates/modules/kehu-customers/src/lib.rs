@@ -8,6 +8,7 @@ pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod import;
+pub mod import_pages;
 pub mod io_api;
 pub mod migrations;
 pub mod pages;
@@ -35,6 +36,7 @@ pub mod need {
 pub fn module() -> Module {
     Module::new("customers")
         .pages(pages::router())
+        .pages(import_pages::router())
         .nav(NavEntry::new(
             "/customers",
             "nav-customers",
