@@ -92,7 +92,7 @@ fn main() {
             i % 999 + 1,
             rng.random_range(10_000..10_000_000u64),
             rng.random_range(0..100u32),
-            if i % 7 == 0 { "VIP" } else { "" },
+            if i.is_multiple_of(7) { "VIP" } else { "" },
         ));
         if bad == 4 {
             line.push_str(",多出的一列");

@@ -141,7 +141,7 @@ impl Write for Shared {
 
 /// Where the rows go: CSV text, a worksheet, or vCards.
 enum Out {
-    Csv(CsvWriter<Shared>, Shared),
+    Csv(Box<CsvWriter<Shared>>, Shared),
     Xlsx(Box<XlsxWriter>),
     Vcf(Vec<u8>),
 }
@@ -151,7 +151,7 @@ impl Out {
         Ok(match format {
             Format::Csv => {
                 let buf = Shared::default();
-                Self::Csv(CsvWriter::new(buf.clone(), header)?, buf)
+                Self::Csv(Box::new(CsvWriter::new(buf.clone(), header)?), buf)
             }
             Format::Xlsx => Self::Xlsx(Box::new(XlsxWriter::new(sheet, header)?)),
             Format::Vcf => Self::Vcf(Vec::new()),
