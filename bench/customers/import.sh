@@ -11,7 +11,8 @@ set -euo pipefail
 ROWS=${1:-1000000}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-cargo build --release -q -p kehu -p kehu-customers --example import_file
+cargo build --release -q -p kehu --bin kehu
+cargo build --release -q -p kehu-customers --example import_file
 KEHU="$TARGET/release/kehu"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
