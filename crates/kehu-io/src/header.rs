@@ -116,6 +116,50 @@ impl HeaderError {
     }
 }
 
+impl HeaderMap {
+    /// The columns a person chose for each field (on an import's mapping page) instead of
+    /// matching the header: the same checks as [`map_headers`] (every required field has a
+    /// column, no column serves two fields). Fields not listed have no column.
+    pub fn chosen(
+        specs: &[FieldSpec],
+        chosen: &[(String, Option<usize>)],
+    ) -> Result<Self, HeaderError> {
+        let column_of = |name: &str| {
+            chosen
+                .iter()
+                .find(|(field, _)| field == name)
+                .and_then(|(_, column)| *column)
+        };
+        let fields: Vec<(String, Option<usize>)> = specs
+            .iter()
+            .map(|spec| (spec.name.clone(), column_of(&spec.name)))
+            .collect();
+        for (i, (name, column)) in fields.iter().enumerate() {
+            let Some(column) = column else { continue };
+            if fields[..i].iter().any(|(_, c)| c == &Some(*column)) {
+                let columns = vec![*column];
+                return Err(HeaderError::DuplicateColumn {
+                    field: name.clone(),
+                    columns,
+                });
+            }
+        }
+        let missing: Vec<String> = specs
+            .iter()
+            .zip(&fields)
+            .filter(|(spec, (_, column))| spec.required && column.is_none())
+            .map(|(spec, _)| spec.name.clone())
+            .collect();
+        if !missing.is_empty() {
+            return Err(HeaderError::MissingRequired(missing));
+        }
+        Ok(Self {
+            fields,
+            unknown: Vec::new(),
+        })
+    }
+}
+
 /// Maps a file's header row onto a module's fields.
 pub fn map_headers(specs: &[FieldSpec], headers: &[String]) -> Result<HeaderMap, HeaderError> {
     let mut by_key: HashMap<String, usize> = HashMap::new();

@@ -140,9 +140,18 @@ pub async fn spawn_beside(other: &TestApp) -> TestApp {
 /// [`spawn_app`] running `modules` instead of the platform's alone (e.g. the platform's plus a
 /// test module): their migrations, seeds, routes, navigation and OpenAPI paths.
 pub async fn spawn_app_with_modules(backend: TestBackend, modules: Modules) -> TestApp {
+    spawn_app_with_modules_and(backend, modules, |_| {}).await
+}
+
+/// [`spawn_app_with_modules`] with settings changed by `configure`.
+pub async fn spawn_app_with_modules_and(
+    backend: TestBackend,
+    modules: Modules,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = fresh_database(backend, dir.path()).await;
-    let mut app = spawn_with(backend, db_url, dir, |_| {}, modules).await;
+    let mut app = spawn_with(backend, db_url, dir, configure, modules).await;
     app.own_schema = app
         .db_url
         .split("options[search_path]=")

@@ -70,6 +70,10 @@ const CUSTOMER_GET_MATRIX: &[(&str, [u16; 4])] = &[
     ("/activities/999999", [404, 404, 404, 403]),
     ("/api/v1/customers/999999/activities", [404, 404, 404, 403]),
     ("/api/v1/activities/999999", [404, 404, 404, 403]),
+    // Exports need `customer.export` (administrator and supervisor).
+    ("/api/v1/customers/export?format=csv", [200, 200, 403, 403]),
+    ("/api/v1/customers/export?format=xlsx", [200, 200, 403, 403]),
+    ("/api/v1/contacts/export?format=vcf", [200, 200, 403, 403]),
 ];
 
 /// Form posts with an empty body: field errors or "no such record" where the right is held.

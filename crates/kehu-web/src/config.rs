@@ -52,6 +52,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// The IANA time zone every page shows times in, in both languages (e.g. `Asia/Shanghai`).
     pub time_zone: TimeZone,
+    /// The largest file the import page accepts, in MiB; a larger upload is refused with 413
+    /// before it is stored.
+    pub import_max_mb: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -81,6 +84,7 @@ impl std::fmt::Debug for Config {
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("time_zone", &self.time_zone)
+            .field("import_max_mb", &self.import_max_mb)
             .finish()
     }
 }
@@ -106,6 +110,7 @@ impl Default for Config {
             metrics_token: None,
             request_timeout_secs: 30,
             time_zone: TimeZone::default(),
+            import_max_mb: 512,
         }
     }
 }

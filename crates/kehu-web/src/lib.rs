@@ -13,6 +13,7 @@ pub mod error;
 pub mod form;
 pub mod guard;
 pub mod i18n;
+pub mod import;
 pub mod listing;
 pub mod metrics;
 pub mod module;

@@ -174,6 +174,34 @@ function init() {
   }
 }
 
+// An import running in the background (the import page): poll its status every second and
+// show the counts; reload once it is done, for the summary and the rejects file. Without
+// JavaScript the page refreshes itself instead.
+function pollImport() {
+  const box = document.getElementById("import-status");
+  if (!box || box.dataset.running !== "true") return;
+  const tick = async () => {
+    try {
+      const r = await fetch(box.dataset.status, {credentials: "same-origin"});
+      const s = await r.json();
+      const c = s.counts;
+      const bar = document.getElementById("import-progress");
+      if (bar && c.bytes_total > 0) bar.value = Math.min(100, Math.floor(c.bytes_read * 100 / c.bytes_total));
+      const line = document.getElementById("import-line");
+      if (line) line.textContent = s.summary;
+      if (s.state !== "running") { window.location.reload(); return; }
+    } catch (e) { /* try again */ }
+    setTimeout(tick, 1000);
+  };
+  setTimeout(tick, 1000);
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", pollImport);
+} else {
+  pollImport();
+}
+
 if (document.readyState === "loading") {
   document.addEventListener("DOMContentLoaded", init);
 } else {

@@ -59,6 +59,10 @@ enum Command {
     /// Customer-value analytics of a transactions CSV: RFM, 80/20, BG/NBD + Gamma-Gamma CLV,
     /// value classes, clusters.
     Analyze(kehu_analytics::command::AnalyzeArgs),
+    /// Import customers or contacts from a CSV or XLSX file.
+    Import(kehu_customers::cli::ImportArgs),
+    /// Export customers or contacts as CSV, XLSX or vCard.
+    Export(kehu_customers::cli::ExportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -181,6 +185,12 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Backup { out } => backup(&config, out).await,
         Command::Demo { customers, seed } => demo(&config, customers, seed).await,
         Command::Analyze(args) => kehu_analytics::command::run(&args),
+        Command::Import(args) => {
+            kehu_customers::cli::import(&open(&config).await?, &config, args).await
+        }
+        Command::Export(args) => {
+            kehu_customers::cli::export(&open(&config).await?, &config, args).await
+        }
     }
 }
 

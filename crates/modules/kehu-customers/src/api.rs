@@ -346,7 +346,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
 }
 
 impl CustomerQuery {
-    fn filter(&self) -> Result<CustomerFilter, ApiError> {
+    pub(crate) fn filter(&self) -> Result<CustomerFilter, ApiError> {
         let mut e = Errors::new();
         let created_from = e
             .check(period_bound(
@@ -759,6 +759,15 @@ pub struct ContactQuery {
     per_page: Option<u64>,
 }
 
+impl ContactQuery {
+    pub(crate) fn filter(&self) -> ContactFilter {
+        ContactFilter {
+            customer_id: self.customer_id,
+            q: non_empty(self.q.clone()),
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "customers", params(ContactQuery),
     responses(
         (status = 200, description = "One page of the contacts of the customers in the caller's scope", body = ListOf<ContactOut>),
@@ -770,10 +779,7 @@ pub async fn contact_list(
     Query(q): Query<ContactQuery>,
 ) -> Result<axum::Json<ListOf<ContactOut>>, ApiError> {
     let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
-    let f = ContactFilter {
-        customer_id: q.customer_id,
-        q: non_empty(q.q),
-    };
+    let f = q.filter();
     let l = crate::store(&state)
         .contact_list(user.owner_filter(), &f, req)
         .await?;

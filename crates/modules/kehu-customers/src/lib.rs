@@ -5,10 +5,15 @@
 
 pub mod activities;
 pub mod api;
+pub mod cli;
 pub mod demo;
 pub mod domain;
+pub mod export;
 pub mod history;
+pub mod import;
+pub mod import_pages;
 pub mod indexing;
+pub mod io_api;
 pub mod migrations;
 pub mod pages;
 mod rows;
@@ -27,6 +32,8 @@ pub mod need {
         Customers => CustomerRead,
         CustomerWrite => CustomerWrite,
         CustomerDelete => CustomerDelete,
+        CustomerImport => CustomerImport,
+        CustomerExport => CustomerExport,
     }
 }
 
@@ -34,6 +41,7 @@ pub mod need {
 pub fn module() -> Module {
     Module::new("customers")
         .pages(pages::router())
+        .pages(import_pages::router())
         .nav(NavEntry::new(
             "/customers",
             "nav-customers",
@@ -46,10 +54,13 @@ pub fn module() -> Module {
             activities::api::router(),
             activities::api::ActivitiesApi::openapi(),
         )
+        .api(io_api::router(), io_api::IoApi::openapi())
         .rights(&[
             Right::CustomerRead,
             Right::CustomerWrite,
             Right::CustomerDelete,
+            Right::CustomerImport,
+            Right::CustomerExport,
         ])
         .migrations(migrations::MIGRATIONS)
         .searchable(Searchable {

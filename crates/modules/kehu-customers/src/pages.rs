@@ -195,6 +195,10 @@ struct ListTemplate {
     all: bool,
     l: ListView,
     saved: bool,
+    /// The filters as the export API takes them, when the user may export.
+    export: Option<String>,
+    /// The user may import.
+    import: bool,
 }
 
 const COLUMNS: &[Col<CustomerSort>] = &[
@@ -353,6 +357,10 @@ async fn list_page(
         } else {
             Vec::new()
         },
+        export: user
+            .can(kehu_domain::Right::CustomerExport)
+            .then(|| crate::export::list_query(&filter, q.owner.as_deref())),
+        import: user.can(kehu_domain::Right::CustomerImport),
         q,
         trash,
         all,

@@ -111,3 +111,77 @@ pub async fn dict_values(db: &Db) -> StoreResult<DictValues> {
         rows.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     ))
 }
+
+/// Reserves `n` consecutive customer codes of `day` in one statement (an import batch);
+/// returns the first sequence number. Locked like [`next_code`] until the transaction ends.
+pub async fn reserve_codes(tx: &mut Tx, day: NaiveDate, n: i64) -> StoreResult<i64> {
+    let key = day.format("%Y%m%d").to_string();
+    let (last,): (i64,) = tx
+        .fetch_one(
+            Query::insert()
+                .into_table(CustomerCodes::Table)
+                .columns([CustomerCodes::Day, CustomerCodes::Last])
+                .values_panic([key.into(), n.into()])
+                .on_conflict(
+                    OnConflict::column(CustomerCodes::Day)
+                        .value(
+                            CustomerCodes::Last,
+                            Expr::col((CustomerCodes::Table, CustomerCodes::Last)).add(n),
+                        )
+                        .to_owned(),
+                )
+                .returning_col(CustomerCodes::Last),
+        )
+        .await?;
+    Ok(last - n + 1)
+}
+
+/// The tag rows of many new customers at once (they have none yet).
+pub async fn insert_tags(tx: &mut Tx, tagged: &[(i64, &BTreeSet<String>)]) -> StoreResult<()> {
+    let rows: Vec<(i64, &str)> = tagged
+        .iter()
+        .flat_map(|(id, tags)| tags.iter().map(move |t| (*id, t.as_str())))
+        .collect();
+    for chunk in rows.chunks(5000) {
+        let mut q = Query::insert()
+            .into_table(CustomerTags::Table)
+            .columns([CustomerTags::CustomerId, CustomerTags::Tag])
+            .to_owned();
+        for (id, tag) in chunk {
+            q.values_panic([(*id).into(), (*tag).into()]);
+        }
+        tx.execute(&q).await?;
+    }
+    Ok(())
+}
+
+/// The entries `(kind, label, value)` of the dictionary kinds a customer uses: an import
+/// accepts a coded column by value (`440000`) or by label (`广东省`).
+pub async fn dict_entries(db: &Db) -> StoreResult<Vec<(String, String, String)>> {
+    Ok(db
+        .fetch_all(
+            Query::select()
+                .columns([Dictionary::Kind, Dictionary::Item, Dictionary::Value])
+                .from(Dictionary::Table)
+                .and_where(Expr::col(Dictionary::Kind).is_in([
+                    kinds::LEVEL,
+                    kinds::REGION,
+                    kinds::INDUSTRY,
+                    kinds::SOURCE,
+                ])),
+        )
+        .await?)
+}
+
+/// The users who can manage customers (not disabled) as `(id, user name, display name)`: an
+/// import names the account manager by either name.
+pub async fn active_users(db: &Db) -> StoreResult<Vec<(i64, String, String)>> {
+    Ok(db
+        .fetch_all(
+            Query::select()
+                .columns([Users::Id, Users::Username, Users::DisplayName])
+                .from(Users::Table)
+                .and_where(Expr::col(Users::Disabled).eq(false)),
+        )
+        .await?)
+}

@@ -16,7 +16,7 @@ use kehu_store::schema::Users;
 use kehu_store::scope::{Owned, Scoped};
 use kehu_store::write::{self, Record, Table};
 use kehu_store::{LastChange, StoreResult};
-use sea_query::{Alias, Expr, ExprTrait, Order, SelectStatement, SimpleExpr};
+use sea_query::{Alias, Expr, ExprTrait, Iden, Order, Query, SelectStatement, SimpleExpr};
 use serde::Serialize;
 
 use crate::domain::{ContactDraft, CustomerDraft, DictValues, Status};
@@ -546,7 +546,7 @@ impl Record for Contact {
     }
 }
 
-fn contact_values(d: &ContactDraft) -> Vec<(Contacts, SimpleExpr)> {
+pub(crate) fn contact_values(d: &ContactDraft) -> Vec<(Contacts, SimpleExpr)> {
     let phone =
         |p: &Option<crate::domain::Phone>| Expr::val(p.as_ref().map(|p| p.as_str().to_owned()));
     vec![
@@ -569,6 +569,23 @@ pub struct ContactFilter {
     pub customer_id: Option<i64>,
     /// The beginning of the contact's name.
     pub q: Option<String>,
+}
+
+impl ContactFilter {
+    fn apply(&self, q: &mut SelectStatement) {
+        if let Some(c) = self.customer_id {
+            q.and_where(Expr::col((Contacts::Table, Contacts::CustomerId)).eq(c));
+        }
+        if let Some(text) = self.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let text: String = text.chars().take(MAX_SEARCH).collect();
+            let col = Expr::col((Contacts::Table, Contacts::Name));
+            q.and_where(
+                col.clone()
+                    .gte(text.as_str())
+                    .and(col.lt(format!("{text}\u{10FFFF}"))),
+            );
+        }
+    }
 }
 
 /// The contact list's sorts, each with an index on `(column, id)`.
@@ -723,7 +740,11 @@ impl CustomerStore {
     /// The manager a customer gets: a user whose scope is their own records manages only
     /// their own customers (another owner is a field error); otherwise the one asked for, or
     /// the user entering it.
-    fn owner_for(scope: OwnerFilter, asked: Option<i64>, actor: &Actor) -> StoreResult<i64> {
+    pub(crate) fn owner_for(
+        scope: OwnerFilter,
+        asked: Option<i64>,
+        actor: &Actor,
+    ) -> StoreResult<i64> {
         match (scope.owner(), asked) {
             (Some(me), Some(o)) if o != me => {
                 Err(DomainError::field("owner_id", "err-owner-scope").into())
@@ -774,20 +795,7 @@ impl CustomerStore {
         actor: &Actor,
     ) -> StoreResult<Customer> {
         self.db
-            .write(async |tx| {
-                let before: Customer = tx.fetch_found(&by_id(select_live(scope), id)).await?;
-                let owner = Self::owner_for(scope, d.owner_id.or(Some(before.owner_id)), actor)?;
-                if owner != before.owner_id {
-                    rows::check_owner(tx, owner).await?;
-                }
-                let mut values = draft_values(d);
-                values.push((Customers::OwnerId, Expr::val(owner)));
-                let c = write::update(tx, &before, version, values, actor, async |tx| {
-                    rows::set_tags(tx, id, &d.tags).await
-                })
-                .await?;
-                indexing::customer(tx, c).await
-            })
+            .write(async |tx| update_tx(tx, scope, id, d, Some(version), actor).await)
             .await
     }
 
@@ -919,24 +927,10 @@ impl CustomerStore {
         f: &ContactFilter,
         req: impl Into<ListRequest<ContactSort>>,
     ) -> StoreResult<Listing<Contact>> {
-        let filter = |q: &mut SelectStatement| {
-            if let Some(c) = f.customer_id {
-                q.and_where(Expr::col((Contacts::Table, Contacts::CustomerId)).eq(c));
-            }
-            if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                let text: String = text.chars().take(MAX_SEARCH).collect();
-                let col = Expr::col((Contacts::Table, Contacts::Name));
-                q.and_where(
-                    col.clone()
-                        .gte(text.as_str())
-                        .and(col.lt(format!("{text}\u{10FFFF}"))),
-                );
-            }
-        };
         let mut q = select_contacts(scope);
-        filter(&mut q);
+        f.apply(&mut q);
         let mut count = select_contacts(scope);
-        filter(&mut count);
+        f.apply(&mut count);
         let id = Expr::col((Contacts::Table, Contacts::Id));
         page::fetch(&self.db, &q, count, id, &req.into(), None).await
     }
@@ -1100,7 +1094,7 @@ pub async fn set_last_order_at(
 }
 
 /// The primary contact of customer `customer_id`, if it has contacts.
-async fn primary_of(tx: &mut Tx, customer_id: i64) -> StoreResult<Option<Contact>> {
+pub(crate) async fn primary_of(tx: &mut Tx, customer_id: i64) -> StoreResult<Option<Contact>> {
     let q = select_contacts(OwnerFilter::system())
         .and_where(Expr::col((Contacts::Table, Contacts::CustomerId)).eq(customer_id))
         .and_where(Expr::col((Contacts::Table, Contacts::IsPrimary)).eq(true))
@@ -1109,10 +1103,337 @@ async fn primary_of(tx: &mut Tx, customer_id: i64) -> StoreResult<Option<Contact
 }
 
 /// Makes `c` the primary contact or not, audited like any change.
-async fn set_primary(tx: &mut Tx, c: &Contact, primary: bool, actor: &Actor) -> StoreResult<()> {
+pub(crate) async fn set_primary(
+    tx: &mut Tx,
+    c: &Contact,
+    primary: bool,
+    actor: &Actor,
+) -> StoreResult<()> {
     let values = vec![(Contacts::IsPrimary, Expr::val(primary))];
     write::update(tx, c, c.version, values, actor, async |_| Ok(())).await?;
     Ok(())
+}
+
+// Import and export: the bulk reads and writes that `import.rs` and `export.rs` drive, here
+// because every statement on the customers table comes from this file's scoped builder.
+
+/// Changes customer `id` (in `scope`, not in the trash) to `d`; at `version`, or at whatever
+/// version it has when `None` (an import's update of a duplicate).
+pub(crate) async fn update_tx(
+    tx: &mut Tx,
+    scope: OwnerFilter,
+    id: i64,
+    d: &CustomerDraft,
+    version: Option<i32>,
+    actor: &Actor,
+) -> StoreResult<Customer> {
+    let before: Customer = tx.fetch_found(&by_id(select_live(scope), id)).await?;
+    let owner = CustomerStore::owner_for(scope, d.owner_id.or(Some(before.owner_id)), actor)?;
+    if owner != before.owner_id {
+        rows::check_owner(tx, owner).await?;
+    }
+    let mut values = draft_values(d);
+    values.push((Customers::OwnerId, Expr::val(owner)));
+    let version = version.unwrap_or(before.version);
+    let c = write::update(tx, &before, version, values, actor, async |tx| {
+        rows::set_tags(tx, id, &d.tags).await
+    })
+    .await?;
+    indexing::customer(tx, c).await
+}
+
+/// A stored customer (not in the trash) that an imported row may duplicate, with the
+/// contact's mobile or e-mail when that is what matched.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct Match {
+    pub id: i64,
+    pub owner_id: i64,
+    pub code: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+}
+
+/// What an import batch looks for among the stored customers.
+#[derive(Debug, Default)]
+pub(crate) struct MatchKeys {
+    pub codes: Vec<String>,
+    pub names: Vec<String>,
+    /// E.164: matched against the customer's phone and the contacts' mobiles.
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+}
+
+/// Values per `IN (…)` list: within both databases' limits on bound values.
+const IN_CHUNK: usize = 5000;
+
+/// Every live customer (any owner: a duplicate is one whoever manages it) with the same
+/// code, name or phone as one of `keys`, or a contact with one of its mobiles or e-mails.
+/// One indexed lookup per kind of key.
+pub(crate) async fn find_matches(tx: &mut Tx, keys: &MatchKeys) -> StoreResult<Vec<Match>> {
+    let no_text = || Expr::cust("CAST(NULL AS TEXT)");
+    let base = || {
+        let mut q = customers(OwnerFilter::system()).select();
+        for c in [
+            Customers::Id,
+            Customers::OwnerId,
+            Customers::Code,
+            Customers::Name,
+            Customers::Phone,
+        ] {
+            q.column((Customers::Table, c));
+        }
+        q.and_where(not_deleted());
+        q
+    };
+    let mut out = Vec::new();
+    let on_customers = [
+        (Customers::Code, &keys.codes),
+        (Customers::Name, &keys.names),
+        (Customers::Phone, &keys.phones),
+    ];
+    for (col, values) in on_customers {
+        for chunk in values.chunks(IN_CHUNK) {
+            let q = base()
+                .expr_as(no_text(), Alias::new("mobile"))
+                .expr_as(no_text(), Alias::new("email"))
+                .and_where(Expr::col((Customers::Table, col)).is_in(chunk.iter().cloned()))
+                .to_owned();
+            out.extend(tx.fetch_all::<Match>(&q).await?);
+        }
+    }
+    for (col, values) in [
+        (Contacts::Mobile, &keys.phones),
+        (Contacts::Email, &keys.emails),
+    ] {
+        for chunk in values.chunks(IN_CHUNK) {
+            let q = base()
+                .expr_as(
+                    Expr::col((Contacts::Table, Contacts::Mobile)),
+                    Alias::new("mobile"),
+                )
+                .expr_as(
+                    Expr::col((Contacts::Table, Contacts::Email)),
+                    Alias::new("email"),
+                )
+                .inner_join(
+                    Contacts::Table,
+                    Expr::col((Contacts::Table, Contacts::CustomerId))
+                        .equals((Customers::Table, Customers::Id)),
+                )
+                .and_where(Expr::col((Contacts::Table, col)).is_in(chunk.iter().cloned()))
+                .to_owned();
+            out.extend(tx.fetch_all::<Match>(&q).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// A new customer of an import batch: the parsed row and its manager.
+pub(crate) struct NewCustomer<'a> {
+    pub draft: &'a CustomerDraft,
+    pub owner: i64,
+}
+
+/// What the audit log keeps of a customer just created from `d` (the fields
+/// [`Customer::snapshot`] has), without reading it back.
+fn created_snapshot(code: &str, owner: i64, d: &CustomerDraft) -> serde_json::Value {
+    let mut o = serde_json::Map::new();
+    o.insert("code".into(), code.into());
+    o.insert("owner_id".into(), owner.into());
+    o.insert("status".into(), Status::Active.code().into());
+    for (col, value) in draft_values(d) {
+        let v = match value {
+            SimpleExpr::Value(v) => sea_value_json(v),
+            _ => serde_json::Value::Null,
+        };
+        o.insert(col.unquoted().to_owned(), v);
+    }
+    serde_json::Value::Object(o)
+}
+
+fn sea_value_json(v: sea_query::Value) -> serde_json::Value {
+    use sea_query::Value as V;
+    match v {
+        V::String(Some(s)) => s.into(),
+        V::SmallInt(Some(n)) => n.into(),
+        V::BigInt(Some(n)) => n.into(),
+        V::ChronoDate(Some(d)) => d.format("%Y-%m-%d").to_string().into(),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// Inserts a batch of new customers with the next codes of `day` (one counter update for
+/// the batch), their tags and one audit entry each; returns their ids and codes in order.
+/// Customers `ids` as stored (any scope, not in the trash) and their contacts: what a batch
+/// of the import puts into the search index after inserting them.
+pub(crate) async fn stored_with_contacts(
+    tx: &mut Tx,
+    ids: &[i64],
+) -> StoreResult<(Vec<Customer>, Vec<Contact>)> {
+    let customers: Vec<Customer> = tx
+        .fetch_all(
+            &select_live(OwnerFilter::system())
+                .and_where(Expr::col((Customers::Table, Customers::Id)).is_in(ids.iter().copied()))
+                .to_owned(),
+        )
+        .await?;
+    let contacts: Vec<Contact> = tx
+        .fetch_all(
+            &select_contacts(OwnerFilter::system())
+                .and_where(
+                    Expr::col((Contacts::Table, Contacts::CustomerId)).is_in(ids.iter().copied()),
+                )
+                .to_owned(),
+        )
+        .await?;
+    Ok((customers, contacts))
+}
+
+pub(crate) async fn insert_customers(
+    tx: &mut Tx,
+    day: NaiveDate,
+    new: &[NewCustomer<'_>],
+    actor: &Actor,
+) -> StoreResult<Vec<(i64, String)>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = i64::try_from(new.len()).unwrap_or(i64::MAX);
+    let first = rows::reserve_codes(tx, day, n).await?;
+    let codes: Vec<String> = (0..n)
+        .map(|i| crate::domain::customer_code(day, first + i))
+        .collect();
+    let now = Utc::now();
+    let mut ids = Vec::with_capacity(new.len());
+    // About 32 values a row: 500 rows stay under SQLite's 32,766 bound values.
+    for (chunk, chunk_codes) in new.chunks(500).zip(codes.chunks(500)) {
+        let mut q = Query::insert().into_table(Customers::Table).to_owned();
+        let mut columns = None;
+        for (c, code) in chunk.iter().zip(chunk_codes) {
+            let mut values = draft_values(c.draft);
+            values.extend([
+                (Customers::Code, Expr::val(code.as_str())),
+                (Customers::OwnerId, Expr::val(c.owner)),
+                (Customers::Status, Expr::val(Status::Active.code())),
+                (Customers::CreatedAt, Expr::val(now)),
+                (Customers::CreatedBy, actor.user_id.into()),
+                (Customers::UpdatedAt, Expr::val(now)),
+                (Customers::UpdatedBy, actor.user_id.into()),
+            ]);
+            let (cols, vals): (Vec<Customers>, Vec<SimpleExpr>) = values.into_iter().unzip();
+            if columns.is_none() {
+                q.columns(cols.clone());
+                columns = Some(cols);
+            }
+            q.values_panic(vals);
+        }
+        q.returning(Query::returning().columns([Customers::Id, Customers::Code]));
+        let rows: Vec<(i64, String)> = tx.fetch_all(&q).await?;
+        ids.extend(rows);
+    }
+    // RETURNING promises no order: put the ids back in the batch's order by their codes.
+    let by_code: std::collections::HashMap<&str, i64> =
+        ids.iter().map(|(id, code)| (code.as_str(), *id)).collect();
+    let ordered: Vec<(i64, String)> = codes
+        .iter()
+        .filter_map(|code| by_code.get(code.as_str()).map(|id| (*id, code.clone())))
+        .collect();
+    if ordered.len() != new.len() {
+        return Err(anyhow::anyhow!("an imported customer was not read back").into());
+    }
+    let tagged: Vec<(i64, &std::collections::BTreeSet<String>)> = ordered
+        .iter()
+        .zip(new)
+        .map(|((id, _), c)| (*id, &c.draft.tags))
+        .collect();
+    rows::insert_tags(tx, &tagged).await?;
+    let audited: Vec<(i64, serde_json::Value)> = ordered
+        .iter()
+        .zip(new)
+        .map(|((id, code), c)| (*id, created_snapshot(code, c.owner, c.draft)))
+        .collect();
+    kehu_store::audit::record_created(tx, actor, "customer", &audited).await?;
+    Ok(ordered)
+}
+
+/// The live customers in `scope` with one of `codes` or `names`: whom an imported contact
+/// belongs to.
+pub(crate) async fn customers_by_code_or_name(
+    tx: &mut Tx,
+    scope: OwnerFilter,
+    codes: &[String],
+    names: &[String],
+) -> StoreResult<Vec<Customer>> {
+    let mut out = Vec::new();
+    for (col, values) in [(Customers::Code, codes), (Customers::Name, names)] {
+        for chunk in values.chunks(IN_CHUNK) {
+            let q = select_live(scope)
+                .and_where(Expr::col((Customers::Table, col)).is_in(chunk.iter().cloned()))
+                .to_owned();
+            out.extend(tx.fetch_all::<Customer>(&q).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// The contacts of customers `ids` (found in scope before).
+pub(crate) async fn contacts_of_many(tx: &mut Tx, ids: &[i64]) -> StoreResult<Vec<Contact>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let q = select_contacts(OwnerFilter::system())
+            .and_where(
+                Expr::col((Contacts::Table, Contacts::CustomerId)).is_in(chunk.iter().copied()),
+            )
+            .to_owned();
+        out.extend(tx.fetch_all::<Contact>(&q).await?);
+    }
+    Ok(out)
+}
+
+impl CustomerStore {
+    /// Up to `limit` customers in `scope` (not in the trash) matching `f` with an id above
+    /// `after`, by id: an export walks the whole filtered list this way, a page at a time.
+    pub async fn export_page(
+        &self,
+        scope: OwnerFilter,
+        f: &CustomerFilter,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<Customer>> {
+        let mut q = select_live(scope);
+        f.apply(&mut q);
+        q.and_where(Expr::col((Customers::Table, Customers::Id)).gt(after))
+            .order_by((Customers::Table, Customers::Id), Order::Asc)
+            .limit(limit);
+        Ok(self.db.fetch_all(&q).await?)
+    }
+
+    /// Up to `limit` contacts in `scope` matching `f` with an id above `after`, by id.
+    pub async fn export_contacts_page(
+        &self,
+        scope: OwnerFilter,
+        f: &ContactFilter,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<Contact>> {
+        let mut q = select_contacts(scope);
+        f.apply(&mut q);
+        q.and_where(Expr::col((Contacts::Table, Contacts::Id)).gt(after))
+            .order_by((Contacts::Table, Contacts::Id), Order::Asc)
+            .limit(limit);
+        Ok(self.db.fetch_all(&q).await?)
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Today in the configured time zone: the day new customer codes carry.
+    pub(crate) fn today(&self) -> NaiveDate {
+        Utc::now().with_timezone(&self.utc_offset).date_naive()
+    }
 }
 
 #[cfg(test)]

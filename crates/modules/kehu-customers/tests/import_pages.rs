@@ -1,0 +1,209 @@
+//! The import page on SQLite and PostgreSQL: upload a GBK file, see the detected encoding,
+//! the columns and a preview with each bad row's reason, change a column, run it, follow the
+//! progress to the summary and download the rejected rows; an upload over the limit is a 413
+//! with a message, and a 2 GB upload is refused before its body is read.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use kehu_testkit::{Session, TestApp, TestBackend, spawn_app_with_modules_and};
+use kehu_web::Modules;
+
+#[allow(dead_code, reason = "not every test file uses every helper")]
+mod common;
+use common::on_both;
+
+async fn app_with_limit(b: TestBackend, mb: u64) -> TestApp {
+    let mut modules = kehu_web::platform::modules();
+    modules.push(kehu_customers::module());
+    spawn_app_with_modules_and(b, Modules::new(modules).unwrap(), |c| c.import_max_mb = mb).await
+}
+
+const BOUNDARY: &str = "kehu-test-boundary-7f3a";
+
+/// A multipart body as a browser sends the upload form.
+fn form(csrf: &str, kind: &str, file: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in [("csrf", csrf), ("kind", kind), ("on_duplicate", "skip")] {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"客户.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn upload(s: &Session, body: Vec<u8>) -> kehu_testkit::reqwest::Response {
+    s.client
+        .post(s.url("/customers/import"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+on_both!(
+    an_upload_is_mapped_previewed_run_and_summarised,
+    an_upload_over_the_limit_is_refused_with_413,
+);
+
+async fn an_upload_is_mapped_previewed_run_and_summarised(b: TestBackend) {
+    let app = app_with_limit(b, 8).await;
+    let mut s = app.admin().await;
+    s.refresh_csrf().await;
+    let page = s.get("/customers/import").await;
+    assert_eq!(page.status(), 200);
+    // The list offers the import and the exports with the list's filters.
+    let list = s
+        .get("/customers?region=440000")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("href=\"/customers/import\""), "{list}");
+    assert!(
+        list.contains("/api/v1/customers/export?format=xlsx&#38;region=440000"),
+        "{list}"
+    );
+
+    let text = "名称,地区,手机,联系人\r\n甲公司,广东省,13800138000,张三\r\n乙公司,火星,,\r\n丙公司,北京市,12,李四\r\n";
+    let gbk = encoding_rs::GBK.encode(text).0.into_owned();
+    let r = upload(&s, form(&s.csrf, "customers", &gbk)).await;
+    assert_eq!(r.status(), 303);
+    let job = r.headers()["location"].to_str().unwrap().to_owned();
+    let map = s.get(&job).await;
+    assert_eq!(map.status(), 200);
+    let html = map.text().await.unwrap();
+    assert!(html.contains("GBK"), "the detected encoding is shown");
+    // `名称` matches no title: the name field has no column until the user picks one.
+    assert!(
+        html.contains("<option value=\"2\" selected>手机</option>"),
+        "{html}"
+    );
+    assert!(html.contains("地区：数据字典中没有这个值。"), "{html}");
+    let r = s
+        .post_form(
+            &format!("{job}/start"),
+            &[("col_region", "1"), ("col_mobile", "2")],
+        )
+        .await;
+    assert_eq!(r.status(), 422, "the required name has no column");
+    assert!(r.text().await.unwrap().contains("客户名称"));
+    let r = s
+        .post_form(
+            &format!("{job}/start"),
+            &[
+                ("col_name", "0"),
+                ("col_region", "1"),
+                ("col_mobile", "2"),
+                ("col_contact_name", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let mut status = serde_json::Value::Null;
+    for _ in 0..100 {
+        status = s.get(&format!("{job}/status")).await.json().await.unwrap();
+        if status["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status["state"], "done", "{status}");
+    assert_eq!(
+        status["summary"],
+        "imported 1, updated 0, skipped 0, rejected 2"
+    );
+    let done = s.get(&job).await.text().await.unwrap();
+    assert!(done.contains("id=\"download-rejects\""), "{done}");
+    let rejects = s.get(&format!("{job}/rejects")).await;
+    assert_eq!(rejects.status(), 200);
+    let csv = rejects.text().await.unwrap();
+    assert!(
+        csv.contains("丙公司,北京市,12,李四,4,手机：不是有效的电话号码。"),
+        "{csv}"
+    );
+    // Someone else's job is not found.
+    app.create_user("li", "account_manager", "lang-genug-123")
+        .await;
+    let li = app.login("li", "lang-genug-123").await;
+    assert_eq!(li.get(&job).await.status(), 403, "managers cannot import");
+}
+
+async fn an_upload_over_the_limit_is_refused_with_413(b: TestBackend) {
+    let app = app_with_limit(b, 1).await;
+    let mut s = app.admin().await;
+    s.refresh_csrf().await;
+    // Streamed without a length: counted as it arrives and refused past 1 MB.
+    let big = vec![b'a'; 1024 * 1024 + 10];
+    let r = upload(&s, form(&s.csrf, "customers", &big)).await;
+    assert_eq!(r.status(), 413);
+    assert!(r.text().await.unwrap().contains("1 MB"));
+    // A declared 2 GB body is refused from its headers, before the body is read.
+    let addr = app.addr;
+    let cookies = session_cookie(&app).await;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let head = format!(
+            "POST /customers/import HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookies}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: 2147483648\r\n\r\n"
+        );
+        tcp.write_all(head.as_bytes()).unwrap();
+        tcp.write_all(&[b'x'; 4096]).unwrap();
+        let mut buf = vec![0u8; 512];
+        let n = tcp.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
+/// Signs in as the administrator without a cookie jar and returns the `Cookie` header a raw
+/// client sends.
+async fn session_cookie(app: &TestApp) -> String {
+    let plain = kehu_testkit::reqwest::Client::builder()
+        .redirect(kehu_testkit::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookies = |r: &kehu_testkit::reqwest::Response| -> String {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let login = plain.get(app.url("/login")).send().await.unwrap();
+    let jar = cookies(&login);
+    let csrf = kehu_testkit::form_token(&login.text().await.unwrap());
+    let r = plain
+        .post(app.url("/login"))
+        .header("cookie", &jar)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "admin"),
+            ("password", kehu_testkit::ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    cookies(&r)
+}
