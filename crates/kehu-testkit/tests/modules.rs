@@ -208,6 +208,7 @@ async fn a_listed_module_brings_its_pages_api_navigation_and_openapi_paths(backe
     assert_eq!(
         tags,
         [
+            "search",
             "me",
             "users",
             "roles",
