@@ -184,10 +184,8 @@ pub async fn put_many(tx: &mut Tx, batch: &[SearchDoc<'_>]) -> StoreResult<()> {
             }
         }
     }
-    let max = Query::select()
-        .expr(Expr::col(SearchDocs::Id).max())
-        .from(SearchDocs::Table)
-        .to_owned();
+    let mut max = docs(OwnerFilter::system()).select();
+    max.expr(Expr::col(SearchDocs::Id).max());
     let (max,): (Option<i64>,) = tx.fetch_one(&max).await?;
     let mut next = max.unwrap_or(0);
     let mut new = (Vec::new(), Vec::new());
