@@ -1117,6 +1117,9 @@ impl ParsedQuery {
             // One letter is already read as the start of a syllable (`s`: si, shi …).
             if text.len() >= 2 && (cuts.is_empty() || text.len() <= INITIALS_MAX) {
                 alternatives.push(initials_alternative(&text));
+                if text.len() >= 3 {
+                    alternatives.push(legacy_initials_alternative(&text));
+                }
             }
             for (syllables, partial) in cuts {
                 alternatives.push(pinyin_alternative(&syllables, partial));
@@ -1286,6 +1289,22 @@ fn initials_alternative(text: &str) -> Alternative {
     let head = text.get(..INITIALS_MAX).unwrap_or(text);
     Alternative {
         tokens: vec![Token::exact('j', head)],
+        head_tag: Some('j'),
+    }
+}
+
+/// The same match in the tokens written before initials were indexed from a text's start only
+/// (a pair per character, `j` the first pair): documents indexed then hold no `jcqh`, and are
+/// found by these until they are written again. On an index written since, the pairs are in
+/// no document and the read ends at once.
+fn legacy_initials_alternative(text: &str) -> Alternative {
+    let tokens = text
+        .as_bytes()
+        .windows(2)
+        .map(|w| Token::exact('i', String::from_utf8_lossy(w).into_owned()))
+        .collect();
+    Alternative {
+        tokens,
         head_tag: Some('j'),
     }
 }
@@ -1584,6 +1603,30 @@ mod tests {
             Some(MatchRank::Exact),
             "长 read zhang"
         );
+    }
+
+    #[test]
+    fn documents_indexed_before_initials_came_from_the_start_only_are_still_found() {
+        // 重庆火锅 as the earlier tokeniser wrote it: a pair of initials per character.
+        let old: BTreeSet<String> = ["jzq", "jcq", "izq", "icq", "iqh", "ihg", "ig"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let q = ParsedQuery::parse("cqhg");
+        let found = |tier| {
+            q.expr(tier).is_some_and(|m| {
+                fn holds(m: &Match, tokens: &BTreeSet<String>) -> bool {
+                    match m {
+                        Match::Token(t) => tokens.contains(&format!("{}{}", t.tag, t.text)),
+                        Match::All(v) => v.iter().all(|m| holds(m, tokens)),
+                        Match::Any(v) => v.iter().any(|m| holds(m, tokens)),
+                    }
+                }
+                holds(&m, &old)
+            })
+        };
+        assert!(found(Tier::Head));
+        assert!(found(Tier::Anywhere));
     }
 
     #[test]
