@@ -4,10 +4,11 @@
 //! then times queries of each kind and prints p50/p99 per kind, the fill rate (documents/s)
 //! and the plans of the candidate reads.
 //!
-//! Usage (release): `search_bench <database-url> [documents] [owners] [reuse]` (default
+//! Usage (release): `search_bench <database-url> [documents] [owners] [reuse|fill]` (default
 //! 1,000,000 documents over 10 account managers: the `own` scope holds a tenth of them);
 //! the database must be empty (a new SQLite file, or a fresh PostgreSQL database or schema),
-//! or, with `reuse`, hold the documents of an earlier run (only the queries are timed again).
+//! or, with `reuse`, hold the documents of an earlier run (only the queries are timed again);
+//! with `fill` only the fill is timed (for profiling it).
 
 use std::time::{Duration, Instant};
 
@@ -188,6 +189,23 @@ fn make(rng: &mut Rng, i: u64, owners: usize) -> Made {
     }
 }
 
+/// The CPU time this process has used (user and system, every thread), in seconds: on a
+/// machine shared with other work, what the wall clock cannot tell.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // After the command name in parentheses: fields 3 on; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        f.get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(14) + ticks(15)) / 100.0
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
@@ -207,9 +225,26 @@ async fn main() -> anyhow::Result<()> {
         Some(n) => n.parse().context("owners must be a whole number")?,
         None => 10,
     };
-    let reuse = args.next().as_deref() == Some("reuse");
+    let mode = args.next();
+    let reuse = mode.as_deref() == Some("reuse");
+    let fill_only = mode.as_deref() == Some("fill");
     let store = kehu_store::Store::open(&url).await?;
     println!("backend: {:?}, documents: {total}", store.db.backend());
+    // Experiments: FTS5 settings, `SEARCH_BENCH_FTS=automerge=8,crisismerge=32`.
+    if let Ok(set) = std::env::var("SEARCH_BENCH_FTS") {
+        for kv in set.split(',') {
+            if let Some((k, v)) = kv.split_once('=') {
+                let v: i64 = v.parse()?;
+                store
+                    .db
+                    .execute_raw(&format!(
+                        "INSERT INTO search_fts(search_fts, rank) VALUES('{k}', {v})"
+                    ))
+                    .await?;
+                println!("fts5 {k} = {v}");
+            }
+        }
+    }
 
     // What cutting the documents into tokens costs alone (CPU, no database).
     let mut rng = Rng(42);
@@ -239,6 +274,7 @@ async fn main() -> anyhow::Result<()> {
     let mut samples = Vec::new();
     let mut tokens = 0usize;
     let started = Instant::now();
+    let cpu_started = cpu_seconds();
     let batch = 1000;
     let mut next = 0u64;
     while next < total {
@@ -291,11 +327,18 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let fill = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_started;
     println!(
-        "fill: {total} documents in {fill:.1} s = {:.0} documents/s; {:.1} tokens per document",
+        "fill: {total} documents in {fill:.1} s = {:.0} documents/s; {:.1} tokens per document; \
+         this process's CPU {cpu:.1} s = {:.0} documents per CPU second",
         total as f64 / fill,
-        tokens as f64 / samples.len().max(1) as f64
+        tokens as f64 / samples.len().max(1) as f64,
+        total as f64 / cpu,
     );
+    if fill_only {
+        store.db.close().await;
+        return Ok(());
+    }
     if store.db.backend() == kehu_store::Backend::Postgres && !reuse {
         store.db.execute_raw("VACUUM ANALYZE search_docs").await?;
     }

@@ -15,11 +15,12 @@
 //! (`张`, `zs`) that matches many records still reads only a few hundred.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use kehu_domain::policy::OwnerFilter;
 use kehu_domain::{DomainError, FieldError};
-use pinyin::ToPinyinMulti;
+use pinyin::{ToPinyin, ToPinyinMulti};
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
 use crate::db::{Backend, Db, Tx};
@@ -31,9 +32,8 @@ use crate::scope::{Owned, Scoped};
 pub const QUERY_MAX_CHARS: usize = 64;
 /// The most hits one search returns.
 pub const LIMIT_MAX: usize = 100;
-/// Readings kept per polyphonic character (重: zhong, chong); the crate lists the common ones
-/// first.
-const READINGS_MAX: usize = 4;
+/// Readings kept per polyphonic character (重: zhong, chong; see [`POLYPHONES`]).
+const READINGS_MAX: usize = 2;
 /// Texts up to this length also get a whole token (the exact tier).
 const WHOLE_MAX_CHARS: usize = 32;
 /// Names up to this length also get whole tokens of their pinyin and initials (a person's
@@ -54,6 +54,10 @@ const CANDIDATES_MAX: usize = 3200;
 /// [`PREFIX_LONG_CHARS`] long beside an exact token (see [`ParsedQuery::parse`]).
 const PREFIX_MIN_CHARS: usize = 5;
 const PREFIX_LONG_CHARS: usize = 7;
+
+/// Pinyin queries at least this long also read the short texts whose whole pinyin they start
+/// ([`Tier::Start`]); a shorter prefix would read the union of too many whole tokens.
+const START_MIN_CHARS: usize = 5;
 
 /// Letter queries up to this length are also read as initials (longer ones only when they
 /// cannot be cut into syllables).
@@ -127,19 +131,109 @@ pub async fn put(tx: &mut Tx, doc: &SearchDoc<'_>) -> StoreResult<()> {
     put_many(tx, std::slice::from_ref(doc)).await
 }
 
-/// Documents written per statement by [`put_many`].
+/// Documents written per statement by [`put_many`] into `search_docs` (6 parameters each).
 const PUT_BATCH: usize = 200;
+/// Rows written per statement into FTS5 (2 parameters each; SQLite takes 32,766).
+const FTS_BATCH: usize = 10_000;
 
 /// [`put`] for many documents (an import's batch): a few multi-row statements instead of two
-/// per document.
-pub async fn put_many(tx: &mut Tx, docs: &[SearchDoc<'_>]) -> StoreResult<()> {
-    for chunk in docs.chunks(PUT_BATCH) {
-        put_chunk(tx, chunk).await?;
+/// per document. On SQLite the FTS5 rows go in one statement at the end: FTS5 writes what it
+/// holds in memory to a new segment of the index at every statement that follows, and each
+/// segment costs merging later (one per 200 documents halved the fill rate).
+pub async fn put_many(tx: &mut Tx, batch: &[SearchDoc<'_>]) -> StoreResult<()> {
+    let pg = tx.backend() == Backend::Postgres;
+    // One row per record (PostgreSQL refuses to upsert a row twice in one statement, FTS5 to
+    // insert a rowid twice): the last document of a record wins.
+    let mut last = HashMap::new();
+    for (i, doc) in batch.iter().enumerate() {
+        last.insert((checked_entity(doc.entity)?, doc.entity_id), i);
+    }
+    let list: Vec<&SearchDoc<'_>> = batch
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| last.get(&(d.entity, d.entity_id)) == Some(i))
+        .map(|(_, d)| d)
+        .collect();
+    if pg {
+        for chunk in list.chunks(PUT_BATCH) {
+            put_chunk(tx, chunk, None).await?;
+        }
+        return Ok(());
+    }
+    // SQLite: the documents already in the index keep their ids, new ones take the next free
+    // ones (the writer holds the database), so no statement has to return a row per document;
+    // their FTS5 rows are plain inserts (replacing one costs FTS5 a look-up and a delete).
+    let mut known: HashMap<(&str, i64), i64> = HashMap::new();
+    let mut entities: Vec<&str> = list.iter().map(|d| d.entity).collect();
+    entities.sort_unstable();
+    entities.dedup();
+    for entity in entities {
+        let of_entity: Vec<i64> = list
+            .iter()
+            .filter(|d| d.entity == entity)
+            .map(|d| d.entity_id)
+            .collect();
+        for ids in of_entity.chunks(FTS_BATCH) {
+            let mut q = docs(OwnerFilter::system()).select();
+            q.columns([SearchDocs::Id, SearchDocs::EntityId])
+                .and_where(Expr::col(SearchDocs::Entity).eq(entity))
+                .and_where(Expr::col(SearchDocs::EntityId).is_in(ids.iter().copied()));
+            let rows: Vec<(i64, i64)> = tx.fetch_all(&q).await?;
+            for (id, entity_id) in rows {
+                known.insert((entity, entity_id), id);
+            }
+        }
+    }
+    let mut max = docs(OwnerFilter::system()).select();
+    max.expr(Expr::col(SearchDocs::Id).max());
+    let (max,): (Option<i64>,) = tx.fetch_one(&max).await?;
+    let mut next = max.unwrap_or(0);
+    let mut new = (Vec::new(), Vec::new());
+    let mut old = (Vec::new(), Vec::new());
+    for d in list {
+        match known.get(&(d.entity, d.entity_id)) {
+            Some(&id) => {
+                old.0.push(d);
+                old.1.push(id);
+            }
+            None => {
+                next += 1;
+                new.0.push(d);
+                new.1.push(next);
+            }
+        }
+    }
+    for ((group, ids), replace) in [(new, false), (old, true)] {
+        let mut rows = Vec::with_capacity(group.len());
+        for (chunk, ids) in group.chunks(PUT_BATCH).zip(ids.chunks(PUT_BATCH)) {
+            let tokens = put_chunk(tx, chunk, Some(ids)).await?;
+            rows.extend(ids.iter().copied().zip(tokens));
+        }
+        for chunk in rows.chunks(FTS_BATCH) {
+            let mut fts = Query::insert();
+            if replace {
+                // A contentless FTS5 table replaces the row of a rowid it already holds.
+                fts.replace();
+            }
+            fts.into_table(SearchFts::Table)
+                .columns([SearchFts::Rowid, SearchFts::Tokens]);
+            for (id, tokens) in chunk {
+                fts.values([(*id).into(), tokens.as_str().into()])
+                    .map_err(|e| StoreError::Other(e.into()))?;
+            }
+            tx.execute(&fts).await?;
+        }
     }
     Ok(())
 }
 
-async fn put_chunk(tx: &mut Tx, docs: &[SearchDoc<'_>]) -> StoreResult<()> {
+/// Upserts `docs` (one per record) into `search_docs` with their `ids` when given (SQLite), or
+/// with their tokens (PostgreSQL); returns each one's tokens.
+async fn put_chunk(
+    tx: &mut Tx,
+    docs: &[&SearchDoc<'_>],
+    ids: Option<&[i64]>,
+) -> StoreResult<Vec<String>> {
     let pg = tx.backend() == Backend::Postgres;
     let mut columns = vec![
         SearchDocs::Entity,
@@ -153,30 +247,23 @@ async fn put_chunk(tx: &mut Tx, docs: &[SearchDoc<'_>]) -> StoreResult<()> {
         columns.push(SearchDocs::Tokens);
     }
     let update = columns[2..].to_vec();
+    if ids.is_some() {
+        columns.push(SearchDocs::Id);
+    }
     let mut insert = Query::insert()
         .into_table(SearchDocs::Table)
         .columns(columns)
         .to_owned();
-    // One row per record and statement (PostgreSQL refuses to upsert a row twice in one):
-    // the last document of a record wins.
-    let mut last = HashMap::new();
+    let mut all = Vec::with_capacity(docs.len());
     for (i, doc) in docs.iter().enumerate() {
-        last.insert((doc.entity, doc.entity_id), i);
-    }
-    let mut tokens_of = HashMap::new();
-    for (i, doc) in docs.iter().enumerate() {
-        if last.get(&(doc.entity, doc.entity_id)) != Some(&i) {
-            continue;
-        }
-        let entity = checked_entity(doc.entity)?;
-        let tokens = doc_tokens(doc).into_iter().collect::<Vec<_>>().join(" ");
+        let (body, tokens) = body_and_tokens(doc);
         let mut values: Vec<Expr> = vec![
-            entity.into(),
+            doc.entity.into(),
             doc.entity_id.into(),
             doc.owner_id.into(),
             doc.title.into(),
             doc.subtitle.into(),
-            body_of(doc).into(),
+            body.into(),
         ];
         if pg {
             // `'tok' 'tok' …`: lexemes taken as they are (tokens hold no quotes or spaces).
@@ -186,38 +273,21 @@ async fn put_chunk(tx: &mut Tx, docs: &[SearchDoc<'_>]) -> StoreResult<()> {
                 [format!("'{quoted}'")],
             ));
         }
+        if let Some(ids) = ids {
+            values.push(ids.get(i).copied().unwrap_or_default().into());
+        }
         insert
             .values(values)
             .map_err(|e| StoreError::Other(e.into()))?;
-        tokens_of.insert((entity.to_owned(), doc.entity_id), tokens);
+        all.push(tokens);
     }
-    insert
-        .on_conflict(
-            OnConflict::columns([SearchDocs::Entity, SearchDocs::EntityId])
-                .update_columns(update)
-                .to_owned(),
-        )
-        .returning(Query::returning().columns([
-            SearchDocs::Id,
-            SearchDocs::Entity,
-            SearchDocs::EntityId,
-        ]));
-    let ids: Vec<(i64, String, i64)> = tx.fetch_all(&insert).await?;
-    if !pg {
-        // A contentless FTS5 table replaces the row of a rowid it already holds.
-        let mut fts = Query::insert()
-            .replace()
-            .into_table(SearchFts::Table)
-            .columns([SearchFts::Rowid, SearchFts::Tokens])
-            .to_owned();
-        for (id, entity, entity_id) in ids {
-            let tokens = tokens_of.remove(&(entity, entity_id)).unwrap_or_default();
-            fts.values([id.into(), tokens.into()])
-                .map_err(|e| StoreError::Other(e.into()))?;
-        }
-        tx.execute(&fts).await?;
-    }
-    Ok(())
+    insert.on_conflict(
+        OnConflict::columns([SearchDocs::Entity, SearchDocs::EntityId])
+            .update_columns(update)
+            .to_owned(),
+    );
+    tx.execute(&insert).await?;
+    Ok(all)
 }
 
 /// Removes the document of `entity` `entity_id` (nothing when there is none).
@@ -235,7 +305,7 @@ pub async fn remove(tx: &mut Tx, entity: &str, entity_id: i64) -> StoreResult<()
 /// How many index tokens `doc` costs (one FTS5 / `tsvector` entry each): what a module's
 /// import pays per record on top of its own row.
 pub fn token_count(doc: &SearchDoc<'_>) -> usize {
-    doc_tokens(doc).len()
+    doc_tokens(doc).split(' ').collect::<HashSet<_>>().len()
 }
 
 /// Reads the search index.
@@ -294,10 +364,13 @@ impl SearchStore {
         // candidates there are every match, and the head read is needed only when it was
         // cut short. A shorter query matches too much for that: its head read comes first,
         // and enough prefix matches end the search.
+        // A pinyin spelling long enough next reads the short texts it starts (`zhouyongya`:
+        // 周勇洋, 周勇艳): a few whole tokens, where the syllable pairs it holds are shared by
+        // thousands of documents that the exact check would turn away.
         let order = if query.text.chars().count() <= 2 {
-            [Tier::Whole, Tier::Head, Tier::Anywhere]
+            [Tier::Whole, Tier::Start, Tier::Head, Tier::Anywhere]
         } else {
-            [Tier::Whole, Tier::Anywhere, Tier::Head]
+            [Tier::Whole, Tier::Start, Tier::Anywhere, Tier::Head]
         };
         for tier in order {
             let Some(expr) = query.expr(tier) else {
@@ -378,7 +451,7 @@ impl SearchStore {
             tx.execute_raw("SET LOCAL enable_seqscan = off").await?;
         }
         let mut plans = Vec::new();
-        for tier in [Tier::Whole, Tier::Head, Tier::Anywhere] {
+        for tier in [Tier::Whole, Tier::Start, Tier::Head, Tier::Anywhere] {
             let Some(expr) = query.expr(tier) else {
                 continue;
             };
@@ -586,23 +659,127 @@ fn sanitize(s: &str) -> String {
 }
 
 /// The plain readings of a Chinese character (every reading of a polyphone, bounded), `ü` as
-/// `v` the way it is typed; none for anything else.
-fn readings(c: char) -> Vec<&'static str> {
+/// `v` the way it is typed; none for anything else. Looked up in a table built once (the
+/// tokeniser asks for every character of every document).
+fn readings(c: char) -> &'static [&'static str] {
+    let table = &*READINGS;
+    match (c as usize).checked_sub(READINGS_FROM) {
+        Some(i) if i < table.len() => &table[i],
+        _ if is_han(c) => RARE_READINGS.get(&c).map_or(&[], |v| &v[..]),
+        _ => &[],
+    }
+}
+
+/// The first code point of the [`READINGS`] table (CJK extension A, then the unified block).
+const READINGS_FROM: usize = 0x3400;
+const READINGS_TO: usize = 0x9FFF;
+
+fn readings_of(c: char) -> Box<[&'static str]> {
     let mut out: Vec<&'static str> = Vec::new();
     if !is_han(c) {
-        return out;
+        return out.into_boxed_slice();
     }
-    if let Some(multi) = c.to_pinyin_multi() {
-        for p in multi {
-            let r = p.plain();
-            let r = V_SPELLINGS.get(r).copied().unwrap_or(r);
-            if !out.contains(&r) && out.len() < READINGS_MAX {
-                out.push(r);
-            }
+    let mut push = |r: &'static str| {
+        let r = V_SPELLINGS.get(r).copied().unwrap_or(r);
+        if !out.contains(&r) && out.len() < READINGS_MAX {
+            out.push(r);
+        }
+    };
+    if let Some(p) = c.to_pinyin() {
+        push(p.plain());
+    }
+    if let Some((_, more)) = POLYPHONES.iter().find(|(k, _)| *k == c) {
+        for r in *more {
+            push(r);
         }
     }
-    out
+    out.into_boxed_slice()
 }
+
+/// The polyphones whose other reading people type (in names, places and company names):
+/// every other character is read its most common way only. The crate's list of every reading
+/// holds rare ones too (有 wei, 司 ci, 圳 quan): a pinyin pair for each of them cost a quarter
+/// of a company's tokens.
+const POLYPHONES: &[(char, &[&str])] = &[
+    ('重', &["zhong", "chong"]),
+    ('长', &["chang", "zhang"]),
+    ('行', &["xing", "hang"]),
+    ('乐', &["le", "yue"]),
+    ('曾', &["ceng", "zeng"]),
+    ('单', &["dan", "shan"]),
+    ('解', &["jie", "xie"]),
+    ('朴', &["pu", "piao"]),
+    ('区', &["qu", "ou"]),
+    ('仇', &["chou", "qiu"]),
+    ('查', &["cha", "zha"]),
+    ('盛', &["sheng", "cheng"]),
+    ('都', &["du", "dou"]),
+    ('厦', &["sha", "xia"]),
+    ('藏', &["cang", "zang"]),
+    ('朝', &["chao", "zhao"]),
+    ('传', &["chuan", "zhuan"]),
+    ('调', &["diao", "tiao"]),
+    ('和', &["he", "huo"]),
+    ('大', &["da", "dai"]),
+    ('石', &["shi", "dan"]),
+    ('车', &["che", "ju"]),
+    ('柏', &["bai", "bo"]),
+    ('秘', &["mi", "bi"]),
+    ('尉', &["wei", "yu"]),
+    ('缪', &["miao", "mou"]),
+    ('翟', &["zhai", "di"]),
+    ('召', &["zhao", "shao"]),
+    ('种', &["zhong", "chong"]),
+    ('员', &["yuan", "yun"]),
+    ('会', &["hui", "kuai"]),
+    ('参', &["can", "shen"]),
+    ('降', &["jiang", "xiang"]),
+    ('便', &["bian", "pian"]),
+    ('省', &["sheng", "xing"]),
+    ('校', &["xiao", "jiao"]),
+    ('率', &["lv", "shuai"]),
+    ('强', &["qiang", "jiang"]),
+    ('蔚', &["wei", "yu"]),
+    ('宿', &["su", "xiu"]),
+    ('华', &["hua"]),
+    ('覃', &["tan", "qin"]),
+    ('句', &["ju", "gou"]),
+    ('盖', &["gai", "ge"]),
+    ('繁', &["fan", "po"]),
+    ('万', &["wan", "mo"]),
+    ('尾', &["wei", "yi"]),
+    ('薄', &["bo", "bao"]),
+    ('奇', &["qi", "ji"]),
+    ('给', &["gei", "ji"]),
+    ('还', &["huan", "hai"]),
+    ('血', &["xue", "xie"]),
+    ('露', &["lu", "lou"]),
+    ('的', &["de", "di"]),
+    ('着', &["zhe", "zhao"]),
+    ('差', &["cha", "chai"]),
+    ('角', &["jiao", "jue"]),
+    ('了', &["le", "liao"]),
+    ('银', &["yin"]),
+];
+
+static READINGS: LazyLock<Vec<Box<[&'static str]>>> = LazyLock::new(|| {
+    (READINGS_FROM..=READINGS_TO)
+        .map(|u| char::from_u32(u as u32).map_or_else(|| Box::from([]), readings_of))
+        .collect()
+});
+
+/// The characters outside [`READINGS`] that have readings (compatibility ideographs,
+/// extension B on).
+static RARE_READINGS: LazyLock<HashMap<char, Box<[&'static str]>>> = LazyLock::new(|| {
+    ['\u{F900}'..='\u{FAFF}', '\u{20000}'..='\u{2FA1F}']
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let r = readings_of(c);
+            (!r.is_empty()).then_some((c, r))
+        })
+        .collect()
+});
 
 /// Readings spelled with `ü` (lü, nüe …), as typed: `v`. Built once from the crate's data.
 static V_SPELLINGS: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
@@ -656,16 +833,25 @@ static SYLLABLES: LazyLock<(HashSet<&'static str>, HashSet<String>)> = LazyLock:
 /// as its digits alone: `138-1234-5678` as `13812345678`, so `81234` finds it across the
 /// dashes, and a query written like a phone number is read as its digits too.
 fn forms(text: &str) -> Vec<String> {
-    let norm = normalize(text);
+    normalized_forms(normalize(text))
+}
+
+/// [`forms`] of a text already normalised.
+fn normalized_forms(norm: String) -> Vec<String> {
     if norm.is_empty() {
         return Vec::new();
     }
     let digits: String = norm.chars().filter(char::is_ascii_digit).collect();
+    // Digits that already stand together in the text (`kh20260101000042`, `wei123@qq.com`)
+    // are found in it: a second form would only cost tokens.
     if digits.len() < 3 || digits == norm {
         return vec![norm];
     }
     if is_phone_like(&norm) {
         return vec![digits];
+    }
+    if norm.contains(&digits) {
+        return vec![norm];
     }
     vec![norm, digits]
 }
@@ -678,107 +864,205 @@ fn is_phone_like(norm: &str) -> bool {
 
 /// The texts of a document as stored for the exact check: normalised, the title first,
 /// separated by U+001F (which normalising never keeps: it is no letter).
+#[cfg(test)]
 fn body_of(doc: &SearchDoc<'_>) -> String {
-    std::iter::once(doc.title)
-        .chain(doc.texts.iter().copied())
-        .map(normalize)
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join("\u{1f}")
+    body_and_tokens(doc).0
 }
 
-/// Every token of a document (deduplicated).
-fn doc_tokens(doc: &SearchDoc<'_>) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+/// Every token of a document, separated by spaces (a token may come twice): what FTS5 and a
+/// `tsvector` are given.
+fn doc_tokens(doc: &SearchDoc<'_>) -> String {
+    body_and_tokens(doc).1
+}
+
+/// [`body_of`] and [`doc_tokens`] at once (each text normalised once).
+fn body_and_tokens(doc: &SearchDoc<'_>) -> (String, String) {
+    let mut body = String::new();
+    let mut sink = Sink::default();
     if let Some(o) = doc.owner_id {
-        out.insert(format!("o{o}"));
+        sink.start('o');
+        let _ = write!(sink.buf, "{o}");
+        sink.end();
     }
-    out.insert(format!("e{}", doc.entity.replace('_', "")));
+    sink.start('e');
+    sink.buf.extend(doc.entity.chars().filter(|&c| c != '_'));
+    sink.end();
+    let mut chars = Vec::new();
+    let mut reads = Vec::new();
     for text in std::iter::once(doc.title).chain(doc.texts.iter().copied()) {
-        for form in forms(text) {
-            form_tokens(&form, &mut out);
+        let norm = normalize(text);
+        if norm.is_empty() {
+            continue;
+        }
+        if !body.is_empty() {
+            body.push('\u{1f}');
+        }
+        body.push_str(&norm);
+        for form in normalized_forms(norm) {
+            chars.clear();
+            chars.extend(form.chars());
+            reads.clear();
+            reads.extend(chars.iter().map(|&c| readings(c)));
+            form_tokens(&chars, &reads, &mut sink);
         }
     }
-    out
+    (body, sink.finish())
 }
 
-/// The tokens of one normalised form of a text.
-fn form_tokens(form: &str, out: &mut BTreeSet<String>) {
-    let chars: Vec<char> = form.chars().collect();
+/// A document's tokens, written one after the other into one buffer (no allocation per token).
+#[derive(Default)]
+struct Sink {
+    buf: String,
+    spans: Vec<(usize, usize)>,
+    open: usize,
+}
+
+impl Sink {
+    fn start(&mut self, tag: char) {
+        self.open = self.buf.len();
+        self.buf.push(tag);
+    }
+
+    fn end(&mut self) {
+        self.spans.push((self.open, self.buf.len()));
+    }
+
+    fn add(&mut self, tag: char, parts: &[&str]) {
+        self.start(tag);
+        for p in parts {
+            self.buf.push_str(p);
+        }
+        self.end();
+    }
+
+    fn add_chars(&mut self, tag: char, chars: &[char]) {
+        self.start(tag);
+        self.buf.extend(chars);
+        self.end();
+    }
+
+    /// The tokens separated by spaces, repeats kept: FTS5 and a `tsvector` count a token once
+    /// per document (sorting them here cost a tenth of the tokenising).
+    fn finish(self) -> String {
+        let mut out = String::with_capacity(self.buf.len() + self.spans.len());
+        for &(a, b) in &self.spans {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&self.buf[a..b]);
+        }
+        out
+    }
+}
+
+/// A reading's first letter.
+fn initial(reading: &str) -> &str {
+    let len = reading.chars().next().map_or(0, char::len_utf8);
+    &reading[..len]
+}
+
+/// The tokens of one normalised form of a text (its characters).
+fn form_tokens(chars: &[char], reads: &[&'static [&'static str]], sink: &mut Sink) {
     let n = chars.len();
     if n <= WHOLE_MAX_CHARS {
-        let whole = sanitize(form);
-        if !whole.is_empty() {
-            out.insert(format!("x{whole}"));
+        sink.start('x');
+        sink.buf
+            .extend(chars.iter().filter(|&&c| is_han(c) || is_word(c)));
+        if sink.buf.len() > sink.open + 1 {
+            sink.end();
+        } else {
+            sink.buf.truncate(sink.open);
         }
     }
     // Chinese grams and Latin/digit grams, each within its run of characters.
     for i in 0..n {
         let c = chars[i];
-        let head = i == 0;
         if is_han(c) {
-            let gram: String = match chars.get(i + 1) {
-                Some(&d) if is_han(d) => [c, d].iter().collect(),
-                _ => c.to_string(),
+            let len = if chars.get(i + 1).is_some_and(|&d| is_han(d)) {
+                2
+            } else {
+                1
             };
-            if head {
-                out.insert(format!("h{gram}"));
+            if i == 0 {
+                sink.add_chars('h', &chars[..len]);
             }
-            out.insert(format!("c{gram}"));
+            sink.add_chars('c', &chars[i..i + len]);
         } else if is_word(c) {
-            let gram: String = chars[i..]
+            let len = chars[i..]
                 .iter()
                 .take(3)
                 .take_while(|&&d| is_word(d))
-                .collect();
-            if head {
-                out.insert(format!("b{gram}"));
+                .count();
+            if i == 0 {
+                sink.add_chars('b', &chars[..len]);
             }
-            out.insert(format!("a{gram}"));
+            sink.add_chars('a', &chars[i..i + len]);
         }
     }
     // Pinyin: at each Chinese character, its readings joined with the next one's (or alone
-    // at the end of a run), and the same with initials.
-    let reads: Vec<Vec<&'static str>> = chars.iter().map(|&c| readings(c)).collect();
+    // at the end of a run).
     for i in 0..n {
         let next = reads.get(i + 1).filter(|r| !r.is_empty());
-        for r in &reads[i] {
-            let mut grams = Vec::new();
+        for r in reads[i] {
             match next {
                 Some(nx) => {
-                    for s in nx {
-                        grams.push((format!("{r}{s}"), format!("{}{}", &r[..1], &s[..1])));
+                    for s in *nx {
+                        if i == 0 {
+                            sink.add('q', &[r, s]);
+                        }
+                        sink.add('p', &[r, s]);
                     }
                 }
-                None => grams.push(((*r).to_owned(), r[..1].to_owned())),
-            }
-            for (full, initials) in grams {
-                if i == 0 {
-                    out.insert(format!("q{full}"));
-                    out.insert(format!("j{initials}"));
+                None => {
+                    if i == 0 {
+                        sink.add('q', &[r]);
+                    }
+                    sink.add('p', &[r]);
                 }
-                out.insert(format!("p{full}"));
-                out.insert(format!("i{initials}"));
+            }
+        }
+    }
+    // Initials only from the text's start (`cqhg`, `szhq`): those of its first two to
+    // `INITIALS_MAX` characters, in at most `WHOLE_VARIANTS_MAX` spellings each (initials in
+    // the middle of a text would cost a token per character, each shared by a million
+    // documents).
+    let head = reads.iter().take_while(|r| !r.is_empty()).count();
+    let mut spellings: Vec<String> = vec![String::new()];
+    for (k, r) in reads[..head.min(INITIALS_MAX)].iter().enumerate() {
+        let mut more: Vec<String> = Vec::new();
+        for ini in &spellings {
+            for s in *r {
+                let mut v = ini.clone();
+                v.push_str(initial(s));
+                if more.len() < WHOLE_VARIANTS_MAX && !more.contains(&v) {
+                    more.push(v);
+                }
+            }
+        }
+        spellings = more;
+        if k >= 1 {
+            for ini in &spellings {
+                sink.add('j', &[ini]);
             }
         }
     }
     // The whole form's pinyin and initials (the exact tier for `zhangsan`, `zs`).
-    if n <= PINYIN_WHOLE_MAX_CHARS && n > 0 && reads.iter().all(|r| !r.is_empty()) {
+    if n <= PINYIN_WHOLE_MAX_CHARS && n > 0 && head == n {
         let mut spellings = vec![(String::new(), String::new())];
-        for r in &reads {
+        for r in reads {
             let mut more = Vec::new();
             for (full, ini) in &spellings {
-                for s in r {
+                for s in *r {
                     if more.len() < WHOLE_VARIANTS_MAX {
-                        more.push((format!("{full}{s}"), format!("{ini}{}", &s[..1])));
+                        more.push((format!("{full}{s}"), format!("{ini}{}", initial(s))));
                     }
                 }
             }
             spellings = more;
         }
         for (full, ini) in spellings {
-            out.insert(format!("x{full}"));
-            out.insert(format!("x{ini}"));
+            sink.add('x', &[&full]);
+            sink.add('x', &[&ini]);
         }
     }
 }
@@ -790,6 +1074,8 @@ fn form_tokens(form: &str, out: &mut BTreeSet<String>) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tier {
     Whole,
+    /// The short texts (names) whose whole pinyin a pinyin query starts.
+    Start,
     Head,
     Anywhere,
 }
@@ -828,8 +1114,12 @@ impl ParsedQuery {
             // Initials are typed short (`zs`, `szhq`); a longer query that spells syllables
             // (`zhangwei`) is not read as eight initials too, which would cost a read of
             // eight common tokens for nothing.
-            if cuts.is_empty() || text.len() <= INITIALS_MAX {
+            // One letter is already read as the start of a syllable (`s`: si, shi …).
+            if text.len() >= 2 && (cuts.is_empty() || text.len() <= INITIALS_MAX) {
                 alternatives.push(initials_alternative(&text));
+                if text.len() >= 3 {
+                    alternatives.push(legacy_initials_alternative(&text));
+                }
             }
             for (syllables, partial) in cuts {
                 alternatives.push(pinyin_alternative(&syllables, partial));
@@ -867,6 +1157,8 @@ impl ParsedQuery {
                 (!whole.is_empty() && self.text.chars().count() <= WHOLE_MAX_CHARS)
                     .then(|| Match::Token(Token::exact('x', whole)))
             }
+            Tier::Start => (self.pinyin && self.text.len() >= START_MIN_CHARS)
+                .then(|| Match::Token(Token::prefix('x', self.text.clone()))),
             Tier::Head | Tier::Anywhere => {
                 let mut any = Vec::new();
                 for a in &self.alternatives {
@@ -991,17 +1283,26 @@ fn pinyin_alternative(syllables: &[&str], partial: &str) -> Alternative {
     }
 }
 
-/// The tokens of a match of initials (`szhq`): each pair of letters, or one letter as a
-/// prefix.
+/// The tokens of a match of initials (`szhq`) at a text's start: the initials of its first
+/// characters (up to [`INITIALS_MAX`]) as one token.
 fn initials_alternative(text: &str) -> Alternative {
-    let tokens = if text.len() == 1 {
-        vec![Token::prefix('i', text)]
-    } else {
-        text.as_bytes()
-            .windows(2)
-            .map(|w| Token::exact('i', String::from_utf8_lossy(w).into_owned()))
-            .collect()
-    };
+    let head = text.get(..INITIALS_MAX).unwrap_or(text);
+    Alternative {
+        tokens: vec![Token::exact('j', head)],
+        head_tag: Some('j'),
+    }
+}
+
+/// The same match in the tokens written before initials were indexed from a text's start only
+/// (a pair per character, `j` the first pair): documents indexed then hold no `jcqh`, and are
+/// found by these until they are written again. On an index written since, the pairs are in
+/// no document and the read ends at once.
+fn legacy_initials_alternative(text: &str) -> Alternative {
+    let tokens = text
+        .as_bytes()
+        .windows(2)
+        .map(|w| Token::exact('i', String::from_utf8_lossy(w).into_owned()))
+        .collect();
     Alternative {
         tokens,
         head_tag: Some('j'),
@@ -1050,10 +1351,10 @@ fn substring_rank(form: &str, q: &str) -> Option<MatchRank> {
     }
 }
 
-/// The query as the pinyin of the form's characters from some character on: whole readings
-/// with the last one maybe partial, or one initial per character.
+/// The query as the pinyin of the form's characters from some character on (whole readings
+/// with the last one maybe partial), or one initial per character from the first on.
 fn pinyin_rank(form: &str, q: &str) -> Option<MatchRank> {
-    let reads: Vec<Vec<&'static str>> = form.chars().map(readings).collect();
+    let reads: Vec<&[&str]> = form.chars().map(readings).collect();
     let n = reads.len();
     let mut best: Option<MatchRank> = None;
     for start in 0..n {
@@ -1061,7 +1362,12 @@ fn pinyin_rank(form: &str, q: &str) -> Option<MatchRank> {
             continue;
         }
         let full = full_from(&reads, start, q);
-        let ini = initials_from(&reads, start, q);
+        // Initials match from the text's start only (the index holds no others).
+        let ini = if start == 0 {
+            initials_from(&reads, start, q)
+        } else {
+            None
+        };
         for whole in full.into_iter().chain(ini) {
             let rank = match (start, whole) {
                 (0, true) => MatchRank::Exact,
@@ -1076,12 +1382,12 @@ fn pinyin_rank(form: &str, q: &str) -> Option<MatchRank> {
 
 /// Whether `rest` spells the readings from character `i` on (the last maybe partly):
 /// `Some(true)` when it ends exactly with the form's last character.
-fn full_from(reads: &[Vec<&str>], i: usize, rest: &str) -> Option<bool> {
+fn full_from(reads: &[&[&str]], i: usize, rest: &str) -> Option<bool> {
     if rest.is_empty() {
         return Some(i == reads.len());
     }
     let mut best = None;
-    for r in reads.get(i)? {
+    for r in *reads.get(i)? {
         if let Some(after) = rest.strip_prefix(r) {
             if let Some(whole) = full_from(reads, i + 1, after) {
                 best = Some(best.unwrap_or(false) || whole);
@@ -1095,7 +1401,7 @@ fn full_from(reads: &[Vec<&str>], i: usize, rest: &str) -> Option<bool> {
 
 /// Whether `q`'s letters are the initials of the characters from `i` on: `Some(true)` when
 /// they cover the form to its end.
-fn initials_from(reads: &[Vec<&str>], i: usize, q: &str) -> Option<bool> {
+fn initials_from(reads: &[&[&str]], i: usize, q: &str) -> Option<bool> {
     for (k, letter) in q.bytes().enumerate() {
         let r = reads.get(i + k)?;
         if !r.iter().any(|s| s.as_bytes().first() == Some(&letter)) {
@@ -1123,7 +1429,8 @@ mod tests {
 
     /// What the index would say: does some alternative's every token occur in the document?
     fn index_finds(d: &SearchDoc<'_>, q: &str, tier: Tier) -> bool {
-        let tokens = doc_tokens(d);
+        let all = doc_tokens(d);
+        let tokens: BTreeSet<String> = all.split(' ').map(str::to_owned).collect();
         let query = ParsedQuery::parse(q);
         let Some(m) = query.expr(tier) else {
             return false;
@@ -1275,8 +1582,62 @@ mod tests {
             "深圳华强电子有限公司",
             &["C000123", "13812345678", "sz@huaqiang.com"],
         );
-        let n = doc_tokens(&d).len();
-        assert!(n <= 110, "{n} tokens");
+        let n = token_count(&d);
+        assert!(
+            n <= 72,
+            "{n} tokens (rare readings of polyphones and initials in the middle cost 110)"
+        );
+    }
+
+    #[test]
+    fn initials_are_read_from_a_texts_start_only() {
+        assert_eq!(finds("深圳华强电子", &[], "szhqd"), Some(MatchRank::Prefix));
+        assert_eq!(finds("深圳华强电子", &[], "szhqdz"), Some(MatchRank::Exact));
+        assert_eq!(finds("深圳华强电子", &[], "hq"), None);
+        assert_eq!(
+            finds("深圳华强电子", &[], "huaq"),
+            Some(MatchRank::Substring)
+        );
+        assert_eq!(
+            finds("长城物流", &[], "zcwl"),
+            Some(MatchRank::Exact),
+            "长 read zhang"
+        );
+    }
+
+    #[test]
+    fn documents_indexed_before_initials_came_from_the_start_only_are_still_found() {
+        // 重庆火锅 as the earlier tokeniser wrote it: a pair of initials per character.
+        let old: BTreeSet<String> = ["jzq", "jcq", "izq", "icq", "iqh", "ihg", "ig"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let q = ParsedQuery::parse("cqhg");
+        let found = |tier| {
+            q.expr(tier).is_some_and(|m| {
+                fn holds(m: &Match, tokens: &BTreeSet<String>) -> bool {
+                    match m {
+                        Match::Token(t) => tokens.contains(&format!("{}{}", t.tag, t.text)),
+                        Match::All(v) => v.iter().all(|m| holds(m, tokens)),
+                        Match::Any(v) => v.iter().any(|m| holds(m, tokens)),
+                    }
+                }
+                holds(&m, &old)
+            })
+        };
+        assert!(found(Tier::Head));
+        assert!(found(Tier::Anywhere));
+    }
+
+    #[test]
+    fn a_long_pinyin_query_reads_the_short_texts_it_starts() {
+        let name = doc("周勇洋", &[]);
+        assert!(index_finds(&name, "zhouyongya", Tier::Start));
+        assert!(!index_finds(&name, "zhouyonga", Tier::Start));
+        assert!(!index_finds(&doc("周勇洋", &[]), "zhouy", Tier::Whole));
+        // Shorter ones would read the union of too many whole tokens.
+        assert_eq!(ParsedQuery::parse("zhou").expr(Tier::Start), None);
+        assert_eq!(ParsedQuery::parse("周勇洋").expr(Tier::Start), None);
     }
 
     #[test]

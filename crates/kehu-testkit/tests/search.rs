@@ -187,6 +187,28 @@ both_backends! {
         assert_eq!((three.len(), three[0].entity_id), (1, 3));
     }
 
+    async fn a_batch_mixing_indexed_and_new_records_replaces_the_one_and_adds_the_others(app) {
+        fill(&app).await;
+        let doc = |entity: &'static str, id: i64, title: &'static str, texts: &'static [&'static str]| {
+            SearchDoc { entity, entity_id: id, owner_id: Some(20), title, subtitle: "", texts }
+        };
+        // Contact 3 (李四, 13900001111) is indexed; contact 4 and customer 9 are new.
+        let batch = [
+            doc("contact", 4, "赵六", &[]),
+            doc("contact", 3, "王五", &["13900002222"]),
+            doc("customer", 9, "孙七商行", &[]),
+        ];
+        for _ in 0..2 {
+            app.store.db.write(async |tx| search::put_many(tx, &batch).await).await.unwrap();
+            assert!(titles(&app, "李四").await.is_empty());
+            assert!(titles(&app, "0000111").await.is_empty());
+            assert_eq!(titles(&app, "2222").await, ["王五"]);
+            assert_eq!(titles(&app, "zl").await, ["赵六"]);
+            assert_eq!(titles(&app, "sunqi").await, ["孙七商行"]);
+            assert_eq!(titles(&app, "张三").await, ["张三", "张三丰"], "the others untouched");
+        }
+    }
+
     async fn a_removed_document_is_not_found(app) {
         fill(&app).await;
         app.store.db.write(async |tx| search::remove(tx, "contact", 1).await).await.unwrap();
