@@ -29,6 +29,7 @@ use sea_query::{Expr, Query};
 use crate::domain::{
     ContactDraft, ContactInput, CustomerDraft, CustomerInput, DictValues, normalize,
 };
+use crate::indexing::{self, ContactFields, Doc};
 use crate::rows;
 use crate::schema::Contacts;
 use crate::store::{self, Contact, CustomerStore, Match, MatchKeys, NewCustomer};
@@ -444,18 +445,37 @@ async fn commit_customers(
         .zip(&create)
         .filter_map(|((id, _), &i)| rows[i].row.contact.as_ref().map(|c| (*id, c)))
         .collect();
-    insert_primary_contacts(tx, &contacts, &cx.actor).await?;
-    // The header search finds them from this batch's commit on.
-    let ids: Vec<i64> = created.iter().map(|(id, _)| *id).collect();
-    for chunk in ids.chunks(500) {
-        let (customers, contacts) = store::stored_with_contacts(tx, chunk).await?;
-        crate::indexing::index_customers(tx, &customers).await?;
-        let contacts: Vec<_> = contacts
-            .iter()
-            .map(|c| (crate::indexing::ContactFields::from(c), c.owner_id))
-            .collect();
-        crate::indexing::index_contacts(tx, &contacts).await?;
+    let contact_ids = insert_primary_contacts(tx, &contacts, &cx.actor).await?;
+    // The header search finds them from this batch's commit on, indexed from what was just
+    // written (no read-back).
+    let mut docs: Vec<Doc<'_>> = Vec::with_capacity(created.len() * 2);
+    let mut owners: HashMap<i64, (i64, &str)> = HashMap::with_capacity(created.len());
+    for (((id, code), n), &i) in created.iter().zip(&new).zip(&create) {
+        let d = &rows[i].row.draft;
+        let phone = d.phone.as_ref().map(|p| p.as_str());
+        docs.push(indexing::customer_parts_doc(
+            *id, n.owner, &d.name, code, phone,
+        ));
+        owners.insert(*id, (n.owner, d.name.as_str()));
     }
+    let fields: Vec<(ContactFields<'_>, i64)> = contacts
+        .iter()
+        .filter_map(|(customer, d)| {
+            let id = contact_ids.get(customer)?;
+            let (owner, customer_name) = owners.get(customer)?;
+            let f = ContactFields {
+                id: *id,
+                name: &d.name,
+                customer_name,
+                phone: d.phone.as_ref().map(|p| p.as_str()),
+                mobile: d.mobile.as_ref().map(|p| p.as_str()),
+                email: d.email.as_deref(),
+            };
+            Some((f, *owner))
+        })
+        .collect();
+    docs.extend(fields.iter().map(|(f, o)| indexing::contact_doc(f, *o)));
+    indexing::put_docs(tx, &docs).await?;
     Ok(outcomes)
 }
 
@@ -482,12 +502,14 @@ async fn update_existing(
 }
 
 /// The primary contacts of customers just created (they have none yet), audited.
+/// Inserts each customer's primary contact; answers the new contacts' ids by customer.
 async fn insert_primary_contacts(
     tx: &mut Tx,
     contacts: &[(i64, &ContactDraft)],
     actor: &Actor,
-) -> StoreResult<()> {
+) -> StoreResult<HashMap<i64, i64>> {
     let now = Utc::now();
+    let mut inserted = HashMap::with_capacity(contacts.len());
     for chunk in contacts.chunks(1000) {
         let mut q = Query::insert().into_table(Contacts::Table).to_owned();
         let mut first = true;
@@ -527,8 +549,9 @@ async fn insert_primary_contacts(
             })
             .collect();
         kehu_store::audit::record_created(tx, actor, "contact", &audited).await?;
+        inserted.extend(by_customer);
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// Whom a contact row belongs to: a customer's code or name as written in the file.

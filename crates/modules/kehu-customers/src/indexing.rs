@@ -52,14 +52,25 @@ fn typed_phone(e164: &str) -> String {
 
 /// The search document of customer `c`: found by its name, code and phone.
 pub fn customer_doc(c: &Customer) -> Doc<'_> {
-    let mut texts = vec![c.code.clone()];
-    texts.extend(c.phone.as_deref().map(typed_phone));
+    customer_parts_doc(c.id, c.owner_id, &c.name, &c.code, c.phone.as_deref())
+}
+
+/// [`customer_doc`] from the parts it reads (an import has them before any read-back).
+pub fn customer_parts_doc<'a>(
+    id: i64,
+    owner_id: i64,
+    name: &'a str,
+    code: &'a str,
+    phone: Option<&str>,
+) -> Doc<'a> {
+    let mut texts = vec![code.to_owned()];
+    texts.extend(phone.map(typed_phone));
     Doc {
         entity: CUSTOMER,
-        id: c.id,
-        owner_id: c.owner_id,
-        title: &c.name,
-        subtitle: &c.code,
+        id,
+        owner_id,
+        title: name,
+        subtitle: code,
         texts,
     }
 }
@@ -108,7 +119,8 @@ impl<'a> From<&'a Contact> for ContactFields<'a> {
 }
 
 /// Writes `docs` in one go (`search::put_many`: a few multi-row statements).
-async fn put_docs(tx: &mut Tx, docs: &[Doc<'_>]) -> StoreResult<()> {
+/// Writes `docs` in one batch (an import's batch builds them from what it inserted).
+pub(crate) async fn put_docs(tx: &mut Tx, docs: &[Doc<'_>]) -> StoreResult<()> {
     let texts: Vec<Vec<&str>> = docs.iter().map(Doc::texts).collect();
     let docs: Vec<SearchDoc<'_>> = docs
         .iter()
@@ -123,19 +135,6 @@ async fn put_docs(tx: &mut Tx, docs: &[Doc<'_>]) -> StoreResult<()> {
         })
         .collect();
     search::put_many(tx, &docs).await
-}
-
-/// Indexes a batch of customers (an import's): what [`customer`] does for one, without
-/// their contacts (an import adds those with [`index_contacts`]).
-pub async fn index_customers(tx: &mut Tx, customers: &[Customer]) -> StoreResult<()> {
-    let docs: Vec<Doc<'_>> = customers.iter().map(customer_doc).collect();
-    put_docs(tx, &docs).await
-}
-
-/// Indexes a batch of contacts (an import's), each with its customer's manager.
-pub async fn index_contacts(tx: &mut Tx, contacts: &[(ContactFields<'_>, i64)]) -> StoreResult<()> {
-    let docs: Vec<Doc<'_>> = contacts.iter().map(|(c, o)| contact_doc(c, *o)).collect();
-    put_docs(tx, &docs).await
 }
 
 /// The ids, names, phones and emails of customer `customer_id`'s contacts.

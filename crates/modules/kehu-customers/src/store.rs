@@ -1266,31 +1266,6 @@ fn sea_value_json(v: sea_query::Value) -> serde_json::Value {
 
 /// Inserts a batch of new customers with the next codes of `day` (one counter update for
 /// the batch), their tags and one audit entry each; returns their ids and codes in order.
-/// Customers `ids` as stored (any scope, not in the trash) and their contacts: what a batch
-/// of the import puts into the search index after inserting them.
-pub(crate) async fn stored_with_contacts(
-    tx: &mut Tx,
-    ids: &[i64],
-) -> StoreResult<(Vec<Customer>, Vec<Contact>)> {
-    let customers: Vec<Customer> = tx
-        .fetch_all(
-            &select_live(OwnerFilter::system())
-                .and_where(Expr::col((Customers::Table, Customers::Id)).is_in(ids.iter().copied()))
-                .to_owned(),
-        )
-        .await?;
-    let contacts: Vec<Contact> = tx
-        .fetch_all(
-            &select_contacts(OwnerFilter::system())
-                .and_where(
-                    Expr::col((Contacts::Table, Contacts::CustomerId)).is_in(ids.iter().copied()),
-                )
-                .to_owned(),
-        )
-        .await?;
-    Ok((customers, contacts))
-}
-
 pub(crate) async fn insert_customers(
     tx: &mut Tx,
     day: NaiveDate,
