@@ -290,6 +290,10 @@ async fn a_manager_finds_a_customer_by_pinyin_initials_in_the_header_search_and_
     let id = c["id"].as_i64().unwrap();
     in_browser_at("search_pinyin", &app, DESKTOP, async |b: &Browser| {
         b.sign_in("li.na", "lang-genug-123").await?;
+        // The home page, not the sign-in form still in the window: a "/" typed there would go
+        // into the password field.
+        b.wait_for_path("/").await?;
+        b.wait_for(Locator::Id("search-q")).await?;
 
         // Act: the initials of 重庆张三 in the header's box, then Enter.
         b.press(&['/']).await?;
