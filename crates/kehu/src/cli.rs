@@ -59,10 +59,27 @@ enum Command {
     /// Customer-value analytics of a transactions CSV: RFM, 80/20, BG/NBD + Gamma-Gamma CLV,
     /// value classes, clusters.
     Analyze(kehu_analytics::command::AnalyzeArgs),
-    /// Import customers or contacts from a CSV or XLSX file.
-    Import(kehu_customers::cli::ImportArgs),
+    /// Import customers, contacts, products or orders from a CSV or XLSX file.
+    Import(ImportArgs),
     /// Export customers or contacts as CSV, XLSX or vCard.
     Export(kehu_customers::cli::ExportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// What the file holds (orders: one row per order line).
+    #[arg(value_enum)]
+    what: ImportWhat,
+    #[command(flatten)]
+    flags: kehu_customers::cli::ImportFlags,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ImportWhat {
+    Customers,
+    Contacts,
+    Products,
+    Orders,
 }
 
 #[derive(Subcommand, Debug)]
@@ -185,8 +202,24 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Backup { out } => backup(&config, out).await,
         Command::Demo { customers, seed } => demo(&config, customers, seed).await,
         Command::Analyze(args) => kehu_analytics::command::run(&args),
-        Command::Import(args) => {
-            kehu_customers::cli::import(&open(&config).await?, &config, args).await
+        Command::Import(ImportArgs { what, flags }) => {
+            use kehu_customers::cli::What;
+            use kehu_orders::import::Kind;
+            let store = open(&config).await?;
+            match what {
+                ImportWhat::Customers => {
+                    kehu_customers::cli::import(&store, &config, What::Customers, &flags).await
+                }
+                ImportWhat::Contacts => {
+                    kehu_customers::cli::import(&store, &config, What::Contacts, &flags).await
+                }
+                ImportWhat::Products => {
+                    kehu_orders::cli::import(&store, &config, Kind::Products, &flags).await
+                }
+                ImportWhat::Orders => {
+                    kehu_orders::cli::import(&store, &config, Kind::Orders, &flags).await
+                }
+            }
         }
         Command::Export(args) => {
             kehu_customers::cli::export(&open(&config).await?, &config, args).await

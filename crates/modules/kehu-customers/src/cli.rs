@@ -1,4 +1,5 @@
-//! `kehu import customers|contacts FILE` and `kehu export customers|contacts`: the command
+//! `kehu import customers|contacts FILE` (and the flags and progress report every import
+//! shares) and `kehu export customers|contacts`: the command
 //! line's side of the import and export (the binary only parses and calls these). An import
 //! shows a progress bar on a terminal, prints the summary line and exits 0 when it ran to
 //! the end, rejected rows or not; a file it cannot read or a missing required column is an
@@ -16,7 +17,7 @@ use kehu_store::Store;
 use kehu_store::audit::Actor;
 use kehu_web::Config;
 use kehu_web::i18n::Tr;
-use kehu_web::import::{ImportOptions, OnDuplicate};
+use kehu_web::import::{ImportError, ImportOptions, OnDuplicate, Progress, Summary};
 
 use crate::domain::Status;
 use crate::export::{self, Format, Sink};
@@ -29,29 +30,41 @@ pub enum What {
     Contacts,
 }
 
+/// What every `kehu import` takes besides what the file holds (the order module's imports
+/// take the same).
 #[derive(clap::Args, Debug)]
-pub struct ImportArgs {
-    /// What the file holds.
-    #[arg(value_enum)]
-    what: What,
+pub struct ImportFlags {
     /// A CSV (UTF-8, GBK/GB18030, UTF-16; any of , ; tab) or XLSX file.
-    file: PathBuf,
+    pub file: PathBuf,
     /// What a row matching a stored record does: skip, update or create.
     #[arg(long, default_value = "skip")]
-    on_duplicate: OnDuplicate,
+    pub on_duplicate: OnDuplicate,
     /// The rejected rows' file (default: beside FILE, `<name>.rejects.csv`).
     #[arg(long)]
-    rejects: Option<PathBuf>,
+    pub rejects: Option<PathBuf>,
     /// The account manager of rows without one (a user name; default: --as, else admin).
     #[arg(long)]
-    owner: Option<String>,
+    pub owner: Option<String>,
     /// Import as this user: their data scope, rights and name in the audit log (default: the
     /// system, every customer).
     #[arg(long = "as")]
-    as_user: Option<String>,
+    pub as_user: Option<String>,
     /// Rows per transaction.
     #[arg(long, default_value_t = 5000)]
-    batch_rows: usize,
+    pub batch_rows: usize,
+}
+
+impl ImportFlags {
+    /// The runner's options of these flags (reasons in English, for a terminal).
+    pub fn options(&self) -> ImportOptions {
+        ImportOptions {
+            on_duplicate: self.on_duplicate,
+            batch_rows: self.batch_rows.max(1),
+            rejects: self.rejects.clone(),
+            lang: Language::En,
+            ..ImportOptions::default()
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -109,7 +122,7 @@ async fn user_id(store: &Store, name: &str) -> anyhow::Result<i64> {
 }
 
 /// The scope and actor of `--as USER` (who must hold `right`), or the system's.
-async fn acting(
+pub async fn acting(
     store: &Store,
     as_user: Option<&str>,
     right: Right,
@@ -130,7 +143,13 @@ async fn acting(
     Ok((p.owner_filter(), actor, Some(id)))
 }
 
-pub async fn import(store: &Store, config: &Config, a: ImportArgs) -> anyhow::Result<()> {
+/// `kehu import customers|contacts FILE`.
+pub async fn import(
+    store: &Store,
+    config: &Config,
+    what: What,
+    a: &ImportFlags,
+) -> anyhow::Result<()> {
     let (scope, actor, as_id) = acting(store, a.as_user.as_deref(), Right::CustomerImport).await?;
     let default_owner = match (&a.owner, as_id) {
         (Some(name), _) => user_id(store, name).await?,
@@ -141,48 +160,70 @@ pub async fn import(store: &Store, config: &Config, a: ImportArgs) -> anyhow::Re
     };
     let customers = customer_store(store, config);
     let cx = Context::load(&customers, scope, actor, default_owner).await?;
-    let options = ImportOptions {
-        on_duplicate: a.on_duplicate,
-        batch_rows: a.batch_rows.max(1),
-        rejects: a.rejects.clone(),
-        lang: Language::En,
-        ..ImportOptions::default()
-    };
-    let (kind, fields) = match a.what {
+    let options = a.options();
+    let (kind, fields) = match what {
         What::Customers => (Kind::Customers, customer_fields()),
         What::Contacts => (Kind::Contacts, contact_fields()),
     };
-    let bar = indicatif::ProgressBar::new(std::fs::metadata(&a.file).map_or(0, |m| m.len()));
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {percent:>3}% {binary_bytes}/{binary_total_bytes} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let started = Instant::now();
-    let result = import::import_file(&customers, kind, cx, &a.file, &options, |p| {
-        bar.set_position(p.bytes_read);
-        bar.set_message(p.line());
-    })
-    .await;
-    bar.finish_and_clear();
-    let summary = result.map_err(|e| {
-        let tr = Tr::new(Language::En);
-        anyhow::anyhow!("{}: {}", a.file.display(), e.localised(&tr, &fields).trim())
-    })?;
-    let secs = started.elapsed().as_secs_f64();
-    let rows = summary.counts.rows();
-    println!("{}", summary.counts.line());
-    eprintln!(
-        "{} rows in {secs:.1} s ({:.0} rows/s); {}",
-        rows,
-        rows as f64 / secs.max(1e-9),
-        describe(&summary.detected)
-    );
-    if let Some(path) = &summary.rejects {
-        println!("rejected rows: {}", path.display());
+    let run = Progressing::start(&a.file);
+    let result =
+        import::import_file(&customers, kind, cx, &a.file, &options, |p| run.show(p)).await;
+    run.finish(&a.file, &fields, result)
+}
+
+/// An import's progress bar on the terminal and, when it ends, its report: the summary line
+/// and the rejects file on stdout, the speed and the file's format on stderr.
+pub struct Progressing {
+    bar: indicatif::ProgressBar,
+    started: Instant,
+}
+
+impl Progressing {
+    pub fn start(file: &std::path::Path) -> Self {
+        let bar = indicatif::ProgressBar::new(std::fs::metadata(file).map_or(0, |m| m.len()));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {percent:>3}% {binary_bytes}/{binary_total_bytes} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Self {
+            bar,
+            started: Instant::now(),
+        }
     }
-    Ok(())
+
+    pub fn show(&self, p: &Progress) {
+        self.bar.set_position(p.bytes_read);
+        self.bar.set_message(p.line());
+    }
+
+    /// Reports the run; an import that could not run is an error naming the file.
+    pub fn finish(
+        self,
+        file: &std::path::Path,
+        fields: &[kehu_io::FieldSpec],
+        result: Result<Summary, ImportError>,
+    ) -> anyhow::Result<()> {
+        self.bar.finish_and_clear();
+        let summary = result.map_err(|e| {
+            let tr = Tr::new(Language::En);
+            anyhow::anyhow!("{}: {}", file.display(), e.localised(&tr, fields).trim())
+        })?;
+        let secs = self.started.elapsed().as_secs_f64();
+        let rows = summary.counts.rows();
+        println!("{}", summary.counts.line());
+        eprintln!(
+            "{} rows in {secs:.1} s ({:.0} rows/s); {}",
+            rows,
+            rows as f64 / secs.max(1e-9),
+            describe(&summary.detected)
+        );
+        if let Some(path) = &summary.rejects {
+            println!("rejected rows: {}", path.display());
+        }
+        Ok(())
+    }
 }
 
 fn describe(d: &kehu_io::Detected) -> String {

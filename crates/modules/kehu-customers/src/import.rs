@@ -35,7 +35,7 @@ use crate::schema::Contacts;
 use crate::store::{self, Contact, CustomerStore, Match, MatchKeys, NewCustomer};
 
 /// A field spec titled by Fluent keys in both languages.
-fn spec(name: &str, key: &str, aliases: &[&str]) -> FieldSpec {
+pub fn spec(name: &str, key: &str, aliases: &[&str]) -> FieldSpec {
     let (zh, en) = (Tr::new(Language::ZhCn), Tr::new(Language::En));
     aliases
         .iter()

@@ -1335,7 +1335,7 @@ pub(crate) async fn insert_customers(
 
 /// The live customers in `scope` with one of `codes` or `names`: whom an imported contact
 /// belongs to.
-pub(crate) async fn customers_by_code_or_name(
+pub async fn customers_by_code_or_name(
     tx: &mut Tx,
     scope: OwnerFilter,
     codes: &[String],

@@ -5,7 +5,9 @@
 //! other way round.
 
 pub mod api;
+pub mod cli;
 pub mod domain;
+pub mod import;
 pub mod migrations;
 pub mod pages;
 pub mod products;

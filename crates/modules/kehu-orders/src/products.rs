@@ -435,9 +435,7 @@ impl ProductStore {
 
     pub async fn create(&self, d: &NewProduct, actor: &Actor) -> StoreResult<Product> {
         self.db
-            .write(async |tx| {
-                write::create::<Product>(tx, product_values(d), actor, async |_, _| Ok(())).await
-            })
+            .write(async |tx| create_product_in(tx, d, actor).await)
             .await
     }
 
@@ -546,6 +544,42 @@ pub async fn product_in(tx: &mut Tx, id: i64, field: &str) -> StoreResult<Produc
     tx.fetch_optional(&q)
         .await?
         .ok_or_else(|| DomainError::field(field, "err-product-unknown").into())
+}
+
+/// The products named any of `names`, read in `tx` (an import's duplicate check and the
+/// order import's product column).
+pub async fn products_named_in(tx: &mut Tx, names: &[String]) -> StoreResult<Vec<Product>> {
+    let mut found = Vec::new();
+    for chunk in names.chunks(500) {
+        let q = select_products()
+            .and_where(Expr::col((Products::Table, Products::Name)).is_in(chunk.iter().cloned()))
+            .to_owned();
+        found.extend(tx.fetch_all::<Product>(&q).await?);
+    }
+    Ok(found)
+}
+
+/// Creates a product in `tx`, audited.
+pub async fn create_product_in(tx: &mut Tx, d: &NewProduct, actor: &Actor) -> StoreResult<Product> {
+    write::create::<Product>(tx, product_values(d), actor, async |_, _| Ok(())).await
+}
+
+/// Changes product `before` (read in `tx`) to `d`, audited.
+pub async fn update_product_in(
+    tx: &mut Tx,
+    before: &Product,
+    d: &NewProduct,
+    actor: &Actor,
+) -> StoreResult<Product> {
+    write::update(
+        tx,
+        before,
+        before.version,
+        product_values(d),
+        actor,
+        async |_| Ok(()),
+    )
+    .await
 }
 
 async fn product_exists(tx: &mut Tx, id: i64, field: &str) -> StoreResult<()> {

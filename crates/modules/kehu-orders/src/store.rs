@@ -395,6 +395,10 @@ impl OrderStore {
         }
     }
 
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Today in the configured time zone (an order's date may not lie after it).
     pub fn today(&self) -> NaiveDate {
         Utc::now().with_timezone(&self.utc_offset).date_naive()
@@ -465,54 +469,117 @@ impl OrderStore {
         actor: &Actor,
     ) -> StoreResult<Order> {
         self.customers.get(scope, d.customer_id).await?;
+        self.db
+            .write(async |tx| self.create_in(tx, d, None, actor).await)
+            .await
+    }
+
+    /// [`OrderStore::create`] in `tx`, for a customer the caller has found in its scope:
+    /// numbered `number` (an import keeps the number an order had in its old system) or the
+    /// next number of today.
+    pub async fn create_in(
+        &self,
+        tx: &mut Tx,
+        d: &NewOrder,
+        number: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<Order> {
         let today = self.today();
         if d.date > today {
             return Err(DomainError::field("date", "err-order-date-future").into());
         }
-        self.db
-            .write(async |tx| {
-                let mut lines = Vec::with_capacity(d.lines.len());
-                let mut total = Money::default();
-                let too_big =
-                    |i: usize| DomainError::field(&line_field(i, "quantity"), "err-money");
-                for (i, l) in d.lines.iter().enumerate() {
-                    let p = product_in(tx, l.product_id, &line_field(i, "product_id")).await?;
-                    let price = l.price.unwrap_or(p.price());
-                    let line_total = price.times(l.quantity).ok_or_else(|| too_big(i))?;
-                    total = total.checked_add(line_total).ok_or_else(|| too_big(i))?;
-                    lines.push(PricedLine {
-                        product_id: p.id,
-                        name: p.name,
-                        model: p.model,
-                        unit: p.unit,
-                        quantity: l.quantity,
-                        price,
-                        total: line_total,
-                    });
-                }
-                let number = next_number(tx, today).await?;
-                let values: Vec<(Orders, SimpleExpr)> = vec![
-                    (Orders::Number, Expr::val(number)),
-                    (Orders::CustomerId, Expr::val(d.customer_id)),
-                    (Orders::OrderDate, Expr::val(d.date)),
-                    (
-                        Orders::DeliveryAddress,
-                        Expr::val(d.delivery_address.clone()),
-                    ),
-                    (Orders::Status, Expr::val(OrderStatus::Placed.code())),
-                    (Orders::Total, Expr::val(total.fen())),
-                    (Orders::Memo, Expr::val(d.memo.clone())),
-                ];
-                let order = write::create::<Order>(tx, values, actor, async |tx, id| {
-                    insert_lines(tx, id, &lines).await?;
-                    // The order's changes show in the customer's history.
-                    kehu_customers::history::link(tx, d.customer_id, "order", id).await
-                })
-                .await?;
-                self.keep_last_order(tx, d.customer_id, actor).await?;
-                Ok(order)
+        let lines = price_lines(tx, d).await?;
+        let total = total_of(&lines)?;
+        let number = match number {
+            Some(n) => n.to_owned(),
+            None => next_number(tx, today).await?,
+        };
+        let values: Vec<(Orders, SimpleExpr)> = vec![
+            (Orders::Number, Expr::val(number)),
+            (Orders::CustomerId, Expr::val(d.customer_id)),
+            (Orders::OrderDate, Expr::val(d.date)),
+            (
+                Orders::DeliveryAddress,
+                Expr::val(d.delivery_address.clone()),
+            ),
+            (Orders::Status, Expr::val(OrderStatus::Placed.code())),
+            (Orders::Total, Expr::val(total.fen())),
+            (Orders::Memo, Expr::val(d.memo.clone())),
+        ];
+        let order = write::create::<Order>(tx, values, actor, async |tx, id| {
+            insert_lines(tx, id, &lines).await?;
+            // The order's changes show in the customer's history.
+            kehu_customers::history::link(tx, d.customer_id, "order", id).await
+        })
+        .await?;
+        self.keep_last_order(tx, d.customer_id, actor).await?;
+        Ok(order)
+    }
+
+    /// Puts `d`'s lines on placed order `before` (read in `tx`): a line for a product the order
+    /// has takes the new quantity and price, a line for another product is added; the total
+    /// follows. Audited as a change of the order. A delivered or cancelled order is
+    /// `err-order-not-placed`.
+    pub async fn merge_lines_in(
+        &self,
+        tx: &mut Tx,
+        before: &Order,
+        d: &NewOrder,
+        actor: &Actor,
+    ) -> StoreResult<Order> {
+        if before.status() != OrderStatus::Placed {
+            return Err(DomainError::NotAllowed("err-order-not-placed").into());
+        }
+        let mut lines: Vec<PricedLine> = before
+            .lines
+            .iter()
+            .map(|l| PricedLine {
+                product_id: l.product_id,
+                name: l.product_name.clone(),
+                model: l.model.clone(),
+                unit: l.unit.clone(),
+                quantity: l.quantity(),
+                price: l.price(),
+                total: l.total(),
             })
-            .await
+            .collect();
+        for new in price_lines(tx, d).await? {
+            match lines.iter_mut().find(|l| l.product_id == new.product_id) {
+                Some(l) => *l = new,
+                None => lines.push(new),
+            }
+        }
+        if lines.len() > crate::domain::LINES_MAX {
+            return Err(DomainError::field("lines", "err-order-lines-too-many").into());
+        }
+        let total = total_of(&lines)?;
+        let values = vec![(Orders::Total, Expr::val(total.fen()))];
+        let id = before.id;
+        write::update(tx, before, before.version, values, actor, async |tx| {
+            tx.execute(
+                Query::delete()
+                    .from_table(OrderLines::Table)
+                    .and_where(Expr::col(OrderLines::OrderId).eq(id)),
+            )
+            .await?;
+            insert_lines(tx, id, &lines).await
+        })
+        .await
+    }
+
+    /// The orders numbered `numbers` (whoever's customer they are: a number is unique), with
+    /// their lines, read in `tx`.
+    pub async fn by_numbers_in(tx: &mut Tx, numbers: &[String]) -> StoreResult<Vec<Order>> {
+        let mut found = Vec::new();
+        for chunk in numbers.chunks(500) {
+            let q = select_orders(OwnerFilter::system())
+                .and_where(Expr::col((Orders::Table, Orders::Number)).is_in(chunk.iter().cloned()))
+                .to_owned();
+            for o in tx.fetch_all::<Order>(&q).await? {
+                found.push(Order::load(tx, o.id).await?);
+            }
+        }
+        Ok(found)
     }
 
     /// Cancels order `id` (in `scope`, placed) if it still has `version`; the customer's
@@ -590,6 +657,40 @@ impl OrderStore {
         });
         kehu_customers::store::set_last_order_at(tx, customer_id, at, actor).await
     }
+}
+
+/// `d`'s lines with each product as it is now (an unknown product is a field error on its
+/// line), at the line's price or else the product's, the totals exact.
+async fn price_lines(tx: &mut Tx, d: &NewOrder) -> StoreResult<Vec<PricedLine>> {
+    let mut lines = Vec::with_capacity(d.lines.len());
+    for (i, l) in d.lines.iter().enumerate() {
+        let p = product_in(tx, l.product_id, &line_field(i, "product_id")).await?;
+        let price = l.price.unwrap_or(p.price());
+        let total = price
+            .times(l.quantity)
+            .ok_or_else(|| DomainError::field(&line_field(i, "quantity"), "err-money"))?;
+        lines.push(PricedLine {
+            product_id: p.id,
+            name: p.name,
+            model: p.model,
+            unit: p.unit,
+            quantity: l.quantity,
+            price,
+            total,
+        });
+    }
+    Ok(lines)
+}
+
+/// The order's total: the sum of its lines, or `err-money` when it does not fit.
+fn total_of(lines: &[PricedLine]) -> StoreResult<Money> {
+    lines
+        .iter()
+        .enumerate()
+        .try_fold(Money::default(), |sum, (i, l)| {
+            sum.checked_add(l.total)
+                .ok_or_else(|| DomainError::field(&line_field(i, "quantity"), "err-money").into())
+        })
 }
 
 async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[PricedLine]) -> StoreResult<()> {
