@@ -1,5 +1,6 @@
-//! Browser stories in headless Chromium: what a person sees when signing in, managing users and
-//! switching the language. Each test starts its own app (SQLite), its own `chromedriver` on a
+//! Browser stories in headless Chromium: what a person sees when signing in, managing users,
+//! switching the language and working with customers (form, contacts, an edit conflict, export and
+//! import). Each test starts its own app (SQLite), its own `chromedriver` on a
 //! port the system picks and a Chromium with a fresh profile, so the tests may run in parallel.
 //!
 //! Needs `chromedriver` and `chromium` (Debian: `chromium-driver`, `chromium`); their paths come
@@ -531,36 +532,19 @@ async fn conflict_story(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
         .await?;
 
     // Assert: the notice, the user's entries kept, 王五's values beside the fields by label.
-    let notice = b.wait_for(Locator::Id("conflict")).await?.text().await?;
-    ensure!(
-        notice.contains("此记录已被他人修改") && notice.contains("王五于"),
-        "notice: {notice}"
-    );
-    let value = |id: &'static str| async move {
-        let field = b.find(Locator::Id(id)).await?;
-        Ok::<_, anyhow::Error>(field.prop("value").await?.unwrap_or_default())
-    };
-    ensure!(
-        value("f-display_name").await? == "李娜娜",
-        "the typed name was lost"
-    );
-    ensure!(
-        value("f-email").await? == "li.na@example.com",
-        "the typed e-mail was lost"
-    );
-    for (field, shown) in [
-        ("display_name", "王五保存的值：李娜（华东）"),
-        ("role_id", "王五保存的值：高管"),
-        ("disabled", "王五保存的值：已停用"),
-        ("email", "王五保存的值：（空）"),
-    ] {
-        let text = b
-            .find(Locator::Id(&format!("f-{field}-theirs")))
-            .await?
-            .text()
-            .await?;
-        ensure!(text == shown, "beside {field}: {text:?}");
-    }
+    b.shows_conflict_with_wang_wu(
+        &[
+            ("f-display_name", "李娜娜"),
+            ("f-email", "li.na@example.com"),
+        ],
+        &[
+            ("display_name", "王五保存的值：李娜（华东）"),
+            ("role_id", "王五保存的值：高管"),
+            ("disabled", "王五保存的值：已停用"),
+            ("email", "王五保存的值：（空）"),
+        ],
+    )
+    .await?;
     ensure!(
         !b.find(Locator::Id("f-overwrite"))
             .await?
@@ -1273,6 +1257,37 @@ impl Browser {
         Ok(())
     }
 
+    /// After a save met 王五's change: the notice names him, the fields with ids `kept` still
+    /// hold what was typed, and beside each field of `theirs` his value is shown as given.
+    async fn shows_conflict_with_wang_wu(
+        &self,
+        kept: &[(&str, &str)],
+        theirs: &[(&str, &str)],
+    ) -> anyhow::Result<()> {
+        let notice = self.wait_for(Locator::Id("conflict")).await?.text().await?;
+        ensure!(
+            notice.contains("此记录已被他人修改") && notice.contains("王五于"),
+            "notice: {notice}"
+        );
+        for (id, typed) in kept {
+            let field = self.find(Locator::Id(id)).await?;
+            let value = field.prop("value").await?.unwrap_or_default();
+            ensure!(
+                value == *typed,
+                "what was typed into #{id} was lost: {value:?}"
+            );
+        }
+        for (field, shown) in theirs {
+            let text = self
+                .find(Locator::Id(&format!("f-{field}-theirs")))
+                .await?
+                .text()
+                .await?;
+            ensure!(text == *shown, "beside {field}: {text:?}");
+        }
+        Ok(())
+    }
+
     async fn sign_in_as_admin(&self) -> anyhow::Result<()> {
         self.sign_in("admin", ADMIN_PASSWORD).await?;
         self.wait_for_path("/").await
@@ -1511,6 +1526,515 @@ async fn interaction_story(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
     .await?;
     b.fits_the_screen(&page).await?;
     b.photograph("customer_360_recorded").await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customers: the form, contacts, an edit conflict, export and import
+
+#[tokio::test]
+async fn on_a_desktop_a_manager_creates_a_customer_adds_two_contacts_and_moves_the_primary() {
+    let app = app_with_customers().await;
+    in_browser_at("contacts_desktop", &app, DESKTOP, async |b: &Browser| {
+        contacts_story(b, &app).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn on_a_phone_a_manager_creates_a_customer_adds_two_contacts_and_moves_the_primary() {
+    let app = app_with_customers().await;
+    in_browser_at("contacts_phone", &app, PHONE, async |b: &Browser| {
+        contacts_story(b, &app).await
+    })
+    .await;
+}
+
+/// Signs in as `username` and waits for the home page (not the sign-in form still in the
+/// window) before anything else is done.
+async fn signed_in(b: &Browser, username: &str, password: &str) -> anyhow::Result<()> {
+    b.sign_in(username, password).await?;
+    b.wait_for_path("/").await?;
+    b.wait_for(Locator::Id("search-q")).await?;
+    Ok(())
+}
+
+/// The contacts on the customer page: each name and whether it carries the primary badge.
+async fn contact_rows(b: &Browser) -> anyhow::Result<Vec<(String, bool)>> {
+    let mut rows = Vec::new();
+    for row in b
+        .client
+        .find_all(Locator::Css("#contacts tbody tr:not(.empty)"))
+        .await?
+    {
+        let name = row.find(Locator::Css("td a")).await?.text().await?;
+        let primary = !row
+            .find_all(Locator::Css(".primary-contact"))
+            .await?
+            .is_empty();
+        rows.push((name.trim().to_owned(), primary));
+    }
+    rows.sort();
+    Ok(rows)
+}
+
+/// An account manager creates a customer with the form, adds two contacts on its page (the
+/// first as the primary); the page lists both with one primary badge; making the second the
+/// primary moves the badge, and the API says the same.
+async fn contacts_story(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
+    app.create_user("li", "account_manager", "lang-genug-123")
+        .await;
+    let token = app.token_for("li").await;
+    signed_in(b, "li", "lang-genug-123").await?;
+
+    // Act: the new-customer form, reached from the list.
+    b.goto("/customers").await?;
+    b.click(Locator::Id("new-customer")).await?;
+    b.wait_for_path("/customers/new").await?;
+    b.fill(Locator::Id("f-name"), "深圳明达科技有限公司")
+        .await?;
+    b.find(Locator::Id("f-region"))
+        .await?
+        .select_by_value("440000")
+        .await
+        .context("choosing the region")?;
+    b.find(Locator::Id("f-level"))
+        .await?
+        .select_by_value("key_account")
+        .await
+        .context("choosing the level")?;
+    b.fill(Locator::Id("f-phone"), "0755-8888 6666").await?;
+    b.click(Locator::Css("#customer-form button[type=submit]"))
+        .await?;
+
+    // Assert: the new customer's page.
+    let mut id = 0;
+    b.eventually(
+        "the new customer's page",
+        |path: &String| {
+            path.strip_prefix("/customers/")
+                .is_some_and(|rest| rest.parse::<i64>().is_ok())
+        },
+        async || Ok(b.client.current_url().await?.path().to_owned()),
+    )
+    .await?;
+    let path = b.client.current_url().await?.path().to_owned();
+    if let Some(rest) = path.strip_prefix("/customers/") {
+        id = rest.parse()?;
+    }
+    b.wait_for_title_containing("深圳明达科技有限公司").await?;
+    b.wait_for(Locator::Id("contacts")).await?;
+    let page = format!("/customers/{id}");
+
+    // Act: two contacts through the form on the page, the first ticked as the primary.
+    for (name, mobile, primary) in [
+        ("张三", "13912345678", true),
+        ("李四", "13800138000", false),
+    ] {
+        b.click(Locator::Css(".add-contact > summary")).await?;
+        b.fill(Locator::Css("#contact-form #f-name"), name).await?;
+        b.fill(Locator::Css("#contact-form #f-position"), "采购经理")
+            .await?;
+        b.fill(Locator::Css("#contact-form #f-mobile"), mobile)
+            .await?;
+        if primary {
+            b.click(Locator::Css("#contact-form label.check")).await?;
+            ensure!(
+                b.find(Locator::Id("f-is_primary"))
+                    .await?
+                    .is_selected()
+                    .await?,
+                "the primary box is not ticked"
+            );
+        }
+        b.click(Locator::Css("#contact-form button[type=submit]"))
+            .await?;
+        b.eventually(
+            &format!("{name} in the contacts"),
+            |rows: &Vec<(String, bool)>| rows.iter().any(|(n, _)| n == name),
+            async || contact_rows(b).await,
+        )
+        .await?;
+        b.wait_for_path(&page).await?;
+    }
+
+    // Assert: both listed, 张三 the one primary.
+    let want = vec![("张三".to_owned(), true), ("李四".to_owned(), false)];
+    ensure!(
+        contact_rows(b).await? == want,
+        "contacts: {:?}",
+        contact_rows(b).await?
+    );
+    b.fits_the_screen(&page).await?;
+    b.photograph("customer_contacts").await?;
+
+    // Act: 李四 becomes the primary, with the button in his row.
+    b.click(Locator::XPath(
+        "//section[@id='contacts']//tr[td/a[text()='李四']]//form[contains(@action, '/primary')]/button",
+    ))
+    .await?;
+
+    // Assert: the badge moved; the API agrees.
+    let moved = vec![("张三".to_owned(), false), ("李四".to_owned(), true)];
+    b.eventually(
+        "the primary badge on 李四 alone",
+        |rows: &Vec<(String, bool)>| *rows == moved,
+        async || contact_rows(b).await,
+    )
+    .await?;
+    let (status, contacts) = call(
+        app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/customers/{id}/contacts"),
+        None,
+    )
+    .await;
+    ensure!(status == 200, "contacts API: {status} {contacts}");
+    let mut primaries: Vec<&str> = contacts["items"]
+        .as_array()
+        .context("contact items")?
+        .iter()
+        .filter(|c| c["is_primary"] == json!(true))
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    primaries.sort_unstable();
+    ensure!(
+        primaries == ["李四"],
+        "primary contacts stored: {primaries:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn on_a_desktop_a_customer_edit_conflict_shows_who_changed_what_and_saves_after_confirming() {
+    let app = app_with_customers().await;
+    in_browser_at(
+        "customer_conflict_desktop",
+        &app,
+        DESKTOP,
+        async |b: &Browser| customer_conflict_story(b, &app).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn on_a_phone_a_customer_edit_conflict_shows_who_changed_what_and_saves_after_confirming() {
+    let app = app_with_customers().await;
+    in_browser_at(
+        "customer_conflict_phone",
+        &app,
+        PHONE,
+        async |b: &Browser| customer_conflict_story(b, &app).await,
+    )
+    .await;
+}
+
+/// An account manager edits a customer while 王五 (an administrator, through the API) changes
+/// it: the form comes back with the manager's entries, 王五's values beside them (dictionary
+/// values by their labels) and the notice of who saved when; unconfirmed nothing is saved,
+/// confirmed the manager's entries are.
+async fn customer_conflict_story(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
+    app.create_user("li", "account_manager", "lang-genug-123")
+        .await;
+    let li = app.token_for("li").await;
+    let (status, created) = call(
+        app,
+        &li,
+        Method::POST,
+        "/api/v1/customers",
+        Some(json!({
+            "name": "杭州远景贸易有限公司", "region": "330000", "level": "ordinary",
+            "address": "杭州市西湖区文三路 90 号",
+        })),
+    )
+    .await;
+    ensure!(status == 201, "creating the customer: {status} {created}");
+    let id = created["id"].as_i64().context("a customer id")?;
+    let wang = wang_wu(app).await?;
+    signed_in(b, "li", "lang-genug-123").await?;
+    let edit = format!("/customers/{id}/edit");
+    b.goto(&edit).await?;
+    b.wait_for_path(&edit).await?;
+    b.wait_for(Locator::Id("customer-form")).await?;
+
+    // Act: 王五 renames it, makes it a key account and moves it (API, the version li read);
+    // li types another name and address into the form opened before, and saves.
+    let path = format!("/api/v1/customers/{id}");
+    let (status, body) = call(app, &wang, Method::PATCH, &path, Some(json!({
+        "name": "杭州远景贸易集团", "level": "key_account", "address": "杭州市滨江区江南大道 1 号",
+        "version": created["version"],
+    })))
+    .await;
+    ensure!(status == 200, "王五's change: {status} {body}");
+    b.fill(Locator::Id("f-name"), "杭州远景贸易股份有限公司")
+        .await?;
+    b.fill(Locator::Id("f-address"), "杭州市西湖区文三路 100 号")
+        .await?;
+    b.click(Locator::Css("#customer-form button[type=submit]"))
+        .await?;
+
+    // Assert: the notice names 王五; the entries are kept; his values beside the fields.
+    b.shows_conflict_with_wang_wu(
+        &[
+            ("f-name", "杭州远景贸易股份有限公司"),
+            ("f-address", "杭州市西湖区文三路 100 号"),
+        ],
+        &[
+            ("name", "王五保存的值：杭州远景贸易集团"),
+            ("address", "王五保存的值：杭州市滨江区江南大道 1 号"),
+            ("level", "王五保存的值：大客户"),
+        ],
+    )
+    .await?;
+    b.fits_the_screen(&format!("{edit} (conflict)")).await?;
+    b.photograph("customer-conflict").await?;
+
+    // Act + Assert: saving without the tick asks for it and changes nothing.
+    b.click(Locator::Css("#customer-form button[type=submit]"))
+        .await?;
+    b.wait_for(Locator::Id("f-overwrite-error")).await?;
+    let (_, stored) = call(app, &li, Method::GET, &path, None).await;
+    ensure!(
+        stored["name"] == json!("杭州远景贸易集团"),
+        "saved without the tick: {stored}"
+    );
+
+    // Act: tick and save.
+    b.click(Locator::Css(".conflict-confirm label.check"))
+        .await?;
+    b.click(Locator::Css("#customer-form button[type=submit]"))
+        .await?;
+
+    // Assert: the customer's page (not the form, which has the same address) with li's
+    // entries, as stored.
+    b.wait_for(Locator::Id("flash")).await?;
+    b.wait_for(Locator::Id("edit-customer")).await?;
+    b.wait_for_path(&format!("/customers/{id}")).await?;
+    ensure!(
+        b.client.find(Locator::Id("conflict")).await.is_err(),
+        "the notice stayed"
+    );
+    let (_, stored) = call(app, &li, Method::GET, &path, None).await;
+    ensure!(
+        stored["name"] == json!("杭州远景贸易股份有限公司")
+            && stored["address"] == json!("杭州市西湖区文三路 100 号"),
+        "stored: {stored}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn on_a_desktop_a_filtered_xlsx_export_imports_back_skipped_here_and_new_elsewhere() {
+    let app = app_with_customers().await;
+    let fresh = app_with_customers().await;
+    in_browser_at(
+        "export_import_desktop",
+        &app,
+        DESKTOP,
+        async |b: &Browser| export_import_story(b, &app, &fresh).await,
+    )
+    .await;
+}
+
+/// The bytes behind a link on the page, fetched by the page itself (its session cookie),
+/// as the browser's download would save them.
+async fn download(b: &Browser, locator: Locator<'_>) -> anyhow::Result<Vec<u8>> {
+    let href = b
+        .wait_for(locator)
+        .await?
+        .attr("href")
+        .await?
+        .context("the link has no href")?;
+    let bytes = b
+        .client
+        .execute_async(
+            "const [href, done] = arguments;
+             fetch(href, {credentials: 'same-origin'})
+               .then((r) => r.ok ? r.arrayBuffer() : Promise.reject(r.status))
+               .then((b) => done(Array.from(new Uint8Array(b))))
+               .catch((e) => done('failed: ' + e));",
+            vec![json!(href)],
+        )
+        .await
+        .context("fetching the link")?;
+    let bytes = bytes
+        .as_array()
+        .with_context(|| format!("downloading {href}: {bytes}"))?;
+    Ok(bytes
+        .iter()
+        .filter_map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+        .collect())
+}
+
+/// Uploads `file` on the import page as customers, goes through the mapping page (which
+/// previews `names`) with `on_duplicate`, and waits for the summary line.
+async fn import_customers(
+    b: &Browser,
+    file: &std::path::Path,
+    on_duplicate: &str,
+    names: &[&str],
+    summary: &str,
+) -> anyhow::Result<()> {
+    b.goto("/customers").await?;
+    b.click(Locator::Id("import")).await?;
+    b.wait_for_path("/customers/import").await?;
+    b.find(Locator::Id("f-kind"))
+        .await?
+        .select_by_value("customers")
+        .await
+        .context("choosing customers")?;
+    b.find(Locator::Id("f-file"))
+        .await?
+        .send_keys(&file.display().to_string())
+        .await
+        .context("choosing the file")?;
+    b.click(Locator::Id("upload")).await?;
+
+    // The mapping step: the columns found by title, the first rows previewed.
+    let preview = b.wait_for(Locator::Id("preview")).await?.text().await?;
+    for name in names {
+        ensure!(preview.contains(name), "{name} not previewed: {preview}");
+    }
+    let mapped = b
+        .find(Locator::Id("col-name"))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    ensure!(
+        !mapped.is_empty(),
+        "the name column was not found by its title"
+    );
+    b.find(Locator::Css("#mapping-form #f-on-duplicate"))
+        .await?
+        .select_by_value(on_duplicate)
+        .await
+        .context("choosing what a duplicate does")?;
+    b.click(Locator::Id("start")).await?;
+
+    // The summary, once the run is done.
+    b.wait_for(Locator::Id("import-status")).await?;
+    b.eventually(
+        summary,
+        |line: &String| line == summary,
+        async || Ok(b.find(Locator::Id("import-line")).await?.text().await?),
+    )
+    .await
+}
+
+/// The names in the customer list as shown.
+async fn listed_names(b: &Browser) -> anyhow::Result<String> {
+    Ok(b.find(Locator::Css("main")).await?.text().await?)
+}
+
+/// An administrator filters the customer list to 广东, downloads its XLSX export from the
+/// list's link, and imports the file back: here every row is a duplicate and skipped; in a
+/// fresh kehu both customers are created and listed.
+async fn export_import_story(b: &Browser, app: &TestApp, fresh: &TestApp) -> anyhow::Result<()> {
+    let admin = app.token_for("admin").await;
+    for (name, region) in [
+        ("广州华强电子有限公司", "440000"),
+        ("深圳明达科技有限公司", "440000"),
+        ("北京京华商贸有限公司", "110000"),
+    ] {
+        let (status, body) = call(
+            app,
+            &admin,
+            Method::POST,
+            "/api/v1/customers",
+            Some(json!({
+                "name": name, "region": region, "level": "key_account", "tags": ["华南"],
+            })),
+        )
+        .await;
+        ensure!(status == 201, "creating {name}: {status} {body}");
+    }
+    signed_in(b, "admin", ADMIN_PASSWORD).await?;
+
+    // Act: the list filtered to 广东 with its own form.
+    b.goto("/customers").await?;
+    b.wait_for(Locator::Id("customer-filters")).await?;
+    b.find(Locator::Css("#customer-filters select[name=region]"))
+        .await?
+        .select_by_value("440000")
+        .await
+        .context("choosing 广东省")?;
+    b.click(Locator::Css("#customer-filters button[type=submit]"))
+        .await?;
+    b.eventually(
+        "only the customers of 广东 listed",
+        |text: &String| {
+            text.contains("广州华强电子有限公司") && !text.contains("北京京华商贸有限公司")
+        },
+        async || listed_names(b).await,
+    )
+    .await?;
+    let href = b
+        .find(Locator::Id("export-xlsx"))
+        .await?
+        .attr("href")
+        .await?
+        .unwrap_or_default();
+    ensure!(
+        href.contains("region=440000"),
+        "the export ignores the filter: {href}"
+    );
+    let xlsx = download(b, Locator::Id("export-xlsx")).await?;
+    ensure!(
+        xlsx.starts_with(b"PK"),
+        "not an XLSX workbook ({} bytes)",
+        xlsx.len()
+    );
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("客户-广东.xlsx");
+    std::fs::write(&file, &xlsx)?;
+
+    // Act + Assert: imported back here, both are duplicates and skipped.
+    let names = ["广州华强电子有限公司", "深圳明达科技有限公司"];
+    import_customers(
+        b,
+        &file,
+        "skip",
+        &names,
+        "imported 0, updated 0, skipped 2, rejected 0",
+    )
+    .await?;
+    b.photograph("import-skipped").await?;
+    let (_, all) = call(app, &admin, Method::GET, "/api/v1/customers", None).await;
+    ensure!(
+        all["total"] == json!(3),
+        "the skip created customers: {all}"
+    );
+
+    // Act + Assert: into a fresh kehu, both are new and listed; 北京 is not.
+    let other = Browser {
+        client: b.client.clone(),
+        base: fresh.url(""),
+        size: b.size,
+        frame: b.frame,
+    };
+    signed_in(&other, "admin", ADMIN_PASSWORD).await?;
+    import_customers(
+        &other,
+        &file,
+        "skip",
+        &names,
+        "imported 2, updated 0, skipped 0, rejected 0",
+    )
+    .await?;
+    other.goto("/customers").await?;
+    other.wait_for(Locator::Id("customer-filters")).await?;
+    let text = listed_names(&other).await?;
+    for name in names {
+        ensure!(text.contains(name), "{name} not in the fresh list: {text}");
+    }
+    ensure!(
+        !text.contains("北京京华商贸有限公司"),
+        "an unexported customer: {text}"
+    );
+    other.fits_the_screen("/customers (imported)").await?;
+    other.photograph("customers-imported").await?;
     Ok(())
 }
 

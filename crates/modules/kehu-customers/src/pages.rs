@@ -618,19 +618,32 @@ fn compared(f: &CustomerInput) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Customer `id` as stored now, for a version conflict.
+/// Customer `id` as stored now, for a version conflict: the account manager by name and the
+/// dictionary fields by their labels, as the form's selects show them.
 async fn stored(
+    state: &AppState,
     store: &CustomerStore,
     scope: OwnerFilter,
     id: i64,
 ) -> Result<form::Stored, AppError> {
     let cu = store.get(scope, id).await?;
     let last = store.last_change(id).await?;
+    let labels = Labels::load(state).await.map_err(|e| e.0)?;
     let fields = compared(&input_of(&cu))
         .into_iter()
-        .map(|(field, value)| match field {
-            "owner_id" => form::StoredField::labelled(field, value, cu.owner_name.clone()),
-            _ => form::StoredField::text(field, value),
+        .map(|(field, value)| {
+            let kind = match field {
+                "owner_id" => {
+                    return form::StoredField::labelled(field, value, cu.owner_name.clone());
+                }
+                "region" => kinds::REGION,
+                "level" => kinds::LEVEL,
+                "industry" => kinds::INDUSTRY,
+                "source" => kinds::SOURCE,
+                _ => return form::StoredField::text(field, value),
+            };
+            let label = labels.of(kind, &Some(value.clone()).filter(|v| !v.is_empty()));
+            form::StoredField::labelled(field, value, label)
         })
         .collect();
     Ok(form::Stored {
@@ -652,7 +665,7 @@ async fn update(
     let (st, actor, s) = (&state, ctx.actor(), &store);
     let edit = form::Edit {
         mine: compared(&f),
-        stored: || stored(s, scope, id),
+        stored: || stored(st, s, scope, id),
         versions,
     };
     let version = edit.versions.to_save();
