@@ -8,6 +8,7 @@ pub mod api;
 pub mod cli;
 pub mod domain;
 pub mod import;
+mod lines;
 pub mod migrations;
 pub mod pages;
 pub mod products;

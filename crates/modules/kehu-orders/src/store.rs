@@ -556,12 +556,7 @@ impl OrderStore {
         let values = vec![(Orders::Total, Expr::val(total.fen()))];
         let id = before.id;
         write::update(tx, before, before.version, values, actor, async |tx| {
-            tx.execute(
-                Query::delete()
-                    .from_table(OrderLines::Table)
-                    .and_where(Expr::col(OrderLines::OrderId).eq(id)),
-            )
-            .await?;
+            crate::lines::delete_all(tx, id).await?;
             insert_lines(tx, id, &lines).await
         })
         .await
