@@ -444,7 +444,7 @@ async fn main() -> anyhow::Result<()> {
     }
     for q in ["华强", "张", "zhangwei", "zw", "1234"] {
         println!("plans for {q:?}:");
-        for p in store.search.explain(&own, q).await? {
+        for p in store.search.explain(&own, q, None).await? {
             println!("  {}", p.replace('\n', "\n  "));
         }
     }

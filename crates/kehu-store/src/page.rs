@@ -682,9 +682,27 @@ impl CappedCounts {
     /// Filters remembered at most; past this the memory starts over.
     const MAX: usize = 1024;
 
+    /// Whether `key` is known to be above the cap. When that knowledge has just run out, the
+    /// first to ask counts again (is told `false`) and everyone else goes on with it until
+    /// that count is in: a list under load otherwise counted once per request in flight at
+    /// that moment (32 counts of 10,001 rows at once, the slowest 1 % of requests at 250 ms
+    /// where the rest took 10).
     fn fresh(&self, key: &str) -> bool {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).is_some_and(|at| at.elapsed() < CAPPED_TTL)
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get_mut(key) {
+            Some(at) if at.elapsed() < CAPPED_TTL => true,
+            Some(at) => {
+                *at = Instant::now();
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// The count of `key` is at or below the cap again.
+    fn forget(&self, key: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(key);
     }
 
     fn remember(&self, key: String) {
@@ -716,6 +734,9 @@ pub(crate) async fn count_capped(
     let (n,): (i64,) = db.fetch_one(&CountUpTo(&q, COUNT_CAP + 1)).await?;
     let n = u64::try_from(n).unwrap_or(0);
     if n <= COUNT_CAP {
+        if let (Some(cache), Some(key)) = (capped, &key) {
+            cache.forget(key);
+        }
         return Ok(Count {
             value: n,
             exact: true,
@@ -732,6 +753,29 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
+
+    #[test]
+    fn a_count_above_the_cap_that_ran_out_is_counted_again_by_one_request_only() {
+        let cache = CappedCounts::default();
+        assert!(!cache.fresh("level=a"), "nothing known yet: count");
+        cache.remember("level=a".into());
+        assert!(cache.fresh("level=a"));
+
+        // Arrange: the knowledge runs out.
+        let old = Instant::now()
+            .checked_sub(CAPPED_TTL + Duration::from_secs(1))
+            .unwrap();
+        cache.0.lock().unwrap().insert("level=a".into(), old);
+
+        // Act + Assert: the first asker counts; those asking meanwhile do not.
+        assert!(!cache.fresh("level=a"));
+        assert!(cache.fresh("level=a"));
+        assert!(cache.fresh("level=a"));
+        // That count came back at or below the cap: the next ones count exactly again.
+        cache.forget("level=a");
+        assert!(!cache.fresh("level=a"));
+        assert!(!cache.fresh("level=a"));
+    }
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum K {

@@ -443,7 +443,12 @@ impl SearchStore {
     /// PostgreSQL sequential scans are switched off for it, so a small table shows the plan
     /// of a large one (the planner rightly scans a table of a few pages whatever its
     /// indexes).
-    pub async fn explain(&self, scope: &OwnerFilter, q: &str) -> StoreResult<Vec<String>> {
+    pub async fn explain(
+        &self,
+        scope: &OwnerFilter,
+        q: &str,
+        entities: Option<&[&str]>,
+    ) -> StoreResult<Vec<String>> {
         let query = ParsedQuery::parse(q);
         let backend = self.db.backend();
         let mut tx = self.db.begin().await?;
@@ -455,8 +460,8 @@ impl SearchStore {
             let Some(expr) = query.expr(tier) else {
                 continue;
             };
-            let expr = expr.and(scope_expr(scope, None));
-            let stmt = candidate_query(backend, *scope, &expr, None, 50);
+            let expr = expr.and(scope_expr(scope, entities));
+            let stmt = candidate_query(backend, *scope, &expr, entities, 50);
             let lines: Vec<String> = match backend {
                 Backend::Sqlite => {
                     let sql = stmt.to_string(sea_query::SqliteQueryBuilder);
@@ -509,7 +514,11 @@ fn candidate_query(
         SearchDocs::Body,
     ]);
     if let Some(list) = entities {
-        q.and_where(Expr::col(SearchDocs::Entity).is_in(list.iter().copied()));
+        // `entity || ''`: not by the entity's index. SQLite would otherwise walk every
+        // document of those entities (all of them, from the header search) testing each
+        // against the token read, 30 ms at 380,000 documents where the read itself takes one;
+        // PostgreSQL likewise ANDs that index's bitmap in.
+        q.and_where(Expr::cust("(entity || '')").is_in(list.iter().copied()));
     }
     match backend {
         Backend::Sqlite => {

@@ -219,18 +219,22 @@ both_backends! {
 
     async fn candidates_are_read_through_the_index_never_a_table_scan(app) {
         fill(&app).await;
-        for q in ["华强", "zs", "1234"] {
-            let plans = app.store.search.explain(&own(10), q).await.unwrap();
+        // Every kind, and the kinds the header search asks for: documents are reached from
+        // the token index, never by walking those of an entity.
+        let kinds: [Option<&[&str]>; 2] = [None, Some(&["customer", "contact"])];
+        for (q, entities) in ["华强", "zs", "1234"].into_iter().flat_map(|q| kinds.map(|k| (q, k))) {
+            let plans = app.store.search.explain(&own(10), q, entities).await.unwrap();
             assert!(!plans.is_empty());
             for plan in plans {
                 let scan = plan.lines().any(|l| {
                     (l.contains("SCAN search_docs") && !l.contains("VIRTUAL"))
                         || l.contains("Seq Scan")
+                        || l.contains("ux_search_docs_entity")
                 });
-                assert!(!scan, "{q}: {plan}");
+                assert!(!scan, "{q} {entities:?}: {plan}");
                 assert!(
                     plan.contains("VIRTUAL TABLE INDEX") || plan.contains("ix_search_docs_tokens"),
-                    "{q}: {plan}"
+                    "{q} {entities:?}: {plan}"
                 );
             }
         }
