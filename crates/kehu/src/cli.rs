@@ -478,5 +478,28 @@ async fn demo(config: &Config, customers: u64, seed: u64) -> anyhow::Result<()> 
         "demo data loaded: {} customers, {} contacts",
         loaded.customers, loaded.contacts
     );
+    // Two years of orders and interactions for the first customers of this run: the whole
+    // book of a demo company; a benchmark's million gets its history on the first few thousand.
+    let with_history = &loaded.ids[..loaded.ids.len().min(DEMO_HISTORY_MAX)];
+    let orders =
+        kehu_orders::store::OrderStore::new(store.db.clone(), customers_store.utc_offset());
+    let products = kehu_orders::products::ProductStore::new(store.db.clone());
+    let bar = indicatif::ProgressBar::new(with_history.len() as u64);
+    let history = kehu_orders::demo::load_history(
+        &orders,
+        &products,
+        with_history,
+        seed.wrapping_add(first),
+        |n| bar.set_position(n),
+    )
+    .await?;
+    bar.finish_and_clear();
+    println!(
+        "demo history loaded: {} products, {} orders, {} interactions",
+        history.products, history.orders, history.activities
+    );
     Ok(())
 }
+
+/// Customers of one `kehu demo` run that get orders and interactions.
+const DEMO_HISTORY_MAX: usize = 2_000;

@@ -116,19 +116,36 @@ fn demo_loads_a_company_and_a_second_run_adds_to_it() {
     let out = stdout(&o);
     assert!(out.contains("demo users: 7 created"), "{out}");
     assert!(out.contains("demo data loaded: 40 customers"), "{out}");
-    // Every customer has one to three contacts.
-    let contacts: u64 = out
-        .rsplit(", ")
-        .next()
-        .and_then(|s| s.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap();
-    assert!((40..=120).contains(&contacts), "{out}");
+    // Every customer has one to three contacts, up to six orders and one to five interactions.
+    let count = |line: &str, what: &str| -> u64 {
+        let line = out.lines().find(|l| l.starts_with(line)).unwrap();
+        line.split([':', ','])
+            .find_map(|part| {
+                let (n, name) = part.trim().split_once(' ')?;
+                (name == what).then(|| n.parse().unwrap())
+            })
+            .unwrap()
+    };
+    assert!(
+        (40..=120).contains(&count("demo data loaded", "contacts")),
+        "{out}"
+    );
+    assert_eq!(count("demo history loaded", "products"), 10, "{out}");
+    assert!(
+        (1..=240).contains(&count("demo history loaded", "orders")),
+        "{out}"
+    );
+    assert!(
+        (40..=200).contains(&count("demo history loaded", "interactions")),
+        "{out}"
+    );
     let o = kehu(dir.path(), &["demo", "--customers", "10"], &[]);
     let out = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.contains("demo users: 0 created"), "{out}");
     assert!(out.contains("demo data loaded: 10 customers"), "{out}");
+    // The catalogue is there already: the second run's orders use it.
+    assert!(out.contains("demo history loaded: 0 products"), "{out}");
 }
 
 #[test]

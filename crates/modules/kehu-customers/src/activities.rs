@@ -372,17 +372,26 @@ impl ActivityStore {
         actor: &Actor,
     ) -> StoreResult<Activity> {
         self.db
-            .write(async |tx| {
-                find_customer(tx, scope, customer_id).await?;
-                check_contact(tx, scope, customer_id, d).await?;
-                let mut values = values(d);
-                values.push((Activities::CustomerId, Expr::val(customer_id)));
-                write::create::<Activity>(tx, values, actor, async |tx, id| {
-                    crate::history::link(tx, customer_id, "activity", id).await
-                })
-                .await
-            })
+            .write(async |tx| Self::create_in(tx, scope, customer_id, d, actor).await)
             .await
+    }
+
+    /// [`ActivityStore::create`] in `tx` (the demo's history writes many at once).
+    pub async fn create_in(
+        tx: &mut Tx,
+        scope: OwnerFilter,
+        customer_id: i64,
+        d: &ActivityDraft,
+        actor: &Actor,
+    ) -> StoreResult<Activity> {
+        find_customer(tx, scope, customer_id).await?;
+        check_contact(tx, scope, customer_id, d).await?;
+        let mut values = values(d);
+        values.push((Activities::CustomerId, Expr::val(customer_id)));
+        write::create::<Activity>(tx, values, actor, async |tx, id| {
+            crate::history::link(tx, customer_id, "activity", id).await
+        })
+        .await
     }
 
     /// Changes interaction `id` if it still has `version`.

@@ -6,13 +6,13 @@
 //! strategic). [`load`] feeds them through the same parsing and store a form uses (`kehu
 //! demo`).
 
-use kehu_domain::policy::OwnerFilter;
 use kehu_store::Actor;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::domain::{ContactDraft, ContactInput, CustomerDraft, CustomerInput};
+use crate::import::{NewWithContacts, insert_new};
 use crate::store::CustomerStore;
 
 /// One generated customer, as text a person would type.
@@ -242,16 +242,22 @@ impl Demo {
 }
 
 /// What [`load`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Loaded {
     pub customers: u64,
     pub contacts: u64,
+    /// The customers created, in order.
+    pub ids: Vec<i64>,
 }
 
+/// Customers created per transaction by [`load`].
+const BATCH: u64 = 5_000;
+
 /// Loads customers `first..first + n` of seed `seed` (so a second run continues the book),
-/// owned in turn by `owners`, each with its contacts, through [`CustomerDraft::parse`] and
-/// the store as a form's entries go (recorded in the audit log as the system's);
-/// `progress` hears the count after each customer.
+/// owned in turn by `owners`, each with its contacts: every one through
+/// [`CustomerDraft::parse`] and [`ContactDraft::parse`] as a form's entries go, then stored a
+/// batch at a time the way an import's new rows are (audited as the system's, in the header
+/// search at once); `progress` hears the count after each batch.
 pub async fn load(
     store: &CustomerStore,
     owners: &[i64],
@@ -268,43 +274,63 @@ pub async fn load(
     let mut demo = Demo::new(seed.wrapping_add(first));
     let mut loaded = Loaded::default();
     let actor = Actor::system();
-    for i in first..first + n {
-        let c = demo.customer(i);
-        let owner = owners[(i % owners.len() as u64) as usize];
-        let input = CustomerInput {
-            name: c.name,
-            owner_id: owner.to_string(),
-            region: c.region.into(),
-            level: c.level.into(),
-            industry: c.industry.into(),
-            source: c.source.into(),
-            satisfaction: c.satisfaction.to_string(),
-            credit: c.credit.to_string(),
-            address: c.address,
-            phone: c.phone,
-            ..CustomerInput::default()
-        };
-        let draft = CustomerDraft::parse(&input, &dict)
-            .map_err(|e| anyhow::anyhow!("demo customer {i} does not parse: {e:?}"))?;
-        let customer = store.create(OwnerFilter::system(), &draft, &actor).await?;
-        loaded.customers += 1;
-        for (k, p) in c.contacts.into_iter().enumerate() {
-            let contact = ContactDraft::parse(&ContactInput {
-                name: p.name,
-                gender: p.gender.into(),
-                position: p.position.into(),
-                mobile: p.mobile,
-                email: p.email,
-                is_primary: k == 0,
-                ..ContactInput::default()
-            })
-            .map_err(|e| anyhow::anyhow!("demo contact of {i} does not parse: {e:?}"))?;
-            store
-                .add_contact(OwnerFilter::system(), customer.id, &contact, &actor)
-                .await?;
-            loaded.contacts += 1;
+    let today = store.today();
+    let end = first.saturating_add(n);
+    let mut at = first;
+    while at < end {
+        let upto = at.saturating_add(BATCH).min(end);
+        let mut batch: Vec<(CustomerDraft, i64, Vec<ContactDraft>)> = Vec::new();
+        for i in at..upto {
+            let c = demo.customer(i);
+            let owner = owners[(i % owners.len() as u64) as usize];
+            let input = CustomerInput {
+                name: c.name,
+                owner_id: owner.to_string(),
+                region: c.region.into(),
+                level: c.level.into(),
+                industry: c.industry.into(),
+                source: c.source.into(),
+                satisfaction: c.satisfaction.to_string(),
+                credit: c.credit.to_string(),
+                address: c.address,
+                phone: c.phone,
+                ..CustomerInput::default()
+            };
+            let draft = CustomerDraft::parse(&input, &dict)
+                .map_err(|e| anyhow::anyhow!("demo customer {i} does not parse: {e:?}"))?;
+            let mut contacts = Vec::with_capacity(c.contacts.len());
+            for (k, p) in c.contacts.into_iter().enumerate() {
+                let contact = ContactDraft::parse(&ContactInput {
+                    name: p.name,
+                    gender: p.gender.into(),
+                    position: p.position.into(),
+                    mobile: p.mobile,
+                    email: p.email,
+                    is_primary: k == 0,
+                    ..ContactInput::default()
+                })
+                .map_err(|e| anyhow::anyhow!("demo contact of {i} does not parse: {e:?}"))?;
+                contacts.push(contact);
+            }
+            batch.push((draft, owner, contacts));
         }
+        let new: Vec<NewWithContacts<'_>> = batch
+            .iter()
+            .map(|(draft, owner, contacts)| NewWithContacts {
+                draft,
+                owner: *owner,
+                contacts,
+            })
+            .collect();
+        let ids = store
+            .db()
+            .write(async |tx| insert_new(tx, today, &actor, &new).await)
+            .await?;
+        loaded.ids.extend(ids);
+        loaded.customers += new.len() as u64;
+        loaded.contacts += new.iter().map(|n| n.contacts.len() as u64).sum::<u64>();
         progress(loaded.customers);
+        at = upto;
     }
     Ok(loaded)
 }

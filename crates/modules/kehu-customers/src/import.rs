@@ -432,51 +432,88 @@ async fn commit_customers(
         }
         create.push(i);
     }
-    let new: Vec<NewCustomer<'_>> = create
+    let new: Vec<NewWithContacts<'_>> = create
         .iter()
-        .map(|&i| NewCustomer {
-            draft: &rows[i].row.draft,
-            owner: rows[i].row.draft.owner_id.unwrap_or(cx.default_owner),
+        .map(|&i| {
+            let row = &rows[i].row;
+            NewWithContacts {
+                draft: &row.draft,
+                owner: row.draft.owner_id.unwrap_or(cx.default_owner),
+                contacts: row.contact.as_slice(),
+            }
         })
         .collect();
-    let created = store::insert_customers(tx, cx.today, &new, &cx.actor).await?;
-    let contacts: Vec<(i64, &ContactDraft)> = created
+    insert_new(tx, cx.today, &cx.actor, &new).await?;
+    Ok(outcomes)
+}
+
+/// A customer to create with its contacts (the first its primary).
+pub(crate) struct NewWithContacts<'a> {
+    pub draft: &'a CustomerDraft,
+    pub owner: i64,
+    pub contacts: &'a [ContactDraft],
+}
+
+/// Creates `new` in `tx` (codes of `today`), with their contacts, all audited, and puts them
+/// in the header search's index from what was just written (no read-back): an import's and
+/// the demo's batches. Answers the new customers' ids, in order.
+pub(crate) async fn insert_new(
+    tx: &mut Tx,
+    today: NaiveDate,
+    actor: &Actor,
+    new: &[NewWithContacts<'_>],
+) -> StoreResult<Vec<i64>> {
+    let customers: Vec<NewCustomer<'_>> = new
         .iter()
-        .zip(&create)
-        .filter_map(|((id, _), &i)| rows[i].row.contact.as_ref().map(|c| (*id, c)))
+        .map(|n| NewCustomer {
+            draft: n.draft,
+            owner: n.owner,
+        })
         .collect();
-    let contact_ids = insert_primary_contacts(tx, &contacts, &cx.actor).await?;
-    // The header search finds them from this batch's commit on, indexed from what was just
-    // written (no read-back).
-    let mut docs: Vec<Doc<'_>> = Vec::with_capacity(created.len() * 2);
-    let mut owners: HashMap<i64, (i64, &str)> = HashMap::with_capacity(created.len());
-    for (((id, code), n), &i) in created.iter().zip(&new).zip(&create) {
-        let d = &rows[i].row.draft;
-        let phone = d.phone.as_ref().map(|p| p.as_str());
-        docs.push(indexing::customer_parts_doc(
-            *id, n.owner, &d.name, code, phone,
-        ));
-        owners.insert(*id, (n.owner, d.name.as_str()));
-    }
-    let fields: Vec<(ContactFields<'_>, i64)> = contacts
-        .iter()
-        .filter_map(|(customer, d)| {
-            let id = contact_ids.get(customer)?;
-            let (owner, customer_name) = owners.get(customer)?;
+    let created = store::insert_customers(tx, today, &customers, actor).await?;
+    // The k-th contacts of every customer in one round: one contact per customer in each
+    // statement, so the ids it returns are told apart by their customer.
+    let rounds = new.iter().map(|n| n.contacts.len()).max().unwrap_or(0);
+    let mut contacts: Vec<(ContactFields<'_>, i64)> = Vec::new();
+    for k in 0..rounds {
+        let round: Vec<(i64, &ContactDraft)> = created
+            .iter()
+            .zip(new)
+            .filter_map(|((id, _), n)| n.contacts.get(k).map(|c| (*id, c)))
+            .collect();
+        let ids = insert_contacts(tx, &round, k == 0, actor).await?;
+        for ((customer, d), n) in round
+            .iter()
+            .zip(new.iter().filter(|n| n.contacts.len() > k))
+        {
+            let Some(id) = ids.get(customer) else {
+                continue;
+            };
             let f = ContactFields {
                 id: *id,
                 name: &d.name,
-                customer_name,
+                customer_name: &n.draft.name,
                 phone: d.phone.as_ref().map(|p| p.as_str()),
                 mobile: d.mobile.as_ref().map(|p| p.as_str()),
                 email: d.email.as_deref(),
             };
-            Some((f, *owner))
-        })
-        .collect();
-    docs.extend(fields.iter().map(|(f, o)| indexing::contact_doc(f, *o)));
+            contacts.push((f, n.owner));
+        }
+    }
+    let mut docs: Vec<Doc<'_>> = Vec::with_capacity(created.len() + contacts.len());
+    for ((id, code), n) in created.iter().zip(new) {
+        let phone = n.draft.phone.as_ref().map(|p| p.as_str());
+        docs.push(indexing::customer_parts_doc(
+            *id,
+            n.owner,
+            &n.draft.name,
+            code,
+            phone,
+        ));
+    }
+    docs.extend(contacts.iter().map(|(f, o)| indexing::contact_doc(f, *o)));
     indexing::put_docs(tx, &docs).await?;
-    Ok(outcomes)
+    Ok(created.into_iter().map(|(id, _)| id).collect())
 }
 
 /// `update` on a duplicate: the stored customer takes the row's values, if the importer may
@@ -501,11 +538,12 @@ async fn update_existing(
     }
 }
 
-/// The primary contacts of customers just created (they have none yet), audited.
-/// Inserts each customer's primary contact; answers the new contacts' ids by customer.
-async fn insert_primary_contacts(
+/// Contacts of customers just created, at most one per customer (each `primary` or not),
+/// audited; answers the new contacts' ids by customer.
+async fn insert_contacts(
     tx: &mut Tx,
     contacts: &[(i64, &ContactDraft)],
+    primary: bool,
     actor: &Actor,
 ) -> StoreResult<HashMap<i64, i64>> {
     let now = Utc::now();
@@ -517,7 +555,7 @@ async fn insert_primary_contacts(
             let mut values = store::contact_values(draft);
             values.extend([
                 (Contacts::CustomerId, Expr::val(*customer)),
-                (Contacts::IsPrimary, Expr::val(true)),
+                (Contacts::IsPrimary, Expr::val(primary)),
                 (Contacts::CreatedAt, Expr::val(now)),
                 (Contacts::CreatedBy, actor.user_id.into()),
                 (Contacts::UpdatedAt, Expr::val(now)),
@@ -542,7 +580,7 @@ async fn insert_primary_contacts(
                         "gender": d.gender.map(|g| g.code()), "position": d.position,
                         "phone": d.phone.as_ref().map(|p| p.as_str()),
                         "mobile": d.mobile.as_ref().map(|p| p.as_str()),
-                        "email": d.email, "memo": d.memo, "is_primary": true,
+                        "email": d.email, "memo": d.memo, "is_primary": primary,
                     });
                     (*id, snap)
                 })

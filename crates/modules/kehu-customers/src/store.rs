@@ -660,6 +660,11 @@ impl CustomerStore {
         Self { db, utc_offset }
     }
 
+    /// The configured time zone's offset from UTC.
+    pub fn utc_offset(&self) -> FixedOffset {
+        self.utc_offset
+    }
+
     /// The dictionary values a customer's coded fields are checked against.
     pub async fn dictionary(&self) -> StoreResult<DictValues> {
         rows::dict_values(&self.db).await

@@ -395,6 +395,11 @@ impl OrderStore {
         }
     }
 
+    /// The configured time zone's offset from UTC.
+    pub fn utc_offset(&self) -> FixedOffset {
+        self.utc_offset
+    }
+
     pub fn db(&self) -> &Db {
         &self.db
     }
