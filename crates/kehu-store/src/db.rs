@@ -933,6 +933,25 @@ impl Db {
         };
         self.health().observe(r, false)
     }
+
+    /// Brings PostgreSQL's statistics of `tables` up to date (`ANALYZE`), after a bulk write
+    /// changed their size: the planner otherwise goes on planning for the tables as they were
+    /// (with autovacuum off, or before it comes round, an import's duplicate lookups at
+    /// 130,000 customers took 20 s each, planned for 41). Nothing on SQLite, whose planner
+    /// does not change its mind for statistics (measured with 3.51). Table names are the
+    /// callers' own identifiers (lower-case letters and `_`); others are refused.
+    pub async fn analyze(&self, tables: &[&str]) -> Result<(), sqlx::Error> {
+        let valid =
+            |t: &&str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if self.backend() == Backend::Sqlite || tables.is_empty() {
+            return Ok(());
+        }
+        if !tables.iter().all(valid) {
+            return Err(sqlx::Error::Protocol("not a table name".into()));
+        }
+        self.execute_raw(&format!("ANALYZE {}", tables.join(", ")))
+            .await
+    }
 }
 
 impl Tx {

@@ -90,6 +90,12 @@ pub trait ImportRows: Send + Sync + 'static {
     /// One row of the file as the module's value, or every field error at once.
     fn parse(&self, map: &HeaderMap, cells: &[String]) -> Result<Self::Row, Vec<FieldError>>;
 
+    /// The tables whose size the import changes and whose rows its commits look up (for
+    /// duplicates): their statistics are renewed as they grow (see [`Db::analyze`]).
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Stores one batch in `tx`; one [`Outcome`] per row, in order.
     fn commit(
         &self,
@@ -374,6 +380,13 @@ pub async fn run<I: ImportRows>(
                     }
                 }
                 batches += 1;
+                // Each time the import has doubled what it wrote: the duplicate lookups of
+                // the next batches are planned for the tables' new size.
+                if u64::is_power_of_two(batches)
+                    && let Err(e) = db.analyze(importer.tables()).await
+                {
+                    tracing::warn!(error = %e, "renewing the statistics after an import batch");
+                }
             }
             counts.bytes_read = bytes.load(Ordering::Relaxed);
             progress(&counts);

@@ -246,6 +246,10 @@ impl CustomerImport {
 impl ImportRows for CustomerImport {
     type Row = CustomerRow;
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["customers", "contacts", "customer_tags", "search_docs"]
+    }
+
     fn fields(&self) -> &[FieldSpec] {
         &self.fields
     }
@@ -623,6 +627,10 @@ fn yes(cell: &str) -> bool {
 
 impl ImportRows for ContactImport {
     type Row = ContactRow;
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["contacts", "search_docs"]
+    }
 
     fn fields(&self) -> &[FieldSpec] {
         &self.fields

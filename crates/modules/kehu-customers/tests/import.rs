@@ -414,6 +414,36 @@ async fn a_rerun_after_a_crash_between_batches_creates_no_duplicates(b: TestBack
     assert_eq!(contacts.items.len(), 7);
 }
 
+#[tokio::test]
+async fn an_import_on_postgresql_renews_the_statistics_of_the_tables_it_grows() {
+    let w = world(TestBackend::Postgres).await;
+    let admin = w.user("boss", "王总", "admin").await;
+    let mut text = String::from("客户名称,手机,联系人\n");
+    for i in 0..7 {
+        text.push_str(&format!("客户{i},1380013800{i},联系人{i}\n"));
+    }
+    let path = w.file("c.csv", text.as_bytes());
+    let three = ImportOptions {
+        batch_rows: 3,
+        ..ImportOptions::default()
+    };
+
+    w.import(&admin, Kind::Customers, &path, three)
+        .await
+        .unwrap();
+
+    // The planner's idea of the tables' size: renewed after batches 1 and 2 (-1 = never).
+    for table in ["customers", "contacts"] {
+        let q = sea_query::Query::select()
+            .expr(sea_query::Expr::cust(format!(
+                "(SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE oid = '{table}'::regclass)"
+            )))
+            .to_owned();
+        let (rows,): (i64,) = w.app.store.db.fetch_one(&q).await.unwrap();
+        assert_eq!(rows, 6, "{table}");
+    }
+}
+
 async fn a_manager_imports_only_for_themselves(b: TestBackend) {
     let w = world(b).await;
     let li = w.user("lina", "李娜", "account_manager").await;

@@ -107,6 +107,10 @@ impl ProductImport {
 impl ImportRows for ProductImport {
     type Row = NewProduct;
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["products"]
+    }
+
     fn fields(&self) -> &[FieldSpec] {
         &self.fields
     }
@@ -248,6 +252,10 @@ fn product_ref(map: &HeaderMap, cells: &[String]) -> Result<ProductRef, FieldErr
 
 impl ImportRows for OrderImport {
     type Row = LineRow;
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["orders", "order_lines"]
+    }
 
     fn fields(&self) -> &[FieldSpec] {
         &self.fields
