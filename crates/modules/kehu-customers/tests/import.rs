@@ -97,6 +97,15 @@ impl World {
     }
 }
 
+/// `c.csv`: seven customers 客户0 … 客户6, each with a mobile and a contact.
+fn seven_customers(w: &World) -> PathBuf {
+    let mut text = String::from("客户名称,手机,联系人\n");
+    for i in 0..7 {
+        text.push_str(&format!("客户{i},1380013800{i},联系人{i}\n"));
+    }
+    w.file("c.csv", text.as_bytes())
+}
+
 fn gbk(text: &str) -> Vec<u8> {
     encoding_rs::GBK.encode(text).0.into_owned()
 }
@@ -367,11 +376,7 @@ async fn duplicates_are_skipped_updated_or_created_as_asked(b: TestBackend) {
 async fn a_rerun_after_a_crash_between_batches_creates_no_duplicates(b: TestBackend) {
     let w = world(b).await;
     let admin = w.user("boss", "王总", "admin").await;
-    let mut text = String::from("客户名称,手机,联系人\n");
-    for i in 0..7 {
-        text.push_str(&format!("客户{i},1380013800{i},联系人{i}\n"));
-    }
-    let path = w.file("c.csv", text.as_bytes());
+    let path = seven_customers(&w);
     let crash = ImportOptions {
         batch_rows: 3,
         stop_after_batches: Some(2),
@@ -418,11 +423,7 @@ async fn a_rerun_after_a_crash_between_batches_creates_no_duplicates(b: TestBack
 async fn an_import_on_postgresql_renews_the_statistics_of_the_tables_it_grows() {
     let w = world(TestBackend::Postgres).await;
     let admin = w.user("boss", "王总", "admin").await;
-    let mut text = String::from("客户名称,手机,联系人\n");
-    for i in 0..7 {
-        text.push_str(&format!("客户{i},1380013800{i},联系人{i}\n"));
-    }
-    let path = w.file("c.csv", text.as_bytes());
+    let path = seven_customers(&w);
     let three = ImportOptions {
         batch_rows: 3,
         ..ImportOptions::default()
