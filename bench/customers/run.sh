@@ -16,6 +16,7 @@
 #
 #   bench/customers/run.sh [ROWS]
 #   KEHU_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test bench/customers/run.sh
+#   SKIP_SQLITE=1 KEHU_BENCH_POSTGRES_URL=… bench/customers/run.sh   (PostgreSQL only)
 set -euo pipefail
 ROWS=${1:-1000000}
 DURATION=${DURATION:-10s}
@@ -133,7 +134,9 @@ PY
     kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 }
 
-bench sqlite "sqlite://$WORK/data-sqlite/kehu.db"
+if [ -z "${SKIP_SQLITE:-}" ]; then
+    bench sqlite "sqlite://$WORK/data-sqlite/kehu.db"
+fi
 if [ -n "${KEHU_BENCH_POSTGRES_URL:-}" ]; then
     psql "$KEHU_BENCH_POSTGRES_URL" -qc "CREATE SCHEMA $SCHEMA" >/dev/null
     bench postgres "$KEHU_BENCH_POSTGRES_URL?options[search_path]=$SCHEMA"
