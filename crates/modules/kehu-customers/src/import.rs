@@ -480,16 +480,14 @@ pub(crate) async fn insert_new(
     let rounds = new.iter().map(|n| n.contacts.len()).max().unwrap_or(0);
     let mut contacts: Vec<(ContactFields<'_>, i64)> = Vec::new();
     for k in 0..rounds {
-        let round: Vec<(i64, &ContactDraft)> = created
+        // The round's contacts, and beside each the customer it belongs to.
+        let (round, whose): (Vec<(i64, &ContactDraft)>, Vec<&NewWithContacts<'_>>) = created
             .iter()
             .zip(new)
-            .filter_map(|((id, _), n)| n.contacts.get(k).map(|c| (*id, c)))
-            .collect();
+            .filter_map(|((id, _), n)| n.contacts.get(k).map(|c| ((*id, c), n)))
+            .unzip();
         let ids = insert_contacts(tx, &round, k == 0, actor).await?;
-        for ((customer, d), n) in round
-            .iter()
-            .zip(new.iter().filter(|n| n.contacts.len() > k))
-        {
+        for ((customer, d), n) in round.iter().zip(whose) {
             let Some(id) = ids.get(customer) else {
                 continue;
             };
