@@ -73,6 +73,7 @@ const MIGRATIONS: &[(i64, &str, Build)] = &[
     (3, "list_indexes", list_indexes),
     (4, "saved_filters", saved_filters),
     (6, "search_index", search_index),
+    (7, "search_tokens_version", search_tokens_version),
 ];
 
 pub fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
@@ -598,6 +599,22 @@ fn search_index() -> Vec<Ddl> {
             sqlite: "CREATE TRIGGER search_docs_deleted AFTER DELETE ON search_docs BEGIN \
                      DELETE FROM search_fts WHERE rowid = old.id; END",
             postgres: "CREATE INDEX ix_search_docs_tokens ON search_docs USING gin (tokens)",
+        },
+    ]
+}
+
+/// Which tokeniser wrote a document's tokens: those written before version 2 (which added a
+/// token per Chinese character and per syllable) are written again when kehu starts
+/// (`SearchStore::renew_stale`), found by the partial index.
+fn search_tokens_version() -> Vec<Ddl> {
+    vec![
+        Ddl::PerBackend {
+            sqlite: "ALTER TABLE search_docs ADD COLUMN tokens_version SMALLINT NOT NULL DEFAULT 1",
+            postgres: "ALTER TABLE search_docs ADD COLUMN tokens_version SMALLINT NOT NULL DEFAULT 1",
+        },
+        Ddl::PerBackend {
+            sqlite: "CREATE INDEX ix_search_docs_stale_v2 ON search_docs (id) WHERE tokens_version < 2",
+            postgres: "CREATE INDEX ix_search_docs_stale_v2 ON search_docs (id) WHERE tokens_version < 2",
         },
     ]
 }

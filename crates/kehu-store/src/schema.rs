@@ -123,6 +123,8 @@ pub enum SearchDocs {
     Body,
     /// PostgreSQL only: the document's tokens (`tsvector`, GIN-indexed).
     Tokens,
+    /// The version of the tokeniser that wrote the tokens ([`crate::search::TOKENS_VERSION`]).
+    TokensVersion,
 }
 
 /// SQLite only: the FTS5 index of the documents' tokens (contentless; `rowid` is the

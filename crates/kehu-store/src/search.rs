@@ -28,6 +28,11 @@ use crate::error::{StoreError, StoreResult};
 use crate::schema::{SearchDocs, SearchFts};
 use crate::scope::{Owned, Scoped};
 
+/// The version of the tokeniser, kept with each document: documents written by an older one
+/// are written again by [`SearchStore::renew_stale`] (2: a token per Chinese character and per
+/// syllable).
+pub const TOKENS_VERSION: i16 = 2;
+
 /// The longest query, in characters; the rest is ignored.
 pub const QUERY_MAX_CHARS: usize = 64;
 /// The most hits one search returns.
@@ -56,8 +61,17 @@ const PREFIX_MIN_CHARS: usize = 5;
 const PREFIX_LONG_CHARS: usize = 7;
 
 /// Pinyin queries at least this long also read the short texts whose whole pinyin they start
-/// ([`Tier::Start`]); a shorter prefix would read the union of too many whole tokens.
-const START_MIN_CHARS: usize = 5;
+/// ([`Tier::Start`]); a shorter prefix would read the union of too many whole tokens (`zhang`*:
+/// every name of a 张, 14 ms at a million customers).
+const START_MIN_CHARS: usize = 7;
+
+/// A partial syllable is read as the syllables it can end as, exact tokens, when they are at
+/// most this many (`l`: 27, `zh`: 20); and all of a query's such readings together are at most
+/// [`EXPAND_BUDGET`]. Exact tokens are read only as far as the candidates needed, where a
+/// prefix token costs the union of every term it starts, read whole first (`qli`* at a
+/// million customers: 40 ms).
+const EXPAND_MAX: usize = 40;
+const EXPAND_BUDGET: usize = 64;
 
 /// Letter queries up to this length are also read as initials (longer ones only when they
 /// cannot be cut into syllables).
@@ -227,6 +241,16 @@ pub async fn put_many(tx: &mut Tx, batch: &[SearchDoc<'_>]) -> StoreResult<()> {
     Ok(())
 }
 
+/// What a document is, as stored: the columns written from a [`SearchDoc`].
+const DOC_COLUMNS: [SearchDocs; 6] = [
+    SearchDocs::Entity,
+    SearchDocs::EntityId,
+    SearchDocs::OwnerId,
+    SearchDocs::Title,
+    SearchDocs::Subtitle,
+    SearchDocs::Body,
+];
+
 /// Upserts `docs` (one per record) into `search_docs` with their `ids` when given (SQLite), or
 /// with their tokens (PostgreSQL); returns each one's tokens.
 async fn put_chunk(
@@ -235,14 +259,8 @@ async fn put_chunk(
     ids: Option<&[i64]>,
 ) -> StoreResult<Vec<String>> {
     let pg = tx.backend() == Backend::Postgres;
-    let mut columns = vec![
-        SearchDocs::Entity,
-        SearchDocs::EntityId,
-        SearchDocs::OwnerId,
-        SearchDocs::Title,
-        SearchDocs::Subtitle,
-        SearchDocs::Body,
-    ];
+    let mut columns = DOC_COLUMNS.to_vec();
+    columns.push(SearchDocs::TokensVersion);
     if pg {
         columns.push(SearchDocs::Tokens);
     }
@@ -264,6 +282,7 @@ async fn put_chunk(
             doc.title.into(),
             doc.subtitle.into(),
             body.into(),
+            TOKENS_VERSION.into(),
         ];
         if pg {
             // `'tok' 'tok' …`: lexemes taken as they are (tokens hold no quotes or spaces).
@@ -312,6 +331,45 @@ pub fn token_count(doc: &SearchDoc<'_>) -> usize {
 #[derive(Debug, Clone)]
 pub struct SearchStore {
     db: Db,
+}
+
+/// SQLite: the FTS5 rows of `docs` (stored as `ids`) written again, as new rows when FTS5 was
+/// emptied (`emptied`), and the documents marked current.
+async fn renew_fts(
+    tx: &mut Tx,
+    batch: &[SearchDoc<'_>],
+    ids: &[i64],
+    emptied: bool,
+) -> StoreResult<()> {
+    for (chunk, ids) in batch.chunks(FTS_BATCH).zip(ids.chunks(FTS_BATCH)) {
+        let mut fts = Query::insert();
+        if !emptied {
+            fts.replace();
+        }
+        fts.into_table(SearchFts::Table)
+            .columns([SearchFts::Rowid, SearchFts::Tokens]);
+        for (doc, id) in chunk.iter().zip(ids) {
+            fts.values([(*id).into(), doc_tokens(doc).into()])
+                .map_err(|e| StoreError::Other(e.into()))?;
+        }
+        tx.execute(&fts).await?;
+        let mut mark = docs(OwnerFilter::system()).update();
+        mark.value(SearchDocs::TokensVersion, TOKENS_VERSION)
+            .and_where(Expr::col(SearchDocs::Id).is_in(ids.iter().copied()));
+        tx.execute(&mark).await?;
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct StaleDoc {
+    id: i64,
+    entity: String,
+    entity_id: i64,
+    owner_id: Option<i64>,
+    title: String,
+    subtitle: String,
+    body: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -424,6 +482,87 @@ impl SearchStore {
             ))
         });
         Ok(found.into_iter().take(limit).map(|(.., hit)| hit).collect())
+    }
+
+    /// Writes again the documents whose tokens an older tokeniser wrote (see
+    /// [`TOKENS_VERSION`]), `batch` per transaction, and answers how many: their texts are in
+    /// `body` already normalised, and normalising again changes nothing.
+    pub async fn renew_stale(&self, batch: usize) -> StoreResult<u64> {
+        let mut renewed = 0;
+        let mut after = 0;
+        // On SQLite, when every document is stale (an index an older kehu wrote), FTS5 is
+        // emptied first and the documents' rows go in as new ones: replacing each one's row
+        // instead leaves FTS5 a deletion mark per document to merge away, which stalled the
+        // writer for up to 40 s at a time at two million documents.
+        let after_all_stale = self.db.backend() == Backend::Sqlite && {
+            let mut current = docs(OwnerFilter::system()).select();
+            current
+                .expr(Expr::val(1))
+                .and_where(Expr::col(SearchDocs::TokensVersion).gte(TOKENS_VERSION))
+                .limit(1);
+            let mut stale = docs(OwnerFilter::system()).select();
+            stale
+                .expr(Expr::val(1))
+                .and_where(Expr::col(SearchDocs::TokensVersion).lt(TOKENS_VERSION))
+                .limit(1);
+            let none_current = self.db.fetch_all::<(i32,)>(&current).await?.is_empty();
+            let some_stale = !self.db.fetch_all::<(i32,)>(&stale).await?.is_empty();
+            none_current && some_stale
+        };
+        if after_all_stale {
+            self.db
+                .write(async |tx| {
+                    tx.execute_raw("INSERT INTO search_fts(search_fts) VALUES ('delete-all')")
+                        .await
+                        .map_err(StoreError::from)
+                })
+                .await?;
+        }
+        loop {
+            let mut q = docs(OwnerFilter::system()).select();
+            q.column(SearchDocs::Id)
+                .columns(DOC_COLUMNS)
+                .and_where(Expr::col(SearchDocs::Id).gt(after))
+                .and_where(Expr::col(SearchDocs::TokensVersion).lt(TOKENS_VERSION))
+                .order_by(SearchDocs::Id, sea_query::Order::Asc)
+                .limit(batch.max(1) as u64);
+            let rows: Vec<StaleDoc> = self.db.fetch_all(&q).await?;
+            let Some(last) = rows.last() else {
+                return Ok(renewed);
+            };
+            after = last.id;
+            let texts: Vec<Vec<&str>> = rows
+                .iter()
+                .map(|r| {
+                    let mut parts: Vec<&str> = r.body.split('\u{1f}').collect();
+                    // The body starts with the title when the title holds anything.
+                    if !normalize(&r.title).is_empty() && !parts.is_empty() {
+                        parts.remove(0);
+                    }
+                    parts
+                })
+                .collect();
+            let docs: Vec<SearchDoc<'_>> = rows
+                .iter()
+                .zip(&texts)
+                .map(|(r, texts)| SearchDoc {
+                    entity: &r.entity,
+                    entity_id: r.entity_id,
+                    owner_id: r.owner_id,
+                    title: &r.title,
+                    subtitle: &r.subtitle,
+                    texts,
+                })
+                .collect();
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            self.db
+                .write(async |tx| match tx.backend() {
+                    Backend::Postgres => put_many(tx, &docs).await,
+                    Backend::Sqlite => renew_fts(tx, &docs, &ids, after_all_stale).await,
+                })
+                .await?;
+            renewed += rows.len() as u64;
+        }
     }
 
     /// The documents (at most `cap`) whose tokens satisfy `expr`, within `scope`.
@@ -560,8 +699,9 @@ fn scope_expr(scope: &OwnerFilter, entities: Option<&[&str]>) -> Match {
 
 // ---------------------------------------------------------------------------------------------
 // Tokens. Each token is a tag letter and its text; the tags keep the kinds apart:
-// c/h Chinese grams anywhere / at a text's start, p/q pinyin pairs, i/j initial pairs,
-// a/b Latin and digit grams, x whole texts, o owner, e entity.
+// c/h Chinese grams anywhere / at a text's start, u/w Chinese characters, p/q pinyin pairs,
+// s/t syllables, i/j initial pairs, a/b Latin and digit grams, x whole texts, o owner, e
+// entity.
 
 /// One token of a query: exact, or any token starting with it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -994,8 +1134,10 @@ fn form_tokens(chars: &[char], reads: &[&'static [&'static str]], sink: &mut Sin
             };
             if i == 0 {
                 sink.add_chars('h', &chars[..len]);
+                sink.add_chars('w', &chars[..1]);
             }
             sink.add_chars('c', &chars[i..i + len]);
+            sink.add_chars('u', &chars[i..=i]);
         } else if is_word(c) {
             let len = chars[i..]
                 .iter()
@@ -1008,11 +1150,15 @@ fn form_tokens(chars: &[char], reads: &[&'static [&'static str]], sink: &mut Sin
             sink.add_chars('a', &chars[i..i + len]);
         }
     }
-    // Pinyin: at each Chinese character, its readings joined with the next one's (or alone
-    // at the end of a run).
+    // Pinyin: at each Chinese character, its readings alone, and joined with the next one's
+    // (or alone at the end of a run).
     for i in 0..n {
         let next = reads.get(i + 1).filter(|r| !r.is_empty());
         for r in reads[i] {
+            if i == 0 {
+                sink.add('t', &[r]);
+            }
+            sink.add('s', &[r]);
             match next {
                 Some(nx) => {
                     for s in *nx {
@@ -1091,7 +1237,7 @@ enum Tier {
 
 /// One way the query can match: the tokens a matching document holds, the first at the
 /// match's start (so it has a head twin).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Alternative {
     tokens: Vec<Token>,
     /// The tag of the first token when the match is at a text's start.
@@ -1130,8 +1276,9 @@ impl ParsedQuery {
                     alternatives.push(legacy_initials_alternative(&text));
                 }
             }
+            let mut budget = EXPAND_BUDGET;
             for (syllables, partial) in cuts {
-                alternatives.push(pinyin_alternative(&syllables, partial));
+                alternatives.extend(pinyin_alternatives(&syllables, partial, &mut budget));
             }
         }
         // A prefix token (`pqiang`*: every 强 followed by anything) costs the index the union
@@ -1150,7 +1297,8 @@ impl ParsedQuery {
                     || (!exact && len >= PREFIX_MIN_CHARS)
             });
         }
-        alternatives.dedup();
+        let mut seen = HashSet::new();
+        alternatives.retain(|a| seen.insert(a.clone()));
         Self {
             text,
             pinyin,
@@ -1210,7 +1358,10 @@ fn substring_alternative(text: &str) -> Option<Alternative> {
         }
         let run = &chars[start..i];
         let (tag, n) = if han { ('c', 2) } else { ('a', 3) };
-        if run.len() < n {
+        if han && run.len() == 1 {
+            // The character's own token: `c张`* would read the union of every pair it starts.
+            tokens.push(Token::exact('u', run.iter().collect::<String>()));
+        } else if run.len() < n {
             tokens.push(Token::prefix(tag, run.iter().collect::<String>()));
         } else {
             // Grams that do not overlap, and the last: every one is needed and fewer are
@@ -1224,13 +1375,14 @@ fn substring_alternative(text: &str) -> Option<Alternative> {
             }
         }
     }
+    // The head twin of the first token, when the query starts with what it holds.
     let first = chars.first().copied()?;
-    let head_tag = if is_han(first) {
-        Some('h')
-    } else if is_word(first) {
-        Some('b')
-    } else {
-        None
+    let head_tag = match tokens.first() {
+        _ if !is_han(first) && !is_word(first) => None,
+        Some(t) if t.tag == 'u' => Some('w'),
+        Some(t) if t.tag == 'c' => Some('h'),
+        Some(_) => Some('b'),
+        None => None,
     };
     // The first token stays first (it has the head twin); repeats go.
     let mut seen = HashSet::new();
@@ -1274,23 +1426,77 @@ fn segmentations(text: &str) -> Vec<(Vec<&str>, &str)> {
 }
 
 /// The tokens of a match of whole syllables and a partial last one, starting at a character:
-/// the pairs of syllables, then the last one joined with the partial as a prefix.
-fn pinyin_alternative(syllables: &[&str], partial: &str) -> Alternative {
-    let mut tokens: Vec<Token> = syllables
+/// the pairs of syllables, then the last one joined with the partial. The partial is read as
+/// each syllable it can end as ([`completions`], within `budget`), else as a prefix; a lone
+/// syllable, whole or partial, as the characters read so (`li`: 李, 刘, 林 …).
+fn pinyin_alternatives(syllables: &[&str], partial: &str, budget: &mut usize) -> Vec<Alternative> {
+    let pairs: Vec<Token> = syllables
         .windows(2)
         .map(|w| Token::exact('p', format!("{}{}", w[0], w[1])))
         .collect();
-    match (syllables.last(), partial.is_empty()) {
-        (Some(last), false) => tokens.push(Token::prefix('p', format!("{last}{partial}"))),
-        (Some(only), true) if syllables.len() == 1 => tokens.push(Token::prefix('p', *only)),
-        (None, _) => tokens.push(Token::prefix('p', partial)),
-        _ => {}
-    }
-    Alternative {
-        tokens,
-        head_tag: Some('q'),
+    let with = |last: Token, head_tag: char| {
+        let mut tokens = pairs.clone();
+        tokens.push(last);
+        Alternative {
+            tokens,
+            head_tag: Some(head_tag),
+        }
+    };
+    let mut expand = |partial: &str| {
+        completions(partial)
+            .filter(|ends| ends.len() <= *budget)
+            .inspect(|ends| {
+                *budget -= ends.len();
+            })
+    };
+    let lone = match (syllables.last(), partial.is_empty()) {
+        (Some(last), false) => {
+            return match expand(partial) {
+                Some(ends) => ends
+                    .into_iter()
+                    .map(|end| with(Token::exact('p', format!("{last}{end}")), 'q'))
+                    .collect(),
+                None => vec![with(Token::prefix('p', format!("{last}{partial}")), 'q')],
+            };
+        }
+        (Some(only), true) if syllables.len() == 1 => *only,
+        (None, _) => partial,
+        _ => {
+            return vec![Alternative {
+                tokens: pairs,
+                head_tag: Some('q'),
+            }];
+        }
+    };
+    match expand(lone) {
+        Some(ends) => ends
+            .into_iter()
+            .map(|end| with(Token::exact('s', end), 't'))
+            .collect(),
+        None => vec![with(Token::prefix('p', lone), 'q')],
     }
 }
+
+/// The syllables that start with `partial` (itself among them when it is one), or `None` when
+/// there are more than [`EXPAND_MAX`].
+fn completions(partial: &str) -> Option<Vec<&'static str>> {
+    let sorted = &*SORTED_SYLLABLES;
+    let from = sorted.partition_point(|s| *s < partial);
+    let ends: Vec<&'static str> = sorted[from..]
+        .iter()
+        .take_while(|s| s.starts_with(partial))
+        .take(EXPAND_MAX + 1)
+        .copied()
+        .collect();
+    (!ends.is_empty() && ends.len() <= EXPAND_MAX).then_some(ends)
+}
+
+/// [`SYLLABLES`]' syllables in order, for [`completions`].
+static SORTED_SYLLABLES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut all: Vec<&'static str> = SYLLABLES.0.iter().copied().collect();
+    all.sort_unstable();
+    all
+});
 
 /// The tokens of a match of initials (`szhq`) at a text's start: the initials of its first
 /// characters (up to [`INITIALS_MAX`]) as one token.
@@ -1591,10 +1797,12 @@ mod tests {
             "深圳华强电子有限公司",
             &["C000123", "13812345678", "sz@huaqiang.com"],
         );
+        // Ten characters: each also alone and as its syllable (so that `张` and `li` are
+        // exact tokens, read only as far as needed) cost 20 of them.
         let n = token_count(&d);
         assert!(
-            n <= 72,
-            "{n} tokens (rare readings of polyphones and initials in the middle cost 110)"
+            n <= 94,
+            "{n} tokens (rare readings of polyphones and initials in the middle cost 130)"
         );
     }
 
@@ -1647,6 +1855,37 @@ mod tests {
         // Shorter ones would read the union of too many whole tokens.
         assert_eq!(ParsedQuery::parse("zhou").expr(Tier::Start), None);
         assert_eq!(ParsedQuery::parse("周勇洋").expr(Tier::Start), None);
+    }
+
+    /// Whether a condition holds a prefix token of a Chinese or pinyin kind.
+    fn reads_a_chinese_or_pinyin_prefix(m: &Match) -> bool {
+        match m {
+            Match::Token(t) => t.prefix && "chpqstuw".contains(t.tag),
+            Match::All(v) | Match::Any(v) => v.iter().any(reads_a_chinese_or_pinyin_prefix),
+        }
+    }
+
+    #[test]
+    fn a_lone_character_or_syllable_is_read_by_exact_tokens() {
+        for q in ["张", "li", "wang", "zhang", "zhangs", "l", "guangzhou"] {
+            let query = ParsedQuery::parse(q);
+            for tier in [Tier::Whole, Tier::Start, Tier::Head, Tier::Anywhere] {
+                if let Some(m) = query.expr(tier) {
+                    assert!(!reads_a_chinese_or_pinyin_prefix(&m), "{q} {tier:?}: {m:?}");
+                }
+            }
+        }
+        assert_eq!(finds("小张", &[], "张"), Some(MatchRank::Substring));
+        assert!(index_finds(&doc("张三", &[]), "张", Tier::Head));
+        assert!(!index_finds(&doc("小张", &[]), "张", Tier::Head));
+        // A partial syllable is each syllable it can end as.
+        assert_eq!(finds("刘德华", &[], "li"), Some(MatchRank::Prefix));
+        assert_eq!(finds("李四", &[], "li"), Some(MatchRank::Prefix));
+        assert_eq!(finds("王小明", &[], "wang"), Some(MatchRank::Prefix));
+        assert_eq!(finds("小王", &[], "wang"), Some(MatchRank::Substring));
+        assert_eq!(finds("张三", &[], "zhangs"), Some(MatchRank::Prefix));
+        assert!(index_finds(&doc("刘德华", &[]), "li", Tier::Head));
+        assert!(!index_finds(&doc("小刘", &[]), "li", Tier::Head));
     }
 
     #[test]

@@ -217,6 +217,44 @@ both_backends! {
         app.store.db.write(async |tx| search::remove(tx, "contact", 1).await).await.unwrap();
     }
 
+    async fn documents_an_older_tokeniser_wrote_are_found_once_written_again(app) {
+        fill(&app).await;
+        assert_eq!(app.store.search.renew_stale(2).await.unwrap(), 0, "all written by this one");
+        // As an older kehu left them: a tokens version before this one, and tokens this
+        // one's queries do not read (here none at all).
+        let stale = match app.store.db.backend() {
+            kehu_store::db::Backend::Sqlite => {
+                "DELETE FROM search_fts; UPDATE search_docs SET tokens_version = 1"
+            }
+            kehu_store::db::Backend::Postgres => {
+                "UPDATE search_docs SET tokens = '', tokens_version = 1"
+            }
+        };
+        app.store.db.write(async |tx| {
+            for sql in stale.split("; ") {
+                tx.execute_raw(sql).await?;
+            }
+            Ok::<_, kehu_store::StoreError>(())
+        }).await.unwrap();
+        assert_eq!(titles(&app, "张").await, Vec::<String>::new());
+        let n = app.store.search.renew_stale(2).await.unwrap();
+        assert!(n >= 6, "{n} documents written again");
+        assert_eq!(titles(&app, "张").await, ["张三", "张三丰"]);
+        assert_eq!(titles(&app, "zs").await, ["张三", "张三丰"]);
+        assert_eq!(titles(&app, "2024-0002").await, ["重庆火锅餐饮集团"]);
+        assert_eq!(app.store.search.renew_stale(2).await.unwrap(), 0);
+        // One stale among current ones: its row is replaced, found once.
+        app.store.db.write(async |tx| {
+            tx.execute_raw(
+                "UPDATE search_docs SET tokens_version = 1 WHERE entity = 'contact' AND entity_id = 1",
+            )
+            .await?;
+            Ok::<_, kehu_store::StoreError>(())
+        }).await.unwrap();
+        assert_eq!(app.store.search.renew_stale(2).await.unwrap(), 1);
+        assert_eq!(titles(&app, "张").await, ["张三", "张三丰"]);
+    }
+
     async fn candidates_are_read_through_the_index_never_a_table_scan(app) {
         fill(&app).await;
         // Every kind, and the kinds the header search asks for: documents are reached from

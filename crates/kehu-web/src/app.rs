@@ -194,6 +194,7 @@ impl Application {
             .jobs()
             .into_iter()
             .map(|job| tokio::spawn(crate::module::run_periodically(job, self.state.clone())))
+            .chain([tokio::spawn(renew_search_index(store.clone()))])
             .collect();
         let limits = crate::server::Limits::from(&self.state.config);
         let app = router(self.state, &self.modules);
@@ -203,6 +204,16 @@ impl Application {
         }
         store.db.close().await;
         served
+    }
+}
+
+/// Writes again, in the background, the search documents an older version of kehu tokenised
+/// (see `SearchStore::renew_stale`): until it is done, a search may miss some of them.
+async fn renew_search_index(store: kehu_store::Store) {
+    match store.search.renew_stale(2000).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(documents = n, "search index renewed"),
+        Err(e) => tracing::warn!(error = %e, "renewing the search index"),
     }
 }
 
