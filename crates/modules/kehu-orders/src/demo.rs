@@ -13,9 +13,9 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::domain::{NewLine, NewOrder, NewProduct, NewStock, ProductInput};
+use crate::domain::{NewLine, NewOrder, NewProduct, NewStock, OrderStatus, ProductInput};
 use crate::products::{ProductFilter, ProductStore};
-use crate::store::OrderStore;
+use crate::store::{OrderStore, Step};
 
 /// (name, model, unit, price, cost): what a small office-equipment dealer sells.
 const CATALOGUE: &[(&str, &str, &str, &str, &str)] = &[
@@ -166,31 +166,38 @@ pub async fn load_history(
                 description: Some(description.into()),
             });
         }
-        // One transaction per customer: its orders and interactions.
-        let stored = orders
+        // Orders over two weeks old were delivered; one in ten of those was cancelled instead.
+        let fates: Vec<Option<Step>> = placed
+            .iter()
+            .map(|o| {
+                (today.signed_duration_since(o.date).num_days() > 14).then(|| {
+                    if rng.random_bool(0.1) {
+                        OrderStatus::cancel as Step
+                    } else {
+                        OrderStatus::deliver as Step
+                    }
+                })
+            })
+            .collect();
+        // One transaction per customer: its orders, their fates and its interactions.
+        orders
             .db()
             .write(async |tx| {
-                let mut stored = Vec::with_capacity(placed.len());
-                for o in &placed {
-                    stored.push(orders.create_in(tx, o, None, &actor).await?);
+                for (o, fate) in placed.iter().zip(&fates) {
+                    let order = orders.create_in(tx, o, None, &actor).await?;
+                    if let Some(step) = fate {
+                        orders
+                            .transition_in(tx, scope, order.id, order.version, &actor, *step)
+                            .await?;
+                    }
                 }
                 for a in &notes {
                     ActivityStore::create_in(tx, scope, customer, a, &actor).await?;
                 }
-                Ok::<_, kehu_store::StoreError>(stored)
+                Ok::<_, kehu_store::StoreError>(())
             })
             .await?;
-        // Orders over two weeks old were delivered; one in ten of those was cancelled instead.
-        for o in stored {
-            if today.signed_duration_since(o.order_date).num_days() > 14 {
-                if rng.random_bool(0.1) {
-                    orders.cancel(scope, o.id, o.version, &actor).await?;
-                } else {
-                    orders.deliver(scope, o.id, o.version, &actor).await?;
-                }
-            }
-            history.orders += 1;
-        }
+        history.orders += placed.len() as u64;
         history.activities += notes.len() as u64;
         progress(done as u64 + 1);
     }

@@ -377,6 +377,9 @@ struct PricedLine {
     total: Money,
 }
 
+/// A move of an order's status (`OrderStatus::deliver`, `OrderStatus::cancel`).
+pub(crate) type Step = fn(OrderStatus) -> Result<OrderStatus, DomainError>;
+
 #[derive(Clone, Debug)]
 pub struct OrderStore {
     db: Db,
@@ -591,7 +594,11 @@ impl OrderStore {
         version: i32,
         actor: &Actor,
     ) -> StoreResult<Order> {
-        self.transition(scope, id, version, actor, OrderStatus::cancel)
+        self.db
+            .write(async |tx| {
+                self.transition_in(tx, scope, id, version, actor, OrderStatus::cancel)
+                    .await
+            })
             .await
     }
 
@@ -603,33 +610,35 @@ impl OrderStore {
         version: i32,
         actor: &Actor,
     ) -> StoreResult<Order> {
-        self.transition(scope, id, version, actor, OrderStatus::deliver)
+        self.db
+            .write(async |tx| {
+                self.transition_in(tx, scope, id, version, actor, OrderStatus::deliver)
+                    .await
+            })
             .await
     }
 
-    async fn transition(
+    /// Moves order `id` (in `scope`) on by `step` (`OrderStatus::deliver`, `…::cancel`) in
+    /// `tx`, if it still has `version`: audited, the customer's last order kept right.
+    pub(crate) async fn transition_in(
         &self,
+        tx: &mut Tx,
         scope: OwnerFilter,
         id: i64,
         version: i32,
         actor: &Actor,
-        step: fn(OrderStatus) -> Result<OrderStatus, DomainError>,
+        step: Step,
     ) -> StoreResult<Order> {
-        self.db
-            .write(async |tx| {
-                let found: Order = tx.fetch_found(&by_id(select_orders(scope), id)).await?;
-                let before = Order::load(tx, found.id).await?;
-                if before.version != version {
-                    return Err(DomainError::StaleVersion.into());
-                }
-                let next = step(before.status())?;
-                let values = vec![(Orders::Status, Expr::val(next.code()))];
-                let after =
-                    write::update(tx, &before, version, values, actor, async |_| Ok(())).await?;
-                self.keep_last_order(tx, after.customer_id, actor).await?;
-                Ok(after)
-            })
-            .await
+        let found: Order = tx.fetch_found(&by_id(select_orders(scope), id)).await?;
+        let before = Order::load(tx, found.id).await?;
+        if before.version != version {
+            return Err(DomainError::StaleVersion.into());
+        }
+        let next = step(before.status())?;
+        let values = vec![(Orders::Status, Expr::val(next.code()))];
+        let after = write::update(tx, &before, version, values, actor, async |_| Ok(())).await?;
+        self.keep_last_order(tx, after.customer_id, actor).await?;
+        Ok(after)
     }
 
     /// Sets customer `customer_id`'s `last_order_at` to the latest date of its orders that
