@@ -48,7 +48,8 @@ pub struct Config {
     /// When set, `/metrics` answers only `Authorization: Bearer <metrics_token>`.
     #[serde(skip_serializing)]
     pub metrics_token: Option<String>,
-    /// A request still unanswered after this many seconds gets a timeout error.
+    /// A request still unanswered after this many seconds gets a timeout error (one with a
+    /// body: plus the time it takes to arrive at a slow line's pace, see `guard::timeout`).
     pub request_timeout_secs: u64,
     /// The IANA time zone every page shows times in, in both languages (e.g. `Asia/Shanghai`).
     pub time_zone: TimeZone,

@@ -14,9 +14,30 @@ use crate::error::{ApiError, AppError, PageError};
 use crate::request_id;
 use crate::state::AppState;
 
-/// Answers 503 `timeout` when the request is not done within `request_timeout_secs`.
+/// The slowest line an upload is given time for, in bytes per second (a 150 MB customer file
+/// at 256 KiB/s: ten minutes on top of the request's own time).
+const UPLOAD_MIN_BYTES_PER_SEC: u64 = 256 * 1024;
+
+/// How long a request may take: `base`, plus for a declared body (up to `max_body`, the
+/// largest any route reads) what the slowest line we serve needs to send it: the handler
+/// cannot answer before it has read the upload.
+fn time_for(base: Duration, content_length: Option<u64>, max_body: u64) -> Duration {
+    let sending = content_length.unwrap_or(0).min(max_body) / UPLOAD_MIN_BYTES_PER_SEC;
+    base.saturating_add(Duration::from_secs(sending))
+}
+
+/// Answers 503 `timeout` when the request is not done within `request_timeout_secs` (and
+/// the time its declared body takes to arrive at a slow line's pace, see [`time_for`]).
 pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = Duration::from_secs(state.config.request_timeout_secs);
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let limit = time_for(
+        Duration::from_secs(state.config.request_timeout_secs),
+        declared,
+        state.config.import_max_mb.saturating_mul(1024 * 1024),
+    );
     let is_api = req.uri().path().starts_with("/api/");
     // Only what the language of a timeout answer needs, read only when one is due: this runs
     // on every request.
@@ -79,4 +100,26 @@ pub fn install_panic_hook() {
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upload_is_given_the_time_a_slow_line_needs_to_send_it() {
+        let base = Duration::from_secs(30);
+        assert_eq!(time_for(base, None, 512 << 20), base);
+        assert_eq!(time_for(base, Some(2_000), 512 << 20), base);
+        // 150 MiB at 256 KiB/s: 600 s more.
+        assert_eq!(
+            time_for(base, Some(150 << 20), 512 << 20),
+            Duration::from_secs(630)
+        );
+        // A declared 2 GB body is no longer than the largest one a route reads.
+        assert_eq!(
+            time_for(base, Some(2 << 30), 512 << 20),
+            Duration::from_secs(30 + 2048)
+        );
+    }
 }
