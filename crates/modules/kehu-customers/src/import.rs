@@ -733,12 +733,13 @@ async fn commit_contacts(
                 let mut d = r.draft.clone();
                 // The primary stays primary; a row asking to be primary takes over.
                 d.is_primary = d.is_primary || before.is_primary;
-                if d.is_primary
-                    && !before.is_primary
-                    && let Some(old) = known.iter().find(|c| c.is_primary)
-                {
-                    store::set_primary(tx, old, false, &cx.actor).await?;
-                }
+                let demoted = match known.iter().find(|c| c.is_primary) {
+                    Some(old) if d.is_primary && !before.is_primary => {
+                        store::set_primary(tx, old, false, &cx.actor).await?;
+                        true
+                    }
+                    _ => false,
+                };
                 let mut values = store::contact_values(&d);
                 values.push((Contacts::IsPrimary, Expr::val(d.is_primary)));
                 let after =
@@ -746,23 +747,36 @@ async fn commit_contacts(
                         Ok(())
                     })
                     .await?;
-                *known = store::contacts_of_many(tx, &[customer]).await?;
-                let _ = after;
+                known[at] = indexing::contact(tx, after).await?;
+                if demoted {
+                    *known = store::contacts_of_many(tx, &[customer]).await?;
+                }
                 Outcome::Updated
             }
             _ => {
                 let current = known.iter().find(|c| c.is_primary).cloned();
                 let primary = r.draft.is_primary || current.is_none();
-                if let (true, Some(old)) = (primary, &current) {
-                    store::set_primary(tx, old, false, &cx.actor).await?;
-                }
+                let demoted = match (primary, &current) {
+                    (true, Some(old)) => {
+                        store::set_primary(tx, old, false, &cx.actor).await?;
+                        true
+                    }
+                    _ => false,
+                };
                 let mut values = store::contact_values(&r.draft);
                 values.extend([
                     (Contacts::CustomerId, Expr::val(customer)),
                     (Contacts::IsPrimary, Expr::val(primary)),
                 ]);
-                write::create::<Contact>(tx, values, &cx.actor, async |_, _| Ok(())).await?;
-                *known = store::contacts_of_many(tx, &[customer]).await?;
+                let created =
+                    write::create::<Contact>(tx, values, &cx.actor, async |_, _| Ok(())).await?;
+                // In the header search like a contact entered by hand; the customer's list
+                // kept here, read again only when the primary moved (reading it after every
+                // contact made a file of one customer's contacts quadratic).
+                known.push(indexing::contact(tx, created).await?);
+                if demoted {
+                    *known = store::contacts_of_many(tx, &[customer]).await?;
+                }
                 Outcome::Imported
             }
         };

@@ -352,6 +352,38 @@ async fn contacts_go_out_and_come_back_as_vcards(b: TestBackend) {
     assert_eq!(names, ["张三", "李四"], "the first is the primary");
     assert_eq!(list["items"][0]["mobile"], "+8613800138000");
     assert_eq!(list["items"][0]["position"], "经理");
+    // A file past a megabyte (the API's usual body limit) comes in whole: no card cap.
+    let mut many = String::new();
+    for i in 0..6000 {
+        many.push_str(&format!(
+            "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:联系人{i}\r\nEMAIL:c{i}@example.cn\r\nNOTE:{}\r\nEND:VCARD\r\n",
+            "备注".repeat(20)
+        ));
+    }
+    assert!(many.len() > 1 << 20);
+    let (s, summary) = post(many.into_bytes(), from).await;
+    assert_eq!(
+        (s, summary["imported"].as_u64()),
+        (200, Some(6000)),
+        "{summary}"
+    );
+    // Imported cards are in the header search like contacts entered by hand.
+    let (s, found) = call(
+        &app,
+        &boss,
+        Method::GET,
+        "/api/v1/search?q=%E8%81%94%E7%B3%BB%E4%BA%BA5999",
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{found}");
+    let titles: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["联系人5999"], "{found}");
 }
 
 async fn bad_export_and_import_requests_are_problem_documents(b: TestBackend) {
