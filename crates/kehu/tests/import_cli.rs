@@ -314,15 +314,22 @@ async fn products_and_orders_story(backend: TestBackend) {
             page.items.into_iter().next().unwrap()
         }
     };
+    // A customer's orders, newest first.
+    let orders_of = |id: i64| {
+        let orders = orders.clone();
+        async move {
+            orders
+                .of_customer(
+                    OwnerFilter::system(),
+                    id,
+                    PageRequest::new(Some(1), Some(10)),
+                )
+                .await
+                .unwrap()
+        }
+    };
     let jia = customer("甲公司").await;
-    let listed = orders
-        .of_customer(
-            OwnerFilter::system(),
-            jia.id,
-            PageRequest::new(Some(1), Some(10)),
-        )
-        .await
-        .unwrap();
+    let listed = orders_of(jia.id).await;
     assert_eq!(listed.items.len(), 1, "{:?}", listed.items);
     let a001 = orders
         .get(OwnerFilter::system(), listed.items[0].id)
@@ -382,18 +389,46 @@ async fn products_and_orders_story(backend: TestBackend) {
         "imported 3, updated 0, skipped 0, rejected 0"
     );
     let yi = customer("乙公司").await;
-    let listed = orders
-        .of_customer(
-            OwnerFilter::system(),
-            yi.id,
-            PageRequest::new(Some(1), Some(10)),
-        )
-        .await
-        .unwrap();
+    let listed = orders_of(yi.id).await;
     let b001 = listed.items.iter().find(|o| o.number == "B001").unwrap();
     let b001 = orders.get(OwnerFilter::system(), b001.id).await.unwrap();
     assert_eq!(b001.lines.len(), 3);
     assert_eq!(b001.total().to_string(), "1644.50");
+
+    // Without numbers: an order per customer, date and address, across batches too; the
+    // same file again is all duplicates.
+    std::fs::write(
+        d.join("无单号.csv"),
+        "客户,订单日期,送货地址,产品名称,数量\n\
+         乙公司,2025-07-01,深圳市南山区,碳粉,2\n\
+         乙公司,2025-07-01,深圳市南山区,硒鼓,1\n\
+         乙公司,2025-07-02,,碳粉,1\n",
+    )
+    .unwrap();
+    for run in [
+        "imported 3, updated 0, skipped 0, rejected 0",
+        "imported 0, updated 0, skipped 3, rejected 0",
+    ] {
+        assert_eq!(
+            import(d, &url, &["orders", "无单号.csv", "--batch-rows", "1"]),
+            run
+        );
+    }
+    let listed = orders_of(yi.id).await;
+    let dates: Vec<String> = listed
+        .items
+        .iter()
+        .map(|o| o.order_date.to_string())
+        .collect();
+    assert_eq!(
+        dates,
+        ["2025-07-02", "2025-07-01", "2025-06-01", "2025-04-02"]
+    );
+    let july = orders
+        .get(OwnerFilter::system(), listed.items[1].id)
+        .await
+        .unwrap();
+    assert_eq!(july.lines.len(), 2);
     store.db.close().await;
     drop_schema(&url).await;
 }

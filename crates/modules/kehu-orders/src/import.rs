@@ -5,7 +5,8 @@
 //! Products are the same when name and model are. An order file has one row per order line;
 //! the rows of one order number become one order (rows without a number: one order per
 //! customer, date and delivery address). The customer is found by code or name, the product
-//! by name and model or by id. An order number already stored is a duplicate: `skip` leaves
+//! by name and model or by id. An order number already stored is a duplicate, and so is an
+//! order without a number when one of its customer, date and address has its lines: `skip` leaves
 //! it, `update` puts the rows' lines on it (a line per product: a product it has takes the
 //! row's quantity and price), `create` places a new order under a new number. Each order is
 //! stored like one placed through the API: audited, in the customer's history, and the
@@ -351,6 +352,19 @@ impl ImportRows for OrderImport {
             .into_iter()
             .map(|o| (o.number.clone(), o))
             .collect();
+        // What the orders without a number may repeat: their customers' orders of their days.
+        let (mut unnumbered, mut days) = (Vec::new(), Vec::new());
+        for (p, r) in rows.iter().zip(&resolved) {
+            if let (None, Some((customer, _))) = (&p.row.number, r) {
+                unnumbered.push(*customer);
+                days.push(p.row.order.date);
+            }
+        }
+        unnumbered.sort_unstable();
+        unnumbered.dedup();
+        days.sort_unstable();
+        days.dedup();
+        let same_day = OrderStore::on_days_in(tx, &unnumbered, &days).await?;
         for group in groups {
             let first = &rows[group[0]].row;
             let Some((customer, _)) = resolved[group[0]] else {
@@ -374,7 +388,18 @@ impl ImportRows for OrderImport {
                 lines,
                 ..first.order.clone()
             };
-            let existing = first.number.as_ref().and_then(|n| stored.get(n));
+            let existing = match &first.number {
+                Some(n) => stored.get(n),
+                // Without a number: the order this run began with these rows' customer, date
+                // and address (its other lines came in an earlier batch), or one stored with
+                // them that has these lines (the file imported again).
+                None => same_day.iter().find(|o| {
+                    o.customer_id == customer
+                        && o.order_date == order.date
+                        && o.delivery_address == order.delivery_address
+                        && (self.created_here(o.id) || has_lines(o, &order))
+                }),
+            };
             let outcome = match existing {
                 Some(o) if o.customer_id != customer => differs(),
                 Some(o) if self.created_here(o.id) || on_duplicate == OnDuplicate::Update => {
@@ -412,6 +437,20 @@ impl ImportRows for OrderImport {
         }
         Ok(outcomes)
     }
+}
+
+/// Whether `stored` has each of `new`'s lines (product and quantity, and the price where the
+/// row gave one): the rows of an order imported again, maybe split across batches.
+fn has_lines(stored: &Order, new: &NewOrder) -> bool {
+    let mut left: Vec<_> = stored.lines.iter().collect();
+    new.lines.iter().all(|l| {
+        let at = left.iter().position(|s| {
+            s.product_id == l.product_id
+                && s.quantity() == l.quantity
+                && l.price.is_none_or(|p| p == s.price())
+        });
+        at.map(|i| left.swap_remove(i)).is_some()
+    })
 }
 
 fn differs() -> Outcome {

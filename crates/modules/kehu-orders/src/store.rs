@@ -585,6 +585,33 @@ impl OrderStore {
         Ok(found)
     }
 
+    /// The orders of `customers` dated one of `dates`, with their lines: those a file's order
+    /// without a number may repeat.
+    pub async fn on_days_in(
+        tx: &mut Tx,
+        customers: &[i64],
+        dates: &[NaiveDate],
+    ) -> StoreResult<Vec<Order>> {
+        let mut found = Vec::new();
+        if dates.is_empty() {
+            return Ok(found);
+        }
+        for chunk in customers.chunks(500) {
+            let q = select_orders(OwnerFilter::system())
+                .and_where(
+                    Expr::col((Orders::Table, Orders::CustomerId)).is_in(chunk.iter().copied()),
+                )
+                .and_where(
+                    Expr::col((Orders::Table, Orders::OrderDate)).is_in(dates.iter().copied()),
+                )
+                .to_owned();
+            for o in tx.fetch_all::<Order>(&q).await? {
+                found.push(Order::load(tx, o.id).await?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Cancels order `id` (in `scope`, placed) if it still has `version`; the customer's
     /// `last_order_at` follows.
     pub async fn cancel(
