@@ -8,9 +8,9 @@
 //! A customer row may carry its primary contact (`联系人`, `手机`, `电子邮件`); on a duplicate
 //! with `update`, the customer's fields change and the contact columns are not used.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{NaiveDate, Utc};
 use kehu_domain::policy::OwnerFilter;
@@ -24,7 +24,7 @@ use kehu_store::write;
 use kehu_store::{StoreError, StoreResult};
 use kehu_web::i18n::Tr;
 use kehu_web::import::{ImportError, ImportOptions, ImportRows, OnDuplicate, Outcome, Pending};
-use sea_query::{Expr, Query};
+use sea_query::{Expr, Iden, Query};
 
 use crate::domain::{
     ContactDraft, ContactInput, CustomerDraft, CustomerInput, DictValues, normalize,
@@ -212,6 +212,17 @@ pub struct CustomerRow {
 pub struct CustomerImport {
     cx: Context,
     fields: Vec<FieldSpec>,
+    mapped: OnceLock<HashSet<String>>,
+}
+
+/// The fields the file has a column for: what `update` sets on a duplicate (a field without a
+/// column keeps its stored value).
+fn mapped_fields(fields: &[FieldSpec], map: &HeaderMap) -> HashSet<String> {
+    fields
+        .iter()
+        .filter(|f| map.column(&f.name).is_some())
+        .map(|f| f.name.clone())
+        .collect()
 }
 
 impl CustomerImport {
@@ -219,6 +230,7 @@ impl CustomerImport {
         Self {
             cx,
             fields: customer_fields(),
+            mapped: OnceLock::new(),
         }
     }
 
@@ -255,6 +267,7 @@ impl ImportRows for CustomerImport {
     }
 
     fn parse(&self, map: &HeaderMap, cells: &[String]) -> Result<CustomerRow, Vec<FieldError>> {
+        self.mapped.get_or_init(|| mapped_fields(&self.fields, map));
         let get = |field: &str| map.value(cells, field).unwrap_or_default();
         let mut errors = Vec::new();
         let owner = self.owner(get("owner")).map_err(|e| errors.push(e)).ok();
@@ -336,7 +349,7 @@ impl ImportRows for CustomerImport {
         rows: &[Pending<CustomerRow>],
         on_duplicate: OnDuplicate,
     ) -> Result<Vec<Outcome>, StoreError> {
-        commit_customers(&self.cx, tx, rows, on_duplicate).await
+        commit_customers(&self.cx, tx, rows, on_duplicate, self.mapped.get()).await
     }
 }
 
@@ -386,6 +399,7 @@ async fn commit_customers(
     tx: &mut Tx,
     rows: &[Pending<CustomerRow>],
     on_duplicate: OnDuplicate,
+    mapped: Option<&HashSet<String>>,
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = vec![Outcome::Imported; rows.len()];
     let mut stored: HashMap<Key, (i64, i64)> = HashMap::new();
@@ -415,7 +429,9 @@ async fn commit_customers(
         if on_duplicate != OnDuplicate::Create {
             if let Some(&(id, owner)) = keys.iter().find_map(|k| stored.get(k)) {
                 outcomes[i] = match on_duplicate {
-                    OnDuplicate::Update => update_existing(cx, tx, id, owner, &p.row).await?,
+                    OnDuplicate::Update => {
+                        update_existing(cx, tx, id, owner, &p.row, mapped).await?
+                    }
                     _ => Outcome::Skipped,
                 };
                 continue;
@@ -518,14 +534,16 @@ pub(crate) async fn insert_new(
     Ok(created.into_iter().map(|(id, _)| id).collect())
 }
 
-/// `update` on a duplicate: the stored customer takes the row's values, if the importer may
-/// change it.
+/// `update` on a duplicate: the stored customer takes the row's values of the fields the file
+/// has (`mapped`; all when `None`), and the row's contact becomes its primary contact (the
+/// same one, by mobile, e-mail or name, updated; else added) — if the importer may change it.
 async fn update_existing(
     cx: &Context,
     tx: &mut Tx,
     id: i64,
     owner: i64,
     row: &CustomerRow,
+    mapped: Option<&HashSet<String>>,
 ) -> StoreResult<Outcome> {
     if cx.scope.owner().is_some_and(|me| me != owner) {
         return Ok(Outcome::Rejected(vec![FieldError::new(
@@ -533,11 +551,37 @@ async fn update_existing(
             "err-import-duplicate-other-owner",
         )]));
     }
-    match store::update_tx(tx, cx.scope, id, &row.draft, None, &cx.actor).await {
-        Ok(_) => Ok(Outcome::Updated),
-        Err(StoreError::Domain(DomainError::Invalid(f))) => Ok(Outcome::Rejected(f)),
-        Err(e) => Err(e),
+    match store::update_tx(tx, cx.scope, id, &row.draft, None, mapped, &cx.actor).await {
+        Ok(_) => {}
+        Err(StoreError::Domain(DomainError::Invalid(f))) => return Ok(Outcome::Rejected(f)),
+        Err(e) => return Err(e),
     }
+    if let Some(contact) = &row.contact {
+        // The contact's columns in a customer file, as the contact's own fields.
+        let only: Option<HashSet<String>> = mapped.map(|m| {
+            [
+                ("contact_name", "name"),
+                ("mobile", "mobile"),
+                ("email", "email"),
+            ]
+            .into_iter()
+            .filter(|(column, _)| m.contains(*column))
+            .map(|(_, field)| field.to_owned())
+            .collect()
+        });
+        let mut known = store::contacts_of_many(tx, &[id]).await?;
+        put_contact(
+            cx,
+            tx,
+            id,
+            &mut known,
+            contact,
+            OnDuplicate::Update,
+            only.as_ref(),
+        )
+        .await?;
+    }
+    Ok(Outcome::Updated)
 }
 
 /// Contacts of customers just created, at most one per customer (each `primary` or not),
@@ -594,6 +638,77 @@ async fn insert_contacts(
     Ok(inserted)
 }
 
+/// Puts `draft` among customer `customer`'s contacts (`known`, kept as they are stored): one
+/// that is the same (mobile, e-mail or name) is a duplicate — `skip` leaves it, `update` gives
+/// it the draft's values — else the draft is added, the primary when it asks to be or the
+/// customer has none. Audited and in the header search like a contact entered by hand.
+async fn put_contact(
+    cx: &Context,
+    tx: &mut Tx,
+    customer: i64,
+    known: &mut Vec<Contact>,
+    draft: &ContactDraft,
+    on_duplicate: OnDuplicate,
+    only: Option<&HashSet<String>>,
+) -> StoreResult<Outcome> {
+    let dup = known.iter().position(|c| same_contact(draft, c));
+    Ok(match (dup, on_duplicate) {
+        (Some(_), OnDuplicate::Skip) => Outcome::Skipped,
+        (Some(at), OnDuplicate::Update) => {
+            let before = known[at].clone();
+            let mut d = draft.clone();
+            // The primary stays primary; a row asking to be primary takes over.
+            d.is_primary = d.is_primary || before.is_primary;
+            let demoted = match known.iter().find(|c| c.is_primary) {
+                Some(old) if d.is_primary && !before.is_primary => {
+                    store::set_primary(tx, old, false, &cx.actor).await?;
+                    true
+                }
+                _ => false,
+            };
+            let mut values = store::contact_values(&d);
+            // Only the fields the file has: one without a column keeps its stored value.
+            values.retain(|(col, _)| only.is_none_or(|o| o.contains(col.unquoted())));
+            values.push((Contacts::IsPrimary, Expr::val(d.is_primary)));
+            let after = write::update(tx, &before, before.version, values, &cx.actor, async |_| {
+                Ok(())
+            })
+            .await?;
+            known[at] = indexing::contact(tx, after).await?;
+            if demoted {
+                *known = store::contacts_of_many(tx, &[customer]).await?;
+            }
+            Outcome::Updated
+        }
+        _ => {
+            let current = known.iter().find(|c| c.is_primary).cloned();
+            let primary = draft.is_primary || current.is_none();
+            let demoted = match (primary, &current) {
+                (true, Some(old)) => {
+                    store::set_primary(tx, old, false, &cx.actor).await?;
+                    true
+                }
+                _ => false,
+            };
+            let mut values = store::contact_values(draft);
+            values.extend([
+                (Contacts::CustomerId, Expr::val(customer)),
+                (Contacts::IsPrimary, Expr::val(primary)),
+            ]);
+            let created =
+                write::create::<Contact>(tx, values, &cx.actor, async |_, _| Ok(())).await?;
+            // In the header search like a contact entered by hand; the customer's list
+            // kept here, read again only when the primary moved (reading it after every
+            // contact made a file of one customer's contacts quadratic).
+            known.push(indexing::contact(tx, created).await?);
+            if demoted {
+                *known = store::contacts_of_many(tx, &[customer]).await?;
+            }
+            Outcome::Imported
+        }
+    })
+}
+
 /// Whom a contact row belongs to: a customer's code or name as written in the file.
 #[derive(Debug)]
 pub struct ContactRow {
@@ -605,6 +720,7 @@ pub struct ContactRow {
 pub struct ContactImport {
     cx: Context,
     fields: Vec<FieldSpec>,
+    mapped: OnceLock<HashSet<String>>,
 }
 
 impl ContactImport {
@@ -612,6 +728,7 @@ impl ContactImport {
         Self {
             cx,
             fields: contact_fields(),
+            mapped: OnceLock::new(),
         }
     }
 }
@@ -635,6 +752,7 @@ impl ImportRows for ContactImport {
     }
 
     fn parse(&self, map: &HeaderMap, cells: &[String]) -> Result<ContactRow, Vec<FieldError>> {
+        self.mapped.get_or_init(|| mapped_fields(&self.fields, map));
         let get = |field: &str| map.value(cells, field).unwrap_or_default();
         let mut errors = Vec::new();
         let customer = normalize(get("customer"));
@@ -666,7 +784,7 @@ impl ImportRows for ContactImport {
         rows: &[Pending<ContactRow>],
         on_duplicate: OnDuplicate,
     ) -> Result<Vec<Outcome>, StoreError> {
-        commit_contacts(&self.cx, tx, rows, on_duplicate).await
+        commit_contacts(&self.cx, tx, rows, on_duplicate, self.mapped.get()).await
     }
 }
 
@@ -683,6 +801,7 @@ async fn commit_contacts(
     tx: &mut Tx,
     rows: &[Pending<ContactRow>],
     on_duplicate: OnDuplicate,
+    only: Option<&HashSet<String>>,
 ) -> Result<Vec<Outcome>, StoreError> {
     let refs: Vec<String> = rows.iter().map(|p| p.row.customer.clone()).collect();
     let codes: Vec<String> = refs.iter().map(|r| r.to_ascii_uppercase()).collect();
@@ -725,61 +844,7 @@ async fn commit_contacts(
             },
         };
         let known = existing.entry(customer).or_default();
-        let dup = known.iter().position(|c| same_contact(&r.draft, c));
-        let outcome = match (dup, on_duplicate) {
-            (Some(_), OnDuplicate::Skip) => Outcome::Skipped,
-            (Some(at), OnDuplicate::Update) => {
-                let before = known[at].clone();
-                let mut d = r.draft.clone();
-                // The primary stays primary; a row asking to be primary takes over.
-                d.is_primary = d.is_primary || before.is_primary;
-                let demoted = match known.iter().find(|c| c.is_primary) {
-                    Some(old) if d.is_primary && !before.is_primary => {
-                        store::set_primary(tx, old, false, &cx.actor).await?;
-                        true
-                    }
-                    _ => false,
-                };
-                let mut values = store::contact_values(&d);
-                values.push((Contacts::IsPrimary, Expr::val(d.is_primary)));
-                let after =
-                    write::update(tx, &before, before.version, values, &cx.actor, async |_| {
-                        Ok(())
-                    })
-                    .await?;
-                known[at] = indexing::contact(tx, after).await?;
-                if demoted {
-                    *known = store::contacts_of_many(tx, &[customer]).await?;
-                }
-                Outcome::Updated
-            }
-            _ => {
-                let current = known.iter().find(|c| c.is_primary).cloned();
-                let primary = r.draft.is_primary || current.is_none();
-                let demoted = match (primary, &current) {
-                    (true, Some(old)) => {
-                        store::set_primary(tx, old, false, &cx.actor).await?;
-                        true
-                    }
-                    _ => false,
-                };
-                let mut values = store::contact_values(&r.draft);
-                values.extend([
-                    (Contacts::CustomerId, Expr::val(customer)),
-                    (Contacts::IsPrimary, Expr::val(primary)),
-                ]);
-                let created =
-                    write::create::<Contact>(tx, values, &cx.actor, async |_, _| Ok(())).await?;
-                // In the header search like a contact entered by hand; the customer's list
-                // kept here, read again only when the primary moved (reading it after every
-                // contact made a file of one customer's contacts quadratic).
-                known.push(indexing::contact(tx, created).await?);
-                if demoted {
-                    *known = store::contacts_of_many(tx, &[customer]).await?;
-                }
-                Outcome::Imported
-            }
-        };
+        let outcome = put_contact(cx, tx, customer, known, &r.draft, on_duplicate, only).await?;
         outcomes.push(outcome);
     }
     Ok(outcomes)
@@ -870,7 +935,8 @@ pub async fn import_vcards(
     }
     let outcomes = store
         .db()
-        .write(async |tx| commit_contacts(&cx, tx, &rows, on_duplicate).await)
+        // A card is a whole contact: all its fields.
+        .write(async |tx| commit_contacts(&cx, tx, &rows, on_duplicate, None).await)
         .await?;
     for o in outcomes {
         match o {

@@ -6,6 +6,8 @@
 //! deleting moves a customer to the trash (`deleted_at`), from which it is restored or, by an
 //! administrator, deleted for good.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use kehu_domain::DomainError;
 use kehu_domain::policy::OwnerFilter;
@@ -800,7 +802,7 @@ impl CustomerStore {
         actor: &Actor,
     ) -> StoreResult<Customer> {
         self.db
-            .write(async |tx| update_tx(tx, scope, id, d, Some(version), actor).await)
+            .write(async |tx| update_tx(tx, scope, id, d, Some(version), None, actor).await)
             .await
     }
 
@@ -1130,6 +1132,7 @@ pub(crate) async fn update_tx(
     id: i64,
     d: &CustomerDraft,
     version: Option<i32>,
+    only: Option<&HashSet<String>>,
     actor: &Actor,
 ) -> StoreResult<Customer> {
     let before: Customer = tx.fetch_found(&by_id(select_live(scope), id)).await?;
@@ -1138,10 +1141,16 @@ pub(crate) async fn update_tx(
         rows::check_owner(tx, owner).await?;
     }
     let mut values = draft_values(d);
+    // An import's file sets only the fields it has columns for (named as the columns are).
+    values.retain(|(col, _)| only.is_none_or(|o| o.contains(col.unquoted())));
     values.push((Customers::OwnerId, Expr::val(owner)));
     let version = version.unwrap_or(before.version);
+    let tags = only.is_none_or(|o| o.contains("tags"));
     let c = write::update(tx, &before, version, values, actor, async |tx| {
-        rows::set_tags(tx, id, &d.tags).await
+        if tags {
+            rows::set_tags(tx, id, &d.tags).await?;
+        }
+        Ok(())
     })
     .await?;
     indexing::customer(tx, c).await

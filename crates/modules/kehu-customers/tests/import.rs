@@ -81,6 +81,17 @@ impl World {
         import_file(&self.store, kind, cx, path, &options, |_| {}).await
     }
 
+    /// Imports `text` as file `name` with `--on-duplicate update`: the summary's counts.
+    async fn update(&self, who: &Who, kind: Kind, name: &str, text: &str) -> (u64, u64, u64, u64) {
+        let path = self.file(name, text.as_bytes());
+        counts(
+            &self
+                .import(who, kind, &path, mode(OnDuplicate::Update))
+                .await
+                .unwrap(),
+        )
+    }
+
     async fn customers(&self) -> Vec<Customer> {
         let l = self
             .store
@@ -131,7 +142,70 @@ on_both!(
     a_rerun_after_a_crash_between_batches_creates_no_duplicates,
     a_manager_imports_only_for_themselves,
     contacts_import_to_their_customers_by_code_or_name,
+    an_update_sets_only_the_fields_the_file_has_and_its_contact,
 );
+
+async fn an_update_sets_only_the_fields_the_file_has_and_its_contact(b: TestBackend) {
+    let w = world(b).await;
+    let admin = w.user("boss", "王总", "admin").await;
+    let first = "客户名称,电话,地址,标签,联系人,手机,电子邮件\n\
+        甲公司,020-8888 6666,广州市天河路1号,\"重点,华南\",张三,13800138000,zhang@example.cn\n";
+    w.update(&admin, Kind::Customers, "1.csv", first).await;
+    let id = w.customers().await[0].id;
+    let tags = w.customers().await[0].tags.clone();
+    assert!(tags.contains("重点") && tags.contains("华南"), "{tags}");
+    // The contact's position, entered by hand, is in no file.
+    let contacts = format!(
+        "客户,姓名,职务\n{},张三,采购经理\n",
+        w.customers().await[0].code
+    );
+    assert_eq!(
+        w.update(&admin, Kind::Contacts, "p.csv", &contacts).await,
+        (0, 1, 0, 0)
+    );
+    // A file without the phone, address and tags: they stay; the contact by its mobile takes
+    // the new e-mail and keeps its position. Then a new contact: added, as the primary.
+    let second =
+        "客户名称,地区,联系人,手机,电子邮件\n甲公司,广东省,张三,13800138000,zs@example.cn\n";
+    assert_eq!(
+        w.update(&admin, Kind::Customers, "2.csv", second).await,
+        (0, 1, 0, 0)
+    );
+    let c = w.customers().await.remove(0);
+    assert_eq!(c.region.as_deref(), Some("440000"));
+    assert_eq!(c.phone.as_deref(), Some("+862088886666"));
+    assert_eq!(c.address.as_deref(), Some("广州市天河路1号"));
+    assert_eq!(c.tags, tags);
+    let third = "客户名称,联系人,手机\n甲公司,李四,13900139000\n";
+    assert_eq!(
+        w.update(&admin, Kind::Customers, "3.csv", third).await,
+        (0, 1, 0, 0)
+    );
+    let all = w
+        .store
+        .contacts_of(OwnerFilter::system(), id)
+        .await
+        .unwrap();
+    let seen: Vec<(&str, Option<&str>, Option<&str>, bool)> = all
+        .iter()
+        .map(|k| {
+            (
+                k.name.as_str(),
+                k.email.as_deref(),
+                k.position.as_deref(),
+                k.is_primary,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("李四", None, None, true),
+            ("张三", Some("zs@example.cn"), Some("采购经理"), false),
+        ],
+        "the row's contact is the primary"
+    );
+}
 
 async fn a_gbk_file_with_zh_cn_titles_and_labels_imports(b: TestBackend) {
     let w = world(b).await;
