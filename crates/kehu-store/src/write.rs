@@ -208,6 +208,46 @@ pub async fn delete<R: Record>(
     audit::record(tx, actor, Action::Delete, t.entity, id, Some(&b), None).await
 }
 
+/// The records of one module that hang off another module's record (orders off a customer)
+/// and forbid deleting that record for good: they would go with it, unaudited, and its
+/// history (revenue, what was said) with them. `count` counts them within the deleting
+/// transaction; `message` is the key of the refusal's message.
+#[derive(Clone, Copy)]
+pub struct Dependents {
+    /// The kind of record they hang off, e.g. `customer`.
+    pub record: &'static str,
+    pub message: &'static str,
+    pub count: for<'a> fn(&'a mut Tx, i64) -> DependentsCount<'a>,
+}
+
+/// What [`Dependents::count`] answers.
+pub type DependentsCount<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<u64>> + Send + 'a>>;
+
+impl std::fmt::Debug for Dependents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dependents")
+            .field("record", &self.record)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+/// Refuses (`NotAllowed`, with the first one's message) when any of `dependents` has records
+/// hanging off record `id`: what a delete for good checks first, in its transaction.
+pub async fn refuse_with_dependents(
+    tx: &mut Tx,
+    dependents: &[Dependents],
+    id: i64,
+) -> StoreResult<()> {
+    for d in dependents {
+        if (d.count)(tx, id).await? > 0 {
+            return Err(kehu_domain::DomainError::NotAllowed(d.message).into());
+        }
+    }
+    Ok(())
+}
+
 /// Who saved a versioned record last, and when: what a form shows beside the user's edits
 /// when their save met a newer version ("王五 saved this record at 14:05").
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,6 +16,7 @@ use axum::Router;
 use kehu_domain::Right;
 use kehu_store::Store;
 use kehu_store::migrations::Migration;
+use kehu_store::write::Dependents;
 use utoipa::OpenApi as _;
 
 use crate::config::Config;
@@ -129,6 +130,7 @@ pub struct Module {
     jobs: Vec<Job>,
     searchables: Vec<Searchable>,
     panels: Vec<RecordPanel>,
+    dependents: Vec<Dependents>,
 }
 
 /// A kind of record a module writes into the search index (`kehu_store::search`), and how
@@ -185,6 +187,7 @@ impl Module {
             jobs: Vec::new(),
             searchables: Vec::new(),
             panels: Vec::new(),
+            dependents: Vec::new(),
         }
     }
 
@@ -248,6 +251,13 @@ impl Module {
     /// A panel on another module's record page (see [`RecordPanel`]).
     pub fn panel(mut self, panel: RecordPanel) -> Self {
         self.panels.push(panel);
+        self
+    }
+
+    /// Records of this module that hang off another module's record (orders off a customer):
+    /// while there are some, that record cannot be deleted for good.
+    pub fn dependents(mut self, d: Dependents) -> Self {
+        self.dependents.push(d);
         self
     }
 }
@@ -368,6 +378,14 @@ impl Modules {
             .collect();
         panels.sort_by_key(|p| (p.record, p.order));
         panels
+    }
+
+    /// What every module hangs off other modules' records, in module order.
+    pub fn dependents(&self) -> Vec<Dependents> {
+        self.0
+            .iter()
+            .flat_map(|m| m.dependents.iter().copied())
+            .collect()
     }
 
     pub fn jobs(&self) -> Vec<Job> {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kehu_domain::Principal;
+use kehu_store::write::Dependents;
 use kehu_store::{Store, StoreResult};
 
 use crate::config::Config;
@@ -29,6 +30,8 @@ pub struct Inner {
     pub searchables: Arc<[Searchable]>,
     /// The modules' panels on each other's record pages, in order (`module::record_panels`).
     pub panels: Arc<[RecordPanel]>,
+    /// What the modules hang off each other's records (see [`AppState::dependents_of`]).
+    pub dependents: Arc<[Dependents]>,
     /// When each API token's `last_used_at` was last written, to write it once a minute.
     token_use: Mutex<HashMap<i64, Instant>>,
 }
@@ -47,7 +50,7 @@ impl AppState {
     }
 
     pub fn with_nav(store: Store, config: Config, nav: Vec<NavEntry>) -> Self {
-        Self::with_parts(store, config, nav, Vec::new(), Vec::new())
+        Self::with_parts(store, config, nav, Vec::new(), Vec::new(), Vec::new())
     }
 
     /// The state of an application running `modules`: their navigation, searchables and
@@ -59,6 +62,7 @@ impl AppState {
             modules.nav(),
             modules.searchables(),
             modules.panels(),
+            modules.dependents(),
         )
     }
 
@@ -68,6 +72,7 @@ impl AppState {
         nav: Vec<NavEntry>,
         searchables: Vec<Searchable>,
         panels: Vec<RecordPanel>,
+        dependents: Vec<Dependents>,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
@@ -76,8 +81,19 @@ impl AppState {
             nav: nav.into(),
             searchables: searchables.into(),
             panels: panels.into(),
+            dependents: dependents.into(),
             token_use: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// What other modules hang off a record of kind `record` (`customer`): a delete for good
+    /// of one is refused while any of them has some (`kehu_store::write::refuse_with_dependents`).
+    pub fn dependents_of(&self, record: &str) -> Vec<Dependents> {
+        self.dependents
+            .iter()
+            .filter(|d| d.record == record)
+            .copied()
+            .collect()
     }
 
     /// The kinds of indexed records `user` may find: those whose right they hold.

@@ -468,6 +468,7 @@ err-order-date-future = The order date cannot be after today.
 err-order-lines = An order needs at least one line.
 err-order-lines-too-many = An order has at most 200 lines.
 err-order-not-placed = Only a placed order can be delivered or cancelled.
+err-customer-has-orders = The customer has orders: they and its sales history would be lost. Keep it in the trash.
 err-product-in-use = This product is on orders and cannot be deleted.
 err-product-unknown = No such product.
 audit-entity-product = Product

@@ -468,6 +468,7 @@ err-order-date-future = 订单日期不能晚于今天。
 err-order-lines = 订单至少需要一行明细。
 err-order-lines-too-many = 一个订单最多 200 行明细。
 err-order-not-placed = 只有“已下单”的订单才能发货或取消。
+err-customer-has-orders = 该客户有订单，彻底删除会一并删除订单及其销售记录。请将其留在回收站。
 err-product-in-use = 此产品已用于订单，不能删除。
 err-product-unknown = 没有这个产品。
 audit-entity-product = 产品

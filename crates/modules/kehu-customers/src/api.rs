@@ -530,7 +530,7 @@ pub async fn restore(
 #[utoipa::path(delete, path = "/api/v1/customers/{id}/purge", tag = "customers",
     params(("id" = i64, Path, description = "Customer id", minimum = 1), VersionQuery),
     responses(
-        (status = 204, description = "Deleted for good, with its contacts (right `customer.delete`)"),
+        (status = 204, description = "Deleted for good, with its contacts (right `customer.delete`); while other records hang off it (its orders) 409 `not_allowed` with their reason (`err-customer-has-orders`)"),
         BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,
     ))]
 pub async fn purge(
@@ -541,7 +541,13 @@ pub async fn purge(
 ) -> Result<Response, ApiError> {
     let version = required_version(v.version)?;
     crate::store(&state)
-        .purge(user.owner_filter(), id, version, &ctx.actor())
+        .purge(
+            user.owner_filter(),
+            id,
+            version,
+            &ctx.actor(),
+            &state.dependents_of("customer"),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

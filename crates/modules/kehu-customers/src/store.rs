@@ -850,17 +850,20 @@ impl CustomerStore {
     }
 
     /// Deletes customer `id` for good, with its contacts and tags (the caller holds
-    /// `customer.delete`, an administrator's right).
+    /// `customer.delete`, an administrator's right); refused while other modules' records
+    /// hang off it (`dependents`: its orders …), which would go with it.
     pub async fn purge(
         &self,
         scope: OwnerFilter,
         id: i64,
         version: i32,
         actor: &Actor,
+        dependents: &[write::Dependents],
     ) -> StoreResult<()> {
         self.db
             .write(async |tx| {
                 let before: Customer = tx.fetch_found(&by_id(select_any(scope), id)).await?;
+                write::refuse_with_dependents(tx, dependents, id).await?;
                 indexing::customer_gone(tx, id).await?;
                 write::delete(tx, &before, version, actor).await
             })

@@ -176,7 +176,7 @@ async fn a_manager_sees_and_changes_only_their_own_customers_and_contacts(b: Tes
     assert!(is_not_found(s.get(li.scope, id).await));
     assert!(is_not_found(s.update(li.scope, id, &d, 1, &li.actor).await));
     assert!(is_not_found(s.delete(li.scope, id, 1, &li.actor).await));
-    assert!(is_not_found(s.purge(li.scope, id, 1, &li.actor).await));
+    assert!(is_not_found(s.purge(li.scope, id, 1, &li.actor, &[]).await));
     assert!(is_not_found(
         s.transfer(li.scope, &[mine.id, id], li.id, &li.actor).await
     ));
@@ -316,7 +316,7 @@ async fn deleted_customers_wait_in_the_trash_until_restored_or_purged(b: TestBac
         }
     };
     w.store
-        .purge(admin.scope, c.id, back.version, &admin.actor)
+        .purge(admin.scope, c.id, back.version, &admin.actor, &[])
         .await
         .unwrap();
     assert!(is_not_found(w.store.get(admin.scope, c.id).await));

@@ -19,6 +19,7 @@ pub mod store;
 use chrono::{FixedOffset, Offset, Utc};
 use kehu_domain::Right;
 use kehu_domain::policy::Principal;
+use kehu_store::write::Dependents;
 use kehu_web::context::Ctx;
 use kehu_web::error::AppError;
 use kehu_web::module::BoxFuture;
@@ -71,6 +72,11 @@ pub fn module() -> Module {
             record: "customer",
             order: 20,
             render: orders_panel,
+        })
+        .dependents(Dependents {
+            record: "customer",
+            message: "err-customer-has-orders",
+            count: store::orders_of_customer,
         })
 }
 

@@ -16,7 +16,7 @@ use kehu_store::audit::Actor;
 use kehu_store::db::{Db, Tx};
 use kehu_store::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
 use kehu_store::scope::{OwnedVia, Scoped};
-use kehu_store::write::{self, Record, Table};
+use kehu_store::write::{self, DependentsCount, Record, Table};
 use kehu_store::{LastChange, StoreResult};
 use sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Order as SqlOrder, Query};
 use sea_query::{SelectStatement, SimpleExpr};
@@ -375,6 +375,20 @@ struct PricedLine {
     quantity: Quantity,
     price: Money,
     total: Money,
+}
+
+/// How many orders customer `customer_id` has, whatever their status: while it has any, it
+/// cannot be deleted for good (they and its revenue history would go with it).
+pub fn orders_of_customer(tx: &mut Tx, customer_id: i64) -> DependentsCount<'_> {
+    Box::pin(async move {
+        let q = orders(OwnerFilter::system())
+            .select()
+            .expr(Expr::col((Orders::Table, Orders::Id)).count())
+            .and_where(Expr::col((Orders::Table, Orders::CustomerId)).eq(customer_id))
+            .to_owned();
+        let (n,): (i64,) = tx.fetch_one(&q).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    })
 }
 
 /// A move of an order's status (`OrderStatus::deliver`, `OrderStatus::cancel`).

@@ -54,6 +54,41 @@ async fn last_order_at(app: &TestApp, t: &str, customer: i64) -> Value {
     c["last_order_at"].clone()
 }
 
+async fn a_customer_with_orders_is_not_deleted_for_good(b: TestBackend) {
+    let app = app(b).await;
+    let (_, admin) = token(&app, "boss", "admin").await;
+    let paper = product(&app, &admin, "复印纸", "25.00").await;
+    let with = customer(&app, &admin, "有订单公司").await;
+    let without = customer(&app, &admin, "无订单公司").await;
+    let (s, order) = post(
+        &app,
+        &admin,
+        "/api/v1/orders",
+        json!({"customer_id": with, "date": "2025-01-02", "lines": [{"product_id": paper, "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{order}");
+    // To the trash (as read), then for good (as the trash answered).
+    let mut trashed = Vec::new();
+    for id in [with, without] {
+        let (_, c) = get(&app, &admin, &format!("/api/v1/customers/{id}")).await;
+        let at = format!("/api/v1/customers/{id}?version={}", c["version"]);
+        let (s, c) = call(&app, &admin, Method::DELETE, &at, None).await;
+        assert_eq!(s, 200, "to the trash: {c}");
+        trashed.push(format!(
+            "/api/v1/customers/{id}/purge?version={}",
+            c["version"]
+        ));
+    }
+    let (s, p) = call(&app, &admin, Method::DELETE, &trashed[0], None).await;
+    assert_eq!((s, p["code"].as_str()), (409, Some("not_allowed")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("订单"), "{p}");
+    let (s, kept) = get(&app, &admin, &format!("/api/v1/orders/{}", order["id"])).await;
+    assert_eq!((s, kept["number"].clone()), (200, order["number"].clone()));
+    let (s, _) = call(&app, &admin, Method::DELETE, &trashed[1], None).await;
+    assert_eq!(s, 204);
+}
+
 async fn a_manager_places_past_orders_and_cancels_one_and_the_last_order_follows(b: TestBackend) {
     let app = app(b).await;
     let (_, sup) = token(&app, "zhou", "sales_supervisor").await;
@@ -556,6 +591,7 @@ async fn the_openapi_document_lists_the_order_paths(b: TestBackend) {
 }
 
 common::on_both! {
+    a_customer_with_orders_is_not_deleted_for_good,
     a_manager_places_past_orders_and_cancels_one_and_the_last_order_follows,
     money_and_quantities_are_exact_decimals,
     bad_order_input_is_a_field_error_and_another_managers_customer_is_not_found,
