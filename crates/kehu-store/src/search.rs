@@ -223,20 +223,26 @@ pub async fn put_many(tx: &mut Tx, batch: &[SearchDoc<'_>]) -> StoreResult<()> {
             let tokens = put_chunk(tx, chunk, Some(ids)).await?;
             rows.extend(ids.iter().copied().zip(tokens));
         }
-        for chunk in rows.chunks(FTS_BATCH) {
-            let mut fts = Query::insert();
-            if replace {
-                // A contentless FTS5 table replaces the row of a rowid it already holds.
-                fts.replace();
-            }
-            fts.into_table(SearchFts::Table)
-                .columns([SearchFts::Rowid, SearchFts::Tokens]);
-            for (id, tokens) in chunk {
-                fts.values([(*id).into(), tokens.as_str().into()])
-                    .map_err(|e| StoreError::Other(e.into()))?;
-            }
-            tx.execute(&fts).await?;
+        insert_fts(tx, &rows, replace).await?;
+    }
+    Ok(())
+}
+
+/// SQLite: the FTS5 rows `(rowid, tokens)`, [`FTS_BATCH`] per statement; `replace`: rows
+/// whose rowid FTS5 may hold already (a contentless FTS5 table replaces that row).
+async fn insert_fts(tx: &mut Tx, rows: &[(i64, String)], replace: bool) -> StoreResult<()> {
+    for chunk in rows.chunks(FTS_BATCH) {
+        let mut fts = Query::insert();
+        if replace {
+            fts.replace();
         }
+        fts.into_table(SearchFts::Table)
+            .columns([SearchFts::Rowid, SearchFts::Tokens]);
+        for (id, tokens) in chunk {
+            fts.values([(*id).into(), tokens.as_str().into()])
+                .map_err(|e| StoreError::Other(e.into()))?;
+        }
+        tx.execute(&fts).await?;
     }
     Ok(())
 }
@@ -333,29 +339,24 @@ pub struct SearchStore {
     db: Db,
 }
 
-/// SQLite: the FTS5 rows of `docs` (stored as `ids`) written again, as new rows when FTS5 was
-/// emptied (`emptied`), and the documents marked current.
+/// SQLite: the FTS5 rows of `batch` (stored as `ids`) written again, as new rows when FTS5 was
+/// emptied (`emptied`), and the documents marked current (their row is otherwise unchanged).
 async fn renew_fts(
     tx: &mut Tx,
     batch: &[SearchDoc<'_>],
     ids: &[i64],
     emptied: bool,
 ) -> StoreResult<()> {
-    for (chunk, ids) in batch.chunks(FTS_BATCH).zip(ids.chunks(FTS_BATCH)) {
-        let mut fts = Query::insert();
-        if !emptied {
-            fts.replace();
-        }
-        fts.into_table(SearchFts::Table)
-            .columns([SearchFts::Rowid, SearchFts::Tokens]);
-        for (doc, id) in chunk.iter().zip(ids) {
-            fts.values([(*id).into(), doc_tokens(doc).into()])
-                .map_err(|e| StoreError::Other(e.into()))?;
-        }
-        tx.execute(&fts).await?;
+    let rows: Vec<(i64, String)> = ids
+        .iter()
+        .copied()
+        .zip(batch.iter().map(doc_tokens))
+        .collect();
+    insert_fts(tx, &rows, !emptied).await?;
+    for chunk in ids.chunks(FTS_BATCH) {
         let mut mark = docs(OwnerFilter::system()).update();
         mark.value(SearchDocs::TokensVersion, TOKENS_VERSION)
-            .and_where(Expr::col(SearchDocs::Id).is_in(ids.iter().copied()));
+            .and_where(Expr::col(SearchDocs::Id).is_in(chunk.iter().copied()));
         tx.execute(&mark).await?;
     }
     Ok(())
@@ -486,34 +487,8 @@ impl SearchStore {
     pub async fn renew_stale(&self, batch: usize) -> StoreResult<u64> {
         let mut renewed = 0;
         let mut after = 0;
-        // On SQLite, when every document is stale (an index an older kehu wrote), FTS5 is
-        // emptied first and the documents' rows go in as new ones: replacing each one's row
-        // instead leaves FTS5 a deletion mark per document to merge away, which stalled the
-        // writer for up to 40 s at a time at two million documents.
-        let after_all_stale = self.db.backend() == Backend::Sqlite && {
-            let mut current = docs(OwnerFilter::system()).select();
-            current
-                .expr(Expr::val(1))
-                .and_where(Expr::col(SearchDocs::TokensVersion).gte(TOKENS_VERSION))
-                .limit(1);
-            let mut stale = docs(OwnerFilter::system()).select();
-            stale
-                .expr(Expr::val(1))
-                .and_where(Expr::col(SearchDocs::TokensVersion).lt(TOKENS_VERSION))
-                .limit(1);
-            let none_current = self.db.fetch_all::<(i32,)>(&current).await?.is_empty();
-            let some_stale = !self.db.fetch_all::<(i32,)>(&stale).await?.is_empty();
-            none_current && some_stale
-        };
-        if after_all_stale {
-            self.db
-                .write(async |tx| {
-                    tx.execute_raw("INSERT INTO search_fts(search_fts) VALUES ('delete-all')")
-                        .await
-                        .map_err(StoreError::from)
-                })
-                .await?;
-        }
+        // SQLite, when every document is stale: see the first batch below.
+        let mut emptied = false;
         loop {
             let mut q = docs(OwnerFilter::system()).select();
             q.column(SearchDocs::Id)
@@ -527,6 +502,29 @@ impl SearchStore {
                 return Ok(renewed);
             };
             after = last.id;
+            // On SQLite, when no document is current (an index an older kehu wrote), FTS5 is
+            // emptied first and the rows go in as new ones: replacing each one's row instead
+            // leaves FTS5 a deletion mark per document to merge away, which stalled the
+            // writer for up to 40 s at a time at two million documents.
+            if renewed == 0 && self.db.backend() == Backend::Sqlite {
+                let mut current = docs(OwnerFilter::system()).select();
+                current
+                    .expr(Expr::val(1))
+                    .and_where(Expr::col(SearchDocs::TokensVersion).gte(TOKENS_VERSION))
+                    .limit(1);
+                if self.db.fetch_all::<(i32,)>(&current).await?.is_empty() {
+                    self.db
+                        .write(async |tx| {
+                            tx.execute_raw(
+                                "INSERT INTO search_fts(search_fts) VALUES ('delete-all')",
+                            )
+                            .await
+                            .map_err(StoreError::from)
+                        })
+                        .await?;
+                    emptied = true;
+                }
+            }
             let texts: Vec<Vec<&str>> = rows
                 .iter()
                 .map(|r| {
@@ -554,7 +552,7 @@ impl SearchStore {
             self.db
                 .write(async |tx| match tx.backend() {
                     Backend::Postgres => put_many(tx, &docs).await,
-                    Backend::Sqlite => renew_fts(tx, &docs, &ids, after_all_stale).await,
+                    Backend::Sqlite => renew_fts(tx, &docs, &ids, emptied).await,
                 })
                 .await?;
             renewed += rows.len() as u64;
@@ -1375,14 +1373,12 @@ fn substring_alternative(text: &str) -> Option<Alternative> {
         }
     }
     // The head twin of the first token, when the query starts with what it holds.
-    let first = chars.first().copied()?;
-    let head_tag = match tokens.first() {
-        _ if !is_han(first) && !is_word(first) => None,
-        Some(t) if t.tag == 'u' => Some('w'),
-        Some(t) if t.tag == 'c' => Some('h'),
-        Some(_) => Some('b'),
-        None => None,
-    };
+    let starts = chars.first().is_some_and(|&c| is_han(c) || is_word(c));
+    let head_tag = tokens.first().filter(|_| starts).map(|t| match t.tag {
+        'u' => 'w',
+        'c' => 'h',
+        _ => 'b',
+    });
     // The first token stays first (it has the head twin); repeats go.
     let mut seen = HashSet::new();
     tokens.retain(|t| seen.insert(t.clone()));

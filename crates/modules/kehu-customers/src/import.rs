@@ -5,8 +5,9 @@
 //! customers (same code, phone or mobile, e-mail, or name) and in the batch itself, new
 //! customers inserted together with their codes, tags, primary contact and audit entries.
 //!
-//! A customer row may carry its primary contact (`联系人`, `手机`, `电子邮件`); on a duplicate
-//! with `update`, the customer's fields change and the contact columns are not used.
+//! A customer row may carry its primary contact (`联系人`, `手机`, `电子邮件`). On a duplicate
+//! with `update`, the customer's fields that the file has columns for change, and the row's
+//! contact becomes its primary contact (see [`put_contact`]).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -652,61 +653,50 @@ async fn put_contact(
     only: Option<&HashSet<String>>,
 ) -> StoreResult<Outcome> {
     let dup = known.iter().position(|c| same_contact(draft, c));
-    Ok(match (dup, on_duplicate) {
-        (Some(_), OnDuplicate::Skip) => Outcome::Skipped,
-        (Some(at), OnDuplicate::Update) => {
-            let before = known[at].clone();
-            let mut d = draft.clone();
-            // The primary stays primary; a row asking to be primary takes over.
-            d.is_primary = d.is_primary || before.is_primary;
-            let demoted = match known.iter().find(|c| c.is_primary) {
-                Some(old) if d.is_primary && !before.is_primary => {
-                    store::set_primary(tx, old, false, &cx.actor).await?;
-                    true
-                }
-                _ => false,
-            };
-            let mut values = store::contact_values(&d);
+    if let (Some(_), OnDuplicate::Skip) = (dup, on_duplicate) {
+        return Ok(Outcome::Skipped);
+    }
+    // The contact written is `update`'s duplicate, else a new one (`create` too).
+    let target = dup.filter(|_| on_duplicate == OnDuplicate::Update);
+    // The primary stays primary; a row asking to be primary, or the first contact, takes over.
+    let current = known.iter().position(|c| c.is_primary);
+    let primary = draft.is_primary || target.map_or(current.is_none(), |at| known[at].is_primary);
+    let demote = current.filter(|&at| primary && Some(at) != target);
+    if let Some(at) = demote {
+        store::set_primary(tx, &known[at], false, &cx.actor).await?;
+    }
+    let mut values = store::contact_values(draft);
+    let outcome = match target {
+        Some(at) => {
             // Only the fields the file has: one without a column keeps its stored value.
             values.retain(|(col, _)| only.is_none_or(|o| o.contains(col.unquoted())));
-            values.push((Contacts::IsPrimary, Expr::val(d.is_primary)));
-            let after = write::update(tx, &before, before.version, values, &cx.actor, async |_| {
+            values.push((Contacts::IsPrimary, Expr::val(primary)));
+            let before = &known[at];
+            let after = write::update(tx, before, before.version, values, &cx.actor, async |_| {
                 Ok(())
             })
             .await?;
             known[at] = indexing::contact(tx, after).await?;
-            if demoted {
-                *known = store::contacts_of_many(tx, &[customer]).await?;
-            }
             Outcome::Updated
         }
-        _ => {
-            let current = known.iter().find(|c| c.is_primary).cloned();
-            let primary = draft.is_primary || current.is_none();
-            let demoted = match (primary, &current) {
-                (true, Some(old)) => {
-                    store::set_primary(tx, old, false, &cx.actor).await?;
-                    true
-                }
-                _ => false,
-            };
-            let mut values = store::contact_values(draft);
+        None => {
             values.extend([
                 (Contacts::CustomerId, Expr::val(customer)),
                 (Contacts::IsPrimary, Expr::val(primary)),
             ]);
             let created =
                 write::create::<Contact>(tx, values, &cx.actor, async |_, _| Ok(())).await?;
-            // In the header search like a contact entered by hand; the customer's list
-            // kept here, read again only when the primary moved (reading it after every
-            // contact made a file of one customer's contacts quadratic).
             known.push(indexing::contact(tx, created).await?);
-            if demoted {
-                *known = store::contacts_of_many(tx, &[customer]).await?;
-            }
             Outcome::Imported
         }
-    })
+    };
+    // The customer's contacts are kept here as they are stored, read again only when the
+    // primary moved (reading them after every contact made a file of one customer's contacts
+    // quadratic).
+    if demote.is_some() {
+        *known = store::contacts_of_many(tx, &[customer]).await?;
+    }
+    Ok(outcome)
 }
 
 /// Whom a contact row belongs to: a customer's code or name as written in the file.

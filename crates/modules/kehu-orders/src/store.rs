@@ -7,6 +7,8 @@
 //! `last_order_at` (the latest date of its orders that are not cancelled) in the same
 //! transaction. Writes go through the write kit (version checked, audited).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use kehu_customers::store::CustomerStore;
 use kehu_domain::DomainError;
@@ -391,6 +393,26 @@ pub fn orders_of_customer(tx: &mut Tx, customer_id: i64) -> DependentsCount<'_> 
     })
 }
 
+/// The orders `q` selects, with their lines (one read of them all).
+async fn with_lines(tx: &mut Tx, q: &SelectStatement) -> StoreResult<Vec<Order>> {
+    let mut found: Vec<Order> = tx.fetch_all(q).await?;
+    if found.is_empty() {
+        return Ok(found);
+    }
+    let ids: Vec<i64> = found.iter().map(|o| o.id).collect();
+    let mut lines: HashMap<i64, Vec<OrderLine>> = HashMap::new();
+    for l in tx
+        .fetch_all::<OrderLine>(&select_lines(OwnerFilter::system(), &ids))
+        .await?
+    {
+        lines.entry(l.order_id).or_default().push(l);
+    }
+    for o in &mut found {
+        o.lines = lines.remove(&o.id).unwrap_or_default();
+    }
+    Ok(found)
+}
+
 /// A move of an order's status (`OrderStatus::deliver`, `OrderStatus::cancel`).
 pub(crate) type Step = fn(OrderStatus) -> Result<OrderStatus, DomainError>;
 
@@ -592,9 +614,7 @@ impl OrderStore {
             let q = select_orders(OwnerFilter::system())
                 .and_where(Expr::col((Orders::Table, Orders::Number)).is_in(chunk.iter().cloned()))
                 .to_owned();
-            for o in tx.fetch_all::<Order>(&q).await? {
-                found.push(Order::load(tx, o.id).await?);
-            }
+            found.extend(with_lines(tx, &q).await?);
         }
         Ok(found)
     }
@@ -619,9 +639,7 @@ impl OrderStore {
                     Expr::col((Orders::Table, Orders::OrderDate)).is_in(dates.iter().copied()),
                 )
                 .to_owned();
-            for o in tx.fetch_all::<Order>(&q).await? {
-                found.push(Order::load(tx, o.id).await?);
-            }
+            found.extend(with_lines(tx, &q).await?);
         }
         Ok(found)
     }
