@@ -100,7 +100,10 @@ const SKIPPED: &[&str] = &[
     "version",
 ];
 
-/// The changed fields as `{field: {"before": …, "after": …}}`.
+/// The changed fields as `{field: {"before": …, "after": …}}`. A field empty on both sides
+/// (absent or null: a create's unset fields, a delete's empty ones) did not change and is left
+/// out: a customer created from an import row of a few columns is recorded in a third of the
+/// bytes.
 pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
     let empty = Map::new();
     let b = before.and_then(Value::as_object).unwrap_or(&empty);
@@ -112,7 +115,8 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
             continue;
         }
         let (bv, av) = (b.get(k), a.get(k));
-        if bv != av {
+        let empty = |v: Option<&Value>| v.is_none_or(Value::is_null);
+        if bv != av && !(empty(bv) && empty(av)) {
             let side = |v: Option<&Value>, present: bool| {
                 if present {
                     v.cloned().unwrap_or(Value::Null)
@@ -520,7 +524,7 @@ mod tests {
 
     #[test]
     fn a_create_has_no_before_and_a_delete_no_after() {
-        let v = json!({"name": "甲"});
+        let v = json!({"name": "甲", "email": null});
         assert_eq!(
             diff(None, Some(&v)),
             json!({"name": {"before": null, "after": "甲"}})
@@ -529,5 +533,7 @@ mod tests {
             diff(Some(&v), None),
             json!({"name": {"before": "甲", "after": null}})
         );
+        // A field null on both sides is no change, on a create or a delete.
+        assert_eq!(diff(None, Some(&json!({"email": null}))), json!({}));
     }
 }

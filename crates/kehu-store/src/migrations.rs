@@ -74,6 +74,7 @@ const MIGRATIONS: &[(i64, &str, Build)] = &[
     (4, "saved_filters", saved_filters),
     (6, "search_index", search_index),
     (7, "search_tokens_version", search_tokens_version),
+    (8, "search_slices", search_slices),
 ];
 
 pub fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
@@ -615,6 +616,25 @@ fn search_tokens_version() -> Vec<Ddl> {
         Ddl::PerBackend {
             sqlite: "CREATE INDEX ix_search_docs_stale_v2 ON search_docs (id) WHERE tokens_version < 2",
             postgres: "CREATE INDEX ix_search_docs_stale_v2 ON search_docs (id) WHERE tokens_version < 2",
+        },
+    ]
+}
+
+/// PostgreSQL: the GIN index again over a fixed 1/16 and 1/256 of the documents (by id), which
+/// a search reads before the whole index (see `search::SLICES`): GIN reads every document of a
+/// token before it can stop, and the common ones (`c公司`: half of all documents) took 85 ms
+/// each at two million documents, their 1/256 slice one. SQLite's FTS5 stops by itself.
+fn search_slices() -> Vec<Ddl> {
+    vec![
+        Ddl::PerBackend {
+            sqlite: "",
+            postgres: "CREATE INDEX ix_search_docs_tokens_256 ON search_docs USING gin (tokens) \
+                       WHERE id % 256 = 0",
+        },
+        Ddl::PerBackend {
+            sqlite: "",
+            postgres: "CREATE INDEX ix_search_docs_tokens_16 ON search_docs USING gin (tokens) \
+                       WHERE id % 16 = 0",
         },
     ]
 }

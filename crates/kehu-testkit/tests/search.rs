@@ -274,7 +274,47 @@ both_backends! {
                     plan.contains("VIRTUAL TABLE INDEX") || plan.contains("ix_search_docs_tokens"),
                     "{q} {entities:?}: {plan}"
                 );
+                // PostgreSQL: a slice's read goes through that slice's own index.
+                for slice in [16, 256] {
+                    if plan.contains(&format!(" 1/{slice}:")) {
+                        let index = format!("ix_search_docs_tokens_{slice}");
+                        assert!(plan.contains(&index), "{q} {entities:?}: {plan}");
+                    }
+                }
             }
         }
+    }
+
+    async fn a_query_common_to_thousands_still_finds_the_rare_and_the_many(app) {
+        // 13,000 documents hold 公司: more than PostgreSQL's 1/256 slice needs to answer a
+        // search of it alone; the one that also holds 华强 is not in a slice (id 1,001), so
+        // only the read of the whole index finds it.
+        let names: Vec<String> = (1..=13_000)
+            .map(|i| if i == 1001 { "华强电子公司".into() } else { format!("宏达{i}号贸易公司") })
+            .collect();
+        let docs: Vec<SearchDoc<'_>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| SearchDoc {
+                entity: "customer",
+                entity_id: i as i64 + 1,
+                owner_id: Some(10),
+                title: name,
+                subtitle: "",
+                texts: &[],
+            })
+            .collect();
+        app.store
+            .db
+            .write(async |tx| search::put_many(tx, &docs).await)
+            .await
+            .unwrap();
+        assert_eq!(titles(&app, "华强").await, ["华强电子公司"]);
+        let many = titles(&app, "公司").await;
+        assert_eq!(many.len(), 20, "{many:?}");
+        assert!(many.iter().all(|t| t.contains("公司")), "{many:?}");
+        let mine = app.store.search.search(&own(10), "贸易", None, 5).await.unwrap();
+        assert_eq!(mine.len(), 5, "{mine:?}");
+        assert!(app.store.search.search(&own(11), "贸易", None, 5).await.unwrap().is_empty());
     }
 }
