@@ -429,6 +429,24 @@ pub async fn bearer(
 
 /// Runs each story once on SQLite and once on PostgreSQL:
 /// `both_backends! { async fn name(app) { … } }` makes tests `name::sqlite` and `name::postgres`.
+/// `name::sqlite` and `name::postgres` for each story `async fn name(b: TestBackend)` that
+/// starts its own application (other modules, other settings than [`both_backends!`]'s).
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::TestBackend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::TestBackend::Postgres).await
+            }
+        }
+    )*};
+}
+
 #[macro_export]
 macro_rules! both_backends {
     ($( $(#[$m:meta])* async fn $name:ident($app:ident) $body:block )*) => {

@@ -1878,7 +1878,7 @@ async fn import_customers(
 ) -> anyhow::Result<()> {
     b.goto("/customers").await?;
     b.click(Locator::Id("import")).await?;
-    b.wait_for_path("/customers/import").await?;
+    b.wait_for_path("/import").await?;
     b.find(Locator::Id("f-kind"))
         .await?
         .select_by_value("customers")

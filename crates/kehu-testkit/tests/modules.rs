@@ -295,23 +295,7 @@ async fn a_module_migration_on_a_platform_version_or_under_another_name_is_refus
     close(db, schema).await;
 }
 
-/// `name::sqlite` and `name::postgres` for each story.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(kehu_testkit::TestBackend::Sqlite).await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(kehu_testkit::TestBackend::Postgres).await
-            }
-        }
-    )*};
-}
-
-on_both! {
+kehu_testkit::on_both! {
     a_listed_module_brings_its_pages_api_navigation_and_openapi_paths,
     an_application_without_the_module_has_none_of_it,
     a_module_migration_runs_once_after_the_platforms_and_is_recorded_by_version,

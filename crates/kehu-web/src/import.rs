@@ -13,16 +13,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kehu_domain::FieldError;
 use kehu_domain::user::Language;
+use kehu_domain::{FieldError, Principal, Right};
 use kehu_io::{
     Detected, FieldSpec, HeaderError, HeaderMap, ReadError, ReadOptions, Record, RejectsWriter,
     TableReader, WriteError, map_headers,
 };
 use kehu_store::StoreError;
+use kehu_store::audit::Actor;
 use kehu_store::db::{Db, Tx};
 
 use crate::i18n::Tr;
+use crate::module::BoxFuture;
+use crate::state::AppState;
 
 /// What to do with a row that matches a record already stored (`--on-duplicate`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
@@ -82,7 +85,7 @@ pub enum Outcome {
 
 /// A module's side of an import.
 pub trait ImportRows: Send + Sync + 'static {
-    type Row: Send + 'static;
+    type Row: Send + Sync + 'static;
 
     /// The importable fields, matched against the file's header.
     fn fields(&self) -> &[FieldSpec];
@@ -103,6 +106,87 @@ pub trait ImportRows: Send + Sync + 'static {
         rows: &[Pending<Self::Row>],
         on_duplicate: OnDuplicate,
     ) -> impl Future<Output = Result<Vec<Outcome>, StoreError>> + Send;
+}
+
+/// A kind of file a module imports (`customers`, `products` …), registered with
+/// [`crate::module::Module::import`]: the kit's import page (`/import`) offers the kinds a user
+/// holds the right of, maps, previews and runs them without knowing their rows.
+#[derive(Clone, Copy)]
+pub struct ImportKind {
+    /// The kind's name on the page's form and in links (`/import?kind=products`).
+    pub code: &'static str,
+    /// The Fluent key of its name (`import-kind-products`).
+    pub label: &'static str,
+    /// Without it a user neither sees nor runs the kind.
+    pub right: Right,
+    /// The list its records are on, and that list's Fluent title: the page's way back.
+    pub home: (&'static str, &'static str),
+    /// The file's columns, for the mapping page.
+    pub fields: fn() -> Vec<FieldSpec>,
+    pub load: LoadImporter,
+}
+
+/// The module's import for `user`, acting as `actor` (rows in their data scope).
+pub type LoadImporter = for<'a> fn(
+    &'a AppState,
+    &'a Principal,
+    Actor,
+) -> BoxFuture<'a, Result<Arc<dyn Importer>, StoreError>>;
+
+impl std::fmt::Debug for ImportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportKind")
+            .field("code", &self.code)
+            .field("right", &self.right)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Any [`ImportRows`] as the kit's pages hold it, its row type out of sight.
+pub trait Importer: Send + Sync + 'static {
+    fn fields(&self) -> &[FieldSpec];
+
+    /// See [`preview`].
+    fn preview(
+        &self,
+        opened: &mut Opened,
+        n: usize,
+        tr: &Tr,
+    ) -> Result<Vec<PreviewRow>, ImportError>;
+
+    /// See [`run`].
+    fn run<'a>(
+        self: Arc<Self>,
+        db: &'a Db,
+        path: &'a Path,
+        options: &'a ImportOptions,
+        progress: Box<dyn FnMut(&Progress) + Send + 'a>,
+    ) -> BoxFuture<'a, Result<Summary, ImportError>>;
+}
+
+impl<I: ImportRows> Importer for I {
+    fn fields(&self) -> &[FieldSpec] {
+        ImportRows::fields(self)
+    }
+
+    fn preview(
+        &self,
+        opened: &mut Opened,
+        n: usize,
+        tr: &Tr,
+    ) -> Result<Vec<PreviewRow>, ImportError> {
+        preview(opened, self, n, tr)
+    }
+
+    fn run<'a>(
+        self: Arc<Self>,
+        db: &'a Db,
+        path: &'a Path,
+        options: &'a ImportOptions,
+        progress: Box<dyn FnMut(&Progress) + Send + 'a>,
+    ) -> BoxFuture<'a, Result<Summary, ImportError>> {
+        Box::pin(run(db, self, path, options, progress))
+    }
 }
 
 /// How one import runs.

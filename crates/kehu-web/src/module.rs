@@ -22,6 +22,7 @@ use utoipa::OpenApi as _;
 use crate::config::Config;
 use crate::context::Ctx;
 use crate::error::AppError;
+use crate::import::ImportKind;
 use crate::nav::NavEntry;
 use crate::state::AppState;
 use kehu_domain::Principal;
@@ -131,6 +132,7 @@ pub struct Module {
     searchables: Vec<Searchable>,
     panels: Vec<RecordPanel>,
     dependents: Vec<Dependents>,
+    imports: Vec<ImportKind>,
 }
 
 /// A kind of record a module writes into the search index (`kehu_store::search`), and how
@@ -188,6 +190,7 @@ impl Module {
             searchables: Vec::new(),
             panels: Vec::new(),
             dependents: Vec::new(),
+            imports: Vec::new(),
         }
     }
 
@@ -260,10 +263,16 @@ impl Module {
         self.dependents.push(d);
         self
     }
+
+    /// A kind of file the module imports, on the kit's import page (see [`ImportKind`]).
+    pub fn import(mut self, kind: ImportKind) -> Self {
+        self.imports.push(kind);
+        self
+    }
 }
 
 /// The modules an application runs, checked to fit together: names, rights, navigation
-/// targets, migration versions and search entities are each claimed once.
+/// targets, migration versions, search entities and import kinds are each claimed once.
 #[derive(Clone, Debug)]
 pub struct Modules(Vec<Module>);
 
@@ -312,6 +321,13 @@ impl Modules {
             modules
                 .iter()
                 .flat_map(|m| m.searchables.iter().map(move |s| (s.entity, m.name)))
+                .collect(),
+        )?;
+        once(
+            "the import kind",
+            modules
+                .iter()
+                .flat_map(|m| m.imports.iter().map(move |k| (k.code, m.name)))
                 .collect(),
         )?;
         Ok(Self(modules))
@@ -381,6 +397,13 @@ impl Modules {
     }
 
     /// What every module hangs off other modules' records, in module order.
+    pub fn imports(&self) -> Vec<ImportKind> {
+        self.0
+            .iter()
+            .flat_map(|m| m.imports.iter().copied())
+            .collect()
+    }
+
     pub fn dependents(&self) -> Vec<Dependents> {
         self.0
             .iter()

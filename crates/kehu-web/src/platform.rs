@@ -23,7 +23,13 @@ pub fn modules() -> Vec<Module> {
         roles(),
         dictionary(),
         audit(),
+        import(),
     ]
+}
+
+/// The import page of every module's files (the kinds come from the modules).
+pub fn import() -> Module {
+    Module::new("import").pages(pages::import::router())
 }
 
 /// Sign-in, sign-out, the language switch; purges expired sessions and sign-in counters.

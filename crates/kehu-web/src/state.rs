@@ -11,6 +11,7 @@ use kehu_store::write::Dependents;
 use kehu_store::{Store, StoreResult};
 
 use crate::config::Config;
+use crate::import::ImportKind;
 use crate::metrics::Metrics;
 use crate::module::{Modules, RecordPanel, Searchable};
 use crate::nav::NavEntry;
@@ -32,8 +33,19 @@ pub struct Inner {
     pub panels: Arc<[RecordPanel]>,
     /// What the modules hang off each other's records (see [`AppState::dependents_of`]).
     pub dependents: Arc<[Dependents]>,
+    /// The kinds of files the modules import, in order (the import page's choice).
+    pub imports: Arc<[ImportKind]>,
     /// When each API token's `last_used_at` was last written, to write it once a minute.
     token_use: Mutex<HashMap<i64, Instant>>,
+}
+
+/// What the modules contribute to the state besides navigation.
+#[derive(Default)]
+struct Parts {
+    searchables: Vec<Searchable>,
+    panels: Vec<RecordPanel>,
+    dependents: Vec<Dependents>,
+    imports: Vec<ImportKind>,
 }
 
 impl Deref for AppState {
@@ -50,38 +62,31 @@ impl AppState {
     }
 
     pub fn with_nav(store: Store, config: Config, nav: Vec<NavEntry>) -> Self {
-        Self::with_parts(store, config, nav, Vec::new(), Vec::new(), Vec::new())
+        Self::with_parts(store, config, nav, Parts::default())
     }
 
     /// The state of an application running `modules`: their navigation, searchables and
     /// record panels.
     pub fn with_modules(store: Store, config: Config, modules: &Modules) -> Self {
-        Self::with_parts(
-            store,
-            config,
-            modules.nav(),
-            modules.searchables(),
-            modules.panels(),
-            modules.dependents(),
-        )
+        let parts = Parts {
+            searchables: modules.searchables(),
+            panels: modules.panels(),
+            dependents: modules.dependents(),
+            imports: modules.imports(),
+        };
+        Self::with_parts(store, config, modules.nav(), parts)
     }
 
-    fn with_parts(
-        store: Store,
-        config: Config,
-        nav: Vec<NavEntry>,
-        searchables: Vec<Searchable>,
-        panels: Vec<RecordPanel>,
-        dependents: Vec<Dependents>,
-    ) -> Self {
+    fn with_parts(store: Store, config: Config, nav: Vec<NavEntry>, parts: Parts) -> Self {
         Self(Arc::new(Inner {
             store,
             config,
             metrics: Metrics::new(),
             nav: nav.into(),
-            searchables: searchables.into(),
-            panels: panels.into(),
-            dependents: dependents.into(),
+            searchables: parts.searchables.into(),
+            panels: parts.panels.into(),
+            dependents: parts.dependents.into(),
+            imports: parts.imports.into(),
             token_use: Mutex::new(HashMap::new()),
         }))
     }
@@ -92,6 +97,15 @@ impl AppState {
         self.dependents
             .iter()
             .filter(|d| d.record == record)
+            .copied()
+            .collect()
+    }
+
+    /// The kinds of files `user` may import: those whose right they hold.
+    pub fn imports_for(&self, user: &Principal) -> Vec<ImportKind> {
+        self.imports
+            .iter()
+            .filter(|k| user.can(k.right))
             .copied()
             .collect()
     }

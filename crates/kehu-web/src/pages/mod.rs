@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod dictionary;
 pub mod home;
+pub mod import;
 pub mod lists;
 pub mod profile;
 pub mod roles;

@@ -256,6 +256,12 @@ impl CustomerImport {
     }
 }
 
+impl From<Context> for CustomerImport {
+    fn from(cx: Context) -> Self {
+        Self::new(cx)
+    }
+}
+
 impl ImportRows for CustomerImport {
     type Row = CustomerRow;
 
@@ -728,6 +734,12 @@ fn yes(cell: &str) -> bool {
         fold(cell).as_str(),
         "是" | "y" | "yes" | "true" | "1" | "主联系人" | "√"
     )
+}
+
+impl From<Context> for ContactImport {
+    fn from(cx: Context) -> Self {
+        Self::new(cx)
+    }
 }
 
 impl ImportRows for ContactImport {

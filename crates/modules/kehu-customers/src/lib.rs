@@ -11,7 +11,6 @@ pub mod domain;
 pub mod export;
 pub mod history;
 pub mod import;
-pub mod import_pages;
 pub mod indexing;
 pub mod io_api;
 pub mod migrations;
@@ -21,8 +20,14 @@ pub mod schema;
 mod show;
 pub mod store;
 
+use std::sync::Arc;
+
 use chrono::{Offset, Utc};
-use kehu_domain::Right;
+use kehu_domain::{Principal, Right};
+use kehu_store::StoreResult;
+use kehu_store::audit::Actor;
+use kehu_web::import::{ImportKind, ImportRows, Importer};
+use kehu_web::module::BoxFuture;
 use kehu_web::{AppState, Module, NavEntry, Searchable};
 use utoipa::OpenApi;
 
@@ -41,7 +46,6 @@ pub mod need {
 pub fn module() -> Module {
     Module::new("customers")
         .pages(pages::router())
-        .pages(import_pages::router())
         .nav(NavEntry::new(
             "/customers",
             "nav-customers",
@@ -75,6 +79,36 @@ pub fn module() -> Module {
             right: Right::CustomerRead,
             href: |id| format!("/contacts/{id}"),
         })
+        .import(ImportKind {
+            code: "customers",
+            label: "import-kind-customers",
+            right: Right::CustomerImport,
+            home: ("/customers", "nav-customers"),
+            fields: import::customer_fields,
+            load: load_import::<import::CustomerImport>,
+        })
+        .import(ImportKind {
+            code: "contacts",
+            label: "import-kind-contacts",
+            right: Right::CustomerImport,
+            home: ("/customers", "nav-customers"),
+            fields: import::contact_fields,
+            load: load_import::<import::ContactImport>,
+        })
+}
+
+/// A user's customer or contact import: its rows checked against their scope, and themselves
+/// the account manager of rows that name none.
+fn load_import<'a, I: ImportRows + From<import::Context>>(
+    state: &'a AppState,
+    user: &'a Principal,
+    actor: Actor,
+) -> BoxFuture<'a, StoreResult<Arc<dyn Importer>>> {
+    Box::pin(async move {
+        let cx =
+            import::Context::load(&store(state), user.owner_filter(), actor, user.user_id).await?;
+        Ok(Arc::new(I::from(cx)) as Arc<dyn Importer>)
+    })
 }
 
 /// The store over the application's database; new customer codes carry the day in the

@@ -16,12 +16,15 @@ pub mod products;
 pub mod schema;
 pub mod store;
 
+use std::sync::Arc;
+
 use chrono::{FixedOffset, Offset, Utc};
 use kehu_domain::Right;
 use kehu_domain::policy::Principal;
 use kehu_store::write::Dependents;
 use kehu_web::context::Ctx;
 use kehu_web::error::AppError;
+use kehu_web::import::{ImportKind, Importer};
 use kehu_web::module::BoxFuture;
 use kehu_web::{AppState, Module, NavEntry, Panel, RecordPanel};
 use utoipa::OpenApi;
@@ -77,6 +80,32 @@ pub fn module() -> Module {
             record: "customer",
             message: "err-customer-has-orders",
             count: store::orders_of_customer,
+        })
+        .import(ImportKind {
+            code: "products",
+            label: "import-kind-products",
+            right: Right::ProductWrite,
+            home: ("/products", "nav-products"),
+            fields: import::product_fields,
+            load: |_, _, actor| {
+                Box::pin(async move {
+                    Ok(Arc::new(import::ProductImport::new(actor)) as Arc<dyn Importer>)
+                })
+            },
+        })
+        .import(ImportKind {
+            code: "orders",
+            label: "import-kind-orders",
+            right: Right::OrderWrite,
+            home: ("/orders", "nav-orders"),
+            fields: import::order_fields,
+            load: |state, user, actor| {
+                Box::pin(async move {
+                    let import =
+                        import::OrderImport::new(orders(state), user.owner_filter(), actor);
+                    Ok(Arc::new(import) as Arc<dyn Importer>)
+                })
+            },
         })
 }
 

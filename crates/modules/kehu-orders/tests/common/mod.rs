@@ -14,19 +14,4 @@ pub async fn app(backend: TestBackend) -> TestApp {
     spawn_app_with_modules(backend, Modules::new(modules).unwrap()).await
 }
 
-/// `name::sqlite` and `name::postgres` for each story `async fn name(b: TestBackend)`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(kehu_testkit::TestBackend::Sqlite).await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(kehu_testkit::TestBackend::Postgres).await
-            }
-        }
-    )*};
-}
-pub(crate) use on_both;
+pub(crate) use kehu_testkit::on_both;

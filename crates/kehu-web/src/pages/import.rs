@@ -1,9 +1,10 @@
-//! The import page (客户管理 › 导入, right `customer.import`): upload a CSV or XLSX file
-//! (streamed to a temporary file, at most `import_max_mb`; larger is 413 before it is kept),
-//! check the mapping (the detected format and encoding, each field's column, changeable, and
-//! a preview of the first rows with their errors), then run it in the background with its
-//! progress on the page (a meta refresh, and a small script polling the status), the summary
-//! and the rejected rows' file to download.
+//! The import page (导入) of every module's files (`/import`, the kinds registered with
+//! `Module::import` whose right the user holds): upload a CSV or XLSX file (streamed to a
+//! temporary file, at most `import_max_mb`; larger is 413 before it is kept), check the
+//! mapping (the detected format and encoding, each field's column, changeable, and a preview
+//! of the first rows with their errors), then run it in the background with its progress on
+//! the page (a meta refresh, and a small script polling the status), the summary and the
+//! rejected rows' file to download.
 //!
 //! Running imports live in this process's memory (`JOBS`): a restart forgets them, while
 //! every batch they committed stays (importing the file again skips those rows).
@@ -15,36 +16,36 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use kehu_domain::{DomainError, Principal};
 use kehu_io::FieldSpec;
-use kehu_web::AppState;
-use kehu_web::access::PageGranted;
-use kehu_web::context::{CsrfForm, Ctx};
-use kehu_web::error::{AppError, PageError};
-use kehu_web::i18n::Tr;
-use kehu_web::import::{ImportOptions, OnDuplicate, PreviewRow, Progress, Summary};
-use kehu_web::views::{Chrome, render};
 use tokio::io::AsyncWriteExt;
 
-use crate::import::{self, ContactImport, Context, CustomerImport, Kind};
-use crate::need;
+use crate::context::{CsrfForm, Ctx, PageUser};
+use crate::error::{AppError, PageError};
+use crate::i18n::Tr;
+use crate::import::{
+    ImportKind, ImportOptions, Importer, OnDuplicate, PreviewRow, Progress, Summary,
+};
+use crate::state::AppState;
+use crate::views::{Chrome, render};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/customers/import",
+            "/import",
             get(upload_page)
                 .post(upload)
                 // The upload is read as a stream and limited by `import_max_mb` here.
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route("/customers/import/{job}", get(job_page))
-        .route("/customers/import/{job}/start", post(start))
-        .route("/customers/import/{job}/status", get(status))
-        .route("/customers/import/{job}/rejects", get(rejects))
+        .route("/import/{job}", get(job_page))
+        .route("/import/{job}/start", post(start))
+        .route("/import/{job}/status", get(status))
+        .route("/import/{job}/rejects", get(rejects))
 }
 
 /// Where an import stands.
@@ -58,7 +59,7 @@ enum Phase {
 
 struct Job {
     user_id: i64,
-    kind: Kind,
+    kind: ImportKind,
     on_duplicate: OnDuplicate,
     file_name: String,
     /// Holds the upload and the rejects file; removed with the job.
@@ -83,47 +84,91 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The user's job `id`; another user's, or none, is not found.
-fn job(id: &str, user_id: i64) -> Result<Arc<Mutex<Job>>, PageError> {
+/// The user's job `id` of a kind they may still import; another user's, or none, is not found
+/// (a user who may import nothing is refused first).
+fn job(state: &AppState, id: &str, user: &Principal) -> Result<Arc<Mutex<Job>>, PageError> {
+    kinds(state, user)?;
     let jobs = lock(&JOBS);
-    match jobs.get(id) {
-        Some(j) if lock(j).user_id == user_id => Ok(j.clone()),
-        _ => Err(PageError(AppError::NotFound)),
-    }
+    let j = match jobs.get(id) {
+        Some(j) if lock(j).user_id == user.user_id => j.clone(),
+        _ => return Err(PageError(AppError::NotFound)),
+    };
+    drop(jobs);
+    user.require(lock(&j).kind.right)?;
+    Ok(j)
 }
 
-fn kind_of(code: &str) -> Option<Kind> {
-    match code {
-        "customers" => Some(Kind::Customers),
-        "contacts" => Some(Kind::Contacts),
-        _ => None,
+/// The kinds `user` may import; none is 403.
+fn kinds(state: &AppState, user: &Principal) -> Result<Vec<ImportKind>, PageError> {
+    let kinds = state.imports_for(user);
+    if kinds.is_empty() {
+        return Err(DomainError::Forbidden.into());
     }
+    Ok(kinds)
 }
 
-fn fields(kind: Kind) -> Vec<FieldSpec> {
-    match kind {
-        Kind::Customers => import::customer_fields(),
-        Kind::Contacts => import::contact_fields(),
-    }
+/// A kind on the upload page's choice.
+struct KindOption {
+    code: &'static str,
+    label: String,
+    selected: bool,
 }
 
 #[derive(Template)]
-#[template(path = "customers/import.html")]
+#[template(path = "import/upload.html")]
 struct UploadPage {
     c: Chrome,
+    /// Where the page came from (the chosen kind's list) and its title.
+    home: (&'static str, String),
+    kinds: Vec<KindOption>,
+    on_duplicate: &'static str,
     max_mb: u64,
     error: Option<String>,
 }
 
+#[derive(serde::Deserialize, Default)]
+struct KindQuery {
+    kind: Option<String>,
+}
+
+fn upload_view(
+    ctx: &Ctx,
+    state: &AppState,
+    kinds: &[ImportKind],
+    chosen: Option<&str>,
+    error: Option<String>,
+) -> UploadPage {
+    let chosen = kinds
+        .iter()
+        .find(|k| Some(k.code) == chosen)
+        .or(kinds.first())
+        .copied();
+    let home = chosen.map_or(("/", "nav-home"), |k| k.home);
+    let c = Chrome::new(ctx, home.0);
+    UploadPage {
+        home: (home.0, c.tr.t(home.1)),
+        kinds: kinds
+            .iter()
+            .map(|k| KindOption {
+                code: k.code,
+                label: c.tr.t(k.label),
+                selected: Some(k.code) == chosen.map(|c| c.code),
+            })
+            .collect(),
+        on_duplicate: OnDuplicate::Skip.code(),
+        max_mb: state.config.import_max_mb,
+        error,
+        c,
+    }
+}
+
 async fn upload_page(
     State(state): State<AppState>,
-    PageGranted { ctx, .. }: PageGranted<need::CustomerImport>,
+    PageUser { user, ctx }: PageUser,
+    Query(q): Query<KindQuery>,
 ) -> Result<Response, PageError> {
-    let p = UploadPage {
-        c: Chrome::new(&ctx, "/customers"),
-        max_mb: state.config.import_max_mb,
-        error: None,
-    };
+    let kinds = kinds(&state, &user)?;
+    let p = upload_view(&ctx, &state, &kinds, q.kind.as_deref(), None);
     Ok(render(&p)?.into_response())
 }
 
@@ -131,22 +176,16 @@ async fn upload_page(
 fn upload_error(
     ctx: &Ctx,
     state: &AppState,
+    kinds: &[ImportKind],
+    chosen: Option<&str>,
     status: StatusCode,
     key: &str,
 ) -> Result<Response, PageError> {
-    let c = Chrome::new(ctx, "/customers");
-    let error = Some(c.tr.t_args(
-        key,
-        &[(
-            "mb",
-            kehu_web::i18n::FluentArg::Num(i64::try_from(state.config.import_max_mb).unwrap_or(0)),
-        )],
-    ));
-    let p = UploadPage {
-        c,
-        max_mb: state.config.import_max_mb,
-        error,
-    };
+    let mb = i64::try_from(state.config.import_max_mb).unwrap_or(0);
+    let error = ctx
+        .tr
+        .t_args(key, &[("mb", crate::i18n::FluentArg::Num(mb))]);
+    let p = upload_view(ctx, state, kinds, chosen, Some(error));
     Ok((status, render(&p)?).into_response())
 }
 
@@ -164,26 +203,27 @@ fn new_job_id() -> String {
 /// to disk as it arrives and never held whole in memory.
 async fn upload(
     State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::CustomerImport>,
+    PageUser { user, ctx }: PageUser,
     headers: axum::http::HeaderMap,
     mut form: Multipart,
 ) -> Result<Response, PageError> {
+    let kinds = kinds(&state, &user)?;
     let max = state.config.import_max_mb.saturating_mul(1024 * 1024);
     // A declared size over the limit is refused before a byte of the body is read.
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let refused = |kind: Option<ImportKind>, status, key| {
+        upload_error(&ctx, &state, &kinds, kind.map(|k| k.code), status, key)
+    };
+    let too_large = |kind| refused(kind, StatusCode::PAYLOAD_TOO_LARGE, "import-too-large");
+    let no_file = |kind| refused(kind, StatusCode::UNPROCESSABLE_ENTITY, "import-no-file");
     if declared.is_some_and(|n| n > max.saturating_add(64 * 1024)) {
-        return upload_error(
-            &ctx,
-            &state,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "import-too-large",
-        );
+        return too_large(None);
     }
     let bad = || PageError(AppError::bad_request("malformed_form", ""));
-    let (mut csrf, mut kind, mut on_duplicate) = (None, Kind::Customers, OnDuplicate::Skip);
+    let (mut csrf, mut kind, mut on_duplicate) = (None, None, OnDuplicate::Skip);
     let dir = tempfile::tempdir().map_err(|e| PageError(AppError::Internal(e.into())))?;
     let mut file_name = None;
     while let Some(mut field) = form.next_field().await.map_err(|_| bad())? {
@@ -191,7 +231,7 @@ async fn upload(
         if name == "file" {
             if !csrf
                 .as_deref()
-                .is_some_and(|s| kehu_web::security::secrets_match(&ctx.csrf(), s))
+                .is_some_and(|s| crate::security::secrets_match(&ctx.csrf(), s))
             {
                 return Err(PageError(AppError::Csrf));
             }
@@ -205,12 +245,7 @@ async fn upload(
                 written += chunk.len() as u64;
                 if written > max {
                     drop(out);
-                    return upload_error(
-                        &ctx,
-                        &state,
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "import-too-large",
-                    );
+                    return too_large(kind);
                 }
                 out.write_all(&chunk)
                     .await
@@ -220,30 +255,28 @@ async fn upload(
                 .await
                 .map_err(|e| PageError(AppError::Internal(e.into())))?;
             if written == 0 {
-                return upload_error(
-                    &ctx,
-                    &state,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "import-no-file",
-                );
+                return no_file(kind);
             }
         } else {
             let value = field.text().await.map_err(|_| bad())?;
             match name.as_str() {
                 "csrf" => csrf = Some(value),
-                "kind" => kind = kind_of(&value).ok_or_else(bad)?,
+                "kind" => {
+                    let k = *state
+                        .imports
+                        .iter()
+                        .find(|k| k.code == value)
+                        .ok_or_else(bad)?;
+                    user.require(k.right)?;
+                    kind = Some(k);
+                }
                 "on_duplicate" => on_duplicate = value.parse().map_err(|_| bad())?,
                 _ => {}
             }
         }
     }
-    let Some(file_name) = file_name else {
-        return upload_error(
-            &ctx,
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "import-no-file",
-        );
+    let (Some(file_name), Some(kind)) = (file_name, kind) else {
+        return no_file(kind);
     };
     let id = new_job_id();
     let job = Job {
@@ -255,7 +288,7 @@ async fn upload(
         phase: Phase::Uploaded,
     };
     lock(&JOBS).insert(id.clone(), Arc::new(Mutex::new(job)));
-    Ok(Redirect::to(&format!("/customers/import/{id}")).into_response())
+    Ok(Redirect::to(&format!("/import/{id}")).into_response())
 }
 
 /// One field's row on the mapping page.
@@ -267,9 +300,13 @@ struct FieldRow {
 }
 
 #[derive(Template)]
-#[template(path = "customers/import_map.html")]
+#[template(path = "import/map.html")]
 struct MapPage {
     c: Chrome,
+    home: (&'static str, String),
+    kind: String,
+    /// What the upload chose to do with duplicates, changeable here.
+    on_duplicate: &'static str,
     id: String,
     file_name: String,
     detected: String,
@@ -280,9 +317,11 @@ struct MapPage {
 }
 
 #[derive(Template)]
-#[template(path = "customers/import_status.html")]
+#[template(path = "import/status.html")]
 struct StatusPage {
     c: Chrome,
+    home: (&'static str, String),
+    kind: &'static str,
     id: String,
     file_name: String,
     running: bool,
@@ -304,30 +343,50 @@ fn describe(tr: &Tr, d: &kehu_io::Detected) -> String {
     .replace("CSV", &tr.t("import-format-csv"))
 }
 
-async fn context(
+/// The kind's import for `user`, acting as them.
+async fn importer(
     state: &AppState,
-    user: &kehu_domain::Principal,
+    user: &Principal,
     ctx: &Ctx,
-) -> Result<Context, PageError> {
-    let store = crate::store(state);
-    Ok(Context::load(&store, user.owner_filter(), ctx.actor(), user.user_id).await?)
+    kind: ImportKind,
+) -> Result<Arc<dyn Importer>, PageError> {
+    Ok((kind.load)(state, user, ctx.actor()).await?)
+}
+
+/// The page's way back: the kind's list and its title.
+fn home(c: &Chrome, kind: ImportKind) -> (&'static str, String) {
+    (kind.home.0, c.tr.t(kind.home.1))
 }
 
 async fn job_page(
     State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::CustomerImport>,
+    PageUser { user, ctx }: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let j = job(&id, user.user_id)?;
-    let (phase, kind, file_name, path) = {
+    let j = job(&state, &id, &user)?;
+    let (phase, kind, on_duplicate, file_name, path) = {
         let j = lock(&j);
-        (j.phase.clone(), j.kind, j.file_name.clone(), j.file())
+        let (kind, on_duplicate) = (j.kind, j.on_duplicate);
+        (
+            j.phase.clone(),
+            kind,
+            on_duplicate,
+            j.file_name.clone(),
+            j.file(),
+        )
     };
-    let c = Chrome::new(&ctx, "/customers");
+    let c = Chrome::new(&ctx, kind.home.0);
     match phase {
         Phase::Uploaded => {
-            let cx = context(&state, &user, &ctx).await?;
-            map_page(c, id, file_name, kind, path, cx, None, None).await
+            let importer = importer(&state, &user, &ctx, kind).await?;
+            let page = Mapping {
+                id,
+                file_name,
+                kind,
+                on_duplicate,
+                path,
+            };
+            map_page(c, page, importer, None, None).await
         }
         phase => {
             let (running, counts, rejects, error) = match phase {
@@ -341,6 +400,8 @@ async fn job_page(
                 .unwrap_or(0)
                 .min(100);
             let p = StatusPage {
+                home: home(&c, kind),
+                kind: kind.code,
                 c,
                 id,
                 file_name,
@@ -355,22 +416,34 @@ async fn job_page(
     }
 }
 
-/// The mapping page: the file's header, each field's column (`mapping`, or found by title)
-/// and the first rows as the import would take them.
-#[allow(clippy::too_many_arguments, reason = "one page's inputs")]
-async fn map_page(
-    c: Chrome,
+/// The job a mapping page shows.
+struct Mapping {
     id: String,
     file_name: String,
-    kind: Kind,
+    kind: ImportKind,
+    on_duplicate: OnDuplicate,
     path: PathBuf,
-    cx: Context,
+}
+
+/// The mapping page: the file's header, each field's column (`mapping`, or found by title)
+/// and the first rows as the import would take them.
+async fn map_page(
+    c: Chrome,
+    job: Mapping,
+    importer: Arc<dyn Importer>,
     mapping: Option<Vec<(String, Option<usize>)>>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
     let tr = c.tr;
-    let specs = fields(kind);
-    let read = tokio::task::spawn_blocking(move || -> Result<_, kehu_web::import::ImportError> {
+    let Mapping {
+        id,
+        file_name,
+        kind,
+        on_duplicate,
+        path,
+    } = job;
+    let read = tokio::task::spawn_blocking(move || -> Result<_, crate::import::ImportError> {
+        let specs = importer.fields().to_vec();
         // Every field optional here: the page shows what is missing instead of refusing.
         let loose: Vec<FieldSpec> = specs
             .iter()
@@ -384,25 +457,18 @@ async fn map_page(
             ..ImportOptions::default()
         };
         let mut opened = match mapping {
-            Some(m) => kehu_web::import::open(&path, &loose, &chosen(m))?,
-            None => match kehu_web::import::open(&path, &loose, &ImportOptions::default()) {
+            Some(m) => crate::import::open(&path, &loose, &chosen(m))?,
+            None => match crate::import::open(&path, &loose, &ImportOptions::default()) {
                 Ok(o) => o,
                 // Two columns with one field's title: nothing is chosen for the user.
-                Err(kehu_web::import::ImportError::Header(_)) => {
+                Err(crate::import::ImportError::Header(_)) => {
                     let none = specs.iter().map(|s| (s.name.clone(), None)).collect();
-                    kehu_web::import::open(&path, &loose, &chosen(none))?
+                    crate::import::open(&path, &loose, &chosen(none))?
                 }
                 Err(e) => return Err(e),
             },
         };
-        let preview = match kind {
-            Kind::Customers => {
-                kehu_web::import::preview(&mut opened, &CustomerImport::new(cx), 10, &tr)?
-            }
-            Kind::Contacts => {
-                kehu_web::import::preview(&mut opened, &ContactImport::new(cx), 10, &tr)?
-            }
-        };
+        let preview = importer.preview(&mut opened, 10, &tr)?;
         let columns: Vec<(String, Option<usize>)> = opened
             .map
             .fields()
@@ -426,13 +492,15 @@ async fn map_page(
         Ok(r) => r,
         Err(e) => {
             let p = StatusPage {
+                home: home(&c, kind),
+                kind: kind.code,
                 id,
                 file_name,
                 running: false,
                 percent: 0,
                 counts: Progress::default(),
                 rejects: false,
-                error: Some(e.localised(&tr, &fields(kind))),
+                error: Some(e.localised(&tr, &(kind.fields)())),
                 c,
             };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)?).into_response());
@@ -460,6 +528,9 @@ async fn map_page(
         StatusCode::OK
     };
     let p = MapPage {
+        home: home(&c, kind),
+        kind: tr.t(kind.label),
+        on_duplicate: on_duplicate.code(),
         detected: describe(&tr, &detected),
         c,
         id,
@@ -475,11 +546,11 @@ async fn map_page(
 /// `col_<field>=<column>` for each field (empty: none), and what to do with duplicates.
 async fn start(
     State(state): State<AppState>,
-    PageGranted { user, ctx, .. }: PageGranted<need::CustomerImport>,
+    PageUser { user, ctx }: PageUser,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let j = job(&id, user.user_id)?;
+    let j = job(&state, &id, &user)?;
     let (kind, file_name, path, rejects, mut on_duplicate, phase) = {
         let j = lock(&j);
         (
@@ -492,12 +563,13 @@ async fn start(
         )
     };
     if !matches!(phase, Phase::Uploaded) {
-        return Ok(Redirect::to(&format!("/customers/import/{id}")).into_response());
+        return Ok(Redirect::to(&format!("/import/{id}")).into_response());
     }
     if let Some(m) = form.get("on_duplicate").and_then(|m| m.parse().ok()) {
         on_duplicate = m;
     }
-    let specs = fields(kind);
+    let importer = importer(&state, &user, &ctx, kind).await?;
+    let specs = importer.fields().to_vec();
     let mapping: Vec<(String, Option<usize>)> = specs
         .iter()
         .map(|s| {
@@ -514,45 +586,52 @@ async fn start(
         lang: ctx.tr.lang,
         ..ImportOptions::default()
     };
-    let cx = context(&state, &user, &ctx).await?;
     // The mapping is checked before anything runs: a required field without a column shows
     // the mapping page again with the reason.
     let check = {
         let (path, specs, options) = (path.clone(), specs.clone(), options.clone());
         tokio::task::spawn_blocking(move || {
-            kehu_web::import::open(&path, &specs, &options).map(|_| ())
+            crate::import::open(&path, &specs, &options).map(|_| ())
         })
         .await
         .map_err(|e| PageError(AppError::Internal(anyhow::anyhow!("{e}"))))?
     };
     if let Err(e) = check {
-        let c = Chrome::new(&ctx, "/customers");
+        let c = Chrome::new(&ctx, kind.home.0);
         let msg = e.localised(&c.tr, &specs);
-        return map_page(c, id, file_name, kind, path, cx, Some(mapping), Some(msg)).await;
+        let page = Mapping {
+            id,
+            file_name,
+            kind,
+            on_duplicate,
+            path,
+        };
+        return map_page(c, page, importer, Some(mapping), Some(msg)).await;
     }
     lock(&j).phase = Phase::Running(Progress::default());
-    let store = crate::store(&state);
+    let db = state.store.db.clone();
     let tr = ctx.tr;
     tokio::spawn(async move {
         let progress_job = j.clone();
-        let result = import::import_file(&store, kind, cx, &path, &options, |p| {
+        let progress = Box::new(move |p: &Progress| {
             lock(&progress_job).phase = Phase::Running(p.clone());
-        })
-        .await;
+        });
+        let result = importer.run(&db, &path, &options, progress).await;
         lock(&j).phase = match result {
             Ok(summary) => Phase::Done(summary),
-            Err(e) => Phase::Failed(e.localised(&tr, &fields(kind))),
+            Err(e) => Phase::Failed(e.localised(&tr, &specs)),
         };
     });
-    Ok(Redirect::to(&format!("/customers/import/{id}")).into_response())
+    Ok(Redirect::to(&format!("/import/{id}")).into_response())
 }
 
 /// The job's progress as JSON, for the page's script.
 async fn status(
-    PageGranted { user, .. }: PageGranted<need::CustomerImport>,
+    State(state): State<AppState>,
+    PageUser { user, .. }: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let j = job(&id, user.user_id)?;
+    let j = job(&state, &id, &user)?;
     let phase = lock(&j).phase.clone();
     let (state, counts) = match phase {
         Phase::Uploaded => ("uploaded", Progress::default()),
@@ -566,10 +645,11 @@ async fn status(
 
 /// The rejected rows' file of a finished job.
 async fn rejects(
-    PageGranted { user, .. }: PageGranted<need::CustomerImport>,
+    State(state): State<AppState>,
+    PageUser { user, .. }: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let j = job(&id, user.user_id)?;
+    let j = job(&state, &id, &user)?;
     let path = {
         let j = lock(&j);
         match &j.phase {
