@@ -1703,6 +1703,21 @@ async fn contacts_story(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
         primaries == ["李四"],
         "primary contacts stored: {primaries:?}"
     );
+
+    // The same pages in English: they fit the screen and are photographed too.
+    b.switch_language().await?;
+    b.wait_for(Locator::Css("html[lang=en]")).await?;
+    for (name, path) in [
+        ("customers-en", "/customers".to_owned()),
+        ("customer-en", page.clone()),
+        ("customer-edit-en", format!("{page}/edit")),
+        ("customer-new-en", "/customers/new".to_owned()),
+    ] {
+        b.goto(&path).await?;
+        b.wait_for(Locator::Css("html[lang=en] main h1")).await?;
+        b.fits_the_screen(&format!("{path} in English")).await?;
+        b.photograph(name).await?;
+    }
     Ok(())
 }
 
