@@ -952,6 +952,32 @@ impl Db {
         self.execute_raw(&format!("ANALYZE {}", tables.join(", ")))
             .await
     }
+
+    /// After a bulk write to `tables` (an import's end): on PostgreSQL, merges the pending
+    /// lists of their GIN indexes (which every search reads through until VACUUM merges them;
+    /// none may run soon) and renews their statistics. Nothing on SQLite.
+    pub async fn settle(&self, tables: &[&str]) -> Result<(), sqlx::Error> {
+        let valid =
+            |t: &&str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !tables.iter().all(valid) {
+            return Err(sqlx::Error::Protocol("not a table name".into()));
+        }
+        if self.backend() == Backend::Sqlite || tables.is_empty() {
+            return Ok(());
+        }
+        let list = tables
+            .iter()
+            .map(|t| format!("'{t}'::regclass"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.execute_raw(&format!(
+            "SELECT gin_clean_pending_list(i.indexrelid::regclass) FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam \
+             WHERE a.amname = 'gin' AND i.indrelid IN ({list})"
+        ))
+        .await?;
+        self.analyze(tables).await
+    }
 }
 
 impl Tx {

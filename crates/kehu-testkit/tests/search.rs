@@ -316,5 +316,9 @@ both_backends! {
         let mine = app.store.search.search(&own(10), "贸易", None, 5).await.unwrap();
         assert_eq!(mine.len(), 5, "{mine:?}");
         assert!(app.store.search.search(&own(11), "贸易", None, 5).await.unwrap().is_empty());
+        // An import's end merges the index's pending entries (PostgreSQL); found as before.
+        app.store.db.settle(&["search_docs"]).await.unwrap();
+        assert_eq!(titles(&app, "华强").await, ["华强电子公司"]);
+        assert!(app.store.db.settle(&["search_docs; DROP TABLE users"]).await.is_err());
     }
 }

@@ -485,6 +485,13 @@ pub async fn run<I: ImportRows>(
     drop(rx);
     let _ = reader.await;
     result?;
+    // The bulk write done: the next searches and look-ups read the tables as they now are
+    // (PostgreSQL's GIN pending lists merged, statistics renewed).
+    if batches > 0
+        && let Err(e) = db.settle(importer.tables()).await
+    {
+        tracing::warn!(error = %e, "settling the tables after an import");
+    }
     rejects.finish()?;
     let rejects = if counts.rejected == 0 {
         let _ = std::fs::remove_file(&rejects_path);
