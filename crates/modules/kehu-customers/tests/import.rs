@@ -498,25 +498,41 @@ async fn an_import_on_postgresql_renews_the_statistics_of_the_tables_it_grows() 
     let w = world(TestBackend::Postgres).await;
     let admin = w.user("boss", "王总", "admin").await;
     let path = seven_customers(&w);
-    let three = ImportOptions {
+    let three = || ImportOptions {
         batch_rows: 3,
         ..ImportOptions::default()
     };
+    // The planner's idea of a table's size (-1 = never measured).
+    let sizes = async || {
+        let mut out = Vec::new();
+        for table in ["customers", "contacts"] {
+            let q = sea_query::Query::select()
+                .expr(sea_query::Expr::cust(format!(
+                    "(SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE oid = '{table}'::regclass)"
+                )))
+                .to_owned();
+            let (rows,): (i64,) = w.app.store.db.fetch_one(&q).await.unwrap();
+            out.push(rows);
+        }
+        out
+    };
 
-    w.import(&admin, Kind::Customers, &path, three)
+    // Stopped after two batches of three: renewed after batches 1 and 2.
+    let stopped = ImportOptions {
+        stop_after_batches: Some(2),
+        ..three()
+    };
+    assert!(
+        w.import(&admin, Kind::Customers, &path, stopped)
+            .await
+            .is_err()
+    );
+    assert_eq!(sizes().await, [6, 6]);
+    // Run to its end (the seventh row): renewed when it ends too.
+    w.import(&admin, Kind::Customers, &path, three())
         .await
         .unwrap();
-
-    // The planner's idea of the tables' size: renewed after batches 1 and 2 (-1 = never).
-    for table in ["customers", "contacts"] {
-        let q = sea_query::Query::select()
-            .expr(sea_query::Expr::cust(format!(
-                "(SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE oid = '{table}'::regclass)"
-            )))
-            .to_owned();
-        let (rows,): (i64,) = w.app.store.db.fetch_one(&q).await.unwrap();
-        assert_eq!(rows, 6, "{table}");
-    }
+    assert_eq!(sizes().await, [7, 7]);
 }
 
 async fn a_manager_imports_only_for_themselves(b: TestBackend) {
