@@ -49,7 +49,8 @@ run "kehu import, SQLite"
 if command -v sqlite3 >/dev/null; then
   iconv -f GBK -t UTF-8 "$FILE" >"$WORK/utf8.csv"
   start=$(date +%s.%N)
-  sqlite3 "$WORK/control.db" <<SQL
+  # (its complaints about the file's deliberately bad rows go unprinted)
+  sqlite3 "$WORK/control.db" >/dev/null 2>&1 <<SQL
 PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
 .mode csv
 .import $WORK/utf8.csv raw
@@ -67,7 +68,7 @@ SQL
       AND type IN ('table', 'index') AND name NOT LIKE 'search_fts%' AND name NOT LIKE 'sqlite_%'
       ORDER BY type = 'index'" >"$WORK/schema.sql"
   start=$(date +%s.%N)
-  sqlite3 "$WORK/floor.db" <<SQL
+  sqlite3 "$WORK/floor.db" >/dev/null <<SQL
 PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
 .read $WORK/schema.sql
 ATTACH '$WORK/data/kehu.db' AS k;
