@@ -941,14 +941,10 @@ impl Db {
     /// does not change its mind for statistics (measured with 3.51). Table names are the
     /// callers' own identifiers (lower-case letters and `_`); others are refused.
     pub async fn analyze(&self, tables: &[&str]) -> Result<(), sqlx::Error> {
-        let valid =
-            |t: &&str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
         if self.backend() == Backend::Sqlite || tables.is_empty() {
             return Ok(());
         }
-        if !tables.iter().all(valid) {
-            return Err(sqlx::Error::Protocol("not a table name".into()));
-        }
+        table_names(tables)?;
         self.execute_raw(&format!("ANALYZE {}", tables.join(", ")))
             .await
     }
@@ -957,11 +953,7 @@ impl Db {
     /// lists of their GIN indexes (which every search reads through until VACUUM merges them;
     /// none may run soon) and renews their statistics. Nothing on SQLite.
     pub async fn settle(&self, tables: &[&str]) -> Result<(), sqlx::Error> {
-        let valid =
-            |t: &&str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-        if !tables.iter().all(valid) {
-            return Err(sqlx::Error::Protocol("not a table name".into()));
-        }
+        table_names(tables)?;
         if self.backend() == Backend::Sqlite || tables.is_empty() {
             return Ok(());
         }
@@ -977,6 +969,16 @@ impl Db {
         ))
         .await?;
         self.analyze(tables).await
+    }
+}
+
+/// `tables` as they may be written into a statement: lower-case letters and `_` only.
+fn table_names(tables: &[&str]) -> Result<(), sqlx::Error> {
+    let valid = |t: &&str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if tables.iter().all(valid) {
+        Ok(())
+    } else {
+        Err(sqlx::Error::Protocol("not a table name".into()))
     }
 }
 

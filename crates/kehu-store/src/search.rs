@@ -56,9 +56,17 @@ const SEGMENTATIONS_SEEN: usize = 64;
 const CANDIDATES_MAX: usize = 3200;
 
 /// PostgreSQL: the slices of the documents (ids that are multiples of each) that have a GIN
-/// index of their own (migration 8), read before the whole index, smallest first (see
-/// [`SearchStore::candidates`]).
-const SLICES: &[usize] = &[256, 16];
+/// index of their own (migration 8), read before the whole index (1), smallest first (see
+/// [`SearchStore::candidates`]). SQLite reads only the whole index.
+const SLICES: &[usize] = &[256, 16, 1];
+
+/// The reads of one candidate search on `backend`, in order: see [`SLICES`].
+fn reads(backend: Backend) -> &'static [usize] {
+    match backend {
+        Backend::Sqlite => &SLICES[SLICES.len() - 1..],
+        Backend::Postgres => SLICES,
+    }
+}
 
 /// A prefix token after an alternative's first is kept only when at least this long, or
 /// [`PREFIX_LONG_CHARS`] long beside an exact token (see [`ParsedQuery::parse`]).
@@ -577,23 +585,21 @@ impl SearchStore {
         cap: usize,
     ) -> StoreResult<Vec<Candidate>> {
         let backend = self.db.backend();
-        if backend == Backend::Postgres {
-            // Matches found in the last slice read, scaled to the documents it covers.
-            let mut expected: Option<usize> = None;
-            for &slice in SLICES {
-                if expected.is_some_and(|e| e * 2 / slice < cap) {
-                    continue;
-                }
-                let q = candidate_query(backend, scope, expr, entities, cap, slice);
-                let found: Vec<Candidate> = self.db.fetch_all(&q).await?;
-                if found.len() >= cap {
-                    return Ok(found);
-                }
-                expected = Some(found.len() * slice);
+        // Matches found in the last slice read, scaled to the documents it covers.
+        let mut expected: Option<usize> = None;
+        let mut found = Vec::new();
+        for &slice in reads(backend) {
+            if slice > 1 && expected.is_some_and(|e| e * 2 / slice < cap) {
+                continue;
             }
+            let q = candidate_query(backend, scope, expr, entities, cap, slice);
+            found = self.db.fetch_all(&q).await?;
+            if found.len() >= cap {
+                break;
+            }
+            expected = Some(found.len() * slice);
         }
-        let q = candidate_query(backend, scope, expr, entities, cap, 1);
-        Ok(self.db.fetch_all(&q).await?)
+        Ok(found)
     }
 
     /// The database's plan for each candidate read of `q` (`EXPLAIN QUERY PLAN` on SQLite,
@@ -619,11 +625,7 @@ impl SearchStore {
                 continue;
             };
             let expr = expr.and(scope_expr(backend, scope, entities));
-            let slices: &[usize] = match backend {
-                Backend::Sqlite => &[],
-                Backend::Postgres => SLICES,
-            };
-            for &slice in slices.iter().chain([1].iter()) {
+            for &slice in reads(backend) {
                 let stmt = candidate_query(backend, *scope, &expr, entities, 50, slice);
                 let lines: Vec<String> = match backend {
                     Backend::Sqlite => {

@@ -121,8 +121,6 @@ pub struct ImportKind {
     pub right: Right,
     /// The list its records are on, and that list's Fluent title: the page's way back.
     pub home: (&'static str, &'static str),
-    /// The file's columns, for the mapping page.
-    pub fields: fn() -> Vec<FieldSpec>,
     pub load: LoadImporter,
 }
 

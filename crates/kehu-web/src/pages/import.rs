@@ -75,6 +75,17 @@ impl Job {
     fn rejects(&self) -> PathBuf {
         self.dir.path().join("rejects.csv")
     }
+
+    /// What the mapping page of this job (`id`) shows.
+    fn mapping(&self, id: String) -> Mapping {
+        Mapping {
+            id,
+            file_name: self.file_name.clone(),
+            kind: self.kind,
+            on_duplicate: self.on_duplicate,
+            path: self.file(),
+        }
+    }
 }
 
 static JOBS: LazyLock<Mutex<HashMap<String, Arc<Mutex<Job>>>>> =
@@ -364,28 +375,15 @@ async fn job_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let j = job(&state, &id, &user)?;
-    let (phase, kind, on_duplicate, file_name, path) = {
+    let (phase, page) = {
         let j = lock(&j);
-        let (kind, on_duplicate) = (j.kind, j.on_duplicate);
-        (
-            j.phase.clone(),
-            kind,
-            on_duplicate,
-            j.file_name.clone(),
-            j.file(),
-        )
+        (j.phase.clone(), j.mapping(id))
     };
+    let kind = page.kind;
     let c = Chrome::new(&ctx, kind.home.0);
     match phase {
         Phase::Uploaded => {
             let importer = importer(&state, &user, &ctx, kind).await?;
-            let page = Mapping {
-                id,
-                file_name,
-                kind,
-                on_duplicate,
-                path,
-            };
             map_page(c, page, importer, None, None).await
         }
         phase => {
@@ -403,8 +401,8 @@ async fn job_page(
                 home: home(&c, kind),
                 kind: kind.code,
                 c,
-                id,
-                file_name,
+                id: page.id,
+                file_name: page.file_name,
                 running,
                 percent,
                 counts,
@@ -442,8 +440,9 @@ async fn map_page(
         on_duplicate,
         path,
     } = job;
+    let specs = importer.fields().to_vec();
     let read = tokio::task::spawn_blocking(move || -> Result<_, crate::import::ImportError> {
-        let specs = importer.fields().to_vec();
+        let specs = importer.fields();
         // Every field optional here: the page shows what is missing instead of refusing.
         let loose: Vec<FieldSpec> = specs
             .iter()
@@ -479,7 +478,6 @@ async fn map_page(
             opened.reader.detected().clone(),
             columns,
             preview,
-            specs,
         ))
     })
     .await
@@ -488,7 +486,7 @@ async fn map_page(
             "reading the upload: {e}"
         )))
     })?;
-    let (headers, detected, columns, preview, specs) = match read {
+    let (headers, detected, columns, preview) = match read {
         Ok(r) => r,
         Err(e) => {
             let p = StatusPage {
@@ -500,7 +498,7 @@ async fn map_page(
                 percent: 0,
                 counts: Progress::default(),
                 rejects: false,
-                error: Some(e.localised(&tr, &(kind.fields)())),
+                error: Some(e.localised(&tr, &specs)),
                 c,
             };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)?).into_response());
@@ -551,23 +549,17 @@ async fn start(
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let j = job(&state, &id, &user)?;
-    let (kind, file_name, path, rejects, mut on_duplicate, phase) = {
+    let (phase, mut page, rejects) = {
         let j = lock(&j);
-        (
-            j.kind,
-            j.file_name.clone(),
-            j.file(),
-            j.rejects(),
-            j.on_duplicate,
-            j.phase.clone(),
-        )
+        (j.phase.clone(), j.mapping(id), j.rejects())
     };
     if !matches!(phase, Phase::Uploaded) {
-        return Ok(Redirect::to(&format!("/import/{id}")).into_response());
+        return Ok(Redirect::to(&format!("/import/{}", page.id)).into_response());
     }
     if let Some(m) = form.get("on_duplicate").and_then(|m| m.parse().ok()) {
-        on_duplicate = m;
+        page.on_duplicate = m;
     }
+    let (kind, path) = (page.kind, page.path.clone());
     let importer = importer(&state, &user, &ctx, kind).await?;
     let specs = importer.fields().to_vec();
     let mapping: Vec<(String, Option<usize>)> = specs
@@ -580,7 +572,7 @@ async fn start(
         })
         .collect();
     let options = ImportOptions {
-        on_duplicate,
+        on_duplicate: page.on_duplicate,
         rejects: Some(rejects),
         mapping: Some(mapping.clone()),
         lang: ctx.tr.lang,
@@ -599,13 +591,6 @@ async fn start(
     if let Err(e) = check {
         let c = Chrome::new(&ctx, kind.home.0);
         let msg = e.localised(&c.tr, &specs);
-        let page = Mapping {
-            id,
-            file_name,
-            kind,
-            on_duplicate,
-            path,
-        };
         return map_page(c, page, importer, Some(mapping), Some(msg)).await;
     }
     lock(&j).phase = Phase::Running(Progress::default());
@@ -622,7 +607,7 @@ async fn start(
             Err(e) => Phase::Failed(e.localised(&tr, &specs)),
         };
     });
-    Ok(Redirect::to(&format!("/import/{id}")).into_response())
+    Ok(Redirect::to(&format!("/import/{}", page.id)).into_response())
 }
 
 /// The job's progress as JSON, for the page's script.

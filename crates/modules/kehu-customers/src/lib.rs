@@ -84,7 +84,6 @@ pub fn module() -> Module {
             label: "import-kind-customers",
             right: Right::CustomerImport,
             home: ("/customers", "nav-customers"),
-            fields: import::customer_fields,
             load: load_import::<import::CustomerImport>,
         })
         .import(ImportKind {
@@ -92,7 +91,6 @@ pub fn module() -> Module {
             label: "import-kind-contacts",
             right: Right::CustomerImport,
             home: ("/customers", "nav-customers"),
-            fields: import::contact_fields,
             load: load_import::<import::ContactImport>,
         })
 }

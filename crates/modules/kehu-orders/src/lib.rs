@@ -86,7 +86,6 @@ pub fn module() -> Module {
             label: "import-kind-products",
             right: Right::ProductWrite,
             home: ("/products", "nav-products"),
-            fields: import::product_fields,
             load: |_, _, actor| {
                 Box::pin(async move {
                     Ok(Arc::new(import::ProductImport::new(actor)) as Arc<dyn Importer>)
@@ -98,7 +97,6 @@ pub fn module() -> Module {
             label: "import-kind-orders",
             right: Right::OrderWrite,
             home: ("/orders", "nav-orders"),
-            fields: import::order_fields,
             load: |state, user, actor| {
                 Box::pin(async move {
                     let import =
