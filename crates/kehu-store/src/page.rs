@@ -425,6 +425,11 @@ impl<K: SortKey> ListRequest<K> {
     pub fn first(per_page: u64) -> Self {
         PageRequest::new(None, Some(per_page)).into()
     }
+
+    /// Whether this asks for the list's top: no cursor, offset page 1.
+    pub fn is_first_page(&self) -> bool {
+        self.cursor.is_none() && self.page.page <= 1
+    }
 }
 
 impl<K: SortKey> From<PageRequest> for ListRequest<K> {
@@ -506,9 +511,13 @@ fn order_by<K: SortKey>(q: &mut SelectStatement, key: K, dir: Dir, id_col: &Expr
 }
 
 /// One page of `select` (a statement with the list's columns, joins and filters) under `req`,
-/// and the capped count of `count` (the same filters, selecting anything), read at the same
-/// time. `id_col` is the row id, the tie-breaker that makes every order total. With `capped`,
-/// a count known to exceed the cap is not counted again for a while (see [`CappedCounts`]).
+/// and the capped count of `count` (the same filters, selecting anything). `id_col` is the
+/// row id, the tie-breaker that makes every order total. With `capped`, a count known to
+/// exceed the cap is not counted again for a while (see [`CappedCounts`]).
+///
+/// A first page that holds every match is its own count: the short lists of a record page
+/// (a customer's orders, its interactions) are then one statement, not two. Other pages are
+/// read at the same time as their count.
 pub async fn fetch<K: SortKey, T: Row + Keyed<K>>(
     db: &Db,
     select: &SelectStatement,
@@ -517,6 +526,17 @@ pub async fn fetch<K: SortKey, T: Row + Keyed<K>>(
     req: &ListRequest<K>,
     capped: Option<&CappedCounts>,
 ) -> StoreResult<Listing<T>> {
+    if req.is_first_page() {
+        let page = page_of(db, select, &id_col, req).await?;
+        let count = match page.next {
+            None => Count {
+                value: u64::try_from(page.items.len()).unwrap_or(u64::MAX),
+                exact: true,
+            },
+            Some(_) => count_capped(db, count, capped).await?,
+        };
+        return Ok(listing(req, page, count));
+    }
     let (page, count) = tokio::try_join!(
         page_of(db, select, &id_col, req),
         count_capped(db, count, capped)

@@ -487,9 +487,71 @@ async fn the_customer_page_shows_contacts_timeline_panels_and_the_history_of_wha
     assert!(show.contains("电话沟通"));
 }
 
+/// The page shows the latest interactions and how many there are in all: a first page that
+/// holds them all is its own count, a full one is counted; the API's first pages agree.
+async fn the_customer_page_counts_the_interactions_past_the_latest_it_shows(b: TestBackend) {
+    let app = app(b).await;
+    app.create_user("li", "account_manager", PW).await;
+    let li = app.login("li", PW).await;
+    let t = app.token_for("li").await;
+    let (id, _) = customer_with_contact(&app, &t, "华强").await;
+    let page = format!("/customers/{id}");
+    let path = format!("/api/v1/customers/{id}/activities");
+    // The timeline's tab: "交往记录 <span class="count">N</span>".
+    let tab = |show: &str| {
+        let at = &show[show.find("href=\"#activities\"").unwrap()..];
+        let at = &at[at.find("class=\"count\">").unwrap() + 14..];
+        at[..at.find('<').unwrap()].to_owned()
+    };
+    let latest = 20; // as many as the page shows
+    // The API's first page of `per_page`: (items on it, total).
+    let api_total = |per_page: u64| {
+        let (app, t, path) = (&app, &t, &path);
+        async move {
+            let url = format!("{path}?per_page={per_page}");
+            let (s, l) = call(app, t, Method::GET, &url, None).await;
+            assert_eq!(s, 200, "{l}");
+            let items = l["items"].as_array().map_or(0, Vec::len) as u64;
+            (items, l["total"].as_u64().unwrap())
+        }
+    };
+
+    let show = html(&li, &page).await;
+    assert_eq!(tab(&show), "0");
+    for i in 0..=latest {
+        let (s, a) = post(
+            &app,
+            &t,
+            &path,
+            json!({"at": format!("2026-11-{:02}T06:05:00Z", i + 1), "channel": "phone",
+                   "title": format!("第{}次电话", i + 1)}),
+        )
+        .await;
+        assert_eq!(s, 201, "{a}");
+        if i + 1 == latest {
+            // As many as the page shows: all of them, no "more".
+            let show = html(&li, &page).await;
+            assert_eq!(tab(&show), latest.to_string());
+            assert!(!show.contains("id=\"more-activities\""), "{show}");
+            assert_eq!(api_total(latest).await, (latest, latest));
+        }
+    }
+    // One more than the page shows: the newest shown, the oldest a "more" away, all counted.
+    let show = html(&li, &page).await;
+    assert_eq!(tab(&show), (latest + 1).to_string());
+    assert!(show.contains("id=\"more-activities\""), "{show}");
+    assert!(
+        show.contains(">第21次电话</a>") && !show.contains(">第1次电话</a>"),
+        "{show}"
+    );
+    assert_eq!(api_total(latest).await, (latest, latest + 1));
+    assert_eq!(api_total(50).await, (latest + 1, latest + 1));
+}
+
 common::on_both!(
     a_manager_records_edits_and_deletes_an_interaction_through_the_api,
     another_managers_interactions_are_not_found_on_every_route,
     a_manager_records_an_interaction_on_the_customer_page_and_edits_it,
     the_customer_page_shows_contacts_timeline_panels_and_the_history_of_what_hangs_off_it,
+    the_customer_page_counts_the_interactions_past_the_latest_it_shows,
 );

@@ -29,8 +29,6 @@ use kehu_web::module::BoxFuture;
 use kehu_web::{AppState, Module, NavEntry, Panel, RecordPanel};
 use utoipa::OpenApi;
 
-pub use pages::customer_orders_html;
-
 /// The rights this module's handlers check (`Granted<need::…>`).
 pub mod need {
     kehu_web::needs! {

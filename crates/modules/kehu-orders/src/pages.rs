@@ -1037,8 +1037,8 @@ struct PanelTemplate {
 
 /// A customer's recent orders (历史订单) with their lines and totals, as an HTML fragment for
 /// the customer page, and how many orders the customer has (capped like every list count).
-/// A customer outside `user`'s scope is `NotFound`.
-pub async fn customer_orders_panel(
+/// The page has found the customer in `user`'s scope; the orders are read in that scope too.
+pub(crate) async fn customer_orders_panel(
     state: &AppState,
     user: &Principal,
     ctx: &Ctx,
@@ -1047,7 +1047,7 @@ pub async fn customer_orders_panel(
     let store = crate::orders(state);
     let scope = user.owner_filter();
     let listing = store
-        .of_customer(scope, customer_id, ListRequest::first(PANEL_ORDERS))
+        .of_found_customer(scope, customer_id, ListRequest::first(PANEL_ORDERS))
         .await?;
     let ids: Vec<i64> = listing.items.iter().map(|o| o.id).collect();
     let mut lines = store.lines_of(scope, &ids).await?;
@@ -1082,16 +1082,4 @@ pub async fn customer_orders_panel(
         .render()
         .map_err(|e| AppError::from(anyhow::Error::from(e)))?;
     Ok((html, count))
-}
-
-/// [`customer_orders_panel`]'s HTML alone.
-pub async fn customer_orders_html(
-    state: &AppState,
-    user: &Principal,
-    ctx: &Ctx,
-    customer_id: i64,
-) -> Result<String, AppError> {
-    customer_orders_panel(state, user, ctx, customer_id)
-        .await
-        .map(|(html, _)| html)
 }

@@ -472,6 +472,17 @@ impl OrderStore {
         req: impl Into<ListRequest<OrderSort>>,
     ) -> StoreResult<Listing<Order>> {
         self.customers.get(scope, customer_id).await?;
+        self.of_found_customer(scope, customer_id, req).await
+    }
+
+    /// [`Self::of_customer`] for a customer the caller has just found in `scope` (the
+    /// customer page's panel): the same list, without reading the customer again.
+    pub async fn of_found_customer(
+        &self,
+        scope: OwnerFilter,
+        customer_id: i64,
+        req: impl Into<ListRequest<OrderSort>>,
+    ) -> StoreResult<Listing<Order>> {
         let f = OrderFilter {
             customer_id: Some(customer_id),
             ..OrderFilter::default()
