@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use kehu_domain::policy::OwnerFilter;
 use kehu_domain::user::Language;
 use kehu_domain::{FieldError, Principal, Right};
 use kehu_io::{
@@ -124,12 +125,30 @@ pub struct ImportKind {
     pub load: LoadImporter,
 }
 
-/// The module's import for `user`, acting as `actor` (rows in their data scope).
-pub type LoadImporter = for<'a> fn(
-    &'a AppState,
-    &'a Principal,
-    Actor,
-) -> BoxFuture<'a, Result<Arc<dyn Importer>, StoreError>>;
+/// The module's import, run as `ImportAs` says.
+pub type LoadImporter =
+    for<'a> fn(&'a AppState, ImportAs) -> BoxFuture<'a, Result<Arc<dyn Importer>, StoreError>>;
+
+/// Who an import runs as: the rows are checked against `scope`, its changes are `actor`'s in
+/// the audit log, and rows that name no account manager get `default_owner` (the user on the
+/// web; `--owner`, `--as` or `admin` on the command line).
+#[derive(Debug, Clone)]
+pub struct ImportAs {
+    pub scope: OwnerFilter,
+    pub actor: Actor,
+    pub default_owner: Option<i64>,
+}
+
+impl ImportAs {
+    /// A signed-in user's import: their scope, and themselves the rows' default manager.
+    pub fn user(user: &Principal, actor: Actor) -> Self {
+        Self {
+            scope: user.owner_filter(),
+            actor,
+            default_owner: Some(user.user_id),
+        }
+    }
+}
 
 impl std::fmt::Debug for ImportKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod context;
 pub mod error;

@@ -59,7 +59,8 @@ enum Command {
     /// Customer-value analytics of a transactions CSV: RFM, 80/20, BG/NBD + Gamma-Gamma CLV,
     /// value classes, clusters.
     Analyze(kehu_analytics::command::AnalyzeArgs),
-    /// Import customers, contacts, products or orders from a CSV or XLSX file.
+    /// Import customers, contacts, products or orders (what the modules register) from a
+    /// CSV or XLSX file.
     Import(ImportArgs),
     /// Export customers or contacts as CSV, XLSX or vCard.
     Export(kehu_customers::cli::ExportArgs),
@@ -67,19 +68,10 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct ImportArgs {
-    /// What the file holds (orders: one row per order line).
-    #[arg(value_enum)]
-    what: ImportWhat,
+    /// What the file holds: customers, contacts, products or orders (one row per order line).
+    what: String,
     #[command(flatten)]
-    flags: kehu_customers::cli::ImportFlags,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum ImportWhat {
-    Customers,
-    Contacts,
-    Products,
-    Orders,
+    flags: crate::import::ImportFlags,
 }
 
 #[derive(Subcommand, Debug)]
@@ -203,23 +195,11 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Demo { customers, seed } => demo(&config, customers, seed).await,
         Command::Analyze(args) => kehu_analytics::command::run(&args),
         Command::Import(ImportArgs { what, flags }) => {
-            use kehu_customers::cli::What;
-            use kehu_orders::import::Kind;
+            let modules = modules()?;
+            let kind = crate::import::kind(&modules.imports(), &what)?;
             let store = open(&config).await?;
-            match what {
-                ImportWhat::Customers => {
-                    kehu_customers::cli::import(&store, &config, What::Customers, &flags).await
-                }
-                ImportWhat::Contacts => {
-                    kehu_customers::cli::import(&store, &config, What::Contacts, &flags).await
-                }
-                ImportWhat::Products => {
-                    kehu_orders::cli::import(&store, &config, Kind::Products, &flags).await
-                }
-                ImportWhat::Orders => {
-                    kehu_orders::cli::import(&store, &config, Kind::Orders, &flags).await
-                }
-            }
+            let state = kehu_web::AppState::with_modules(store, config, &modules);
+            crate::import::run(&state, kind, &flags).await
         }
         Command::Export(args) => {
             kehu_customers::cli::export(&open(&config).await?, &config, args).await

@@ -1,6 +1,7 @@
 //! `kehu`: the CRM in one binary. Thin: parses the command line and calls the library crates.
 
 mod cli;
+mod import;
 
 use std::process::ExitCode;
 

@@ -154,6 +154,14 @@ fn an_import_that_cannot_run_fails_with_one_line_and_writes_nothing() {
     );
     assert!(!o.status.success());
     assert!(err(&o).contains("customer.import"), "{}", err(&o));
+    // The kinds are the modules' own.
+    let o = kehu(dir.path(), &["import", "suppliers", "x.csv"]);
+    assert!(!o.status.success());
+    assert!(
+        err(&o).contains("one of customers, contacts, products, orders"),
+        "{}",
+        err(&o)
+    );
     let export = kehu(
         dir.path(),
         &["export", "customers", "--format", "pdf", "-o", "x.pdf"],

@@ -28,7 +28,7 @@ use crate::context::{CsrfForm, Ctx, PageUser};
 use crate::error::{AppError, PageError};
 use crate::i18n::Tr;
 use crate::import::{
-    ImportKind, ImportOptions, Importer, OnDuplicate, PreviewRow, Progress, Summary,
+    ImportAs, ImportKind, ImportOptions, Importer, OnDuplicate, PreviewRow, Progress, Summary,
 };
 use crate::state::AppState;
 use crate::views::{Chrome, render};
@@ -361,7 +361,7 @@ async fn importer(
     ctx: &Ctx,
     kind: ImportKind,
 ) -> Result<Arc<dyn Importer>, PageError> {
-    Ok((kind.load)(state, user, ctx.actor()).await?)
+    Ok((kind.load)(state, ImportAs::user(user, ctx.actor())).await?)
 }
 
 /// The page's way back: the kind's list and its title.

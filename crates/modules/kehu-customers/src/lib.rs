@@ -23,10 +23,9 @@ pub mod store;
 use std::sync::Arc;
 
 use chrono::{Offset, Utc};
-use kehu_domain::{Principal, Right};
+use kehu_domain::Right;
 use kehu_store::StoreResult;
-use kehu_store::audit::Actor;
-use kehu_web::import::{ImportKind, ImportRows, Importer};
+use kehu_web::import::{ImportAs, ImportKind, ImportRows, Importer};
 use kehu_web::module::BoxFuture;
 use kehu_web::{AppState, Module, NavEntry, Searchable};
 use utoipa::OpenApi;
@@ -95,16 +94,18 @@ pub fn module() -> Module {
         })
 }
 
-/// A user's customer or contact import: its rows checked against their scope, and themselves
-/// the account manager of rows that name none.
-fn load_import<'a, I: ImportRows + From<import::Context>>(
-    state: &'a AppState,
-    user: &'a Principal,
-    actor: Actor,
-) -> BoxFuture<'a, StoreResult<Arc<dyn Importer>>> {
+/// A customer or contact import: its rows checked against the scope, and the default owner
+/// the account manager of rows that name none (an import without one is refused before it
+/// starts).
+fn load_import<I: ImportRows + From<import::Context>>(
+    state: &AppState,
+    by: ImportAs,
+) -> BoxFuture<'_, StoreResult<Arc<dyn Importer>>> {
     Box::pin(async move {
-        let cx =
-            import::Context::load(&store(state), user.owner_filter(), actor, user.user_id).await?;
+        let owner = by.default_owner.ok_or_else(|| {
+            anyhow::anyhow!("rows without an account manager need a default one (--owner)")
+        })?;
+        let cx = import::Context::load(&store(state), by.scope, by.actor, owner).await?;
         Ok(Arc::new(I::from(cx)) as Arc<dyn Importer>)
     })
 }

@@ -13,7 +13,7 @@
 //! customer's `last_order_at` kept.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use kehu_customers::domain::{normalize, opt_line};
 use kehu_customers::import::spec;
@@ -24,8 +24,7 @@ use kehu_io::{FieldSpec, HeaderMap};
 use kehu_store::StoreError;
 use kehu_store::audit::Actor;
 use kehu_store::db::Tx;
-use kehu_web::import::{ImportError, ImportOptions, ImportRows, OnDuplicate, Outcome, Pending};
-use kehu_web::import::{Progress, Summary};
+use kehu_web::import::{ImportRows, OnDuplicate, Outcome, Pending};
 
 use crate::domain::{LineInput, NewOrder, NewProduct, OrderInput, ProductInput};
 use crate::products::{Product, create_product_in, products_named_in, update_product_in};
@@ -575,45 +574,5 @@ impl OrderImport {
             }
         }
         Ok(out)
-    }
-}
-
-/// What to import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Products,
-    Orders,
-}
-
-impl Kind {
-    pub fn fields(self) -> Vec<FieldSpec> {
-        match self {
-            Kind::Products => product_fields(),
-            Kind::Orders => order_fields(),
-        }
-    }
-}
-
-/// Imports a product or order file to the end with the kit's runner, as `actor` over the
-/// customers in `scope`.
-pub async fn import_file(
-    orders: &OrderStore,
-    kind: Kind,
-    scope: OwnerFilter,
-    actor: Actor,
-    path: &std::path::Path,
-    options: &ImportOptions,
-    progress: impl FnMut(&Progress),
-) -> Result<Summary, ImportError> {
-    let db = orders.db().clone();
-    match kind {
-        Kind::Products => {
-            let importer = Arc::new(ProductImport::new(actor));
-            kehu_web::import::run(&db, importer, path, options, progress).await
-        }
-        Kind::Orders => {
-            let importer = Arc::new(OrderImport::new(orders.clone(), scope, actor));
-            kehu_web::import::run(&db, importer, path, options, progress).await
-        }
     }
 }

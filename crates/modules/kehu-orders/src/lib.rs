@@ -5,7 +5,6 @@
 //! other way round.
 
 pub mod api;
-pub mod cli;
 pub mod demo;
 pub mod domain;
 pub mod import;
@@ -84,9 +83,9 @@ pub fn module() -> Module {
             label: "import-kind-products",
             right: Right::ProductWrite,
             home: ("/products", "nav-products"),
-            load: |_, _, actor| {
+            load: |_, by| {
                 Box::pin(async move {
-                    Ok(Arc::new(import::ProductImport::new(actor)) as Arc<dyn Importer>)
+                    Ok(Arc::new(import::ProductImport::new(by.actor)) as Arc<dyn Importer>)
                 })
             },
         })
@@ -95,10 +94,9 @@ pub fn module() -> Module {
             label: "import-kind-orders",
             right: Right::OrderWrite,
             home: ("/orders", "nav-orders"),
-            load: |state, user, actor| {
+            load: |state, by| {
                 Box::pin(async move {
-                    let import =
-                        import::OrderImport::new(orders(state), user.owner_filter(), actor);
+                    let import = import::OrderImport::new(orders(state), by.scope, by.actor);
                     Ok(Arc::new(import) as Arc<dyn Importer>)
                 })
             },
