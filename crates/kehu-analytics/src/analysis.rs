@@ -162,7 +162,9 @@ pub fn analyze(
             t: summaries[i].t,
         })
         .collect();
-    let bgnbd_fit = bgnbd::fit(&observations, config.penalizer);
+    let patterns = Patterns::new(&observations);
+    drop(observations);
+    let bgnbd_fit = bgnbd::fit_patterns(&patterns, config.penalizer);
 
     stage("fitting Gamma-Gamma");
     let spends: Vec<Spend> = buyers
@@ -204,7 +206,6 @@ pub fn analyze(
     }
     match &bgnbd_fit {
         Ok(fit) => {
-            let patterns = Patterns::new(&observations);
             let per_pattern = predict_patterns(&fit.params, &patterns, config);
             for (k, &i) in buyers.iter().enumerate() {
                 let (alive, purchases, discounted) = per_pattern[patterns.index[k] as usize];

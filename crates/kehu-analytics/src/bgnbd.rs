@@ -44,15 +44,21 @@ pub struct Patterns {
 
 impl Patterns {
     pub fn new(observations: &[Observation]) -> Self {
-        let key = |o: &Observation| (o.frequency, o.recency.to_bits(), o.t.to_bits());
-        let mut order: Vec<u32> = (0..observations.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| key(&observations[i as usize]));
+        // Sorted by (x, tₓ, T) with the customer beside its key: a sort of the indices by
+        // their observations' keys read the observations all over memory. Non-negative
+        // floats order as their bits do.
+        let mut keyed: Vec<(u32, u64, u64, u32)> = observations
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.frequency, o.recency.to_bits(), o.t.to_bits(), i as u32))
+            .collect();
+        keyed.sort_unstable();
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut index = vec![0_u32; observations.len()];
         let mut last_key = None;
-        for &i in &order {
+        for &(frequency, recency, t, i) in &keyed {
             let o = &observations[i as usize];
-            let k = key(o);
+            let k = (frequency, recency, t);
             if last_key != Some(k) {
                 patterns.push(Pattern {
                     x: f64::from(o.frequency),
@@ -92,6 +98,24 @@ impl Patterns {
 
     fn max_t(&self) -> f64 {
         self.patterns.iter().fold(0.0, |m, p| m.max(p.t))
+    }
+
+    /// The patterns with tₓ and T times `scale`, without the customers' index.
+    fn scaled(&self, scale: f64) -> Patterns {
+        Patterns {
+            patterns: self
+                .patterns
+                .iter()
+                .map(|p| Pattern {
+                    recency: p.recency * scale,
+                    t: p.t * scale,
+                    ..*p
+                })
+                .collect(),
+            by_frequency: self.by_frequency.clone(),
+            customers: self.customers,
+            index: Vec::new(),
+        }
     }
 
     /// The observation of pattern `i`.
@@ -258,29 +282,26 @@ pub struct NotFitted {
 /// the model: no customers, nobody repeats, or every customer has T = 0; or when the
 /// optimiser does not converge to finite parameters.
 pub fn fit(observations: &[Observation], penalizer: f64) -> Result<BgNbdFit, NotFitted> {
-    if observations.is_empty() {
+    fit_patterns(&Patterns::new(observations), penalizer)
+}
+
+/// [`fit`] of observations already condensed to their patterns (which the predictions use
+/// too).
+pub fn fit_patterns(observed: &Patterns, penalizer: f64) -> Result<BgNbdFit, NotFitted> {
+    if observed.is_empty() {
         return Err(not_fitted("no customers with a purchase day"));
     }
-    if observations.iter().all(|o| o.frequency == 0) {
+    if observed.by_frequency.iter().all(|&(x, _)| x == 0.0) {
         return Err(not_fitted("no customer has a repeat purchase day"));
     }
-    let max_t = observations.iter().fold(0.0_f64, |m, o| m.max(o.t));
+    let max_t = observed.max_t();
     if max_t.is_nan() || max_t <= 0.0 {
         return Err(not_fitted(
             "every customer's first purchase is on the as-of day",
         ));
     }
     let scale = 10.0 / max_t;
-    let scaled: Vec<Observation> = observations
-        .iter()
-        .map(|o| Observation {
-            frequency: o.frequency,
-            recency: o.recency * scale,
-            t: o.t * scale,
-        })
-        .collect();
-    let patterns = Patterns::new(&scaled);
-    drop(scaled);
+    let patterns = observed.scaled(scale);
     debug_assert!(patterns.max_t() > 0.0);
     let minimum = optimize::bfgs(
         |theta, grad| objective(&patterns, theta, penalizer, grad),
@@ -305,9 +326,14 @@ pub fn fit(observations: &[Observation], penalizer: f64) -> Result<BgNbdFit, Not
         b: p[3],
     };
     Ok(BgNbdFit {
-        log_likelihood: log_likelihood(&params, observations),
+        // Over the patterns: each customer's term, once per pattern.
+        log_likelihood: (0..observed.len())
+            .map(|i| {
+                observed.patterns[i].count * log_likelihood_one(&params, &observed.observation(i))
+            })
+            .sum(),
         params,
-        customers: observations.len(),
+        customers: observed.index.len(),
         distinct_patterns: patterns.len(),
         time_scale: scale,
         penalizer,

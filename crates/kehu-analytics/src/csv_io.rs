@@ -695,7 +695,7 @@ expected_spend,clv,value_class,cluster\n";
 /// Writes customers.csv, one row per customer in id order. Formatted by hand (ryu for
 /// floats, itoa for integers): a million rows of 21 fields is the slowest part of the
 /// output otherwise.
-pub fn write_customers<W: Write>(
+pub fn write_customers<W: Write + Send>(
     mut out: W,
     ids: &CustomerIds,
     order: &[u32],
@@ -704,75 +704,124 @@ pub fn write_customers<W: Write>(
 ) -> std::io::Result<()> {
     out.write_all(CUSTOMERS_HEADER.as_bytes())?;
     // Formatting a million lines of floats is most of the writing: two threads format the two
-    // halves of each batch, which are written in order (bounded memory: one batch at a time).
-    const BATCH: usize = 1 << 16;
-    let format = |part: &[u32]| {
-        let mut text: Vec<u8> = Vec::with_capacity(part.len() * 200);
+    // halves of each batch while the batch before is written (bounded memory: three batches'
+    // text at most, their buffers reused).
+    const BATCH: usize = 1 << 15;
+    // The rows go out in id order, the arrays are in order of first appearance: each row's
+    // dozen values are reads all over memory. They are gathered a few hundred rows at a time
+    // in a loop that does nothing else, so the processor overlaps the reads' cache misses,
+    // then formatted from there.
+    const GATHER: usize = 256;
+    let gather = |i: usize| Gathered {
+        id: ids.get(i),
+        s: summaries[i],
+        scores: [
+            results.scores.r[i],
+            results.scores.f[i],
+            results.scores.m[i],
+        ],
+        segment: results.segment[i],
+        abc: results.abc[i],
+        values: [
+            results.p_alive[i],
+            results.expected_purchases[i],
+            results.expected_spend[i],
+            results.clv[i],
+        ],
+        value_class: results.value_class[i],
+        cluster: results.cluster[i],
+    };
+    let format = |part: &[u32], mut text: Vec<u8>| {
+        text.clear();
         let mut floats = ryu::Buffer::new();
         let mut ints = itoa::Buffer::new();
-        for &c in part {
-            let i = c as usize;
-            let s = &summaries[i];
-            push_text(&mut text, ids.get(i));
-            text.push(b',');
-            push_day(&mut text, s.first_purchase);
-            text.push(b',');
-            push_day(&mut text, s.last_purchase);
-            text.push(b',');
-            text.extend_from_slice(ints.format(s.orders).as_bytes());
-            text.push(b',');
-            text.extend_from_slice(format_cents(s.revenue_cents).as_bytes());
-            text.push(b',');
-            text.extend_from_slice(ints.format(s.frequency).as_bytes());
-            for v in [s.recency, s.t, s.monetary_value] {
+        let mut rows: Vec<Gathered> = Vec::with_capacity(GATHER);
+        for chunk in part.chunks(GATHER) {
+            rows.clear();
+            rows.extend(chunk.iter().map(|&c| gather(c as usize)));
+            for g in &rows {
+                let s = &g.s;
+                push_text(&mut text, g.id);
                 text.push(b',');
-                text.extend_from_slice(floats.format(v).as_bytes());
-            }
-            text.push(b',');
-            text.extend_from_slice(ints.format(s.recency_days).as_bytes());
-            for score in [
-                results.scores.r[i],
-                results.scores.f[i],
-                results.scores.m[i],
-            ] {
+                push_day(&mut text, s.first_purchase);
                 text.push(b',');
-                text.push(b'0' + score);
-            }
-            text.push(b',');
-            text.extend_from_slice(results.segment[i].as_str().as_bytes());
-            text.push(b',');
-            text.extend_from_slice(results.abc[i].as_str().as_bytes());
-            for v in [
-                results.p_alive[i],
-                results.expected_purchases[i],
-                results.expected_spend[i],
-                results.clv[i],
-            ] {
+                push_day(&mut text, s.last_purchase);
                 text.push(b',');
-                text.extend_from_slice(floats.format(v).as_bytes());
+                text.extend_from_slice(ints.format(s.orders).as_bytes());
+                text.push(b',');
+                text.extend_from_slice(format_cents(s.revenue_cents).as_bytes());
+                text.push(b',');
+                text.extend_from_slice(ints.format(s.frequency).as_bytes());
+                for v in [s.recency, s.t, s.monetary_value] {
+                    text.push(b',');
+                    text.extend_from_slice(floats.format(v).as_bytes());
+                }
+                text.push(b',');
+                text.extend_from_slice(ints.format(s.recency_days).as_bytes());
+                for score in g.scores {
+                    text.push(b',');
+                    text.push(b'0' + score);
+                }
+                text.push(b',');
+                text.extend_from_slice(g.segment.as_str().as_bytes());
+                text.push(b',');
+                text.extend_from_slice(g.abc.as_str().as_bytes());
+                for v in g.values {
+                    text.push(b',');
+                    text.extend_from_slice(floats.format(v).as_bytes());
+                }
+                text.push(b',');
+                text.extend_from_slice(g.value_class.as_str().as_bytes());
+                text.push(b',');
+                text.extend_from_slice(ints.format(g.cluster).as_bytes());
+                text.push(b'\n');
             }
-            text.push(b',');
-            text.extend_from_slice(results.value_class[i].as_str().as_bytes());
-            text.push(b',');
-            text.extend_from_slice(ints.format(results.cluster[i]).as_bytes());
-            text.push(b'\n');
         }
         text
     };
-    for batch in order.chunks(BATCH) {
-        let (a, b) = batch.split_at(batch.len() / 2);
-        let (first, second) = std::thread::scope(|scope| {
-            let second = scope.spawn(|| format(b));
-            (format(a), second.join())
+    let (to_writer, written) = std::sync::mpsc::sync_channel::<[Vec<u8>; 2]>(1);
+    let (to_formatter, free) = std::sync::mpsc::channel::<[Vec<u8>; 2]>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for texts in written {
+                for text in &texts {
+                    out.write_all(text)?;
+                }
+                // The formatter may have stopped on an error of ours: nobody to hand back to.
+                let _ = to_formatter.send(texts);
+            }
+            out.flush()
         });
-        out.write_all(&first)?;
-        match second {
-            Ok(text) => out.write_all(&text)?,
+        for batch in order.chunks(BATCH) {
+            let (a, b) = batch.split_at(batch.len() / 2);
+            let [ta, tb] = free.try_recv().unwrap_or_default();
+            let (first, second) = std::thread::scope(|inner| {
+                let second = inner.spawn(|| format(b, tb));
+                (format(a, ta), second.join())
+            });
             // Formatting does not panic; should it, the half is formatted here instead.
-            Err(_) => out.write_all(&format(b))?,
+            let second = second.unwrap_or_else(|_| format(b, Vec::new()));
+            if to_writer.send([first, second]).is_err() {
+                break; // the writer failed: its error is returned below
+            }
         }
-    }
-    out.flush()
+        drop(to_writer);
+        writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the writer stopped")))
+    })
+}
+
+/// One row of customers.csv, read out of the per-customer arrays.
+struct Gathered<'a> {
+    id: &'a str,
+    s: CustomerSummary,
+    scores: [u8; 3],
+    segment: crate::rfm::Segment,
+    abc: crate::rfm::Abc,
+    values: [f64; 4],
+    value_class: crate::value::ValueClass,
+    cluster: u32,
 }
 
 /// A CSV field, quoted (with doubled quotes) when it holds a separator, quote or newline.
@@ -803,6 +852,89 @@ fn push_day(line: &mut Vec<u8>, day: Option<Day>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `n` customers with ids in reverse of their index (so the rows go out in reverse) and
+    /// a line's worth of everything.
+    fn results(n: usize) -> (CustomerIds, Vec<u32>, Vec<CustomerSummary>, CustomerResults) {
+        let ids: CustomerIds = (0..n).map(|i| format!("C{:07}", n - i)).collect();
+        let (_, order) = id_order(&ids);
+        let summary = CustomerSummary {
+            first_purchase: Some(738_000),
+            last_purchase: Some(738_100),
+            orders: 3,
+            revenue_cents: 12_345,
+            revenue_12m_cents: 345,
+            frequency: 2,
+            recency: 100.0 / 7.0,
+            t: 20.0,
+            monetary_value: 61.5,
+            recency_days: 40,
+        };
+        let results = CustomerResults {
+            scores: crate::rfm::Scores {
+                r: vec![1; n],
+                f: vec![2; n],
+                m: vec![3; n],
+            },
+            segment: vec![crate::rfm::Segment::ALL[0]; n],
+            abc: vec![crate::rfm::Abc::A; n],
+            p_alive: (0..n).map(|i| i as f64 / n as f64).collect(),
+            expected_purchases: vec![1.5; n],
+            expected_spend: vec![60.25; n],
+            clv: vec![90.375; n],
+            value_class: vec![crate::value::ValueClass::ALL[0]; n],
+            cluster: (0..n).map(|i| (i % 5) as u32).collect(),
+        };
+        (ids, order, vec![summary; n], results)
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test")]
+    fn customers_go_out_in_id_order_across_batches() {
+        let n = 100_000; // several batches
+        let (ids, order, summaries, results) = results(n);
+        let mut out = Vec::new();
+        write_customers(&mut out, &ids, &order, &summaries, &results).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), n + 1);
+        assert_eq!(lines[0], CUSTOMERS_HEADER.trim_end());
+        for (k, line) in lines[1..].iter().enumerate() {
+            let i = n - 1 - k; // the customer with id C{k+1}
+            assert!(line.starts_with(&format!("C{:07},", k + 1)), "{line}");
+            let cluster = line.rsplit(',').next().unwrap();
+            assert_eq!(cluster, (i % 5).to_string(), "{line}");
+        }
+    }
+
+    /// Writes `limit` bytes, then fails.
+    struct Full {
+        limit: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.limit == 0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.limit);
+            self.limit -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_disk_is_an_error_at_any_point_not_a_hang() {
+        let (ids, order, summaries, results) = results(100_000);
+        for limit in [0, 10, 1 << 20, 10 << 20] {
+            let e = write_customers(Full { limit }, &ids, &order, &summaries, &results);
+            assert!(e.is_err(), "limit {limit}");
+        }
+    }
 
     /// A file of `n` rows whose customers recur across both halves, with integer and text ids.
     #[allow(clippy::unwrap_used, reason = "test setup")]
