@@ -4,6 +4,7 @@
 pub mod dictionary;
 pub mod error;
 pub mod money;
+pub mod opportunity;
 pub mod policy;
 pub mod rights;
 pub mod role;
