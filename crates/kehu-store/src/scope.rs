@@ -162,6 +162,10 @@ pub const OWNED_STORES: &[OwnedStore] = &[
         iden: "Orders",
         module: "modules/kehu-orders/src/store.rs",
     },
+    OwnedStore {
+        iden: "Opportunities",
+        module: "modules/kehu-sales/src/store.rs",
+    },
 ];
 
 /// Tables owned through a parent (a customer's interactions belong to the customer's manager),
@@ -169,10 +173,16 @@ pub const OWNED_STORES: &[OwnedStore] = &[
 /// own: every select starts from its parent store's scoped select and joins the table onto it
 /// (`inner_join(X::Table, …)`), so it reaches only rows of parents in the caller's scope.
 #[cfg(test)]
-pub const OWNED_THROUGH_PARENT: &[OwnedStore] = &[OwnedStore {
-    iden: "Activities",
-    module: "modules/kehu-customers/src/activities.rs",
-}];
+pub const OWNED_THROUGH_PARENT: &[OwnedStore] = &[
+    OwnedStore {
+        iden: "Activities",
+        module: "modules/kehu-customers/src/activities.rs",
+    },
+    OwnedStore {
+        iden: "PlanItems",
+        module: "modules/kehu-sales/src/plan.rs",
+    },
+];
 
 #[cfg(test)]
 #[derive(Debug)]

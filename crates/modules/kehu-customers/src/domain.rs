@@ -142,7 +142,8 @@ fn money(field: &str, input: &str) -> Result<Option<i64>, FieldError> {
 /// Fen as a decimal string, `"1234.50"` (how the API and forms show money).
 pub use kehu_domain::money::fen_to_decimal;
 
-fn date(field: &str, input: &str) -> Result<Option<NaiveDate>, FieldError> {
+/// A `YYYY-MM-DD` date; empty is `None`, anything else `err-date`.
+pub fn date(field: &str, input: &str) -> Result<Option<NaiveDate>, FieldError> {
     let s = normalize(input);
     if s.is_empty() {
         return Ok(None);
@@ -232,7 +233,7 @@ impl DictValues {
 
     /// Empty is `None`; a value the dictionary does not hold under `kind` is
     /// `err-dict-unknown`.
-    pub(crate) fn parse(
+    pub fn parse(
         &self,
         field: &str,
         kind: &str,
@@ -349,7 +350,7 @@ pub struct CustomerDraft {
 
 /// The parsed value, or (remembering the error in `e`) a placeholder never used: the caller
 /// returns `e`'s errors instead.
-pub(crate) fn take<T: Default>(e: &mut Errors, r: Result<T, FieldError>) -> T {
+pub fn take<T: Default>(e: &mut Errors, r: Result<T, FieldError>) -> T {
     e.check(r).unwrap_or_default()
 }
 

@@ -1,0 +1,131 @@
+//! The sales module's migrations (versions 2000–2999). Every list sort and filter has an
+//! index ending in the id (the list kit's tie-breaker). Never edit a shipped one.
+
+use kehu_store::migrations::{Ddl, Migration, audited, id_col, index};
+use sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table};
+
+use crate::schema::{Opportunities as O, PlanItems as P};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 2000,
+    name: "sales",
+    build: sales,
+}];
+
+fn sales() -> Vec<Ddl> {
+    let mut opportunities = Table::create()
+        .table(O::Table)
+        .col(id_col(O::Id))
+        .col(ColumnDef::new(O::Title).string_len(100).not_null())
+        .col(ColumnDef::new(O::ProspectName).string_len(100).not_null())
+        .col(ColumnDef::new(O::Source).string_len(64).null())
+        .col(ColumnDef::new(O::SuccessRate).small_integer().not_null())
+        .col(ColumnDef::new(O::ContactName).string_len(64).null())
+        .col(ColumnDef::new(O::ContactPhone).string_len(40).null())
+        .col(ColumnDef::new(O::Description).text().null())
+        .col(ColumnDef::new(O::ExpectedAmount).big_integer().null())
+        .col(ColumnDef::new(O::Currency).string_len(3).not_null())
+        .col(ColumnDef::new(O::ExpectedCloseDate).date().null())
+        .col(ColumnDef::new(O::Status).string_len(16).not_null())
+        .col(ColumnDef::new(O::OwnerId).big_integer().not_null())
+        .col(ColumnDef::new(O::AssigneeId).big_integer().null())
+        .col(
+            ColumnDef::new(O::AssignedAt)
+                .timestamp_with_time_zone()
+                .null(),
+        )
+        .col(ColumnDef::new(O::FailureReason).string_len(500).null())
+        // The customer module's table: named as a string, not through its `Iden`.
+        .col(ColumnDef::new(O::CustomerId).big_integer().null())
+        .col(
+            ColumnDef::new(O::ClosedAt)
+                .timestamp_with_time_zone()
+                .null(),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .from(O::Table, O::CustomerId)
+                .to(
+                    sea_query::Alias::new("customers"),
+                    sea_query::Alias::new("id"),
+                )
+                .on_delete(ForeignKeyAction::SetNull),
+        )
+        .to_owned();
+    audited(
+        &mut opportunities,
+        O::CreatedAt,
+        O::CreatedBy,
+        O::UpdatedAt,
+        O::UpdatedBy,
+        O::Version,
+    );
+
+    let mut plan = Table::create()
+        .table(P::Table)
+        .col(id_col(P::Id))
+        .col(ColumnDef::new(P::OpportunityId).big_integer().not_null())
+        .col(ColumnDef::new(P::Date).date().not_null())
+        .col(ColumnDef::new(P::Todo).string_len(500).not_null())
+        .col(ColumnDef::new(P::Result).string_len(2000).null())
+        .foreign_key(
+            ForeignKey::create()
+                .from(P::Table, P::OpportunityId)
+                .to(O::Table, O::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    audited(
+        &mut plan,
+        P::CreatedAt,
+        P::CreatedBy,
+        P::UpdatedAt,
+        P::UpdatedBy,
+        P::Version,
+    );
+
+    vec![
+        Ddl::Table(opportunities),
+        Ddl::Table(plan),
+        // The list's default sort (newest first) and its filters, each ending in the id; the
+        // data scope (owner) first where a manager's list reads it.
+        index(
+            "ix_opportunities_created",
+            O::Table,
+            &[&O::CreatedAt, &O::Id],
+        ),
+        index(
+            "ix_opportunities_owner_created",
+            O::Table,
+            &[&O::OwnerId, &O::CreatedAt, &O::Id],
+        ),
+        index(
+            "ix_opportunities_status_created",
+            O::Table,
+            &[&O::Status, &O::CreatedAt, &O::Id],
+        ),
+        index(
+            "ix_opportunities_assignee_created",
+            O::Table,
+            &[&O::AssigneeId, &O::CreatedAt, &O::Id],
+        ),
+        index(
+            "ix_opportunities_amount",
+            O::Table,
+            &[&O::ExpectedAmount, &O::Id],
+        ),
+        index(
+            "ix_opportunities_close_date",
+            O::Table,
+            &[&O::ExpectedCloseDate, &O::Id],
+        ),
+        index("ix_opportunities_customer", O::Table, &[&O::CustomerId]),
+        // A plan in date order; the home page's due and overdue items.
+        index(
+            "ix_plan_items_opportunity",
+            P::Table,
+            &[&P::OpportunityId, &P::Date, &P::Id],
+        ),
+        index("ix_plan_items_date", P::Table, &[&P::Date, &P::Id]),
+    ]
+}

@@ -1,0 +1,532 @@
+//! The opportunity store: sales opportunities (销售机会) and their plan items (开发计划), in the
+//! caller's data scope. An opportunity is its creator's until it is assigned, then its
+//! assignee's (`owner_id`): an account manager sees the ones they entered and the ones given
+//! to them, supervisors and executives all of them. Every change asks the workflow
+//! (`kehu_domain::opportunity`) first, goes through the write kit (version checked, audited)
+//! and moves the status in the same statement.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kehu_domain::opportunity::{self, Action, Status};
+use kehu_domain::policy::OwnerFilter;
+use kehu_domain::{DomainError, Principal, Right};
+use kehu_store::StoreResult;
+use kehu_store::audit::Actor;
+use kehu_store::db::{Db, Tx};
+use kehu_store::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
+use kehu_store::scope::{Owned, Scoped};
+use kehu_store::write::{self, Record, Table};
+use sea_query::{Expr, ExprTrait, SelectStatement, SimpleExpr};
+use serde::Serialize;
+
+use crate::domain::{OpportunityDraft, PlanItemDraft};
+use crate::plan::{self, PlanItem};
+use crate::schema::Opportunities;
+
+/// Who acts on an opportunity: their data scope, their name in the audit log, and whether they
+/// supervise sales (hold `opportunity.assign`).
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub scope: OwnerFilter,
+    pub actor: Actor,
+    pub supervisor: bool,
+}
+
+impl Acting {
+    pub fn of(user: &Principal, actor: Actor) -> Self {
+        Self {
+            scope: user.owner_filter(),
+            actor,
+            supervisor: user.can(Right::OpportunityAssign),
+        }
+    }
+
+    /// The workflow's view of them (the system, acting for nobody, is no user).
+    fn workflow(&self) -> opportunity::Actor {
+        opportunity::Actor {
+            user_id: self.actor.user_id.unwrap_or(0),
+            supervisor: self.supervisor,
+        }
+    }
+}
+
+/// The one builder of every statement on `opportunities` except the insert: the owner
+/// condition of `scope` is already in it.
+fn opportunities(scope: OwnerFilter) -> Scoped<Opportunities> {
+    Scoped::new(
+        Owned {
+            table: Opportunities::Table,
+            owner: Opportunities::OwnerId,
+        },
+        scope,
+    )
+}
+
+/// A sales opportunity as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Opportunity {
+    pub id: i64,
+    pub title: String,
+    pub prospect_name: String,
+    pub source: Option<String>,
+    pub success_rate: i16,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub description: Option<String>,
+    /// Fen.
+    pub expected_amount: Option<i64>,
+    pub currency: String,
+    pub expected_close_date: Option<NaiveDate>,
+    pub status: String,
+    pub owner_id: i64,
+    pub assignee_id: Option<i64>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub failure_reason: Option<String>,
+    pub customer_id: Option<i64>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<i64>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl Opportunity {
+    pub fn status(&self) -> Status {
+        Status::from_code(&self.status).unwrap_or(Status::Unassigned)
+    }
+
+    /// What the workflow needs of it (created by the system: by no user).
+    pub fn workflow(&self) -> opportunity::Opportunity {
+        opportunity::Opportunity {
+            status: self.status(),
+            created_by: self.created_by.unwrap_or(0),
+            assignee: self.assignee_id,
+        }
+    }
+
+    /// The actions `who` may take on it now.
+    pub fn actions(&self, who: &Acting) -> Vec<Action> {
+        self.workflow().actions(who.workflow())
+    }
+}
+
+const COLUMNS: &[Opportunities] = &[
+    Opportunities::Id,
+    Opportunities::Title,
+    Opportunities::ProspectName,
+    Opportunities::Source,
+    Opportunities::SuccessRate,
+    Opportunities::ContactName,
+    Opportunities::ContactPhone,
+    Opportunities::Description,
+    Opportunities::ExpectedAmount,
+    Opportunities::Currency,
+    Opportunities::ExpectedCloseDate,
+    Opportunities::Status,
+    Opportunities::OwnerId,
+    Opportunities::AssigneeId,
+    Opportunities::AssignedAt,
+    Opportunities::FailureReason,
+    Opportunities::CustomerId,
+    Opportunities::ClosedAt,
+    Opportunities::CreatedAt,
+    Opportunities::CreatedBy,
+    Opportunities::UpdatedAt,
+    Opportunities::Version,
+];
+
+fn select_opportunities(scope: OwnerFilter) -> SelectStatement {
+    let mut q = opportunities(scope).select();
+    q.columns(COLUMNS.iter().map(|c| (Opportunities::Table, *c)));
+    q
+}
+
+/// The opportunities in `scope`, for the plan items' store to join its table onto.
+pub(crate) fn in_scope(scope: OwnerFilter) -> SelectStatement {
+    opportunities(scope).select()
+}
+
+/// The opportunity's id column, for the join.
+pub(crate) fn id_column() -> Expr {
+    Expr::col((Opportunities::Table, Opportunities::Id))
+}
+
+fn by_id(mut q: SelectStatement, id: i64) -> SelectStatement {
+    q.and_where(Expr::col((Opportunities::Table, Opportunities::Id)).eq(id));
+    q
+}
+
+impl Record for Opportunity {
+    type Col = Opportunities;
+    const TABLE: Table<Opportunities> = Table {
+        table: Opportunities::Table,
+        id: Opportunities::Id,
+        version: Opportunities::Version,
+        created_at: Opportunities::CreatedAt,
+        created_by: Opportunities::CreatedBy,
+        updated_at: Opportunities::UpdatedAt,
+        updated_by: Opportunities::UpdatedBy,
+        entity: "opportunity",
+        unique: "title",
+    };
+
+    async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
+        write::load_by_id(tx, select_opportunities(OwnerFilter::system()), id).await
+    }
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "title": self.title, "prospect_name": self.prospect_name, "source": self.source,
+            "success_rate": self.success_rate, "contact_name": self.contact_name,
+            "contact_phone": self.contact_phone, "description": self.description,
+            "expected_amount": self.expected_amount.map(kehu_domain::money::fen_to_decimal),
+            "currency": self.currency,
+            "expected_close_date": self.expected_close_date.map(|d| d.to_string()),
+            "status": self.status, "owner_id": self.owner_id, "assignee_id": self.assignee_id,
+            "failure_reason": self.failure_reason, "customer_id": self.customer_id,
+        })
+    }
+}
+
+fn draft_values(d: &OpportunityDraft) -> Vec<(Opportunities, SimpleExpr)> {
+    vec![
+        (Opportunities::Title, Expr::val(d.title.as_str())),
+        (
+            Opportunities::ProspectName,
+            Expr::val(d.prospect_name.as_str()),
+        ),
+        (Opportunities::Source, Expr::val(d.source.clone())),
+        (Opportunities::SuccessRate, Expr::val(d.success_rate)),
+        (
+            Opportunities::ContactName,
+            Expr::val(d.contact_name.clone()),
+        ),
+        (
+            Opportunities::ContactPhone,
+            Expr::val(d.contact_phone.as_ref().map(|p| p.as_str().to_owned())),
+        ),
+        (Opportunities::Description, Expr::val(d.description.clone())),
+        (
+            Opportunities::ExpectedAmount,
+            Expr::val(d.expected_amount.map(|m| m.fen())),
+        ),
+        (Opportunities::Currency, Expr::val(d.currency.as_str())),
+        (
+            Opportunities::ExpectedCloseDate,
+            Expr::val(d.expected_close_date),
+        ),
+    ]
+}
+
+/// Filters of the opportunity list.
+#[derive(Debug, Clone, Default)]
+pub struct OpportunityFilter {
+    pub status: Option<Status>,
+    /// A value of the dictionary `opportunity_source`.
+    pub source: Option<String>,
+    pub assignee_id: Option<i64>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Fen, inclusive.
+    pub min_amount: Option<i64>,
+    pub max_amount: Option<i64>,
+}
+
+impl OpportunityFilter {
+    fn apply(&self, q: &mut SelectStatement) {
+        let col = |c: Opportunities| Expr::col((Opportunities::Table, c));
+        if let Some(s) = self.status {
+            q.and_where(col(Opportunities::Status).eq(s.code()));
+        }
+        if let Some(s) = self.source.as_deref().filter(|s| !s.is_empty()) {
+            q.and_where(col(Opportunities::Source).eq(s));
+        }
+        if let Some(a) = self.assignee_id {
+            q.and_where(col(Opportunities::AssigneeId).eq(a));
+        }
+        if let Some(t) = self.created_from {
+            q.and_where(col(Opportunities::CreatedAt).gte(t));
+        }
+        if let Some(t) = self.created_to {
+            q.and_where(col(Opportunities::CreatedAt).lt(t));
+        }
+        if let Some(m) = self.min_amount {
+            q.and_where(col(Opportunities::ExpectedAmount).gte(m));
+        }
+        if let Some(m) = self.max_amount {
+            q.and_where(col(Opportunities::ExpectedAmount).lte(m));
+        }
+    }
+}
+
+/// The opportunity list's sorts, each with an index on `(column, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpportunitySort {
+    Created,
+    Amount,
+    CloseDate,
+}
+
+impl SortKey for OpportunitySort {
+    const ALL: &'static [Self] = &[
+        OpportunitySort::Created,
+        OpportunitySort::Amount,
+        OpportunitySort::CloseDate,
+    ];
+    const DEFAULT: Sort<Self> = Sort {
+        key: OpportunitySort::Created,
+        dir: Dir::Desc,
+    };
+
+    fn code(self) -> &'static str {
+        match self {
+            OpportunitySort::Created => "created_at",
+            OpportunitySort::Amount => "expected_amount",
+            OpportunitySort::CloseDate => "expected_close_date",
+        }
+    }
+
+    fn kind(self) -> KeyKind {
+        match self {
+            OpportunitySort::Created => KeyKind::Time,
+            OpportunitySort::Amount => KeyKind::Int,
+            OpportunitySort::CloseDate => KeyKind::Date,
+        }
+    }
+
+    fn column(self) -> Expr {
+        let c = match self {
+            OpportunitySort::Created => Opportunities::CreatedAt,
+            OpportunitySort::Amount => Opportunities::ExpectedAmount,
+            OpportunitySort::CloseDate => Opportunities::ExpectedCloseDate,
+        };
+        Expr::col((Opportunities::Table, c))
+    }
+
+    fn nullable(self) -> bool {
+        !matches!(self, OpportunitySort::Created)
+    }
+
+    fn first_dir(self) -> Dir {
+        match self {
+            OpportunitySort::CloseDate => Dir::Asc,
+            _ => Dir::Desc,
+        }
+    }
+}
+
+impl Keyed<OpportunitySort> for Opportunity {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn key(&self, key: OpportunitySort) -> KeyValue {
+        match key {
+            OpportunitySort::Created => KeyValue::Time(self.created_at),
+            OpportunitySort::Amount => self.expected_amount.map_or(KeyValue::Null, KeyValue::Int),
+            OpportunitySort::CloseDate => self
+                .expected_close_date
+                .map_or(KeyValue::Null, KeyValue::Date),
+        }
+    }
+}
+
+/// Opportunities and their plans over the application's database.
+#[derive(Clone, Debug)]
+pub struct OpportunityStore {
+    db: Db,
+}
+
+impl OpportunityStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// A new opportunity, unassigned, its creator's.
+    pub async fn create(&self, who: &Acting, d: &OpportunityDraft) -> StoreResult<Opportunity> {
+        let owner = who.actor.user_id.ok_or(DomainError::Forbidden)?;
+        self.db
+            .write(async |tx| {
+                let mut values = draft_values(d);
+                values.extend([
+                    (Opportunities::Status, Expr::val(Status::Unassigned.code())),
+                    (Opportunities::OwnerId, Expr::val(owner)),
+                ]);
+                write::create::<Opportunity>(tx, values, &who.actor, async |_, _| Ok(())).await
+            })
+            .await
+    }
+
+    /// Opportunity `id` if it is in `scope`; otherwise `NotFound`.
+    pub async fn get(&self, scope: OwnerFilter, id: i64) -> StoreResult<Opportunity> {
+        self.db
+            .fetch_found(&by_id(select_opportunities(scope), id))
+            .await
+    }
+
+    /// One page of the opportunities in `scope` and their capped count.
+    pub async fn list(
+        &self,
+        scope: OwnerFilter,
+        f: &OpportunityFilter,
+        req: impl Into<ListRequest<OpportunitySort>>,
+    ) -> StoreResult<Listing<Opportunity>> {
+        let mut q = select_opportunities(scope);
+        f.apply(&mut q);
+        let mut count = opportunities(scope)
+            .select()
+            .expr(Expr::cust("1"))
+            .to_owned();
+        f.apply(&mut count);
+        let id = Expr::col((Opportunities::Table, Opportunities::Id));
+        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+    }
+
+    /// Reads opportunity `id` in the caller's scope within `tx` and asks the workflow whether
+    /// `action` may be taken: the status it leads to.
+    async fn allowed(
+        tx: &mut Tx,
+        who: &Acting,
+        id: i64,
+        action: Action,
+    ) -> StoreResult<(Opportunity, Status)> {
+        let o: Opportunity = tx
+            .fetch_found(&by_id(select_opportunities(who.scope), id))
+            .await?;
+        let next = o.workflow().allows(action, who.workflow())?;
+        Ok((o, next))
+    }
+
+    /// Changes the fields of opportunity `id` (while unassigned) if it still has `version`.
+    pub async fn update(
+        &self,
+        who: &Acting,
+        id: i64,
+        d: &OpportunityDraft,
+        version: i32,
+    ) -> StoreResult<Opportunity> {
+        self.db
+            .write(async |tx| {
+                let (before, _) = Self::allowed(tx, who, id, Action::Edit).await?;
+                write::update(
+                    tx,
+                    &before,
+                    version,
+                    draft_values(d),
+                    &who.actor,
+                    async |_| Ok(()),
+                )
+                .await
+            })
+            .await
+    }
+
+    /// Deletes opportunity `id` (while unassigned) if it still has `version`.
+    pub async fn delete(&self, who: &Acting, id: i64, version: i32) -> StoreResult<()> {
+        self.db
+            .write(async |tx| {
+                let (before, _) = Self::allowed(tx, who, id, Action::Delete).await?;
+                write::delete(tx, &before, version, &who.actor).await
+            })
+            .await
+    }
+
+    /// Gives opportunity `id` to `assignee`, who must be able to develop it (`plan.write`);
+    /// it becomes theirs. `version`, when given, must still be the opportunity's.
+    pub async fn assign(
+        &self,
+        who: &Acting,
+        id: i64,
+        assignee: &Principal,
+        version: Option<i32>,
+    ) -> StoreResult<Opportunity> {
+        if !assignee.can(Right::PlanWrite) {
+            return Err(DomainError::field("assignee_id", "err-assignee-right").into());
+        }
+        self.db
+            .write(async |tx| {
+                let (before, next) = Self::allowed(tx, who, id, Action::Assign).await?;
+                let values = vec![
+                    (Opportunities::Status, Expr::val(next.code())),
+                    (Opportunities::AssigneeId, Expr::val(assignee.user_id)),
+                    (Opportunities::OwnerId, Expr::val(assignee.user_id)),
+                    (Opportunities::AssignedAt, Expr::val(Utc::now())),
+                ];
+                let v = version.unwrap_or(before.version);
+                write::update(tx, &before, v, values, &who.actor, async |_| Ok(())).await
+            })
+            .await
+    }
+
+    /// Adds a dated to-do to the plan of opportunity `id` (its assignee); the first starts
+    /// the development.
+    pub async fn add_plan_item(
+        &self,
+        who: &Acting,
+        id: i64,
+        d: &PlanItemDraft,
+    ) -> StoreResult<PlanItem> {
+        self.db
+            .write(async |tx| {
+                let (before, next) = Self::allowed(tx, who, id, Action::Plan).await?;
+                if next != before.status() {
+                    let status = vec![(Opportunities::Status, Expr::val(next.code()))];
+                    let v = before.version;
+                    write::update(tx, &before, v, status, &who.actor, async |_| Ok(())).await?;
+                }
+                plan::insert(tx, id, d, &who.actor).await
+            })
+            .await
+    }
+
+    /// The plan of opportunity `id` (in `scope`), by date.
+    pub async fn plan(&self, scope: OwnerFilter, id: i64) -> StoreResult<Vec<PlanItem>> {
+        self.get(scope, id).await?;
+        plan::of(&self.db, scope, id).await
+    }
+
+    /// Writes the result of plan item `item_id` of opportunity `id` (its assignee, while
+    /// developing) if the item still has `version`.
+    pub async fn record_result(
+        &self,
+        who: &Acting,
+        id: i64,
+        item_id: i64,
+        result: &str,
+        version: i32,
+    ) -> StoreResult<PlanItem> {
+        self.db
+            .write(async |tx| {
+                Self::allowed(tx, who, id, Action::Record).await?;
+                plan::set_result(tx, id, item_id, result, version, &who.actor).await
+            })
+            .await
+    }
+
+    /// Closes opportunity `id` as lost, with `reason`.
+    pub async fn fail(
+        &self,
+        who: &Acting,
+        id: i64,
+        reason: &str,
+        version: Option<i32>,
+    ) -> StoreResult<Opportunity> {
+        self.db
+            .write(async |tx| {
+                let (before, next) = Self::allowed(tx, who, id, Action::Fail).await?;
+                let values = vec![
+                    (Opportunities::Status, Expr::val(next.code())),
+                    (Opportunities::FailureReason, Expr::val(reason)),
+                    (Opportunities::ClosedAt, Expr::val(Utc::now())),
+                ];
+                let v = version.unwrap_or(before.version);
+                write::update(tx, &before, v, values, &who.actor, async |_| Ok(())).await
+            })
+            .await
+    }
+}

@@ -1,0 +1,354 @@
+//! The opportunity store on SQLite and PostgreSQL: a supervisor's and two managers' story from
+//! a lead to a lost deal — the data scope following the owner (creator, then assignee), the
+//! workflow's refusals, optimistic locking, the plan and its results, the audit log, and the
+//! list's filters.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use kehu_customers::domain::DictValues;
+use kehu_customers::store::CustomerStore;
+use kehu_domain::{DomainError, Principal};
+use kehu_sales::domain::{
+    OpportunityDraft, OpportunityInput, PlanItemDraft, PlanItemInput, Status,
+};
+use kehu_sales::store::{Acting, OpportunityFilter, OpportunitySort, OpportunityStore};
+use kehu_store::audit::{Actor, AuditFilter};
+use kehu_store::page::{ListRequest, Sort};
+use kehu_store::{PageRequest, StoreError};
+use kehu_testkit::{TestApp, TestBackend};
+
+mod common;
+use common::app;
+
+const PW: &str = "lang-genug-123";
+
+struct World {
+    app: TestApp,
+    store: OpportunityStore,
+    dict: DictValues,
+}
+
+async fn world(backend: TestBackend) -> World {
+    let app = app(backend).await;
+    let customers = CustomerStore::new(
+        app.store.db.clone(),
+        chrono::FixedOffset::east_opt(8 * 3600).unwrap(),
+    );
+    let dict = customers.dictionary().await.unwrap();
+    let store = OpportunityStore::new(app.store.db.clone());
+    World { app, store, dict }
+}
+
+impl World {
+    async fn user(&self, username: &str, role: &str) -> (Principal, Acting) {
+        let id = self.app.create_user(username, role, PW).await;
+        let p = self.app.store.users.principal(id).await.unwrap().unwrap();
+        let acting = Acting::of(&p, Actor::user(id, username, p.authority()));
+        (p, acting)
+    }
+
+    fn draft(&self, title: &str, amount: &str) -> OpportunityDraft {
+        let input = OpportunityInput {
+            title: title.into(),
+            prospect_name: format!("{title}公司"),
+            source: "trade_fair".into(),
+            success_rate: "40".into(),
+            contact_name: "张三".into(),
+            contact_phone: "13800138000".into(),
+            expected_amount: amount.into(),
+            ..OpportunityInput::default()
+        };
+        OpportunityDraft::parse(&input, &self.dict).unwrap()
+    }
+
+    /// The audit log's actions on opportunity `id`, oldest first.
+    async fn history(&self, id: i64) -> Vec<(String, serde_json::Value)> {
+        let f = AuditFilter {
+            entity: Some("opportunity".into()),
+            entity_id: Some(id.to_string()),
+            ..AuditFilter::default()
+        };
+        let list = self.app.store.audit.list(&f, PageRequest::default()).await;
+        let mut out: Vec<_> = list
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| (e.action.clone(), e.changes_json()))
+            .collect();
+        out.reverse();
+        out
+    }
+}
+
+fn plan_item(date: &str, todo: &str) -> PlanItemDraft {
+    PlanItemDraft::parse(&PlanItemInput {
+        date: date.into(),
+        todo: todo.into(),
+    })
+    .unwrap()
+}
+
+/// The error as the user would be told: `not_found`, `forbidden`, `stale`, a refusal's key
+/// or `field:code`.
+fn refusal<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
+    match r {
+        Err(StoreError::Domain(DomainError::NotFound)) => "not_found".into(),
+        Err(StoreError::Domain(DomainError::Forbidden)) => "forbidden".into(),
+        Err(StoreError::Domain(DomainError::StaleVersion)) => "stale".into(),
+        Err(StoreError::Domain(DomainError::NotAllowed(key))) => key.into(),
+        Err(StoreError::Domain(DomainError::Invalid(f))) => {
+            format!("{}:{}", f[0].field, f[0].code)
+        }
+        other => panic!("not a refusal: {other:?}"),
+    }
+}
+
+async fn from_a_lead_to_a_lost_deal(b: TestBackend) {
+    let w = world(b).await;
+    let (_, boss) = w.user("boss", "sales_supervisor").await;
+    let (li_p, li) = w.user("li", "account_manager").await;
+    let (wang_p, wang) = w.user("wang", "account_manager").await;
+    let (exec_p, _) = w.user("exec", "executive").await;
+
+    // Li enters a lead from the trade fair: unassigned and Li's.
+    let o = w
+        .store
+        .create(&li, &w.draft("广交会意向", "12345.50"))
+        .await
+        .unwrap();
+    assert_eq!(o.status(), Status::Unassigned);
+    assert_eq!(
+        (o.owner_id, o.created_by),
+        (li.actor.user_id.unwrap(), li.actor.user_id)
+    );
+    assert_eq!(o.currency, "CNY");
+    assert_eq!(o.contact_phone.as_deref(), Some("+8613800138000"));
+    assert_eq!(o.expected_amount, Some(1_234_550));
+    // Wang does not see it; the supervisor does.
+    assert_eq!(refusal(w.store.get(wang.scope, o.id).await), "not_found");
+    w.store.get(boss.scope, o.id).await.unwrap();
+
+    // Li corrects it; a second save from the old page is stale and changes nothing.
+    let o = w
+        .store
+        .update(&li, o.id, &w.draft("广交会采购意向", "20000"), o.version)
+        .await
+        .unwrap();
+    assert_eq!((o.title.as_str(), o.version), ("广交会采购意向", 2));
+    let stale = w.store.update(&li, o.id, &w.draft("旧的", "1"), 1).await;
+    assert_eq!(refusal(stale), "stale");
+    assert_eq!(
+        refusal(w.store.delete(&wang, o.id, o.version).await),
+        "not_found"
+    );
+
+    // Only a supervisor assigns, and only to someone who may develop it.
+    assert_eq!(
+        refusal(w.store.assign(&li, o.id, &wang_p, None).await),
+        "forbidden"
+    );
+    assert_eq!(
+        refusal(w.store.assign(&boss, o.id, &exec_p, None).await),
+        "assignee_id:err-assignee-right"
+    );
+    assert_eq!(
+        refusal(w.store.assign(&boss, o.id, &wang_p, Some(1)).await),
+        "stale"
+    );
+    let o = w
+        .store
+        .assign(&boss, o.id, &wang_p, Some(o.version))
+        .await
+        .unwrap();
+    assert_eq!(o.status(), Status::Assigned);
+    assert_eq!(o.assignee_id, wang.actor.user_id);
+    assert!(o.assigned_at.is_some());
+    // Now Wang's: Li no longer sees it, and it is fixed for everyone.
+    assert_eq!(refusal(w.store.get(li.scope, o.id).await), "not_found");
+    let edit = w
+        .store
+        .update(&boss, o.id, &w.draft("改", "1"), o.version)
+        .await;
+    assert_eq!(refusal(edit), "err-opportunity-assigned");
+    assert_eq!(
+        refusal(w.store.delete(&boss, o.id, o.version).await),
+        "err-opportunity-assigned"
+    );
+
+    // Wang plans: the first item starts the development; results need it started.
+    let mine = w.store.get(wang.scope, o.id).await.unwrap();
+    assert_eq!(mine.actions(&wang), vec![kehu_sales::domain::Action::Plan]);
+    let early = w.store.record_result(&wang, o.id, 1, "好", 1).await;
+    assert_eq!(refusal(early), "err-opportunity-not-developing");
+    let by_boss = w
+        .store
+        .add_plan_item(&boss, o.id, &plan_item("2026-12-10", "上门拜访"))
+        .await;
+    assert_eq!(refusal(by_boss), "forbidden");
+    let visit = w
+        .store
+        .add_plan_item(&wang, o.id, &plan_item("2026-12-10", "上门拜访"))
+        .await
+        .unwrap();
+    let call = w
+        .store
+        .add_plan_item(&wang, o.id, &plan_item("2026-12-08", "电话预约"))
+        .await
+        .unwrap();
+    let o = w.store.get(wang.scope, o.id).await.unwrap();
+    assert_eq!(o.status(), Status::Developing);
+    let plan = w.store.plan(wang.scope, o.id).await.unwrap();
+    let todos: Vec<&str> = plan.iter().map(|i| i.todo.as_str()).collect();
+    assert_eq!(todos, ["电话预约", "上门拜访"], "by date");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 9).unwrap();
+    assert!(plan[0].is_overdue(today) && !plan[1].is_overdue(today));
+    assert_eq!(refusal(w.store.plan(li.scope, o.id).await), "not_found");
+
+    // Results: on the item's own version, only on this opportunity's items.
+    let done = w
+        .store
+        .record_result(&wang, o.id, call.id, "约好周四见面", call.version)
+        .await
+        .unwrap();
+    assert_eq!(done.result.as_deref(), Some("约好周四见面"));
+    assert!(!done.is_overdue(today));
+    let again = w
+        .store
+        .record_result(&wang, o.id, call.id, "x", call.version)
+        .await;
+    assert_eq!(refusal(again), "stale");
+    let other = w
+        .store
+        .create(&li, &w.draft("另一个机会", ""))
+        .await
+        .unwrap();
+    let wrong = w.store.record_result(&wang, o.id, 999_999, "x", 1).await;
+    assert_eq!(refusal(wrong), "not_found");
+    let by_li = w.store.record_result(&li, o.id, visit.id, "x", 1).await;
+    assert_eq!(refusal(by_li), "not_found", "out of Li's scope");
+
+    // The deal is lost: closed for good, with its reason.
+    let o = w.store.fail(&wang, o.id, "价格太高", None).await.unwrap();
+    assert_eq!(o.status(), Status::Failure);
+    assert_eq!(o.failure_reason.as_deref(), Some("价格太高"));
+    assert!(o.closed_at.is_some());
+    let late = w
+        .store
+        .add_plan_item(&wang, o.id, &plan_item("2026-12-20", "再试一次"))
+        .await;
+    assert_eq!(refusal(late), "err-opportunity-closed");
+    assert_eq!(
+        refusal(w.store.assign(&boss, o.id, &li_p, None).await),
+        "err-opportunity-closed"
+    );
+
+    // Every change is in the audit log, the assignment with who had it before and after.
+    let history = w.history(o.id).await;
+    let actions: Vec<&str> = history.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["create", "update", "update", "update", "update"],
+        "created, edited, assigned, developing, lost"
+    );
+    let assigned = &history[2].1;
+    assert_eq!(assigned["owner_id"]["before"], li.actor.user_id.unwrap());
+    assert_eq!(assigned["owner_id"]["after"], wang.actor.user_id.unwrap());
+    assert_eq!(assigned["status"]["after"], "assigned");
+    assert_eq!(history[4].1["failure_reason"]["after"], "价格太高");
+
+    // Lists: the scope, then the filters.
+    let all = |scope, f: OpportunityFilter| {
+        let store = w.store.clone();
+        async move {
+            let l = store.list(scope, &f, PageRequest::default()).await.unwrap();
+            let mut titles: Vec<String> = l.items.into_iter().map(|o| o.title).collect();
+            titles.sort();
+            titles
+        }
+    };
+    assert_eq!(
+        all(li.scope, OpportunityFilter::default()).await,
+        ["另一个机会"]
+    );
+    assert_eq!(
+        all(wang.scope, OpportunityFilter::default()).await,
+        ["广交会采购意向"]
+    );
+    assert_eq!(all(boss.scope, OpportunityFilter::default()).await.len(), 2);
+    let lost = OpportunityFilter {
+        status: Some(Status::Failure),
+        ..OpportunityFilter::default()
+    };
+    assert_eq!(all(boss.scope, lost).await, ["广交会采购意向"]);
+    let big = OpportunityFilter {
+        min_amount: Some(1_000_000),
+        ..OpportunityFilter::default()
+    };
+    assert_eq!(all(boss.scope, big).await, ["广交会采购意向"]);
+    let wangs = OpportunityFilter {
+        assignee_id: wang.actor.user_id,
+        ..OpportunityFilter::default()
+    };
+    assert_eq!(all(boss.scope, wangs).await, ["广交会采购意向"]);
+    // Sorted by amount, the one without an amount first (NULL is the smallest).
+    let by_amount = ListRequest::new(
+        Sort::parse("expected_amount").unwrap(),
+        None,
+        PageRequest::default(),
+    );
+    let l = w
+        .store
+        .list(boss.scope, &OpportunityFilter::default(), by_amount)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = l.items.iter().map(|o| o.id).collect();
+    assert_eq!(ids, [other.id, o.id]);
+    let _: Sort<OpportunitySort> = Sort::parse("-created_at").unwrap();
+}
+
+async fn the_supervisor_closes_and_a_one_person_company_does_everything(b: TestBackend) {
+    let w = world(b).await;
+    let (admin_p, admin) = w.user("owner", "admin").await;
+    let o = w
+        .store
+        .create(&admin, &w.draft("自己的机会", "100"))
+        .await
+        .unwrap();
+    let o = w.store.assign(&admin, o.id, &admin_p, None).await.unwrap();
+    w.store
+        .add_plan_item(&admin, o.id, &plan_item("2026-12-07", "报价"))
+        .await
+        .unwrap();
+    // A failure needs a developing opportunity; reassigning keeps it developing.
+    let o = w.store.assign(&admin, o.id, &admin_p, None).await.unwrap();
+    assert_eq!(o.status(), Status::Developing);
+    let o = w
+        .store
+        .fail(&admin, o.id, "预算取消", Some(o.version))
+        .await
+        .unwrap();
+    assert_eq!(o.status(), Status::Failure);
+    // Deleting is for unassigned ones only, and then it is gone.
+    let gone = w
+        .store
+        .create(&admin, &w.draft("录错了", ""))
+        .await
+        .unwrap();
+    w.store.delete(&admin, gone.id, gone.version).await.unwrap();
+    assert_eq!(
+        refusal(w.store.get(admin.scope, gone.id).await),
+        "not_found"
+    );
+    let history = w.history(gone.id).await;
+    assert_eq!(history.last().map(|(a, _)| a.as_str()), Some("delete"));
+}
+
+common::on_both! {
+    from_a_lead_to_a_lost_deal,
+    the_supervisor_closes_and_a_one_person_company_does_everything,
+}
