@@ -772,23 +772,9 @@ impl CustomerStore {
         actor: &Actor,
     ) -> StoreResult<Customer> {
         let owner = Self::owner_for(scope, d.owner_id, actor)?;
-        let today = Utc::now().with_timezone(&self.utc_offset).date_naive();
+        let today = self.today();
         self.db
-            .write(async |tx| {
-                rows::check_owner(tx, owner).await?;
-                let code = rows::next_code(tx, today).await?;
-                let mut values = draft_values(d);
-                values.extend([
-                    (Customers::Code, Expr::val(code)),
-                    (Customers::OwnerId, Expr::val(owner)),
-                    (Customers::Status, Expr::val(Status::Active.code())),
-                ]);
-                let c = write::create::<Customer>(tx, values, actor, async |tx, id| {
-                    rows::set_tags(tx, id, &d.tags).await
-                })
-                .await?;
-                indexing::customer(tx, c).await
-            })
+            .write(async |tx| create_in(tx, owner, d, actor, today).await)
             .await
     }
 
@@ -966,24 +952,8 @@ impl CustomerStore {
     ) -> StoreResult<Contact> {
         self.db
             .write(async |tx| {
-                let _: Customer = tx
-                    .fetch_found(&by_id(select_live(scope), customer_id))
-                    .await?;
-                let current = primary_of(tx, customer_id).await?;
-                let primary = d.is_primary || current.is_none();
-                if let (true, Some(old)) = (primary, &current) {
-                    set_primary(tx, old, false, actor).await?;
-                }
-                let mut values = contact_values(d);
-                values.extend([
-                    (Contacts::CustomerId, Expr::val(customer_id)),
-                    (Contacts::IsPrimary, Expr::val(primary)),
-                ]);
-                let c = write::create::<Contact>(tx, values, actor, async |tx, id| {
-                    crate::history::link(tx, customer_id, "contact", id).await
-                })
-                .await?;
-                indexing::contact(tx, c).await
+                get_in(tx, scope, customer_id).await?;
+                add_contact_in(tx, customer_id, d, actor).await
             })
             .await
     }
@@ -1054,6 +1024,84 @@ impl CustomerStore {
 
 /// The ids of the customers in `scope` (in the trash or not): what the records of another
 /// module that belong to a customer (orders …) are scoped by (`scope::OwnedVia`).
+/// Creates a customer owned by `owner` within `tx` (another module's transaction: an
+/// opportunity won): the next code of `today`, status `active`, tags, audit entry and search
+/// documents, as [`CustomerStore::create`].
+pub async fn create_in(
+    tx: &mut Tx,
+    owner: i64,
+    d: &CustomerDraft,
+    actor: &Actor,
+    today: NaiveDate,
+) -> StoreResult<Customer> {
+    rows::check_owner(tx, owner).await?;
+    let code = rows::next_code(tx, today).await?;
+    let mut values = draft_values(d);
+    values.extend([
+        (Customers::Code, Expr::val(code)),
+        (Customers::OwnerId, Expr::val(owner)),
+        (Customers::Status, Expr::val(Status::Active.code())),
+    ]);
+    let c = write::create::<Customer>(tx, values, actor, async |tx, id| {
+        rows::set_tags(tx, id, &d.tags).await
+    })
+    .await?;
+    indexing::customer(tx, c).await
+}
+
+/// Customer `id` (not in the trash) if it is in `scope`, read within `tx`.
+pub async fn get_in(tx: &mut Tx, scope: OwnerFilter, id: i64) -> StoreResult<Customer> {
+    tx.fetch_found(&by_id(select_live(scope), id)).await
+}
+
+/// Adds a contact to customer `customer_id` within `tx`, as [`CustomerStore::add_contact`]
+/// (the caller has found the customer in its scope).
+pub async fn add_contact_in(
+    tx: &mut Tx,
+    customer_id: i64,
+    d: &ContactDraft,
+    actor: &Actor,
+) -> StoreResult<Contact> {
+    let current = primary_of(tx, customer_id).await?;
+    let primary = d.is_primary || current.is_none();
+    if let (true, Some(old)) = (primary, &current) {
+        set_primary(tx, old, false, actor).await?;
+    }
+    let mut values = contact_values(d);
+    values.extend([
+        (Contacts::CustomerId, Expr::val(customer_id)),
+        (Contacts::IsPrimary, Expr::val(primary)),
+    ]);
+    let c = write::create::<Contact>(tx, values, actor, async |tx, id| {
+        crate::history::link(tx, customer_id, "contact", id).await
+    })
+    .await?;
+    indexing::contact(tx, c).await
+}
+
+/// A live customer that has `name`, or `phone` (E.164) as its phone or a contact's mobile:
+/// (id, code, name) of each, whoever manages it. What a new customer from outside an import
+/// (an opportunity won) is checked against.
+pub async fn same_name_or_phone(
+    tx: &mut Tx,
+    name: &str,
+    phone: Option<&str>,
+) -> StoreResult<Vec<(i64, String, String)>> {
+    let keys = MatchKeys {
+        names: vec![name.to_owned()],
+        phones: phone.map(str::to_owned).into_iter().collect(),
+        ..MatchKeys::default()
+    };
+    let mut found: Vec<(i64, String, String)> = find_matches(tx, &keys)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.code, m.name))
+        .collect();
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
 pub fn ids_in_scope(scope: OwnerFilter) -> SelectStatement {
     customers(scope)
         .select()
@@ -1423,7 +1471,7 @@ impl CustomerStore {
     }
 
     /// Today in the configured time zone: the day new customer codes carry.
-    pub(crate) fn today(&self) -> NaiveDate {
+    pub fn today(&self) -> NaiveDate {
         Utc::now().with_timezone(&self.utc_offset).date_naive()
     }
 }

@@ -3,9 +3,10 @@
 //! `kehu_domain::opportunity`; this crate parses input ([`domain`]), stores ([`store`]) and
 //! migrates ([`migrations`], versions 2000–2999).
 //!
-//! Work in progress (issue 10): the domain, the tables and the store; the pages, the API, the
-//! pipeline board, the demo data and the customer page's panel come next, and the module is
-//! listed in the binary with them.
+//! Work in progress (issue 10): the domain, the tables and the store (a won opportunity
+//! becomes a customer through the customer module's store, in the same transaction); the
+//! pages, the API, the pipeline board, the demo data and the customer page's panel come next,
+//! and the module is listed in the binary with them.
 
 pub mod domain;
 pub mod migrations;

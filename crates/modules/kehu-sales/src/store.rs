@@ -5,7 +5,11 @@
 //! (`kehu_domain::opportunity`) first, goes through the write kit (version checked, audited)
 //! and moves the status in the same statement.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use kehu_customers::domain::{
+    ContactDraft, ContactInput, CustomerDraft, CustomerInput, DictValues,
+};
+use kehu_customers::store::{self as customer_store, CustomerStore};
 use kehu_domain::opportunity::{self, Action, Status};
 use kehu_domain::policy::OwnerFilter;
 use kehu_domain::{DomainError, Principal, Right};
@@ -221,6 +225,45 @@ fn draft_values(d: &OpportunityDraft) -> Vec<(Opportunities, SimpleExpr)> {
     ]
 }
 
+/// The customer opportunity `o` becomes, and its primary contact: their id.
+async fn new_customer(
+    tx: &mut Tx,
+    o: &Opportunity,
+    dict: &DictValues,
+    actor: &Actor,
+    today: NaiveDate,
+) -> StoreResult<i64> {
+    let owner = o
+        .assignee_id
+        .ok_or(DomainError::NotAllowed("err-opportunity-unassigned"))?;
+    let input = CustomerInput {
+        name: o.prospect_name.clone(),
+        source: o.source.clone().unwrap_or_default(),
+        level: "ordinary".into(),
+        ..CustomerInput::default()
+    };
+    let draft = CustomerDraft::parse(&input, dict)?;
+    let c = customer_store::create_in(tx, owner, &draft, actor, today).await?;
+    if o.contact_name.is_some() || o.contact_phone.is_some() {
+        let phone = o.contact_phone.clone().unwrap_or_default();
+        // Chinese mobile numbers are +86 1…; anything else is an office line.
+        let mobile = phone.starts_with("+861");
+        let contact = ContactInput {
+            name: o
+                .contact_name
+                .clone()
+                .unwrap_or_else(|| o.prospect_name.clone()),
+            mobile: if mobile { phone.clone() } else { String::new() },
+            phone: if mobile { String::new() } else { phone },
+            is_primary: true,
+            ..ContactInput::default()
+        };
+        let d = ContactDraft::parse(&contact)?;
+        customer_store::add_contact_in(tx, c.id, &d, actor).await?;
+    }
+    Ok(c.id)
+}
+
 /// Filters of the opportunity list.
 #[derive(Debug, Clone, Default)]
 pub struct OpportunityFilter {
@@ -336,15 +379,30 @@ impl Keyed<OpportunitySort> for Opportunity {
     }
 }
 
-/// Opportunities and their plans over the application's database.
+/// What closing an opportunity as won came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Won {
+    /// Closed; its `customer_id` is the customer created or linked.
+    Closed(Box<Opportunity>),
+    /// Not closed: customers with the prospect's name or phone exist already (id, code,
+    /// name). Link one of them instead.
+    Exists(Vec<(i64, String, String)>),
+}
+
+/// Opportunities and their plans over the application's database; a won one becomes a
+/// customer through the customer store (its codes carry the day in the configured zone).
 #[derive(Clone, Debug)]
 pub struct OpportunityStore {
     db: Db,
+    customers: CustomerStore,
 }
 
 impl OpportunityStore {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, utc_offset: FixedOffset) -> Self {
+        Self {
+            customers: CustomerStore::new(db.clone(), utc_offset),
+            db,
+        }
     }
 
     /// A new opportunity, unassigned, its creator's.
@@ -504,6 +562,48 @@ impl OpportunityStore {
             .write(async |tx| {
                 Self::allowed(tx, who, id, Action::Record).await?;
                 plan::set_result(tx, id, item_id, result, version, &who.actor).await
+            })
+            .await
+    }
+
+    /// Closes opportunity `id` as won. Without `link`, the customer is created from it in the
+    /// same transaction — the prospect's name, its source, the assignee as account manager,
+    /// level `ordinary` — with the contact as its primary contact; unless a customer with that
+    /// name or phone exists ([`Won::Exists`], nothing written). With `link`, that customer
+    /// (in the caller's scope) is the one it became. A second "won" finds it closed.
+    pub async fn succeed(
+        &self,
+        who: &Acting,
+        id: i64,
+        link: Option<i64>,
+        version: Option<i32>,
+    ) -> StoreResult<Won> {
+        let dict = self.customers.dictionary().await?;
+        let today = self.customers.today();
+        self.db
+            .write(async |tx| {
+                let (before, next) = Self::allowed(tx, who, id, Action::Succeed).await?;
+                let customer_id = match link {
+                    Some(c) => customer_store::get_in(tx, who.scope, c).await?.id,
+                    None => {
+                        let phone = before.contact_phone.as_deref();
+                        let same =
+                            customer_store::same_name_or_phone(tx, &before.prospect_name, phone)
+                                .await?;
+                        if !same.is_empty() {
+                            return Ok(Won::Exists(same));
+                        }
+                        new_customer(tx, &before, &dict, &who.actor, today).await?
+                    }
+                };
+                let values = vec![
+                    (Opportunities::Status, Expr::val(next.code())),
+                    (Opportunities::CustomerId, Expr::val(customer_id)),
+                    (Opportunities::ClosedAt, Expr::val(Utc::now())),
+                ];
+                let v = version.unwrap_or(before.version);
+                let o = write::update(tx, &before, v, values, &who.actor, async |_| Ok(())).await?;
+                Ok(Won::Closed(Box::new(o)))
             })
             .await
     }

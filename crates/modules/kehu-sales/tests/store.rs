@@ -16,7 +16,7 @@ use kehu_domain::{DomainError, Principal};
 use kehu_sales::domain::{
     OpportunityDraft, OpportunityInput, PlanItemDraft, PlanItemInput, Status,
 };
-use kehu_sales::store::{Acting, OpportunityFilter, OpportunitySort, OpportunityStore};
+use kehu_sales::store::{Acting, OpportunityFilter, OpportunitySort, OpportunityStore, Won};
 use kehu_store::audit::{Actor, AuditFilter};
 use kehu_store::page::{ListRequest, Sort};
 use kehu_store::{PageRequest, StoreError};
@@ -31,17 +31,21 @@ struct World {
     app: TestApp,
     store: OpportunityStore,
     dict: DictValues,
+    customers: CustomerStore,
 }
 
 async fn world(backend: TestBackend) -> World {
     let app = app(backend).await;
-    let customers = CustomerStore::new(
-        app.store.db.clone(),
-        chrono::FixedOffset::east_opt(8 * 3600).unwrap(),
-    );
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let customers = CustomerStore::new(app.store.db.clone(), offset);
     let dict = customers.dictionary().await.unwrap();
-    let store = OpportunityStore::new(app.store.db.clone());
-    World { app, store, dict }
+    let store = OpportunityStore::new(app.store.db.clone(), offset);
+    World {
+        app,
+        store,
+        dict,
+        customers,
+    }
 }
 
 impl World {
@@ -64,6 +68,17 @@ impl World {
             ..OpportunityInput::default()
         };
         OpportunityDraft::parse(&input, &self.dict).unwrap()
+    }
+
+    /// An opportunity of `boss`'s given to `to` and in development.
+    async fn developing(&self, boss: &Acting, to: &(Principal, Acting), prospect: &str) -> i64 {
+        let mut d = self.draft("采购意向", "50000");
+        d.prospect_name = prospect.into();
+        let o = self.store.create(boss, &d).await.unwrap();
+        self.store.assign(boss, o.id, &to.0, None).await.unwrap();
+        let item = plan_item("2026-12-08", "报价");
+        self.store.add_plan_item(&to.1, o.id, &item).await.unwrap();
+        o.id
     }
 
     /// The audit log's actions on opportunity `id`, oldest first.
@@ -348,7 +363,115 @@ async fn the_supervisor_closes_and_a_one_person_company_does_everything(b: TestB
     assert_eq!(history.last().map(|(a, _)| a.as_str()), Some("delete"));
 }
 
+async fn a_won_deal_becomes_the_managers_customer_once(b: TestBackend) {
+    let w = world(b).await;
+    let (_, boss) = w.user("boss", "sales_supervisor").await;
+    let wang = w.user("wang", "account_manager").await;
+    let li = w.user("li", "account_manager").await;
+    let id = w.developing(&boss, &wang, "华强电子").await;
+
+    // Won: the customer is Wang's, from the opportunity, with its contact as primary.
+    let Won::Closed(o) = w.store.succeed(&wang.1, id, None, None).await.unwrap() else {
+        panic!("no customer was in the way")
+    };
+    assert_eq!(o.status(), Status::Success);
+    assert!(o.closed_at.is_some());
+    let customer_id = o.customer_id.expect("linked");
+    let c = w.customers.get(wang.1.scope, customer_id).await.unwrap();
+    assert_eq!(c.name, "华强电子");
+    assert_eq!(c.owner_id, wang.0.user_id);
+    assert_eq!(c.source.as_deref(), Some("trade_fair"));
+    assert_eq!(c.level.as_deref(), Some("ordinary"));
+    assert!(c.code.starts_with("KH"), "{}", c.code);
+    let contacts = w
+        .customers
+        .contacts_of(wang.1.scope, customer_id)
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].name, "张三");
+    assert_eq!(contacts[0].mobile.as_deref(), Some("+8613800138000"));
+    assert!(contacts[0].is_primary);
+
+    // A second click finds it closed: still one customer of that name.
+    let again = w.store.succeed(&wang.1, id, None, None).await;
+    assert_eq!(refusal(again), "err-opportunity-closed");
+    let same = |name: &'static str| {
+        let customers = w.customers.clone();
+        let scope = boss.scope;
+        async move {
+            let f = kehu_customers::store::CustomerFilter {
+                q: Some(name.into()),
+                ..Default::default()
+            };
+            let l = customers
+                .list(scope, &f, PageRequest::default())
+                .await
+                .unwrap();
+            l.items.into_iter().filter(|c| c.name == name).count()
+        }
+    };
+    assert_eq!(same("华强电子").await, 1);
+
+    // Another lead from the same company: refused with the customer in the way, nothing
+    // written; then linked to it.
+    let second = w.developing(&boss, &wang, "华强电子").await;
+    let Won::Exists(found) = w.store.succeed(&wang.1, second, None, None).await.unwrap() else {
+        panic!("the existing customer was not found")
+    };
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].0, found[0].2.as_str()), (customer_id, "华强电子"));
+    let still = w.store.get(wang.1.scope, second).await.unwrap();
+    assert_eq!(
+        (still.status(), still.customer_id),
+        (Status::Developing, None)
+    );
+    assert_eq!(same("华强电子").await, 1);
+    // Only a customer the closer may see can be linked.
+    let lis = w
+        .customers
+        .create(
+            li.1.scope,
+            &kehu_customers::domain::CustomerDraft::parse(
+                &kehu_customers::domain::CustomerInput {
+                    name: "李的客户".into(),
+                    ..Default::default()
+                },
+                &w.dict,
+            )
+            .unwrap(),
+            &li.1.actor,
+        )
+        .await
+        .unwrap();
+    let foreign = w.store.succeed(&wang.1, second, Some(lis.id), None).await;
+    assert_eq!(refusal(foreign), "not_found");
+    let Won::Closed(o) = w
+        .store
+        .succeed(&wang.1, second, Some(customer_id), Some(still.version))
+        .await
+        .unwrap()
+    else {
+        panic!("linking closes it")
+    };
+    assert_eq!(o.customer_id, Some(customer_id));
+
+    // The same phone under another name is the same customer too.
+    let third = w.developing(&boss, &wang, "华强电子深圳分公司").await;
+    let r = w.store.succeed(&wang.1, third, None, None).await.unwrap();
+    assert!(
+        matches!(r, Won::Exists(ref f) if f[0].0 == customer_id),
+        "{r:?}"
+    );
+    // Someone with no part in it cannot close it.
+    assert_eq!(
+        refusal(w.store.succeed(&li.1, third, None, None).await),
+        "not_found"
+    );
+}
+
 common::on_both! {
     from_a_lead_to_a_lost_deal,
     the_supervisor_closes_and_a_one_person_company_does_everything,
+    a_won_deal_becomes_the_managers_customer_once,
 }
