@@ -70,10 +70,25 @@ impl World {
         OpportunityDraft::parse(&input, &self.dict).unwrap()
     }
 
-    /// An opportunity of `boss`'s given to `to` and in development.
+    /// An opportunity of `boss`'s about `prospect`, its contact's phone 13800138000, given to
+    /// `to` and in development.
     async fn developing(&self, boss: &Acting, to: &(Principal, Acting), prospect: &str) -> i64 {
+        self.developing_with(boss, to, prospect, false).await
+    }
+
+    /// [`Self::developing`], without the contact's phone when `no_phone`.
+    async fn developing_with(
+        &self,
+        boss: &Acting,
+        to: &(Principal, Acting),
+        prospect: &str,
+        no_phone: bool,
+    ) -> i64 {
         let mut d = self.draft("采购意向", "50000");
         d.prospect_name = prospect.into();
+        if no_phone {
+            d.contact_phone = None;
+        }
         let o = self.store.create(boss, &d).await.unwrap();
         self.store.assign(boss, o.id, &to.0, None).await.unwrap();
         let item = plan_item("2026-12-08", "报价");
@@ -470,8 +485,52 @@ async fn a_won_deal_becomes_the_managers_customer_once(b: TestBackend) {
     );
 }
 
+/// Two "won" clicks at the same moment (a double submit, two tabs): one customer, one close.
+/// On PostgreSQL the second transaction really races (it loses on the version and its
+/// customer is rolled back); SQLite's writes take turns (the second finds it closed).
+async fn two_won_clicks_at_once_make_one_customer(b: TestBackend) {
+    let w = world(b).await;
+    let (_, boss) = w.user("boss", "sales_supervisor").await;
+    let wang = w.user("wang", "account_manager").await;
+    for round in 0..5 {
+        let prospect = format!("同时点击{round}");
+        let id = w.developing_with(&boss, &wang, &prospect, true).await;
+        let (a, b) = tokio::join!(
+            w.store.succeed(&wang.1, id, None, None),
+            w.store.succeed(&boss, id, None, None)
+        );
+        let closed = [&a, &b]
+            .iter()
+            .filter(|r| matches!(r, Ok(Won::Closed(_))))
+            .count();
+        assert_eq!(closed, 1, "round {round}: {a:?} / {b:?}");
+        for r in [a, b] {
+            if !matches!(r, Ok(Won::Closed(_))) {
+                let why = refusal(r);
+                assert!(
+                    why == "err-opportunity-closed" || why == "stale",
+                    "round {round}: {why}"
+                );
+            }
+        }
+        let f = kehu_customers::store::CustomerFilter {
+            q: Some(prospect.clone()),
+            ..Default::default()
+        };
+        let l = w
+            .customers
+            .list(boss.scope, &f, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(l.items.len(), 1, "round {round}: one customer");
+        let o = w.store.get(boss.scope, id).await.unwrap();
+        assert_eq!(o.customer_id, Some(l.items[0].id));
+    }
+}
+
 common::on_both! {
     from_a_lead_to_a_lost_deal,
     the_supervisor_closes_and_a_one_person_company_does_everything,
     a_won_deal_becomes_the_managers_customer_once,
+    two_won_clicks_at_once_make_one_customer,
 }
