@@ -57,13 +57,12 @@ impl Patterns {
         let mut index = vec![0_u32; observations.len()];
         let mut last_key = None;
         for &(frequency, recency, t, i) in &keyed {
-            let o = &observations[i as usize];
             let k = (frequency, recency, t);
             if last_key != Some(k) {
                 patterns.push(Pattern {
-                    x: f64::from(o.frequency),
-                    recency: o.recency,
-                    t: o.t,
+                    x: f64::from(frequency),
+                    recency: f64::from_bits(recency),
+                    t: f64::from_bits(t),
                     count: 0.0,
                 });
                 last_key = Some(k);

@@ -149,11 +149,16 @@ fn modules() -> anyhow::Result<Modules> {
 
 /// Opens the database with every module's migrations and seed.
 async fn open(config: &Config) -> anyhow::Result<Store> {
+    open_with(&modules()?, config).await
+}
+
+/// [`open`] with the modules already listed.
+async fn open_with(modules: &Modules, config: &Config) -> anyhow::Result<Store> {
     if config.db_url().starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
     }
-    modules()?.open_store(config).await
+    modules.open_store(config).await
 }
 
 /// The password for a CLI-created account: KEHU_USER_PASSWORD, or a generated one to print.
@@ -197,7 +202,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Import(ImportArgs { what, flags }) => {
             let modules = modules()?;
             let kind = crate::import::kind(&modules.imports(), &what)?;
-            let store = open(&config).await?;
+            let store = open_with(&modules, &config).await?;
             let state = kehu_web::AppState::with_modules(store, config, &modules);
             crate::import::run(&state, kind, &flags).await
         }

@@ -1022,8 +1022,6 @@ impl CustomerStore {
     }
 }
 
-/// The ids of the customers in `scope` (in the trash or not): what the records of another
-/// module that belong to a customer (orders …) are scoped by (`scope::OwnedVia`).
 /// Creates a customer owned by `owner` within `tx` (another module's transaction: an
 /// opportunity won): the next code of `today`, status `active`, tags, audit entry and search
 /// documents, as [`CustomerStore::create`].
@@ -1102,6 +1100,8 @@ pub async fn same_name_or_phone(
     Ok(found)
 }
 
+/// The ids of the customers in `scope` (in the trash or not): what the records of another
+/// module that belong to a customer (orders …) are scoped by (`scope::OwnedVia`).
 pub fn ids_in_scope(scope: OwnerFilter) -> SelectStatement {
     customers(scope)
         .select()

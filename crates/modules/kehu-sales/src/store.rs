@@ -379,6 +379,19 @@ impl Keyed<OpportunitySort> for Opportunity {
     }
 }
 
+/// Sets `values` on `before` as `who`, audited, if it still has `version` (the client's, or
+/// the one just read in this transaction when the client sent none).
+async fn change(
+    tx: &mut Tx,
+    who: &Acting,
+    before: &Opportunity,
+    version: Option<i32>,
+    values: Vec<(Opportunities, SimpleExpr)>,
+) -> StoreResult<Opportunity> {
+    let v = version.unwrap_or(before.version);
+    write::update(tx, before, v, values, &who.actor, async |_| Ok(())).await
+}
+
 /// What closing an opportunity as won came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Won {
@@ -436,10 +449,7 @@ impl OpportunityStore {
     ) -> StoreResult<Listing<Opportunity>> {
         let mut q = select_opportunities(scope);
         f.apply(&mut q);
-        let mut count = opportunities(scope)
-            .select()
-            .expr(Expr::cust("1"))
-            .to_owned();
+        let mut count = in_scope(scope).expr(Expr::cust("1")).to_owned();
         f.apply(&mut count);
         let id = Expr::col((Opportunities::Table, Opportunities::Id));
         page::fetch(&self.db, &q, count, id, &req.into(), None).await
@@ -515,8 +525,7 @@ impl OpportunityStore {
                     (Opportunities::OwnerId, Expr::val(assignee.user_id)),
                     (Opportunities::AssignedAt, Expr::val(Utc::now())),
                 ];
-                let v = version.unwrap_or(before.version);
-                write::update(tx, &before, v, values, &who.actor, async |_| Ok(())).await
+                change(tx, who, &before, version, values).await
             })
             .await
     }
@@ -534,8 +543,7 @@ impl OpportunityStore {
                 let (before, next) = Self::allowed(tx, who, id, Action::Plan).await?;
                 if next != before.status() {
                     let status = vec![(Opportunities::Status, Expr::val(next.code()))];
-                    let v = before.version;
-                    write::update(tx, &before, v, status, &who.actor, async |_| Ok(())).await?;
+                    change(tx, who, &before, None, status).await?;
                 }
                 plan::insert(tx, id, d, &who.actor).await
             })
@@ -601,8 +609,7 @@ impl OpportunityStore {
                     (Opportunities::CustomerId, Expr::val(customer_id)),
                     (Opportunities::ClosedAt, Expr::val(Utc::now())),
                 ];
-                let v = version.unwrap_or(before.version);
-                let o = write::update(tx, &before, v, values, &who.actor, async |_| Ok(())).await?;
+                let o = change(tx, who, &before, version, values).await?;
                 Ok(Won::Closed(Box::new(o)))
             })
             .await
@@ -624,8 +631,7 @@ impl OpportunityStore {
                     (Opportunities::FailureReason, Expr::val(reason)),
                     (Opportunities::ClosedAt, Expr::val(Utc::now())),
                 ];
-                let v = version.unwrap_or(before.version);
-                write::update(tx, &before, v, values, &who.actor, async |_| Ok(())).await
+                change(tx, who, &before, version, values).await
             })
             .await
     }
