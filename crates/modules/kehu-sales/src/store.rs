@@ -456,16 +456,19 @@ impl OpportunityStore {
     }
 
     /// Reads opportunity `id` in the caller's scope within `tx` and asks the workflow whether
-    /// `action` may be taken: the status it leads to.
+    /// `action` may be taken: the status it leads to. The row is read for update, so the
+    /// changes of one opportunity take turns (on PostgreSQL; SQLite's writes always do): a
+    /// second "won" at the same moment waits and finds it closed, rather than deciding on the
+    /// state the first is changing.
     async fn allowed(
         tx: &mut Tx,
         who: &Acting,
         id: i64,
         action: Action,
     ) -> StoreResult<(Opportunity, Status)> {
-        let o: Opportunity = tx
-            .fetch_found(&by_id(select_opportunities(who.scope), id))
-            .await?;
+        let mut q = by_id(select_opportunities(who.scope), id);
+        q.lock_exclusive();
+        let o: Opportunity = tx.fetch_found(&q).await?;
         let next = o.workflow().allows(action, who.workflow())?;
         Ok((o, next))
     }

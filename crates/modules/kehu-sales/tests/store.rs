@@ -485,9 +485,8 @@ async fn a_won_deal_becomes_the_managers_customer_once(b: TestBackend) {
     );
 }
 
-/// Two "won" clicks at the same moment (a double submit, two tabs): one customer, one close.
-/// On PostgreSQL the second transaction really races (it loses on the version and its
-/// customer is rolled back); SQLite's writes take turns (the second finds it closed).
+/// Two "won" clicks at the same moment (a double submit, two tabs): one customer, one close;
+/// the other click finds it closed (or, had it read before the first, stale).
 async fn two_won_clicks_at_once_make_one_customer(b: TestBackend) {
     let w = world(b).await;
     let (_, boss) = w.user("boss", "sales_supervisor").await;
