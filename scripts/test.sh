@@ -193,15 +193,12 @@ elif (( others > 0 )); then
     echo "leaving $leftovers kehu_t_* schemas alone: $others other connection(s) to the test database"
 else
     echo "dropping $leftovers leftover kehu_t_* schemas"
+    # One transaction per schema: dropping dozens at once runs out of the lock table
+    # (max_locks_per_transaction) after a few interrupted runs.
     psql "$pg_url" -v ON_ERROR_STOP=1 -qAt >/dev/null <<'SQL'
 SET client_min_messages TO warning;
-DO $$
-DECLARE s text;
-BEGIN
-    FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'kehu\_t\_%' LOOP
-        EXECUTE format('DROP SCHEMA %I CASCADE', s);
-    END LOOP;
-END $$;
+SELECT format('DROP SCHEMA %I CASCADE', nspname) FROM pg_namespace
+ WHERE nspname LIKE 'kehu\_t\_%' \gexec
 SQL
 fi
 export KEHU_TEST_POSTGRES_URL=$pg_url
