@@ -166,6 +166,10 @@ pub const OWNED_STORES: &[OwnedStore] = &[
         iden: "Opportunities",
         module: "modules/kehu-sales/src/store.rs",
     },
+    OwnedStore {
+        iden: "OpportunityTotals",
+        module: "modules/kehu-sales/src/pipeline.rs",
+    },
 ];
 
 /// Tables owned through a parent (a customer's interactions belong to the customer's manager),

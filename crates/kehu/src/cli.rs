@@ -144,6 +144,7 @@ fn modules() -> anyhow::Result<Modules> {
     let mut modules = kehu_web::platform::modules();
     modules.push(kehu_customers::module());
     modules.push(kehu_orders::module());
+    modules.push(kehu_sales::module());
     Modules::new(modules)
 }
 

@@ -577,3 +577,10 @@ customers-import = Import
 customers-export-csv = Export CSV
 customers-export-xlsx = Export Excel
 contacts-export-vcf = Export contacts as vCard
+
+## sales
+nav-opportunities = Opportunities
+nav-pipeline = Pipeline
+opportunities-of-customer = Opportunities
+plan-due-title = Plan items due today and overdue
+err-customer-has-opportunities = This customer came from or is linked to a sales opportunity; deleting it for good would lose the sales record. Leave it in the trash.

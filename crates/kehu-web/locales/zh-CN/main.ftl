@@ -577,3 +577,10 @@ customers-import = 导入
 customers-export-csv = 导出 CSV
 customers-export-xlsx = 导出 Excel
 contacts-export-vcf = 导出联系人 vCard
+
+## sales
+nav-opportunities = 销售机会
+nav-pipeline = 销售漏斗
+opportunities-of-customer = 销售机会
+plan-due-title = 今日及逾期的开发计划
+err-customer-has-opportunities = 该客户由销售机会转化或与之关联，彻底删除会丢失销售记录。请将其留在回收站。

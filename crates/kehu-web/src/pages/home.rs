@@ -11,6 +11,7 @@ use kehu_store::tokens::TokenFilter;
 
 use crate::context::PageUser;
 use crate::error::PageError;
+use crate::module::{Panel, record_panels};
 use crate::state::AppState;
 use crate::views::{Chrome, render, when};
 
@@ -32,6 +33,9 @@ struct HomePage {
     cards: Vec<Card>,
     last_login: String,
     rights: Vec<String>,
+    /// What the modules put on the home page (`RecordPanel`s of record `home`, rendered for
+    /// the user's own id): e.g. the plan items due.
+    panels: Vec<Panel>,
 }
 
 async fn home(
@@ -86,12 +90,14 @@ async fn home(
         value: i64::try_from(live).unwrap_or(0),
         href: "/profile",
     });
+    let panels = record_panels(&state, &user, &ctx, "home", user.user_id).await?;
     let me = s.users.get(user.user_id).await?;
     let page = HomePage {
         last_login: me.last_login_at.map(|t| when(&tr, &t)).unwrap_or_default(),
         rights: user.rights.iter().map(|r| tr.t(&r.label_key())).collect(),
         c: Chrome::new(&ctx, "/"),
         cards,
+        panels,
     };
     render(&page)
 }

@@ -2,9 +2,9 @@
 //! index ending in the id (the list kit's tie-breaker). Never edit a shipped one.
 
 use kehu_store::migrations::{Ddl, Migration, audited, id_col, index};
-use sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table};
+use sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
 
-use crate::schema::{Opportunities as O, PlanItems as P};
+use crate::schema::{Opportunities as O, OpportunityTotals as T, PlanItems as P};
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 2000,
@@ -84,9 +84,26 @@ fn sales() -> Vec<Ddl> {
         P::Version,
     );
 
+    let totals = Table::create()
+        .table(T::Table)
+        .col(ColumnDef::new(T::OwnerId).big_integer().not_null())
+        .col(ColumnDef::new(T::Status).string_len(16).not_null())
+        .col(ColumnDef::new(T::Currency).string_len(3).not_null())
+        .col(ColumnDef::new(T::Count).big_integer().not_null())
+        .col(ColumnDef::new(T::Amount).big_integer().not_null())
+        .col(ColumnDef::new(T::Weighted).big_integer().not_null())
+        .primary_key(
+            Index::create()
+                .col(T::OwnerId)
+                .col(T::Status)
+                .col(T::Currency),
+        )
+        .to_owned();
+
     vec![
         Ddl::Table(opportunities),
         Ddl::Table(plan),
+        Ddl::Table(totals),
         // The list's default sort (newest first) and its filters, each ending in the id; the
         // data scope (owner) first where a manager's list reads it.
         index(
@@ -119,7 +136,18 @@ fn sales() -> Vec<Ddl> {
             O::Table,
             &[&O::ExpectedCloseDate, &O::Id],
         ),
-        index("ix_opportunities_customer", O::Table, &[&O::CustomerId]),
+        // A manager's board column and status filter: their opportunities of one status.
+        index(
+            "ix_opportunities_owner_status_created",
+            O::Table,
+            &[&O::OwnerId, &O::Status, &O::CreatedAt, &O::Id],
+        ),
+        // The customer page's opportunities.
+        index(
+            "ix_opportunities_customer",
+            O::Table,
+            &[&O::CustomerId, &O::CreatedAt, &O::Id],
+        ),
         // A plan in date order; the home page's due and overdue items.
         index(
             "ix_plan_items_opportunity",

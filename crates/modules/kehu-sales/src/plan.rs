@@ -132,3 +132,54 @@ pub(crate) async fn set_result(
     let values = vec![(PlanItems::Result, Expr::val(result))];
     write::update(tx, &before, version, values, actor, async |_| Ok(())).await
 }
+
+/// A plan item to carry out, with its opportunity's title.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DueItem {
+    pub id: i64,
+    pub opportunity_id: i64,
+    pub opportunity_title: String,
+    pub date: NaiveDate,
+    pub todo: String,
+}
+
+impl DueItem {
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.date < today
+    }
+}
+
+/// The items without a result dated on or before `today` of the opportunities in `mine` (a
+/// user's own records) being developed, oldest first (`n` of them), and how many there are.
+pub(crate) async fn due(
+    db: &Db,
+    mine: OwnerFilter,
+    today: NaiveDate,
+    n: u64,
+) -> StoreResult<(Vec<DueItem>, u64)> {
+    let col = |c: PlanItems| (PlanItems::Table, c);
+    let mut q = store::developing_in_scope(mine);
+    q.inner_join(
+        PlanItems::Table,
+        Expr::col(col(PlanItems::OpportunityId)).eq(store::id_column()),
+    )
+    .and_where(Expr::col(col(PlanItems::Result)).is_null())
+    .and_where(Expr::col(col(PlanItems::Date)).lte(today));
+    let mut count = q.clone();
+    count.expr(Expr::col(col(PlanItems::Id)).count());
+    q.columns(
+        [
+            PlanItems::Id,
+            PlanItems::OpportunityId,
+            PlanItems::Date,
+            PlanItems::Todo,
+        ]
+        .map(col),
+    )
+    .order_by(col(PlanItems::Date), sea_query::Order::Asc)
+    .order_by(col(PlanItems::Id), sea_query::Order::Asc)
+    .limit(n);
+    let items = db.fetch_all(&q).await?;
+    let (total,): (i64,) = db.fetch_one(&count).await?;
+    Ok((items, u64::try_from(total).unwrap_or(0)))
+}

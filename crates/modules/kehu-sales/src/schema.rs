@@ -58,3 +58,19 @@ pub enum PlanItems {
     UpdatedBy,
     Version,
 }
+
+/// The pipeline's running totals: per owner, status and currency, how many opportunities and
+/// their summed and weighted expected amounts, kept in the transaction of every change to an
+/// opportunity, so the board reads a few rows per owner instead of every opportunity.
+#[derive(Iden, Clone, Copy)]
+pub enum OpportunityTotals {
+    Table,
+    OwnerId,
+    Status,
+    Currency,
+    Count,
+    /// Fen.
+    Amount,
+    /// Σ fen × success rate (percent): divided by 100, the weighted amount.
+    Weighted,
+}

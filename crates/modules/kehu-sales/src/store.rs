@@ -17,12 +17,14 @@ use kehu_store::StoreResult;
 use kehu_store::audit::Actor;
 use kehu_store::db::{Db, Tx};
 use kehu_store::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
+use kehu_store::schema::Users;
 use kehu_store::scope::{Owned, Scoped};
-use kehu_store::write::{self, Record, Table};
+use kehu_store::write::{self, DependentsCount, Record, Table};
 use sea_query::{Expr, ExprTrait, SelectStatement, SimpleExpr};
 use serde::Serialize;
 
 use crate::domain::{OpportunityDraft, PlanItemDraft};
+use crate::pipeline::{self, Share, StageTotal};
 use crate::plan::{self, PlanItem};
 use crate::schema::Opportunities;
 
@@ -82,6 +84,8 @@ pub struct Opportunity {
     pub expected_close_date: Option<NaiveDate>,
     pub status: String,
     pub owner_id: i64,
+    /// Whose it is now (the creator until it is assigned, then the assignee).
+    pub owner_name: String,
     pub assignee_id: Option<i64>,
     pub assigned_at: Option<DateTime<Utc>>,
     pub failure_reason: Option<String>,
@@ -104,6 +108,17 @@ impl Opportunity {
             status: self.status(),
             created_by: self.created_by.unwrap_or(0),
             assignee: self.assignee_id,
+        }
+    }
+
+    /// Its share of the pipeline's totals.
+    fn share(&self) -> Share {
+        Share {
+            owner_id: self.owner_id,
+            status: self.status.clone(),
+            currency: self.currency.clone(),
+            amount: self.expected_amount.unwrap_or(0),
+            rate: self.success_rate,
         }
     }
 
@@ -138,15 +153,39 @@ const COLUMNS: &[Opportunities] = &[
     Opportunities::Version,
 ];
 
+/// Opportunities in `scope` with their owner's name.
 fn select_opportunities(scope: OwnerFilter) -> SelectStatement {
     let mut q = opportunities(scope).select();
-    q.columns(COLUMNS.iter().map(|c| (Opportunities::Table, *c)));
+    q.columns(COLUMNS.iter().map(|c| (Opportunities::Table, *c)))
+        .expr_as(
+            Expr::col((Users::Table, Users::DisplayName)),
+            sea_query::Alias::new("owner_name"),
+        )
+        .inner_join(
+            Users::Table,
+            Expr::col((Users::Table, Users::Id))
+                .equals((Opportunities::Table, Opportunities::OwnerId)),
+        );
     q
 }
 
 /// The opportunities in `scope`, for the plan items' store to join its table onto.
 pub(crate) fn in_scope(scope: OwnerFilter) -> SelectStatement {
     opportunities(scope).select()
+}
+
+/// The opportunities in `scope` being developed, with their title as `opportunity_title`:
+/// whose plan items are to be carried out.
+pub(crate) fn developing_in_scope(scope: OwnerFilter) -> SelectStatement {
+    let mut q = in_scope(scope);
+    q.expr_as(
+        Expr::col((Opportunities::Table, Opportunities::Title)),
+        sea_query::Alias::new("opportunity_title"),
+    )
+    .and_where(
+        Expr::col((Opportunities::Table, Opportunities::Status)).eq(Status::Developing.code()),
+    );
+    q
 }
 
 /// The opportunity's id column, for the join.
@@ -271,6 +310,11 @@ pub struct OpportunityFilter {
     /// A value of the dictionary `opportunity_source`.
     pub source: Option<String>,
     pub assignee_id: Option<i64>,
+    /// Whose they are now ("mine": the ones a user entered, until assigned, and those given
+    /// to them).
+    pub owner_id: Option<i64>,
+    /// The customer they became or were linked to.
+    pub customer_id: Option<i64>,
     /// Created at or after.
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
@@ -291,6 +335,12 @@ impl OpportunityFilter {
         }
         if let Some(a) = self.assignee_id {
             q.and_where(col(Opportunities::AssigneeId).eq(a));
+        }
+        if let Some(o) = self.owner_id {
+            q.and_where(col(Opportunities::OwnerId).eq(o));
+        }
+        if let Some(c) = self.customer_id {
+            q.and_where(col(Opportunities::CustomerId).eq(c));
         }
         if let Some(t) = self.created_from {
             q.and_where(col(Opportunities::CreatedAt).gte(t));
@@ -389,7 +439,9 @@ async fn change(
     values: Vec<(Opportunities, SimpleExpr)>,
 ) -> StoreResult<Opportunity> {
     let v = version.unwrap_or(before.version);
-    write::update(tx, before, v, values, &who.actor, async |_| Ok(())).await
+    let after = write::update(tx, before, v, values, &who.actor, async |_| Ok(())).await?;
+    pipeline::shift(tx, Some(&before.share()), Some(&after.share())).await?;
+    Ok(after)
 }
 
 /// What closing an opportunity as won came to.
@@ -428,7 +480,10 @@ impl OpportunityStore {
                     (Opportunities::Status, Expr::val(Status::Unassigned.code())),
                     (Opportunities::OwnerId, Expr::val(owner)),
                 ]);
-                write::create::<Opportunity>(tx, values, &who.actor, async |_, _| Ok(())).await
+                let o = write::create::<Opportunity>(tx, values, &who.actor, async |_, _| Ok(()))
+                    .await?;
+                pipeline::shift(tx, None, Some(&o.share())).await?;
+                Ok(o)
             })
             .await
     }
@@ -437,6 +492,70 @@ impl OpportunityStore {
     pub async fn get(&self, scope: OwnerFilter, id: i64) -> StoreResult<Opportunity> {
         self.db
             .fetch_found(&by_id(select_opportunities(scope), id))
+            .await
+    }
+
+    /// The pipeline of the opportunities in `scope`: per status and currency, how many and
+    /// their summed and weighted expected amounts (from the running totals).
+    pub async fn pipeline(&self, scope: OwnerFilter) -> StoreResult<Vec<StageTotal>> {
+        pipeline::read(&self.db, scope).await
+    }
+
+    /// The newest `n` opportunities of `status` in `scope` (a column of the board).
+    pub async fn newest(
+        &self,
+        scope: OwnerFilter,
+        status: Status,
+        n: u64,
+    ) -> StoreResult<Vec<Opportunity>> {
+        let mut q = select_opportunities(scope);
+        let col = |c: Opportunities| (Opportunities::Table, c);
+        q.and_where(Expr::col(col(Opportunities::Status)).eq(status.code()))
+            .order_by(col(Opportunities::CreatedAt), sea_query::Order::Desc)
+            .order_by(col(Opportunities::Id), sea_query::Order::Desc)
+            .limit(n);
+        Ok(self.db.fetch_all(&q).await?)
+    }
+
+    /// The plan items not carried out, due on or before `today`, of the opportunities being
+    /// developed in `mine` (`Principal::own_records`: what a user is to do themselves): the
+    /// oldest `n` first, and how many there are.
+    pub async fn due(
+        &self,
+        mine: OwnerFilter,
+        today: NaiveDate,
+        n: u64,
+    ) -> StoreResult<(Vec<plan::DueItem>, u64)> {
+        plan::due(&self.db, mine, today, n).await
+    }
+
+    /// Today in the configured time zone (plan items' days).
+    pub fn today(&self) -> NaiveDate {
+        self.customers.today()
+    }
+
+    /// Recounts the pipeline's totals from the opportunities, after rows were written around
+    /// the store (`kehu demo`'s bulk load).
+    pub async fn rebuild_totals(&self) -> StoreResult<()> {
+        let col = |c: Opportunities| Expr::col((Opportunities::Table, c));
+        let amount = Expr::cust("COALESCE(expected_amount, 0)");
+        let mut sums = in_scope(OwnerFilter::system());
+        sums.expr(col(Opportunities::OwnerId))
+            .expr(col(Opportunities::Status))
+            .expr(col(Opportunities::Currency))
+            .expr(col(Opportunities::Id).count())
+            .expr(amount.clone().sum().cast_as("BIGINT"))
+            .expr(
+                amount
+                    .mul(col(Opportunities::SuccessRate))
+                    .sum()
+                    .cast_as("BIGINT"),
+            )
+            .group_by_col((Opportunities::Table, Opportunities::OwnerId))
+            .group_by_col((Opportunities::Table, Opportunities::Status))
+            .group_by_col((Opportunities::Table, Opportunities::Currency));
+        self.db
+            .write(async |tx| pipeline::rebuild(tx, sums.clone()).await)
             .await
     }
 
@@ -484,15 +603,7 @@ impl OpportunityStore {
         self.db
             .write(async |tx| {
                 let (before, _) = Self::allowed(tx, who, id, Action::Edit).await?;
-                write::update(
-                    tx,
-                    &before,
-                    version,
-                    draft_values(d),
-                    &who.actor,
-                    async |_| Ok(()),
-                )
-                .await
+                change(tx, who, &before, Some(version), draft_values(d)).await
             })
             .await
     }
@@ -502,7 +613,8 @@ impl OpportunityStore {
         self.db
             .write(async |tx| {
                 let (before, _) = Self::allowed(tx, who, id, Action::Delete).await?;
-                write::delete(tx, &before, version, &who.actor).await
+                write::delete(tx, &before, version, &who.actor).await?;
+                pipeline::shift(tx, Some(&before.share()), None).await
             })
             .await
     }
@@ -638,4 +750,18 @@ impl OpportunityStore {
             })
             .await
     }
+}
+
+/// How many opportunities became or were linked to customer `customer_id`: while it has
+/// any, it cannot be deleted for good (the pipeline's history would lose its result).
+pub fn opportunities_of_customer(tx: &mut Tx, customer_id: i64) -> DependentsCount<'_> {
+    Box::pin(async move {
+        let q = opportunities(OwnerFilter::system())
+            .select()
+            .expr(Expr::col((Opportunities::Table, Opportunities::Id)).count())
+            .and_where(Expr::col((Opportunities::Table, Opportunities::CustomerId)).eq(customer_id))
+            .to_owned();
+        let (n,): (i64,) = tx.fetch_one(&q).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    })
 }

@@ -1,0 +1,1 @@
+//! The demo company's sales opportunities (`kehu demo --opportunities N`). (Being written.)

@@ -1,0 +1,173 @@
+//! The pipeline's running totals (`opportunity_totals`): per owner, status and currency, the
+//! number of opportunities and their summed and weighted expected amounts. The opportunity
+//! store moves an opportunity's share from one row to another in the transaction of every
+//! change, so the board reads a few rows per owner whatever the number of opportunities.
+
+use kehu_domain::policy::OwnerFilter;
+use kehu_store::StoreResult;
+use kehu_store::db::{Db, Tx};
+use kehu_store::scope::{Owned, Scoped};
+use sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SelectStatement};
+
+use crate::schema::OpportunityTotals;
+
+/// The one builder of every statement on `opportunity_totals` except the upsert.
+fn totals(scope: OwnerFilter) -> Scoped<OpportunityTotals> {
+    Scoped::new(
+        Owned {
+            table: OpportunityTotals::Table,
+            owner: OpportunityTotals::OwnerId,
+        },
+        scope,
+    )
+}
+
+/// One opportunity's share of the totals: the row it counts in and what it adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Share {
+    pub owner_id: i64,
+    pub status: String,
+    pub currency: String,
+    /// Fen (0 without an expected amount).
+    pub amount: i64,
+    /// Percent.
+    pub rate: i16,
+}
+
+/// A change of one totals row.
+#[derive(Debug, PartialEq, Eq)]
+struct Delta {
+    key: (i64, String, String),
+    count: i64,
+    amount: i64,
+    weighted: i64,
+}
+
+impl Share {
+    fn delta(&self, sign: i64) -> Delta {
+        Delta {
+            key: (self.owner_id, self.status.clone(), self.currency.clone()),
+            count: sign,
+            amount: sign * self.amount,
+            weighted: sign * self.amount * i64::from(self.rate),
+        }
+    }
+}
+
+/// Moves an opportunity's share from `before` (none: it is new) to `after` (none: it is
+/// gone). Rows are changed in key order, so two transactions moving shares between the same
+/// two rows lock them in the same order on PostgreSQL and never deadlock.
+pub(crate) async fn shift(
+    tx: &mut Tx,
+    before: Option<&Share>,
+    after: Option<&Share>,
+) -> StoreResult<()> {
+    if before == after {
+        return Ok(());
+    }
+    let mut deltas: Vec<Delta> = before
+        .map(|s| s.delta(-1))
+        .into_iter()
+        .chain(after.map(|s| s.delta(1)))
+        .collect();
+    if let [a, b] = deltas.as_mut_slice()
+        && a.key == b.key
+    {
+        b.count += a.count;
+        b.amount += a.amount;
+        b.weighted += a.weighted;
+        deltas.remove(0);
+    }
+    deltas.sort_by(|a, b| a.key.cmp(&b.key));
+    for d in deltas {
+        add(tx, &d).await?;
+    }
+    Ok(())
+}
+
+async fn add(tx: &mut Tx, d: &Delta) -> StoreResult<()> {
+    use OpportunityTotals as T;
+    let plus = |c: T, n: i64| (c, Expr::col((T::Table, c)).add(n));
+    let (owner, status, currency) = &d.key;
+    let mut q = Query::insert()
+        .into_table(T::Table)
+        .columns([
+            T::OwnerId,
+            T::Status,
+            T::Currency,
+            T::Count,
+            T::Amount,
+            T::Weighted,
+        ])
+        .values_panic([
+            (*owner).into(),
+            status.as_str().into(),
+            currency.as_str().into(),
+            d.count.into(),
+            d.amount.into(),
+            d.weighted.into(),
+        ])
+        .to_owned();
+    let mut on = OnConflict::columns([T::OwnerId, T::Status, T::Currency]);
+    for (c, e) in [
+        plus(T::Count, d.count),
+        plus(T::Amount, d.amount),
+        plus(T::Weighted, d.weighted),
+    ] {
+        on.value(c, e);
+    }
+    q.on_conflict(on);
+    tx.execute(&q).await?;
+    Ok(())
+}
+
+/// The totals of one status in one currency, over the owners in a scope.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StageTotal {
+    pub status: String,
+    pub currency: String,
+    pub count: i64,
+    /// Fen.
+    pub amount: i64,
+    /// Σ fen × percent.
+    pub weighted: i64,
+}
+
+/// The totals of every status and currency over the owners in `scope`.
+pub(crate) async fn read(db: &Db, scope: OwnerFilter) -> StoreResult<Vec<StageTotal>> {
+    use OpportunityTotals as T;
+    let col = |c: T| Expr::col((T::Table, c));
+    // SUM of BIGINT is NUMERIC on PostgreSQL: read back as BIGINT.
+    let sum = |c: T| col(c).sum().cast_as("BIGINT");
+    let mut q = totals(scope).select();
+    q.expr_as(col(T::Status), Alias::new("status"))
+        .expr_as(col(T::Currency), Alias::new("currency"))
+        .expr_as(sum(T::Count), Alias::new("count"))
+        .expr_as(sum(T::Amount), Alias::new("amount"))
+        .expr_as(sum(T::Weighted), Alias::new("weighted"))
+        .group_by_col((T::Table, T::Status))
+        .group_by_col((T::Table, T::Currency));
+    Ok(db.fetch_all(&q).await?)
+}
+
+/// Replaces every total by the sums of `sums` (owner, status, currency, count, amount,
+/// weighted), after a bulk load that went around the store (`kehu demo`).
+pub(crate) async fn rebuild(tx: &mut Tx, sums: SelectStatement) -> StoreResult<()> {
+    use OpportunityTotals as T;
+    tx.execute(&totals(OwnerFilter::system()).delete()).await?;
+    let q = Query::insert()
+        .into_table(T::Table)
+        .columns([
+            T::OwnerId,
+            T::Status,
+            T::Currency,
+            T::Count,
+            T::Amount,
+            T::Weighted,
+        ])
+        .select_from(sums)
+        .map_err(|e| kehu_store::StoreError::Other(e.into()))?
+        .to_owned();
+    tx.execute(&q).await?;
+    Ok(())
+}
