@@ -58,6 +58,18 @@ impl Status {
     }
 }
 
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    /// A status by its code (`developing`), as lists' filters carry it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_code(s.trim()).ok_or_else(|| {
+            let codes: Vec<&str> = Self::ALL.iter().map(|s| s.code()).collect();
+            format!("expected one of {}", codes.join(", "))
+        })
+    }
+}
+
 /// What someone wants to do to an opportunity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -86,6 +98,19 @@ impl Action {
         Action::Succeed,
         Action::Fail,
     ];
+
+    /// The stable name clients and pages see (`edit`, `succeed` …).
+    pub const fn code(self) -> &'static str {
+        match self {
+            Action::Edit => "edit",
+            Action::Delete => "delete",
+            Action::Assign => "assign",
+            Action::Plan => "plan",
+            Action::Record => "record",
+            Action::Succeed => "succeed",
+            Action::Fail => "fail",
+        }
+    }
 }
 
 /// Who is acting: their id, and whether they supervise sales (hold `opportunity.assign`).

@@ -167,6 +167,75 @@ const ORDER_API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
     ),
 ];
 
+/// The sales module's routes: the administrator, the supervisor and the account manager read
+/// and record opportunities, only the first two assign them; the executive has none of it.
+const SALES_GET_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/api/v1/opportunities", [200, 200, 200, 403]),
+    ("/api/v1/opportunities?mine=true", [200, 200, 200, 403]),
+    ("/api/v1/opportunities/999999", [404, 404, 404, 403]),
+    (
+        "/api/v1/opportunities/999999/plan-items",
+        [404, 404, 404, 403],
+    ),
+    ("/api/v1/pipeline", [200, 200, 200, 403]),
+];
+
+/// The sales module's form posts with an empty body.
+const SALES_POST_MATRIX: &[(&str, [u16; 4])] = &[];
+
+/// The sales module's API writes: method, path, body.
+const SALES_API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
+    ("POST", "/api/v1/opportunities", "{}", [422, 422, 422, 403]),
+    (
+        "PATCH",
+        "/api/v1/opportunities/999999",
+        r#"{"version":1}"#,
+        [404, 404, 404, 403],
+    ),
+    (
+        "DELETE",
+        "/api/v1/opportunities/999999?version=1",
+        "",
+        [404, 404, 404, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/opportunities/999999/assign",
+        r#"{"assignee_id":1}"#,
+        [404, 404, 403, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/opportunities/999999/plan-items",
+        "{}",
+        [422, 422, 422, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/opportunities/999999/plan-items",
+        r#"{"date":"2026-01-01","todo":"x"}"#,
+        [404, 404, 404, 403],
+    ),
+    (
+        "PATCH",
+        "/api/v1/opportunities/999999/plan-items/1",
+        r#"{"result":"x","version":1}"#,
+        [404, 404, 404, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/opportunities/999999/succeed",
+        "{}",
+        [404, 404, 404, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/opportunities/999999/fail",
+        r#"{"reason":"x"}"#,
+        [404, 404, 404, 403],
+    ),
+];
+
 const ROLES: [&str; 4] = ["admin", "sales_supervisor", "account_manager", "executive"];
 
 async fn sessions_per_role(app: &TestApp) -> Vec<Session> {
@@ -531,23 +600,15 @@ both_backends! {
 
 /// The customer module's rows of the matrix, on an application that runs the module.
 async fn every_customer_route_answers_each_role_by_its_rights(backend: kehu_testkit::TestBackend) {
-    let mut modules = kehu_web::platform::modules();
-    modules.push(kehu_customers::module());
-    let modules = kehu_web::Modules::new(modules).unwrap();
-    let app = kehu_testkit::spawn_app_with_modules(backend, modules).await;
-    let sessions = sessions_per_role(&app).await;
-    for (path, expected) in CUSTOMER_GET_MATRIX {
-        for (i, s) in sessions.iter().enumerate() {
-            let status = s.get(path).await.status().as_u16();
-            assert_eq!(status, expected[i], "GET {path} as {}", ROLES[i]);
-        }
-    }
-    for (path, expected) in CUSTOMER_POST_MATRIX {
-        for (i, s) in sessions.iter().enumerate() {
-            let status = s.post_form(path, &[]).await.status().as_u16();
-            assert_eq!(status, expected[i], "POST {path} as {}", ROLES[i]);
-        }
-    }
+    let modules = vec![kehu_customers::module()];
+    module_matrix(
+        backend,
+        modules,
+        CUSTOMER_GET_MATRIX,
+        CUSTOMER_POST_MATRIX,
+        &[],
+    )
+    .await;
 }
 
 mod every_customer_route_answers_each_role_by_its_rights {
@@ -567,28 +628,33 @@ mod every_customer_route_answers_each_role_by_its_rights {
     }
 }
 
-/// The order module's rows of the matrix, on an application that runs it (and the customer
-/// module it builds on).
-async fn every_order_route_answers_each_role_by_its_rights(backend: kehu_testkit::TestBackend) {
-    let mut modules = kehu_web::platform::modules();
-    modules.push(kehu_customers::module());
-    modules.push(kehu_orders::module());
-    let modules = kehu_web::Modules::new(modules).unwrap();
+/// Rows of the matrix (GET, form posts, API writes) on an application that runs `modules`
+/// besides the platform's.
+async fn module_matrix(
+    backend: kehu_testkit::TestBackend,
+    modules: Vec<kehu_web::Module>,
+    gets: &[(&str, [u16; 4])],
+    posts: &[(&str, [u16; 4])],
+    writes: &[(&str, &str, &str, [u16; 4])],
+) {
+    let mut all = kehu_web::platform::modules();
+    all.extend(modules);
+    let modules = kehu_web::Modules::new(all).unwrap();
     let app = kehu_testkit::spawn_app_with_modules(backend, modules).await;
     let sessions = sessions_per_role(&app).await;
-    for (path, expected) in ORDER_GET_MATRIX {
+    for (path, expected) in gets {
         for (i, s) in sessions.iter().enumerate() {
             let status = s.get(path).await.status().as_u16();
             assert_eq!(status, expected[i], "GET {path} as {}", ROLES[i]);
         }
     }
-    for (path, expected) in ORDER_POST_MATRIX {
+    for (path, expected) in posts {
         for (i, s) in sessions.iter().enumerate() {
             let status = s.post_form(path, &[]).await.status().as_u16();
             assert_eq!(status, expected[i], "POST {path} as {}", ROLES[i]);
         }
     }
-    for (method, path, body, expected) in ORDER_API_MATRIX {
+    for (method, path, body, expected) in writes {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let body: Option<serde_json::Value> =
             (!body.is_empty()).then(|| serde_json::from_str(body).unwrap());
@@ -600,6 +666,49 @@ async fn every_order_route_answers_each_role_by_its_rights(backend: kehu_testkit
                 .as_u16();
             assert_eq!(status, expected[i], "{method} {path} as {}", ROLES[i]);
         }
+    }
+}
+
+/// The order module's rows of the matrix, on an application that runs it (and the customer
+/// module it builds on).
+async fn every_order_route_answers_each_role_by_its_rights(backend: kehu_testkit::TestBackend) {
+    let modules = vec![kehu_customers::module(), kehu_orders::module()];
+    module_matrix(
+        backend,
+        modules,
+        ORDER_GET_MATRIX,
+        ORDER_POST_MATRIX,
+        ORDER_API_MATRIX,
+    )
+    .await;
+}
+
+/// The sales module's rows of the matrix, on an application that runs it (and the customer
+/// module it builds on).
+async fn every_sales_route_answers_each_role_by_its_rights(backend: kehu_testkit::TestBackend) {
+    let modules = vec![kehu_customers::module(), kehu_sales::module()];
+    module_matrix(
+        backend,
+        modules,
+        SALES_GET_MATRIX,
+        SALES_POST_MATRIX,
+        SALES_API_MATRIX,
+    )
+    .await;
+}
+
+mod every_sales_route_answers_each_role_by_its_rights {
+    #[tokio::test]
+    async fn sqlite() {
+        super::every_sales_route_answers_each_role_by_its_rights(kehu_testkit::TestBackend::Sqlite)
+            .await
+    }
+    #[tokio::test]
+    async fn postgres() {
+        super::every_sales_route_answers_each_role_by_its_rights(
+            kehu_testkit::TestBackend::Postgres,
+        )
+        .await
     }
 }
 

@@ -459,6 +459,25 @@ macro_rules! bodies {
     };
 }
 
+/// A decimal as JSON carries it: a string (`"1.5"`) or a number (`1.5`); read as its text,
+/// which the domain's parser checks like a form's field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Decimal {
+    Text(String),
+    #[schema(value_type = f64)]
+    Number(serde_json::Number),
+}
+
+impl Decimal {
+    pub fn text(&self) -> String {
+        match self {
+            Decimal::Text(s) => s.clone(),
+            Decimal::Number(n) => n.to_string(),
+        }
+    }
+}
+
 /// `201 Created` with the new resource's `Location` and body.
 pub fn created<T: Serialize>(location: String, body: T) -> Response {
     let mut resp = (StatusCode::CREATED, axum::Json(body)).into_response();

@@ -60,23 +60,6 @@ pub fn router() -> Router<AppState> {
 )]
 pub struct OrdersApi;
 
-/// A decimal as JSON carries it: a string (`"1.5"`) or a number (`1.5`); read as its text.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Decimal {
-    Text(String),
-    Number(serde_json::Number),
-}
-
-impl Decimal {
-    fn text(&self) -> String {
-        match self {
-            Decimal::Text(s) => s.clone(),
-            Decimal::Number(n) => n.to_string(),
-        }
-    }
-}
-
 fn text(v: Option<String>) -> String {
     v.unwrap_or_default()
 }

@@ -166,7 +166,10 @@ pub(crate) async fn due(
     .and_where(Expr::col(col(PlanItems::Result)).is_null())
     .and_where(Expr::col(col(PlanItems::Date)).lte(today));
     let mut count = q.clone();
-    count.expr(Expr::col(col(PlanItems::Id)).count());
+    // Only the count: the opportunity's title selected above would be read as the number.
+    count
+        .clear_selects()
+        .expr(Expr::col(col(PlanItems::Id)).count());
     q.columns(
         [
             PlanItems::Id,
@@ -182,4 +185,57 @@ pub(crate) async fn due(
     let items = db.fetch_all(&q).await?;
     let (total,): (i64,) = db.fetch_one(&count).await?;
     Ok((items, u64::try_from(total).unwrap_or(0)))
+}
+
+/// Writes `items` (their `id` aside; each beside the user who wrote it) in multi-row inserts,
+/// their opportunities' own, and records their creation in the audit log as `actor`'s: a bulk
+/// load's plans (`kehu demo`).
+pub(crate) async fn insert_many(
+    tx: &mut Tx,
+    items: &[(PlanItem, i64)],
+    actor: &Actor,
+) -> StoreResult<()> {
+    use PlanItems as P;
+    let mut ids = Vec::with_capacity(items.len());
+    // 9 values a row: well under both databases' bound values per statement.
+    for chunk in items.chunks(2_000) {
+        let mut q = sea_query::Query::insert()
+            .into_table(P::Table)
+            .columns([
+                P::OpportunityId,
+                P::Date,
+                P::Todo,
+                P::Result,
+                P::CreatedAt,
+                P::CreatedBy,
+                P::UpdatedAt,
+                P::UpdatedBy,
+                P::Version,
+            ])
+            .to_owned();
+        for (item, by) in chunk {
+            q.values_panic([
+                Expr::val(item.opportunity_id),
+                Expr::val(item.date),
+                Expr::val(item.todo.as_str()),
+                Expr::val(item.result.clone()),
+                Expr::val(item.created_at),
+                Expr::val(*by),
+                Expr::val(item.updated_at),
+                Expr::val(*by),
+                Expr::val(item.version),
+            ]);
+        }
+        q.returning(sea_query::Query::returning().column(P::Id));
+        let mut got: Vec<(i64,)> = tx.fetch_all(&q).await?;
+        // In the order of the VALUES once sorted (see `store::insert_many`).
+        got.sort_unstable();
+        ids.extend(got.into_iter().map(|(id,)| id));
+    }
+    let audited: Vec<(i64, serde_json::Value)> = items
+        .iter()
+        .zip(ids)
+        .map(|((item, _), id)| (id, item.snapshot()))
+        .collect();
+    kehu_store::audit::record_created(tx, actor, "plan_item", &audited).await
 }

@@ -529,6 +529,11 @@ impl OpportunityStore {
         plan::due(&self.db, mine, today, n).await
     }
 
+    /// The dictionary's values an opportunity's fields are checked against (its source).
+    pub async fn dictionary(&self) -> StoreResult<DictValues> {
+        self.customers.dictionary().await
+    }
+
     /// Today in the configured time zone (plan items' days).
     pub fn today(&self) -> NaiveDate {
         self.customers.today()
@@ -719,6 +724,8 @@ impl OpportunityStore {
                         new_customer(tx, &before, &dict, &who.actor, today).await?
                     }
                 };
+                // The opportunity's changes join the customer's history.
+                kehu_customers::history::link(tx, customer_id, "opportunity", id).await?;
                 let values = vec![
                     (Opportunities::Status, Expr::val(next.code())),
                     (Opportunities::CustomerId, Expr::val(customer_id)),
@@ -750,6 +757,53 @@ impl OpportunityStore {
             })
             .await
     }
+
+    /// Who changed opportunity `id` last, and when (the edit form's conflicts). The caller has
+    /// found it in its scope.
+    pub async fn last_change(&self, id: i64) -> StoreResult<kehu_store::LastChange> {
+        write::last_change::<Opportunity>(&self.db, id).await
+    }
+
+    /// The latest `n` audit entries of opportunity `id` and of its plan items `items`, newest
+    /// first: its history. The caller has found it in its scope and read its plan.
+    pub async fn history(
+        &self,
+        id: i64,
+        items: &[i64],
+        n: u64,
+    ) -> StoreResult<Vec<kehu_store::audit::AuditEntry>> {
+        use kehu_store::schema::AuditLog as A;
+        let record = |entity: &str, ids: Vec<String>| {
+            Expr::col(A::Entity)
+                .eq(entity)
+                .and(Expr::col(A::EntityId).is_in(ids))
+        };
+        let q = sea_query::Query::select()
+            .columns([
+                A::Id,
+                A::At,
+                A::UserId,
+                A::Username,
+                A::Action,
+                A::Entity,
+                A::EntityId,
+                A::Changes,
+            ])
+            .from(A::Table)
+            .cond_where(
+                sea_query::Cond::any()
+                    .add(record("opportunity", vec![id.to_string()]))
+                    .add(record(
+                        "plan_item",
+                        items.iter().map(i64::to_string).collect(),
+                    )),
+            )
+            .order_by(A::At, sea_query::Order::Desc)
+            .order_by(A::Id, sea_query::Order::Desc)
+            .limit(n)
+            .to_owned();
+        Ok(self.db.fetch_all(&q).await?)
+    }
 }
 
 /// How many opportunities became or were linked to customer `customer_id`: while it has
@@ -764,4 +818,99 @@ pub fn opportunities_of_customer(tx: &mut Tx, customer_id: i64) -> DependentsCou
         let (n,): (i64,) = tx.fetch_one(&q).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     })
+}
+
+/// Opportunities per multi-row insert of [`insert_many`]: 21 values a row stay under
+/// SQLite's 32,766 bound values.
+const INSERT_CHUNK: usize = 1_000;
+
+/// Writes `rows` as they are (their `id`, `owner_name` and `updated_at` aside), in multi-row
+/// inserts, and records their creation in the audit log as `actor`'s: a bulk load written
+/// around the workflow (`kehu demo`), which rebuilds the pipeline's totals after it
+/// ([`OpportunityStore::rebuild_totals`]). Answers their ids in `rows`' order.
+pub(crate) async fn insert_many(
+    tx: &mut Tx,
+    rows: &[Opportunity],
+    actor: &Actor,
+) -> StoreResult<Vec<i64>> {
+    use Opportunities as O;
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut q = sea_query::Query::insert()
+            .into_table(O::Table)
+            .columns([
+                O::Title,
+                O::ProspectName,
+                O::Source,
+                O::SuccessRate,
+                O::ContactName,
+                O::ContactPhone,
+                O::Description,
+                O::ExpectedAmount,
+                O::Currency,
+                O::ExpectedCloseDate,
+                O::Status,
+                O::OwnerId,
+                O::AssigneeId,
+                O::AssignedAt,
+                O::FailureReason,
+                O::CustomerId,
+                O::ClosedAt,
+                O::CreatedAt,
+                O::CreatedBy,
+                O::UpdatedAt,
+                O::UpdatedBy,
+            ])
+            .to_owned();
+        for o in chunk {
+            let last = o.closed_at.or(o.assigned_at).unwrap_or(o.created_at);
+            q.values_panic([
+                Expr::val(o.title.as_str()),
+                Expr::val(o.prospect_name.as_str()),
+                Expr::val(o.source.clone()),
+                Expr::val(o.success_rate),
+                Expr::val(o.contact_name.clone()),
+                Expr::val(o.contact_phone.clone()),
+                Expr::val(o.description.clone()),
+                Expr::val(o.expected_amount),
+                Expr::val(o.currency.as_str()),
+                Expr::val(o.expected_close_date),
+                Expr::val(o.status.as_str()),
+                Expr::val(o.owner_id),
+                Expr::val(o.assignee_id),
+                Expr::val(o.assigned_at),
+                Expr::val(o.failure_reason.clone()),
+                Expr::val(o.customer_id),
+                Expr::val(o.closed_at),
+                Expr::val(o.created_at),
+                Expr::val(o.created_by),
+                Expr::val(last),
+                Expr::val(o.assignee_id.or(o.created_by)),
+            ]);
+        }
+        q.returning(sea_query::Query::returning().column(O::Id));
+        let mut got: Vec<(i64,)> = tx.fetch_all(&q).await?;
+        // RETURNING promises no order, but one statement's rows take their ids in the order
+        // of its VALUES on both databases (SQLite's rowids and PostgreSQL's sequence both
+        // grow): sorted, the ids are the rows'.
+        got.sort_unstable();
+        if got.len() != chunk.len() {
+            return Err(anyhow::anyhow!("a bulk-loaded opportunity was not read back").into());
+        }
+        ids.extend(got.into_iter().map(|(id,)| id));
+    }
+    let audited: Vec<(i64, serde_json::Value)> = rows
+        .iter()
+        .zip(&ids)
+        .map(|(o, id)| (*id, o.snapshot()))
+        .collect();
+    kehu_store::audit::record_created(tx, actor, "opportunity", &audited).await?;
+    Ok(ids)
+}
+
+impl OpportunityStore {
+    /// The database, for a bulk load's transactions ([`insert_many`]).
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
 }
