@@ -16,8 +16,8 @@ use kehu_domain::money::Money;
 use kehu_store::page::Sort;
 use kehu_web::AppState;
 use kehu_web::api::{
-    BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path, Query,
-    Unauthenticated, VersionQuery, blank_as_none, created, list_request, merge_patch,
+    BadRequest, Conflict, Decimal, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path,
+    Query, Unauthenticated, VersionQuery, blank_as_none, created, list_request, merge_patch,
     required_version, rules,
 };
 use kehu_web::error::ApiError;
