@@ -155,8 +155,53 @@ document.addEventListener("change", (e) => {
   if (e.target.matches("select[data-autosubmit]") && e.target.form) e.target.form.requestSubmit();
 });
 
+// The pipeline board: a card may be dragged onto the columns it may move to (its
+// data-moves); dropped, it takes that move as its own link or button would (the "won" form
+// is posted, the others open the opportunity's form). The links and buttons stay for
+// keyboards, touch screens and pages without script.
+function initBoard() {
+  const board = document.querySelector("[data-board]");
+  if (!board) return;
+  let dragged = null;
+  const columns = () => board.querySelectorAll("[data-status]");
+  const clear = () => {
+    columns().forEach((c) => c.classList.remove("drop-ok", "drop-over"));
+    if (dragged) dragged.classList.remove("dragging");
+    dragged = null;
+  };
+  board.addEventListener("dragstart", (e) => {
+    const card = e.target.closest && e.target.closest(".deal[data-moves]");
+    if (!card) return;
+    dragged = card;
+    card.classList.add("dragging");
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", card.id);
+    const moves = card.dataset.moves.split(" ");
+    columns().forEach((c) => c.classList.toggle("drop-ok", moves.includes(c.dataset.status)));
+  });
+  board.addEventListener("dragend", clear);
+  board.addEventListener("dragover", (e) => {
+    const col = dragged && e.target.closest("[data-status].drop-ok");
+    if (!col) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = "move";
+    columns().forEach((c) => c.classList.toggle("drop-over", c === col));
+  });
+  board.addEventListener("drop", (e) => {
+    const col = dragged && e.target.closest("[data-status].drop-ok");
+    if (!col) return;
+    e.preventDefault();
+    const move = dragged.querySelector(`[data-move="${col.dataset.status}"]`);
+    clear();
+    if (!move) return;
+    if (move.tagName === "FORM") move.requestSubmit();
+    else window.location.assign(move.href);
+  });
+}
+
 function init() {
   initRightsGrid();
+  initBoard();
   labelCells();
   document.querySelectorAll("[data-dismiss]").forEach((b) => { b.hidden = false; });
   // A form that came back with errors: focus its first invalid field (or the one it names:

@@ -763,47 +763,6 @@ impl OpportunityStore {
     pub async fn last_change(&self, id: i64) -> StoreResult<kehu_store::LastChange> {
         write::last_change::<Opportunity>(&self.db, id).await
     }
-
-    /// The latest `n` audit entries of opportunity `id` and of its plan items `items`, newest
-    /// first: its history. The caller has found it in its scope and read its plan.
-    pub async fn history(
-        &self,
-        id: i64,
-        items: &[i64],
-        n: u64,
-    ) -> StoreResult<Vec<kehu_store::audit::AuditEntry>> {
-        use kehu_store::schema::AuditLog as A;
-        let record = |entity: &str, ids: Vec<String>| {
-            Expr::col(A::Entity)
-                .eq(entity)
-                .and(Expr::col(A::EntityId).is_in(ids))
-        };
-        let q = sea_query::Query::select()
-            .columns([
-                A::Id,
-                A::At,
-                A::UserId,
-                A::Username,
-                A::Action,
-                A::Entity,
-                A::EntityId,
-                A::Changes,
-            ])
-            .from(A::Table)
-            .cond_where(
-                sea_query::Cond::any()
-                    .add(record("opportunity", vec![id.to_string()]))
-                    .add(record(
-                        "plan_item",
-                        items.iter().map(i64::to_string).collect(),
-                    )),
-            )
-            .order_by(A::At, sea_query::Order::Desc)
-            .order_by(A::Id, sea_query::Order::Desc)
-            .limit(n)
-            .to_owned();
-        Ok(self.db.fetch_all(&q).await?)
-    }
 }
 
 /// How many opportunities became or were linked to customer `customer_id`: while it has
