@@ -166,6 +166,24 @@ struct Names<'a> {
     people: &'a People,
     /// The plan items' to-dos by id.
     todos: HashMap<String, String>,
+    /// The customer it became (id, name).
+    customer: Option<(i64, String)>,
+}
+
+/// A field's label in the history: the opportunity's own words where the shared label means
+/// something else (`date` is an order's elsewhere, `owner_id` an account manager).
+fn label(tr: &Tr, field: &str) -> String {
+    let key = match field {
+        "date" => "opportunity-plan-date",
+        "owner_id" => "opportunity-owner",
+        "source" => "opportunity-source",
+        "contact_name" => "opportunity-contact-name",
+        "description" => "opportunity-description",
+        "customer_id" => "opportunity-customer",
+        "failure_reason" => "field-reason",
+        other => return field_label(tr, other),
+    };
+    tr.t(key)
 }
 
 /// A history entry as shown: the status, the source and people by their names; fields that
@@ -180,6 +198,10 @@ fn change(n: &Names, e: &AuditEntry) -> Change {
         match field {
             "status" => status_label(n.tr, &s),
             "source" => n.sources.of(&Some(s)),
+            "customer_id" => match &n.customer {
+                Some((id, name)) if id.to_string() == s => name.clone(),
+                _ => format!("#{s}"),
+            },
             "owner_id" | "assignee_id" => s
                 .parse()
                 .ok()
@@ -213,7 +235,7 @@ fn change(n: &Names, e: &AuditEntry) -> Change {
                     .filter(|(k, _)| *k != "opportunity_id")
                     .map(|(k, v)| {
                         (
-                            field_label(n.tr, k),
+                            label(n.tr, k),
                             shown(k, &v["before"]),
                             shown(k, &v["after"]),
                         )
@@ -306,6 +328,7 @@ pub(super) async fn page(
             .iter()
             .map(|i| (i.id.to_string(), i.todo.clone()))
             .collect(),
+        customer: customer.clone(),
     };
     let history = entries.iter().map(|e| change(&names, e)).collect();
     let items = plan
