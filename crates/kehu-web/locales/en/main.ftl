@@ -475,6 +475,7 @@ err-opportunity-not-developing = Development has not started: add a plan item fi
 err-success-rate = Enter a whole percent from 0 to 100.
 err-currency = Enter a three-letter currency code, e.g. CNY.
 err-assignee-right = This user cannot develop opportunities: choose an account manager.
+err-customer-exists = A customer with this name or phone already exists: link it instead of creating a duplicate.
 err-customer-has-orders = The customer has orders: they and its sales history would be lost. Keep it in the trash.
 err-product-in-use = This product is on orders and cannot be deleted.
 err-product-unknown = No such product.

@@ -475,6 +475,7 @@ err-opportunity-not-developing = 尚未开始开发：请先制定开发计划�
 err-success-rate = 请输入 0 到 100 之间的整数百分比。
 err-currency = 请输入三个字母的币种代码，例如 CNY。
 err-assignee-right = 该用户不能开发销售机会，请选择一位客户经理。
+err-customer-exists = 已有同名或同电话的客户：请关联该客户，不要重复建档。
 err-customer-has-orders = 该客户有订单，彻底删除会一并删除订单及其销售记录。请将其留在回收站。
 err-product-in-use = 此产品已用于订单，不能删除。
 err-product-unknown = 没有这个产品。
