@@ -170,6 +170,15 @@ const ORDER_API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
 /// The sales module's routes: the administrator, the supervisor and the account manager read
 /// and record opportunities, only the first two assign them; the executive has none of it.
 const SALES_GET_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/opportunities", [200, 200, 200, 403]),
+    (
+        "/opportunities?mine=1&status=developing",
+        [200, 200, 200, 403],
+    ),
+    ("/opportunities/new", [200, 200, 200, 403]),
+    ("/opportunities/999999", [404, 404, 404, 403]),
+    ("/opportunities/999999/edit", [404, 404, 404, 403]),
+    ("/pipeline", [200, 200, 200, 403]),
     ("/api/v1/opportunities", [200, 200, 200, 403]),
     ("/api/v1/opportunities?mine=true", [200, 200, 200, 403]),
     ("/api/v1/opportunities/999999", [404, 404, 404, 403]),
@@ -181,7 +190,20 @@ const SALES_GET_MATRIX: &[(&str, [u16; 4])] = &[
 ];
 
 /// The sales module's form posts with an empty body.
-const SALES_POST_MATRIX: &[(&str, [u16; 4])] = &[];
+const SALES_POST_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/opportunities", [422, 422, 422, 403]),
+    ("/opportunities/saved-filters", [422, 422, 422, 403]),
+    ("/opportunities/999999", [404, 404, 404, 403]),
+    ("/opportunities/999999/delete", [404, 404, 404, 403]),
+    ("/opportunities/999999/assign", [404, 404, 403, 403]),
+    ("/opportunities/999999/plan-items", [404, 404, 404, 403]),
+    (
+        "/opportunities/999999/plan-items/1/result",
+        [404, 404, 404, 403],
+    ),
+    ("/opportunities/999999/succeed", [404, 404, 404, 403]),
+    ("/opportunities/999999/fail", [404, 404, 404, 403]),
+];
 
 /// The sales module's API writes: method, path, body.
 const SALES_API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
