@@ -52,6 +52,10 @@ enum Command {
         /// How many customers to add (a second run adds more, continuing the book).
         #[arg(long, default_value_t = 500)]
         customers: u64,
+        /// How many sales opportunities to add, in every status, with their development
+        /// plans (a second run adds more).
+        #[arg(long, default_value_t = 300)]
+        opportunities: u64,
         /// The same seed gives the same company.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
@@ -198,7 +202,11 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(cmd) => user(cmd, &open(&config).await?).await,
         Command::Token(cmd) => token(cmd, &open(&config).await?).await,
         Command::Backup { out } => backup(&config, out).await,
-        Command::Demo { customers, seed } => demo(&config, customers, seed).await,
+        Command::Demo {
+            customers,
+            opportunities,
+            seed,
+        } => demo(&config, customers, opportunities, seed).await,
         Command::Analyze(args) => kehu_analytics::command::run(&args),
         Command::Import(ImportArgs { what, flags }) => {
             let modules = modules()?;
@@ -411,7 +419,12 @@ const DEMO_USERS: &[(&str, &str, &str)] = &[
     ("chenjing", "陈静", "admin"),
 ];
 
-async fn demo(config: &Config, customers: u64, seed: u64) -> anyhow::Result<()> {
+async fn demo(
+    config: &Config,
+    customers: u64,
+    opportunities: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
     let store = &open(config).await?;
     let password = std::env::var("KEHU_DEMO_PASSWORD").unwrap_or_else(|_| "kehu-demo-2026".into());
     let hash = hash_password(&password)?;
@@ -483,6 +496,60 @@ async fn demo(config: &Config, customers: u64, seed: u64) -> anyhow::Result<()> 
     println!(
         "demo history loaded: {} products, {} orders, {} interactions",
         history.products, history.orders, history.activities
+    );
+    if opportunities > 0 {
+        demo_opportunities(store, &customers_store, opportunities, seed).await?;
+    }
+    Ok(())
+}
+
+/// `kehu demo`'s sales opportunities: entered by the demo's sales supervisor, given to its
+/// account managers.
+async fn demo_opportunities(
+    store: &Store,
+    customers: &kehu_customers::store::CustomerStore,
+    n: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let mut staff = kehu_sales::demo::Staff {
+        supervisor: 0,
+        managers: Vec::new(),
+    };
+    for (username, _, role) in DEMO_USERS {
+        let Some(u) = store.users.by_username(username).await? else {
+            continue;
+        };
+        match *role {
+            "sales_supervisor" => staff.supervisor = u.id,
+            "account_manager" => staff.managers.push(u.id),
+            _ => {}
+        }
+    }
+    anyhow::ensure!(
+        staff.supervisor != 0,
+        "the demo's sales supervisor is missing"
+    );
+    let zone = customers.utc_offset();
+    let sales = kehu_sales::store::OpportunityStore::new(store.db.clone(), zone);
+    let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new(n);
+    let loaded =
+        kehu_sales::demo::load(&sales, &staff, seed, n, zone, |k| bar.set_position(k)).await?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let [unassigned, assigned, developing, success, failure] = loaded.by_status;
+    println!(
+        "demo opportunities loaded: {} ({unassigned} unassigned, {assigned} assigned, \
+         {developing} developing, {success} won, {failure} lost), {} plan items ({} with \
+         results, {} overdue), {} customers won, {} linked, in {secs:.1} s ({:.0} \
+         opportunities/s)",
+        loaded.opportunities,
+        loaded.plan_items,
+        loaded.results,
+        loaded.overdue,
+        loaded.customers_created,
+        loaded.customers_linked,
+        loaded.opportunities as f64 / secs.max(1e-9),
     );
     Ok(())
 }
