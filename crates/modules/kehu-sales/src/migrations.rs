@@ -12,6 +12,29 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     build: sales,
 }];
 
+/// The index `name` on `cols` (the last a nullable sort key) and the id, its NULLs first on
+/// PostgreSQL (SQLite's NULLs always are).
+macro_rules! nullable_sort {
+    ($name:literal, $cols:literal) => {
+        Ddl::PerBackend {
+            sqlite: concat!(
+                "CREATE INDEX ",
+                $name,
+                " ON opportunities (",
+                $cols,
+                ", id)"
+            ),
+            postgres: concat!(
+                "CREATE INDEX ",
+                $name,
+                " ON opportunities (",
+                $cols,
+                " NULLS FIRST, id)"
+            ),
+        }
+    };
+}
+
 fn sales() -> Vec<Ddl> {
     let mut opportunities = Table::create()
         .table(O::Table)
@@ -126,15 +149,16 @@ fn sales() -> Vec<Ddl> {
             O::Table,
             &[&O::AssigneeId, &O::CreatedAt, &O::Id],
         ),
-        index(
-            "ix_opportunities_amount",
-            O::Table,
-            &[&O::ExpectedAmount, &O::Id],
-        ),
-        index(
-            "ix_opportunities_close_date",
-            O::Table,
-            &[&O::ExpectedCloseDate, &O::Id],
+        // The nullable sorts: the list kit orders NULL first ascending and last descending,
+        // which is SQLite's own order and on PostgreSQL an index with NULLS FIRST read either
+        // way (the default, NULLS LAST, makes PostgreSQL sort every row: 8 s a page at a
+        // million). A manager's own with the owner first.
+        nullable_sort!("ix_opportunities_amount", "expected_amount"),
+        nullable_sort!("ix_opportunities_owner_amount", "owner_id, expected_amount"),
+        nullable_sort!("ix_opportunities_close_date", "expected_close_date"),
+        nullable_sort!(
+            "ix_opportunities_owner_close_date",
+            "owner_id, expected_close_date"
         ),
         // A manager's board column and status filter: their opportunities of one status.
         index(

@@ -13,13 +13,13 @@ use kehu_customers::store::{self as customer_store, CustomerStore};
 use kehu_domain::opportunity::{self, Action, Status};
 use kehu_domain::policy::OwnerFilter;
 use kehu_domain::{DomainError, Principal, Right};
-use kehu_store::StoreResult;
 use kehu_store::audit::Actor;
 use kehu_store::db::{Db, Tx};
 use kehu_store::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
 use kehu_store::schema::Users;
 use kehu_store::scope::{Owned, Scoped};
 use kehu_store::write::{self, DependentsCount, Record, Table};
+use kehu_store::{Backend, StoreResult};
 use sea_query::{Expr, ExprTrait, SelectStatement, SimpleExpr};
 use serde::Serialize;
 
@@ -357,6 +357,12 @@ impl OpportunityFilter {
     }
 }
 
+/// The lists' filters whose count recently passed the cap: at a million opportunities a
+/// first page otherwise read 10,001 rows to answer "10,000+" again (on PostgreSQL under 32
+/// connections, 140 pages/s where the page alone takes a millisecond).
+static CAPPED: std::sync::LazyLock<page::CappedCounts> =
+    std::sync::LazyLock::new(page::CappedCounts::default);
+
 /// The opportunity list's sorts, each with an index on `(column, id)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpportunitySort {
@@ -510,7 +516,23 @@ impl OpportunityStore {
     ) -> StoreResult<Vec<Opportunity>> {
         let mut q = select_opportunities(scope);
         let col = |c: Opportunities| (Opportunities::Table, c);
-        q.and_where(Expr::col(col(Opportunities::Status)).eq(status.code()))
+        let code = status.code();
+        // Over every owner, PostgreSQL takes the statuses as spread evenly over time and walks
+        // the newest-first index until it has n of this one; but the won and lost are old (at
+        // a million, 165,000 rows read for a column: 450 ms). `= ANY(ARRAY[…])` is no constant
+        // to its planner, so with the status leading the order it reads the status's own
+        // index (1 ms). A manager's columns read their own index either way.
+        let status_is = if self.db.backend() == Backend::Postgres && scope.owner().is_none() {
+            // The code is one of the workflow's constants (lower-case letters), written in.
+            Expr::cust_with_exprs(
+                format!("$1 = ANY(ARRAY['{code}'])"),
+                [Expr::col(col(Opportunities::Status))],
+            )
+        } else {
+            Expr::col(col(Opportunities::Status)).eq(code)
+        };
+        q.and_where(status_is)
+            .order_by(col(Opportunities::Status), sea_query::Order::Desc)
             .order_by(col(Opportunities::CreatedAt), sea_query::Order::Desc)
             .order_by(col(Opportunities::Id), sea_query::Order::Desc)
             .limit(n);
@@ -576,7 +598,7 @@ impl OpportunityStore {
         let mut count = in_scope(scope).expr(Expr::cust("1")).to_owned();
         f.apply(&mut count);
         let id = Expr::col((Opportunities::Table, Opportunities::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+        page::fetch(&self.db, &q, count, id, &req.into(), Some(&CAPPED)).await
     }
 
     /// Reads opportunity `id` in the caller's scope within `tx` and asks the workflow whether
