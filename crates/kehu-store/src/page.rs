@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_query::{
-    Condition, Expr, NullOrdering, Order, QueryBuilder, SelectStatement, SqliteQueryBuilder,
+    Alias, Asterisk, Condition, Expr, NullOrdering, Order, Query, QueryBuilder, SelectStatement,
+    SqliteQueryBuilder, UnionType,
 };
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use serde::Serialize;
@@ -86,6 +87,23 @@ impl<T> Page<T> {
     pub fn pages(&self) -> u64 {
         self.total.div_ceil(self.per_page).max(1)
     }
+}
+
+/// Several short reads (each with its own order and limit: a board's columns) as one
+/// statement, one round trip: each is read as a subquery and their rows follow one another
+/// (`UNION ALL`). `None` for no parts.
+pub fn union_all(parts: Vec<SelectStatement>) -> Option<SelectStatement> {
+    let mut wrapped = parts.into_iter().enumerate().map(|(i, part)| {
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(part, Alias::new(format!("part{i}")))
+            .to_owned()
+    });
+    let mut all = wrapped.next()?;
+    for q in wrapped {
+        all.union(UnionType::All, q);
+    }
+    Some(all)
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern.

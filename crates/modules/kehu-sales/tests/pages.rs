@@ -449,6 +449,9 @@ async fn the_board_counts_sums_and_weighs_each_column_per_currency(b: TestBacken
         "CNY first"
     );
     assert!(open.contains("data-move=\"assigned\""), "{open}");
+    // Newest first: 丙, 乙, 甲 (the columns are read in one statement, ordered again after).
+    let at = |t: &str| open.find(&format!(">{t}<")).unwrap();
+    assert!(at("丙") < at("乙") && at("乙") < at("甲"), "{open}");
     let developing = column(&board, "developing");
     assert!(developing.contains("加权 8,000.00 CNY"), "{developing}");
     assert!(

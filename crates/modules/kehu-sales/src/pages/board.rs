@@ -136,18 +136,23 @@ pub(super) async fn board(
     let totals = store.pipeline(scope).await?;
     let c = Chrome::new(&ctx, "/pipeline");
     let who = acting(&user, &ctx);
+    let mut newest = store.newest(scope, &Status::ALL, COLUMN_CARDS).await?;
     let mut columns = Vec::new();
     for status in Status::ALL {
         let code = status.code();
         let mine: Vec<&StageTotal> = totals.iter().filter(|t| t.status == code).collect();
         let count: i64 = mine.iter().map(|t| t.count).sum();
-        let newest = store.newest(scope, status, COLUMN_CARDS).await?;
-        let shown = i64::try_from(newest.len()).unwrap_or(i64::MAX);
+        let (mut these, rest): (Vec<Opportunity>, Vec<Opportunity>) =
+            newest.into_iter().partition(|o| o.status == code);
+        newest = rest;
+        // A union keeps no order of its own.
+        these.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        let shown = i64::try_from(these.len()).unwrap_or(i64::MAX);
         columns.push(Column {
             status: code,
             label: status_label(&c.tr, code),
             sums: sums(&c.tr, &mine),
-            cards: newest.iter().map(|o| card(&c.tr, o, &who)).collect(),
+            cards: these.iter().map(|o| card(&c.tr, o, &who)).collect(),
             more: (count > shown).then(|| format!("/opportunities?status={code}")),
             count,
         });
