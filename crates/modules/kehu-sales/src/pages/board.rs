@@ -146,7 +146,7 @@ pub(super) async fn board(
             newest.into_iter().partition(|o| o.status == code);
         newest = rest;
         // A union keeps no order of its own.
-        these.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        these.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
         let shown = i64::try_from(these.len()).unwrap_or(i64::MAX);
         columns.push(Column {
             status: code,
