@@ -21,8 +21,10 @@ use crate::need;
 use crate::pipeline::StageTotal;
 use crate::store::{Acting, Opportunity};
 
-/// How many cards a column shows; the rest are in the list.
-const COLUMN_CARDS: u64 = 20;
+/// How many cards a column shows, the newest; the rest are a click away in the filtered list.
+/// Twelve fill a laptop's column; at 20 the page (100 cards) measured 51-53 ms p99 at a
+/// million opportunities under 32 connections on SQLite (bench/sales).
+const COLUMN_CARDS: u64 = 12;
 
 /// A move a card may make: to the column of status `to`, by following `href` or, for "won",
 /// by posting the card's form.
