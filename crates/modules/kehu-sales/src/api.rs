@@ -32,7 +32,7 @@ use crate::domain::{
     Status, required_text,
 };
 use crate::need;
-use crate::pipeline::StageTotal;
+use crate::pipeline::{self, StageTotal};
 use crate::plan::PlanItem;
 use crate::store::{Acting, Opportunity, OpportunityFilter, OpportunitySort, Won};
 
@@ -718,31 +718,22 @@ pub struct PipelineOut {
     pub stages: Vec<Stage>,
 }
 
-/// Σ fen × percent as yuan, rounded half up to the fen.
-pub fn weighted_yuan(weighted: i64) -> String {
-    let fen = weighted.div_euclid(100) + i64::from(weighted.rem_euclid(100) >= 50);
-    fen_to_decimal(fen)
-}
-
 /// The board's stages from the totals: every status, its count, and its amounts per
 /// currency (CNY first).
 pub fn stages(totals: &[StageTotal]) -> Vec<Stage> {
     Status::ALL
         .iter()
         .map(|s| {
-            let mut rows: Vec<&StageTotal> =
-                totals.iter().filter(|t| t.status == s.code()).collect();
-            rows.sort_by_key(|t| (t.currency != "CNY", t.currency.clone()));
+            let rows = pipeline::of_status(totals, s.code());
             Stage {
                 status: s.code().to_owned(),
                 count: rows.iter().map(|t| t.count).sum(),
                 amounts: rows
                     .into_iter()
-                    .filter(|t| t.count > 0)
                     .map(|t| StageAmount {
                         currency: t.currency.clone(),
                         amount: fen_to_decimal(t.amount),
-                        weighted_amount: weighted_yuan(t.weighted),
+                        weighted_amount: fen_to_decimal(t.weighted_fen()),
                     })
                     .collect(),
             }
@@ -765,17 +756,4 @@ pub async fn pipeline(
     Ok(axum::Json(PipelineOut {
         stages: stages(&totals),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn weighted_amounts_round_half_up_to_the_fen() {
-        // 333.33 yuan at 50 % is 166.665 → 166.67; at 33 %, 109.9989 → 110.00.
-        assert_eq!(weighted_yuan(33_333 * 50), "166.67");
-        assert_eq!(weighted_yuan(33_333 * 33), "110.00");
-        assert_eq!(weighted_yuan(0), "0.00");
-    }
 }

@@ -133,6 +133,24 @@ pub struct StageTotal {
     pub weighted: i64,
 }
 
+impl StageTotal {
+    /// The weighted amount in fen: Σ fen × percent / 100, rounded half up.
+    pub fn weighted_fen(&self) -> i64 {
+        (self.weighted + 50).div_euclid(100)
+    }
+}
+
+/// The totals of `status` that hold opportunities, one per currency, CNY first (a board's
+/// column, the pipeline API's stage).
+pub fn of_status<'a>(totals: &'a [StageTotal], status: &str) -> Vec<&'a StageTotal> {
+    let mut rows: Vec<&StageTotal> = totals
+        .iter()
+        .filter(|t| t.status == status && t.count > 0)
+        .collect();
+    rows.sort_by_key(|t| (t.currency != "CNY", t.currency.clone()));
+    rows
+}
+
 /// The totals of every status and currency over the owners in `scope`.
 pub(crate) async fn read(db: &Db, scope: OwnerFilter) -> StoreResult<Vec<StageTotal>> {
     use OpportunityTotals as T;
@@ -170,4 +188,27 @@ pub(crate) async fn rebuild(tx: &mut Tx, sums: SelectStatement) -> StoreResult<(
         .to_owned();
     tx.execute(&q).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn total(weighted: i64) -> StageTotal {
+        StageTotal {
+            status: "developing".into(),
+            currency: "CNY".into(),
+            count: 1,
+            amount: 0,
+            weighted,
+        }
+    }
+
+    #[test]
+    fn weighted_amounts_round_half_up_to_the_fen() {
+        // 333.33 yuan at 50 % is 166.665 → 166.67; at 33 %, 109.9989 → 110.00.
+        assert_eq!(total(33_333 * 50).weighted_fen(), 16_667);
+        assert_eq!(total(33_333 * 33).weighted_fen(), 11_000);
+        assert_eq!(total(0).weighted_fen(), 0);
+    }
 }

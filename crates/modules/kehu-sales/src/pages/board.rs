@@ -18,7 +18,7 @@ use kehu_web::views::{Chrome, render};
 use super::{acting, amount_text, money, status_label};
 use crate::domain::{Action, Status};
 use crate::need;
-use crate::pipeline::StageTotal;
+use crate::pipeline::{self, StageTotal};
 use crate::store::{Acting, Opportunity};
 
 /// How many cards a column shows, the newest; the rest are a click away in the filtered list.
@@ -114,16 +114,13 @@ fn moves(tr: &Tr, o: &Opportunity, who: &Acting) -> Vec<Move> {
 
 /// A column's sums per currency, CNY first.
 fn sums(tr: &Tr, totals: &[&StageTotal]) -> Vec<Sum> {
-    let mut rows: Vec<&&StageTotal> = totals.iter().filter(|t| t.count > 0).collect();
-    rows.sort_by_key(|t| (t.currency != "CNY", t.currency.clone()));
-    rows.into_iter()
+    totals
+        .iter()
         .map(|t| {
             let arg = |fen: i64| FluentArg::Str(format!("{} {}", money(fen), t.currency));
-            // Σ fen × percent, in fen, rounded half up.
-            let weighted = (t.weighted + 50).div_euclid(100);
             Sum {
                 amount: tr.t_args("pipeline-sum", &[("amount", arg(t.amount))]),
-                weighted: tr.t_args("pipeline-weighted", &[("amount", arg(weighted))]),
+                weighted: tr.t_args("pipeline-weighted", &[("amount", arg(t.weighted_fen()))]),
             }
         })
         .collect()
@@ -142,7 +139,7 @@ pub(super) async fn board(
     let mut columns = Vec::new();
     for status in Status::ALL {
         let code = status.code();
-        let mine: Vec<&StageTotal> = totals.iter().filter(|t| t.status == code).collect();
+        let mine = pipeline::of_status(&totals, code);
         let count: i64 = mine.iter().map(|t| t.count).sum();
         let (mut these, rest): (Vec<Opportunity>, Vec<Opportunity>) =
             newest.into_iter().partition(|o| o.status == code);
