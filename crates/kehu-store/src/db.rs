@@ -1133,6 +1133,28 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// `.cargo/config.toml` builds the bundled SQLite with the planner's stability guarantee
+    /// (else every list's bound `LIMIT ?` expires its cached statement: parsed and planned
+    /// again on each execution) and without memory statistics (a global mutex per allocation).
+    #[tokio::test]
+    async fn sqlite_is_built_to_plan_each_statement_once() {
+        let dir = std::env::temp_dir().join(format!("kehu-db-build-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("b.db").display());
+        let db = Db::connect_with(&url, DbOptions::default()).await.unwrap();
+        let q = sea_query::Query::select()
+            .column(sea_query::Alias::new("compile_options"))
+            .from(sea_query::Alias::new("pragma_compile_options"))
+            .to_owned();
+        let rows: Vec<(String,)> = db.fetch_all(&q).await.unwrap();
+        let options: Vec<String> = rows.into_iter().map(|r| r.0).collect();
+        for want in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
+            assert!(options.iter().any(|o| o == want), "{want} in {options:?}");
+        }
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[tokio::test]
     async fn an_unknown_scheme_names_the_schemes_that_work() {
         let err = Db::connect("mysql://u:pw@h/db")
