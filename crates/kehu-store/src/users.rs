@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use kehu_domain::policy::{AdminChange, Authority, TargetUser, authorize};
 use kehu_domain::user::{AccountChanges, NewAccount};
 use kehu_domain::{DataScope, DomainError, Principal, Right};
-use sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
+use sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement};
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor};
@@ -282,6 +282,29 @@ impl UserStore {
         f.apply(&mut count);
         let id = Expr::col((Users::Table, Users::Id));
         page::fetch(&self.db, &q, count, id, &req.into(), None).await
+    }
+
+    /// The active users whose role holds `right` (whom work needing it may be given to): id and
+    /// display name, by name, at most `n`. One read.
+    pub async fn holding(&self, right: Right, n: u64) -> StoreResult<Vec<(i64, String)>> {
+        let q = Query::select()
+            .columns([
+                (Users::Table, Users::Id),
+                (Users::Table, Users::DisplayName),
+            ])
+            .from(Users::Table)
+            .inner_join(
+                RoleRights::Table,
+                Expr::col((RoleRights::Table, RoleRights::RoleId))
+                    .equals((Users::Table, Users::RoleId))
+                    .and(Expr::col((RoleRights::Table, RoleRights::RightCode)).eq(right.code())),
+            )
+            .and_where(Expr::col((Users::Table, Users::Disabled)).eq(false))
+            .order_by((Users::Table, Users::DisplayName), Order::Asc)
+            .order_by((Users::Table, Users::Id), Order::Asc)
+            .limit(n)
+            .to_owned();
+        Ok(self.db.fetch_all(&crate::page::LimitsWritten(q)).await?)
     }
 
     /// The user names of the accounts `ids` that exist (the audit page names them).

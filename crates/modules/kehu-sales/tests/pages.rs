@@ -370,8 +370,15 @@ async fn the_list_filters_by_status_source_assignee_amount_period_and_mine(b: Te
     };
     let all = html(&zhou, "/opportunities").await;
     shows(&all, &["小单甲", "大单乙", "自己找的丙", "共 3 条"], &[]);
+    // The assignee filter offers those who may be given opportunities (li plans); a manager,
+    // who sees only their own, is not offered it.
+    shows(&all, &[&format!("<option value=\"{li_id}\"")], &[]);
     let li_all = html(&li, "/opportunities").await;
-    shows(&li_all, &["大单乙", "自己找的丙"], &["小单甲"]);
+    shows(
+        &li_all,
+        &["大单乙", "自己找的丙"],
+        &["小单甲", "name=\"assignee\""],
+    );
     let mine = html(&zhou, "/opportunities?mine=1").await;
     shows(&mine, &["小单甲"], &["大单乙", "自己找的丙"]);
     let assigned = html(&zhou, "/opportunities?status=assigned").await;

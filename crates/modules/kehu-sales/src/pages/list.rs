@@ -13,7 +13,7 @@ use kehu_web::pages::opt_i64;
 use kehu_web::views::{Chrome, Opt, render, when};
 use serde::Deserialize;
 
-use super::{People, Sources, amount_text, status_label};
+use super::{Sources, amount_text, status_label};
 use crate::domain::Status;
 use crate::need;
 use crate::store::{OpportunityFilter, OpportunitySort};
@@ -191,9 +191,10 @@ impl ListPage for OpportunityList {
             q.status.as_deref().unwrap_or_default(),
         );
         let assignees = if user.owner_filter().owner().is_none() {
-            People::load(state)
-                .await?
-                .assignees(q.assignee.as_deref().unwrap_or_default())
+            Opt::list(
+                state.store.users.holding(Right::PlanWrite, 200).await?,
+                q.assignee.as_deref().unwrap_or_default(),
+            )
         } else {
             Vec::new()
         };
