@@ -42,6 +42,9 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Open connections served at once; beyond this, new connections wait to be accepted.
     pub max_connections: usize,
+    /// Database connections read with at once; 0: twice the cores, 4 to 16
+    /// (`kehu_store::db::default_pool_size`).
+    pub database_pool: u32,
     /// The first administrator's password (from `KEHU_ADMIN_PASSWORD` only; never stored).
     #[serde(skip_serializing)]
     pub admin_password: Option<String>,
@@ -78,6 +81,7 @@ impl std::fmt::Debug for Config {
             .field("header_read_timeout_secs", &self.header_read_timeout_secs)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("max_connections", &self.max_connections)
+            .field("database_pool", &self.database_pool)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -107,6 +111,7 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
             max_connections: 1024,
+            database_pool: 0,
             admin_password: None,
             metrics_token: None,
             request_timeout_secs: 30,
@@ -159,6 +164,7 @@ impl Config {
                 "header_read_timeout_secs",
                 "idle_timeout_secs",
                 "max_connections",
+                "database_pool",
                 "admin_password",
                 "metrics_token",
                 "request_timeout_secs",
@@ -245,6 +251,7 @@ impl Config {
     pub fn db_options(&self) -> kehu_store::db::DbOptions {
         kehu_store::db::DbOptions {
             sqlite_full_sync: self.sqlite_synchronous == "full",
+            pool_size: (self.database_pool > 0).then_some(self.database_pool),
         }
     }
 
@@ -415,6 +422,19 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn the_database_pool_is_sized_by_the_cores_unless_set() {
+        let auto = Config::default().db_options().pool_size;
+        assert_eq!(auto, None);
+        let n = kehu_store::db::default_pool_size();
+        assert!((4..=16).contains(&n), "{n}");
+        let set = Config {
+            database_pool: 6,
+            ..Config::default()
+        };
+        assert_eq!(set.db_options().pool_size, Some(6));
     }
 
     #[test]
