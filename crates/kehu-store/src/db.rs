@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
-use sea_query_sqlx::SqlxBinder;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, FromRow, PgPool, Sqlite, SqliteConnection, SqlitePool};
+
+pub use crate::statement::Statement;
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -863,16 +864,16 @@ impl TxLock {
 macro_rules! read_methods {
     ($ty:ty, [$($recv:tt)+], $s:ident, [$scrut:expr], $lite:pat => $lconn:expr, $pg:pat => $pconn:expr) => {
         impl $ty {
-            pub async fn fetch_all<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> Result<Vec<T>, sqlx::Error> {
+            pub async fn fetch_all<T: Row>($($recv)+, stmt: &impl Statement) -> Result<Vec<T>, sqlx::Error> {
                 $s.check_up()?;
                 let guard = $s.refusal_guard();
                 let r = guard_refused(guard, async { match $scrut {
                     $lite => {
-                        let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
+                        let (sql, v) = stmt.sql(SqliteQueryBuilder);
                         sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($lconn).await
                     }
                     $pg => {
-                        let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
+                        let (sql, v) = stmt.sql(PostgresQueryBuilder);
                         sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_all($pconn).await
                     }
                 } }).await;
@@ -880,20 +881,20 @@ macro_rules! read_methods {
             }
 
             /// The row `stmt` finds; none is [`DomainError::NotFound`] (a 404 to the caller).
-            pub async fn fetch_found<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> crate::StoreResult<T> {
+            pub async fn fetch_found<T: Row>($($recv)+, stmt: &impl Statement) -> crate::StoreResult<T> {
                 $s.fetch_optional(stmt).await?.ok_or_else(|| kehu_domain::DomainError::NotFound.into())
             }
 
-            pub async fn fetch_optional<T: Row>($($recv)+, stmt: &impl SqlxBinder) -> Result<Option<T>, sqlx::Error> {
+            pub async fn fetch_optional<T: Row>($($recv)+, stmt: &impl Statement) -> Result<Option<T>, sqlx::Error> {
                 $s.check_up()?;
                 let guard = $s.refusal_guard();
                 let r = guard_refused(guard, async { match $scrut {
                     $lite => {
-                        let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
+                        let (sql, v) = stmt.sql(SqliteQueryBuilder);
                         sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($lconn).await
                     }
                     $pg => {
-                        let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
+                        let (sql, v) = stmt.sql(PostgresQueryBuilder);
                         sqlx::query_as_with::<_, T, _>(AssertSqlSafe(sql), v).fetch_optional($pconn).await
                     }
                 } }).await;
@@ -910,7 +911,7 @@ read_methods!(Tx, [&mut self], self, [&mut *self], Tx::Sqlite(t) => t.conn()?, T
 impl Db {
     /// Runs a statement; returns the number of rows affected. On SQLite it is a transaction of
     /// its own on the writer (so it is durable and in order with the other writes).
-    pub async fn execute(&self, stmt: &impl SqlxBinder) -> Result<u64, sqlx::Error> {
+    pub async fn execute(&self, stmt: &impl Statement) -> Result<u64, sqlx::Error> {
         match self {
             Db::Sqlite(..) => {
                 let mut tx = self.begin().await?;
@@ -920,7 +921,7 @@ impl Db {
             }
             Db::Postgres(p, h) => {
                 self.check_up()?;
-                let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
+                let (sql, v) = stmt.sql(PostgresQueryBuilder);
                 let r = guard_refused(self.refusal_guard(), async {
                     sqlx::query_with(AssertSqlSafe(sql), v)
                         .execute(p)
@@ -1002,17 +1003,17 @@ fn table_names(tables: &[&str]) -> Result<(), sqlx::Error> {
 
 impl Tx {
     /// Runs a statement; returns the number of rows affected.
-    pub async fn execute(&mut self, stmt: &impl SqlxBinder) -> Result<u64, sqlx::Error> {
+    pub async fn execute(&mut self, stmt: &impl Statement) -> Result<u64, sqlx::Error> {
         let r = match self {
             Tx::Sqlite(t) => {
-                let (sql, v) = stmt.build_sqlx(SqliteQueryBuilder);
+                let (sql, v) = stmt.sql(SqliteQueryBuilder);
                 sqlx::query_with(AssertSqlSafe(sql), v)
                     .execute(t.conn()?)
                     .await
                     .map(|r| r.rows_affected())
             }
             Tx::Postgres(t, _) => {
-                let (sql, v) = stmt.build_sqlx(PostgresQueryBuilder);
+                let (sql, v) = stmt.sql(PostgresQueryBuilder);
                 sqlx::query_with(AssertSqlSafe(sql), v)
                     .execute(&mut **t)
                     .await
@@ -1039,7 +1040,7 @@ impl Tx {
 }
 
 impl Db {
-    pub async fn fetch_one<T: Row>(&self, stmt: &impl SqlxBinder) -> Result<T, sqlx::Error> {
+    pub async fn fetch_one<T: Row>(&self, stmt: &impl Statement) -> Result<T, sqlx::Error> {
         self.fetch_optional(stmt)
             .await?
             .ok_or(sqlx::Error::RowNotFound)
@@ -1047,7 +1048,7 @@ impl Db {
 }
 
 impl Tx {
-    pub async fn fetch_one<T: Row>(&mut self, stmt: &impl SqlxBinder) -> Result<T, sqlx::Error> {
+    pub async fn fetch_one<T: Row>(&mut self, stmt: &impl Statement) -> Result<T, sqlx::Error> {
         self.fetch_optional(stmt)
             .await?
             .ok_or(sqlx::Error::RowNotFound)

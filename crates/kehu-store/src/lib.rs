@@ -18,6 +18,7 @@ pub mod scope;
 pub mod search;
 pub mod seed;
 pub mod sessions;
+pub mod statement;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

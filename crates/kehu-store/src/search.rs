@@ -630,13 +630,13 @@ impl SearchStore {
                 let lines: Vec<String> = match backend {
                     Backend::Sqlite => {
                         let sql = stmt.to_string(sea_query::SqliteQueryBuilder);
-                        let explain = RawSelect(format!("EXPLAIN QUERY PLAN {sql}"));
+                        let explain = crate::statement::Raw(format!("EXPLAIN QUERY PLAN {sql}"));
                         let rows: Vec<(i64, i64, i64, String)> = tx.fetch_all(&explain).await?;
                         rows.into_iter().map(|r| r.3).collect()
                     }
                     Backend::Postgres => {
                         let sql = stmt.to_string(sea_query::PostgresQueryBuilder);
-                        let explain = RawSelect(format!("EXPLAIN {sql}"));
+                        let explain = crate::statement::Raw(format!("EXPLAIN {sql}"));
                         let rows: Vec<(String,)> = tx.fetch_all(&explain).await?;
                         rows.into_iter().map(|r| r.0).collect()
                     }
@@ -646,19 +646,6 @@ impl SearchStore {
         }
         drop(tx);
         Ok(plans)
-    }
-}
-
-/// A statement given as text (the plans of [`SearchStore::explain`]): sea-query does not build
-/// `EXPLAIN`.
-struct RawSelect(String);
-
-impl sea_query_sqlx::SqlxBinder for RawSelect {
-    fn build_sqlx<T: sea_query::QueryBuilder>(&self, _: T) -> (String, sea_query_sqlx::SqlxValues) {
-        (
-            self.0.clone(),
-            sea_query_sqlx::SqlxValues(sea_query::Values(Vec::new())),
-        )
     }
 }
 

@@ -304,7 +304,7 @@ impl UserStore {
             .order_by((Users::Table, Users::Id), Order::Asc)
             .limit(n)
             .to_owned();
-        Ok(self.db.fetch_all(&crate::page::LimitsWritten(q)).await?)
+        Ok(self.db.fetch_all(&q).await?)
     }
 
     /// The user names of the accounts `ids` that exist (the audit page names them).

@@ -497,7 +497,7 @@ mod tests {
                 .order_by((Activities::Table, Activities::Id), Order::Desc)
                 .limit(21);
             let plan: Vec<(i64, i64, i64, String)> = db
-                .fetch_all(&crate::history::tests::Plan(&q))
+                .fetch_all(&kehu_store::statement::Explain(&q))
                 .await
                 .unwrap();
             assert!(

@@ -91,20 +91,10 @@ fn latest_query(customer_id: i64, limit: u64) -> SelectStatement {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 pub(crate) mod tests {
+    use kehu_store::statement::Explain;
     use sea_query::{QueryBuilder, SelectStatement};
-    use sea_query_sqlx::{SqlxBinder, SqlxValues};
 
     use super::*;
-
-    /// `EXPLAIN QUERY PLAN` of a select, for SQLite.
-    pub(crate) struct Plan<'a>(pub &'a SelectStatement);
-
-    impl SqlxBinder for Plan<'_> {
-        fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
-            let (sql, values) = self.0.build(builder);
-            (format!("EXPLAIN QUERY PLAN {sql}"), SqlxValues(values))
-        }
-    }
 
     /// A migrated SQLite database in `dir`.
     pub(crate) async fn db(dir: &std::path::Path) -> Db {
@@ -119,7 +109,7 @@ pub(crate) mod tests {
 
     /// The plan's steps that read a whole table or index instead of a range of one.
     pub(crate) async fn scans(db: &Db, q: &SelectStatement) -> Vec<String> {
-        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(q)).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Explain(q)).await.unwrap();
         plan.into_iter()
             .map(|(.., d)| d)
             .filter(|d| d.starts_with("SCAN ") && !d.contains("CONSTANT ROW"))
@@ -131,7 +121,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = db(dir.path()).await;
         let q = latest_query(42, 50);
-        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Explain(&q)).await.unwrap();
         assert!(scans(&db, &q).await.is_empty(), "{plan:#?}");
         assert!(
             plan.iter()

@@ -1479,20 +1479,10 @@ impl CustomerStore {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
+    use kehu_store::statement::Explain;
     use sea_query::{QueryBuilder, SelectStatement};
-    use sea_query_sqlx::{SqlxBinder, SqlxValues};
 
     use super::*;
-
-    /// `EXPLAIN QUERY PLAN` of a select, for SQLite.
-    struct Plan<'a>(&'a SelectStatement);
-
-    impl SqlxBinder for Plan<'_> {
-        fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
-            let (sql, values) = self.0.build(builder);
-            (format!("EXPLAIN QUERY PLAN {sql}"), SqlxValues(values))
-        }
-    }
 
     /// Every filter, alone and with each sort, as the list builds it: SQLite reads a range of
     /// an index (or walks one in the sort's order), never the whole customers table.
@@ -1570,14 +1560,14 @@ mod tests {
         // The check itself: a condition on a column without an index is a scan.
         let mut unindexed = select_live(OwnerFilter::system());
         unindexed.and_where(Expr::col((Customers::Table, Customers::Postcode)).eq("510000"));
-        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&unindexed)).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Explain(&unindexed)).await.unwrap();
         assert!(plan.iter().any(|(.., d)| d == "SCAN customers"), "{plan:?}");
         for (name, f) in &filters {
             for sort in CustomerSort::ALL {
                 let mut q = select_live(OwnerFilter::system());
                 f.apply(&mut q);
                 q.order_by_expr(sort.column(), Order::Desc).limit(51);
-                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Explain(&q)).await.unwrap();
                 // `SCAN customers USING INDEX …` walks an index in order; bare, it is the table.
                 if plan.iter().any(|(.., d)| d == "SCAN customers") {
                     scans.push(format!("{name} by {}: {plan:?}", sort.code()));
@@ -1590,7 +1580,7 @@ mod tests {
                 let mut q = select_live(OwnerFilter::system());
                 f.apply_keyed(&mut q, true);
                 q.order_by_expr(sort.column(), Order::Desc).limit(51);
-                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Explain(&q)).await.unwrap();
                 let walks = plan
                     .iter()
                     .any(|(.., d)| d.starts_with("SCAN customers USING"))

@@ -589,19 +589,10 @@ async fn product_exists(tx: &mut Tx, id: i64, field: &str) -> StoreResult<()> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
+    use kehu_store::statement::Explain;
     use sea_query::{Order, QueryBuilder};
-    use sea_query_sqlx::{SqlxBinder, SqlxValues};
 
     use super::*;
-
-    struct Plan<'a>(&'a SelectStatement);
-
-    impl SqlxBinder for Plan<'_> {
-        fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
-            let (sql, values) = self.0.build(builder);
-            (format!("EXPLAIN QUERY PLAN {sql}"), SqlxValues(values))
-        }
-    }
 
     /// The product list and the stock query, each filter with each sort: an index, never a
     /// scan of the products or stock table.
@@ -623,7 +614,7 @@ mod tests {
         // The check itself: a condition on a column without an index is a scan.
         let mut unindexed = select_products();
         unindexed.and_where(Expr::col((Products::Table, Products::Memo)).eq("x"));
-        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&unindexed)).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Explain(&unindexed)).await.unwrap();
         assert!(bare(&plan), "{plan:?}");
         let mut scans = Vec::new();
         for f in [
@@ -636,7 +627,7 @@ mod tests {
                 let mut q = select_products();
                 f.apply(&mut q);
                 q.order_by_expr(sort.column(), Order::Asc).limit(51);
-                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Explain(&q)).await.unwrap();
                 if bare(&plan) {
                     scans.push(format!("products {f:?} by {}: {plan:?}", sort.code()));
                 }
@@ -662,7 +653,7 @@ mod tests {
                 let mut q = select_stock();
                 f.apply(&mut q);
                 q.order_by_expr(sort.column(), Order::Asc).limit(51);
-                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+                let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Explain(&q)).await.unwrap();
                 if bare(&plan) {
                     scans.push(format!("stock {f:?} by {}: {plan:?}", sort.code()));
                 }

@@ -798,20 +798,10 @@ async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[PricedLine]) -> Store
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
+    use kehu_store::statement::Explain;
     use sea_query::QueryBuilder;
-    use sea_query_sqlx::{SqlxBinder, SqlxValues};
 
     use super::*;
-
-    /// `EXPLAIN QUERY PLAN` of a select, for SQLite.
-    struct Plan<'a>(&'a SelectStatement);
-
-    impl SqlxBinder for Plan<'_> {
-        fn build_sqlx<B: QueryBuilder>(&self, builder: B) -> (String, SqlxValues) {
-            let (sql, values) = self.0.build(builder);
-            (format!("EXPLAIN QUERY PLAN {sql}"), SqlxValues(values))
-        }
-    }
 
     fn manager(user_id: i64) -> OwnerFilter {
         kehu_domain::Principal {
@@ -886,7 +876,7 @@ mod tests {
         // The check itself: a condition on a column without an index is a scan.
         let mut unindexed = select_orders(OwnerFilter::system());
         unindexed.and_where(Expr::col((Orders::Table, Orders::Memo)).eq("x"));
-        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&unindexed)).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Explain(&unindexed)).await.unwrap();
         assert!(plan.iter().any(|(.., d)| d == "SCAN orders"), "{plan:?}");
         let mut scans = Vec::new();
         for scope in [OwnerFilter::system(), manager(7)] {
@@ -895,7 +885,8 @@ mod tests {
                     let mut q = select_orders(scope);
                     f.apply(&mut q);
                     q.order_by_expr(sort.column(), SqlOrder::Desc).limit(51);
-                    let plan: Vec<(i64, i64, i64, String)> = db.fetch_all(&Plan(&q)).await.unwrap();
+                    let plan: Vec<(i64, i64, i64, String)> =
+                        db.fetch_all(&Explain(&q)).await.unwrap();
                     if plan.iter().any(|(.., d)| d == "SCAN orders") {
                         scans.push(format!("{scope:?} {name} by {}: {plan:?}", sort.code()));
                     }
