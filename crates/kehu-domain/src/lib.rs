@@ -9,6 +9,7 @@ pub mod policy;
 pub mod rights;
 pub mod role;
 pub mod secrets;
+pub mod service;
 pub mod text;
 pub mod user;
 

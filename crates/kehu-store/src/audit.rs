@@ -426,6 +426,32 @@ impl AuditStore {
         page::fetch(&self.db, &q, count, id, &req.into(), Some(&self.capped)).await
     }
 
+    /// The latest `n` entries of `records` (each an entity name and the ids of its records:
+    /// a service and its steps), newest first: a record page's history. A range of the log's
+    /// `(entity, entity_id, at)` index per record.
+    pub async fn latest_of(
+        &self,
+        records: &[(&str, &[i64])],
+        n: u64,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let mut any = sea_query::Cond::any();
+        for (entity, ids) in records.iter().filter(|(_, ids)| !ids.is_empty()) {
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            any = any.add(
+                Expr::col(AuditLog::Entity)
+                    .eq(*entity)
+                    .and(Expr::col(AuditLog::EntityId).is_in(ids)),
+            );
+        }
+        let q = select_entries()
+            .cond_where(any)
+            .order_by(AuditLog::At, sea_query::Order::Desc)
+            .order_by(AuditLog::Id, sea_query::Order::Desc)
+            .limit(n)
+            .to_owned();
+        Ok(self.db.fetch_all(&q).await?)
+    }
+
     /// The distinct entity names seen in the log (for the filter), one index seek each: a
     /// `SELECT DISTINCT` would read the whole index of a log with millions of entries.
     pub async fn entities(&self) -> StoreResult<Vec<String>> {

@@ -849,6 +849,9 @@ pub enum TxLock {
     /// Administrative changes (users, roles) whose checks read more than the row they write,
     /// e.g. "is another administrator left?".
     AdminChanges,
+    /// Automatic distribution of new work (services to handlers): who is next, or least
+    /// loaded, is read and taken by one creation at a time.
+    Distribution,
 }
 
 impl TxLock {
@@ -856,6 +859,7 @@ impl TxLock {
         match self {
             TxLock::Startup => 7_303_243,
             TxLock::AdminChanges => 4_855_421,
+            TxLock::Distribution => 3_217_885,
         }
     }
 }

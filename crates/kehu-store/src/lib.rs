@@ -7,6 +7,7 @@ pub mod cache;
 pub mod db;
 pub mod dictionary;
 pub mod error;
+pub mod inbox;
 pub mod migrations;
 pub mod notify;
 pub mod page;
@@ -55,6 +56,7 @@ pub struct Store {
     pub saved_filters: SavedFilterStore,
     pub throttle: ThrottleStore,
     pub search: SearchStore,
+    pub inbox: inbox::InboxStore,
 }
 
 impl Store {
@@ -78,6 +80,7 @@ impl Store {
             saved_filters: SavedFilterStore::new(db.clone()),
             throttle: ThrottleStore::new(db.clone()),
             search: SearchStore::new(db.clone()),
+            inbox: inbox::InboxStore::new(db.clone()),
             db,
         }
     }

@@ -75,6 +75,7 @@ const MIGRATIONS: &[(i64, &str, Build)] = &[
     (6, "search_index", search_index),
     (7, "search_tokens_version", search_tokens_version),
     (8, "search_slices", search_slices),
+    (9, "notices", notices),
 ];
 
 pub fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
@@ -646,6 +647,41 @@ fn search_slices() -> Vec<Ddl> {
             sqlite: "",
             postgres: "ALTER INDEX ix_search_docs_tokens SET (gin_pending_list_limit = 1024)",
         },
+    ]
+}
+
+/// The in-app inbox: a user's notices, the unread ones (the badge) and the newest first (the
+/// list) read from one index.
+fn notices() -> Vec<Ddl> {
+    let t = Table::create()
+        .table(Notices::Table)
+        .col(id_col(Notices::Id))
+        .col(ColumnDef::new(Notices::UserId).big_integer().not_null())
+        .col(ColumnDef::new(Notices::Kind).string_len(64).not_null())
+        .col(ColumnDef::new(Notices::Record).string_len(32).not_null())
+        .col(ColumnDef::new(Notices::RecordId).big_integer().not_null())
+        .col(ColumnDef::new(Notices::Subject).string_len(200).not_null())
+        .col(ts(Notices::CreatedAt))
+        .col(ts_null(Notices::ReadAt))
+        .foreign_key(
+            ForeignKey::create()
+                .from(Notices::Table, Notices::UserId)
+                .to(Users::Table, Users::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    vec![
+        Ddl::Table(t),
+        index(
+            "ix_notices_user_created",
+            Notices::Table,
+            &[&Notices::UserId, &Notices::CreatedAt, &Notices::Id],
+        ),
+        index(
+            "ix_notices_user_unread",
+            Notices::Table,
+            &[&Notices::UserId, &Notices::ReadAt, &Notices::Id],
+        ),
     ]
 }
 

@@ -683,6 +683,12 @@ fn count_up_to(mut q: SelectStatement, n: u64) -> SelectStatement {
         .to_owned()
 }
 
+/// The rows of `q`, at most `n` of them read (a badge's "99+").
+pub async fn count_at_most(db: &Db, q: SelectStatement, n: u64) -> StoreResult<u64> {
+    let (c,): (i64,) = db.fetch_one(&count_up_to(q, n)).await?;
+    Ok(u64::try_from(c).unwrap_or(0))
+}
+
 /// How long a count above the cap is taken as still above it.
 pub const CAPPED_TTL: Duration = Duration::from_secs(10);
 
@@ -746,8 +752,7 @@ pub(crate) async fn count_capped(
     {
         return Ok(over);
     }
-    let (n,): (i64,) = db.fetch_one(&count_up_to(q, COUNT_CAP + 1)).await?;
-    let n = u64::try_from(n).unwrap_or(0);
+    let n = count_at_most(db, q, COUNT_CAP + 1).await?;
     if n <= COUNT_CAP {
         if let (Some(cache), Some(key)) = (capped, &key) {
             cache.forget(key);

@@ -180,3 +180,17 @@ pub enum SignInDevices {
     CreatedAt,
     ExpiresAt,
 }
+
+/// The in-app inbox (`inbox.rs`): a notice for one user about one record.
+#[derive(Iden, Clone, Copy)]
+pub enum Notices {
+    Table,
+    Id,
+    UserId,
+    Kind,
+    Record,
+    RecordId,
+    Subject,
+    CreatedAt,
+    ReadAt,
+}

@@ -28,11 +28,28 @@ pub struct OwnedVia<T> {
     pub parents: fn(OwnerFilter) -> SelectStatement,
 }
 
-/// How a table's rows are owned: by a column of their own, or through their parent.
+/// A table whose rows have two owners (a service: who took it, and its handler): a row is in
+/// a scope when either column names the scope's user.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnedByEither<T> {
+    pub table: T,
+    pub owner: T,
+    pub also: T,
+}
+
+/// How a table's rows are owned: by a column of their own, by either of two, or through
+/// their parent.
 #[derive(Debug, Clone, Copy)]
 pub enum Ownership<T> {
     Column(Owned<T>),
+    Either(OwnedByEither<T>),
     Via(OwnedVia<T>),
+}
+
+impl<T> From<OwnedByEither<T>> for Ownership<T> {
+    fn from(o: OwnedByEither<T>) -> Self {
+        Self::Either(o)
+    }
 }
 
 impl<T> From<Owned<T>> for Ownership<T> {
@@ -44,6 +61,35 @@ impl<T> From<Owned<T>> for Ownership<T> {
 impl<T> From<OwnedVia<T>> for Ownership<T> {
     fn from(o: OwnedVia<T>) -> Self {
         Self::Via(o)
+    }
+}
+
+/// Who acts on a module's owned records: their data scope, their name in the audit log, and
+/// whether they supervise the module's work (hold its supervising right, e.g.
+/// `service.assign`), which its workflow asks.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub scope: OwnerFilter,
+    pub actor: crate::audit::Actor,
+    pub supervisor: bool,
+}
+
+impl Acting {
+    pub fn of(
+        user: &kehu_domain::Principal,
+        actor: crate::audit::Actor,
+        supervises: kehu_domain::Right,
+    ) -> Self {
+        Self {
+            scope: user.owner_filter(),
+            actor,
+            supervisor: user.can(supervises),
+        }
+    }
+
+    /// Their user id; 0 for the system, which acts for nobody.
+    pub fn user_id(&self) -> i64 {
+        self.actor.user_id.unwrap_or(0)
     }
 }
 
@@ -65,6 +111,7 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
     fn table(&self) -> T {
         match self.owned {
             Ownership::Column(o) => o.table,
+            Ownership::Either(o) => o.table,
             Ownership::Via(o) => o.table,
         }
     }
@@ -75,6 +122,9 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
         let owner = self.scope.owner()?;
         Some(match self.owned {
             Ownership::Column(o) => Expr::col((o.table.into_iden(), o.owner.into_iden())).eq(owner),
+            Ownership::Either(o) => Expr::col((o.table.into_iden(), o.owner.into_iden()))
+                .eq(owner)
+                .or(Expr::col((o.table.into_iden(), o.also.into_iden())).eq(owner)),
             Ownership::Via(o) => Expr::col((o.table.into_iden(), o.parent_id.into_iden()))
                 .in_subquery((o.parents)(self.scope)),
         })
@@ -112,6 +162,13 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
             q.and_where(c);
         }
         q
+    }
+
+    /// Makes `q` (a select built from this builder) lock the rows it reads of the owned table
+    /// until the transaction ends — those only: a joined table may be on the nullable side of
+    /// an outer join, which PostgreSQL does not lock.
+    pub fn lock(&self, q: &mut SelectStatement) {
+        q.lock_with_tables(sea_query::LockType::Update, [self.table()]);
     }
 
     /// `UPDATE table SET … WHERE <scope>`: add values and more conditions.
@@ -170,6 +227,14 @@ pub const OWNED_STORES: &[OwnedStore] = &[
         iden: "OpportunityTotals",
         module: "modules/kehu-sales/src/pipeline.rs",
     },
+    OwnedStore {
+        iden: "Services",
+        module: "modules/kehu-service/src/store.rs",
+    },
+    OwnedStore {
+        iden: "Notices",
+        module: "kehu-store/src/inbox.rs",
+    },
 ];
 
 /// Tables owned through a parent (a customer's interactions belong to the customer's manager),
@@ -185,6 +250,10 @@ pub const OWNED_THROUGH_PARENT: &[OwnedStore] = &[
     OwnedStore {
         iden: "PlanItems",
         module: "modules/kehu-sales/src/plan.rs",
+    },
+    OwnedStore {
+        iden: "ServiceSteps",
+        module: "modules/kehu-service/src/steps.rs",
     },
 ];
 

@@ -287,24 +287,7 @@ impl UserStore {
     /// The active users whose role holds `right` (whom work needing it may be given to): id and
     /// display name, by name, at most `n`. One read.
     pub async fn holding(&self, right: Right, n: u64) -> StoreResult<Vec<(i64, String)>> {
-        let q = Query::select()
-            .columns([
-                (Users::Table, Users::Id),
-                (Users::Table, Users::DisplayName),
-            ])
-            .from(Users::Table)
-            .inner_join(
-                RoleRights::Table,
-                Expr::col((RoleRights::Table, RoleRights::RoleId))
-                    .equals((Users::Table, Users::RoleId))
-                    .and(Expr::col((RoleRights::Table, RoleRights::RightCode)).eq(right.code())),
-            )
-            .and_where(Expr::col((Users::Table, Users::Disabled)).eq(false))
-            .order_by((Users::Table, Users::DisplayName), Order::Asc)
-            .order_by((Users::Table, Users::Id), Order::Asc)
-            .limit(n)
-            .to_owned();
-        Ok(self.db.fetch_all(&q).await?)
+        Ok(self.db.fetch_all(&holding_query(right, n)).await?)
     }
 
     /// The user names of the accounts `ids` that exist (the audit page names them).
@@ -747,4 +730,31 @@ async fn write_password(
         Some(&serde_json::json!({"password": "*** (changed)"})),
     )
     .await
+}
+
+/// [`UserStore::holding`] within `tx` (a distribution that gives work out as it reads who may
+/// take it).
+pub async fn holding_in(tx: &mut Tx, right: Right, n: u64) -> StoreResult<Vec<(i64, String)>> {
+    Ok(tx.fetch_all(&holding_query(right, n)).await?)
+}
+
+/// The active users whose role holds `right`, by name, at most `n`.
+fn holding_query(right: Right, n: u64) -> SelectStatement {
+    Query::select()
+        .columns([
+            (Users::Table, Users::Id),
+            (Users::Table, Users::DisplayName),
+        ])
+        .from(Users::Table)
+        .inner_join(
+            RoleRights::Table,
+            Expr::col((RoleRights::Table, RoleRights::RoleId))
+                .equals((Users::Table, Users::RoleId))
+                .and(Expr::col((RoleRights::Table, RoleRights::RightCode)).eq(right.code())),
+        )
+        .and_where(Expr::col((Users::Table, Users::Disabled)).eq(false))
+        .order_by((Users::Table, Users::DisplayName), Order::Asc)
+        .order_by((Users::Table, Users::Id), Order::Asc)
+        .limit(n)
+        .to_owned()
 }

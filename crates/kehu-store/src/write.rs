@@ -4,8 +4,10 @@
 //! read the record back and write the audit entry in the same transaction. The store clears
 //! its caches once the transaction is committed ([`Caches`], [`Db::write_then_clear`]).
 
-use chrono::{DateTime, Utc};
-use sea_query::{Alias, Expr, ExprTrait, Iden, JoinType, Query, SelectStatement, SimpleExpr};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_query::{
+    Alias, Expr, ExprTrait, Iden, JoinType, OnConflict, Query, SelectStatement, SimpleExpr,
+};
 use serde_json::Value;
 
 use crate::audit::{self, Action, Actor};
@@ -97,8 +99,18 @@ pub async fn insert_row<R: Record>(
     values: Vec<(R::Col, SimpleExpr)>,
     actor: &Actor,
 ) -> StoreResult<i64> {
+    insert_row_at::<R>(tx, values, actor, Utc::now()).await
+}
+
+/// [`insert_row`] stamped as created at `now` (a record whose other values count from that
+/// instant: a service's due times).
+pub async fn insert_row_at<R: Record>(
+    tx: &mut Tx,
+    values: Vec<(R::Col, SimpleExpr)>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
     let t = R::TABLE;
-    let now = Utc::now();
     let (mut cols, mut vals): (Vec<R::Col>, Vec<SimpleExpr>) = values.into_iter().unzip();
     cols.extend([t.created_at, t.created_by, t.updated_at, t.updated_by]);
     vals.extend([
@@ -128,7 +140,18 @@ pub async fn create<R: Record>(
     actor: &Actor,
     then: impl AsyncFnOnce(&mut Tx, i64) -> StoreResult<()>,
 ) -> StoreResult<R> {
-    let id = insert_row::<R>(tx, values, actor).await?;
+    create_at(tx, values, actor, Utc::now(), then).await
+}
+
+/// [`create`], stamped as created at `now`.
+pub async fn create_at<R: Record>(
+    tx: &mut Tx,
+    values: Vec<(R::Col, SimpleExpr)>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    then: impl AsyncFnOnce(&mut Tx, i64) -> StoreResult<()>,
+) -> StoreResult<R> {
+    let id = insert_row_at::<R>(tx, values, actor, now).await?;
     then(tx, id).await?;
     let after = R::load(tx, id).await?;
     let snap = after.snapshot();
@@ -278,4 +301,53 @@ pub async fn last_change<R: Record>(db: &Db, id: i64) -> StoreResult<LastChange>
     let row: Option<(DateTime<Utc>, Option<String>)> = db.fetch_optional(&q).await?;
     let (at, by) = row.ok_or(kehu_domain::DomainError::NotFound)?;
     Ok(LastChange { at, by })
+}
+
+/// A table counting the numbers given out each day (customer codes, order and service
+/// numbers): `day` (`YYYYMMDD`, the key) and `last`.
+#[derive(Debug, Clone, Copy)]
+pub struct DayCounter<C> {
+    pub table: C,
+    pub day: C,
+    pub last: C,
+}
+
+/// The next number of `day` in `counter`: one statement counts the day's sequence up and
+/// returns it. The counter's row stays locked until the transaction ends, so two writers
+/// never get the same number and a rolled-back one gives its number back.
+pub async fn next_of_day<C: Iden + Copy + 'static>(
+    tx: &mut Tx,
+    counter: DayCounter<C>,
+    day: NaiveDate,
+) -> StoreResult<i64> {
+    reserve_of_day(tx, counter, day, 1).await
+}
+
+/// Reserves `n` consecutive numbers of `day` in `counter` in one statement (an import batch);
+/// returns the first. Locked like [`next_of_day`] until the transaction ends.
+pub async fn reserve_of_day<C: Iden + Copy + 'static>(
+    tx: &mut Tx,
+    counter: DayCounter<C>,
+    day: NaiveDate,
+    n: i64,
+) -> StoreResult<i64> {
+    let key = day.format("%Y%m%d").to_string();
+    let (last,): (i64,) = tx
+        .fetch_one(
+            Query::insert()
+                .into_table(counter.table)
+                .columns([counter.day, counter.last])
+                .values_panic([key.into(), n.into()])
+                .on_conflict(
+                    OnConflict::column(counter.day)
+                        .value(
+                            counter.last,
+                            Expr::col((counter.table, counter.last)).add(n),
+                        )
+                        .to_owned(),
+                )
+                .returning_col(counter.last),
+        )
+        .await?;
+    Ok(last - n + 1)
 }

@@ -137,6 +137,13 @@ pub async fn spawn_beside(other: &TestApp) -> TestApp {
     spawn_on(other.backend, other.db_url.clone(), dir, |_| {}).await
 }
 
+/// [`spawn_beside`] running `modules` (a second instance of an application with product
+/// modules; the database is already migrated and seeded by the first).
+pub async fn spawn_beside_with_modules(other: &TestApp, modules: Modules) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_with(other.backend, other.db_url.clone(), dir, |_| {}, modules).await
+}
+
 /// [`spawn_app`] running `modules` instead of the platform's alone (e.g. the platform's plus a
 /// test module): their migrations, seeds, routes, navigation and OpenAPI paths.
 pub async fn spawn_app_with_modules(backend: TestBackend, modules: Modules) -> TestApp {

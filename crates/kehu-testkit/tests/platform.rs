@@ -167,6 +167,84 @@ const ORDER_API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
     ),
 ];
 
+/// The service module's routes: everyone but the executive reads and records services; the
+/// administrator and the supervisor assign and set the distribution and service levels; the
+/// administrator and the account manager handle (the supervisor does not).
+const SERVICE_GET_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/api/v1/services", [200, 200, 200, 403]),
+    (
+        "/api/v1/services?overdue=true&type=complaint",
+        [200, 200, 200, 403],
+    ),
+    ("/api/v1/services/999999", [404, 404, 404, 403]),
+    (
+        "/api/v1/services/999999/complaint-steps",
+        [404, 404, 404, 403],
+    ),
+    ("/api/v1/service-settings", [200, 200, 403, 403]),
+    ("/notifications", [200, 200, 200, 200]),
+    ("/api/v1/notifications", [200, 200, 200, 200]),
+];
+
+/// The service module's API writes: method, path, body.
+const SERVICE_API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
+    ("POST", "/api/v1/services", "{}", [422, 422, 422, 403]),
+    (
+        "PATCH",
+        "/api/v1/services/999999",
+        r#"{"version":1}"#,
+        [404, 404, 404, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/services/999999/assign",
+        r#"{"assignee_id":1}"#,
+        [404, 404, 403, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/services/999999/handle",
+        r#"{"handling":"x"}"#,
+        [404, 403, 404, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/services/999999/feedback",
+        r#"{"result":"x","satisfaction":3}"#,
+        [404, 404, 404, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/services/999999/complaint-steps",
+        r#"{"step":"cause","content":"x"}"#,
+        [404, 404, 404, 403],
+    ),
+    (
+        "PUT",
+        "/api/v1/service-settings/routing/consultation",
+        r#"{"mode":"manual"}"#,
+        [200, 200, 403, 403],
+    ),
+    (
+        "PUT",
+        "/api/v1/service-settings/sla",
+        "{}",
+        [422, 422, 403, 403],
+    ),
+    (
+        "DELETE",
+        "/api/v1/service-settings/sla/999999",
+        "",
+        [404, 404, 403, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/notifications/read",
+        "{}",
+        [200, 200, 200, 200],
+    ),
+];
+
 /// The sales module's routes: the administrator, the supervisor and the account manager read
 /// and record opportunities, only the first two assign them; the executive has none of it.
 const SALES_GET_MATRIX: &[(&str, [u16; 4])] = &[
@@ -743,6 +821,36 @@ mod every_order_route_answers_each_role_by_its_rights {
     #[tokio::test]
     async fn postgres() {
         super::every_order_route_answers_each_role_by_its_rights(
+            kehu_testkit::TestBackend::Postgres,
+        )
+        .await
+    }
+}
+
+/// The service module's rows of the matrix (it has no pages of its own yet).
+async fn every_service_route_answers_each_role_by_its_rights(backend: kehu_testkit::TestBackend) {
+    let modules = vec![kehu_customers::module(), kehu_service::module()];
+    module_matrix(
+        backend,
+        modules,
+        SERVICE_GET_MATRIX,
+        &[],
+        SERVICE_API_MATRIX,
+    )
+    .await;
+}
+
+mod every_service_route_answers_each_role_by_its_rights {
+    #[tokio::test]
+    async fn sqlite() {
+        super::every_service_route_answers_each_role_by_its_rights(
+            kehu_testkit::TestBackend::Sqlite,
+        )
+        .await
+    }
+    #[tokio::test]
+    async fn postgres() {
+        super::every_service_route_answers_each_role_by_its_rights(
             kehu_testkit::TestBackend::Postgres,
         )
         .await

@@ -130,6 +130,8 @@ pub struct CtxData {
     pub uri: String,
     /// The application's navigation (every entry; the page frame filters by rights).
     pub nav: Arc<[NavEntry]>,
+    /// The user's unread notices (the header's bell), counted for pages only.
+    pub notices: u64,
 }
 
 impl std::fmt::Debug for CtxData {
@@ -232,6 +234,19 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         }
     }
 
+    // The bell's count: one indexed read per page a signed-in user opens.
+    let notices = match &user {
+        Some(u) if !is_api && req.method() == Method::GET && !u.must_change_password => {
+            match state.store.inbox.unread(u.own_records()).await {
+                Ok(n) => n,
+                Err(e) => {
+                    let resp = PageError(e.into()).into_response();
+                    return REQUEST_TR.scope(tr, async move { resp }).await;
+                }
+            }
+        }
+        _ => 0,
+    };
     let ctx = Ctx::new(CtxData {
         tr,
         user,
@@ -240,6 +255,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         path,
         uri,
         nav: state.nav.clone(),
+        notices,
     });
     if is_api {
         req.extensions_mut().insert(ctx);
@@ -300,6 +316,7 @@ fn ctx_of(parts: &Parts) -> Ctx {
             path: parts.uri.path().to_owned(),
             uri: parts.uri.to_string(),
             nav: Arc::from([]),
+            notices: 0,
         })
     })
 }

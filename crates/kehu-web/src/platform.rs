@@ -65,10 +65,11 @@ pub fn home() -> Module {
 #[openapi(
     paths(
         api::me::me,
+        api::notifications::list, api::notifications::mark_read,
         api::tokens::list, api::tokens::issue, api::tokens::revoke,
         api::tokens::list_for_user, api::tokens::revoke_for_user,
     ),
-    components(schemas(api::me::Me, api::tokens::TokenOut, api::tokens::NewTokenBody, api::tokens::IssuedToken)),
+    components(schemas(api::me::Me, api::notifications::NoticeOut, api::notifications::ReadBody, api::notifications::ReadOut, api::tokens::TokenOut, api::tokens::NewTokenBody, api::tokens::IssuedToken)),
     tags((name = "me", description = "The caller and their personal API tokens")),
 )]
 struct ProfileApi;
@@ -79,8 +80,11 @@ pub fn profile() -> Module {
     Module::new("profile")
         .pages(pages::profile::router())
         .pages(pages::user_tokens::router())
+        .pages(pages::notifications::router())
         .api(
-            api::me::router().merge(api::tokens::router()),
+            api::me::router()
+                .merge(api::tokens::router())
+                .merge(api::notifications::router()),
             ProfileApi::openapi(),
         )
 }

@@ -41,6 +41,8 @@ pub struct Chrome {
     pub nav: Vec<NavItem>,
     pub csrf: String,
     pub path: String,
+    /// Unread notices (the bell's badge).
+    pub notices: u64,
 }
 
 /// The form token is a secret: never in logs.
@@ -96,6 +98,16 @@ impl Chrome {
             nav,
             csrf: ctx.csrf(),
             path: ctx.uri.clone(),
+            notices: ctx.notices,
+        }
+    }
+
+    /// The bell's badge: the count, "99+" above the inbox's cap.
+    pub fn notices_badge(&self) -> String {
+        if self.notices > kehu_store::inbox::UNREAD_CAP {
+            format!("{}+", kehu_store::inbox::UNREAD_CAP)
+        } else {
+            self.notices.to_string()
         }
     }
 
@@ -368,6 +380,15 @@ pub fn field_label(tr: &Tr, field: &str) -> String {
     } else {
         field.to_owned()
     }
+}
+
+/// A rendered page at the status its form errors call for (200 without any).
+pub fn answer(
+    p: &impl Template,
+    errors: &FormErrors,
+) -> Result<axum::response::Response, PageError> {
+    use axum::response::IntoResponse as _;
+    Ok((errors.status(), render(p)?).into_response())
 }
 
 pub fn render(t: &impl Template) -> Result<Html<String>, PageError> {

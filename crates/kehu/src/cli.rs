@@ -149,6 +149,7 @@ fn modules() -> anyhow::Result<Modules> {
     modules.push(kehu_customers::module());
     modules.push(kehu_orders::module());
     modules.push(kehu_sales::module());
+    modules.push(kehu_service::module());
     Modules::new(modules)
 }
 

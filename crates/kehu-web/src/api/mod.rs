@@ -33,6 +33,7 @@ use crate::state::AppState;
 pub mod audit;
 pub mod dictionary;
 pub mod me;
+pub mod notifications;
 pub mod rights;
 pub mod roles;
 pub mod search;

@@ -14,6 +14,7 @@ pub mod dictionary;
 pub mod home;
 pub mod import;
 pub mod lists;
+pub mod notifications;
 pub mod profile;
 pub mod roles;
 pub mod search;

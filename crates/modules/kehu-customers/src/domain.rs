@@ -83,6 +83,16 @@ pub fn memo(field: &str, input: &str) -> Result<Option<String>, FieldError> {
     text::optional(field, &lines.join("\n"), MEMO_MAX)
 }
 
+/// Required text of several lines (a result, a reason, a request), at most `max` characters
+/// (and [`MEMO_MAX`]).
+pub fn required_text(field: &str, input: &str, max: usize) -> Result<String, DomainError> {
+    match memo(field, input)? {
+        Some(s) if s.chars().count() <= max => Ok(s),
+        Some(_) => Err(DomainError::field(field, "err-too-long")),
+        None => Err(DomainError::field(field, "err-required")),
+    }
+}
+
 /// A phone number (电话): parsed with libphonenumber (default region China, so `010-1234
 /// 5678` and `13800138000` need no `+86`) and kept in E.164, `+861012345678`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -92,7 +92,7 @@ fn latest_query(customer_id: i64, limit: u64) -> SelectStatement {
 #[allow(clippy::unwrap_used, reason = "tests")]
 pub(crate) mod tests {
     use kehu_store::statement::Explain;
-    use sea_query::{QueryBuilder, SelectStatement};
+    use sea_query::SelectStatement;
 
     use super::*;
 

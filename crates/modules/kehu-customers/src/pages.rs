@@ -112,9 +112,7 @@ pub(crate) fn gender_options(tr: &Tr, current: &str) -> Vec<Opt> {
 }
 
 /// A rendered page at the status its form errors call for (200 without any).
-pub(crate) fn answer(p: &impl Template, errors: &FormErrors) -> Result<Response, PageError> {
-    Ok((errors.status(), render(p)?).into_response())
-}
+pub(crate) use kehu_web::views::answer;
 
 fn status_options(tr: &Tr, current: &str) -> Vec<Opt> {
     code_options(

@@ -9,7 +9,8 @@ use kehu_domain::DomainError;
 use kehu_store::StoreResult;
 use kehu_store::db::{Db, Tx};
 use kehu_store::schema::{Dictionary, Users};
-use sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
+use kehu_store::write::{self, DayCounter};
+use sea_query::{Expr, ExprTrait, Query, SelectStatement};
 
 use crate::domain::{DictValues, customer_code, kinds};
 use crate::schema::{CustomerCodes, CustomerTags};
@@ -18,26 +19,16 @@ use crate::schema::{CustomerCodes, CustomerTags};
 /// it; the counter's row stays locked until the transaction ends, so two creating customers
 /// at once get different numbers on both databases.
 pub async fn next_code(tx: &mut Tx, day: NaiveDate) -> StoreResult<String> {
-    let key = day.format("%Y%m%d").to_string();
-    let (seq,): (i64,) = tx
-        .fetch_one(
-            Query::insert()
-                .into_table(CustomerCodes::Table)
-                .columns([CustomerCodes::Day, CustomerCodes::Last])
-                .values_panic([key.into(), 1.into()])
-                .on_conflict(
-                    OnConflict::column(CustomerCodes::Day)
-                        .value(
-                            CustomerCodes::Last,
-                            Expr::col((CustomerCodes::Table, CustomerCodes::Last)).add(1),
-                        )
-                        .to_owned(),
-                )
-                .returning_col(CustomerCodes::Last),
-        )
-        .await?;
+    let seq = write::next_of_day(tx, CODES, day).await?;
     Ok(customer_code(day, seq))
 }
+
+/// The day counter of customer codes.
+const CODES: DayCounter<CustomerCodes> = DayCounter {
+    table: CustomerCodes::Table,
+    day: CustomerCodes::Day,
+    last: CustomerCodes::Last,
+};
 
 /// Replaces the tag rows of customer `id` with `tags`.
 pub async fn set_tags(tx: &mut Tx, id: i64, tags: &BTreeSet<String>) -> StoreResult<()> {
@@ -93,18 +84,27 @@ pub async fn check_owner(tx: &mut Tx, id: i64) -> StoreResult<()> {
 /// The values of the dictionary kinds a customer's coded fields use, as the dictionary holds
 /// them now.
 pub async fn dict_values(db: &Db) -> StoreResult<DictValues> {
+    dict_values_of(
+        db,
+        &[
+            kinds::LEVEL,
+            kinds::REGION,
+            kinds::INDUSTRY,
+            kinds::SOURCE,
+            kinds::CHANNEL,
+        ],
+    )
+    .await
+}
+
+/// The values of the dictionary's `kinds` now.
+pub async fn dict_values_of(db: &Db, kinds: &[&str]) -> StoreResult<DictValues> {
     let rows: Vec<(String, String)> = db
         .fetch_all(
             Query::select()
                 .columns([Dictionary::Kind, Dictionary::Value])
                 .from(Dictionary::Table)
-                .and_where(Expr::col(Dictionary::Kind).is_in([
-                    kinds::LEVEL,
-                    kinds::REGION,
-                    kinds::INDUSTRY,
-                    kinds::SOURCE,
-                    kinds::CHANNEL,
-                ])),
+                .and_where(Expr::col(Dictionary::Kind).is_in(kinds.iter().copied())),
         )
         .await?;
     Ok(DictValues::new(
@@ -115,25 +115,7 @@ pub async fn dict_values(db: &Db) -> StoreResult<DictValues> {
 /// Reserves `n` consecutive customer codes of `day` in one statement (an import batch);
 /// returns the first sequence number. Locked like [`next_code`] until the transaction ends.
 pub async fn reserve_codes(tx: &mut Tx, day: NaiveDate, n: i64) -> StoreResult<i64> {
-    let key = day.format("%Y%m%d").to_string();
-    let (last,): (i64,) = tx
-        .fetch_one(
-            Query::insert()
-                .into_table(CustomerCodes::Table)
-                .columns([CustomerCodes::Day, CustomerCodes::Last])
-                .values_panic([key.into(), n.into()])
-                .on_conflict(
-                    OnConflict::column(CustomerCodes::Day)
-                        .value(
-                            CustomerCodes::Last,
-                            Expr::col((CustomerCodes::Table, CustomerCodes::Last)).add(n),
-                        )
-                        .to_owned(),
-                )
-                .returning_col(CustomerCodes::Last),
-        )
-        .await?;
-    Ok(last - n + 1)
+    write::reserve_of_day(tx, CODES, day, n).await
 }
 
 /// The tag rows of many new customers at once (they have none yet).

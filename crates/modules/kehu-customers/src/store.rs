@@ -1052,6 +1052,19 @@ pub async fn get_in(tx: &mut Tx, scope: OwnerFilter, id: i64) -> StoreResult<Cus
     tx.fetch_found(&by_id(select_live(scope), id)).await
 }
 
+/// The values of the dictionary's `kinds` now: what another module's coded fields (a
+/// service's type and channel) are checked against.
+pub async fn dictionary_of(db: &Db, kinds: &[&str]) -> StoreResult<DictValues> {
+    rows::dict_values_of(db, kinds).await
+}
+
+/// The customer of contact `id` if it is in `scope`, read within `tx` (another module checks
+/// that a contact it is given is one of its customer's).
+pub async fn contact_of_in(tx: &mut Tx, scope: OwnerFilter, id: i64) -> StoreResult<i64> {
+    let c: Contact = tx.fetch_found(&contact_by_id(scope, id)).await?;
+    Ok(c.customer_id)
+}
+
 /// Adds a contact to customer `customer_id` within `tx`, as [`CustomerStore::add_contact`]
 /// (the caller has found the customer in its scope).
 pub async fn add_contact_in(
@@ -1476,11 +1489,37 @@ impl CustomerStore {
     }
 }
 
+/// The customer a form is for, or the ones to pick from: `current` (an id as entered) when it
+/// is a customer in `scope`, its id and name; otherwise the first 200 of `scope` by name as
+/// options ("华强电子（KH20261123-0001）"). What an order's or a service's form offers.
+pub async fn customer_choice(
+    store: &CustomerStore,
+    scope: OwnerFilter,
+    current: &str,
+) -> StoreResult<(Option<(i64, String)>, Vec<kehu_web::views::Opt>)> {
+    let fixed = match current.trim().parse::<i64>() {
+        Ok(id) => store.get(scope, id).await.ok().map(|c| (c.id, c.name)),
+        Err(_) => None,
+    };
+    if fixed.is_some() {
+        return Ok((fixed, Vec::new()));
+    }
+    let sort = kehu_store::page::Sort::new(CustomerSort::Name, kehu_store::page::Dir::Asc);
+    let req = ListRequest::new(sort, None, kehu_store::PageRequest::new(None, Some(200)));
+    let l = store.list(scope, &CustomerFilter::default(), req).await?;
+    let options = kehu_web::views::Opt::list(
+        l.items
+            .into_iter()
+            .map(|c| (c.id, format!("{}（{}）", c.name, c.code))),
+        current,
+    );
+    Ok((None, options))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use kehu_store::statement::Explain;
-    use sea_query::{QueryBuilder, SelectStatement};
 
     use super::*;
 

@@ -22,7 +22,7 @@ use kehu_web::error::{AppError, PageError};
 use kehu_web::form;
 use kehu_web::listing::{self, Col, Empty, ListPage, ListParams, ListState, ListView, Saved};
 use kehu_web::pages::SavedQuery;
-use kehu_web::views::{Chrome, FormErrors, Opt, render, when};
+use kehu_web::views::{Chrome, FormErrors, Opt, answer, render, when};
 use serde::Deserialize;
 
 use crate::domain::{
@@ -52,11 +52,6 @@ pub fn router() -> Router<AppState> {
             get(confirm_cancel).post(cancel_order),
         )
         .route("/orders/{id}/deliver", post(deliver_order))
-}
-
-/// A rendered page at the status its form errors call for (200 without any).
-fn answer(p: &impl Template, errors: &FormErrors) -> Result<Response, PageError> {
-    Ok((errors.status(), render(p)?).into_response())
 }
 
 fn blank(s: &Option<String>) -> Option<String> {
@@ -751,33 +746,9 @@ async fn order_page(
     }
     let customers =
         kehu_customers::store::CustomerStore::new(state.store.db.clone(), crate::offset(state));
-    let scope = user.owner_filter();
-    let fixed = match kehu_web::pages::opt_i64(&Some(f.customer_id.clone())) {
-        Some(id) => customers.get(scope, id).await.ok().map(|c| (c.id, c.name)),
-        None => None,
-    };
-    let options = if fixed.is_some() {
-        Vec::new()
-    } else {
-        let sort = kehu_store::page::Sort::new(
-            kehu_customers::store::CustomerSort::Name,
-            kehu_store::page::Dir::Asc,
-        );
-        let req = ListRequest::new(sort, None, kehu_store::PageRequest::new(None, Some(200)));
-        let l = customers
-            .list(
-                scope,
-                &kehu_customers::store::CustomerFilter::default(),
-                req,
-            )
+    let (fixed, options) =
+        kehu_customers::store::customer_choice(&customers, user.owner_filter(), &f.customer_id)
             .await?;
-        Opt::list(
-            l.items
-                .into_iter()
-                .map(|c| (c.id, format!("{}（{}）", c.name, c.code))),
-            &f.customer_id,
-        )
-    };
     let products = product_options(state, "").await?;
     let line_products = f
         .lines

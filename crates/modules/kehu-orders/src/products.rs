@@ -590,7 +590,7 @@ async fn product_exists(tx: &mut Tx, id: i64, field: &str) -> StoreResult<()> {
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use kehu_store::statement::Explain;
-    use sea_query::{Order, QueryBuilder};
+    use sea_query::Order;
 
     use super::*;
 

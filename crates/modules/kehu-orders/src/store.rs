@@ -18,9 +18,9 @@ use kehu_store::audit::Actor;
 use kehu_store::db::{Db, Tx};
 use kehu_store::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
 use kehu_store::scope::{OwnedVia, Scoped};
-use kehu_store::write::{self, DependentsCount, Record, Table};
+use kehu_store::write::{self, DayCounter, DependentsCount, Record, Table};
 use kehu_store::{LastChange, StoreResult};
-use sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Order as SqlOrder, Query};
+use sea_query::{Alias, Expr, ExprTrait, JoinType, Order as SqlOrder, Query};
 use sea_query::{SelectStatement, SimpleExpr};
 use serde::Serialize;
 
@@ -347,24 +347,12 @@ impl Keyed<OrderSort> for Order {
 /// The next order number of `day`: one statement counts the day's sequence up and returns it
 /// (the counter's row stays locked until the transaction ends).
 async fn next_number(tx: &mut Tx, day: NaiveDate) -> StoreResult<String> {
-    let key = day.format("%Y%m%d").to_string();
-    let (seq,): (i64,) = tx
-        .fetch_one(
-            Query::insert()
-                .into_table(OrderNumbers::Table)
-                .columns([OrderNumbers::Day, OrderNumbers::Last])
-                .values_panic([key.into(), 1.into()])
-                .on_conflict(
-                    OnConflict::column(OrderNumbers::Day)
-                        .value(
-                            OrderNumbers::Last,
-                            Expr::col((OrderNumbers::Table, OrderNumbers::Last)).add(1),
-                        )
-                        .to_owned(),
-                )
-                .returning_col(OrderNumbers::Last),
-        )
-        .await?;
+    let counter = DayCounter {
+        table: OrderNumbers::Table,
+        day: OrderNumbers::Day,
+        last: OrderNumbers::Last,
+    };
+    let seq = write::next_of_day(tx, counter, day).await?;
     Ok(order_number(day, seq))
 }
 
@@ -799,7 +787,6 @@ async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[PricedLine]) -> Store
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use kehu_store::statement::Explain;
-    use sea_query::QueryBuilder;
 
     use super::*;
 

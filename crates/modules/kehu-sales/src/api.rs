@@ -79,7 +79,7 @@ fn text(v: Option<String>) -> String {
 }
 
 fn who(user: &kehu_domain::Principal, ctx: &Ctx) -> Acting {
-    Acting::of(user, ctx.actor())
+    crate::store::acting(user, ctx.actor())
 }
 
 /// A sales opportunity (销售机会).

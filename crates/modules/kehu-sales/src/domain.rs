@@ -3,6 +3,8 @@
 //! The workflow itself (who may do what in which state) is `kehu_domain::opportunity`.
 
 use chrono::NaiveDate;
+/// A plan item's result (执行效果) or a failure's reason.
+pub use kehu_customers::domain::required_text;
 use kehu_customers::domain::{
     DictValues, Phone, date, kinds, line, memo, normalize, opt_line, take,
 };
@@ -132,15 +134,6 @@ impl PlanItemDraft {
         let todo = take(&mut e, line("todo", &i.todo, TODO_MAX));
         e.finish()?;
         Ok(Self { date: day, todo })
-    }
-}
-
-/// A plan item's result (执行效果) or a failure's reason: required text, several lines.
-pub fn required_text(field: &str, input: &str, max: usize) -> Result<String, DomainError> {
-    match memo(field, input)? {
-        Some(s) if s.chars().count() <= max => Ok(s),
-        Some(_) => Err(DomainError::field(field, "err-too-long")),
-        None => Err(DomainError::field(field, "err-required")),
     }
 }
 

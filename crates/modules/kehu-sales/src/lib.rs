@@ -10,7 +10,6 @@
 pub mod api;
 pub mod demo;
 pub mod domain;
-pub mod history;
 pub mod migrations;
 pub mod pages;
 pub mod pipeline;

@@ -30,28 +30,18 @@ use crate::schema::Opportunities;
 
 /// Who acts on an opportunity: their data scope, their name in the audit log, and whether they
 /// supervise sales (hold `opportunity.assign`).
-#[derive(Debug, Clone)]
-pub struct Acting {
-    pub scope: OwnerFilter,
-    pub actor: Actor,
-    pub supervisor: bool,
+pub use kehu_store::scope::Acting;
+
+/// `user` acting on opportunities as `actor`.
+pub fn acting(user: &Principal, actor: Actor) -> Acting {
+    Acting::of(user, actor, Right::OpportunityAssign)
 }
 
-impl Acting {
-    pub fn of(user: &Principal, actor: Actor) -> Self {
-        Self {
-            scope: user.owner_filter(),
-            actor,
-            supervisor: user.can(Right::OpportunityAssign),
-        }
-    }
-
-    /// The workflow's view of them (the system, acting for nobody, is no user).
-    fn workflow(&self) -> opportunity::Actor {
-        opportunity::Actor {
-            user_id: self.actor.user_id.unwrap_or(0),
-            supervisor: self.supervisor,
-        }
+/// The workflow's view of who is acting (the system, acting for nobody, is no user).
+fn workflow_actor(who: &Acting) -> opportunity::Actor {
+    opportunity::Actor {
+        user_id: who.user_id(),
+        supervisor: who.supervisor,
     }
 }
 
@@ -124,7 +114,7 @@ impl Opportunity {
 
     /// The actions `who` may take on it now.
     pub fn actions(&self, who: &Acting) -> Vec<Action> {
-        self.workflow().actions(who.workflow())
+        self.workflow().actions(workflow_actor(who))
     }
 }
 
@@ -623,7 +613,7 @@ impl OpportunityStore {
         let mut q = by_id(select_opportunities(who.scope), id);
         q.lock_exclusive();
         let o: Opportunity = tx.fetch_found(&q).await?;
-        let next = o.workflow().allows(action, who.workflow())?;
+        let next = o.workflow().allows(action, workflow_actor(who))?;
         Ok((o, next))
     }
 

@@ -52,7 +52,7 @@ impl World {
     async fn user(&self, username: &str, role: &str) -> (Principal, Acting) {
         let id = self.app.create_user(username, role, PW).await;
         let p = self.app.store.users.principal(id).await.unwrap().unwrap();
-        let acting = Acting::of(&p, Actor::user(id, username, p.authority()));
+        let acting = kehu_sales::store::acting(&p, Actor::user(id, username, p.authority()));
         (p, acting)
     }
 

@@ -11,9 +11,7 @@ mod list;
 mod panels;
 mod show;
 
-use askama::Template;
 use axum::Router;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kehu_customers::domain::kinds;
 use kehu_domain::{Principal, Right};
@@ -25,7 +23,7 @@ use kehu_web::context::Ctx;
 use kehu_web::error::PageError;
 use kehu_web::i18n::Tr;
 use kehu_web::listing::grouped;
-use kehu_web::views::{FormErrors, Opt, render};
+use kehu_web::views::{Opt, answer};
 
 use crate::store::Acting;
 
@@ -53,12 +51,7 @@ pub fn router() -> Router<AppState> {
 /// The user acting on an opportunity: their scope, their name in the audit log, whether they
 /// supervise sales.
 fn acting(user: &Principal, ctx: &Ctx) -> Acting {
-    Acting::of(user, ctx.actor())
-}
-
-/// A rendered page at the status its form errors call for (200 without any).
-fn answer(p: &impl Template, errors: &FormErrors) -> Result<Response, PageError> {
-    Ok((errors.status(), render(p)?).into_response())
+    crate::store::acting(user, ctx.actor())
 }
 
 /// A status as the pages name it: 未指派, 开发中 …

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -21,9 +20,9 @@ use kehu_web::AppState;
 use kehu_web::access::PageGranted;
 use kehu_web::context::{CsrfForm, Ctx};
 use kehu_web::error::PageError;
-use kehu_web::form;
 use kehu_web::i18n::Tr;
 use kehu_web::pages::{SavedQuery, opt_i64};
+use kehu_web::record::{self, Versioned};
 use kehu_web::views::{Chrome, FormErrors, Opt, field_label, when};
 use serde::Deserialize;
 
@@ -308,7 +307,14 @@ pub(super) async fn page(
     let o = store.get(scope, id).await?;
     let plan = store.plan(scope, id).await?;
     let ids: Vec<i64> = plan.iter().map(|i| i.id).collect();
-    let entries = crate::history::latest(&state.store.db, id, &ids, HISTORY_LATEST).await?;
+    let entries = state
+        .store
+        .audit
+        .latest_of(
+            &[("opportunity", &[id]), ("plan_item", &ids)],
+            HISTORY_LATEST,
+        )
+        .await?;
     let (sources, people) = (Sources::load(state).await?, People::load(state).await?);
     let customer = match o.customer_id {
         Some(cid) => {
@@ -408,60 +414,25 @@ impl<'a> At<'a> {
     }
 }
 
-/// Runs the page's action form `f.which`: `parsed` saved by `save`, then to `to` saying
-/// saved; otherwise the page again with the form's errors — 422 for fields, 409 for the
-/// workflow's refusal (its reason at the top) or a stale version, 403 for a policy refusal.
-async fn act<I, T, Fut>(
+/// Runs the page's action form `f.which` (see `kehu_web::record::act`): the page again with
+/// the form's errors when it is not saved.
+async fn act<I, T>(
     at: At<'_>,
     f: Forms,
     parsed: Result<I, DomainError>,
-    save: impl FnOnce(I) -> Fut,
+    save: impl AsyncFnOnce(I) -> StoreResult<T>,
     to: String,
-) -> Result<Response, PageError>
-where
-    Fut: Future<Output = StoreResult<T>>,
-{
-    let refusal = AtomicBool::new(false);
-    let r = &refusal;
+) -> Result<Response, PageError> {
     let At {
         state,
         ctx,
         user,
         id,
     } = at;
-    let mut resp = form::submit(
-        ctx.tr,
-        parsed,
-        save,
-        |_| to,
-        |errors: FormErrors| async move {
-            // Only a message about the whole form, no field: the workflow said no.
-            let refused = errors.form.is_some() && errors.fields.is_empty();
-            r.store(
-                refused && !errors.stale && !errors.refused,
-                Ordering::Relaxed,
-            );
-            page(state, &ctx, user, id, Forms { errors, ..f }, false).await
-        },
-    )
-    .await?;
-    if refusal.load(Ordering::Relaxed) {
-        *resp.status_mut() = StatusCode::CONFLICT;
-    }
-    Ok(resp)
-}
-
-/// The version an action form read (none: the one the store reads in its transaction).
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct Versioned {
-    version: String,
-}
-
-impl Versioned {
-    fn version(&self) -> Option<i32> {
-        self.version.trim().parse().ok()
-    }
+    record::act(ctx.tr, parsed, save, to, |errors: FormErrors| async move {
+        page(state, &ctx, user, id, Forms { errors, ..f }, false).await
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]

@@ -1,0 +1,873 @@
+//! The service store: customers' requests (服务) from creation to archive, and a complaint's
+//! steps, in the caller's data scope. A service is its creator's (who took the request) and,
+//! once assigned, also its handler's: an account manager sees the ones they entered, a handler
+//! those given to them, supervisors all. Every change asks the workflow
+//! (`kehu_domain::service`) first, goes through the write kit (version checked, audited) and
+//! moves the status in the same statement. New services get their service level targets
+//! ([`crate::sla`]) and, when their type says so, a handler ([`crate::acd`]) in the creating
+//! transaction.
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use kehu_customers::domain::DictValues;
+use kehu_customers::store::{self as customer_store, CustomerStore};
+use kehu_domain::policy::OwnerFilter;
+use kehu_domain::{DomainError, Principal, Right};
+use kehu_store::audit::Actor;
+use kehu_store::db::{Db, Tx};
+use kehu_store::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
+use kehu_store::schema::Users;
+use kehu_store::scope::{Acting, OwnedByEither, Scoped};
+use kehu_store::write::{self, DayCounter, DependentsCount, Record, Table};
+use kehu_store::{StoreError, StoreResult};
+use sea_query::{Alias, Expr, ExprTrait, JoinType, SelectStatement, SimpleExpr};
+use serde::Serialize;
+
+use crate::domain::{
+    Action, COMPLAINT, FeedbackDraft, Priority, ServiceDraft, Status, Step, StepDraft, StepRecord,
+};
+use crate::schema::{ServiceNumbers, Services};
+use crate::steps;
+pub use crate::steps::StepRow;
+use crate::{acd, sla};
+
+/// The one builder of every statement on `services` except the insert: the owner condition
+/// of `scope` (who took it, or its handler) is already in it.
+fn services(scope: OwnerFilter) -> Scoped<Services> {
+    Scoped::new(
+        OwnedByEither {
+            table: Services::Table,
+            owner: Services::OwnerId,
+            also: Services::AssigneeId,
+        },
+        scope,
+    )
+}
+
+/// The alias of the customers' labels joined onto a service, and of its handler.
+fn cu() -> Alias {
+    Alias::new("cu")
+}
+fn handler() -> Alias {
+    Alias::new("handler")
+}
+
+/// A service as stored, with its customer's and its people's names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Service {
+    pub id: i64,
+    /// 服务编号, `FW20261207-0001`.
+    pub number: String,
+    pub service_type: String,
+    pub title: String,
+    pub customer_id: i64,
+    pub customer_code: String,
+    pub customer_name: String,
+    pub contact_id: Option<i64>,
+    pub channel: Option<String>,
+    pub request: String,
+    pub priority: String,
+    pub status: String,
+    /// Who took the request.
+    pub owner_id: i64,
+    pub owner_name: String,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub handling: Option<String>,
+    pub handled_by: Option<i64>,
+    pub handled_at: Option<DateTime<Utc>>,
+    pub result: Option<String>,
+    pub satisfaction: Option<i16>,
+    pub feedback_at: Option<DateTime<Utc>>,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub respond_due_at: Option<DateTime<Utc>>,
+    pub resolve_due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<i64>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+/// Where a service stands against its service level targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Due {
+    /// Handled or archived, or no target.
+    Met,
+    OnTime,
+    /// A target is near: within a quarter of the time it allows, at most [`DUE_SOON`].
+    DueSoon,
+    /// A target has passed with the service still open.
+    Overdue,
+}
+
+/// The most warning a target gives that it is near.
+pub const DUE_SOON: Duration = Duration::hours(2);
+
+impl Service {
+    pub fn status(&self) -> Status {
+        Status::from_code(&self.status).unwrap_or(Status::New)
+    }
+
+    pub fn priority(&self) -> Priority {
+        Priority::from_code(&self.priority).unwrap_or(Priority::Normal)
+    }
+
+    pub fn is_complaint(&self) -> bool {
+        self.service_type == COMPLAINT
+    }
+
+    /// What the workflow needs of it (created by the system: by no user).
+    pub fn workflow(&self) -> kehu_domain::service::Service {
+        kehu_domain::service::Service {
+            status: self.status(),
+            created_by: self.created_by.unwrap_or(0),
+            assignee: self.assignee_id,
+            complaint: self.is_complaint(),
+        }
+    }
+
+    /// The actions `who` may take on it now.
+    pub fn actions(&self, who: &Acting) -> Vec<Action> {
+        self.workflow().actions(workflow_actor(who))
+    }
+
+    /// The targets still to meet: the response while nobody has responded, the resolution
+    /// while it is open.
+    fn open_targets(&self) -> impl Iterator<Item = DateTime<Utc>> {
+        let open = self.status().is_open();
+        let respond = self
+            .respond_due_at
+            .filter(|_| open && self.responded_at.is_none());
+        let resolve = self.resolve_due_at.filter(|_| open);
+        respond.into_iter().chain(resolve)
+    }
+
+    /// Where it stands against its targets at `now`: overdue when one has passed, due soon
+    /// when one is within a quarter of the time it allows (at most [`DUE_SOON`]: a two-hour
+    /// response is due soon in its last half hour, a day's resolution in its last two hours).
+    pub fn due(&self, now: DateTime<Utc>) -> Due {
+        let mut due = Due::Met;
+        for t in self.open_targets() {
+            if t <= now {
+                return Due::Overdue;
+            }
+            let warning = DUE_SOON.min((t - self.created_at) / 4);
+            due = if t - now <= warning {
+                Due::DueSoon
+            } else if due == Due::DueSoon {
+                due
+            } else {
+                Due::OnTime
+            };
+        }
+        due
+    }
+}
+
+/// The workflow's view of who is acting (the system, acting for nobody, is no user).
+fn workflow_actor(who: &Acting) -> kehu_domain::service::Actor {
+    kehu_domain::service::Actor {
+        user_id: who.user_id(),
+        supervisor: who.supervisor,
+    }
+}
+
+/// Who acts on services: their scope, their name in the audit log, and whether they
+/// supervise service (hold `service.assign`).
+pub fn acting(user: &Principal, actor: Actor) -> Acting {
+    Acting::of(user, actor, Right::ServiceAssign)
+}
+
+const COLUMNS: &[Services] = &[
+    Services::Id,
+    Services::Number,
+    Services::ServiceType,
+    Services::Title,
+    Services::CustomerId,
+    Services::ContactId,
+    Services::Channel,
+    Services::Request,
+    Services::Priority,
+    Services::Status,
+    Services::OwnerId,
+    Services::AssigneeId,
+    Services::AssignedAt,
+    Services::Handling,
+    Services::HandledBy,
+    Services::HandledAt,
+    Services::Result,
+    Services::Satisfaction,
+    Services::FeedbackAt,
+    Services::ArchivedAt,
+    Services::RespondedAt,
+    Services::RespondDueAt,
+    Services::ResolveDueAt,
+    Services::CreatedAt,
+    Services::CreatedBy,
+    Services::UpdatedAt,
+    Services::Version,
+];
+
+/// Services in `scope` with their customer's code and name and their people's names.
+fn select_services(scope: OwnerFilter) -> SelectStatement {
+    let mut q = services(scope).select();
+    q.columns(COLUMNS.iter().map(|c| (Services::Table, *c)))
+        .expr_as(
+            Expr::col((cu(), Alias::new("code"))),
+            Alias::new("customer_code"),
+        )
+        .expr_as(
+            Expr::col((cu(), Alias::new("name"))),
+            Alias::new("customer_name"),
+        )
+        .expr_as(
+            Expr::col((Users::Table, Users::DisplayName)),
+            Alias::new("owner_name"),
+        )
+        .expr_as(
+            Expr::col((handler(), Users::DisplayName)),
+            Alias::new("assignee_name"),
+        )
+        .join_subquery(
+            JoinType::InnerJoin,
+            customer_store::labels(),
+            cu(),
+            Expr::col((cu(), Alias::new("id"))).equals((Services::Table, Services::CustomerId)),
+        )
+        .inner_join(
+            Users::Table,
+            Expr::col((Users::Table, Users::Id)).equals((Services::Table, Services::OwnerId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            Users::Table,
+            handler(),
+            Expr::col((handler(), Users::Id)).equals((Services::Table, Services::AssigneeId)),
+        );
+    q
+}
+
+fn by_id(mut q: SelectStatement, id: i64) -> SelectStatement {
+    q.and_where(Expr::col((Services::Table, Services::Id)).eq(id));
+    q
+}
+
+impl Record for Service {
+    type Col = Services;
+    const TABLE: Table<Services> = Table {
+        table: Services::Table,
+        id: Services::Id,
+        version: Services::Version,
+        created_at: Services::CreatedAt,
+        created_by: Services::CreatedBy,
+        updated_at: Services::UpdatedAt,
+        updated_by: Services::UpdatedBy,
+        entity: "service",
+        unique: "number",
+    };
+
+    async fn load(tx: &mut Tx, id: i64) -> StoreResult<Self> {
+        write::load_by_id(tx, select_services(OwnerFilter::system()), id).await
+    }
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "number": self.number, "service_type": self.service_type, "title": self.title,
+            "customer_id": self.customer_id, "contact_id": self.contact_id,
+            "channel": self.channel, "request": self.request, "priority": self.priority,
+            "status": self.status, "assignee_id": self.assignee_id,
+            "handling": self.handling, "result": self.result,
+            "satisfaction": self.satisfaction,
+            "respond_due_at": self.respond_due_at, "resolve_due_at": self.resolve_due_at,
+            "responded_at": self.responded_at,
+        })
+    }
+}
+
+/// The services in `scope`, for the steps' store to join its table onto.
+pub(crate) fn in_scope(scope: OwnerFilter) -> SelectStatement {
+    services(scope).select()
+}
+
+/// The service's id column, for the join.
+pub(crate) fn id_column() -> Expr {
+    Expr::col((Services::Table, Services::Id))
+}
+
+/// The day counter of service numbers.
+const NUMBERS: DayCounter<ServiceNumbers> = DayCounter {
+    table: ServiceNumbers::Table,
+    day: ServiceNumbers::Day,
+    last: ServiceNumbers::Last,
+};
+
+/// `FW` + the day + the day's sequence, at least four digits: `FW20261207-0001`.
+pub fn service_number(day: NaiveDate, seq: i64) -> String {
+    format!("FW{}-{seq:04}", day.format("%Y%m%d"))
+}
+
+/// Filters of the service list.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceFilter {
+    pub service_type: Option<String>,
+    pub status: Option<Status>,
+    /// Several statuses (a stage's page: new and assigned …); `status` narrows further.
+    pub statuses: Vec<Status>,
+    pub customer_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    /// Taken by this user.
+    pub owner_id: Option<i64>,
+    pub priority: Option<Priority>,
+    /// Open with a target passed (`true`), or not overdue (`false`), at [`ServiceFilter::now`].
+    pub overdue: Option<bool>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// The moment `overdue` is judged at (now, unless a test says otherwise).
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// `open and (not responded and respond_due_at <= now, or resolve_due_at <= now)`.
+fn overdue_condition(now: DateTime<Utc>) -> Expr {
+    let col = |c: Services| Expr::col((Services::Table, c));
+    let open = col(Services::Status).is_in([Status::New.code(), Status::Assigned.code()]);
+    // Never NULL (a service without targets is simply not late), so `NOT` it is the rest.
+    let late_response = col(Services::RespondedAt)
+        .is_null()
+        .and(col(Services::RespondDueAt).is_not_null())
+        .and(col(Services::RespondDueAt).lte(now));
+    let late_resolution = col(Services::ResolveDueAt)
+        .is_not_null()
+        .and(col(Services::ResolveDueAt).lte(now));
+    open.and(late_response.or(late_resolution))
+}
+
+impl ServiceFilter {
+    fn apply(&self, q: &mut SelectStatement) {
+        let col = |c: Services| Expr::col((Services::Table, c));
+        if let Some(t) = self.service_type.as_deref().filter(|s| !s.is_empty()) {
+            q.and_where(col(Services::ServiceType).eq(t));
+        }
+        if let Some(s) = self.status {
+            q.and_where(col(Services::Status).eq(s.code()));
+        }
+        if !self.statuses.is_empty() {
+            q.and_where(col(Services::Status).is_in(self.statuses.iter().map(|s| s.code())));
+        }
+        if let Some(c) = self.customer_id {
+            q.and_where(col(Services::CustomerId).eq(c));
+        }
+        if let Some(a) = self.assignee_id {
+            q.and_where(col(Services::AssigneeId).eq(a));
+        }
+        if let Some(o) = self.owner_id {
+            q.and_where(col(Services::OwnerId).eq(o));
+        }
+        if let Some(p) = self.priority {
+            q.and_where(col(Services::Priority).eq(p.code()));
+        }
+        if let Some(late) = self.overdue {
+            let c = overdue_condition(self.now.unwrap_or_else(Utc::now));
+            q.and_where(if late { c } else { c.not() });
+        }
+        if let Some(t) = self.created_from {
+            q.and_where(col(Services::CreatedAt).gte(t));
+        }
+        if let Some(t) = self.created_to {
+            q.and_where(col(Services::CreatedAt).lt(t));
+        }
+    }
+}
+
+/// The lists' filters whose count recently passed the cap.
+static CAPPED: std::sync::LazyLock<page::CappedCounts> =
+    std::sync::LazyLock::new(page::CappedCounts::default);
+
+/// The service list's sorts, each with an index on `(column, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceSort {
+    Created,
+    /// The resolution target: the most urgent first.
+    Due,
+}
+
+impl SortKey for ServiceSort {
+    const ALL: &'static [Self] = &[ServiceSort::Created, ServiceSort::Due];
+    const DEFAULT: Sort<Self> = Sort {
+        key: ServiceSort::Created,
+        dir: Dir::Desc,
+    };
+
+    fn code(self) -> &'static str {
+        match self {
+            ServiceSort::Created => "created_at",
+            ServiceSort::Due => "resolve_due_at",
+        }
+    }
+
+    fn kind(self) -> KeyKind {
+        KeyKind::Time
+    }
+
+    fn column(self) -> Expr {
+        let c = match self {
+            ServiceSort::Created => Services::CreatedAt,
+            ServiceSort::Due => Services::ResolveDueAt,
+        };
+        Expr::col((Services::Table, c))
+    }
+
+    fn nullable(self) -> bool {
+        matches!(self, ServiceSort::Due)
+    }
+
+    fn first_dir(self) -> Dir {
+        match self {
+            ServiceSort::Due => Dir::Asc,
+            ServiceSort::Created => Dir::Desc,
+        }
+    }
+}
+
+impl Keyed<ServiceSort> for Service {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn key(&self, key: ServiceSort) -> KeyValue {
+        match key {
+            ServiceSort::Created => KeyValue::Time(self.created_at),
+            ServiceSort::Due => self.resolve_due_at.map_or(KeyValue::Null, KeyValue::Time),
+        }
+    }
+}
+
+/// How many services of a user wait for them: assigned to them and not handled (their
+/// queue), and handled ones they took that wait for the customer's feedback.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    pub to_handle: u64,
+    pub to_feedback: u64,
+    /// Of those to handle, how many are overdue.
+    pub overdue: u64,
+}
+
+/// Services and complaint steps over the application's database; service numbers carry the
+/// day in the configured zone.
+#[derive(Clone, Debug)]
+pub struct ServiceStore {
+    db: Db,
+    customers: CustomerStore,
+}
+
+impl ServiceStore {
+    pub fn new(db: Db, utc_offset: FixedOffset) -> Self {
+        Self {
+            customers: CustomerStore::new(db.clone(), utc_offset),
+            db,
+        }
+    }
+
+    /// A new service for a customer in the creator's scope: numbered, its targets set by the
+    /// service level agreement of its type and the customer's level, and given to a handler
+    /// when its type is distributed automatically.
+    pub async fn create(&self, who: &Acting, d: &ServiceDraft) -> StoreResult<Service> {
+        let owner = who.actor.user_id.ok_or(DomainError::Forbidden)?;
+        let today = self.customers.today();
+        self.db
+            .write(async |tx| {
+                let customer = match customer_store::get_in(tx, who.scope, d.customer_id).await {
+                    Err(StoreError::Domain(DomainError::NotFound)) => {
+                        return Err(
+                            DomainError::field("customer_id", "err-customer-unknown").into()
+                        );
+                    }
+                    other => other?,
+                };
+                if let Some(contact) = d.contact_id {
+                    let of_customer =
+                        contact_customer(tx, who, contact).await? == Some(customer.id);
+                    if !of_customer {
+                        return Err(DomainError::field("contact_id", "err-contact-unknown").into());
+                    }
+                }
+                let now = Utc::now();
+                let targets = sla::targets(tx, &d.service_type, customer.level.as_deref()).await?;
+                let seq = write::next_of_day(tx, NUMBERS, today).await?;
+                let mut values = vec![
+                    (Services::Number, Expr::val(service_number(today, seq))),
+                    (Services::ServiceType, Expr::val(d.service_type.as_str())),
+                    (Services::Title, Expr::val(d.title.as_str())),
+                    (Services::CustomerId, Expr::val(customer.id)),
+                    (Services::ContactId, Expr::val(d.contact_id)),
+                    (Services::Channel, Expr::val(d.channel.clone())),
+                    (Services::Request, Expr::val(d.request.as_str())),
+                    (Services::Priority, Expr::val(d.priority.code())),
+                    (Services::OwnerId, Expr::val(owner)),
+                    (
+                        Services::RespondDueAt,
+                        Expr::val(targets.map(|t| t.respond_due(now))),
+                    ),
+                    (
+                        Services::ResolveDueAt,
+                        Expr::val(targets.map(|t| t.resolve_due(now))),
+                    ),
+                ];
+                let handler = acd::distribute(tx, &d.service_type).await?;
+                match handler {
+                    Some(h) => values.extend([
+                        (Services::Status, Expr::val(Status::Assigned.code())),
+                        (Services::AssigneeId, Expr::val(h)),
+                        (Services::AssignedAt, Expr::val(now)),
+                    ]),
+                    None => values.push((Services::Status, Expr::val(Status::New.code()))),
+                }
+                let s =
+                    write::create_at::<Service>(tx, values, &who.actor, now, async |_, _| Ok(()))
+                        .await?;
+                // Its changes join the customer's history.
+                kehu_customers::history::link(tx, customer.id, "service", s.id).await?;
+                if let Some(h) = handler {
+                    crate::notices::assigned(tx, &s, h).await?;
+                }
+                Ok(s)
+            })
+            .await
+    }
+
+    /// Service `id` if it is in `scope`; otherwise `NotFound`.
+    pub async fn get(&self, scope: OwnerFilter, id: i64) -> StoreResult<Service> {
+        self.db
+            .fetch_found(&by_id(select_services(scope), id))
+            .await
+    }
+
+    /// Who saved service `id` last, and when (the edit form's conflicts).
+    pub async fn last_change(&self, id: i64) -> StoreResult<kehu_store::LastChange> {
+        write::last_change::<Service>(&self.db, id).await
+    }
+
+    /// The steps of complaint `id` (in `scope`), oldest first.
+    pub async fn steps(&self, scope: OwnerFilter, id: i64) -> StoreResult<Vec<StepRow>> {
+        self.get(scope, id).await?;
+        Ok(self.db.fetch_all(&steps::of(scope, id)).await?)
+    }
+
+    /// One page of the services in `scope` and their capped count.
+    pub async fn list(
+        &self,
+        scope: OwnerFilter,
+        f: &ServiceFilter,
+        req: impl Into<ListRequest<ServiceSort>>,
+    ) -> StoreResult<Listing<Service>> {
+        let mut q = select_services(scope);
+        f.apply(&mut q);
+        let mut count = services(scope).select().expr(Expr::cust("1")).to_owned();
+        f.apply(&mut count);
+        let id = Expr::col((Services::Table, Services::Id));
+        page::fetch(&self.db, &q, count, id, &req.into(), Some(&CAPPED)).await
+    }
+
+    /// What waits for `user_id` (their own, whatever their scope).
+    pub async fn waiting(&self, mine: OwnerFilter, user_id: i64) -> StoreResult<Waiting> {
+        let count = |f: ServiceFilter| {
+            let mut q = services(mine)
+                .select()
+                .expr(Expr::cust("COUNT(*)"))
+                .to_owned();
+            f.apply(&mut q);
+            q
+        };
+        let queue = ServiceFilter {
+            assignee_id: Some(user_id),
+            status: Some(Status::Assigned),
+            ..ServiceFilter::default()
+        };
+        let late = ServiceFilter {
+            overdue: Some(true),
+            ..queue.clone()
+        };
+        let feedback = ServiceFilter {
+            owner_id: Some(user_id),
+            status: Some(Status::Handled),
+            ..ServiceFilter::default()
+        };
+        let mut n = [0u64; 3];
+        for (i, f) in [queue, feedback, late].into_iter().enumerate() {
+            let (c,): (i64,) = self.db.fetch_one(&count(f)).await?;
+            n[i] = u64::try_from(c).unwrap_or(0);
+        }
+        Ok(Waiting {
+            to_handle: n[0],
+            to_feedback: n[1],
+            overdue: n[2],
+        })
+    }
+
+    /// The dictionary's values a service's fields are checked against (type, channel).
+    pub async fn dictionary(&self) -> StoreResult<DictValues> {
+        use kehu_customers::domain::kinds;
+        customer_store::dictionary_of(
+            &self.db,
+            &[crate::domain::TYPE, kinds::CHANNEL, kinds::LEVEL],
+        )
+        .await
+    }
+
+    /// Reads service `id` in the caller's scope within `tx`, for update, and asks the
+    /// workflow whether `action` may be taken: the status it leads to.
+    async fn allowed(
+        tx: &mut Tx,
+        who: &Acting,
+        id: i64,
+        action: Action,
+    ) -> StoreResult<(Service, Status)> {
+        let mut q = by_id(select_services(who.scope), id);
+        // The service's row only: its handler is joined on the nullable side.
+        services(who.scope).lock(&mut q);
+        let s: Service = tx.fetch_found(&q).await?;
+        let next = s.workflow().allows(action, workflow_actor(who))?;
+        Ok((s, next))
+    }
+
+    /// Sets `values` on `before` as `who`, audited, if it still has `version` (the client's,
+    /// or the one just read in this transaction).
+    async fn change(
+        tx: &mut Tx,
+        who: &Acting,
+        before: &Service,
+        version: Option<i32>,
+        values: Vec<(Services, SimpleExpr)>,
+    ) -> StoreResult<Service> {
+        let v = version.unwrap_or(before.version);
+        write::update(tx, before, v, values, &who.actor, async |_| Ok(())).await
+    }
+
+    /// Changes the fields of service `id` (while new) if it still has `version`. The customer
+    /// stays; its targets are set again for a changed type.
+    pub async fn update(
+        &self,
+        who: &Acting,
+        id: i64,
+        d: &ServiceDraft,
+        version: i32,
+    ) -> StoreResult<Service> {
+        self.db
+            .write(async |tx| {
+                let (before, _) = Self::allowed(tx, who, id, Action::Edit).await?;
+                if d.customer_id != before.customer_id {
+                    return Err(
+                        DomainError::field("customer_id", "err-service-customer-fixed").into(),
+                    );
+                }
+                if let Some(contact) = d.contact_id.filter(|c| Some(*c) != before.contact_id) {
+                    let of_customer =
+                        contact_customer(tx, who, contact).await? == Some(before.customer_id);
+                    if !of_customer {
+                        return Err(DomainError::field("contact_id", "err-contact-unknown").into());
+                    }
+                }
+                let mut values = vec![
+                    (Services::ServiceType, Expr::val(d.service_type.as_str())),
+                    (Services::Title, Expr::val(d.title.as_str())),
+                    (Services::ContactId, Expr::val(d.contact_id)),
+                    (Services::Channel, Expr::val(d.channel.clone())),
+                    (Services::Request, Expr::val(d.request.as_str())),
+                    (Services::Priority, Expr::val(d.priority.code())),
+                ];
+                if d.service_type != before.service_type {
+                    let customer =
+                        customer_store::get_in(tx, OwnerFilter::system(), before.customer_id)
+                            .await?;
+                    let targets =
+                        sla::targets(tx, &d.service_type, customer.level.as_deref()).await?;
+                    let at = before.created_at;
+                    values.extend([
+                        (
+                            Services::RespondDueAt,
+                            Expr::val(targets.map(|t| t.respond_due(at))),
+                        ),
+                        (
+                            Services::ResolveDueAt,
+                            Expr::val(targets.map(|t| t.resolve_due(at))),
+                        ),
+                    ]);
+                }
+                Self::change(tx, who, &before, Some(version), values).await
+            })
+            .await
+    }
+
+    /// Gives service `id` to `assignee`, an active user holding `service.handle`.
+    pub async fn assign(
+        &self,
+        who: &Acting,
+        id: i64,
+        assignee: &Principal,
+        version: Option<i32>,
+    ) -> StoreResult<Service> {
+        if !assignee.can(Right::ServiceHandle) {
+            return Err(DomainError::field("assignee_id", "err-handler-right").into());
+        }
+        self.db
+            .write(async |tx| {
+                let (before, next) = Self::allowed(tx, who, id, Action::Assign).await?;
+                let values = vec![
+                    (Services::Status, Expr::val(next.code())),
+                    (Services::AssigneeId, Expr::val(assignee.user_id)),
+                    (Services::AssignedAt, Expr::val(Utc::now())),
+                ];
+                let s = Self::change(tx, who, &before, version, values).await?;
+                if before.assignee_id != Some(assignee.user_id) {
+                    crate::notices::assigned(tx, &s, assignee.user_id).await?;
+                }
+                Ok(s)
+            })
+            .await
+    }
+
+    /// Records how service `id` was handled (its handler); a complaint only once its steps
+    /// are complete. The creator is told.
+    pub async fn handle(
+        &self,
+        who: &Acting,
+        id: i64,
+        handling: &str,
+        version: Option<i32>,
+    ) -> StoreResult<Service> {
+        self.db
+            .write(async |tx| {
+                let (before, next) = Self::allowed(tx, who, id, Action::Handle).await?;
+                if before.is_complaint() {
+                    let log: Vec<StepRow> =
+                        tx.fetch_all(&steps::of(OwnerFilter::system(), id)).await?;
+                    let log: Vec<StepRecord> = log.iter().map(StepRow::record).collect();
+                    if crate::domain::next_step(&log).is_some() {
+                        return Err(DomainError::NotAllowed("err-complaint-steps-open").into());
+                    }
+                }
+                let now = Utc::now();
+                let mut values = vec![
+                    (Services::Status, Expr::val(next.code())),
+                    (Services::Handling, Expr::val(handling)),
+                    (Services::HandledBy, Expr::val(who.user_id())),
+                    (Services::HandledAt, Expr::val(now)),
+                ];
+                if before.responded_at.is_none() {
+                    values.push((Services::RespondedAt, Expr::val(now)));
+                }
+                let s = Self::change(tx, who, &before, version, values).await?;
+                crate::notices::handled(tx, &s).await?;
+                Ok(s)
+            })
+            .await
+    }
+
+    /// Records the customer's feedback on service `id` (its creator or a supervisor):
+    /// satisfied, it is archived; not, it goes back to the same handler (and a complaint's
+    /// handling starts again).
+    pub async fn feedback(
+        &self,
+        who: &Acting,
+        id: i64,
+        d: &FeedbackDraft,
+        version: Option<i32>,
+    ) -> StoreResult<Service> {
+        self.db
+            .write(async |tx| {
+                let (before, _) = Self::allowed(tx, who, id, Action::Feedback).await?;
+                let next = before
+                    .workflow()
+                    .feedback(workflow_actor(who), d.satisfaction)?;
+                let now = Utc::now();
+                let mut values = vec![
+                    (Services::Status, Expr::val(next.code())),
+                    (Services::Result, Expr::val(d.result.as_str())),
+                    (
+                        Services::Satisfaction,
+                        Expr::val(i16::from(d.satisfaction.get())),
+                    ),
+                    (Services::FeedbackAt, Expr::val(now)),
+                ];
+                if next == Status::Archived {
+                    values.push((Services::ArchivedAt, Expr::val(now)));
+                }
+                let s = Self::change(tx, who, &before, version, values).await?;
+                if next == Status::Assigned {
+                    if before.is_complaint() {
+                        let (step, content) = (Step::Reopened, d.result.as_str());
+                        steps::insert(tx, id, step, None, content, &who.actor).await?;
+                    }
+                    if let Some(h) = s.assignee_id {
+                        crate::notices::reopened(tx, &s, h).await?;
+                    }
+                }
+                Ok(s)
+            })
+            .await
+    }
+
+    /// Records a step of complaint `id`: the one it waits for, by its handler (the approval
+    /// by a supervisor). The first step by the handler is their response.
+    pub async fn add_step(&self, who: &Acting, id: i64, d: &StepDraft) -> StoreResult<StepRow> {
+        self.db
+            .write(async |tx| {
+                let (before, _) = Self::allowed(tx, who, id, Action::Step).await?;
+                let log: Vec<StepRow> = tx.fetch_all(&steps::of(OwnerFilter::system(), id)).await?;
+                let log: Vec<StepRecord> = log.iter().map(StepRow::record).collect();
+                let assignee = before.assignee_id == Some(who.user_id());
+                crate::domain::check_step(&log, d.step, d.accepted, workflow_actor(who), assignee)?;
+                let row = steps::insert(tx, id, d.step, d.accepted, &d.content, &who.actor).await?;
+                if assignee && before.responded_at.is_none() {
+                    let responded = vec![(Services::RespondedAt, Expr::val(Utc::now()))];
+                    Self::change(tx, who, &before, None, responded).await?;
+                }
+                Ok(row)
+            })
+            .await
+    }
+}
+
+/// The customer of contact `id`, if the contact is in `who`'s scope.
+async fn contact_customer(tx: &mut Tx, who: &Acting, id: i64) -> StoreResult<Option<i64>> {
+    match customer_store::contact_of_in(tx, who.scope, id).await {
+        Ok(c) => Ok(Some(c)),
+        Err(StoreError::Domain(DomainError::NotFound)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// How many services customer `customer_id` has (they forbid deleting it for good).
+pub fn services_of_customer(tx: &mut Tx, customer_id: i64) -> DependentsCount<'_> {
+    Box::pin(async move {
+        let q = services(OwnerFilter::system())
+            .select()
+            .expr(Expr::cust("COUNT(*)"))
+            .and_where(Expr::col((Services::Table, Services::CustomerId)).eq(customer_id))
+            .to_owned();
+        let (n,): (i64,) = tx.fetch_one(&q).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    })
+}
+
+/// The open services assigned to each of `handlers` (their load), for the distribution.
+pub(crate) async fn open_load(tx: &mut Tx, handlers: &[i64]) -> StoreResult<Vec<(i64, i64)>> {
+    let q = services(OwnerFilter::system())
+        .select()
+        .column((Services::Table, Services::AssigneeId))
+        .expr(Expr::cust("COUNT(*)"))
+        .and_where(Expr::col((Services::Table, Services::Status)).eq(Status::Assigned.code()))
+        .and_where(
+            Expr::col((Services::Table, Services::AssigneeId)).is_in(handlers.iter().copied()),
+        )
+        .group_by_col((Services::Table, Services::AssigneeId))
+        .to_owned();
+    Ok(tx.fetch_all(&q).await?)
+}
