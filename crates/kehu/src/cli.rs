@@ -56,6 +56,10 @@ enum Command {
         /// plans (a second run adds more).
         #[arg(long, default_value_t = 300)]
         opportunities: u64,
+        /// How many service requests to add (consultations, complaints with their steps,
+        /// suggestions), in every stage (a second run adds more).
+        #[arg(long, default_value_t = 200)]
+        services: u64,
         /// The same seed gives the same company.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
@@ -206,8 +210,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Demo {
             customers,
             opportunities,
+            services,
             seed,
-        } => demo(&config, customers, opportunities, seed).await,
+        } => demo(&config, customers, opportunities, services, seed).await,
         Command::Analyze(args) => kehu_analytics::command::run(&args),
         Command::Import(ImportArgs { what, flags }) => {
             let modules = modules()?;
@@ -424,6 +429,7 @@ async fn demo(
     config: &Config,
     customers: u64,
     opportunities: u64,
+    services: u64,
     seed: u64,
 ) -> anyhow::Result<()> {
     let store = &open(config).await?;
@@ -501,6 +507,9 @@ async fn demo(
     if opportunities > 0 {
         demo_opportunities(store, &customers_store, opportunities, seed).await?;
     }
+    if services > 0 {
+        demo_services(store, &customers_store, services, seed).await?;
+    }
     Ok(())
 }
 
@@ -551,6 +560,54 @@ async fn demo_opportunities(
         loaded.customers_created,
         loaded.customers_linked,
         loaded.opportunities as f64 / secs.max(1e-9),
+    );
+    Ok(())
+}
+
+/// `kehu demo`'s service requests: taken by the account managers from their customers,
+/// assigned by the sales supervisor, handled and answered as far as each has come.
+async fn demo_services(
+    store: &Store,
+    customers: &kehu_customers::store::CustomerStore,
+    n: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let mut staff = kehu_service::demo::Staff {
+        supervisor: 0,
+        managers: Vec::new(),
+    };
+    for (username, _, role) in DEMO_USERS {
+        let Some(u) = store.users.by_username(username).await? else {
+            continue;
+        };
+        match *role {
+            "sales_supervisor" => staff.supervisor = u.id,
+            "account_manager" => staff.managers.push(u.id),
+            _ => {}
+        }
+    }
+    anyhow::ensure!(
+        staff.supervisor != 0,
+        "the demo's sales supervisor is missing"
+    );
+    let services = kehu_service::store::ServiceStore::new(store.db.clone(), customers.utc_offset());
+    let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new(n);
+    let loaded =
+        kehu_service::demo::load(&services, customers, &store.users, &staff, seed, n, |k| {
+            bar.set_position(k)
+        })
+        .await?;
+    bar.finish_and_clear();
+    let [new, assigned, handled, archived] = loaded.by_status;
+    println!(
+        "demo services loaded: {} ({new} new, {assigned} assigned, {handled} handled, \
+         {archived} archived), {} complaints with {} steps, {} reopened once, in {:.1} s",
+        loaded.services,
+        loaded.complaints,
+        loaded.steps,
+        loaded.reopened,
+        started.elapsed().as_secs_f64(),
     );
     Ok(())
 }

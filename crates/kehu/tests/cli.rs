@@ -116,6 +116,7 @@ fn demo_loads_a_company_and_a_second_run_adds_to_it() {
     let out = stdout(&o);
     assert!(out.contains("demo users: 7 created"), "{out}");
     assert!(out.contains("demo data loaded: 40 customers"), "{out}");
+    assert!(out.contains("demo services loaded: 200 ("), "{out}");
     // Every customer has one to three contacts, up to six orders and one to five interactions.
     let count = |line: &str, what: &str| -> u64 {
         let line = out.lines().find(|l| l.starts_with(line)).unwrap();

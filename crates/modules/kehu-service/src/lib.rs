@@ -8,6 +8,7 @@
 
 pub mod acd;
 pub mod api;
+pub mod demo;
 pub mod domain;
 pub mod migrations;
 pub mod notices;

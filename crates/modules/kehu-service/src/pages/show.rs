@@ -126,6 +126,8 @@ struct Named<'a> {
     people: &'a [(i64, String)],
     /// The service's customer (id, name).
     customer: (String, &'a str),
+    /// Its steps' names by id, for their entries in the timeline.
+    steps: Vec<(String, String)>,
 }
 
 impl Names for Named<'_> {
@@ -178,6 +180,13 @@ impl Names for Named<'_> {
             }
             _ => value,
         }
+    }
+
+    fn named(&self, _entity: &str, id: &str) -> Option<String> {
+        self.steps
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, name)| name.clone())
     }
 
     fn hidden(&self, field: &str) -> bool {
@@ -263,6 +272,10 @@ pub(super) async fn page(
         channels: &channels,
         people: &handlers,
         customer: (s.customer_id.to_string(), &s.customer_name),
+        steps: rows
+            .iter()
+            .map(|r| (r.id.to_string(), step_label(&tr, &r.step)))
+            .collect(),
     };
     let history = entries
         .iter()
