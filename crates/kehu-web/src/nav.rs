@@ -14,6 +14,10 @@ pub struct NavEntry {
     /// Where it goes, smallest first: home 0, product modules 100–799, the system
     /// administration pages 800–899, the API documentation 900.
     pub order: i32,
+    /// The Fluent id of the menu it is in (a module's pages under one heading: 服务管理 →
+    /// 服务创建, 服务分配 …); `None`: a link of its own in the bar. A group's entries follow
+    /// one another in `order`.
+    pub group: Option<&'static str>,
 }
 
 impl NavEntry {
@@ -28,6 +32,13 @@ impl NavEntry {
             key,
             right,
             order,
+            group: None,
         }
+    }
+
+    /// This entry in the menu `group` (a Fluent id).
+    pub const fn in_group(mut self, group: &'static str) -> Self {
+        self.group = Some(group);
+        self
     }
 }

@@ -15,12 +15,65 @@ use crate::context::Ctx;
 use crate::error::{AppError, PageError};
 use crate::i18n::{FluentArg, Tr};
 
-/// One navigation entry.
+/// One navigation entry: a link, or a menu of links (`children`, under `label`).
 #[derive(Debug, Clone)]
 pub struct NavItem {
     pub href: &'static str,
     pub label: String,
+    /// The page shown is this entry's (or, for a menu, one of its links').
     pub active: bool,
+    pub children: Vec<NavItem>,
+}
+
+/// The navigation `user` may open, its menus gathered: consecutive entries of one group
+/// become one menu. The entry of the page shown is active: the one whose target is the
+/// address itself (`/services?stage=handle`), else the one for the page's `active` path.
+fn nav_items(ctx: &Ctx, user: &kehu_domain::Principal, active: &str) -> Vec<NavItem> {
+    let allowed: Vec<&crate::nav::NavEntry> = ctx
+        .nav
+        .iter()
+        .filter(|n| n.right.is_none_or(|r| user.can(r)))
+        .collect();
+    // The address itself, or it with more parameters after the entry's (a page of it).
+    let at = |href: &str| {
+        ctx.uri == href
+            || ctx
+                .uri
+                .strip_prefix(href)
+                .is_some_and(|rest| href.contains('?') && rest.starts_with('&'))
+    };
+    let exact = allowed.iter().any(|n| at(n.href));
+    let link = |n: &crate::nav::NavEntry| NavItem {
+        href: n.href,
+        label: ctx.tr.t(n.key),
+        active: if exact { at(n.href) } else { n.href == active },
+        children: Vec::new(),
+    };
+    let mut out: Vec<NavItem> = Vec::new();
+    let mut group: Option<&str> = None;
+    for n in allowed {
+        match n.group {
+            Some(g) if group == Some(g) => {
+                if let Some(menu) = out.last_mut() {
+                    let l = link(n);
+                    menu.active |= l.active;
+                    menu.children.push(l);
+                }
+            }
+            Some(g) => {
+                let l = link(n);
+                out.push(NavItem {
+                    href: n.href,
+                    label: ctx.tr.t(g),
+                    active: l.active,
+                    children: vec![l],
+                });
+            }
+            None => out.push(link(n)),
+        }
+        group = n.group;
+    }
+    out
 }
 
 /// The page frame: who is signed in, what they may open, the form token, the language.
@@ -64,16 +117,7 @@ impl std::fmt::Debug for Chrome {
 impl Chrome {
     pub fn new(ctx: &Ctx, active: &str) -> Self {
         let nav = match &ctx.user {
-            Some(u) if !u.must_change_password => ctx
-                .nav
-                .iter()
-                .filter(|n| n.right.is_none_or(|r| u.can(r)))
-                .map(|n| NavItem {
-                    href: n.href,
-                    label: ctx.tr.t(n.key),
-                    active: n.href == active,
-                })
-                .collect(),
+            Some(u) if !u.must_change_password => nav_items(ctx, u, active),
             _ => Vec::new(),
         };
         let user_name = ctx

@@ -44,11 +44,43 @@ pub mod need {
 pub fn module() -> Module {
     Module::new("service")
         .pages(pages::router())
-        .nav(NavEntry::new(
-            "/services",
-            "nav-services",
-            Some(Right::ServiceRead),
+        // 服务管理: a menu with an entry per stage, as the seed's menu has them.
+        .nav(nav(
+            "/services/new",
+            "service-stage-create",
+            Right::ServiceWrite,
             170,
+        ))
+        .nav(nav(
+            "/services?stage=assign",
+            "service-stage-assign",
+            Right::ServiceAssign,
+            171,
+        ))
+        .nav(nav(
+            "/services?stage=handle",
+            "service-stage-handle",
+            Right::ServiceHandle,
+            172,
+        ))
+        .nav(nav(
+            "/services?stage=feedback",
+            "service-stage-feedback",
+            Right::ServiceWrite,
+            173,
+        ))
+        .nav(nav(
+            "/services?stage=archive",
+            "service-stage-archive",
+            Right::ServiceRead,
+            174,
+        ))
+        .nav(nav("/services", "services-all", Right::ServiceRead, 175))
+        .nav(nav(
+            "/services/settings",
+            "nav-service-settings",
+            Right::ServiceAssign,
+            176,
         ))
         .api(api::router(), api::ServiceApi::openapi())
         .rights(&[
@@ -74,6 +106,11 @@ pub fn module() -> Module {
             message: "err-customer-has-services",
             count: store::services_of_customer,
         })
+}
+
+/// An entry of the 服务管理 menu.
+const fn nav(href: &'static str, key: &'static str, right: Right, order: i32) -> NavEntry {
+    NavEntry::new(href, key, Some(right), order).in_group("nav-services")
 }
 
 /// The customer page's services, for users who may read services.
