@@ -155,7 +155,24 @@ async fn a_complaint_goes_from_the_call_to_the_archive() {
         b.goto("/services").await?;
         b.wait_for(Locator::Id("services")).await?;
         b.fits_the_screen("the service list").await?;
-        b.photograph("service-list").await
+        b.photograph("service-list").await?;
+        // The 服务管理 menu opens on its stages.
+        b.click(Locator::Css(".nav-group summary")).await?;
+        let menu = b.text(Locator::Css(".nav-group .nav-menu")).await?;
+        ensure!(
+            menu.contains("服务反馈") && menu.contains("全部服务"),
+            "{menu}"
+        );
+        b.photograph("service-menu").await?;
+        // In English too.
+        b.goto(&page).await?;
+        b.switch_language().await?;
+        b.has_service_status("Archived").await?;
+        b.fits_the_screen("the service page in English").await?;
+        b.photograph("service-page-en").await?;
+        // The choice is the user's: back to Chinese for the next story.
+        b.switch_language().await?;
+        b.has_service_status("已归档").await
     })
     .await;
 
