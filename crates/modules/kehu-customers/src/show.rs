@@ -10,12 +10,12 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use kehu_domain::Principal;
-use kehu_store::audit::AuditEntry;
 use kehu_store::page::ListRequest;
 use kehu_web::AppState;
 use kehu_web::access::PageGranted;
 use kehu_web::context::Ctx;
 use kehu_web::error::PageError;
+use kehu_web::history;
 use kehu_web::i18n::Tr;
 use kehu_web::module::{Panel, record_panels};
 use kehu_web::pages::SavedQuery;
@@ -36,18 +36,6 @@ pub const HISTORY_LATEST: u64 = 50;
 struct Field {
     label: String,
     value: String,
-}
-
-/// One change in the history: when, who, what, to which record.
-struct Change {
-    /// `create`, `update` or `delete` (a create shows the values set, a delete those it had).
-    kind: String,
-    at: String,
-    by: String,
-    action: String,
-    /// The record changed when it is not the customer itself: "联系人 张三".
-    subject: String,
-    fields: Vec<(String, String, String)>,
 }
 
 /// One interaction on the timeline.
@@ -129,7 +117,7 @@ struct ShowPage {
     activity_count: String,
     more_activities: bool,
     panels: Vec<Panel>,
-    history: Vec<Change>,
+    history: Vec<history::Change>,
     cf: ContactInput,
     genders: Vec<Opt>,
     /// The contact form's errors (`form_top.html` and the fields read `errors`).
@@ -139,14 +127,6 @@ struct ShowPage {
     channels: Vec<Opt>,
     contact_opts: Vec<Opt>,
     saved: bool,
-}
-
-fn show_value(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// The profile's rows that have a value.
@@ -215,7 +195,6 @@ fn profile(tr: &Tr, labels: &Labels, cu: &Customer) -> Vec<Field> {
 
 /// What the history needs to show values by their names.
 struct Names<'a> {
-    tr: &'a Tr,
     labels: &'a Labels,
     /// The customer's contacts by id.
     contacts: HashMap<String, String>,
@@ -223,21 +202,16 @@ struct Names<'a> {
     owner: (String, String),
 }
 
-/// A history entry as shown: dictionary values, codes and yes/no by their labels, contacts
-/// and the account manager by name; fields that were and stay empty left out.
-fn change(n: &Names, e: &AuditEntry) -> Change {
-    let (tr, labels, contacts) = (n.tr, n.labels, &n.contacts);
-    let changes = e.changes_json();
-    let shown = |field: &str, v: &serde_json::Value| -> String {
-        if let serde_json::Value::Bool(b) = v {
-            return tr.t(if *b { "audit-yes" } else { "audit-no" });
-        }
-        let s = show_value(v);
-        if s.is_empty() {
-            return s;
-        }
+/// The history shows dictionary values, codes and yes/no by their labels, contacts and the
+/// account manager by name; the customer's id in its records' entries is no news.
+impl history::Names for Names<'_> {
+    fn entity(&self) -> &str {
+        "customer"
+    }
+
+    fn shown(&self, tr: &Tr, field: &str, s: String) -> String {
         let kind = match field {
-            "owner_id" if s == n.owner.0 => return n.owner.1.clone(),
+            "owner_id" if s == self.owner.0 => return self.owner.1.clone(),
             "status" => return tr.t(&format!("customer-status-{}", s.replace('_', "-"))),
             "gender" | "size" => return tr.t(&format!("{field}-{s}")),
             "region" => kinds::REGION,
@@ -245,7 +219,7 @@ fn change(n: &Names, e: &AuditEntry) -> Change {
             "industry" => kinds::INDUSTRY,
             "source" => kinds::SOURCE,
             "channel" => kinds::CHANNEL,
-            "contact_id" => return contacts.get(&s).cloned().unwrap_or(s),
+            "contact_id" => return self.contacts.get(&s).cloned().unwrap_or(s),
             "at" => {
                 return chrono::DateTime::parse_from_rfc3339(&s)
                     .map(|t| when(tr, &t.to_utc()))
@@ -253,53 +227,15 @@ fn change(n: &Names, e: &AuditEntry) -> Change {
             }
             _ => return s,
         };
-        labels.of(kind, &Some(s))
-    };
-    let subject = if e.entity == "customer" {
-        String::new()
-    } else {
-        // The record's name as the entry holds it (a deleted record is gone from the tables).
-        let named = ["name", "title"].iter().find_map(|k| {
-            let v = &changes[*k];
-            [&v["after"], &v["before"]]
-                .into_iter()
-                .map(show_value)
-                .find(|s| !s.is_empty())
-        });
-        let name = named
-            .or_else(|| contacts.get(&e.entity_id).cloned())
-            .unwrap_or_else(|| format!("#{}", e.entity_id));
-        let kind = format!("audit-entity-{}", e.entity);
-        let kind = if tr.has(&kind) {
-            tr.t(&kind)
-        } else {
-            e.entity.clone()
-        };
-        format!("{kind} {name}")
-    };
-    Change {
-        kind: e.action.clone(),
-        at: when(tr, &e.at),
-        by: e.username.clone(),
-        action: tr.t(&format!("audit-action-{}", e.action)),
-        subject,
-        fields: changes
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    // A record of the customer names it in its own entries: no news here.
-                    .filter(|(k, _)| !(e.entity != "customer" && *k == "customer_id"))
-                    .map(|(k, v)| {
-                        (
-                            field_label(tr, k),
-                            shown(k, &v["before"]),
-                            shown(k, &v["after"]),
-                        )
-                    })
-                    .filter(|(_, before, after)| !(before.is_empty() && after.is_empty()))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        self.labels.of(kind, &Some(s))
+    }
+
+    fn named(&self, _entity: &str, id: &str) -> Option<String> {
+        self.contacts.get(id).cloned()
+    }
+
+    fn hidden(&self, field: &str) -> bool {
+        field == "customer_id"
     }
 }
 
@@ -332,7 +268,6 @@ pub(crate) async fn page(
     let c = Chrome::new(ctx, "/customers");
     let tr = c.tr;
     let names = Names {
-        tr: &tr,
         labels: &labels,
         contacts: contacts
             .iter()
@@ -340,7 +275,10 @@ pub(crate) async fn page(
             .collect(),
         owner: (cu.owner_id.to_string(), cu.owner_name.clone()),
     };
-    let history = entries.iter().map(|e| change(&names, e)).collect();
+    let history = entries
+        .iter()
+        .map(|e| history::change(&tr, &names, e))
+        .collect();
     let count = activities.count;
     let contact_opts = Opt::list(
         contacts.iter().map(|k| (k.id, k.name.clone())),

@@ -15,11 +15,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kehu_domain::{DomainError, Principal};
 use kehu_store::StoreResult;
-use kehu_store::audit::AuditEntry;
 use kehu_web::AppState;
 use kehu_web::access::PageGranted;
 use kehu_web::context::{CsrfForm, Ctx};
 use kehu_web::error::PageError;
+use kehu_web::history;
 use kehu_web::i18n::Tr;
 use kehu_web::pages::{SavedQuery, opt_i64};
 use kehu_web::record::{self, Versioned};
@@ -48,18 +48,6 @@ struct Item {
     result: Option<String>,
     overdue: bool,
     version: i32,
-}
-
-/// One change in the history.
-struct Change {
-    /// `create`, `update` or `delete`.
-    kind: String,
-    at: String,
-    by: String,
-    action: String,
-    /// The plan item changed ("计划项 电话回访"); empty for the opportunity itself.
-    subject: String,
-    fields: Vec<(String, String, String)>,
 }
 
 /// What the user may do now (the workflow's answer).
@@ -122,7 +110,7 @@ struct ShowPage {
     can: Can,
     assignees: Vec<Opt>,
     f: Forms,
-    history: Vec<Change>,
+    history: Vec<history::Change>,
     saved: bool,
 }
 
@@ -150,17 +138,8 @@ impl ShowPage {
     }
 }
 
-fn show_value(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// What the history needs to show values by their names.
 struct Names<'a> {
-    tr: &'a Tr,
     sources: &'a Sources,
     people: &'a People,
     /// The plan items' to-dos by id.
@@ -185,64 +164,40 @@ fn label(tr: &Tr, field: &str) -> String {
     tr.t(key)
 }
 
-/// A history entry as shown: the status, the source and people by their names; fields that
-/// were and stay empty left out.
-fn change(n: &Names, e: &AuditEntry) -> Change {
-    let changes = e.changes_json();
-    let shown = |field: &str, v: &serde_json::Value| -> String {
-        let s = show_value(v);
-        if s.is_empty() {
-            return s;
-        }
+/// The history shows the status, the source and people by their names; a plan item's
+/// entries name it by its to-do.
+impl history::Names for Names<'_> {
+    fn entity(&self) -> &str {
+        "opportunity"
+    }
+
+    fn label(&self, tr: &Tr, field: &str) -> String {
+        label(tr, field)
+    }
+
+    fn shown(&self, tr: &Tr, field: &str, s: String) -> String {
         match field {
-            "status" => status_label(n.tr, &s),
-            "source" => n.sources.of(&Some(s)),
-            "customer_id" => match &n.customer {
+            "status" => status_label(tr, &s),
+            "source" => self.sources.of(&Some(s)),
+            "customer_id" => match &self.customer {
                 Some((id, name)) if id.to_string() == s => name.clone(),
                 _ => format!("#{s}"),
             },
             "owner_id" | "assignee_id" => s
                 .parse()
                 .ok()
-                .and_then(|id| n.people.name(id))
+                .and_then(|id| self.people.name(id))
                 .map_or(s, str::to_owned),
             _ => s,
         }
-    };
-    let subject = if e.entity == "opportunity" {
-        String::new()
-    } else {
-        let todo = &changes["todo"];
-        let name = [&todo["after"], &todo["before"]]
-            .into_iter()
-            .map(show_value)
-            .find(|s| !s.is_empty())
-            .or_else(|| n.todos.get(&e.entity_id).cloned())
-            .unwrap_or_else(|| format!("#{}", e.entity_id));
-        format!("{} {name}", n.tr.t(&format!("audit-entity-{}", e.entity)))
-    };
-    Change {
-        kind: e.action.clone(),
-        at: when(n.tr, &e.at),
-        by: e.username.clone(),
-        action: n.tr.t(&format!("audit-action-{}", e.action)),
-        subject,
-        fields: changes
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .filter(|(k, _)| *k != "opportunity_id")
-                    .map(|(k, v)| {
-                        (
-                            label(n.tr, k),
-                            shown(k, &v["before"]),
-                            shown(k, &v["after"]),
-                        )
-                    })
-                    .filter(|(_, before, after)| !(before.is_empty() && after.is_empty()))
-                    .collect()
-            })
-            .unwrap_or_default(),
+    }
+
+    fn named(&self, _entity: &str, id: &str) -> Option<String> {
+        self.todos.get(id).cloned()
+    }
+
+    fn hidden(&self, field: &str) -> bool {
+        field == "opportunity_id"
     }
 }
 
@@ -327,7 +282,6 @@ pub(super) async fn page(
     let tr = c.tr;
     let today = store.today();
     let names = Names {
-        tr: &tr,
         sources: &sources,
         people: &people,
         todos: plan
@@ -336,7 +290,10 @@ pub(super) async fn page(
             .collect(),
         customer: customer.clone(),
     };
-    let history = entries.iter().map(|e| change(&names, e)).collect();
+    let history = entries
+        .iter()
+        .map(|e| history::change(&tr, &names, e))
+        .collect();
     let items = plan
         .iter()
         .map(|i| Item {
