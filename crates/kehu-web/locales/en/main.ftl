@@ -783,3 +783,5 @@ service-waiting-feedback = To ask for feedback: { $count }
 service-waiting-empty = Nothing waits for you.
 service-step-decision = Decision
 service-responded-at = Responded
+# A field in a record page's history, before its values.
+history-field = { $label }:{" "}

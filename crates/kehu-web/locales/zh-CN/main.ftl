@@ -783,3 +783,5 @@ service-waiting-feedback = 待反馈 { $count }
 service-waiting-empty = 没有等待您的服务。
 service-step-decision = 决定
 service-responded-at = 响应时间
+# A field in a record page's history, before its values.
+history-field = { $label }：
