@@ -379,7 +379,7 @@ async fn next_step_of(
         return Ok(None);
     }
     let steps = crate::services(state)
-        .steps(user.owner_filter(), s.id)
+        .steps_of_found(user.owner_filter(), s.id)
         .await?;
     let log: Vec<_> = steps.iter().map(StepRow::record).collect();
     Ok(crate::domain::next_step(&log).map(|s| s.code().to_owned()))

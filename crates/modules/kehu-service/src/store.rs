@@ -557,6 +557,13 @@ impl ServiceStore {
     /// The steps of complaint `id` (in `scope`), oldest first.
     pub async fn steps(&self, scope: OwnerFilter, id: i64) -> StoreResult<Vec<StepRow>> {
         self.get(scope, id).await?;
+        self.steps_of_found(scope, id).await
+    }
+
+    /// [`Self::steps`] of a service the caller has just read in `scope` (its page, an API
+    /// answer): the steps' own statement, which joins them onto the scoped service, without
+    /// reading the service again.
+    pub async fn steps_of_found(&self, scope: OwnerFilter, id: i64) -> StoreResult<Vec<StepRow>> {
         Ok(self.db.fetch_all(&steps::of(scope, id)).await?)
     }
 

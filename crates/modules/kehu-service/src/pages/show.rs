@@ -246,7 +246,7 @@ pub(super) async fn page(
     let store = crate::services(state);
     let scope = user.owner_filter();
     let s = store.get(scope, id).await?;
-    let rows = store.steps(scope, id).await?;
+    let rows = store.steps_of_found(scope, id).await?;
     if ctx.notices > 0 {
         state
             .store
