@@ -26,59 +26,14 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 cd "$ROOT"
 
-if ! command -v wrk >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
-cargo build --release -q -p kehu --bin kehu
+. "$ROOT/bench/lib/drive.sh"
 cargo build --release -q -p kehu-customers --example import_file
-KEHU="$TARGET/release/kehu"
-WORK=$(mktemp -d)
-PIDS=()
 SCHEMA="bench_customers_$$"
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    if [ -n "${KEHU_BENCH_POSTGRES_URL:-}" ]; then
-        psql "$KEHU_BENCH_POSTGRES_URL" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+SCHEMAS+=("$SCHEMA")
 
 FILE="$WORK/客户.csv"
 "$TARGET/release/examples/import_file" "$FILE" "$ROWS" 10
 echo "file: $(du -h "$FILE" | cut -f1), $ROWS rows, $(nproc) cores"
-
-cat >"$WORK/rotate.lua" <<'LUA'
--- PATHS: the paths to rotate through, separated by spaces; every request takes the next.
-local paths = {}
-for p in string.gmatch(os.getenv("PATHS"), "%S+") do table.insert(paths, p) end
-local i = 0
-function init(args)
-    wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
-end
-function request()
-    i = i % #paths + 1
-    return wrk.format("GET", paths[i])
-end
-function done(summary, latency, requests)
-    io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n", summary.requests / (summary.duration / 1e6),
-        latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-        summary.errors.status, summary.requests))
-end
-LUA
-
-drive() { # label, then the paths
-    local label=$1; shift
-    local out
-    # Two seconds unreported first: the database's pages into memory and the list's count
-    # known, as on a server that has been up for a while.
-    PATHS="$*" BENCH_TOKEN=$TOKEN wrk -t2 -c"$CONNECTIONS" -d2s --timeout 10s \
-        -s "$WORK/rotate.lua" "http://127.0.0.1:$PORT" >/dev/null
-    out=$(PATHS="$*" BENCH_TOKEN=$TOKEN wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 10s \
-        -s "$WORK/rotate.lua" "http://127.0.0.1:$PORT")
-    awk -v label="$label" '$1=="RESULT" {
-        printf "  %-44s %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s of %s\n", label, $2, $3, $4, $5, $6 }' <<<"$out"
-}
 
 bench() { # label, database URL
     local label=$1 url=$2
@@ -101,10 +56,7 @@ bench() { # label, database URL
 
     "$KEHU" serve >"$WORK/serve-$label.log" 2>&1 &
     PIDS+=($!)
-    for _ in $(seq 1 600); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null && break
-        sleep 0.1
-    done
+    ready "$PORT"
     TOKEN=$("$KEHU" token issue --user admin --name "bench-$label")
     local api="http://127.0.0.1:$PORT/api/v1/customers?level=key_account&sort=code&per_page=50"
     # 200 pages deep by cursor.
@@ -126,11 +78,11 @@ PY
     for q in zs zhang 张 138 gz guangzhou 华强 0755 hq 公司 li wang; do
         searches="$searches /api/v1/search?q=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1]))' "$q")"
     done
-    drive "control: /healthz" /healthz
-    drive "list: level, by code, first page" "${api#http://127.0.0.1:$PORT}"
-    drive "list: level, by code, 200 pages deep" "$deep"
-    drive "header search (12 queries)" $searches
-    drive "customer page (360°), random customers" $ids
+    drive "control: /healthz" "$TOKEN" /healthz
+    drive "list: level, by code, first page" "$TOKEN" "${api#http://127.0.0.1:$PORT}"
+    drive "list: level, by code, 200 pages deep" "$TOKEN" "$deep"
+    drive "header search (12 queries)" "$TOKEN" $searches
+    LIMIT_MS=30 drive "customer page (360°), random customers" "$TOKEN" $ids
     kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 }
 

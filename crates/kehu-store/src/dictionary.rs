@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use kehu_domain::DomainError;
-use kehu_domain::dictionary::DictInput;
+use kehu_domain::dictionary::{DictInput, name_in};
+use kehu_domain::user::Language;
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr};
 use serde::Serialize;
 
@@ -24,6 +25,8 @@ pub struct DictEntry {
     pub id: i64,
     pub kind: String,
     pub item: String,
+    /// Its name in the English interface, if it has one ([`DictEntry::name`]).
+    pub item_en: Option<String>,
     pub value: String,
     pub sort: i32,
     pub editable: bool,
@@ -38,6 +41,7 @@ fn select_entries() -> SelectStatement {
             Dictionary::Id,
             Dictionary::Kind,
             Dictionary::Item,
+            Dictionary::ItemEn,
             Dictionary::Value,
             Dictionary::Sort,
             Dictionary::Editable,
@@ -47,6 +51,13 @@ fn select_entries() -> SelectStatement {
         ])
         .from(Dictionary::Table)
         .to_owned()
+}
+
+impl DictEntry {
+    /// Its name in `lang`: the English one in English when it has one, otherwise the item.
+    pub fn name(&self, lang: Language) -> &str {
+        name_in(&self.item, self.item_en.as_deref(), lang)
+    }
 }
 
 /// The whole dictionary as loaded at an instant.
@@ -210,7 +221,10 @@ impl Record for DictEntry {
     }
 
     fn snapshot(&self) -> serde_json::Value {
-        serde_json::json!({"kind": self.kind, "item": self.item, "value": self.value, "sort": self.sort})
+        serde_json::json!({
+            "kind": self.kind, "item": self.item, "item_en": self.item_en, "value": self.value,
+            "sort": self.sort,
+        })
     }
 }
 
@@ -228,6 +242,7 @@ fn fields(input: &DictInput) -> Vec<(Dictionary, SimpleExpr)> {
     vec![
         (Dictionary::Kind, input.kind.as_str().into()),
         (Dictionary::Item, input.item.as_str().into()),
+        (Dictionary::ItemEn, input.item_en.clone().into()),
         (Dictionary::Value, input.value.as_str().into()),
         (Dictionary::Sort, input.sort.into()),
     ]

@@ -7,9 +7,9 @@
 
 use chrono::Utc;
 use sea_query::{
-    ColumnDef, Expr, ForeignKey, ForeignKeyAction, Iden, Index, IndexCreateStatement,
+    ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, Iden, Index, IndexCreateStatement,
     IndexDropStatement, PostgresQueryBuilder, Query, SqliteQueryBuilder, Table,
-    TableAlterStatement, TableCreateStatement,
+    TableAlterStatement, TableCreateStatement, UpdateStatement,
 };
 
 use crate::db::{Backend, Db, TxLock};
@@ -32,6 +32,10 @@ pub enum Ddl {
         sqlite: &'static str,
         postgres: &'static str,
     },
+    /// A column added to a table (nullable, or with a default: both databases can).
+    AddColumn(TableAlterStatement),
+    /// Rows brought up to a new column (values written into the statement).
+    Update(UpdateStatement),
 }
 
 impl Ddl {
@@ -47,6 +51,10 @@ impl Ddl {
             (Ddl::WidenOnPostgres(a), Backend::Postgres) => a.to_string(PostgresQueryBuilder),
             (Ddl::PerBackend { sqlite, .. }, Backend::Sqlite) => (*sqlite).to_owned(),
             (Ddl::PerBackend { postgres, .. }, Backend::Postgres) => (*postgres).to_owned(),
+            (Ddl::AddColumn(a), Backend::Sqlite) => a.to_string(SqliteQueryBuilder),
+            (Ddl::AddColumn(a), Backend::Postgres) => a.to_string(PostgresQueryBuilder),
+            (Ddl::Update(u), Backend::Sqlite) => u.to_string(SqliteQueryBuilder),
+            (Ddl::Update(u), Backend::Postgres) => u.to_string(PostgresQueryBuilder),
         }
     }
 }
@@ -76,6 +84,7 @@ const MIGRATIONS: &[(i64, &str, Build)] = &[
     (7, "search_tokens_version", search_tokens_version),
     (8, "search_slices", search_slices),
     (9, "notices", notices),
+    (10, "dictionary_english", dictionary_english),
 ];
 
 pub fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
@@ -683,6 +692,31 @@ fn notices() -> Vec<Ddl> {
             &[&Notices::UserId, &Notices::ReadAt, &Notices::Id],
         ),
     ]
+}
+
+/// The dictionary's items get English names (`item_en`): the English interface shows them.
+/// The seeded items that have none get theirs.
+fn dictionary_english() -> Vec<Ddl> {
+    let add = Table::alter()
+        .table(Dictionary::Table)
+        .add_column(ColumnDef::new(Dictionary::ItemEn).string_len(64).null())
+        .to_owned();
+    let mut ddl = vec![Ddl::AddColumn(add)];
+    for (kind, item, en, value, _) in kehu_domain::dictionary::seed() {
+        if en == item {
+            continue;
+        }
+        ddl.push(Ddl::Update(
+            Query::update()
+                .table(Dictionary::Table)
+                .value(Dictionary::ItemEn, en)
+                .and_where(Expr::col(Dictionary::Kind).eq(kind))
+                .and_where(Expr::col(Dictionary::Value).eq(value))
+                .and_where(Expr::col(Dictionary::ItemEn).is_null())
+                .to_owned(),
+        ));
+    }
+    ddl
 }
 
 pub fn index<T: Iden + 'static>(name: &str, table: T, cols: &[&dyn IdenCol]) -> Ddl {

@@ -543,6 +543,24 @@ pub async fn fetch<K: SortKey, T: Row + Keyed<K>>(
     req: &ListRequest<K>,
     capped: Option<&CappedCounts>,
 ) -> StoreResult<Listing<T>> {
+    fetch_arms(db, select, &[], count, id_col, req, capped).await
+}
+
+/// [`fetch`] of a table owned by either of two columns, in a scope that names a user
+/// ([`crate::scope::Scoped::arms`]): `select` holds no owner condition, `arms` are the scope's
+/// two parts, each with the list's filters. The page is the rows of `select` among the ids
+/// the arms give, each arm read in the page's order and stopped after a page; the count is
+/// `count`'s (the scope's `OR` and the filters).
+pub async fn fetch_arms<K: SortKey, T: Row + Keyed<K>>(
+    db: &Db,
+    select: &SelectStatement,
+    arms: &[SelectStatement],
+    count: SelectStatement,
+    id_col: Expr,
+    req: &ListRequest<K>,
+    capped: Option<&CappedCounts>,
+) -> StoreResult<Listing<T>> {
+    let page_of = |db, select, id_col, req| page_of(db, select, arms, id_col, req);
     if req.is_first_page() {
         let page = page_of(db, select, &id_col, req).await?;
         let count = match page.next {
@@ -578,7 +596,7 @@ pub async fn fetch_dense<K: SortKey, T: Row + Keyed<K>>(
     capped: Option<&CappedCounts>,
 ) -> StoreResult<Listing<T>> {
     let count = count_capped(db, count, capped).await?;
-    let page = page_of(db, &select(!count.exact), &id_col, req).await?;
+    let page = page_of(db, &select(!count.exact), &[], &id_col, req).await?;
     Ok(listing(req, page, count))
 }
 
@@ -608,6 +626,7 @@ struct Paged<T> {
 async fn page_of<K: SortKey, T: Row + Keyed<K>>(
     db: &Db,
     select: &SelectStatement,
+    arms: &[SelectStatement],
     id_col: &Expr,
     req: &ListRequest<K>,
 ) -> StoreResult<Paged<T>> {
@@ -622,7 +641,9 @@ async fn page_of<K: SortKey, T: Row + Keyed<K>>(
             sort.dir
         };
         let mut q = select.clone();
-        q.cond_where(past(sort.key, &c.value, id_col, c.id, dir == Dir::Asc));
+        let cond = past(sort.key, &c.value, id_col, c.id, dir == Dir::Asc);
+        narrow(&mut q, arms, Some(&cond), sort.key, dir, id_col, limit);
+        q.cond_where(cond);
         order_by(&mut q, sort.key, dir, id_col);
         let mut rows: Vec<T> = db.fetch_all(&limited(q, limit, 0)).await?;
         let more = rows.len() > take;
@@ -647,9 +668,10 @@ async fn page_of<K: SortKey, T: Row + Keyed<K>>(
         // Nothing further back: this is the first page, shown whole from the top.
     }
     let mut q = select.clone();
-    order_by(&mut q, sort.key, sort.dir, id_col);
     let offset = cursor.is_none() && page.page > 1;
     let skip = if offset { page.offset() } else { 0 };
+    narrow(&mut q, arms, None, sort.key, sort.dir, id_col, skip + limit);
+    order_by(&mut q, sort.key, sort.dir, id_col);
     let mut rows: Vec<T> = db.fetch_all(&limited(q, limit, skip)).await?;
     let more = rows.len() > take;
     rows.truncate(take);
@@ -663,6 +685,64 @@ async fn page_of<K: SortKey, T: Row + Keyed<K>>(
             .then(|| rows.last().map(|r| Cursor::at(*sort, r, false)))
             .flatten(),
         items: rows,
+    })
+}
+
+/// Narrows `q` to the ids its `arms` give (none: `q` as it is): each arm past `cond`, in
+/// `key`'s order `dir`, at most `n` rows — the first `n` rows of `q` in that order are among
+/// them — all united.
+fn narrow<K: SortKey>(
+    q: &mut SelectStatement,
+    arms: &[SelectStatement],
+    cond: Option<&Condition>,
+    key: K,
+    dir: Dir,
+    id_col: &Expr,
+    n: u64,
+) {
+    use sea_query::ExprTrait as _;
+    let arms = arms.iter().map(|arm| {
+        let mut a = arm.clone();
+        a.expr_as(id_col.clone(), Alias::new("id"));
+        if let Some(c) = cond {
+            a.cond_where(c.clone());
+        }
+        order_by(&mut a, key, dir, id_col);
+        a.limit(n).to_owned()
+    });
+    if let Some(u) = unite(arms) {
+        q.and_where(id_col.clone().in_subquery(u));
+    }
+}
+
+/// `arms` united (`UNION ALL`), each in a subquery of its own (an arm's order and limit need
+/// one in a compound select); `None` for no arms.
+fn unite(arms: impl IntoIterator<Item = SelectStatement>) -> Option<SelectStatement> {
+    arms.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            Query::select()
+                .column(Asterisk)
+                .from_subquery(a, Alias::new(format!("arm{i}")))
+                .to_owned()
+        })
+        .reduce(|mut u, arm| u.union(UnionType::All, arm).to_owned())
+}
+
+/// The count statement of a list read by arms ([`fetch_arms`]): each arm (with the list's
+/// filters; the arms share no row) selecting a row for each match, at most past the cap, all
+/// united — each arm counts on its own column's index, where the scope's `OR` reads both
+/// columns' rows and then every one of them for the filters.
+pub fn count_of_arms(arms: &[SelectStatement]) -> SelectStatement {
+    let counted = arms.iter().map(|arm| {
+        let mut a = arm.clone();
+        a.expr(Expr::cust("1")).limit(COUNT_CAP + 1).to_owned()
+    });
+    unite(counted).unwrap_or_else(|| {
+        Query::select()
+            .expr(Expr::cust("1"))
+            .and_where(Expr::cust("1 = 0"))
+            .to_owned()
     })
 }
 

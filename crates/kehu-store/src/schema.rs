@@ -60,6 +60,8 @@ pub enum Dictionary {
     Id,
     Kind,
     Item,
+    /// The item's name in the English interface; empty: the item.
+    ItemEn,
     Value,
     Sort,
     Editable,

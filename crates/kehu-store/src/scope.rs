@@ -155,6 +155,34 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
         q
     }
 
+    /// For a page read in a sort's order of a table owned by either of two columns, with a
+    /// scope that names a user: the scope as two arms, `owner = user` and `also = user AND NOT
+    /// owner = user` (no row in both), to add the page's filters to and hand to
+    /// [`crate::page::fetch_arms`] with [`Scoped::select_all`] as the page's own statement.
+    /// Each arm walks its own column's index in the sort's order and stops after a page, where
+    /// the `OR` of [`Scoped::select`] makes SQLite gather and sort every row of the user first
+    /// (measured: an account manager's newest services at 200,000 services, 416 ms against
+    /// 1). `None` for any other table or scope: read those with [`Scoped::select`].
+    pub fn arms(&self) -> Option<[SelectStatement; 2]> {
+        let Ownership::Either(o) = self.owned else {
+            return None;
+        };
+        let user = self.scope.owner()?;
+        let owner = || Expr::col((o.table.into_iden(), o.owner.into_iden()));
+        let also = Expr::col((o.table.into_iden(), o.also.into_iden()));
+        let arm = |c: Expr| Query::select().from(o.table).and_where(c).to_owned();
+        Some([
+            arm(owner().eq(user)),
+            arm(also.eq(user).and(owner().ne(user))),
+        ])
+    }
+
+    /// `SELECT … FROM table` with no owner condition: the outer statement of a page read by
+    /// [`Scoped::arms`], whose arms carry the scope (only with them: alone it reads every row).
+    pub fn select_all(&self) -> SelectStatement {
+        Query::select().from(self.table()).to_owned()
+    }
+
     /// `SELECT … FROM table WHERE <scope>`: add columns, more conditions and order.
     pub fn select(&self) -> SelectStatement {
         let mut q = Query::select().from(self.table()).to_owned();

@@ -85,12 +85,13 @@ pub async fn seed(db: &Db) -> StoreResult<()> {
             let system = Actor::system();
             let mut sort = 0;
             let mut last_kind = "";
-            for (kind, item, value, editable) in dictionary::seed() {
+            for (kind, item, en, value, editable) in dictionary::seed() {
                 sort = if kind == last_kind { sort + 10 } else { 10 };
                 last_kind = kind;
                 let input = DictInput {
                     kind: kind.into(),
                     item: item.into(),
+                    item_en: (en != item).then(|| en.into()),
                     value: value.into(),
                     sort,
                 };

@@ -132,6 +132,47 @@ pub async fn insert_row_at<R: Record>(
     Ok(id)
 }
 
+/// Bound values per multi-row insert of [`insert_many`]: under SQLite's 32,766.
+const BOUND_MAX: usize = 30_000;
+
+/// Inserts `rows` (each the values of `columns`, in order) into `table` in multi-row inserts:
+/// a bulk load written around the workflow (`kehu demo`), which stamps and audits its rows
+/// itself ([`audit::record_created`]). Answers the new ids of `id`, in `rows`' order.
+pub async fn insert_many<C: Iden + Copy + 'static>(
+    tx: &mut Tx,
+    table: C,
+    id: C,
+    columns: &[C],
+    rows: Vec<Vec<SimpleExpr>>,
+) -> StoreResult<Vec<i64>> {
+    let per = (BOUND_MAX / columns.len().max(1)).max(1);
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut q = Query::insert()
+            .into_table(table)
+            .columns(columns.iter().copied())
+            .to_owned();
+        let mut n = 0;
+        for row in rows.by_ref().take(per) {
+            q.values(row)
+                .map_err(|e| anyhow::anyhow!("a bulk row: {e}"))?;
+            n += 1;
+        }
+        q.returning_col(id);
+        let mut got: Vec<(i64,)> = tx.fetch_all(&q).await?;
+        // RETURNING promises no order, but one statement's rows take their ids in the order
+        // of its VALUES on both databases (SQLite's rowids and PostgreSQL's sequence both
+        // grow): sorted, the ids are the rows'.
+        got.sort_unstable();
+        if got.len() != n {
+            return Err(anyhow::anyhow!("a bulk-loaded row was not read back").into());
+        }
+        ids.extend(got.into_iter().map(|(id,)| id));
+    }
+    Ok(ids)
+}
+
 /// Creates a record: inserts `values` (stamped), runs `then` with the new id (e.g. a role's
 /// rights), reads the record back and records the creation in the audit log.
 pub async fn create<R: Record>(

@@ -198,7 +198,7 @@ both_backends! {
         let path = format!("/dictionary/{id}");
         let version = input_value(&admin.get(&path).await.text().await.unwrap(), "version");
         // A job (no user) changes the item meanwhile.
-        let input = DictInput::parse("industry", "农林牧渔", "agriculture", "30").unwrap();
+        let input = DictInput::parse("industry", "农林牧渔", "", "agriculture", "30").unwrap();
         let version_n: i32 = version.parse().unwrap();
         app.store.dictionary.update(id, &input, version_n, &Actor::system()).await.unwrap();
 
@@ -243,7 +243,7 @@ both_backends! {
         let loaded = item["version"].as_i64().unwrap();
         let path = format!("/dictionary/{id}");
         for (text, version) in [("渔业一", loaded), ("渔业二", loaded + 1)] {
-            let input = DictInput::parse("industry", text, "fishery", "21").unwrap();
+            let input = DictInput::parse("industry", text, "", "fishery", "21").unwrap();
             let v = i32::try_from(version).unwrap();
             app.store.dictionary.update(id, &input, v, &Actor::system()).await.unwrap();
         }

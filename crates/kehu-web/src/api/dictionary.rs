@@ -42,6 +42,8 @@ pub struct DictItemOut {
     pub kind: String,
     /// What users see, e.g. 大客户.
     pub item: String,
+    /// What the English interface shows, e.g. `Key account` (null: the item).
+    pub item_en: Option<String>,
     /// What other modules store, e.g. `key_account`.
     pub value: String,
     pub sort: i32,
@@ -60,6 +62,7 @@ impl From<DictEntry> for DictItemOut {
             id: e.id,
             kind: e.kind,
             item: e.item,
+            item_en: e.item_en,
             value: e.value,
             sort: e.sort,
             editable: e.editable,
@@ -169,6 +172,11 @@ pub struct NewDictBody {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub item: String,
+    /// What the English interface shows: up to 64 characters, one line; empty or absent: the
+    /// item.
+    #[serde(default)]
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub item_en: Option<String>,
     /// What other modules store: 1–64 characters, one line.
     #[serde(default)]
     #[schema(
@@ -188,7 +196,8 @@ impl NewDictBody {
     /// Parsed by the same rules as the page's form (`sort` absent means 0).
     fn parse(&self) -> Result<DictInput, DomainError> {
         let sort = self.sort.map(|n| n.to_string()).unwrap_or_default();
-        DictInput::parse(&self.kind, &self.item, &self.value, &sort)
+        let en = self.item_en.as_deref().unwrap_or_default();
+        DictInput::parse(&self.kind, &self.item, en, &self.value, &sort)
     }
 }
 
@@ -198,6 +207,7 @@ impl From<DictEntry> for NewDictBody {
         Self {
             kind: e.kind,
             item: e.item,
+            item_en: e.item_en,
             value: e.value,
             sort: Some(i64::from(e.sort)),
         }
@@ -260,6 +270,10 @@ pub struct DictPatch {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub item: Option<String>,
+    /// Empty: no English name (the item shows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub item_en: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(
         min_length = 1,

@@ -107,6 +107,8 @@ pub struct EntryForm {
     #[serde(default)]
     item: String,
     #[serde(default)]
+    item_en: String,
+    #[serde(default)]
     value: String,
     #[serde(default)]
     sort: String,
@@ -176,7 +178,7 @@ async fn create(
     let (st, actor) = (&state, ctx.actor());
     form::submit(
         ctx.tr,
-        DictInput::parse(&f.kind, &f.item, &f.value, &f.sort),
+        DictInput::parse(&f.kind, &f.item, &f.item_en, &f.value, &f.sort),
         |input| async move { st.store.dictionary.create(&input, &actor).await },
         |e| format!("/dictionary/{}", e.id),
         |errors| async move {
@@ -191,6 +193,7 @@ fn values(e: &DictEntry) -> EntryForm {
     EntryForm {
         kind: e.kind.clone(),
         item: e.item.clone(),
+        item_en: e.item_en.clone().unwrap_or_default(),
         value: e.value.clone(),
         sort: e.sort.to_string(),
         version: e.version,
@@ -230,7 +233,7 @@ async fn update(
     form::submit_edit(
         ctx.tr,
         edit,
-        DictInput::parse(&f.kind, &f.item, &f.value, &f.sort),
+        DictInput::parse(&f.kind, &f.item, &f.item_en, &f.value, &f.sort),
         |input, version| async move {
             st.store
                 .dictionary
@@ -251,6 +254,7 @@ fn compared(f: &EntryForm) -> Vec<(&'static str, String)> {
     vec![
         ("kind", f.kind.clone()),
         ("item", f.item.clone()),
+        ("item_en", f.item_en.clone()),
         ("value", f.value.clone()),
         ("sort", f.sort.clone()),
     ]

@@ -15,26 +15,36 @@ use crate::schema::CustomerRecords;
 /// customer `customer_id`'s: its changes join the customer's history. Call it in the
 /// transaction that creates the record; twice is harmless.
 pub async fn link(tx: &mut Tx, customer_id: i64, entity: &str, id: i64) -> StoreResult<()> {
-    tx.execute(
-        Query::insert()
+    link_many(tx, entity, &[(customer_id, id)]).await
+}
+
+/// [`link`] for many records of `entity` at once (a bulk load): `(customer_id, id)` pairs, in
+/// multi-row inserts.
+pub async fn link_many(tx: &mut Tx, entity: &str, links: &[(i64, i64)]) -> StoreResult<()> {
+    // 3 values a row: well under both databases' bound values per statement.
+    for chunk in links.chunks(5_000) {
+        let mut q = Query::insert()
             .into_table(CustomerRecords::Table)
             .columns([
                 CustomerRecords::CustomerId,
                 CustomerRecords::Entity,
                 CustomerRecords::EntityId,
             ])
-            .values_panic([customer_id.into(), entity.into(), id.to_string().into()])
-            .on_conflict(
-                OnConflict::columns([
-                    CustomerRecords::CustomerId,
-                    CustomerRecords::Entity,
-                    CustomerRecords::EntityId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            ),
-    )
-    .await?;
+            .to_owned();
+        for (customer_id, id) in chunk {
+            q.values_panic([(*customer_id).into(), entity.into(), id.to_string().into()]);
+        }
+        q.on_conflict(
+            OnConflict::columns([
+                CustomerRecords::CustomerId,
+                CustomerRecords::Entity,
+                CustomerRecords::EntityId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        );
+        tx.execute(&q).await?;
+    }
     Ok(())
 }
 

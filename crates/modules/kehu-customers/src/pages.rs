@@ -4,7 +4,7 @@
 //! (add, edit, make primary, delete) of the customer page (`show.rs`). Everything within the
 //! user's data scope.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::Router;
@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kehu_domain::Principal;
 use kehu_domain::policy::OwnerFilter;
-use kehu_store::PageRequest;
+use kehu_domain::user::Language;
 use kehu_store::page::ListRequest;
 use kehu_store::users::UserFilter;
 use kehu_web::AppState;
@@ -22,6 +22,7 @@ use kehu_web::context::{CsrfForm, Ctx};
 use kehu_web::error::{AppError, PageError};
 use kehu_web::form;
 use kehu_web::i18n::Tr;
+use kehu_web::labels::Labels;
 use kehu_web::listing::{self, Col, Empty, ListPage, ListParams, ListState, ListView, Saved};
 use kehu_web::pages::SavedQuery;
 use kehu_web::views::{Chrome, FormErrors, Opt, render, when};
@@ -51,46 +52,14 @@ pub fn router() -> Router<AppState> {
         .route("/contacts/{id}/delete", post(delete_contact))
 }
 
-/// The labels of the dictionary items a customer uses, by kind and value.
-pub(crate) struct Labels(HashMap<&'static str, Vec<(String, String)>>);
-
-impl Labels {
-    pub(crate) async fn load(state: &AppState) -> Result<Self, PageError> {
-        let mut map = HashMap::new();
-        for kind in [
-            kinds::REGION,
-            kinds::LEVEL,
-            kinds::INDUSTRY,
-            kinds::SOURCE,
-            kinds::CHANNEL,
-        ] {
-            let page = state
-                .store
-                .dictionary
-                .list(Some(kind), PageRequest::new(None, Some(200)))
-                .await?;
-            let items = page.items.into_iter().map(|e| (e.value, e.item)).collect();
-            map.insert(kind, items);
-        }
-        Ok(Self(map))
-    }
-
-    /// The label of `value` in `kind`; the value itself when the dictionary lost it.
-    pub(crate) fn of(&self, kind: &str, value: &Option<String>) -> String {
-        let Some(v) = value else {
-            return String::new();
-        };
-        self.0
-            .get(kind)
-            .and_then(|items| items.iter().find(|(val, _)| val == v))
-            .map_or_else(|| v.clone(), |(_, label)| label.clone())
-    }
-
-    pub(crate) fn options(&self, kind: &str, current: &str) -> Vec<Opt> {
-        let items = self.0.get(kind).cloned().unwrap_or_default();
-        Opt::list(items, current)
-    }
-}
+/// The dictionary kinds a customer's coded fields take their values from.
+pub(crate) const KINDS: [&str; 5] = [
+    kinds::REGION,
+    kinds::LEVEL,
+    kinds::INDUSTRY,
+    kinds::SOURCE,
+    kinds::CHANNEL,
+];
 
 /// The options of a closed set of codes, labelled `<prefix>-<code>`.
 fn code_options<'a>(
@@ -304,7 +273,7 @@ async fn list_page(
         store.list(scope, &filter, at.request()).await?
     };
     let c = Chrome::new(ctx, "/customers");
-    let labels = Labels::load(state).await?;
+    let labels = Labels::load(state, ctx.tr.lang, &KINDS).await?;
     let empty = if trash {
         Empty {
             filtered: "customers-empty-filtered",
@@ -327,8 +296,8 @@ async fn list_page(
             code: cu.code.clone(),
             name: cu.name.clone(),
             owner: cu.owner_name.clone(),
-            region: labels.of(kinds::REGION, &cu.region),
-            level: labels.of(kinds::LEVEL, &cu.level),
+            region: labels.of(kinds::REGION, cu.region.as_deref()),
+            level: labels.of(kinds::LEVEL, cu.level.as_deref()),
             status: c.t(&format!("customer-status-{}", cu.status.replace('_', "-"))),
             tags: cu.tag_list().join("、"),
             phone: cu.phone.clone().unwrap_or_default(),
@@ -483,7 +452,7 @@ async fn form_page(
     f: CustomerInput,
     errors: FormErrors,
 ) -> Result<Response, PageError> {
-    let labels = Labels::load(state).await?;
+    let labels = Labels::load(state, c.tr.lang, &KINDS).await?;
     let tr = c.tr;
     let p = FormPage {
         regions: labels.options(kinds::REGION, &f.region),
@@ -623,10 +592,11 @@ async fn stored(
     store: &CustomerStore,
     scope: OwnerFilter,
     id: i64,
+    lang: Language,
 ) -> Result<form::Stored, AppError> {
     let cu = store.get(scope, id).await?;
     let last = store.last_change(id).await?;
-    let labels = Labels::load(state).await.map_err(|e| e.0)?;
+    let labels = Labels::load(state, lang, &KINDS).await?;
     let fields = compared(&input_of(&cu))
         .into_iter()
         .map(|(field, value)| {
@@ -640,7 +610,7 @@ async fn stored(
                 "source" => kinds::SOURCE,
                 _ => return form::StoredField::text(field, value),
             };
-            let label = labels.of(kind, &Some(value.clone()).filter(|v| !v.is_empty()));
+            let label = labels.of(kind, Some(&value));
             form::StoredField::labelled(field, value, label)
         })
         .collect();
@@ -660,10 +630,10 @@ async fn update(
     let store = crate::store(&state);
     let scope = user.owner_filter();
     let current = store.get(scope, id).await?;
-    let (st, actor, s) = (&state, ctx.actor(), &store);
+    let (st, actor, s, lang) = (&state, ctx.actor(), &store, ctx.tr.lang);
     let edit = form::Edit {
         mine: compared(&f),
-        stored: || stored(st, s, scope, id),
+        stored: || stored(st, s, scope, id, lang),
         versions,
     };
     let version = edit.versions.to_save();

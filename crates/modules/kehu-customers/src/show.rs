@@ -24,8 +24,9 @@ use kehu_web::views::{Chrome, FormErrors, Opt, field_label, when};
 use crate::activities::{Activity, ActivityInput};
 use crate::domain::{ContactInput, fen_to_decimal, kinds};
 use crate::need;
-use crate::pages::{Labels, answer, gender_options};
+use crate::pages::{KINDS, answer, gender_options};
 use crate::store::{Contact, Customer};
+use kehu_web::labels::Labels;
 
 /// How many interactions the page shows; the rest are a "more" away.
 pub const TIMELINE_LATEST: u64 = 20;
@@ -67,7 +68,7 @@ pub(crate) fn timeline(tr: &Tr, labels: &Labels, items: &[Activity]) -> Vec<Day>
     for a in items {
         let local = a.at.with_timezone(&tz);
         let date = local.format("%Y-%m-%d").to_string();
-        let channel = labels.of(kinds::CHANNEL, &Some(a.channel.clone()));
+        let channel = labels.of(kinds::CHANNEL, Some(&a.channel));
         let item = Item {
             id: a.id,
             time: local.format("%H:%M").to_string(),
@@ -143,10 +144,13 @@ fn profile(tr: &Tr, labels: &Labels, cu: &Customer) -> Vec<Field> {
     };
     let rows: Vec<(&str, String)> = vec![
         ("owner_id", cu.owner_name.clone()),
-        ("region", labels.of(kinds::REGION, &cu.region)),
-        ("level", labels.of(kinds::LEVEL, &cu.level)),
-        ("industry", labels.of(kinds::INDUSTRY, &cu.industry)),
-        ("source", labels.of(kinds::SOURCE, &cu.source)),
+        ("region", labels.of(kinds::REGION, cu.region.as_deref())),
+        ("level", labels.of(kinds::LEVEL, cu.level.as_deref())),
+        (
+            "industry",
+            labels.of(kinds::INDUSTRY, cu.industry.as_deref()),
+        ),
+        ("source", labels.of(kinds::SOURCE, cu.source.as_deref())),
         ("satisfaction", stars(cu.satisfaction)),
         ("credit", stars(cu.credit)),
         ("phone", text(&cu.phone)),
@@ -227,7 +231,7 @@ impl history::Names for Names<'_> {
             }
             _ => return s,
         };
-        self.labels.of(kind, &Some(s))
+        self.labels.of(kind, Some(&s))
     }
 
     fn named(&self, _entity: &str, id: &str) -> Option<String> {
@@ -264,7 +268,7 @@ pub(crate) async fn page(
         .await?;
     let entries = crate::history::latest(&state.store.db, id, HISTORY_LATEST).await?;
     let panels = record_panels(state, user, ctx, "customer", id).await?;
-    let labels = Labels::load(state).await?;
+    let labels = Labels::load(state, ctx.tr.lang, &KINDS).await?;
     let c = Chrome::new(ctx, "/customers");
     let tr = c.tr;
     let names = Names {

@@ -585,7 +585,7 @@ mod tests {
     /// The seeded dictionary's values, as a fresh database holds them.
     fn dict() -> kehu_customers::domain::DictValues {
         kehu_customers::domain::DictValues::new(
-            kehu_domain::dictionary::seed().map(|(kind, _, value, _)| (kind, value)),
+            kehu_domain::dictionary::seed().map(|(kind, _, _, value, _)| (kind, value)),
         )
     }
 

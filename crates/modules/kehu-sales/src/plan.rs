@@ -196,25 +196,21 @@ pub(crate) async fn insert_many(
     actor: &Actor,
 ) -> StoreResult<()> {
     use PlanItems as P;
-    let mut ids = Vec::with_capacity(items.len());
-    // 9 values a row: well under both databases' bound values per statement.
-    for chunk in items.chunks(2_000) {
-        let mut q = sea_query::Query::insert()
-            .into_table(P::Table)
-            .columns([
-                P::OpportunityId,
-                P::Date,
-                P::Todo,
-                P::Result,
-                P::CreatedAt,
-                P::CreatedBy,
-                P::UpdatedAt,
-                P::UpdatedBy,
-                P::Version,
-            ])
-            .to_owned();
-        for (item, by) in chunk {
-            q.values_panic([
+    let columns = [
+        P::OpportunityId,
+        P::Date,
+        P::Todo,
+        P::Result,
+        P::CreatedAt,
+        P::CreatedBy,
+        P::UpdatedAt,
+        P::UpdatedBy,
+        P::Version,
+    ];
+    let values = items
+        .iter()
+        .map(|(item, by)| {
+            vec![
                 Expr::val(item.opportunity_id),
                 Expr::val(item.date),
                 Expr::val(item.todo.as_str()),
@@ -224,14 +220,10 @@ pub(crate) async fn insert_many(
                 Expr::val(item.updated_at),
                 Expr::val(*by),
                 Expr::val(item.version),
-            ]);
-        }
-        q.returning(sea_query::Query::returning().column(P::Id));
-        let mut got: Vec<(i64,)> = tx.fetch_all(&q).await?;
-        // In the order of the VALUES once sorted (see `store::insert_many`).
-        got.sort_unstable();
-        ids.extend(got.into_iter().map(|(id,)| id));
-    }
+            ]
+        })
+        .collect();
+    let ids = kehu_store::write::insert_many(tx, P::Table, P::Id, &columns, values).await?;
     let audited: Vec<(i64, serde_json::Value)> = items
         .iter()
         .zip(ids)

@@ -799,10 +799,6 @@ pub fn opportunities_of_customer(tx: &mut Tx, customer_id: i64) -> DependentsCou
     })
 }
 
-/// Opportunities per multi-row insert of [`insert_many`]: 21 values a row stay under
-/// SQLite's 32,766 bound values.
-const INSERT_CHUNK: usize = 1_000;
-
 /// Writes `rows` as they are (their `id`, `owner_name` and `updated_at` aside), in multi-row
 /// inserts, and records their creation in the audit log as `actor`'s: a bulk load written
 /// around the workflow (`kehu demo`), which rebuilds the pipeline's totals after it
@@ -813,37 +809,34 @@ pub(crate) async fn insert_many(
     actor: &Actor,
 ) -> StoreResult<Vec<i64>> {
     use Opportunities as O;
-    let mut ids = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut q = sea_query::Query::insert()
-            .into_table(O::Table)
-            .columns([
-                O::Title,
-                O::ProspectName,
-                O::Source,
-                O::SuccessRate,
-                O::ContactName,
-                O::ContactPhone,
-                O::Description,
-                O::ExpectedAmount,
-                O::Currency,
-                O::ExpectedCloseDate,
-                O::Status,
-                O::OwnerId,
-                O::AssigneeId,
-                O::AssignedAt,
-                O::FailureReason,
-                O::CustomerId,
-                O::ClosedAt,
-                O::CreatedAt,
-                O::CreatedBy,
-                O::UpdatedAt,
-                O::UpdatedBy,
-            ])
-            .to_owned();
-        for o in chunk {
+    let columns = [
+        O::Title,
+        O::ProspectName,
+        O::Source,
+        O::SuccessRate,
+        O::ContactName,
+        O::ContactPhone,
+        O::Description,
+        O::ExpectedAmount,
+        O::Currency,
+        O::ExpectedCloseDate,
+        O::Status,
+        O::OwnerId,
+        O::AssigneeId,
+        O::AssignedAt,
+        O::FailureReason,
+        O::CustomerId,
+        O::ClosedAt,
+        O::CreatedAt,
+        O::CreatedBy,
+        O::UpdatedAt,
+        O::UpdatedBy,
+    ];
+    let values = rows
+        .iter()
+        .map(|o| {
             let last = o.closed_at.or(o.assigned_at).unwrap_or(o.created_at);
-            q.values_panic([
+            vec![
                 Expr::val(o.title.as_str()),
                 Expr::val(o.prospect_name.as_str()),
                 Expr::val(o.source.clone()),
@@ -865,19 +858,10 @@ pub(crate) async fn insert_many(
                 Expr::val(o.created_by),
                 Expr::val(last),
                 Expr::val(o.assignee_id.or(o.created_by)),
-            ]);
-        }
-        q.returning(sea_query::Query::returning().column(O::Id));
-        let mut got: Vec<(i64,)> = tx.fetch_all(&q).await?;
-        // RETURNING promises no order, but one statement's rows take their ids in the order
-        // of its VALUES on both databases (SQLite's rowids and PostgreSQL's sequence both
-        // grow): sorted, the ids are the rows'.
-        got.sort_unstable();
-        if got.len() != chunk.len() {
-            return Err(anyhow::anyhow!("a bulk-loaded opportunity was not read back").into());
-        }
-        ids.extend(got.into_iter().map(|(id,)| id));
-    }
+            ]
+        })
+        .collect();
+    let ids = kehu_store::write::insert_many(tx, O::Table, O::Id, &columns, values).await?;
     let audited: Vec<(i64, serde_json::Value)> = rows
         .iter()
         .zip(&ids)

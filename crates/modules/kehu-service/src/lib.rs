@@ -204,13 +204,8 @@ fn services(state: &AppState) -> store::ServiceStore {
 
 /// The values of the dictionary's `service_type`, in its order.
 async fn service_types(state: &AppState) -> Result<Vec<String>, AppError> {
-    let page = state
-        .store
-        .dictionary
-        .list(
-            Some(domain::TYPE),
-            kehu_store::PageRequest::new(None, Some(200)),
-        )
-        .await?;
-    Ok(page.items.into_iter().map(|e| e.value).collect())
+    // Values only: the language of the names does not matter.
+    let lang = kehu_domain::user::Language::ZhCn;
+    let labels = kehu_web::labels::Labels::load(state, lang, &[domain::TYPE]).await?;
+    Ok(labels.values(domain::TYPE).map(str::to_owned).collect())
 }

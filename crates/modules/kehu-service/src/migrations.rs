@@ -8,11 +8,43 @@ use crate::schema::{
     ServiceNumbers as N, ServiceRouting as R, ServiceSla as L, ServiceSteps as St, Services as S,
 };
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 3000,
-    name: "service",
-    build: service,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 3000,
+        name: "service",
+        build: service,
+    },
+    Migration {
+        version: 3001,
+        name: "service_people",
+        build: people,
+    },
+];
+
+/// What the service lists of one person read at a million services: the home page counts
+/// what waits for a user's feedback (taken by them, handled), where the owner's index read
+/// every one of theirs; an account manager's list by urgency (each of the scope's two arms
+/// in the due order: `Scoped::arms`), which sorted every one of theirs.
+fn people() -> Vec<Ddl> {
+    vec![
+        index(
+            "ix_services_owner_status",
+            S::Table,
+            &[&S::OwnerId, &S::Status, &S::Id],
+        ),
+        Ddl::PerBackend {
+            sqlite: "CREATE INDEX ix_services_owner_due ON services (owner_id, resolve_due_at, id)",
+            postgres: "CREATE INDEX ix_services_owner_due ON services \
+                       (owner_id, resolve_due_at NULLS FIRST, id)",
+        },
+        Ddl::PerBackend {
+            sqlite: "CREATE INDEX ix_services_assignee_due ON services \
+                     (assignee_id, resolve_due_at, id)",
+            postgres: "CREATE INDEX ix_services_assignee_due ON services \
+                       (assignee_id, resolve_due_at NULLS FIRST, id)",
+        },
+    ]
+}
 
 fn service() -> Vec<Ddl> {
     let ts = |c: S| {

@@ -131,3 +131,42 @@ pub(crate) async fn insert(
     ];
     write::create::<StepRow>(tx, values, actor, async |_, _| Ok(())).await
 }
+
+/// Writes `rows` as they are (their `id`, names and `updated_at` aside; each stamped as its
+/// `created_by`'s at its `created_at`) in multi-row inserts, their services' own, and records
+/// their creation in the audit log as `actor`'s: a bulk load's complaint steps (`kehu demo`).
+pub(crate) async fn insert_many(tx: &mut Tx, rows: &[StepRow], actor: &Actor) -> StoreResult<()> {
+    use ServiceSteps as P;
+    let columns = [
+        P::ServiceId,
+        P::Step,
+        P::Accepted,
+        P::Content,
+        P::CreatedAt,
+        P::CreatedBy,
+        P::UpdatedAt,
+        P::UpdatedBy,
+    ];
+    let values = rows
+        .iter()
+        .map(|r| {
+            vec![
+                Expr::val(r.service_id),
+                Expr::val(r.step.as_str()),
+                Expr::val(r.accepted),
+                Expr::val(r.content.as_str()),
+                Expr::val(r.created_at),
+                Expr::val(r.created_by),
+                Expr::val(r.created_at),
+                Expr::val(r.created_by),
+            ]
+        })
+        .collect();
+    let ids = write::insert_many(tx, P::Table, P::Id, &columns, values).await?;
+    let audited: Vec<(i64, serde_json::Value)> = rows
+        .iter()
+        .zip(ids)
+        .map(|(r, id)| (id, r.snapshot()))
+        .collect();
+    kehu_store::audit::record_created(tx, actor, StepRow::TABLE.entity, &audited).await
+}

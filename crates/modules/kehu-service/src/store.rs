@@ -212,7 +212,12 @@ const COLUMNS: &[Services] = &[
 
 /// Services in `scope` with their customer's code and name and their people's names.
 fn select_services(scope: OwnerFilter) -> SelectStatement {
-    let mut q = services(scope).select();
+    with_columns(services(scope).select())
+}
+
+/// `q` (a select of services) with a service's columns, its customer's code and name and its
+/// people's names.
+fn with_columns(mut q: SelectStatement) -> SelectStatement {
     q.columns(COLUMNS.iter().map(|c| (Services::Table, *c)))
         .expr_as(
             Expr::col((cu(), Alias::new("code"))),
@@ -310,6 +315,116 @@ const NUMBERS: DayCounter<ServiceNumbers> = DayCounter {
 /// `FW` + the day + the day's sequence, at least four digits: `FW20261207-0001`.
 pub fn service_number(day: NaiveDate, seq: i64) -> String {
     format!("FW{}-{seq:04}", day.format("%Y%m%d"))
+}
+
+/// The columns [`insert_many`] writes.
+const BULK_COLUMNS: [Services; 26] = [
+    Services::Number,
+    Services::ServiceType,
+    Services::Title,
+    Services::CustomerId,
+    Services::ContactId,
+    Services::Channel,
+    Services::Request,
+    Services::Priority,
+    Services::Status,
+    Services::OwnerId,
+    Services::AssigneeId,
+    Services::AssignedAt,
+    Services::Handling,
+    Services::HandledBy,
+    Services::HandledAt,
+    Services::Result,
+    Services::Satisfaction,
+    Services::FeedbackAt,
+    Services::ArchivedAt,
+    Services::RespondedAt,
+    Services::RespondDueAt,
+    Services::ResolveDueAt,
+    Services::CreatedAt,
+    Services::CreatedBy,
+    Services::UpdatedAt,
+    Services::UpdatedBy,
+];
+
+/// Writes `rows` as they are (their `id`, `number`, names and `updated_at` aside), oldest
+/// first, in multi-row inserts: a bulk load written around the workflow (`kehu demo`). Each
+/// is numbered on its day in `days` (the same order; numbers reserved from the day counter,
+/// so they follow the ones there are), linked into its customer's history, and its creation
+/// recorded in the audit log as `actor`'s. Sets each row's `id` and `number`.
+pub(crate) async fn insert_many(
+    tx: &mut Tx,
+    rows: &mut [Service],
+    days: &[NaiveDate],
+    actor: &Actor,
+) -> StoreResult<()> {
+    use Services as S;
+    if rows.len() != days.len() {
+        return Err(anyhow::anyhow!("a bulk-loaded service without its day").into());
+    }
+    // One reservation for each run of services on the same day.
+    let mut at = 0;
+    while at < rows.len() {
+        let day = days[at];
+        let run = days[at..].iter().take_while(|d| **d == day).count();
+        let first = write::reserve_of_day(tx, NUMBERS, day, run as i64).await?;
+        for (k, s) in rows[at..at + run].iter_mut().enumerate() {
+            s.number = service_number(day, first + k as i64);
+        }
+        at += run;
+    }
+    let values = rows
+        .iter()
+        .map(|s| {
+            let last = [s.archived_at, s.handled_at, s.responded_at, s.assigned_at]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(s.created_at);
+            let last_by = match s.status() {
+                Status::Archived => s.created_by,
+                Status::Handled => s.handled_by,
+                Status::Assigned | Status::New => s.assignee_id.or(s.created_by),
+            };
+            vec![
+                Expr::val(s.number.as_str()),
+                Expr::val(s.service_type.as_str()),
+                Expr::val(s.title.as_str()),
+                Expr::val(s.customer_id),
+                Expr::val(s.contact_id),
+                Expr::val(s.channel.clone()),
+                Expr::val(s.request.as_str()),
+                Expr::val(s.priority.as_str()),
+                Expr::val(s.status.as_str()),
+                Expr::val(s.owner_id),
+                Expr::val(s.assignee_id),
+                Expr::val(s.assigned_at),
+                Expr::val(s.handling.clone()),
+                Expr::val(s.handled_by),
+                Expr::val(s.handled_at),
+                Expr::val(s.result.clone()),
+                Expr::val(s.satisfaction),
+                Expr::val(s.feedback_at),
+                Expr::val(s.archived_at),
+                Expr::val(s.responded_at),
+                Expr::val(s.respond_due_at),
+                Expr::val(s.resolve_due_at),
+                Expr::val(s.created_at),
+                Expr::val(s.created_by),
+                Expr::val(last),
+                Expr::val(last_by),
+            ]
+        })
+        .collect();
+    let ids = write::insert_many(tx, S::Table, S::Id, &BULK_COLUMNS, values).await?;
+    for (s, id) in rows.iter_mut().zip(ids) {
+        s.id = id;
+    }
+    let links: Vec<(i64, i64)> = rows.iter().map(|s| (s.customer_id, s.id)).collect();
+    kehu_customers::history::link_many(tx, "service", &links).await?;
+    let audited: Vec<(i64, serde_json::Value)> =
+        rows.iter().map(|s| (s.id, s.snapshot())).collect();
+    kehu_store::audit::record_created(tx, actor, Service::TABLE.entity, &audited).await
 }
 
 /// Filters of the service list.
@@ -475,6 +590,10 @@ impl ServiceStore {
         }
     }
 
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// A new service for a customer in the creator's scope: numbered, its targets set by the
     /// service level agreement of its type and the customer's level, and given to a handler
     /// when its type is distributed automatically.
@@ -574,12 +693,24 @@ impl ServiceStore {
         f: &ServiceFilter,
         req: impl Into<ListRequest<ServiceSort>>,
     ) -> StoreResult<Listing<Service>> {
+        let id = Expr::col((Services::Table, Services::Id));
+        let req = req.into();
+        // An account manager's services: the ones they took and the ones they handle, each
+        // read in the page's order (see `Scoped::arms`).
+        if let Some(mut arms) = services(scope).arms() {
+            let mut q = with_columns(services(scope).select_all());
+            f.apply(&mut q);
+            for arm in &mut arms {
+                f.apply(arm);
+            }
+            let count = page::count_of_arms(&arms);
+            return page::fetch_arms(&self.db, &q, &arms, count, id, &req, Some(&CAPPED)).await;
+        }
         let mut q = select_services(scope);
         f.apply(&mut q);
         let mut count = services(scope).select().expr(Expr::cust("1")).to_owned();
         f.apply(&mut count);
-        let id = Expr::col((Services::Table, Services::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), Some(&CAPPED)).await
+        page::fetch(&self.db, &q, count, id, &req, Some(&CAPPED)).await
     }
 
     /// What waits for `user_id` (their own, whatever their scope).

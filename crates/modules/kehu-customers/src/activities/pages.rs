@@ -20,8 +20,9 @@ use serde::Deserialize;
 use super::{Activity, ActivityDraft, ActivityInput, ActivitySort};
 use crate::domain::kinds;
 use crate::need;
-use crate::pages::{Labels, VersionForm, answer};
+use crate::pages::{KINDS, VersionForm, answer};
 use crate::show::{Day, Forms, timeline};
+use kehu_web::labels::Labels;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -136,7 +137,7 @@ async fn all_of_customer(
     let listing = crate::activities(&state)
         .of_customer(scope, id, req)
         .await?;
-    let labels = Labels::load(&state).await?;
+    let labels = Labels::load(&state, ctx.tr.lang, &KINDS).await?;
     let c = Chrome::new(&ctx, "/customers");
     let p = TimelinePage {
         days: timeline(&c.tr, &labels, &listing.items),
@@ -189,7 +190,7 @@ async fn edit_page(
     let contacts = crate::store(state)
         .contacts_of(user.owner_filter(), a.customer_id)
         .await?;
-    let labels = Labels::load(state).await?;
+    let labels = Labels::load(state, ctx.tr.lang, &KINDS).await?;
     let p = EditPage {
         c: Chrome::new(ctx, "/customers"),
         channels: labels.options(kinds::CHANNEL, &af.channel),

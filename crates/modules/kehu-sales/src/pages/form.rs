@@ -5,15 +5,18 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use kehu_customers::domain::kinds;
 use kehu_domain::Principal;
+use kehu_domain::user::Language;
 use kehu_web::AppState;
 use kehu_web::access::PageGranted;
 use kehu_web::context::{CsrfForm, Ctx};
 use kehu_web::error::{AppError, PageError};
 use kehu_web::form;
+use kehu_web::labels::Labels;
 use kehu_web::views::{Chrome, FormErrors, Opt};
 
-use super::{Sources, acting, answer, customers};
+use super::{acting, answer, customers};
 use crate::domain::{Action, OpportunityDraft, OpportunityInput};
 use crate::need;
 use crate::store::{Opportunity, OpportunityStore};
@@ -38,12 +41,12 @@ async fn form_page(
     f: OpportunityInput,
     errors: FormErrors,
 ) -> Result<Response, PageError> {
-    let sources = Sources::load(state).await?;
+    let sources = Labels::load(state, ctx.tr.lang, &[kinds::SOURCE]).await?;
     let p = FormPage {
         c: Chrome::new(ctx, "/opportunities"),
         id,
         version,
-        sources: sources.options(&f.source),
+        sources: sources.options(kinds::SOURCE, &f.source),
         f,
         errors,
     };
@@ -159,15 +162,16 @@ async fn stored(
     store: &OpportunityStore,
     user: &Principal,
     id: i64,
+    lang: Language,
 ) -> Result<form::Stored, AppError> {
     let o = store.get(user.owner_filter(), id).await?;
     let last = store.last_change(id).await?;
-    let sources = Sources::load(state).await.map_err(|e| e.0)?;
+    let sources = Labels::load(state, lang, &[kinds::SOURCE]).await?;
     let fields = compared(&input_of(&o))
         .into_iter()
         .map(|(field, value)| match field {
             "source" => {
-                let label = sources.of(&Some(value.clone()).filter(|v| !v.is_empty()));
+                let label = sources.of(kinds::SOURCE, Some(&value));
                 form::StoredField::labelled(field, value, label)
             }
             _ => form::StoredField::text(field, value),
@@ -188,10 +192,10 @@ pub(super) async fn update(
 ) -> Result<Response, PageError> {
     let store = crate::opportunities(&state);
     let current = editable(&store, &user, &ctx, id).await?;
-    let (st, s, u, who) = (&state, &store, &user, acting(&user, &ctx));
+    let (st, s, u, who, lang) = (&state, &store, &user, acting(&user, &ctx), ctx.tr.lang);
     let edit = form::Edit {
         mine: compared(&f),
-        stored: || stored(st, s, u, id),
+        stored: || stored(st, s, u, id, lang),
         versions,
     };
     let version = edit.versions.to_save();

@@ -3,17 +3,19 @@
 
 use askama::Template;
 use axum::response::{IntoResponse, Response};
+use kehu_customers::domain::kinds;
 use kehu_domain::money::Money;
 use kehu_domain::{Principal, Right};
 use kehu_web::AppState;
 use kehu_web::context::Ctx;
 use kehu_web::error::PageError;
+use kehu_web::labels::Labels;
 use kehu_web::listing::{Col, Empty, ListPage, ListParams, ListState, ListView, Saved};
 use kehu_web::pages::opt_i64;
 use kehu_web::views::{Chrome, Opt, render, when};
 use serde::Deserialize;
 
-use super::{Sources, amount_text, status_label};
+use super::{amount_text, status_label};
 use crate::domain::Status;
 use crate::need;
 use crate::store::{OpportunityFilter, OpportunitySort};
@@ -155,7 +157,7 @@ impl ListPage for OpportunityList {
         let listing = crate::opportunities(state)
             .list(user.owner_filter(), &filter, at.request())
             .await?;
-        let sources = Sources::load(state).await?;
+        let sources = Labels::load(state, ctx.tr.lang, &[kinds::SOURCE]).await?;
         let c = Chrome::new(ctx, Self::PATH);
         let can_write = user.can(Right::OpportunityWrite);
         let empty = Empty {
@@ -173,7 +175,7 @@ impl ListPage for OpportunityList {
                 prospect: o.prospect_name.clone(),
                 status: status_label(&c.tr, &o.status),
                 status_code: o.status.clone(),
-                source: sources.of(&o.source),
+                source: sources.of(kinds::SOURCE, o.source.as_deref()),
                 rate: o.success_rate,
                 amount: amount_text(o.expected_amount, &o.currency),
                 close: o
@@ -202,7 +204,7 @@ impl ListPage for OpportunityList {
         let page = ListTemplate {
             rows,
             statuses,
-            sources: sources.options(q.source.as_deref().unwrap_or_default()),
+            sources: sources.options(kinds::SOURCE, q.source.as_deref().unwrap_or_default()),
             assignees,
             q,
             l,

@@ -13,9 +13,7 @@ mod show;
 
 use axum::Router;
 use axum::routing::{get, post};
-use kehu_customers::domain::kinds;
 use kehu_domain::{Principal, Right};
-use kehu_store::PageRequest;
 use kehu_store::page::ListRequest;
 use kehu_store::users::UserFilter;
 use kehu_web::AppState;
@@ -76,37 +74,6 @@ fn amount_text(fen: Option<i64>, currency: &str) -> String {
 /// opportunity's fields are checked against.
 fn customers(state: &AppState) -> kehu_customers::store::CustomerStore {
     kehu_customers::store::CustomerStore::new(state.store.db.clone(), crate::offset(state))
-}
-
-/// The labels of the opportunity sources (dictionary `opportunity_source`), by value.
-struct Sources(Vec<(String, String)>);
-
-impl Sources {
-    async fn load(state: &AppState) -> Result<Self, PageError> {
-        let page = state
-            .store
-            .dictionary
-            .list(Some(kinds::SOURCE), PageRequest::new(None, Some(200)))
-            .await?;
-        Ok(Self(
-            page.items.into_iter().map(|e| (e.value, e.item)).collect(),
-        ))
-    }
-
-    /// The label of `value`; the value itself when the dictionary lost it.
-    fn of(&self, value: &Option<String>) -> String {
-        let Some(v) = value else {
-            return String::new();
-        };
-        self.0
-            .iter()
-            .find(|(val, _)| val == v)
-            .map_or_else(|| v.clone(), |(_, label)| label.clone())
-    }
-
-    fn options(&self, current: &str) -> Vec<Opt> {
-        Opt::list(self.0.iter().cloned(), current)
-    }
 }
 
 /// The users (the first 200 by name): their names for the history, and whom an opportunity

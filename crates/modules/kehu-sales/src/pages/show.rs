@@ -13,6 +13,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use kehu_customers::domain::kinds;
 use kehu_domain::{DomainError, Principal};
 use kehu_store::StoreResult;
 use kehu_web::AppState;
@@ -21,12 +22,13 @@ use kehu_web::context::{CsrfForm, Ctx};
 use kehu_web::error::PageError;
 use kehu_web::history;
 use kehu_web::i18n::Tr;
+use kehu_web::labels::Labels;
 use kehu_web::pages::{SavedQuery, opt_i64};
 use kehu_web::record::{self, Versioned};
 use kehu_web::views::{Chrome, FormErrors, Opt, field_label, when};
 use serde::Deserialize;
 
-use super::{People, Sources, acting, amount_text, answer, customers, status_label};
+use super::{People, acting, amount_text, answer, customers, status_label};
 use crate::domain::{Action, PlanItemDraft, PlanItemInput, REASON_MAX, RESULT_MAX, required_text};
 use crate::need;
 use crate::store::{Acting, Opportunity, OpportunityStore, Won};
@@ -140,7 +142,7 @@ impl ShowPage {
 
 /// What the history needs to show values by their names.
 struct Names<'a> {
-    sources: &'a Sources,
+    sources: &'a Labels,
     people: &'a People,
     /// The plan items' to-dos by id.
     todos: HashMap<String, String>,
@@ -178,7 +180,7 @@ impl history::Names for Names<'_> {
     fn shown(&self, tr: &Tr, field: &str, s: String) -> String {
         match field {
             "status" => status_label(tr, &s),
-            "source" => self.sources.of(&Some(s)),
+            "source" => self.sources.of(kinds::SOURCE, Some(&s)),
             "customer_id" => match &self.customer {
                 Some((id, name)) if id.to_string() == s => name.clone(),
                 _ => format!("#{s}"),
@@ -202,11 +204,14 @@ impl history::Names for Names<'_> {
 }
 
 /// The opportunity's fields that have a value.
-fn facts(tr: &Tr, sources: &Sources, people: &People, o: &Opportunity) -> Vec<Field> {
+fn facts(tr: &Tr, sources: &Labels, people: &People, o: &Opportunity) -> Vec<Field> {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let rows: Vec<(&str, String)> = vec![
         ("field-prospect-name", o.prospect_name.clone()),
-        ("opportunity-source", sources.of(&o.source)),
+        (
+            "opportunity-source",
+            sources.of(kinds::SOURCE, o.source.as_deref()),
+        ),
         ("field-success-rate", format!("{}%", o.success_rate)),
         (
             "field-expected-amount",
@@ -270,7 +275,10 @@ pub(super) async fn page(
             HISTORY_LATEST,
         )
         .await?;
-    let (sources, people) = (Sources::load(state).await?, People::load(state).await?);
+    let (sources, people) = (
+        Labels::load(state, ctx.tr.lang, &[kinds::SOURCE]).await?,
+        People::load(state).await?,
+    );
     let customer = match o.customer_id {
         Some(cid) => {
             let name = customers(state).get(scope, cid).await.map(|c| c.name);

@@ -5,16 +5,19 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use kehu_customers::domain::kinds;
 use kehu_domain::Principal;
 use kehu_web::AppState;
 use kehu_web::access::PageGranted;
 use kehu_web::context::{CsrfForm, Ctx};
 use kehu_web::error::{AppError, PageError};
 use kehu_web::form;
+use kehu_web::labels::Labels;
 use kehu_web::views::{Chrome, FormErrors, Opt, answer};
 use serde::Deserialize;
 
-use super::{Labels, acting, priority_label};
+use super::{acting, priority_label};
+use crate::domain::TYPE;
 use crate::domain::{Action, Priority, ServiceDraft, ServiceInput};
 use crate::need;
 use crate::store::{Service, ServiceStore};
@@ -57,13 +60,14 @@ async fn form_page(
             .map(|p| (p.code(), priority_label(&c.tr, p.code()))),
         &f.priority,
     );
+    let labels = Labels::load(state, ctx.tr.lang, &[TYPE, kinds::CHANNEL]).await?;
     let p = FormPage {
         id,
         version,
         customer,
         customers: options,
-        types: Labels::types(state).await?.options(&f.service_type),
-        channels: Labels::channels(state).await?.options(&f.channel),
+        types: labels.options(TYPE, &f.service_type),
+        channels: labels.options(kinds::CHANNEL, &f.channel),
         priorities,
         f,
         errors,

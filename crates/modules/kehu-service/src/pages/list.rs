@@ -10,12 +10,14 @@ use kehu_domain::{Principal, Right};
 use kehu_web::AppState;
 use kehu_web::context::Ctx;
 use kehu_web::error::PageError;
+use kehu_web::labels::Labels;
 use kehu_web::listing::{Col, Empty, ListPage, ListParams, ListState, ListView, Saved};
 use kehu_web::pages::opt_i64;
 use kehu_web::views::{Chrome, Opt, render, when};
 use serde::Deserialize;
 
-use super::{Labels, priority_label, status_label};
+use super::{priority_label, status_label};
+use crate::domain::TYPE;
 use crate::domain::{Priority, Status};
 use crate::need;
 use crate::store::{Due, ServiceFilter, ServiceSort};
@@ -175,7 +177,7 @@ impl ListPage for ServiceList {
         let listing = crate::services(state)
             .list(user.owner_filter(), &filter, at.request())
             .await?;
-        let types = Labels::types(state).await?;
+        let labels = Labels::load(state, ctx.tr.lang, &[TYPE]).await?;
         let c = Chrome::new(ctx, Self::PATH);
         let can_write = user.can(Right::ServiceWrite);
         let empty = Empty {
@@ -192,7 +194,7 @@ impl ListPage for ServiceList {
                 id: s.id,
                 number: s.number.clone(),
                 title: s.title.clone(),
-                kind: types.of(&s.service_type),
+                kind: labels.of(TYPE, Some(&s.service_type)),
                 customer_id: s.customer_id,
                 customer: s.customer_name.clone(),
                 status: status_label(&c.tr, &s.status),
@@ -249,7 +251,7 @@ impl ListPage for ServiceList {
             title,
             tabs,
             rows,
-            types: types.options(q.service_type.as_deref().unwrap_or_default()),
+            types: labels.options(TYPE, q.service_type.as_deref().unwrap_or_default()),
             statuses,
             priorities,
             handlers,

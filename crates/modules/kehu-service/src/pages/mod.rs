@@ -13,17 +13,11 @@ mod show;
 
 use axum::Router;
 use axum::routing::{get, post};
-use kehu_customers::domain::kinds;
 use kehu_domain::Principal;
-use kehu_store::PageRequest;
 use kehu_store::scope::Acting;
 use kehu_web::AppState;
 use kehu_web::context::Ctx;
-use kehu_web::error::PageError;
 use kehu_web::i18n::Tr;
-use kehu_web::views::Opt;
-
-use crate::domain::TYPE;
 
 pub use panels::{customer_panel, waiting_panel};
 
@@ -59,40 +53,4 @@ fn status_label(tr: &Tr, status: &str) -> String {
 
 fn priority_label(tr: &Tr, priority: &str) -> String {
     tr.t(&format!("service-priority-{priority}"))
-}
-
-/// The labels of a dictionary kind's values (service types, channels), by value.
-struct Labels(Vec<(String, String)>);
-
-impl Labels {
-    async fn load(state: &AppState, kind: &str) -> Result<Self, PageError> {
-        let page = state
-            .store
-            .dictionary
-            .list(Some(kind), PageRequest::new(None, Some(200)))
-            .await?;
-        Ok(Self(
-            page.items.into_iter().map(|e| (e.value, e.item)).collect(),
-        ))
-    }
-
-    async fn types(state: &AppState) -> Result<Self, PageError> {
-        Self::load(state, TYPE).await
-    }
-
-    async fn channels(state: &AppState) -> Result<Self, PageError> {
-        Self::load(state, kinds::CHANNEL).await
-    }
-
-    /// The label of `value`; the value itself when the dictionary lost it.
-    fn of(&self, value: &str) -> String {
-        self.0
-            .iter()
-            .find(|(v, _)| v == value)
-            .map_or_else(|| value.to_owned(), |(_, label)| label.clone())
-    }
-
-    fn options(&self, current: &str) -> Vec<Opt> {
-        Opt::list(self.0.iter().cloned(), current)
-    }
 }

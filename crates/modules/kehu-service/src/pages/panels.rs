@@ -8,9 +8,11 @@ use kehu_store::page::ListRequest;
 use kehu_web::AppState;
 use kehu_web::context::Ctx;
 use kehu_web::error::PageError;
+use kehu_web::labels::Labels;
 use kehu_web::views::{Chrome, render, when};
 
-use super::{Labels, status_label};
+use super::status_label;
+use crate::domain::TYPE;
 use crate::store::{Due, ServiceFilter};
 
 /// Services the customer page shows; the rest are behind "all".
@@ -50,7 +52,7 @@ pub async fn customer_panel(
     let l = crate::services(state)
         .list(user.owner_filter(), &f, ListRequest::first(SHOWN))
         .await?;
-    let types = Labels::types(state).await?;
+    let labels = Labels::load(state, ctx.tr.lang, &[TYPE]).await?;
     let c = Chrome::new(ctx, "/customers");
     let now = Utc::now();
     let items = l
@@ -60,7 +62,7 @@ pub async fn customer_panel(
             id: s.id,
             number: s.number.clone(),
             title: s.title.clone(),
-            kind: types.of(&s.service_type),
+            kind: labels.of(TYPE, Some(&s.service_type)),
             status: status_label(&c.tr, &s.status),
             status_code: s.status.clone(),
             overdue: s.due(now) == Due::Overdue,

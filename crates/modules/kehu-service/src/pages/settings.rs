@@ -13,11 +13,12 @@ use kehu_web::access::PageGranted;
 use kehu_web::context::{CsrfForm, Ctx};
 use kehu_web::error::PageError;
 use kehu_web::form;
+use kehu_web::labels::Labels;
 use kehu_web::views::{Chrome, FormErrors, Opt, answer};
 use serde::Deserialize;
 
-use super::Labels;
 use crate::acd::{self, Mode};
+use crate::domain::TYPE;
 use crate::need;
 use crate::sla::{self, SlaDraft};
 
@@ -66,13 +67,10 @@ async fn settings_page(
 ) -> Result<Response, PageError> {
     let db = &state.store.db;
     let c = Chrome::new(ctx, "/services");
-    let (types, levels) = (
-        Labels::types(state).await?,
-        Labels::load(state, kinds::LEVEL).await?,
-    );
+    let labels = Labels::load(state, ctx.tr.lang, &[TYPE, kinds::LEVEL]).await?;
     let routing = acd::all(db).await?;
-    let routes = types
-        .0
+    let routes = labels
+        .entries(TYPE)
         .iter()
         .map(|(value, label)| {
             let mode = routing
@@ -96,11 +94,11 @@ async fn settings_page(
         .into_iter()
         .map(|r| SlaRow {
             id: r.id,
-            kind: types.of(&r.service_type),
+            kind: labels.of(TYPE, Some(&r.service_type)),
             level: if r.customer_level.is_empty() {
                 c.t("settings-sla-level-any")
             } else {
-                levels.of(&r.customer_level)
+                labels.of(kinds::LEVEL, Some(&r.customer_level))
             },
             respond: r.respond_minutes,
             resolve: r.resolve_minutes,
@@ -109,8 +107,8 @@ async fn settings_page(
     let p = SettingsPage {
         routes,
         sla,
-        types: types.options(&f.service_type),
-        levels: levels.options(&f.customer_level),
+        types: labels.options(TYPE, &f.service_type),
+        levels: labels.options(kinds::LEVEL, &f.customer_level),
         f,
         errors,
         saved,

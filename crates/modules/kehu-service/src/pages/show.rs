@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::Utc;
+use kehu_customers::domain::kinds;
 use kehu_domain::{DomainError, Principal, Right};
 use kehu_store::audit::AuditEntry;
 use kehu_web::AppState;
@@ -17,12 +18,14 @@ use kehu_web::context::{CsrfForm, Ctx};
 use kehu_web::error::PageError;
 use kehu_web::history::{self, Change, Names};
 use kehu_web::i18n::Tr;
+use kehu_web::labels::Labels;
 use kehu_web::pages::{SavedQuery, opt_i64};
 use kehu_web::record::{Versioned, act};
 use kehu_web::views::{Chrome, FormErrors, Opt, answer, when};
 use serde::Deserialize;
 
-use super::{Labels, acting, priority_label, status_label};
+use super::{acting, priority_label, status_label};
+use crate::domain::TYPE;
 use crate::domain::{
     Action, FeedbackDraft, FeedbackInput, Step, StepDraft, StepInput, StepRecord, next_step, text,
 };
@@ -121,8 +124,7 @@ fn step_label(tr: &Tr, step: &str) -> String {
 
 /// What the timeline needs to show values by their names.
 struct Named<'a> {
-    types: &'a Labels,
-    channels: &'a Labels,
+    labels: &'a Labels,
     people: &'a [(i64, String)],
     /// The service's customer (id, name).
     customer: (String, &'a str),
@@ -164,8 +166,8 @@ impl Names for Named<'_> {
         match field {
             "status" => status_label(tr, &value),
             "priority" => priority_label(tr, &value),
-            "service_type" => self.types.of(&value),
-            "channel" => self.channels.of(&value),
+            "service_type" => self.labels.of(TYPE, Some(&value)),
+            "channel" => self.labels.of(kinds::CHANNEL, Some(&value)),
             "step" => step_label(tr, &value),
             "assignee_id" => value
                 .parse::<i64>()
@@ -195,7 +197,7 @@ impl Names for Named<'_> {
 }
 
 /// The service's fields that have a value.
-fn facts(tr: &Tr, channels: &Labels, s: &Service) -> Vec<Field> {
+fn facts(tr: &Tr, labels: &Labels, s: &Service) -> Vec<Field> {
     let t = |v: Option<chrono::DateTime<Utc>>| v.map(|t| when(tr, &t)).unwrap_or_default();
     let rows: Vec<(&str, String)> = vec![
         ("service-number", s.number.clone()),
@@ -203,7 +205,7 @@ fn facts(tr: &Tr, channels: &Labels, s: &Service) -> Vec<Field> {
             "service-channel",
             s.channel
                 .as_deref()
-                .map(|c| channels.of(c))
+                .map(|c| labels.of(kinds::CHANNEL, Some(c)))
                 .unwrap_or_default(),
         ),
         ("service-owner", s.owner_name.clone()),
@@ -263,13 +265,12 @@ pub(super) async fn page(
             HISTORY_LATEST,
         )
         .await?;
-    let (types, channels) = (Labels::types(state).await?, Labels::channels(state).await?);
+    let labels = Labels::load(state, ctx.tr.lang, &[TYPE, kinds::CHANNEL]).await?;
     let handlers = state.store.users.holding(Right::ServiceHandle, 200).await?;
     let c = Chrome::new(ctx, "/services");
     let tr = c.tr;
     let named = Named {
-        types: &types,
-        channels: &channels,
+        labels: &labels,
         people: &handlers,
         customer: (s.customer_id.to_string(), &s.customer_name),
         steps: rows
@@ -325,7 +326,7 @@ pub(super) async fn page(
         f.assignee_id.clone()
     };
     let p = ShowPage {
-        kind: types.of(&s.service_type),
+        kind: labels.of(TYPE, Some(&s.service_type)),
         status: status_label(&tr, &s.status),
         priority: priority_label(&tr, &s.priority),
         due: match s.due(Utc::now()) {
@@ -333,7 +334,7 @@ pub(super) async fn page(
             Due::DueSoon => "due-soon",
             Due::Met | Due::OnTime => "",
         },
-        facts: facts(&tr, &channels, &s),
+        facts: facts(&tr, &labels, &s),
         steps,
         complaint,
         next: waiting.map(|st| (st, step_label(&tr, st.code()))),
