@@ -219,11 +219,20 @@ both_backends! {
         assert_eq!(region["count"], 34);
 
         let resp = bearer(&app, &t, Method::POST, "/api/v1/dictionary", Some(json!({
-            "kind": "industry", "item": "农业", "value": "agriculture", "sort": 20,
+            "kind": "industry", "item": "农业", "item_en": " Agriculture ", "value": "agriculture", "sort": 20,
         }))).await;
         let location = resp.headers()[header::LOCATION].to_str().unwrap().to_owned();
         let (s, item) = read(resp).await;
-        assert_eq!((s, &item["editable"]), (201, &json!(true)), "{item}");
+        assert_eq!((s, &item["editable"], &item["item_en"]), (201, &json!(true), &json!("Agriculture")), "{item}");
+        // Seeded items come with their English names.
+        let (_, types) = call(&app, &t, Method::GET, "/api/v1/dictionary?kind=service_type", None).await;
+        let names: Vec<(&str, &str)> = types["items"].as_array().unwrap().iter()
+            .map(|i| (i["item"].as_str().unwrap(), i["item_en"].as_str().unwrap_or_default())).collect();
+        assert_eq!(names, [("咨询", "Consultation"), ("投诉", "Complaint"), ("建议", "Suggestion")]);
+        let bad = bearer(&app, &t, Method::POST, "/api/v1/dictionary", Some(json!({
+            "kind": "industry", "item": "渔业", "item_en": "two\nlines", "value": "fishery",
+        }))).await;
+        assert_eq!(field_names(&problem(bad, 422, "validation_failed").await), ["item_en"]);
 
         let dup = bearer(&app, &t, Method::POST, "/api/v1/dictionary", Some(json!({
             "kind": "industry", "item": "农业", "value": "farming",
@@ -235,7 +244,10 @@ both_backends! {
         assert_eq!(field_names(&problem(bad, 422, "validation_failed").await), ["kind", "item", "sort"]);
 
         let (s, changed) = call(&app, &t, Method::PATCH, &location, Some(json!({"item": "农林牧渔", "version": item["version"]}))).await;
-        assert_eq!((s, &changed["item"], &changed["sort"]), (200, &json!("农林牧渔"), &json!(20)), "{changed}");
+        assert_eq!((s, &changed["item"], &changed["sort"], &changed["item_en"]), (200, &json!("农林牧渔"), &json!(20), &json!("Agriculture")), "{changed}");
+        // An empty English name takes it away.
+        let (s, changed) = call(&app, &t, Method::PATCH, &location, Some(json!({"item_en": "", "version": changed["version"]}))).await;
+        assert_eq!((s, &changed["item_en"]), (200, &json!(null)), "{changed}");
         let (s, got) = call(&app, &t, Method::GET, &location, None).await;
         assert_eq!((s, &got["value"]), (200, &json!("agriculture")));
         let (s, _) = call(&app, &t, Method::DELETE, &format!("{location}?version={}", changed["version"]), None).await;

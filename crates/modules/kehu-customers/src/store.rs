@@ -323,7 +323,9 @@ impl CustomerFilter {
         let column = |col: Customers| {
             let c = Expr::col((Customers::Table, col));
             if unindexed {
-                Expr::cust_with_expr("+$1", c)
+                // SQLite's placeholder (`$1` is PostgreSQL's: SQLite read it as a parameter
+                // of its own and compared the wrong values).
+                Expr::cust_with_expr("+?", c)
             } else {
                 c
             }

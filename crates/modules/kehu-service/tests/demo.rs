@@ -373,6 +373,23 @@ async fn a_managers_pages_are_the_services_they_took_or_handle(b: TestBackend) {
     .await
     .unwrap();
     let li_p = app.store.users.principal(li).await.unwrap().unwrap();
+    // A customer of another manager's that lina handles a service of.
+    let other_customer = store
+        .list(
+            OwnerFilter::system(),
+            &ServiceFilter {
+                assignee_id: Some(li),
+                ..ServiceFilter::default()
+            },
+            ListRequest::first(200),
+        )
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .find(|s| s.owner_id != li)
+        .map(|s| s.customer_id)
+        .expect("lina handles another manager's service");
     let all_rows = |sort, filter: ServiceFilter| {
         let store = &store;
         async move {
@@ -410,6 +427,19 @@ async fn a_managers_pages_are_the_services_they_took_or_handle(b: TestBackend) {
         },
         ServiceFilter {
             assignee_id: Some(li),
+            ..ServiceFilter::default()
+        },
+        // Filters read through their own index, the person checked on each.
+        ServiceFilter {
+            status: Some(Status::Handled),
+            ..ServiceFilter::default()
+        },
+        ServiceFilter {
+            assignee_id: Some(staff.managers[1]),
+            ..ServiceFilter::default()
+        },
+        ServiceFilter {
+            customer_id: Some(other_customer),
             ..ServiceFilter::default()
         },
     ];

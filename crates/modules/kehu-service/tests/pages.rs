@@ -293,8 +293,60 @@ async fn the_settings_save_and_refuse_bad_minutes(b: TestBackend) {
     );
 }
 
+/// The dictionary's values read in the page's language: 投诉 and 电话 in Chinese, Complaint and
+/// Phone in English — in the list, on the service's page and in the form's choices.
+async fn types_and_channels_read_in_the_users_language(b: TestBackend) {
+    let app = app(b).await;
+    let (li, li_id) = signed_in(&app, "li", "account_manager").await;
+    let t = app.token_for("li").await;
+    let (_, c) = call(
+        &app,
+        &t,
+        Method::POST,
+        "/api/v1/customers",
+        Some(json!({"name": "华强电子"})),
+    )
+    .await;
+    let (s, svc) = call(
+        &app,
+        &t,
+        Method::POST,
+        "/api/v1/services",
+        Some(
+            json!({"type": "complaint", "title": "送货延误", "customer_id": c["id"],
+                    "channel": "phone", "request": "晚到三天"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{svc}");
+    let show = format!("/services/{}", svc["id"]);
+    let list = html(&li, "/services").await;
+    assert!(
+        list.contains(">投诉<") && !list.contains(">Complaint<"),
+        "{list}"
+    );
+    let page = html(&li, &show).await;
+    assert!(page.contains("投诉") && page.contains("电话"), "{page}");
+
+    app.store.users.set_language(li_id, "en").await.unwrap();
+    let list = html(&li, "/services").await;
+    assert!(
+        list.contains(">Complaint<") && !list.contains(">投诉<"),
+        "{list}"
+    );
+    let page = html(&li, &show).await;
+    assert!(
+        page.contains("Complaint") && page.contains("Phone"),
+        "{page}"
+    );
+    assert!(!page.contains("电话"), "{page}");
+    let form = html(&li, "/services/new").await;
+    assert!(form.contains(">Consultation</option>"), "{form}");
+}
+
 on_both!(
     the_menu_offers_each_person_their_stages,
     a_request_moves_through_the_stages_by_the_pages_forms,
-    the_settings_save_and_refuse_bad_minutes
+    the_settings_save_and_refuse_bad_minutes,
+    types_and_channels_read_in_the_users_language
 );
