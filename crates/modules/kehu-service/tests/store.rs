@@ -135,19 +135,11 @@ async fn who_sees_a_service(b: TestBackend) {
         .await
         .unwrap();
     assert_eq!(mine.items.len(), 1);
-    let waiting = w
-        .store
-        .waiting(zhao_p.own_records(), zhao_p.user_id)
-        .await
-        .unwrap();
+    let waiting = w.store.waiting(zhao_p.user_id).await.unwrap();
     assert_eq!((waiting.to_handle, waiting.to_feedback), (1, 0));
     // Handled: li is to ask the customer.
     w.store.handle(&zhao, s.id, "已答复", None).await.unwrap();
-    let waiting = w
-        .store
-        .waiting(li_p.own_records(), li_p.user_id)
-        .await
-        .unwrap();
+    let waiting = w.store.waiting(li_p.user_id).await.unwrap();
     assert_eq!((waiting.to_handle, waiting.to_feedback), (0, 1));
     // The inbox: zhao was told of the assignment, li of the handling.
     let zi = w

@@ -94,9 +94,7 @@ pub async fn waiting_panel(
     user: &Principal,
     ctx: &Ctx,
 ) -> Result<(String, u64), PageError> {
-    let w = crate::services(state)
-        .waiting(user.own_records(), user.user_id)
-        .await?;
+    let w = crate::services(state).waiting(user.user_id).await?;
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let p = WaitingPanel {
         c: Chrome::new(ctx, "/"),
