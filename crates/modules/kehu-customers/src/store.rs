@@ -1643,7 +1643,10 @@ mod tests {
         };
         partner.apply_keyed(&mut q, true);
         let sql = q.to_string(sea_query::SqliteQueryBuilder);
-        assert!(sql.contains(r#"(+"customers"."level") = 'partner'"#), "{sql}");
+        assert!(
+            sql.contains(r#"(+"customers"."level") = 'partner'"#),
+            "{sql}"
+        );
         assert!(dense >= 9, "{dense} filter and sort pairs read dense");
         db.close().await;
     }

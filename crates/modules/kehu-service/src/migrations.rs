@@ -36,6 +36,23 @@ fn people() -> Vec<Ddl> {
         // A customer's services with whose they are: one customer's in a manager's scope is
         // read and counted from the index alone.
         Ddl::DropIndex(Index::drop().name("ix_services_customer").to_owned()),
+        // A handler's services by status with whose they are and when they are due: what
+        // waits for them and how much of it is late, and the services a manager handles for
+        // others (the scope's second arm), counted from the index alone.
+        Ddl::DropIndex(Index::drop().name("ix_services_assignee_status").to_owned()),
+        index(
+            "ix_services_assignee_status",
+            S::Table,
+            &[
+                &S::AssigneeId,
+                &S::Status,
+                &S::OwnerId,
+                &S::RespondDueAt,
+                &S::RespondedAt,
+                &S::ResolveDueAt,
+                &S::Id,
+            ],
+        ),
         index(
             "ix_services_customer",
             S::Table,
