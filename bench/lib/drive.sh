@@ -6,7 +6,9 @@
 # Gives: KEHU (the binary), WORK (scratch), PIDS (servers to stop: add yours), SCHEMAS
 # (schemas to drop: add yours), drive LABEL TOKEN PATH… (prints a line, counts a miss in
 # MISSES; LIMIT_MS=30 drive … for a tighter target), deep TOKEN PATH (PATH 200 pages of 20
-# deep by cursor), ready PORT (waits for /readyz).
+# deep by cursor), ready PORT (waits for /readyz), demo_load WHAT ROWS (times
+# `kehu demo` loading ROWS of WHAT — opportunities, services — alone, and prints its summary,
+# rate and peak RSS), serve LABEL (starts `kehu serve` and waits for it).
 
 if ! command -v wrk >/dev/null; then
     apt-get update -qq && apt-get install -y -qq wrk >/dev/null
@@ -90,4 +92,29 @@ ready() {
     done
     echo "kehu on port $1 did not become ready" >&2
     return 1
+}
+
+# WHAT ROWS: `kehu demo` adding ROWS of WHAT (opportunities or services) and nothing else,
+# timed (the command, with its start and totals), with its peak RSS.
+demo_load() {
+    local what=$1 rows=$2 start end secs rss summary
+    local -A n=([customers]=0 [opportunities]=0 [services]=0)
+    n[$what]=$rows
+    start=$(date +%s.%N)
+    summary=$(/usr/bin/time -v "$KEHU" demo --customers "${n[customers]}" \
+        --opportunities "${n[opportunities]}" --services "${n[services]}" \
+        2>"$WORK/time.log" | grep "^demo $what")
+    end=$(date +%s.%N)
+    secs=$(echo "$end - $start" | bc -l)
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.log")
+    echo "  $summary"
+    printf '  load: %d %s in %.1f s = %.0f %s/s (command, with start and totals), peak RSS %d MB\n' \
+        "$rows" "$what" "$secs" "$(echo "$rows / $secs" | bc -l)" "$what" "$((rss / 1024))"
+}
+
+# LABEL: `kehu serve` on KEHU_LISTEN, its log in WORK, stopped on exit; waits until ready.
+serve() {
+    "$KEHU" serve >"$WORK/serve-$1.log" 2>&1 &
+    PIDS+=($!)
+    ready "$PORT"
 }

@@ -39,20 +39,9 @@ bench() { # label, database URL
     echo "== $label"
     # The demo's users, and customers for the won opportunities to be linked to.
     "$KEHU" demo --customers 800 --opportunities 0 --services 0 >/dev/null
-    local start end secs rss summary
-    start=$(date +%s.%N)
-    summary=$(/usr/bin/time -v "$KEHU" demo --customers 0 --opportunities "$ROWS" --services 0 \
-        2>"$WORK/time.log" | grep '^demo opportunities')
-    end=$(date +%s.%N)
-    secs=$(echo "$end - $start" | bc -l)
-    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.log")
-    echo "  $summary"
-    printf '  load: %d opportunities in %.1f s = %.0f opportunities/s (command, with start and totals), peak RSS %d MB\n' \
-        "$ROWS" "$secs" "$(echo "$ROWS / $secs" | bc -l)" "$((rss / 1024))"
+    demo_load opportunities "$ROWS"
 
-    "$KEHU" serve >"$WORK/serve-$label.log" 2>&1 &
-    PIDS+=($!)
-    ready "$PORT"
+    serve "$label"
     local boss mgr
     boss=$("$KEHU" token issue --user zhangwei --name "bench-$label")
     mgr=$("$KEHU" token issue --user lina --name "bench-$label")

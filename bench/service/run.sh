@@ -62,20 +62,9 @@ lists() { # label, database URL
     echo
     echo "== lists on $label"
     company
-    local start end secs rss summary
-    start=$(date +%s.%N)
-    summary=$(/usr/bin/time -v "$KEHU" demo --customers 0 --opportunities 0 --services "$ROWS" \
-        2>"$WORK/time.log" | grep '^demo services')
-    end=$(date +%s.%N)
-    secs=$(echo "$end - $start" | bc -l)
-    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.log")
-    echo "  $summary"
-    printf '  load: %d services in %.1f s = %.0f services/s (command, with start and totals), peak RSS %d MB\n' \
-        "$ROWS" "$secs" "$(echo "$ROWS / $secs" | bc -l)" "$((rss / 1024))"
+    demo_load services "$ROWS"
 
-    "$KEHU" serve >"$WORK/serve-$label.log" 2>&1 &
-    PIDS+=($!)
-    ready "$PORT"
+    serve "$label"
     local boss mgr
     boss=$("$KEHU" token issue --user zhangwei --name "bench-$label")
     mgr=$("$KEHU" token issue --user lina --name "bench-$label")

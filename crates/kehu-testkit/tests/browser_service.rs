@@ -168,6 +168,12 @@ async fn a_complaint_goes_from_the_call_to_the_archive() {
         b.goto(&page).await?;
         b.switch_language().await?;
         b.has_service_status("Archived").await?;
+        // Its type by the dictionary's English name.
+        let page_text = b.text(Locator::Css("main")).await?;
+        ensure!(
+            page_text.contains("Complaint") && !page_text.contains("投诉"),
+            "{page_text}"
+        );
         b.fits_the_screen("the service page in English").await?;
         b.photograph("service-page-en").await?;
         // The choice is the user's: back to Chinese for the next story.
