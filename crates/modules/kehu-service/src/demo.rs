@@ -391,6 +391,7 @@ async fn write_past(
     let span = (now - Duration::hours(1) - first).num_seconds() as f64;
     // The service level targets of every type and level the demo's customers have.
     let mut kinds: Vec<&str> = REQUESTS.iter().map(|r| r.0).collect();
+    kinds.sort_unstable();
     kinds.dedup();
     let mut levels: Vec<Option<String>> = pools
         .iter()

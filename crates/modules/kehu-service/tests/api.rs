@@ -48,15 +48,7 @@ async fn disable(app: &TestApp, id: i64) {
 
 /// A customer of `t`'s of `level`; its id.
 async fn customer(app: &TestApp, t: &str, name: &str, level: &str) -> i64 {
-    let (s, c) = post(
-        app,
-        t,
-        "/api/v1/customers",
-        json!({"name": name, "level": level}),
-    )
-    .await;
-    assert_eq!(s, 201, "{c}");
-    c["id"].as_i64().unwrap()
+    common::customer(app, t, json!({"name": name, "level": level})).await
 }
 
 async fn create(app: &TestApp, t: &str, body: Value) -> Value {

@@ -25,15 +25,7 @@ async fn two_instances_assign_each_service_once_to_the_least_loaded() {
     for i in 0..5 {
         a.create_user(&format!("h{i}"), "account_manager", PW).await;
     }
-    let (s, c) = call(
-        &a,
-        &boss,
-        Method::POST,
-        "/api/v1/customers",
-        Some(json!({"name": "华强电子"})),
-    )
-    .await;
-    assert_eq!(s, 201, "{c}");
+    let cu = common::customer(&a, &boss, json!({"name": "华强电子"})).await;
     let (s, r) = call(
         &b,
         &boss,
@@ -45,7 +37,7 @@ async fn two_instances_assign_each_service_once_to_the_least_loaded() {
     assert_eq!(s, 200, "{r}");
 
     let body =
-        json!({"type": "consultation", "title": "咨询", "customer_id": c["id"], "request": "价格"});
+        json!({"type": "consultation", "title": "咨询", "customer_id": cu, "request": "价格"});
     let n = 120;
     let mut tasks = Vec::new();
     for i in 0..n {

@@ -96,15 +96,9 @@ async fn a_request_moves_through_the_stages_by_the_pages_forms(b: TestBackend) {
     let (li, _) = signed_in(&app, "li", "account_manager").await;
     let (zhao, zhao_id) = signed_in(&app, "zhao", "account_manager").await;
     let t = app.token_for("li").await;
-    let (_, c) = call(
-        &app,
-        &t,
-        Method::POST,
-        "/api/v1/customers",
-        Some(json!({"name": "华强电子"})),
-    )
-    .await;
-    let cu = c["id"].as_i64().unwrap().to_string();
+    let cu = common::customer(&app, &t, json!({"name": "华强电子"}))
+        .await
+        .to_string();
 
     // Bad entries come back on their fields, what was typed kept.
     let resp = li
@@ -299,21 +293,14 @@ async fn types_and_channels_read_in_the_users_language(b: TestBackend) {
     let app = app(b).await;
     let (li, li_id) = signed_in(&app, "li", "account_manager").await;
     let t = app.token_for("li").await;
-    let (_, c) = call(
-        &app,
-        &t,
-        Method::POST,
-        "/api/v1/customers",
-        Some(json!({"name": "华强电子"})),
-    )
-    .await;
+    let cu = common::customer(&app, &t, json!({"name": "华强电子"})).await;
     let (s, svc) = call(
         &app,
         &t,
         Method::POST,
         "/api/v1/services",
         Some(
-            json!({"type": "complaint", "title": "送货延误", "customer_id": c["id"],
+            json!({"type": "complaint", "title": "送货延误", "customer_id": cu,
                     "channel": "phone", "request": "晚到三天"}),
         ),
     )

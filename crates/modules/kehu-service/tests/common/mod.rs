@@ -18,5 +18,22 @@ pub async fn app(backend: TestBackend) -> TestApp {
     spawn_app_with_modules(backend, modules()).await
 }
 
+/// A customer with `fields` (a name at least), created through the API as the holder of
+/// token `t`: its id.
+#[allow(dead_code, reason = "not every test file creates customers")]
+pub async fn customer(app: &TestApp, t: &str, fields: serde_json::Value) -> i64 {
+    let (s, c) = kehu_testkit::json::call(
+        app,
+        t,
+        kehu_testkit::reqwest::Method::POST,
+        "/api/v1/customers",
+        Some(fields),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    #[allow(clippy::unwrap_used, reason = "tests")]
+    c["id"].as_i64().unwrap()
+}
+
 #[allow(unused_imports, reason = "not every test file runs stories on both")]
 pub(crate) use kehu_testkit::on_both;
