@@ -186,8 +186,12 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
         let Some(user) = self.scope.owner() else {
             return q;
         };
-        // `owner + 0`: the same number, which neither database answers from an index.
-        let plus = |t: T, c: T| Expr::col((t.into_iden(), c.into_iden())).add(0);
+        // `owner + 0`: the same number, which neither database answers from an index. It and
+        // the user written out, not bound: a statement with no value bound is planned once
+        // per connection on PostgreSQL, where a bound user was planned on every request
+        // (its plan for any user is not the one for a few rows).
+        let plus = |t: T, c: T| Expr::col((t.into_iden(), c.into_iden())).add(Expr::cust("0"));
+        let user = Expr::cust(user.to_string());
         match self.owned {
             Ownership::Column(o) => {
                 q.and_where(plus(o.table, o.owner).eq(user));
@@ -195,7 +199,7 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
             Ownership::Either(o) => {
                 q.and_where(
                     plus(o.table, o.owner)
-                        .eq(user)
+                        .eq(user.clone())
                         .or(plus(o.table, o.also).eq(user)),
                 );
             }

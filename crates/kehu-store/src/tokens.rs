@@ -226,6 +226,17 @@ impl TokenStore {
         self.db.fetch_found(&q).await
     }
 
+    /// How many tokens within `scope` pass `filter` (the home page's figure).
+    pub async fn count(&self, scope: OwnerFilter, filter: &TokenFilter) -> StoreResult<i64> {
+        let mut count = tokens(scope)
+            .select()
+            .expr(Expr::col(ApiTokens::Id).count())
+            .to_owned();
+        filter.apply(&mut count);
+        let (total,): (i64,) = self.db.fetch_one(&count).await?;
+        Ok(total)
+    }
+
     /// The tokens within `scope` that pass `filter`, newest first.
     pub async fn list(
         &self,
@@ -233,12 +244,7 @@ impl TokenStore {
         filter: &TokenFilter,
         page: PageRequest,
     ) -> StoreResult<Page<ApiToken>> {
-        let mut count = tokens(scope)
-            .select()
-            .expr(Expr::col(ApiTokens::Id).count())
-            .to_owned();
-        filter.apply(&mut count);
-        let (total,): (i64,) = self.db.fetch_one(&count).await?;
+        let total = self.count(scope, filter).await?;
         let mut q = select_tokens(scope);
         filter.apply(&mut q);
         q.order_by(ApiTokens::Id, Order::Desc)

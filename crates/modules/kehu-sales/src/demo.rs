@@ -445,7 +445,7 @@ pub async fn load(
     store.rebuild_totals().await?;
     store
         .db()
-        .analyze(&["opportunities", "plan_items", "opportunity_totals"])
+        .vacuum(&["opportunities", "plan_items", "opportunity_totals"])
         .await?;
     Ok(loaded)
 }

@@ -449,7 +449,7 @@ async fn write_past(
         done += size;
         progress(done);
     }
-    store.db().analyze(&["services", "service_steps"]).await?;
+    store.db().vacuum(&["services", "service_steps"]).await?;
     Ok(())
 }
 
