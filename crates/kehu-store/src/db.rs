@@ -70,7 +70,8 @@ pub fn default_pool_size() -> u32 {
         .clamp(4, 16)
 }
 
-/// What the database's storage is known to be like, learnt from the errors operations meet.
+/// What the database's storage is known to be like, learnt from the errors operations meet;
+/// and the writes through this handle, with the counts read since (`page::CountMemo`).
 #[derive(Debug, Default)]
 pub struct Health {
     /// A write failed because the disk (or the database's size limit) is full; cleared by the

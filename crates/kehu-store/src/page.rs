@@ -547,10 +547,11 @@ pub async fn fetch<K: SortKey, T: Row + Keyed<K>>(
 }
 
 /// [`fetch`] of a table owned by either of two columns, in a scope that names a user
-/// ([`crate::scope::Scoped::arms`]): `select` holds no owner condition and no filter (its
-/// rows are looked up by the ids the arms give: with the filters again, PostgreSQL read every
-/// row they match to meet the ids — 7 ms where the lookups take 2), `arms` are the scope's two
-/// parts, each with the list's filters. The page is the rows of `select` among the ids
+/// ([`crate::scope::Scoped::arms`]), or of a filter read through its own index with the
+/// owner checked on each row (one arm: [`crate::scope::Scoped::select_unindexed`]): `select`
+/// holds no owner condition and no filter (its rows are looked up by the ids the arms give:
+/// with the filters again, PostgreSQL read every row they match to meet the ids — 7 ms where
+/// the lookups take 2), `arms` carry the scope and the list's filters. The page is the rows of `select` among the ids
 /// the arms give, each arm read in the page's order and stopped after a page; the count is
 /// `count`'s (the scope's `OR` and the filters).
 pub async fn fetch_arms<K: SortKey, T: Row + Keyed<K>>(
@@ -771,7 +772,7 @@ fn count_up_to(mut q: SelectStatement, n: u64) -> SelectStatement {
 
 /// The rows of `q`, at most `n` of them read (a badge's "99+").
 pub async fn count_at_most(db: &Db, q: SelectStatement, n: u64) -> StoreResult<u64> {
-    remembered(db, &count_up_to(q, n)).await
+    count_remembered(db, &count_up_to(q, n)).await
 }
 
 /// How long a count above the cap is taken as still above it.
@@ -877,8 +878,9 @@ impl CountMemo {
     }
 }
 
-/// `q`'s one integer (a `COUNT`), remembered in the database's [`CountMemo`].
-async fn remembered(db: &Db, q: &SelectStatement) -> StoreResult<u64> {
+/// The integer `q` selects (a `COUNT(*)`: a list's total, a figure on the home page), read
+/// at most once between two writes ([`CountMemo`]).
+pub async fn count_remembered(db: &Db, q: &SelectStatement) -> StoreResult<u64> {
     // The statement with its values written in: the same filter gives the same key.
     let key = q.to_string(SqliteQueryBuilder);
     // Before the count: a write committed after this moment makes it stale.
@@ -890,12 +892,6 @@ async fn remembered(db: &Db, q: &SelectStatement) -> StoreResult<u64> {
     let n = u64::try_from(c).unwrap_or(0);
     db.counts().put(key, n, writes);
     Ok(n)
-}
-
-/// The integer `q` selects (a `COUNT(*)`: a figure on the home page), read at most once
-/// between two writes ([`CountMemo`]).
-pub async fn count_remembered(db: &Db, q: &SelectStatement) -> StoreResult<u64> {
-    remembered(db, q).await
 }
 
 /// Counts the rows of `q`, reading at most `COUNT_CAP + 1` of them.
@@ -915,7 +911,7 @@ pub(crate) async fn count_capped(
     {
         return Ok(over);
     }
-    let n = remembered(db, &count_up_to(q, COUNT_CAP + 1)).await?;
+    let n = count_remembered(db, &count_up_to(q, COUNT_CAP + 1)).await?;
     if n <= COUNT_CAP {
         if let (Some(cache), Some(key)) = (capped, &key) {
             cache.forget(key);

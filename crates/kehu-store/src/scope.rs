@@ -209,7 +209,8 @@ impl<T: Iden + Copy + 'static> Scoped<T> {
     }
 
     /// `SELECT … FROM table` with no owner condition: the outer statement of a page read by
-    /// [`Scoped::arms`], whose arms carry the scope (only with them: alone it reads every row).
+    /// [`Scoped::arms`] or [`Scoped::select_unindexed`] (`page::fetch_arms`), whose arms carry
+    /// the scope (only with them: alone it reads every row).
     pub fn select_all(&self) -> SelectStatement {
         Query::select().from(self.table()).to_owned()
     }

@@ -7,7 +7,7 @@
 //! ([`crate::sla`]) and, when their type says so, a handler ([`crate::acd`]) in the creating
 //! transaction.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Duration, DurationRound, FixedOffset, NaiveDate, Utc};
 use kehu_customers::domain::DictValues;
 use kehu_customers::store::{self as customer_store, CustomerStore};
 use kehu_domain::policy::OwnerFilter;
@@ -458,8 +458,7 @@ fn overdue_condition(now: DateTime<Utc>) -> Expr {
 /// Now, to the minute.
 fn this_minute() -> DateTime<Utc> {
     let now = Utc::now();
-    now - Duration::seconds(i64::from(now.second()))
-        - Duration::nanoseconds(i64::from(now.nanosecond()))
+    now.duration_trunc(Duration::minutes(1)).unwrap_or(now)
 }
 
 impl ServiceFilter {
