@@ -295,6 +295,58 @@ async fn a_module_migration_on_a_platform_version_or_under_another_name_is_refus
     close(db, schema).await;
 }
 
+fn notes_index() -> Vec<Ddl> {
+    vec![kehu_store::migrations::index(
+        "ix_test_notes_body",
+        "test_notes",
+        &[&"body", &"id"],
+    )]
+}
+
+/// SQLite plans by per-index statistics and takes an index without them for one that finds
+/// ten rows: an index a migration adds to an analysed table is analysed with it.
+#[tokio::test]
+async fn an_index_a_migration_adds_to_an_analysed_table_has_its_statistics_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = bare_database(TestBackend::Sqlite, dir.path()).await;
+    migrate_with(&db, NOTES_MIGRATIONS).await.unwrap();
+    for i in 0..50 {
+        db.execute(
+            Query::insert()
+                .into_table("test_notes")
+                .columns(["body"])
+                .values_panic([format!("note {}", i % 5).into()]),
+        )
+        .await
+        .unwrap();
+    }
+    db.execute_raw("ANALYZE").await.unwrap();
+    let with_index = [
+        NOTES_MIGRATIONS[0],
+        Migration {
+            version: 1001,
+            name: "test_notes_body",
+            build: notes_index,
+        },
+    ];
+    assert_eq!(migrate_with(&db, &with_index).await.unwrap(), [1001]);
+    let stats: Vec<(String, String)> = db
+        .fetch_all(
+            Query::select()
+                .columns(["idx", "stat"])
+                .from("sqlite_stat1")
+                .and_where(Expr::col("idx").eq("ix_test_notes_body")),
+        )
+        .await
+        .unwrap();
+    // 50 rows, 10 to a body, one to a (body, id).
+    assert_eq!(
+        stats,
+        [("ix_test_notes_body".to_owned(), "50 10 1".to_owned())]
+    );
+    db.close().await;
+}
+
 kehu_testkit::on_both! {
     a_listed_module_brings_its_pages_api_navigation_and_openapi_paths,
     an_application_without_the_module_has_none_of_it,

@@ -495,14 +495,11 @@ pub fn error_page(tr: &Tr, status: u16, title: &str, detail: &str) -> String {
 /// zone's label: "2026-11-23 14:05（北京时间）", "2026-11-23 14:05 (UTC+8)".
 pub fn when(tr: &Tr, t: &DateTime<Utc>) -> String {
     let local = t.with_timezone(&tr.zone.tz());
-    tr.t_args(
+    tr.t_fill(
         "time-in-zone",
         &[
-            (
-                "time",
-                FluentArg::Str(local.format("%Y-%m-%d %H:%M").to_string()),
-            ),
-            ("zone", FluentArg::Str(zone_label(tr, t))),
+            ("time", &local.format("%Y-%m-%d %H:%M").to_string()),
+            ("zone", &zone_label(tr, t)),
         ],
     )
 }

@@ -1,7 +1,7 @@
 //! The service module's migrations (versions 3000–3999). Every list sort and filter has an
 //! index ending in the id (the list kit's tie-breaker). Never edit a shipped one.
 
-use kehu_store::migrations::{Ddl, Migration, audited, id_col, index};
+use kehu_store::migrations::{Ddl, Migration, audited, id_col, index, rebuilt};
 use sea_query::{Alias, ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
 
 use crate::schema::{
@@ -19,12 +19,67 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "service_people",
         build: people,
     },
+    Migration {
+        version: 3002,
+        name: "service_manager_pages",
+        build: manager_pages,
+    },
 ];
 
 /// The partial index of the open services (its condition is `store::OPEN`'s, word for word).
 const OPEN_INDEX: &str = "CREATE INDEX ix_services_open ON services \
     (created_at, id, status, respond_due_at, responded_at, resolve_due_at, owner_id, assignee_id) \
     WHERE (status || '') IN ('new', 'assigned')";
+
+/// An account manager's pages (theirs, and what they handle for others: the scope's two
+/// arms, each read in the list's order and stopped after a page). A stage's page read every
+/// service of that status newest first for the few of theirs: the owner's and the handler's
+/// status indexes are now in the list's order (the handler's keeps whose a service is and
+/// when it is due after it: what waits for them and how much of it is late, counted from the
+/// index alone). The type filter and the handler's arm looked up every row to check its type
+/// and owner: the newest-first indexes carry them.
+fn manager_pages() -> Vec<Ddl> {
+    [
+        rebuilt(
+            "ix_services_owner_created",
+            S::Table,
+            &[&S::OwnerId, &S::CreatedAt, &S::Id, &S::ServiceType],
+        ),
+        rebuilt(
+            "ix_services_assignee_created",
+            S::Table,
+            &[
+                &S::AssigneeId,
+                &S::CreatedAt,
+                &S::Id,
+                &S::OwnerId,
+                &S::ServiceType,
+            ],
+        ),
+        rebuilt(
+            "ix_services_owner_status",
+            S::Table,
+            &[&S::OwnerId, &S::Status, &S::CreatedAt, &S::Id],
+        ),
+        rebuilt(
+            "ix_services_assignee_status",
+            S::Table,
+            &[
+                &S::AssigneeId,
+                &S::Status,
+                &S::CreatedAt,
+                &S::Id,
+                &S::OwnerId,
+                &S::RespondDueAt,
+                &S::RespondedAt,
+                &S::ResolveDueAt,
+            ],
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
 
 /// What the service lists read at a million services: the home page counts what waits for a
 /// user's feedback (taken by them, handled), where the owner's index read every one of
