@@ -8,6 +8,7 @@ pub mod opportunity;
 pub mod policy;
 pub mod rights;
 pub mod role;
+pub mod schedule;
 pub mod secrets;
 pub mod service;
 pub mod text;

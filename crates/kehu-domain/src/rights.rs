@@ -51,6 +51,7 @@ rights! {
     SystemRoles = "system.roles" in "system",
     SystemDictionary = "system.dictionary" in "system",
     SystemAudit = "system.audit" in "system",
+    SystemJobs = "system.jobs" in "system",
 }
 
 impl Right {

@@ -8,6 +8,7 @@ pub mod db;
 pub mod dictionary;
 pub mod error;
 pub mod inbox;
+pub mod jobs;
 pub mod migrations;
 pub mod notify;
 pub mod page;
@@ -57,6 +58,7 @@ pub struct Store {
     pub throttle: ThrottleStore,
     pub search: SearchStore,
     pub inbox: inbox::InboxStore,
+    pub jobs: jobs::JobStore,
 }
 
 impl Store {
@@ -81,6 +83,7 @@ impl Store {
             throttle: ThrottleStore::new(db.clone()),
             search: SearchStore::new(db.clone()),
             inbox: inbox::InboxStore::new(db.clone()),
+            jobs: jobs::JobStore::new(db.clone()),
             db,
         }
     }

@@ -86,6 +86,7 @@ const MIGRATIONS: &[(i64, &str, Build)] = &[
     (8, "search_slices", search_slices),
     (9, "notices", notices),
     (10, "dictionary_english", dictionary_english),
+    (11, "jobs", jobs),
 ];
 
 pub fn id_col<T: Iden + 'static>(col: T) -> ColumnDef {
@@ -691,6 +692,65 @@ fn notices() -> Vec<Ddl> {
             "ix_notices_user_unread",
             Notices::Table,
             &[&Notices::UserId, &Notices::ReadAt, &Notices::Id],
+        ),
+    ]
+}
+
+/// The scheduled jobs and their runs (`jobs.rs`).
+fn jobs() -> Vec<Ddl> {
+    let jobs = Table::create()
+        .table(Jobs::Table)
+        .col(
+            ColumnDef::new(Jobs::Name)
+                .string_len(64)
+                .not_null()
+                .primary_key(),
+        )
+        .col(ColumnDef::new(Jobs::Schedule).string_len(100).not_null())
+        .col(
+            ColumnDef::new(Jobs::Enabled)
+                .boolean()
+                .not_null()
+                .default(true),
+        )
+        .col(ts(Jobs::NextRunAt))
+        .col(
+            ColumnDef::new(Jobs::Attempt)
+                .integer()
+                .not_null()
+                .default(0),
+        )
+        .col(ColumnDef::new(Jobs::LeaseHolder).string_len(100).null())
+        .col(ts_null(Jobs::LeaseUntil))
+        .col(ts(Jobs::UpdatedAt))
+        .col(ColumnDef::new(Jobs::UpdatedBy).big_integer().null())
+        .to_owned();
+    let runs = Table::create()
+        .table(JobRuns::Table)
+        .col(id_col(JobRuns::Id))
+        .col(ColumnDef::new(JobRuns::Job).string_len(64).not_null())
+        .col(ColumnDef::new(JobRuns::Trigger).string_len(16).not_null())
+        .col(ColumnDef::new(JobRuns::Holder).string_len(100).not_null())
+        .col(ColumnDef::new(JobRuns::Attempt).integer().not_null())
+        .col(ts(JobRuns::StartedAt))
+        .col(ts_null(JobRuns::FinishedAt))
+        .col(ColumnDef::new(JobRuns::Status).string_len(16).not_null())
+        .col(ColumnDef::new(JobRuns::Figures).text().null())
+        .col(ColumnDef::new(JobRuns::Error).text().null())
+        .col(ColumnDef::new(JobRuns::StartedBy).big_integer().null())
+        .to_owned();
+    vec![
+        Ddl::Table(jobs),
+        Ddl::Table(runs),
+        index(
+            "ix_job_runs_job_started",
+            JobRuns::Table,
+            &[&JobRuns::Job, &JobRuns::StartedAt, &JobRuns::Id],
+        ),
+        index(
+            "ix_job_runs_started",
+            JobRuns::Table,
+            &[&JobRuns::StartedAt, &JobRuns::Id],
         ),
     ]
 }

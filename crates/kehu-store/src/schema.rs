@@ -196,3 +196,37 @@ pub enum Notices {
     CreatedAt,
     ReadAt,
 }
+
+/// The scheduled jobs (`jobs.rs`): one row a job, its schedule and the lease of the instance
+/// running it.
+#[derive(Iden, Clone, Copy)]
+pub enum Jobs {
+    Table,
+    Name,
+    Schedule,
+    Enabled,
+    NextRunAt,
+    /// Failed attempts in a row (0 after a success).
+    Attempt,
+    LeaseHolder,
+    LeaseUntil,
+    UpdatedAt,
+    UpdatedBy,
+}
+
+/// One run of a scheduled job: when, who ran it, how it ended and its figures.
+#[derive(Iden, Clone, Copy)]
+pub enum JobRuns {
+    Table,
+    Id,
+    Job,
+    Trigger,
+    Holder,
+    Attempt,
+    StartedAt,
+    FinishedAt,
+    Status,
+    Figures,
+    Error,
+    StartedBy,
+}

@@ -140,8 +140,17 @@ pub async fn spawn_beside(other: &TestApp) -> TestApp {
 /// [`spawn_beside`] running `modules` (a second instance of an application with product
 /// modules; the database is already migrated and seeded by the first).
 pub async fn spawn_beside_with_modules(other: &TestApp, modules: Modules) -> TestApp {
+    spawn_beside_with_modules_and(other, modules, |_| {}).await
+}
+
+/// [`spawn_beside_with_modules`] with settings changed by `configure`.
+pub async fn spawn_beside_with_modules_and(
+    other: &TestApp,
+    modules: Modules,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    spawn_with(other.backend, other.db_url.clone(), dir, |_| {}, modules).await
+    spawn_with(other.backend, other.db_url.clone(), dir, configure, modules).await
 }
 
 /// [`spawn_app`] running `modules` instead of the platform's alone (e.g. the platform's plus a

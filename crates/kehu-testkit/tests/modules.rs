@@ -215,6 +215,7 @@ async fn a_listed_module_brings_its_pages_api_navigation_and_openapi_paths(backe
             "rights",
             "dictionary",
             "audit",
+            "jobs",
             "notes"
         ]
     );

@@ -40,6 +40,7 @@ pub mod need {
         Roles => SystemRoles,
         Dictionary => SystemDictionary,
         Audit => SystemAudit,
+        Jobs => SystemJobs,
     }
 }
 

@@ -194,7 +194,10 @@ impl Application {
             .jobs()
             .into_iter()
             .map(|job| tokio::spawn(crate::module::run_periodically(job, self.state.clone())))
-            .chain([tokio::spawn(renew_search_index(store.clone()))])
+            .chain([
+                tokio::spawn(renew_search_index(store.clone())),
+                tokio::spawn(crate::jobs::scheduler(self.state.clone())),
+            ])
             .collect();
         let limits = crate::server::Limits::from(&self.state.config);
         let app = router(self.state, &self.modules);

@@ -59,6 +59,9 @@ pub struct Config {
     /// The largest file the import page accepts, in MiB; a larger upload is refused with 413
     /// before it is stored.
     pub import_max_mb: u64,
+    /// How often this instance looks for due scheduled jobs, in seconds; 0: never (an
+    /// instance that only serves pages; another one runs the jobs).
+    pub job_tick_secs: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -90,6 +93,7 @@ impl std::fmt::Debug for Config {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("time_zone", &self.time_zone)
             .field("import_max_mb", &self.import_max_mb)
+            .field("job_tick_secs", &self.job_tick_secs)
             .finish()
     }
 }
@@ -117,6 +121,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             time_zone: TimeZone::default(),
             import_max_mb: 512,
+            job_tick_secs: 20,
         }
     }
 }

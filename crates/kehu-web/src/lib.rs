@@ -16,6 +16,7 @@ pub mod guard;
 pub mod history;
 pub mod i18n;
 pub mod import;
+pub mod jobs;
 pub mod labels;
 pub mod listing;
 pub mod metrics;

@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::import::ImportKind;
+use crate::jobs::ScheduledJob;
 use crate::nav::NavEntry;
 use crate::state::AppState;
 use kehu_domain::Principal;
@@ -133,6 +134,7 @@ pub struct Module {
     panels: Vec<RecordPanel>,
     dependents: Vec<Dependents>,
     imports: Vec<ImportKind>,
+    scheduled: Vec<ScheduledJob>,
 }
 
 /// A kind of record a module writes into the search index (`kehu_store::search`), and how
@@ -191,6 +193,7 @@ impl Module {
             panels: Vec::new(),
             dependents: Vec::new(),
             imports: Vec::new(),
+            scheduled: Vec::new(),
         }
     }
 
@@ -241,6 +244,13 @@ impl Module {
 
     pub fn job(mut self, job: Job) -> Self {
         self.jobs.push(job);
+        self
+    }
+
+    /// A job run on a schedule by one instance at a time, with its runs recorded (see
+    /// [`crate::jobs`]).
+    pub fn scheduled(mut self, job: ScheduledJob) -> Self {
+        self.scheduled.push(job);
         self
     }
 
@@ -415,6 +425,13 @@ impl Modules {
         self.0.iter().flat_map(|m| m.jobs.iter().copied()).collect()
     }
 
+    pub fn scheduled(&self) -> Vec<ScheduledJob> {
+        self.0
+            .iter()
+            .flat_map(|m| m.scheduled.iter().copied())
+            .collect()
+    }
+
     /// Connects, migrates (the platform, then the modules), seeds (the platform, then each
     /// module): what every command does before it works on the database.
     pub async fn open_store(&self, config: &Config) -> anyhow::Result<Store> {
@@ -470,6 +487,7 @@ mod tests {
                 ("/roles", Some(Right::SystemRoles)),
                 ("/dictionary", Some(Right::SystemDictionary)),
                 ("/audit", Some(Right::SystemAudit)),
+                ("/jobs", Some(Right::SystemJobs)),
                 ("/api/docs", None),
             ]
         );
@@ -479,7 +497,8 @@ mod tests {
                 Right::SystemUsers,
                 Right::SystemRoles,
                 Right::SystemDictionary,
-                Right::SystemAudit
+                Right::SystemAudit,
+                Right::SystemJobs
             ]
         );
     }

@@ -23,6 +23,7 @@ pub fn modules() -> Vec<Module> {
         roles(),
         dictionary(),
         audit(),
+        jobs(),
         import(),
     ]
 }
@@ -192,6 +193,28 @@ pub fn audit() -> Module {
             "nav-audit",
             Some(Right::SystemAudit),
             830,
+        ))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(api::jobs::list, api::jobs::one, api::jobs::run, api::jobs::configure, api::jobs::runs),
+    components(schemas(api::jobs::JobOut, api::jobs::RunOut, api::jobs::JobBody)),
+    tags((name = "jobs", description = "Scheduled jobs and their runs; right `system.jobs`")),
+)]
+struct JobsApi;
+
+/// The scheduled jobs the modules bring (`crate::jobs`): their page and API.
+pub fn jobs() -> Module {
+    Module::new("jobs")
+        .pages(pages::jobs::router())
+        .api(api::jobs::router(), JobsApi::openapi())
+        .rights(&[Right::SystemJobs])
+        .nav(NavEntry::new(
+            "/jobs",
+            "nav-jobs",
+            Some(Right::SystemJobs),
+            840,
         ))
 }
 

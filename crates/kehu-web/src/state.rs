@@ -12,6 +12,7 @@ use kehu_store::{Store, StoreResult};
 
 use crate::config::Config;
 use crate::import::ImportKind;
+use crate::jobs::ScheduledJob;
 use crate::metrics::Metrics;
 use crate::module::{Modules, RecordPanel, Searchable};
 use crate::nav::NavEntry;
@@ -35,6 +36,8 @@ pub struct Inner {
     pub dependents: Arc<[Dependents]>,
     /// The kinds of files the modules import, in order (the import page's choice).
     pub imports: Arc<[ImportKind]>,
+    /// The modules' scheduled jobs (see [`crate::jobs`]).
+    pub scheduled: Arc<[ScheduledJob]>,
     /// When each API token's `last_used_at` was last written, to write it once a minute.
     token_use: Mutex<HashMap<i64, Instant>>,
 }
@@ -46,6 +49,7 @@ struct Parts {
     panels: Vec<RecordPanel>,
     dependents: Vec<Dependents>,
     imports: Vec<ImportKind>,
+    scheduled: Vec<ScheduledJob>,
 }
 
 impl Deref for AppState {
@@ -73,6 +77,7 @@ impl AppState {
             panels: modules.panels(),
             dependents: modules.dependents(),
             imports: modules.imports(),
+            scheduled: modules.scheduled(),
         };
         Self::with_parts(store, config, modules.nav(), parts)
     }
@@ -87,6 +92,7 @@ impl AppState {
             panels: parts.panels.into(),
             dependents: parts.dependents.into(),
             imports: parts.imports.into(),
+            scheduled: parts.scheduled.into(),
             token_use: Mutex::new(HashMap::new()),
         }))
     }

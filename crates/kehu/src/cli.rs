@@ -72,6 +72,21 @@ enum Command {
     Import(ImportArgs),
     /// Export customers or contacts as CSV, XLSX or vCard.
     Export(kehu_customers::cli::ExportArgs),
+    /// The scheduled jobs (the loss scan …): list them, or run one now.
+    #[command(subcommand)]
+    Jobs(JobsCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum JobsCmd {
+    /// Every job with its schedule, next run and last run.
+    List,
+    /// Run a job now (unless a run of it is under way on some instance) and print its
+    /// figures; exits with 1 when the run failed.
+    Run {
+        /// The job, e.g. loss-scan.
+        name: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -223,6 +238,68 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Export(args) => {
             kehu_customers::cli::export(&open(&config).await?, &config, args).await
+        }
+        Command::Jobs(cmd) => {
+            let modules = modules()?;
+            let store = open_with(&modules, &config).await?;
+            jobs(
+                cmd,
+                &kehu_web::AppState::with_modules(store, config, &modules),
+            )
+            .await
+        }
+    }
+}
+
+async fn jobs(cmd: JobsCmd, state: &kehu_web::AppState) -> anyhow::Result<()> {
+    use kehu_web::jobs::{RunError, register, run_now};
+    match cmd {
+        JobsCmd::List => {
+            register(state).await?;
+            let last = state.store.jobs.last_runs().await?;
+            for job in state.store.jobs.list().await? {
+                if state.scheduled_job(&job.name).is_none() {
+                    continue;
+                }
+                let run = last.iter().find(|r| r.job == job.name);
+                println!(
+                    "{}\tschedule {}{}\tnext {}\tlast {}",
+                    job.name,
+                    job.schedule,
+                    if job.enabled { "" } else { " (disabled)" },
+                    job.next_run_at.to_rfc3339(),
+                    run.map_or_else(
+                        || "never".to_owned(),
+                        |r| format!("{} {}", r.started_at.to_rfc3339(), r.status)
+                    ),
+                );
+            }
+            Ok(())
+        }
+        JobsCmd::Run { name } => {
+            let run = match run_now(state, &name, None).await {
+                Ok(run) => run,
+                Err(RunError::Unknown) => {
+                    let names: Vec<_> = state.scheduled.iter().map(|j| j.name).collect();
+                    anyhow::bail!("no job {name:?}; the jobs are: {}", names.join(", "))
+                }
+                Err(RunError::Busy) => {
+                    anyhow::bail!("{name} is running now (on this or another kehu instance)")
+                }
+                Err(RunError::Store(e)) => return Err(e.into()),
+            };
+            let took = run
+                .finished_at
+                .map(|f| (f - run.started_at).num_milliseconds() as f64 / 1000.0)
+                .unwrap_or_default();
+            println!("{name}: {} in {took:.1} s", run.status);
+            if let Some(figures) = run.figures.as_deref() {
+                println!("{figures}");
+            }
+            match run.error {
+                Some(e) => anyhow::bail!("{name} failed: {e}"),
+                None => Ok(()),
+            }
         }
     }
 }

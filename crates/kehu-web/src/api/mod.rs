@@ -32,6 +32,7 @@ use crate::state::AppState;
 
 pub mod audit;
 pub mod dictionary;
+pub mod jobs;
 pub mod me;
 pub mod notifications;
 pub mod rights;

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod dictionary;
 pub mod home;
 pub mod import;
+pub mod jobs;
 pub mod lists;
 pub mod notifications;
 pub mod profile;
