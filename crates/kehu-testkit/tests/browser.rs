@@ -30,7 +30,26 @@ use kehu_testkit::{ADMIN_PASSWORD, TestApp, TestBackend, spawn_app};
 use serde_json::json;
 
 /// The links only an administrator's navigation holds.
-const ADMIN_ONLY_NAV: &[&str] = &["用户管理", "角色管理", "数据字典", "操作日志"];
+const ADMIN_ONLY_NAV: &[&str] = &["用户管理", "角色管理", "数据字典", "操作日志", "后台任务"];
+
+/// The platform with one scheduled job, for the jobs page's photographs.
+fn with_a_job() -> kehu_web::Modules {
+    fn nightly(
+        _: kehu_web::AppState,
+    ) -> kehu_web::module::BoxFuture<'static, anyhow::Result<serde_json::Value>> {
+        Box::pin(async { Ok(json!({"scanned": 12000, "warned": 37, "closed": 4})) })
+    }
+    let mut modules = kehu_web::platform::modules();
+    modules.push(
+        kehu_web::Module::new("nightly").scheduled(kehu_web::jobs::ScheduledJob {
+            name: "loss-scan",
+            label: "nav-jobs",
+            schedule: "0 2 * * *",
+            run: nightly,
+        }),
+    );
+    kehu_web::Modules::new(modules).unwrap()
+}
 
 // ---------------------------------------------------------------------------------------------
 // Stories
@@ -691,7 +710,7 @@ async fn reloading_the_profile_after_creating_a_token_issues_no_second_one_and_h
 
 #[tokio::test]
 async fn every_page_fits_a_desktop_and_is_photographed() {
-    let app = spawn_app(TestBackend::Sqlite).await;
+    let app = kehu_testkit::spawn_app_with_modules(TestBackend::Sqlite, with_a_job()).await;
     in_browser_at("pages_desktop", &app, DESKTOP, async |b: &Browser| {
         tour(b, &app).await
     })
@@ -700,7 +719,7 @@ async fn every_page_fits_a_desktop_and_is_photographed() {
 
 #[tokio::test]
 async fn every_page_fits_a_phone_without_sideways_scrolling_and_is_photographed() {
-    let app = spawn_app(TestBackend::Sqlite).await;
+    let app = kehu_testkit::spawn_app_with_modules(TestBackend::Sqlite, with_a_job()).await;
     in_browser_at("pages_phone", &app, PHONE, async |b: &Browser| {
         tour(b, &app).await
     })
@@ -762,6 +781,7 @@ async fn tour(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
         ("dictionary-edit", format!("/dictionary/{}", entry.id)),
         ("dictionary-new", "/dictionary/new?kind=region".to_owned()),
         ("audit", "/audit".to_owned()),
+        ("jobs", "/jobs".to_owned()),
         ("profile", "/profile".to_owned()),
         ("search", "/search?q=管理".to_owned()),
         ("search-empty", "/search?q=没有这个".to_owned()),
@@ -772,6 +792,18 @@ async fn tour(b: &Browser, app: &TestApp) -> anyhow::Result<()> {
         b.fits_the_screen(path).await?;
         b.photograph(name).await?;
     }
+
+    // The jobs page's button runs the job; its run and figures show.
+    b.goto("/jobs").await?;
+    b.click(Locator::Id("run-loss-scan")).await?;
+    b.wait_for(Locator::Id("ran")).await?;
+    let runs = b.text(Locator::Id("runs")).await?;
+    ensure!(
+        runs.contains("成功") && runs.contains("手动") && runs.contains("12000"),
+        "the run is not listed: {runs}"
+    );
+    b.fits_the_screen("/jobs?ran=loss-scan").await?;
+    b.photograph("jobs-ran").await?;
 
     // A form sent empty: the error summary, red fields, the first one focused.
     b.goto("/users/new").await?;

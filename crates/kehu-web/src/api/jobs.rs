@@ -62,8 +62,9 @@ pub struct RunOut {
     pub finished_at: Option<DateTime<Utc>>,
     /// `running`, `succeeded` or `failed`.
     pub status: String,
-    /// What it counted, e.g. `{"scanned": 1000, "warned": 12, "closed": 3}`.
-    #[schema(value_type = Object)]
+    /// What it counted, e.g. `{"scanned": 1000, "warned": 12, "closed": 3}`; `null` until it
+    /// succeeds.
+    #[schema(value_type = Option<Object>)]
     pub figures: serde_json::Value,
     pub error: Option<String>,
     /// Who asked for a manual run.
