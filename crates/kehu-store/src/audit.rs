@@ -11,9 +11,7 @@ use kehu_domain::policy::Authority;
 
 use crate::db::{Db, Tx};
 use crate::error::{StoreError, StoreResult};
-use crate::page::{
-    self, CappedCounts, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey,
-};
+use crate::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
 use crate::schema::AuditLog;
 
 /// Who makes a change: a user, or the system (CLI, scheduled jobs), with what they hold — the
@@ -396,16 +394,11 @@ fn select_entries() -> SelectStatement {
 #[derive(Clone, Debug)]
 pub struct AuditStore {
     db: Db,
-    /// Filters that matched more than 10,000 entries a moment ago (the log only grows).
-    capped: CappedCounts,
 }
 
 impl AuditStore {
     pub fn new(db: Db) -> Self {
-        Self {
-            db,
-            capped: CappedCounts::default(),
-        }
+        Self { db }
     }
 
     /// One page of entries (newest first by default) and their capped count. An `entity_id`
@@ -423,7 +416,7 @@ impl AuditStore {
             .to_owned();
         f.apply(&mut count);
         let id = Expr::col(AuditLog::Id);
-        page::fetch(&self.db, &q, count, id, &req.into(), Some(&self.capped)).await
+        page::fetch(&self.db, &q, count, id, &req.into()).await
     }
 
     /// The latest `n` entries of `records` (each an entity name and the ids of its records:

@@ -173,7 +173,7 @@ impl InboxStore {
         let q = only(select_notices(mine));
         let count = only(notices(mine).select().expr(Expr::cust("1")).to_owned());
         let id = Expr::col((Notices::Table, Notices::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+        page::fetch(&self.db, &q, count, id, &req.into()).await
     }
 
     /// Marks `ids` of `mine` read (all of them when `None`); how many were unread.

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sea_query::{
@@ -529,8 +529,8 @@ fn order_by<K: SortKey>(q: &mut SelectStatement, key: K, dir: Dir, id_col: &Expr
 
 /// One page of `select` (a statement with the list's columns, joins and filters) under `req`,
 /// and the capped count of `count` (the same filters, selecting anything). `id_col` is the
-/// row id, the tie-breaker that makes every order total. With `capped`, a count known to
-/// exceed the cap is not counted again for a while (see [`CappedCounts`]).
+/// row id, the tie-breaker that makes every order total. Counts are remembered per database
+/// ([`CountMemo`]): until the next write, or above the cap for [`CAPPED_TTL`].
 ///
 /// A first page that holds every match is its own count: the short lists of a record page
 /// (a customer's orders, its interactions) are then one statement, not two. Other pages are
@@ -541,9 +541,8 @@ pub async fn fetch<K: SortKey, T: Row + Keyed<K>>(
     count: SelectStatement,
     id_col: Expr,
     req: &ListRequest<K>,
-    capped: Option<&CappedCounts>,
 ) -> StoreResult<Listing<T>> {
-    fetch_arms(db, select, &[], count, id_col, req, capped).await
+    fetch_arms(db, select, &[], count, id_col, req).await
 }
 
 /// [`fetch`] of a table owned by either of two columns, in a scope that names a user
@@ -561,7 +560,6 @@ pub async fn fetch_arms<K: SortKey, T: Row + Keyed<K>>(
     count: SelectStatement,
     id_col: Expr,
     req: &ListRequest<K>,
-    capped: Option<&CappedCounts>,
 ) -> StoreResult<Listing<T>> {
     let page_of = |db, select, id_col, req| page_of(db, select, arms, id_col, req);
     if req.is_first_page() {
@@ -571,14 +569,12 @@ pub async fn fetch_arms<K: SortKey, T: Row + Keyed<K>>(
                 value: u64::try_from(page.items.len()).unwrap_or(u64::MAX),
                 exact: true,
             },
-            Some(_) => count_capped(db, count, capped).await?,
+            Some(_) => count_capped(db, count).await?,
         };
         return Ok(listing(req, page, count));
     }
-    let (page, count) = tokio::try_join!(
-        page_of(db, select, &id_col, req),
-        count_capped(db, count, capped)
-    )?;
+    let (page, count) =
+        tokio::try_join!(page_of(db, select, &id_col, req), count_capped(db, count))?;
     Ok(listing(req, page, count))
 }
 
@@ -596,9 +592,8 @@ pub async fn fetch_dense<K: SortKey, T: Row + Keyed<K>>(
     count: SelectStatement,
     id_col: Expr,
     req: &ListRequest<K>,
-    capped: Option<&CappedCounts>,
 ) -> StoreResult<Listing<T>> {
-    let count = count_capped(db, count, capped).await?;
+    let count = count_capped(db, count).await?;
     let page = page_of(db, &select(!count.exact), &[], &id_col, req).await?;
     Ok(listing(req, page, count))
 }
@@ -775,52 +770,10 @@ pub async fn count_at_most(db: &Db, q: SelectStatement, n: u64) -> StoreResult<u
     count_remembered(db, &count_up_to(q, n)).await
 }
 
-/// How long a count above the cap is taken as still above it.
+/// How long a count above [`COUNT_CAP`] is taken as still above it, writes or not: counting
+/// it again would read 10,001 rows to answer "10,000+" once more, which stays true until
+/// thousands of rows go away (the audit log never loses rows).
 pub const CAPPED_TTL: Duration = Duration::from_secs(10);
-
-/// The filters of a list whose count recently exceeded [`COUNT_CAP`]. Counting them again
-/// would read 10,001 rows to answer "10,000+" once more, which stays true until thousands of
-/// rows go away (the audit log never loses rows); so for [`CAPPED_TTL`] they are not
-/// recounted. Exact counts (up to the cap) are counted again after any write
-/// ([`CountMemo`]).
-#[derive(Debug, Clone, Default)]
-pub struct CappedCounts(Arc<Mutex<HashMap<String, Instant>>>);
-
-impl CappedCounts {
-    /// Filters remembered at most; past this the memory starts over.
-    const MAX: usize = 1024;
-
-    /// Whether `key` is known to be above the cap. When that knowledge has just run out, the
-    /// first to ask counts again (is told `false`) and everyone else goes on with it until
-    /// that count is in: a list under load otherwise counted once per request in flight at
-    /// that moment (32 counts of 10,001 rows at once, the slowest 1 % of requests at 250 ms
-    /// where the rest took 10).
-    fn fresh(&self, key: &str) -> bool {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get_mut(key) {
-            Some(at) if at.elapsed() < CAPPED_TTL => true,
-            Some(at) => {
-                *at = Instant::now();
-                false
-            }
-            None => false,
-        }
-    }
-
-    /// The count of `key` is at or below the cap again.
-    fn forget(&self, key: &str) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(key);
-    }
-
-    fn remember(&self, key: String) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= Self::MAX {
-            map.clear();
-        }
-        map.insert(key, Instant::now());
-    }
-}
 
 /// How long a count read on a database stays true when nothing was written through this
 /// process since: writes by another process (a second kehu on the same PostgreSQL, `kehu
@@ -834,8 +787,10 @@ struct Remembered {
     /// The database's writes when the count began.
     writes: u64,
     at: Instant,
-    /// Someone is counting it again (it outlived [`COUNT_TTL`]).
+    /// Someone is counting it again (it outlived its time).
     recounting: bool,
+    /// Above [`COUNT_CAP`]: true for [`CAPPED_TTL`] whatever is written meanwhile.
+    over_cap: bool,
 }
 
 /// The counts read on one database (the lists' totals, the home page's figures), by
@@ -851,19 +806,25 @@ impl CountMemo {
     /// Statements remembered at most; past this the memory starts over.
     const MAX: usize = 1024;
 
-    /// The count of `key` if nothing was written since (`writes`): while one request counts
-    /// it again after [`COUNT_TTL`], the others go on with the one they have.
+    /// The count of `key` if nothing was written since (`writes`), or if it was above the
+    /// cap: while one request counts it again after [`COUNT_TTL`] (above the cap,
+    /// [`CAPPED_TTL`]), the others go on with the one they have — a list under load otherwise
+    /// counted once per request in flight at that moment (32 counts of 10,001 rows at once,
+    /// the slowest 1 % of requests at 250 ms where the rest took 10).
     fn get(&self, key: &str, writes: u64) -> Option<u64> {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let r = map.get_mut(key).filter(|r| r.writes == writes)?;
-        if r.at.elapsed() < COUNT_TTL || r.recounting {
+        let r = map
+            .get_mut(key)
+            .filter(|r| r.over_cap || r.writes == writes)?;
+        let ttl = if r.over_cap { CAPPED_TTL } else { COUNT_TTL };
+        if r.at.elapsed() < ttl || r.recounting {
             return Some(r.value);
         }
         r.recounting = true;
         None
     }
 
-    fn put(&self, key: String, value: u64, writes: u64) {
+    fn put(&self, key: String, value: u64, writes: u64, over_cap: bool) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= Self::MAX {
             map.clear();
@@ -873,6 +834,7 @@ impl CountMemo {
             writes,
             at: Instant::now(),
             recounting: false,
+            over_cap,
         };
         map.insert(key, r);
     }
@@ -881,6 +843,11 @@ impl CountMemo {
 /// The integer `q` selects (a `COUNT(*)`: a list's total, a figure on the home page), read
 /// at most once between two writes ([`CountMemo`]).
 pub async fn count_remembered(db: &Db, q: &SelectStatement) -> StoreResult<u64> {
+    remembered(db, q, u64::MAX).await
+}
+
+/// [`count_remembered`], a count above `cap` kept across writes for [`CAPPED_TTL`].
+async fn remembered(db: &Db, q: &SelectStatement, cap: u64) -> StoreResult<u64> {
     // The statement with its values written in: the same filter gives the same key.
     let key = q.to_string(SqliteQueryBuilder);
     // Before the count: a write committed after this moment makes it stale.
@@ -890,41 +857,17 @@ pub async fn count_remembered(db: &Db, q: &SelectStatement) -> StoreResult<u64> 
     }
     let (c,): (i64,) = db.fetch_one(q).await?;
     let n = u64::try_from(c).unwrap_or(0);
-    db.counts().put(key, n, writes);
+    db.counts().put(key, n, writes, n > cap);
     Ok(n)
 }
 
 /// Counts the rows of `q`, reading at most `COUNT_CAP + 1` of them.
-pub(crate) async fn count_capped(
-    db: &Db,
-    q: SelectStatement,
-    capped: Option<&CappedCounts>,
-) -> StoreResult<Count> {
-    let over = Count {
-        value: COUNT_CAP,
-        exact: false,
-    };
-    // The statement with its values written in: the same filter gives the same key.
-    let key = capped.map(|_| q.to_string(SqliteQueryBuilder));
-    if let (Some(cache), Some(key)) = (capped, &key)
-        && cache.fresh(key)
-    {
-        return Ok(over);
-    }
-    let n = count_remembered(db, &count_up_to(q, COUNT_CAP + 1)).await?;
-    if n <= COUNT_CAP {
-        if let (Some(cache), Some(key)) = (capped, &key) {
-            cache.forget(key);
-        }
-        return Ok(Count {
-            value: n,
-            exact: true,
-        });
-    }
-    if let (Some(cache), Some(key)) = (capped, key) {
-        cache.remember(key);
-    }
-    Ok(over)
+pub(crate) async fn count_capped(db: &Db, q: SelectStatement) -> StoreResult<Count> {
+    let n = remembered(db, &count_up_to(q, COUNT_CAP + 1), COUNT_CAP).await?;
+    Ok(Count {
+        value: n.min(COUNT_CAP),
+        exact: n <= COUNT_CAP,
+    })
 }
 
 #[cfg(test)]
@@ -976,26 +919,27 @@ mod tests {
     }
 
     #[test]
-    fn a_count_above_the_cap_that_ran_out_is_counted_again_by_one_request_only() {
-        let cache = CappedCounts::default();
-        assert!(!cache.fresh("level=a"), "nothing known yet: count");
-        cache.remember("level=a".into());
-        assert!(cache.fresh("level=a"));
+    fn a_count_above_the_cap_outlives_writes_and_is_counted_again_by_one_request_only() {
+        let memo = CountMemo::default();
+        memo.put("level=a".into(), COUNT_CAP + 1, 7, true);
+        memo.put("level=b".into(), 12, 7, false);
+        // A write: the exact count is read again, the one above the cap is still true.
+        assert_eq!(memo.get("level=a", 8), Some(COUNT_CAP + 1));
+        assert_eq!(memo.get("level=b", 8), None);
 
-        // Arrange: the knowledge runs out.
+        // Arrange: the capped count runs out.
         let old = Instant::now()
             .checked_sub(CAPPED_TTL + Duration::from_secs(1))
             .unwrap();
-        cache.0.lock().unwrap().insert("level=a".into(), old);
+        memo.0.lock().unwrap().get_mut("level=a").unwrap().at = old;
 
         // Act + Assert: the first asker counts; those asking meanwhile do not.
-        assert!(!cache.fresh("level=a"));
-        assert!(cache.fresh("level=a"));
-        assert!(cache.fresh("level=a"));
-        // That count came back at or below the cap: the next ones count exactly again.
-        cache.forget("level=a");
-        assert!(!cache.fresh("level=a"));
-        assert!(!cache.fresh("level=a"));
+        assert_eq!(memo.get("level=a", 8), None);
+        assert_eq!(memo.get("level=a", 8), Some(COUNT_CAP + 1));
+        // That count came back at or below the cap: it lasts until the next write.
+        memo.put("level=a".into(), 40, 8, false);
+        assert_eq!(memo.get("level=a", 8), Some(40));
+        assert_eq!(memo.get("level=a", 9), None);
     }
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]

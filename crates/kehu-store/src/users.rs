@@ -281,7 +281,7 @@ impl UserStore {
             .to_owned();
         f.apply(&mut count);
         let id = Expr::col((Users::Table, Users::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+        page::fetch(&self.db, &q, count, id, &req.into()).await
     }
 
     /// The active users whose role holds `right` (whom work needing it may be given to): id and

@@ -350,7 +350,7 @@ impl ActivityStore {
             )
             .to_owned());
         let id = Expr::col((Activities::Table, Activities::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+        page::fetch(&self.db, &q, count, id, &req.into()).await
     }
 
     /// Interaction `id` if its customer is live and in `scope`; otherwise `NotFound`.

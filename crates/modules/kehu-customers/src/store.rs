@@ -369,12 +369,6 @@ impl CustomerFilter {
     }
 }
 
-/// Filters known to match more than the count's cap: counting a tag a seventh of a million
-/// customers carry read 70,000 rows a page (40–240 ms); the list says "10,000+" without
-/// counting again for a while. One per process: a customer store is made per request.
-static CAPPED: std::sync::LazyLock<page::CappedCounts> =
-    std::sync::LazyLock::new(page::CappedCounts::default);
-
 /// The customer list's sorts, each with an index on `(column, id)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CustomerSort {
@@ -715,11 +709,10 @@ impl CustomerStore {
         f.apply(&mut count);
         let id = Expr::col((Customers::Table, Customers::Id));
         // PostgreSQL's planner weighs the sort's index against the filter's itself.
-        let capped = Some(&*CAPPED);
         if f.indexed_for(req.sort.key) || self.db.backend() == Backend::Postgres {
-            page::fetch(&self.db, &select(false), count, id, &req, capped).await
+            page::fetch(&self.db, &select(false), count, id, &req).await
         } else {
-            page::fetch_dense(&self.db, select, count, id, &req, capped).await
+            page::fetch_dense(&self.db, select, count, id, &req).await
         }
     }
 
@@ -930,7 +923,7 @@ impl CustomerStore {
         let mut count = select_contacts(scope);
         f.apply(&mut count);
         let id = Expr::col((Contacts::Table, Contacts::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+        page::fetch(&self.db, &q, count, id, &req.into()).await
     }
 
     /// Contact `id` if its customer is in `scope` and not in the trash; otherwise `NotFound`.

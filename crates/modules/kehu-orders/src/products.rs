@@ -417,7 +417,7 @@ impl ProductStore {
             .to_owned();
         f.apply(&mut count);
         let id = Expr::col((Products::Table, Products::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+        page::fetch(&self.db, &q, count, id, &req.into()).await
     }
 
     /// Product `id`, or `NotFound`.
@@ -493,7 +493,7 @@ impl ProductStore {
         let mut count = select_stock();
         f.apply(&mut count);
         let id = Expr::col((Stock::Table, Stock::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+        page::fetch(&self.db, &q, count, id, &req.into()).await
     }
 
     /// Stock row `id`, or `NotFound`.

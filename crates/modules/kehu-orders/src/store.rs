@@ -448,7 +448,7 @@ impl OrderStore {
         let mut count = orders(scope).select().expr(Expr::cust("1")).to_owned();
         f.apply(&mut count);
         let id = Expr::col((Orders::Table, Orders::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), None).await
+        page::fetch(&self.db, &q, count, id, &req.into()).await
     }
 
     /// One page of the orders of customer `customer_id`, which must be in `scope` (and not in

@@ -347,12 +347,6 @@ impl OpportunityFilter {
     }
 }
 
-/// The lists' filters whose count recently passed the cap: at a million opportunities a
-/// first page otherwise read 10,001 rows to answer "10,000+" again (on PostgreSQL under 32
-/// connections, 140 pages/s where the page alone takes a millisecond).
-static CAPPED: std::sync::LazyLock<page::CappedCounts> =
-    std::sync::LazyLock::new(page::CappedCounts::default);
-
 /// The opportunity list's sorts, each with an index on `(column, id)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpportunitySort {
@@ -596,7 +590,7 @@ impl OpportunityStore {
         let mut count = in_scope(scope).expr(Expr::cust("1")).to_owned();
         f.apply(&mut count);
         let id = Expr::col((Opportunities::Table, Opportunities::Id));
-        page::fetch(&self.db, &q, count, id, &req.into(), Some(&CAPPED)).await
+        page::fetch(&self.db, &q, count, id, &req.into()).await
     }
 
     /// Reads opportunity `id` in the caller's scope within `tx` and asks the workflow whether

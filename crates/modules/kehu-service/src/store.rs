@@ -513,10 +513,6 @@ impl ServiceFilter {
     }
 }
 
-/// The lists' filters whose count recently passed the cap.
-static CAPPED: std::sync::LazyLock<page::CappedCounts> =
-    std::sync::LazyLock::new(page::CappedCounts::default);
-
 /// The service list's sorts, each with an index on `(column, id)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceSort {
@@ -718,7 +714,7 @@ impl ServiceStore {
             let q = with_columns(services(scope).select_all());
             let count = ids.clone().expr(Expr::cust("1")).to_owned();
             let arm = [ids];
-            return page::fetch_arms(&self.db, &q, &arm, count, id, &req, Some(&CAPPED)).await;
+            return page::fetch_arms(&self.db, &q, &arm, count, id, &req).await;
         }
         // An account manager's services: the ones they took and the ones they handle, each
         // read in the page's order (see `Scoped::arms`).
@@ -728,13 +724,13 @@ impl ServiceStore {
                 f.apply(arm);
             }
             let count = page::count_of_arms(&arms);
-            return page::fetch_arms(&self.db, &q, &arms, count, id, &req, Some(&CAPPED)).await;
+            return page::fetch_arms(&self.db, &q, &arms, count, id, &req).await;
         }
         let mut q = select_services(scope);
         f.apply(&mut q);
         let mut count = services(scope).select().expr(Expr::cust("1")).to_owned();
         f.apply(&mut count);
-        page::fetch(&self.db, &q, count, id, &req, Some(&CAPPED)).await
+        page::fetch(&self.db, &q, count, id, &req).await
     }
 
     /// What waits for `user_id`: services given to them, or taken by them — theirs in any
