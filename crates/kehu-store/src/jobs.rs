@@ -9,7 +9,6 @@
 use chrono::{DateTime, Duration, Utc};
 use kehu_domain::schedule::Schedule;
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::{self, Action, Actor};
@@ -19,7 +18,7 @@ use crate::page::{Page, PageRequest};
 use crate::schema::{JobRuns, Jobs};
 
 /// A job as stored: its schedule and its state.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Job {
     pub name: String,
     /// A five-field cron pattern, in the configured time zone.
@@ -63,7 +62,7 @@ impl Trigger {
 }
 
 /// One run of a job.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct JobRun {
     pub id: i64,
     pub job: String,
@@ -78,27 +77,27 @@ pub struct JobRun {
     /// `running`, `succeeded` or `failed` (a run whose instance stopped stays `running` until
     /// the job runs again, when it is marked `failed`).
     pub status: String,
-    /// What the run counted, e.g. `{"scanned": 1000, "warned": 12, "closed": 3}`.
-    #[serde(serialize_with = "as_json")]
+    /// What the run counted, as JSON (see [`JobRun::figures`]).
     pub figures: Option<String>,
     pub error: Option<String>,
     /// Who asked for a manual run.
     pub started_by: Option<i64>,
 }
 
-fn as_json<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    let value = v
-        .as_deref()
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .unwrap_or(Value::Null);
-    value.serialize(s)
-}
-
 impl JobRun {
-    /// The figure `key`, when the run counted it.
-    pub fn figure(&self, key: &str) -> Option<i64> {
-        let figures: Value = serde_json::from_str(self.figures.as_deref()?).ok()?;
-        figures.get(key)?.as_i64()
+    /// What the run counted, e.g. `{"scanned": 1000, "warned": 12, "closed": 3}`; `null`
+    /// until it succeeds.
+    pub fn figures(&self) -> Value {
+        self.figures
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// How long it took, once it ended.
+    pub fn seconds(&self) -> Option<f64> {
+        let took = self.finished_at? - self.started_at;
+        Some(took.num_milliseconds() as f64 / 1000.0)
     }
 }
 

@@ -550,9 +550,9 @@ pub async fn fetch<K: SortKey, T: Row + Keyed<K>>(
 /// owner checked on each row (one arm: [`crate::scope::Scoped::select_unindexed`]): `select`
 /// holds no owner condition and no filter (its rows are looked up by the ids the arms give:
 /// with the filters again, PostgreSQL read every row they match to meet the ids — 7 ms where
-/// the lookups take 2), `arms` carry the scope and the list's filters. The page is the rows of `select` among the ids
-/// the arms give, each arm read in the page's order and stopped after a page; the count is
-/// `count`'s (the scope's `OR` and the filters).
+/// the lookups take 2), `arms` carry the scope and the list's filters. The page is the rows
+/// of `select` among the ids the arms give, each arm read in the page's order and stopped
+/// after a page; the count is `count`'s (the scope's `OR` and the filters).
 pub async fn fetch_arms<K: SortKey, T: Row + Keyed<K>>(
     db: &Db,
     select: &SelectStatement,

@@ -31,6 +31,10 @@ static EN: LanguageIdentifier = langid!("en");
 static FORMATTED: LazyLock<[RwLock<HashMap<String, String>>; 2]> =
     LazyLock::new(|| [RwLock::default(), RwLock::default()]);
 
+/// [`Tr::t_fill`]'s frames, per language, by message key.
+static FRAMES: LazyLock<[RwLock<HashMap<String, String>>; 2]> =
+    LazyLock::new(|| [RwLock::default(), RwLock::default()]);
+
 /// Marks where [`Tr::t_fill`]'s argument goes in a frame (a private-use character and the
 /// argument's index).
 const MARK: char = '\u{E000}';
@@ -71,10 +75,16 @@ impl Tr {
         }
     }
 
-    /// What `format` gives for `key`, formatted once per language. Only what exists is kept
-    /// (the keys are then the compiled messages' own, whatever a request asks for).
-    fn remembered(&self, key: &str, format: impl FnOnce() -> Option<String>) -> Option<String> {
-        let cache = &FORMATTED[self.slot()];
+    /// What `format` gives for `key`, formatted once per language (in `cache`: [`FORMATTED`]
+    /// or [`FRAMES`]). Only what exists is kept (the keys are then the compiled messages'
+    /// own, whatever a request asks for).
+    fn remembered(
+        &self,
+        cache: &'static LazyLock<[RwLock<HashMap<String, String>>; 2]>,
+        key: &str,
+        format: impl FnOnce() -> Option<String>,
+    ) -> Option<String> {
+        let cache = &cache[self.slot()];
         if let Some(s) = cache.read().unwrap_or_else(|e| e.into_inner()).get(key) {
             return Some(s.clone());
         }
@@ -88,7 +98,7 @@ impl Tr {
 
     /// The message for `key`; the key itself when missing (tests catch missing keys).
     pub fn t(&self, key: &str) -> String {
-        self.remembered(key, || LOCALES.try_lookup(self.id(), key))
+        self.remembered(&FORMATTED, key, || LOCALES.try_lookup(self.id(), key))
             .unwrap_or_else(|| key.to_owned())
     }
 
@@ -97,7 +107,7 @@ impl Tr {
     /// marker for each, later calls put the texts in. For what is shown many times a page.
     pub fn t_fill(&self, key: &'static str, args: &[(&'static str, &str)]) -> String {
         let frame = self
-            .remembered(&format!("{MARK}{key}"), || {
+            .remembered(&FRAMES, key, || {
                 let marked: HashMap<Cow<'static, str>, FluentValue<'_>> = (0..args.len())
                     .map(|i| {
                         (

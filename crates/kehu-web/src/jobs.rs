@@ -9,12 +9,13 @@
 //! them on the jobs page. A job that must not be done twice makes each step idempotent: a
 //! run cut short is simply run again.
 
+use std::sync::LazyLock;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use kehu_domain::schedule::Schedule;
 use kehu_store::StoreResult;
-use kehu_store::jobs::{Claim, JobRun, Trigger};
+use kehu_store::jobs::{Claim, Job, JobRun, Trigger};
 use serde_json::Value;
 
 use crate::module::BoxFuture;
@@ -55,14 +56,47 @@ pub fn backoff(attempt: i32) -> Duration {
     Duration::minutes(4_i64.pow(u32::try_from(attempt.clamp(1, 4) - 1).unwrap_or(0)))
 }
 
-/// This instance, as the runs name it: host and process.
-pub fn holder() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "kehu".to_owned());
-    format!("{host}:{}", std::process::id())
+/// This instance, as the runs name it: host and process (read once).
+pub fn holder() -> &'static str {
+    static HOLDER: LazyLock<String> = LazyLock::new(|| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "kehu".to_owned());
+        format!("{host}:{}", std::process::id())
+    });
+    &HOLDER
+}
+
+/// A job of the application as the jobs page, the API and `kehu jobs list` show it.
+#[derive(Debug)]
+pub struct JobView {
+    pub def: ScheduledJob,
+    pub job: Job,
+    pub last: Option<JobRun>,
+}
+
+/// The application's jobs by name, each with its last run (another kehu's on the same
+/// database are left out).
+pub async fn overview(state: &AppState) -> anyhow::Result<Vec<JobView>> {
+    register(state).await?;
+    let mut last = state.store.jobs.last_runs().await?;
+    Ok(state
+        .store
+        .jobs
+        .list()
+        .await?
+        .into_iter()
+        .filter_map(|job| {
+            let def = state.scheduled_job(&job.name)?;
+            let last = last
+                .iter()
+                .position(|r| r.job == job.name)
+                .map(|i| last.swap_remove(i));
+            Some(JobView { def, job, last })
+        })
+        .collect())
 }
 
 /// Why a job was not run when asked.
@@ -129,7 +163,7 @@ pub async fn run_now(
         .jobs
         .claim(
             name,
-            &holder(),
+            holder(),
             Utc::now(),
             LEASE,
             Trigger::Manual,
@@ -161,11 +195,10 @@ pub async fn tick(state: &AppState) -> StoreResult<Vec<JobRun>> {
         } else {
             Trigger::Schedule
         };
-        let me = holder();
         let Some(claim) = state
             .store
             .jobs
-            .claim(job.name, &me, now, LEASE, trigger, None)
+            .claim(job.name, holder(), now, LEASE, trigger, None)
             .await?
         else {
             continue;

@@ -252,23 +252,17 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn jobs(cmd: JobsCmd, state: &kehu_web::AppState) -> anyhow::Result<()> {
-    use kehu_web::jobs::{RunError, register, run_now};
+    use kehu_web::jobs::{JobView, RunError, overview, run_now};
     match cmd {
         JobsCmd::List => {
-            register(state).await?;
-            let last = state.store.jobs.last_runs().await?;
-            for job in state.store.jobs.list().await? {
-                if state.scheduled_job(&job.name).is_none() {
-                    continue;
-                }
-                let run = last.iter().find(|r| r.job == job.name);
+            for JobView { job, last, .. } in overview(state).await? {
                 println!(
                     "{}\tschedule {}{}\tnext {}\tlast {}",
                     job.name,
                     job.schedule,
                     if job.enabled { "" } else { " (disabled)" },
                     job.next_run_at.to_rfc3339(),
-                    run.map_or_else(
+                    last.map_or_else(
                         || "never".to_owned(),
                         |r| format!("{} {}", r.started_at.to_rfc3339(), r.status)
                     ),
@@ -288,10 +282,7 @@ async fn jobs(cmd: JobsCmd, state: &kehu_web::AppState) -> anyhow::Result<()> {
                 }
                 Err(RunError::Store(e)) => return Err(e.into()),
             };
-            let took = run
-                .finished_at
-                .map(|f| (f - run.started_at).num_milliseconds() as f64 / 1000.0)
-                .unwrap_or_default();
+            let took = run.seconds().unwrap_or_default();
             println!("{name}: {} in {took:.1} s", run.status);
             if let Some(figures) = run.figures.as_deref() {
                 println!("{figures}");

@@ -8,7 +8,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use kehu_domain::DomainError;
 use kehu_domain::schedule::Schedule;
-use kehu_store::jobs::{Job, JobRun, RunFilter};
+use kehu_store::jobs::{JobRun, RunFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -17,7 +17,7 @@ use crate::api::{
     Unauthenticated, blank_as_none, need,
 };
 use crate::error::{ApiError, AppError};
-use crate::jobs::{RunError, run_now};
+use crate::jobs::{JobView, RunError, overview, run_now};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -74,11 +74,7 @@ pub struct RunOut {
 impl From<JobRun> for RunOut {
     fn from(r: JobRun) -> Self {
         Self {
-            figures: r
-                .figures
-                .as_deref()
-                .and_then(|f| serde_json::from_str(f).ok())
-                .unwrap_or(serde_json::Value::Null),
+            figures: r.figures(),
             id: r.id,
             job: r.job,
             trigger: r.trigger,
@@ -93,37 +89,23 @@ impl From<JobRun> for RunOut {
     }
 }
 
-fn job_out(j: Job, last: &[JobRun]) -> JobOut {
-    let now = Utc::now();
-    JobOut {
-        running: j.is_running(now),
-        last_run: last
-            .iter()
-            .find(|r| r.job == j.name)
-            .cloned()
-            .map(RunOut::from),
-        name: j.name,
-        schedule: j.schedule,
-        enabled: j.enabled,
-        next_run_at: j.next_run_at,
-        failures: j.attempt,
+impl From<JobView> for JobOut {
+    fn from(JobView { job, last, .. }: JobView) -> Self {
+        Self {
+            running: job.is_running(Utc::now()),
+            last_run: last.map(RunOut::from),
+            name: job.name,
+            schedule: job.schedule,
+            enabled: job.enabled,
+            next_run_at: job.next_run_at,
+            failures: job.attempt,
+        }
     }
 }
 
-/// The application's jobs: those its modules bring (another kehu's on the same database are
-/// left out).
 async fn jobs_of(state: &AppState) -> Result<Vec<JobOut>, ApiError> {
-    crate::jobs::register(state).await.map_err(AppError::from)?;
-    let last = state.store.jobs.last_runs().await?;
-    Ok(state
-        .store
-        .jobs
-        .list()
-        .await?
-        .into_iter()
-        .filter(|j| state.scheduled_job(&j.name).is_some())
-        .map(|j| job_out(j, &last))
-        .collect())
+    let jobs = overview(state).await.map_err(AppError::from)?;
+    Ok(jobs.into_iter().map(JobOut::from).collect())
 }
 
 async fn find(state: &AppState, name: &str) -> Result<JobOut, ApiError> {

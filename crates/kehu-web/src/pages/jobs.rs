@@ -18,7 +18,7 @@ use crate::access::{PageGranted, need};
 use crate::context::{CsrfForm, Ctx};
 use crate::error::{AppError, PageError};
 use crate::form::submit;
-use crate::jobs::{RunError, run_now};
+use crate::jobs::{JobView, RunError, overview, run_now};
 use crate::state::AppState;
 use crate::views::{Chrome, FormErrors, render, when};
 
@@ -80,21 +80,10 @@ fn run_row(c: &Chrome, r: &JobRun) -> RunRow {
         status_label: c.t(&format!("jobs-status-{}", r.status)),
         instance: r.holder.clone(),
         started: when(&c.tr, &r.started_at),
-        seconds: r
-            .finished_at
-            .map(|f| {
-                format!(
-                    "{:.1}",
-                    (f - r.started_at).num_milliseconds() as f64 / 1000.0
-                )
-            })
-            .unwrap_or_default(),
+        seconds: r.seconds().map(|s| format!("{s:.1}")).unwrap_or_default(),
         figures: r
-            .figures
-            .as_deref()
-            .and_then(|f| {
-                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(f).ok()
-            })
+            .figures()
+            .as_object()
             .map(|m| {
                 m.iter()
                     .map(|(k, v)| format!("{} {v}", c.t(&format!("jobs-figure-{k}"))))
@@ -119,19 +108,14 @@ async fn show(
     q: PageQuery,
     with_errors: Option<(&str, FormErrors)>,
 ) -> Result<Response, PageError> {
-    crate::jobs::register(state).await.map_err(AppError::from)?;
     let c = Chrome::new(ctx, "/jobs");
     let now = Utc::now();
-    let last = state.store.jobs.last_runs().await?;
     let mut status = axum::http::StatusCode::OK;
-    let jobs = state
-        .store
-        .jobs
-        .list()
-        .await?
+    let jobs = overview(state)
+        .await
+        .map_err(AppError::from)?
         .into_iter()
-        .filter_map(|j| {
-            let def = state.scheduled_job(&j.name)?;
+        .map(|JobView { def, job: j, last }| {
             let errors = match &with_errors {
                 Some((name, e)) if *name == j.name => {
                     status = e.status();
@@ -139,20 +123,17 @@ async fn show(
                 }
                 _ => FormErrors::default(),
             };
-            Some(JobRow {
+            JobRow {
                 title: c.t(def.label),
                 running: j.is_running(now),
                 next: when(&c.tr, &j.next_run_at),
-                last: last
-                    .iter()
-                    .find(|r| r.job == j.name)
-                    .map(|r| run_row(&c, r)),
+                last: last.as_ref().map(|r| run_row(&c, r)),
                 name: j.name,
                 schedule: j.schedule,
                 enabled: j.enabled,
                 failures: j.attempt,
                 errors,
-            })
+            }
         })
         .collect();
     let only_failed = q.failed.as_deref().is_some_and(|f| !f.trim().is_empty());
