@@ -158,9 +158,41 @@ pub async fn record_created(
     entity: &str,
     created: &[(i64, Value)],
 ) -> StoreResult<()> {
+    let entries: Vec<(i64, Value)> = created
+        .iter()
+        .map(|(id, after)| (*id, diff(None, Some(after))))
+        .collect();
+    record_many(tx, actor, Action::Create, entity, &entries).await
+}
+
+/// Records changes of many records of `entity` at once (a scan's batch): one entry per
+/// record, `(id, before, after)`, as [`record`] writes an update, in multi-row inserts.
+/// Changes that changed nothing are not recorded.
+pub async fn record_updated(
+    tx: &mut Tx,
+    actor: &Actor,
+    entity: &str,
+    changed: &[(i64, Value, Value)],
+) -> StoreResult<()> {
+    let entries: Vec<(i64, Value)> = changed
+        .iter()
+        .map(|(id, before, after)| (*id, diff(Some(before), Some(after))))
+        .filter(|(_, d)| !d.as_object().is_some_and(Map::is_empty))
+        .collect();
+    record_many(tx, actor, Action::Update, entity, &entries).await
+}
+
+/// One entry per `(id, changes)`, in multi-row inserts.
+async fn record_many(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: Action,
+    entity: &str,
+    entries: &[(i64, Value)],
+) -> StoreResult<()> {
     let now = Utc::now();
     // 7 values a row: well under both databases' limits on bound values per statement.
-    for chunk in created.chunks(1000) {
+    for chunk in entries.chunks(1000) {
         let mut q = Query::insert()
             .into_table(AuditLog::Table)
             .columns([
@@ -173,15 +205,15 @@ pub async fn record_created(
                 AuditLog::Changes,
             ])
             .to_owned();
-        for (id, after) in chunk {
+        for (id, changes) in chunk {
             q.values_panic([
                 Expr::val(now),
                 actor.user_id.into(),
                 actor.username.as_str().into(),
-                Action::Create.code().into(),
+                action.code().into(),
                 entity.into(),
                 id.to_string().into(),
-                diff(None, Some(after)).to_string().into(),
+                changes.to_string().into(),
             ]);
         }
         tx.execute(&q).await?;

@@ -295,6 +295,10 @@ pub const OWNED_STORES: &[OwnedStore] = &[
         iden: "Notices",
         module: "kehu-store/src/inbox.rs",
     },
+    OwnedStore {
+        iden: "LossRecords",
+        module: "modules/kehu-loss/src/store.rs",
+    },
 ];
 
 /// Tables owned through a parent (a customer's interactions belong to the customer's manager),
@@ -314,6 +318,10 @@ pub const OWNED_THROUGH_PARENT: &[OwnedStore] = &[
     OwnedStore {
         iden: "ServiceSteps",
         module: "modules/kehu-service/src/steps.rs",
+    },
+    OwnedStore {
+        iden: "LossMeasures",
+        module: "modules/kehu-loss/src/measures.rs",
     },
 ];
 

@@ -297,6 +297,56 @@ impl std::fmt::Debug for Dependents {
     }
 }
 
+/// What a module does in the transaction of something that happened to another module's
+/// record, without either crate naming the other: the orders module says "customer 7 ordered
+/// (order 12, on this day)", and the loss module closes the customer's loss warning as won
+/// back in the same transaction, whether the order came from a page, the API or an import.
+#[derive(Clone, Copy)]
+pub struct Reaction {
+    /// What happened, `<record>.<what>`: [`CUSTOMER_ORDERED`].
+    pub event: &'static str,
+    pub run: for<'a> fn(&'a mut Tx, &'a Event, &'a Actor) -> Reacting<'a>,
+}
+
+/// A customer ordered: `record_id` the customer, `cause_id` the order, `on` the order's day
+/// (midnight in the configured time zone, as `last_order_at` keeps it).
+pub const CUSTOMER_ORDERED: &str = "customer.ordered";
+
+/// What happened to a record, as a [`Reaction`] hears it.
+#[derive(Debug, Clone, Copy)]
+pub struct Event {
+    pub record_id: i64,
+    /// The record that made it happen (the order).
+    pub cause_id: Option<i64>,
+    pub on: DateTime<Utc>,
+}
+
+/// What [`Reaction::run`] answers.
+pub type Reacting<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<()>> + Send + 'a>>;
+
+impl std::fmt::Debug for Reaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reaction")
+            .field("event", &self.event)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs the reactions to `event` among `reactions`, in order, in `tx`.
+pub async fn react(
+    tx: &mut Tx,
+    reactions: &[Reaction],
+    event: &str,
+    what: &Event,
+    actor: &Actor,
+) -> StoreResult<()> {
+    for r in reactions.iter().filter(|r| r.event == event) {
+        (r.run)(tx, what, actor).await?;
+    }
+    Ok(())
+}
+
 /// Refuses (`NotAllowed`, with the first one's message) when any of `dependents` has records
 /// hanging off record `id`: what a delete for good checks first, in its transaction.
 pub async fn refuse_with_dependents(

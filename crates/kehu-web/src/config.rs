@@ -62,6 +62,12 @@ pub struct Config {
     /// How often this instance looks for due scheduled jobs, in seconds; 0: never (an
     /// instance that only serves pages; another one runs the jobs).
     pub job_tick_secs: u64,
+    /// The loss scan's threshold: months without an order that make a customer at risk
+    /// (1–120), until an administrator sets another on the loss settings page.
+    pub loss_threshold_months: i64,
+    /// Whether the loss scan judges customers that never ordered from their creation date
+    /// (else it leaves them alone), until an administrator sets otherwise.
+    pub loss_include_never_ordered: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -94,6 +100,11 @@ impl std::fmt::Debug for Config {
             .field("time_zone", &self.time_zone)
             .field("import_max_mb", &self.import_max_mb)
             .field("job_tick_secs", &self.job_tick_secs)
+            .field("loss_threshold_months", &self.loss_threshold_months)
+            .field(
+                "loss_include_never_ordered",
+                &self.loss_include_never_ordered,
+            )
             .finish()
     }
 }
@@ -122,6 +133,8 @@ impl Default for Config {
             time_zone: TimeZone::default(),
             import_max_mb: 512,
             job_tick_secs: 20,
+            loss_threshold_months: 6,
+            loss_include_never_ordered: true,
         }
     }
 }
@@ -174,6 +187,10 @@ impl Config {
                 "metrics_token",
                 "request_timeout_secs",
                 "time_zone",
+                "import_max_mb",
+                "job_tick_secs",
+                "loss_threshold_months",
+                "loss_include_never_ordered",
             ]))
             .extract()
             .map_err(Box::new)?;
@@ -193,6 +210,15 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "sqlite_synchronous",
                 message: format!("{:?} is not one of full, normal", self.sqlite_synchronous),
+            });
+        }
+        if !(1..=120).contains(&self.loss_threshold_months) {
+            return Err(ConfigError::Invalid {
+                field: "loss_threshold_months",
+                message: format!(
+                    "{} is not a number of months from 1 to 120",
+                    self.loss_threshold_months
+                ),
             });
         }
         if self.session_hours == 0 {

@@ -16,7 +16,7 @@ use axum::Router;
 use kehu_domain::Right;
 use kehu_store::Store;
 use kehu_store::migrations::Migration;
-use kehu_store::write::Dependents;
+use kehu_store::write::{Dependents, Reaction};
 use utoipa::OpenApi as _;
 
 use crate::config::Config;
@@ -133,6 +133,7 @@ pub struct Module {
     searchables: Vec<Searchable>,
     panels: Vec<RecordPanel>,
     dependents: Vec<Dependents>,
+    reactions: Vec<Reaction>,
     imports: Vec<ImportKind>,
     scheduled: Vec<ScheduledJob>,
 }
@@ -192,6 +193,7 @@ impl Module {
             searchables: Vec::new(),
             panels: Vec::new(),
             dependents: Vec::new(),
+            reactions: Vec::new(),
             imports: Vec::new(),
             scheduled: Vec::new(),
         }
@@ -271,6 +273,13 @@ impl Module {
     /// while there are some, that record cannot be deleted for good.
     pub fn dependents(mut self, d: Dependents) -> Self {
         self.dependents.push(d);
+        self
+    }
+
+    /// What the module does in the transaction of an event on another module's record (see
+    /// `kehu_store::write::Reaction`).
+    pub fn reaction(mut self, r: Reaction) -> Self {
+        self.reactions.push(r);
         self
     }
 
@@ -418,6 +427,14 @@ impl Modules {
         self.0
             .iter()
             .flat_map(|m| m.dependents.iter().copied())
+            .collect()
+    }
+
+    /// Every module's reactions to events, in module order.
+    pub fn reactions(&self) -> Vec<Reaction> {
+        self.0
+            .iter()
+            .flat_map(|m| m.reactions.iter().copied())
             .collect()
     }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kehu_domain::Principal;
-use kehu_store::write::Dependents;
+use kehu_store::write::{Dependents, Reaction};
 use kehu_store::{Store, StoreResult};
 
 use crate::config::Config;
@@ -34,6 +34,8 @@ pub struct Inner {
     pub panels: Arc<[RecordPanel]>,
     /// What the modules hang off each other's records (see [`AppState::dependents_of`]).
     pub dependents: Arc<[Dependents]>,
+    /// What the modules do on each other's events (see [`AppState::reactions_to`]).
+    pub reactions: Arc<[Reaction]>,
     /// The kinds of files the modules import, in order (the import page's choice).
     pub imports: Arc<[ImportKind]>,
     /// The modules' scheduled jobs (see [`crate::jobs`]).
@@ -48,6 +50,7 @@ struct Parts {
     searchables: Vec<Searchable>,
     panels: Vec<RecordPanel>,
     dependents: Vec<Dependents>,
+    reactions: Vec<Reaction>,
     imports: Vec<ImportKind>,
     scheduled: Vec<ScheduledJob>,
 }
@@ -76,6 +79,7 @@ impl AppState {
             searchables: modules.searchables(),
             panels: modules.panels(),
             dependents: modules.dependents(),
+            reactions: modules.reactions(),
             imports: modules.imports(),
             scheduled: modules.scheduled(),
         };
@@ -91,6 +95,7 @@ impl AppState {
             searchables: parts.searchables.into(),
             panels: parts.panels.into(),
             dependents: parts.dependents.into(),
+            reactions: parts.reactions.into(),
             imports: parts.imports.into(),
             scheduled: parts.scheduled.into(),
             token_use: Mutex::new(HashMap::new()),
@@ -103,6 +108,15 @@ impl AppState {
         self.dependents
             .iter()
             .filter(|d| d.record == record)
+            .copied()
+            .collect()
+    }
+
+    /// What the modules do in the transaction of `event` (`kehu_store::write::react`).
+    pub fn reactions_to(&self, event: &str) -> Arc<[Reaction]> {
+        self.reactions
+            .iter()
+            .filter(|r| r.event == event)
             .copied()
             .collect()
     }

@@ -169,6 +169,7 @@ fn modules() -> anyhow::Result<Modules> {
     modules.push(kehu_orders::module());
     modules.push(kehu_sales::module());
     modules.push(kehu_service::module());
+    modules.push(kehu_loss::module());
     Modules::new(modules)
 }
 

@@ -825,3 +825,59 @@ jobs-figure-errors = Errors
 jobs-status-failed = Failed
 err-schedule = Enter a cron pattern of five fields (minute hour day month weekday), e.g. 0 2 * * *
 err-job-running = The job is running
+
+## loss (客户流失管理)
+nav-loss = Customer loss
+loss-scan-job = Loss warning scan
+loss-of-customer = Loss records
+loss-at-risk-title = At risk of loss
+loss-at-risk = { $count ->
+    [one] { $count } customer at risk of loss
+   *[other] { $count } customers at risk of loss
+}
+loss-at-risk-none = No customer is at risk of loss.
+loss-status-warning = Warning
+loss-status-deferring = Deferring
+loss-status-confirmed = Confirmed lost
+loss-status-won_back = Won back
+loss-status-open = At risk (warning, deferring)
+loss-all-statuses = All statuses
+loss-all-managers = All account managers
+loss-customer = Customer
+loss-manager = Account manager
+loss-last-order = Last order
+loss-days = Days without an order
+loss-days-count = { $count ->
+    [one] { $count } day
+   *[other] { $count } days
+}
+loss-never-ordered = Never ordered
+loss-warned-at = Warned at
+loss-warned-from = Warned from
+loss-warned-to = Warned to
+loss-confirmed-at = Confirmed at
+loss-won-back-at = Won back at
+loss-won-back-order = Winning order
+loss-empty = No loss records yet. The loss warning scan runs every night and warns of customers who stopped ordering.
+loss-empty-filtered = No loss records match these filters.
+loss-measures = Measures taken
+loss-measures-empty = No measures logged yet.
+loss-measure = Measure
+loss-add-measure = Log measure
+loss-confirm = Confirm loss
+loss-confirm-help = The customer becomes "lost"; a new order wins it back by itself.
+loss-reason = Reason
+loss-detail = Detail
+loss-history = History
+loss-settings = Loss settings
+loss-threshold = Threshold (months)
+loss-threshold-help = A customer without an order for this many months gets a loss warning (1–120).
+loss-never-ordered-setting = Judge customers that never ordered by their creation date
+loss-never-ordered-help = Unchecked, customers that never ordered are not warned.
+loss-settings-configured = These are the configuration's values (KEHU_LOSS_THRESHOLD_MONTHS); once saved, these settings hold.
+loss-schedule-on-jobs = The scan's schedule is set on the jobs page
+audit-entity-loss_record = Loss record
+audit-entity-loss_measure = Loss measure
+audit-entity-loss_settings = Loss settings
+err-loss-closed = This loss record is over (confirmed or won back): no more measures or confirmation.
+err-loss-threshold = Enter a whole number of months from 1 to 120.

@@ -1159,6 +1159,122 @@ pub async fn set_last_order_at(
     kehu_store::audit::record(tx, actor, action, "customer", id, Some(&b), Some(&a)).await
 }
 
+/// What the loss scan (kehu-loss) reads of one batch of customers: the active ones not in
+/// the trash with an id in `(after, upto]` whose last order lies before `cutoff` (or, never
+/// ordered and `never_ordered` set, that were created before it), as `id`, `owner_id`,
+/// `last_order_at`. A range of the primary key: a batch reads its own rows and no index.
+pub fn stale(after: i64, upto: i64, cutoff: DateTime<Utc>, never_ordered: bool) -> SelectStatement {
+    let col = |c: Customers| Expr::col((Customers::Table, c));
+    let before = col(Customers::LastOrderAt).lt(cutoff);
+    let never = col(Customers::LastOrderAt)
+        .is_null()
+        .and(col(Customers::CreatedAt).lt(cutoff));
+    customers(OwnerFilter::system())
+        .select()
+        .columns([
+            (Customers::Table, Customers::Id),
+            (Customers::Table, Customers::OwnerId),
+            (Customers::Table, Customers::LastOrderAt),
+        ])
+        .and_where(col(Customers::Id).gt(after))
+        .and_where(col(Customers::Id).lte(upto))
+        .and_where(not_deleted())
+        .and_where(col(Customers::Status).eq(Status::Active.code()))
+        .and_where(if never_ordered {
+            before.or(never)
+        } else {
+            before
+        })
+        .to_owned()
+}
+
+/// Every customer's `id`, `code`, `name`, `owner_id`, `region` and `last_order_at`: what the
+/// loss records join (as a subquery) to show their customer and follow its manager and last
+/// order.
+pub fn loss_facts() -> SelectStatement {
+    customers(OwnerFilter::system())
+        .select()
+        .columns([
+            (Customers::Table, Customers::Id),
+            (Customers::Table, Customers::Code),
+            (Customers::Table, Customers::Name),
+            (Customers::Table, Customers::OwnerId),
+            (Customers::Table, Customers::Region),
+            (Customers::Table, Customers::LastOrderAt),
+        ])
+        .to_owned()
+}
+
+/// How many customers not in the trash have an id in `(after, upto]`: what a scan's batch
+/// looked at.
+pub fn count_between(after: i64, upto: i64) -> SelectStatement {
+    let id = || Expr::col((Customers::Table, Customers::Id));
+    customers(OwnerFilter::system())
+        .select()
+        .expr(Expr::cust("COUNT(*)"))
+        .and_where(id().gt(after))
+        .and_where(id().lte(upto))
+        .and_where(not_deleted())
+        .to_owned()
+}
+
+/// The ids of the customers of region `region` (a dictionary value).
+pub fn ids_in_region(region: &str) -> SelectStatement {
+    customers(OwnerFilter::system())
+        .select()
+        .column((Customers::Table, Customers::Id))
+        .and_where(Expr::col((Customers::Table, Customers::Region)).eq(region))
+        .to_owned()
+}
+
+/// The highest customer id (`NULL` without customers): where a scan by id ranges ends.
+pub fn max_id() -> SelectStatement {
+    customers(OwnerFilter::system())
+        .select()
+        .expr(Expr::col((Customers::Table, Customers::Id)).max())
+        .to_owned()
+}
+
+/// Moves the status (客户状态) of those of customers `ids` whose status is one of `from` to
+/// `to`, in `tx`: what the loss workflow does (warned, lost, active again). Audited per
+/// customer; the version stays, as this is no edit of the customer and must not stale a form
+/// someone has open. Answers the ids it moved.
+pub async fn set_status(
+    tx: &mut Tx,
+    ids: &[i64],
+    from: &[Status],
+    to: Status,
+    actor: &Actor,
+) -> StoreResult<Vec<i64>> {
+    let mut moved = Vec::new();
+    let mut changes = Vec::new();
+    // One move per status it starts from: the audit says which.
+    for from in from {
+        for chunk in ids.chunks(1000) {
+            let q = customers(OwnerFilter::system())
+                .update()
+                .value(Customers::Status, Expr::val(to.code()))
+                .and_where(
+                    Expr::col((Customers::Table, Customers::Id)).is_in(chunk.iter().copied()),
+                )
+                .and_where(Expr::col((Customers::Table, Customers::Status)).eq(from.code()))
+                .returning_col(Customers::Id)
+                .to_owned();
+            let rows: Vec<(i64,)> = tx.fetch_all(&q).await?;
+            for (id,) in rows {
+                moved.push(id);
+                changes.push((
+                    id,
+                    serde_json::json!({ "status": from.code() }),
+                    serde_json::json!({ "status": to.code() }),
+                ));
+            }
+        }
+    }
+    kehu_store::audit::record_updated(tx, actor, "customer", &changes).await?;
+    Ok(moved)
+}
+
 /// The primary contact of customer `customer_id`, if it has contacts.
 pub(crate) async fn primary_of(tx: &mut Tx, customer_id: i64) -> StoreResult<Option<Contact>> {
     let q = select_contacts(OwnerFilter::system())

@@ -137,6 +137,7 @@ fn offset(state: &AppState) -> FixedOffset {
 
 fn orders(state: &AppState) -> store::OrderStore {
     store::OrderStore::new(state.store.db.clone(), offset(state))
+        .with_reactions(state.reactions_to(kehu_store::write::CUSTOMER_ORDERED))
 }
 
 fn products(state: &AppState) -> products::ProductStore {

@@ -8,6 +8,7 @@
 //! transaction. Writes go through the write kit (version checked, audited).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use kehu_customers::store::CustomerStore;
@@ -18,7 +19,7 @@ use kehu_store::audit::Actor;
 use kehu_store::db::{Db, Tx};
 use kehu_store::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
 use kehu_store::scope::{OwnedVia, Scoped};
-use kehu_store::write::{self, DayCounter, DependentsCount, Record, Table};
+use kehu_store::write::{self, DayCounter, DependentsCount, Reaction, Record, Table};
 use kehu_store::{LastChange, StoreResult};
 use sea_query::{Alias, Expr, ExprTrait, JoinType, Order as SqlOrder, Query};
 use sea_query::{SelectStatement, SimpleExpr};
@@ -411,6 +412,9 @@ pub struct OrderStore {
     /// The configured time zone's offset: the day of a new number, "today" for dates, and the
     /// instant a customer's `last_order_at` names (the order's day at midnight there).
     utc_offset: FixedOffset,
+    /// What other modules do when a customer orders (`write::CUSTOMER_ORDERED`: the loss
+    /// module's win-back), in the order's transaction.
+    reactions: Arc<[Reaction]>,
 }
 
 impl OrderStore {
@@ -419,7 +423,14 @@ impl OrderStore {
             customers: CustomerStore::new(db.clone(), utc_offset),
             db,
             utc_offset,
+            reactions: Arc::new([]),
         }
+    }
+
+    /// The store telling `reactions` of every new order (`AppState::reactions_to`).
+    pub fn with_reactions(mut self, reactions: Arc<[Reaction]>) -> Self {
+        self.reactions = reactions;
+        self
     }
 
     /// The configured time zone's offset from UTC.
@@ -556,7 +567,28 @@ impl OrderStore {
         })
         .await?;
         self.keep_last_order(tx, d.customer_id, actor).await?;
+        let ordered = write::Event {
+            record_id: d.customer_id,
+            cause_id: Some(order.id),
+            on: self.midnight(d.date).unwrap_or_else(Utc::now),
+        };
+        write::react(
+            tx,
+            &self.reactions,
+            write::CUSTOMER_ORDERED,
+            &ordered,
+            actor,
+        )
+        .await?;
         Ok(order)
+    }
+
+    /// Midnight of day `d` in the configured time zone.
+    fn midnight(&self, d: NaiveDate) -> Option<DateTime<Utc>> {
+        self.utc_offset
+            .from_local_datetime(&d.and_time(NaiveTime::MIN))
+            .single()
+            .map(|t| t.with_timezone(&Utc))
     }
 
     /// Puts `d`'s lines on placed order `before` (read in `tx`): a line for a product the order
@@ -716,12 +748,7 @@ impl OrderStore {
             .limit(1)
             .to_owned();
         let latest: Option<(NaiveDate,)> = tx.fetch_optional(&q).await?;
-        let at = latest.and_then(|(d,)| {
-            self.utc_offset
-                .from_local_datetime(&d.and_time(NaiveTime::MIN))
-                .single()
-                .map(|t| t.with_timezone(&Utc))
-        });
+        let at = latest.and_then(|(d,)| self.midnight(d));
         kehu_customers::store::set_last_order_at(tx, customer_id, at, actor).await
     }
 }
