@@ -153,7 +153,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         name_zh: "高管",
         name_en: "Executive",
         all_records: true,
-        rights: &[ReportRead],
+        rights: &[ReportRead, LossRead],
     },
 ];
 

@@ -117,12 +117,13 @@ pub async fn list(
     Query(q): Query<AuditQuery>,
 ) -> Result<axum::Json<ListOf<AuditOut>>, ApiError> {
     let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
+    let zone = state.config.time_zone;
     let mut errors = Errors::new();
     let from = errors
-        .check(period_bound("from", q.from.as_deref(), false))
+        .check(period_bound("from", q.from.as_deref(), false, zone))
         .flatten();
     let to = errors
-        .check(period_bound("to", q.to.as_deref(), true))
+        .check(period_bound("to", q.to.as_deref(), true, zone))
         .flatten();
     let entity = non_empty(q.entity);
     let entity_id = non_empty(q.entity_id);

@@ -168,12 +168,15 @@ pub fn list_request<K: SortKey>(
     ))
 }
 
-/// A period bound: an RFC 3339 instant, or a day whose start (`from`) or end (`to`) is meant.
-/// Empty is no bound; anything else is a field error (`err-date`). Lists filter periods with it.
+/// A period bound: an RFC 3339 instant, or a day in time zone `zone` (the configured one)
+/// whose start (`from`) or end (`to`) is meant: 2026-03-01 in Beijing begins at 16:00 UTC the
+/// day before. Empty is no bound; anything else is a field error (`err-date`). Lists filter
+/// periods with it.
 pub fn period_bound(
     field: &str,
     input: Option<&str>,
     end_of_day: bool,
+    zone: crate::config::TimeZone,
 ) -> Result<Option<DateTime<Utc>>, FieldError> {
     let Some(s) = input.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
@@ -185,8 +188,8 @@ pub fn period_bound(
         .ok()
         .and_then(|d| if end_of_day { d.succ_opt() } else { Some(d) })
         .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| Utc.from_local_datetime(&t).single())
-        .map(Some)
+        .and_then(|t| zone.tz().from_local_datetime(&t).earliest())
+        .map(|t| Some(t.with_timezone(&Utc)))
         .ok_or_else(|| FieldError::new(field, "err-date"))
 }
 
@@ -706,5 +709,34 @@ mod tests {
     fn null_on_a_field_that_cannot_be_null_keeps_the_stored_value() {
         let merged = merge_patch(stored(), &patch(r#"{"name": null}"#)).unwrap();
         assert_eq!(merged.name, "华强电子");
+    }
+
+    #[test]
+    fn a_periods_days_are_the_configured_zones() {
+        use super::period_bound;
+        let beijing = crate::config::TimeZone::default();
+        let at = |s: &str, end| {
+            period_bound("from", Some(s), end, beijing)
+                .unwrap()
+                .unwrap()
+                .to_rfc3339()
+        };
+        // 1 March in Beijing: from 16:00 UTC the day before, to the same hour a day later.
+        assert_eq!(at("2026-03-01", false), "2026-02-28T16:00:00+00:00");
+        assert_eq!(at("2026-03-01", true), "2026-03-01T16:00:00+00:00");
+        // An instant is taken as it is; nothing is no bound; a wrong day a field error.
+        assert_eq!(
+            at("2026-03-01T08:00:00+08:00", false),
+            "2026-03-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            period_bound("from", Some(" "), false, beijing).unwrap(),
+            None
+        );
+        let e = period_bound("warned_from", Some("yesterday"), false, beijing).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("warned_from", "err-date")
+        );
     }
 }

@@ -346,17 +346,26 @@ fn non_empty(s: Option<String>) -> Option<String> {
 }
 
 impl CustomerQuery {
-    pub(crate) fn filter(&self) -> Result<CustomerFilter, ApiError> {
+    pub(crate) fn filter(
+        &self,
+        zone: kehu_web::config::TimeZone,
+    ) -> Result<CustomerFilter, ApiError> {
         let mut e = Errors::new();
         let created_from = e
             .check(period_bound(
                 "created_from",
                 self.created_from.as_deref(),
                 false,
+                zone,
             ))
             .flatten();
         let created_to = e
-            .check(period_bound("created_to", self.created_to.as_deref(), true))
+            .check(period_bound(
+                "created_to",
+                self.created_to.as_deref(),
+                true,
+                zone,
+            ))
             .flatten();
         e.finish()?;
         Ok(CustomerFilter {
@@ -384,7 +393,7 @@ pub async fn list(
     Query(q): Query<CustomerQuery>,
 ) -> Result<axum::Json<ListOf<CustomerOut>>, ApiError> {
     let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
-    let f = q.filter()?;
+    let f = q.filter(state.config.time_zone)?;
     let l = crate::store(&state)
         .list(user.owner_filter(), &f, req)
         .await?;
@@ -406,7 +415,7 @@ pub async fn trash(
         kehu_store::page::Dir::Desc,
     )));
     let req = list_request(sort, q.cursor.as_deref(), q.page, q.per_page)?;
-    let f = q.filter()?;
+    let f = q.filter(state.config.time_zone)?;
     let l = crate::store(&state)
         .trash(user.owner_filter(), &f, req)
         .await?;

@@ -131,7 +131,7 @@ pub async fn export_customers(
     Query(f): Query<FormatQuery>,
     Query(q): Query<CustomerQuery>,
 ) -> Result<Response, ApiError> {
-    let filter = q.filter()?;
+    let filter = q.filter(state.config.time_zone)?;
     let store = crate::store(&state);
     let tr = ctx.tr;
     let scope = user.owner_filter();

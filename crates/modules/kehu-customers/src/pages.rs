@@ -250,7 +250,7 @@ async fn list_page(
     );
     // Pages are lenient: a period bound that is not a date is left out.
     let day = |s: &Option<String>, end: bool| {
-        kehu_web::api::period_bound("created", s.as_deref(), end)
+        kehu_web::api::period_bound("created", s.as_deref(), end, state.config.time_zone)
             .ok()
             .flatten()
     };

@@ -181,17 +181,23 @@ pub struct LossQuery {
 }
 
 impl LossQuery {
-    fn filter(&self) -> Result<LossFilter, ApiError> {
+    fn filter(&self, zone: kehu_web::config::TimeZone) -> Result<LossFilter, ApiError> {
         let mut e = Errors::new();
         let from = e
             .check(period_bound(
                 "warned_from",
                 self.warned_from.as_deref(),
                 false,
+                zone,
             ))
             .flatten();
         let to = e
-            .check(period_bound("warned_to", self.warned_to.as_deref(), true))
+            .check(period_bound(
+                "warned_to",
+                self.warned_to.as_deref(),
+                true,
+                zone,
+            ))
             .flatten();
         e.finish()?;
         Ok(LossFilter {
@@ -217,7 +223,7 @@ pub async fn loss_list(
     Query(q): Query<LossQuery>,
 ) -> Result<axum::Json<ListOf<LossRecordOut>>, ApiError> {
     let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
-    let f = q.filter()?;
+    let f = q.filter(state.config.time_zone)?;
     let store = crate::losses(&state);
     let scope = user.owner_filter();
     let l = store.list(scope, &f, req).await?;

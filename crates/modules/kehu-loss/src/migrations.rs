@@ -15,6 +15,15 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 /// One live (not won back) record per customer: what keeps a scan run twice, or two at once,
 /// from warning a customer twice (`ON CONFLICT DO NOTHING`). Its condition is the store's
 /// `LIVE`, word for word.
+/// Executives read loss records (客户流失: the loss report's records): an installation whose
+/// built-in executive role was seeded before this module came gets the right too (a new one
+/// is seeded with it; the right itself exists since the platform's first seed).
+const EXECUTIVES_READ: &str = "INSERT INTO role_rights (role_id, right_code) \
+    SELECT id, 'loss.read' FROM roles WHERE code = 'executive' AND builtin \
+    AND NOT EXISTS (SELECT 1 FROM role_rights r WHERE r.role_id = roles.id \
+    AND r.right_code = 'loss.read') \
+    AND EXISTS (SELECT 1 FROM rights WHERE code = 'loss.read')";
+
 const LIVE_INDEX: &str = "CREATE UNIQUE INDEX ux_loss_records_live ON loss_records (customer_id) \
      WHERE status <> 'won_back'";
 
@@ -145,5 +154,9 @@ fn loss() -> Vec<Ddl> {
             Sc::Table,
             &[&Sc::StartedAt, &Sc::Id],
         ),
+        Ddl::PerBackend {
+            sqlite: EXECUTIVES_READ,
+            postgres: EXECUTIVES_READ,
+        },
     ]
 }

@@ -348,7 +348,7 @@ impl LossStore {
     pub async fn at_risk(&self, scope: OwnerFilter) -> StoreResult<u64> {
         let q = records(scope)
             .select()
-            .expr(Expr::cust("1"))
+            .expr(Expr::cust("COUNT(*)"))
             .and_where(Expr::cust(OPEN))
             .to_owned();
         page::count_remembered(&self.db, &q).await

@@ -274,17 +274,27 @@ pub struct OpportunityQuery {
 }
 
 impl OpportunityQuery {
-    fn filter(&self, user_id: i64) -> Result<OpportunityFilter, ApiError> {
+    fn filter(
+        &self,
+        user_id: i64,
+        zone: kehu_web::config::TimeZone,
+    ) -> Result<OpportunityFilter, ApiError> {
         let mut e = Errors::new();
         let from = e
             .check(period_bound(
                 "created_from",
                 self.created_from.as_deref(),
                 false,
+                zone,
             ))
             .flatten();
         let to = e
-            .check(period_bound("created_to", self.created_to.as_deref(), true))
+            .check(period_bound(
+                "created_to",
+                self.created_to.as_deref(),
+                true,
+                zone,
+            ))
             .flatten();
         let money = |f: &str, v: &Option<String>| Money::parse(f, v.as_deref().unwrap_or_default());
         let min = e.check(money("min_amount", &self.min_amount)).flatten();
@@ -315,7 +325,7 @@ pub async fn opportunity_list(
     Query(q): Query<OpportunityQuery>,
 ) -> Result<axum::Json<ListOf<OpportunityOut>>, ApiError> {
     let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
-    let f = q.filter(user.user_id)?;
+    let f = q.filter(user.user_id, state.config.time_zone)?;
     let l = crate::opportunities(&state)
         .list(user.owner_filter(), &f, req)
         .await?;

@@ -297,17 +297,23 @@ pub struct ServiceQuery {
 }
 
 impl ServiceQuery {
-    fn filter(&self) -> Result<ServiceFilter, ApiError> {
+    fn filter(&self, zone: kehu_web::config::TimeZone) -> Result<ServiceFilter, ApiError> {
         let mut e = Errors::new();
         let from = e
             .check(period_bound(
                 "created_from",
                 self.created_from.as_deref(),
                 false,
+                zone,
             ))
             .flatten();
         let to = e
-            .check(period_bound("created_to", self.created_to.as_deref(), true))
+            .check(period_bound(
+                "created_to",
+                self.created_to.as_deref(),
+                true,
+                zone,
+            ))
             .flatten();
         e.finish()?;
         Ok(ServiceFilter {
@@ -335,7 +341,7 @@ pub async fn service_list(
     Query(q): Query<ServiceQuery>,
 ) -> Result<axum::Json<ListOf<ServiceOut>>, ApiError> {
     let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
-    let f = q.filter()?;
+    let f = q.filter(state.config.time_zone)?;
     let l = crate::services(&state)
         .list(user.owner_filter(), &f, req)
         .await?;
