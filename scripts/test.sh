@@ -216,6 +216,10 @@ if [[ ! -x $chromium || ! -x $chromedriver ]]; then
     apt_install chromium chromium-driver || die "the browser tests need Chromium and chromedriver, and they cannot be installed here (needs apt-get and root).
 Install Debian's chromium and chromium-driver, or set KEHU_CHROMIUM and KEHU_CHROMEDRIVER."
 fi
+# Chinese in the screenshots the browser tests take: without a CJK font it shows as boxes.
+if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+    apt_install fonts-noto-cjk || echo "warning: fonts-noto-cjk cannot be installed here: Chinese shows as boxes in the screenshots" >&2
+fi
 # The Debian launcher script prints a harmless shell warning on stderr; keep the version line.
 echo "$("$chromium" --version 2>/dev/null) / $("$chromedriver" --version)"
 export KEHU_CHROMIUM=$chromium KEHU_CHROMEDRIVER=$chromedriver

@@ -336,6 +336,44 @@ const SALES_API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
     ),
 ];
 
+/// The loss module's routes: everyone reads loss records (the executive too); the
+/// administrator, the supervisor and the account manager act on them; only the administrator
+/// sets the scan's threshold and runs it.
+const LOSS_GET_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/loss", [200, 200, 200, 200]),
+    ("/loss?status=open&sort=last_order_at", [200, 200, 200, 200]),
+    ("/loss/999999", [404, 404, 404, 404]),
+    ("/loss/settings", [200, 403, 403, 403]),
+    ("/api/v1/loss-records", [200, 200, 200, 200]),
+    ("/api/v1/loss-records/999999", [404, 404, 404, 404]),
+    ("/api/v1/loss-settings", [200, 403, 403, 403]),
+];
+
+/// The loss module's form posts (with no fields).
+const LOSS_POST_MATRIX: &[(&str, [u16; 4])] = &[
+    ("/loss/999999/measures", [404, 404, 404, 403]),
+    ("/loss/999999/confirm", [404, 404, 404, 403]),
+    ("/loss/settings", [422, 403, 403, 403]),
+];
+
+/// The loss module's API writes: method, path, body.
+const LOSS_API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
+    (
+        "POST",
+        "/api/v1/loss-records/999999/measures",
+        r#"{"measure":"x"}"#,
+        [404, 404, 404, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/loss-records/999999/confirm",
+        r#"{"reason":"price"}"#,
+        [404, 404, 404, 403],
+    ),
+    ("PUT", "/api/v1/loss-settings", "{}", [422, 403, 403, 403]),
+    ("POST", "/api/v1/jobs/loss-scan", "", [200, 403, 403, 403]),
+];
+
 const ROLES: [&str; 4] = ["admin", "sales_supervisor", "account_manager", "executive"];
 
 async fn sessions_per_role(app: &TestApp) -> Vec<Session> {
@@ -856,3 +894,23 @@ mod every_service_route_answers_each_role_by_its_rights {
         .await
     }
 }
+
+/// The loss module's rows of the matrix, on an application that runs it (and the customer
+/// and order modules it builds on).
+async fn every_loss_route_answers_each_role_by_its_rights(backend: kehu_testkit::TestBackend) {
+    let modules = vec![
+        kehu_customers::module(),
+        kehu_orders::module(),
+        kehu_loss::module(),
+    ];
+    module_matrix(
+        backend,
+        modules,
+        LOSS_GET_MATRIX,
+        LOSS_POST_MATRIX,
+        LOSS_API_MATRIX,
+    )
+    .await;
+}
+
+kehu_testkit::on_both!(every_loss_route_answers_each_role_by_its_rights);

@@ -504,6 +504,14 @@ pub fn when(tr: &Tr, t: &DateTime<Utc>) -> String {
     )
 }
 
+/// The day of a timestamp in the configured time zone ("2026-11-23"): what pages show of a
+/// moment that stands for a day (a last order's date, kept as its midnight there).
+pub fn day(tr: &Tr, t: &DateTime<Utc>) -> String {
+    t.with_timezone(&tr.zone.tz())
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 /// The zones on China Standard Time that Chinese calls 北京时间.
 const BEIJING_TIME: &[&str] = &[
     "Asia/Shanghai",

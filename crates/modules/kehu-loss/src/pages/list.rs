@@ -13,7 +13,7 @@ use kehu_web::error::PageError;
 use kehu_web::labels::Labels;
 use kehu_web::listing::{Col, Empty, ListPage, ListParams, ListState, ListView, Saved};
 use kehu_web::pages::opt_i64;
-use kehu_web::views::{Chrome, Opt, render, when};
+use kehu_web::views::{Chrome, Opt, day, render, when};
 use serde::Deserialize;
 
 use super::status_label;
@@ -111,7 +111,7 @@ impl ListPage for LossList {
             ],
         );
         // Pages are lenient: a period bound that is not a date is left out.
-        let day = |s: &Option<String>, end: bool| {
+        let bound = |s: &Option<String>, end: bool| {
             kehu_web::api::period_bound("warned", s.as_deref(), end, state.config.time_zone)
                 .ok()
                 .flatten()
@@ -123,8 +123,8 @@ impl ListPage for LossList {
             owner_id: opt_i64(&q.owner),
             customer_id: opt_i64(&q.customer_id),
             region: blank(&q.region),
-            warned_from: day(&q.warned_from, false),
-            warned_to: day(&q.warned_to, true),
+            warned_from: bound(&q.warned_from, false),
+            warned_to: bound(&q.warned_to, true),
         };
         let listing = crate::losses(state)
             .list(user.owner_filter(), &filter, at.request())
@@ -152,7 +152,7 @@ impl ListPage for LossList {
                 status_code: r.status.clone(),
                 last_order: r
                     .last_order_at
-                    .map_or_else(|| c.t("loss-never-ordered"), |t| when(&c.tr, &t)),
+                    .map_or_else(|| c.t("loss-never-ordered"), |t| day(&c.tr, &t)),
                 days: r
                     .days_since_order(now)
                     .map(|d| c.t_num("loss-days-count", "count", d))

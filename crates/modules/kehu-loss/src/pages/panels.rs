@@ -8,7 +8,7 @@ use kehu_web::AppState;
 use kehu_web::context::Ctx;
 use kehu_web::error::{AppError, PageError};
 use kehu_web::labels::Labels;
-use kehu_web::views::{Chrome, render, when};
+use kehu_web::views::{Chrome, day, render, when};
 
 use super::status_label;
 use crate::domain::REASON;
@@ -67,7 +67,7 @@ pub async fn customer_panel(
             warned: when(&c.tr, &r.warned_at),
             last_order: r
                 .last_order_at
-                .map_or_else(|| c.t("loss-never-ordered"), |t| when(&c.tr, &t)),
+                .map_or_else(|| c.t("loss-never-ordered"), |t| day(&c.tr, &t)),
             reason: r
                 .reason
                 .as_deref()

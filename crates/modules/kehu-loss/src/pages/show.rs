@@ -21,7 +21,7 @@ use kehu_web::i18n::Tr;
 use kehu_web::labels::Labels;
 use kehu_web::pages::SavedQuery;
 use kehu_web::record::{Versioned, act};
-use kehu_web::views::{Chrome, FormErrors, Opt, answer, when};
+use kehu_web::views::{Chrome, FormErrors, Opt, answer, day, when};
 use serde::Deserialize;
 
 use super::status_label;
@@ -83,6 +83,8 @@ impl ShowPage {
 struct Named<'a> {
     labels: &'a Labels,
     customer: (String, &'a str),
+    /// Those who may handle losses (a record's managers, past and present), by id.
+    people: &'a [(i64, String)],
 }
 
 impl Names for Named<'_> {
@@ -110,8 +112,13 @@ impl Names for Named<'_> {
             "reason" => self.labels.of(REASON, Some(&value)),
             "customer_id" if value == self.customer.0 => self.customer.1.to_owned(),
             "last_order_at" => chrono::DateTime::parse_from_rfc3339(&value)
-                .map(|t| when(tr, &t.to_utc()))
+                .map(|t| day(tr, &t.to_utc()))
                 .unwrap_or(value),
+            "owner_id" | "confirmed_by" => value
+                .parse::<i64>()
+                .ok()
+                .and_then(|id| self.people.iter().find(|(i, _)| *i == id))
+                .map_or(value, |(_, n)| n.clone()),
             _ => value,
         }
     }
@@ -134,7 +141,7 @@ fn facts(c: &Chrome, labels: &Labels, r: &LossRecord) -> Vec<Field> {
         (
             "loss-last-order",
             r.last_order_at
-                .map_or_else(|| c.t("loss-never-ordered"), |t| when(tr, &t)),
+                .map_or_else(|| c.t("loss-never-ordered"), |t| day(tr, &t)),
         ),
         (
             "loss-days",
@@ -191,9 +198,11 @@ pub(super) async fn page(
     let labels = Labels::load(state, ctx.tr.lang, &[REASON, kinds::REGION]).await?;
     let c = Chrome::new(ctx, "/loss");
     let tr = c.tr;
+    let people = state.store.users.holding(Right::LossHandle, 500).await?;
     let named = Named {
         labels: &labels,
         customer: (r.customer_id.to_string(), &r.customer_name),
+        people: &people,
     };
     let history = entries
         .iter()
