@@ -18,6 +18,7 @@ fn modules() -> Modules {
     let mut modules = kehu_web::platform::modules();
     modules.push(kehu_customers::module());
     modules.push(kehu_orders::module());
+    modules.push(kehu_loss::module());
     Modules::new(modules).unwrap()
 }
 
@@ -73,6 +74,7 @@ async fn upload(s: &Session, body: Vec<u8>) -> kehu_testkit::reqwest::Response {
 kehu_testkit::on_both!(
     an_upload_is_mapped_previewed_run_and_summarised,
     products_then_their_orders_are_imported_on_the_same_page,
+    an_imported_order_wins_back_a_customer_warned_of_loss,
     an_upload_over_the_limit_is_refused_with_413,
     a_slow_upload_is_not_cut_by_the_request_timeout,
 );
@@ -177,6 +179,70 @@ async fn run_file(
     let r = s.post_form(&format!("{job}/start"), mapping).await;
     assert_eq!(r.status(), 303);
     finished(s, &job).await
+}
+
+async fn an_imported_order_wins_back_a_customer_warned_of_loss(b: TestBackend) {
+    // Arrange: a customer whose last order was eight months ago, warned by the loss scan.
+    let app = app_with_limit(b, 8).await;
+    let mut s = app.admin().await;
+    s.refresh_csrf().await;
+    let token = app.token_for("admin").await;
+    let api = |method, path: String, body| {
+        let token = token.clone();
+        let app = &app;
+        async move { kehu_testkit::json::call(app, &token, method, &path, body).await }
+    };
+    let body = serde_json::json!({"name": "静音轴承", "unit": "个", "price": "12.50"});
+    let (_, p) = api(Method::POST, "/api/v1/products".into(), Some(body)).await;
+    let body = serde_json::json!({"name": "久未下单公司", "region": "440000"});
+    let (_, c) = api(Method::POST, "/api/v1/customers".into(), Some(body)).await;
+    let id = c["id"].as_i64().unwrap();
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let today = chrono::Utc::now().with_timezone(&beijing).date_naive();
+    let long_ago = today - chrono::Days::new(240);
+    let body = serde_json::json!({"customer_id": id, "date": long_ago.to_string(),
+        "lines": [{"product_id": p["id"], "quantity": "1"}]});
+    let (status, _) = api(Method::POST, "/api/v1/orders".into(), Some(body)).await;
+    assert_eq!(status, 201);
+    let (_, run) = api(Method::POST, "/api/v1/jobs/loss-scan".into(), None).await;
+    assert_eq!(run["figures"]["warned"], 1, "{run}");
+
+    // Act: this week's orders arrive in a file.
+    let file = format!(
+        "订单号,客户名称,订单日期,产品名称,数量\r\nD-9,久未下单公司,{today},静音轴承,4\r\n"
+    );
+    let columns = [
+        ("col_number", "0"),
+        ("col_customer", "1"),
+        ("col_date", "2"),
+        ("col_product", "3"),
+        ("col_quantity", "4"),
+    ];
+    let status = run_file(&s, ("orders", "skip"), "订单.csv", &file, &columns).await;
+
+    // Assert: the warning closed as won back by the imported order, the customer active.
+    assert_eq!(
+        status["summary"], "imported 1, updated 0, skipped 0, rejected 0",
+        "{status}"
+    );
+    let (_, records) = api(
+        Method::GET,
+        format!("/api/v1/loss-records?customer_id={id}"),
+        None,
+    )
+    .await;
+    let r = &records["items"][0];
+    assert_eq!(r["status"], "won_back", "{records}");
+    let (_, orders) = api(Method::GET, format!("/api/v1/customers/{id}/orders"), None).await;
+    let imported = orders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["number"] == "D-9")
+        .unwrap();
+    assert_eq!(r["won_back_order_id"], imported["id"], "{orders}");
+    let (_, c) = api(Method::GET, format!("/api/v1/customers/{id}"), None).await;
+    assert_eq!(c["status"], "active", "{c}");
 }
 
 /// The status of job `job` once it no longer runs (or after ten seconds).
