@@ -290,6 +290,40 @@ impl Module {
     }
 }
 
+/// Refuses two modules whose OpenAPI documents name different schemas alike: merged, one
+/// would silently stand for both (the service's `SettingsOut` answered for the loss
+/// settings, and a client built from the document read the wrong fields). The same schema
+/// (a kit type both use, `Problem`) may appear in several.
+fn same_schemas(modules: &[Module]) -> anyhow::Result<()> {
+    let mut seen: std::collections::HashMap<String, (serde_json::Value, &str)> =
+        std::collections::HashMap::new();
+    let mut clashes = Vec::new();
+    for m in modules {
+        let Some(components) = m.openapi.as_ref().and_then(|d| d.components.as_ref()) else {
+            continue;
+        };
+        for (name, schema) in &components.schemas {
+            let schema = serde_json::to_value(schema)?;
+            match seen.get(name) {
+                Some((other, by)) if *other != schema => {
+                    clashes.push(format!("{name:?} ({by}, {})", m.name));
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(name.clone(), (schema, m.name));
+                }
+            }
+        }
+    }
+    if !clashes.is_empty() {
+        anyhow::bail!(
+            "modules name different API schemas alike, rename one of each: {}",
+            clashes.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// The modules an application runs, checked to fit together: names, rights, navigation
 /// targets, migration versions, search entities and import kinds are each claimed once.
 #[derive(Clone, Debug)]
@@ -349,6 +383,7 @@ impl Modules {
                 .flat_map(|m| m.imports.iter().map(move |k| (k.code, m.name)))
                 .collect(),
         )?;
+        same_schemas(&modules)?;
         Ok(Self(modules))
     }
 
@@ -490,6 +525,38 @@ pub(crate) async fn run_periodically(job: Job, state: AppState) {
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
+
+    /// A module whose API document has one schema, `name`, an object with `field`.
+    fn with_schema(module: &'static str, name: &str, field: &str) -> Module {
+        use utoipa::openapi::{ComponentsBuilder, ObjectBuilder, OpenApiBuilder, Type};
+        let schema =
+            ObjectBuilder::new().property(field, ObjectBuilder::new().schema_type(Type::String));
+        let doc = OpenApiBuilder::new()
+            .components(Some(ComponentsBuilder::new().schema(name, schema).build()))
+            .build();
+        Module::new(module).api(Router::new(), doc)
+    }
+
+    #[test]
+    fn two_modules_may_not_name_different_api_schemas_alike() {
+        let clash = Modules::new(vec![
+            with_schema("sales", "AssignBody", "user_id"),
+            with_schema("service", "AssignBody", "assignee_id"),
+        ])
+        .unwrap_err();
+        assert!(
+            clash
+                .to_string()
+                .contains("\"AssignBody\" (sales, service)"),
+            "{clash}"
+        );
+        // The same schema twice (a kit type both use) is fine.
+        Modules::new(vec![
+            with_schema("a", "Problem", "code"),
+            with_schema("b", "Problem", "code"),
+        ])
+        .unwrap();
+    }
 
     #[test]
     fn the_platforms_navigation_is_in_order_and_gated_by_its_rights() {

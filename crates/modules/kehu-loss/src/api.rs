@@ -39,14 +39,13 @@ pub fn router() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(loss_list, show_record, add_measure, confirm, settings, set_settings),
-    components(schemas(Status)),
     tags((name = "loss", description = "Customer loss management (客户流失管理): warnings the nightly scan opens, measures, confirmed losses, win-backs"))
 )]
 pub struct LossApi;
 
 /// A measure logged on a loss record (暂缓流失措施).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MeasureOut {
+pub struct LossMeasureOut {
     pub id: i64,
     pub measure: String,
     /// Its author.
@@ -56,7 +55,7 @@ pub struct MeasureOut {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&Measure> for MeasureOut {
+impl From<&Measure> for LossMeasureOut {
     fn from(m: &Measure) -> Self {
         Self {
             id: m.id,
@@ -103,7 +102,7 @@ pub struct LossRecordOut {
     pub won_back_at: Option<DateTime<Utc>>,
     pub won_back_order_id: Option<i64>,
     /// What was done about it, oldest first.
-    pub measures: Vec<MeasureOut>,
+    pub measures: Vec<LossMeasureOut>,
     #[serde(serialize_with = "kehu_web::api::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// Send it back on confirm (optimistic locking).
@@ -117,7 +116,7 @@ impl LossRecordOut {
             measures: measures
                 .iter()
                 .filter(|m| m.record_id == r.id)
-                .map(MeasureOut::from)
+                .map(LossMeasureOut::from)
                 .collect(),
             id: r.id,
             customer_id: r.customer_id,
@@ -264,14 +263,14 @@ pub async fn show_record(
 /// A measure to log.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
-pub struct MeasureBody {
+pub struct LossMeasureBody {
     /// What was done about it (暂缓流失), 1–2000 characters.
     pub measure: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/loss-records/{id}/measures", tag = "loss",
     params(("id" = i64, Path, description = "Loss record id", minimum = 1)),
-    request_body = MeasureBody,
+    request_body = LossMeasureBody,
     responses(
         (status = 201, description = "Logged (暂缓流失) with its time and author; a `warning` becomes `deferring`. Answers the record with its measures", body = LossRecordOut,
             headers(("Location" = String, description = "The record's URL"))),
@@ -281,7 +280,7 @@ pub async fn add_measure(
     State(state): State<AppState>,
     Granted { user, ctx, .. }: Granted<need::LossHandle>,
     Path(id): Path<i64>,
-    Json(b): Json<MeasureBody>,
+    Json(b): Json<LossMeasureBody>,
 ) -> Result<Response, ApiError> {
     let d = MeasureDraft::parse(&MeasureInput {
         measure: b.measure.unwrap_or_default(),
@@ -296,7 +295,7 @@ pub async fn add_measure(
 /// A confirmation of the loss.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
-pub struct ConfirmBody {
+pub struct LossConfirmBody {
     /// A value of the dictionary `loss_reason` (`price`, `quality`, `service` …).
     pub reason: Option<String>,
     /// The reason in the manager's words, at most 2000 characters.
@@ -307,7 +306,7 @@ pub struct ConfirmBody {
 
 #[utoipa::path(post, path = "/api/v1/loss-records/{id}/confirm", tag = "loss",
     params(("id" = i64, Path, description = "Loss record id", minimum = 1)),
-    request_body = ConfirmBody,
+    request_body = LossConfirmBody,
     responses(
         (status = 200, description = "Confirmed (确定流失): `confirmed` with its reason, the customer `lost` until it orders again", body = LossRecordOut),
         BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,
@@ -316,7 +315,7 @@ pub async fn confirm(
     State(state): State<AppState>,
     Granted { user, ctx, .. }: Granted<need::LossHandle>,
     Path(id): Path<i64>,
-    Json(b): Json<ConfirmBody>,
+    Json(b): Json<LossConfirmBody>,
 ) -> Result<axum::Json<LossRecordOut>, ApiError> {
     let reasons = crate::reasons(&state).await?;
     let d = ConfirmDraft::parse(
@@ -334,7 +333,7 @@ pub async fn confirm(
 
 /// The loss scan's settings.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SettingsOut {
+pub struct LossSettingsOut {
     /// Months without an order that make a customer at risk (1–120).
     pub threshold_months: i64,
     /// Whether customers that never ordered are judged from their creation date.
@@ -345,9 +344,9 @@ pub struct SettingsOut {
     pub version: Option<i32>,
 }
 
-async fn settings_out(state: &AppState) -> Result<SettingsOut, ApiError> {
+async fn settings_out(state: &AppState) -> Result<LossSettingsOut, ApiError> {
     let (s, version) = crate::settings::get(&state.store.db, crate::configured(state)).await?;
-    Ok(SettingsOut {
+    Ok(LossSettingsOut {
         threshold_months: s.threshold.months(),
         never_ordered: s.never_ordered,
         stored: version.is_some(),
@@ -357,20 +356,20 @@ async fn settings_out(state: &AppState) -> Result<SettingsOut, ApiError> {
 
 #[utoipa::path(get, path = "/api/v1/loss-settings", tag = "loss",
     responses(
-        (status = 200, description = "The scan's threshold as it stands", body = SettingsOut),
+        (status = 200, description = "The scan's threshold as it stands", body = LossSettingsOut),
         Unauthenticated, Forbidden,
     ))]
 pub async fn settings(
     State(state): State<AppState>,
     _: Granted<need::Jobs>,
-) -> Result<axum::Json<SettingsOut>, ApiError> {
+) -> Result<axum::Json<LossSettingsOut>, ApiError> {
     Ok(axum::Json(settings_out(&state).await?))
 }
 
 /// The loss scan's settings to store.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
-pub struct SettingsBody {
+pub struct LossSettingsBody {
     /// Months without an order (1–120).
     pub threshold_months: Option<Decimal>,
     /// Judge customers that never ordered from their creation date (default false).
@@ -380,16 +379,16 @@ pub struct SettingsBody {
 }
 
 #[utoipa::path(put, path = "/api/v1/loss-settings", tag = "loss",
-    request_body = SettingsBody,
+    request_body = LossSettingsBody,
     responses(
-        (status = 200, description = "Stored; the next scan uses them", body = SettingsOut),
+        (status = 200, description = "Stored; the next scan uses them", body = LossSettingsOut),
         BadRequest, Unauthenticated, Forbidden, Conflict, Invalid,
     ))]
 pub async fn set_settings(
     State(state): State<AppState>,
     Granted { ctx, .. }: Granted<need::Jobs>,
-    Json(b): Json<SettingsBody>,
-) -> Result<axum::Json<SettingsOut>, ApiError> {
+    Json(b): Json<LossSettingsBody>,
+) -> Result<axum::Json<LossSettingsOut>, ApiError> {
     let s = Settings::parse(&SettingsInput {
         threshold_months: b
             .threshold_months

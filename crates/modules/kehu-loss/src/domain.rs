@@ -17,7 +17,7 @@ pub const THRESHOLD_MIN: i64 = 1;
 pub const THRESHOLD_MAX: i64 = 120;
 
 /// Where a loss record stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Opened by the scan: nobody has done anything yet (流失预警).
@@ -94,7 +94,7 @@ impl std::str::FromStr for Status {
 }
 
 /// A measure as entered.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MeasureInput {
     /// What was done (暂缓流失措施), at most 2,000 characters.
@@ -112,7 +112,7 @@ impl MeasureDraft {
 }
 
 /// A confirmation as entered.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConfirmInput {
     /// A `loss_reason` dictionary value.
@@ -196,7 +196,7 @@ impl Threshold {
 }
 
 /// The scan's settings as entered on the settings page.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SettingsInput {
     /// Months without an order (1–120).

@@ -421,7 +421,7 @@ pub async fn remove_opportunity(
 /// Who develops the opportunity.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
-pub struct AssignBody {
+pub struct OpportunityAssignBody {
     /// An active user holding `plan.write` (an account manager).
     pub assignee_id: Option<i64>,
     /// The opportunity's `version` last read.
@@ -430,7 +430,7 @@ pub struct AssignBody {
 
 #[utoipa::path(post, path = "/api/v1/opportunities/{id}/assign", tag = "sales",
     params(("id" = i64, Path, description = "Opportunity id", minimum = 1)),
-    request_body = AssignBody,
+    request_body = OpportunityAssignBody,
     responses(
         (status = 200, description = "Assigned (or reassigned, while not closed): it is the assignee's now", body = OpportunityOut),
         BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,
@@ -439,7 +439,7 @@ pub async fn assign(
     State(state): State<AppState>,
     Granted { user, ctx, .. }: Granted<need::OpportunityAssign>,
     Path(id): Path<i64>,
-    Json(b): Json<AssignBody>,
+    Json(b): Json<OpportunityAssignBody>,
 ) -> Result<axum::Json<OpportunityOut>, ApiError> {
     let Some(assignee_id) = b.assignee_id else {
         return Err(DomainError::field("assignee_id", "err-required").into());

@@ -435,7 +435,7 @@ pub async fn update_service(
 /// Who handles the service.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
-pub struct AssignBody {
+pub struct ServiceAssignBody {
     /// An active user holding `service.handle`.
     pub assignee_id: Option<i64>,
     /// The service's `version` last read.
@@ -444,7 +444,7 @@ pub struct AssignBody {
 
 #[utoipa::path(post, path = "/api/v1/services/{id}/assign", tag = "service",
     params(("id" = i64, Path, description = "Service id", minimum = 1)),
-    request_body = AssignBody,
+    request_body = ServiceAssignBody,
     responses(
         (status = 200, description = "Assigned (服务分配), or reassigned while not handled; the handler is told", body = ServiceOut),
         BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, Invalid,
@@ -453,7 +453,7 @@ pub async fn assign(
     State(state): State<AppState>,
     Granted { user, ctx, .. }: Granted<need::ServiceAssign>,
     Path(id): Path<i64>,
-    Json(b): Json<AssignBody>,
+    Json(b): Json<ServiceAssignBody>,
 ) -> Result<axum::Json<ServiceOut>, ApiError> {
     let Some(assignee_id) = b.assignee_id else {
         return Err(DomainError::field("assignee_id", "err-required").into());
