@@ -31,6 +31,8 @@ pub struct Job {
     pub lease_holder: Option<String>,
     pub lease_until: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// Who set its schedule last; none: nobody (the module's or the configuration's).
+    pub updated_by: Option<i64>,
 }
 
 impl Job {
@@ -133,6 +135,7 @@ fn select_jobs() -> SelectStatement {
             Jobs::LeaseHolder,
             Jobs::LeaseUntil,
             Jobs::UpdatedAt,
+            Jobs::UpdatedBy,
         ])
         .from(Jobs::Table)
         .to_owned()
@@ -201,6 +204,26 @@ impl JobStore {
                     .on_conflict(OnConflict::column(Jobs::Name).do_nothing().to_owned()),
             )
             .await?;
+        Ok(())
+    }
+
+    /// Gives job `name` the default `schedule` (next due at `next_run_at`) if nobody has set
+    /// its schedule: the configuration's changed since it was registered.
+    pub async fn set_default_schedule(
+        &self,
+        name: &str,
+        schedule: &Schedule,
+        next_run_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let q = Query::update()
+            .table(Jobs::Table)
+            .value(Jobs::Schedule, schedule.as_str())
+            .value(Jobs::NextRunAt, Expr::val(next_run_at))
+            .and_where(Expr::col(Jobs::Name).eq(name))
+            .and_where(Expr::col(Jobs::UpdatedBy).is_null())
+            .and_where(Expr::col(Jobs::Schedule).ne(schedule.as_str()))
+            .to_owned();
+        self.db.execute(&q).await?;
         Ok(())
     }
 

@@ -384,4 +384,54 @@ kehu_testkit::on_both! {
     a_failed_run_is_tried_again_after_growing_pauses_then_waits_for_its_schedule,
     a_lease_left_by_a_stopped_instance_runs_out_and_another_takes_the_job,
     a_schedule_is_changed_on_the_page_and_the_api_and_a_bad_one_is_refused_by_field,
+    a_configured_schedule_holds_until_an_administrator_sets_one,
+}
+
+/// The application with `tally`'s schedule configured as `schedule`.
+async fn configured(backend: TestBackend, schedule: &str) -> TestApp {
+    spawn_app_with_modules_and(backend, modules(), |c| {
+        c.job_tick_secs = 0;
+        c.job_schedules.insert("tally".into(), schedule.into());
+    })
+    .await
+}
+
+async fn a_configured_schedule_holds_until_an_administrator_sets_one(backend: TestBackend) {
+    // Arrange: an instance configured to tally at five.
+    let app = configured(backend, "0 5 * * *").await;
+    let token = app.token_for("admin").await;
+    let schedule = async |app: &TestApp| {
+        let (_, job) = call(app, &token, Method::GET, "/api/v1/jobs/tally", None).await;
+        job["schedule"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(schedule(&app).await, "0 5 * * *");
+
+    // Act + Assert: another configured at six takes over the configured default; once an
+    // administrator sets seven, a configuration at eight changes nothing.
+    let six = spawn_beside_with_modules_and(&app, modules(), |c| {
+        c.job_tick_secs = 0;
+        c.job_schedules.insert("tally".into(), "0 6 * * *".into());
+    })
+    .await;
+    assert_eq!(schedule(&six).await, "0 6 * * *");
+    let (s, _) = call(
+        &six,
+        &token,
+        Method::PUT,
+        "/api/v1/jobs/tally",
+        Some(json!({"schedule": "0 7 * * *", "enabled": true})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let eight = spawn_beside_with_modules_and(&app, modules(), |c| {
+        c.job_tick_secs = 0;
+        c.job_schedules.insert("tally".into(), "0 8 * * *".into());
+    })
+    .await;
+    assert_eq!(schedule(&eight).await, "0 7 * * *");
+    // A schedule that is no cron stops the configuration.
+    let mut c = Config::default();
+    c.job_schedules.insert("tally".into(), "every night".into());
+    let e = c.validate().unwrap_err();
+    assert!(e.to_string().contains("job_schedules"), "{e}");
 }

@@ -62,6 +62,10 @@ pub struct Config {
     /// How often this instance looks for due scheduled jobs, in seconds; 0: never (an
     /// instance that only serves pages; another one runs the jobs).
     pub job_tick_secs: u64,
+    /// Scheduled jobs' schedules by name (`loss-scan = "0 3 * * *"`, five-field cron in
+    /// `time_zone`), instead of the module's, until an administrator sets one on the jobs
+    /// page.
+    pub job_schedules: std::collections::BTreeMap<String, String>,
     /// The loss scan's threshold: months without an order that make a customer at risk
     /// (1–120), until an administrator sets another on the loss settings page.
     pub loss_threshold_months: i64,
@@ -100,6 +104,7 @@ impl std::fmt::Debug for Config {
             .field("time_zone", &self.time_zone)
             .field("import_max_mb", &self.import_max_mb)
             .field("job_tick_secs", &self.job_tick_secs)
+            .field("job_schedules", &self.job_schedules)
             .field("loss_threshold_months", &self.loss_threshold_months)
             .field(
                 "loss_include_never_ordered",
@@ -133,6 +138,7 @@ impl Default for Config {
             time_zone: TimeZone::default(),
             import_max_mb: 512,
             job_tick_secs: 20,
+            job_schedules: std::collections::BTreeMap::new(),
             loss_threshold_months: 6,
             loss_include_never_ordered: true,
         }
@@ -189,6 +195,7 @@ impl Config {
                 "time_zone",
                 "import_max_mb",
                 "job_tick_secs",
+                "job_schedules",
                 "loss_threshold_months",
                 "loss_include_never_ordered",
             ]))
@@ -220,6 +227,16 @@ impl Config {
                     self.loss_threshold_months
                 ),
             });
+        }
+        for (job, schedule) in &self.job_schedules {
+            if kehu_domain::schedule::Schedule::parse("schedule", schedule).is_err() {
+                return Err(ConfigError::Invalid {
+                    field: "job_schedules",
+                    message: format!(
+                        "{job}: {schedule:?} is not a five-field cron schedule like \"0 2 * * *\""
+                    ),
+                });
+            }
         }
         if self.session_hours == 0 {
             return Err(ConfigError::Invalid {
@@ -466,6 +483,23 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(set.db_options().pool_size, Some(6));
+    }
+
+    #[test]
+    fn a_loss_threshold_is_one_to_a_hundred_and_twenty_months() {
+        for months in [0, -1, 121] {
+            let c = Config {
+                loss_threshold_months: months,
+                ..Config::default()
+            };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("loss_threshold_months"), "{months}: {e}");
+        }
+        let c = Config {
+            loss_threshold_months: 12,
+            ..Config::default()
+        };
+        c.validate().unwrap();
     }
 
     #[test]

@@ -132,16 +132,24 @@ pub async fn register(state: &AppState) -> anyhow::Result<()> {
     let now = Utc::now();
     let stored = state.store.jobs.list().await?;
     for job in state.scheduled.iter() {
-        if stored.iter().any(|s| s.name == job.name) {
-            continue;
+        // The configuration's schedule (`job_schedules`), else the module's.
+        let default = state
+            .config
+            .job_schedules
+            .get(job.name)
+            .map_or(job.schedule, String::as_str);
+        let schedule = Schedule::parse("schedule", default)
+            .map_err(|_| anyhow::anyhow!("job {}: bad schedule {default:?}", job.name))?;
+        let next = state.next_run(&schedule, now);
+        let jobs = &state.store.jobs;
+        match stored.iter().find(|s| s.name == job.name) {
+            None => jobs.register(job.name, &schedule, next).await?,
+            // Until an administrator sets one, the default holds as configured now.
+            Some(s) if s.updated_by.is_none() && s.schedule != schedule.as_str() => {
+                jobs.set_default_schedule(job.name, &schedule, next).await?;
+            }
+            Some(_) => {}
         }
-        let schedule = Schedule::parse("schedule", job.schedule)
-            .map_err(|_| anyhow::anyhow!("job {}: bad schedule {:?}", job.name, job.schedule))?;
-        state
-            .store
-            .jobs
-            .register(job.name, &schedule, state.next_run(&schedule, now))
-            .await?;
     }
     Ok(())
 }
