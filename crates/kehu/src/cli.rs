@@ -573,6 +573,19 @@ async fn demo(
         "demo history loaded: {} products, {} orders, {} interactions",
         history.products, history.orders, history.activities
     );
+    // Its customers at risk of loss: the loss scan over that history (six months).
+    let loss = kehu_loss::store::LossStore::new(store.db.clone(), customers_store.utc_offset());
+    let settings = kehu_loss::domain::Settings {
+        threshold: kehu_loss::domain::Threshold::SIX_MONTHS,
+        never_ordered: true,
+    };
+    let scanned = loss
+        .scan(settings, &kehu_store::Actor::system(), |_, _| {})
+        .await?;
+    println!(
+        "demo loss scan: {} customers scanned, {} warned of loss",
+        scanned.scanned, scanned.warned
+    );
     if opportunities > 0 {
         demo_opportunities(store, &customers_store, opportunities, seed).await?;
     }
