@@ -140,6 +140,20 @@ fn demo_loads_a_company_and_a_second_run_adds_to_it() {
         (40..=200).contains(&count("demo history loaded", "interactions")),
         "{out}"
     );
+    // The loss scan over that history: some of the company's customers are at risk, not all.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("demo loss scan"))
+        .unwrap();
+    assert!(line.contains("40 customers scanned"), "{out}");
+    let warned: u64 = line
+        .split(", ")
+        .nth(1)
+        .and_then(|w| w.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..40).contains(&warned), "{out}");
     let o = kehu(dir.path(), &["demo", "--customers", "10"], &[]);
     let out = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
