@@ -216,7 +216,16 @@ impl history::Names for Names<'_> {
     fn shown(&self, tr: &Tr, field: &str, s: String) -> String {
         let kind = match field {
             "owner_id" if s == self.owner.0 => return self.owner.1.clone(),
-            "status" => return tr.t(&format!("customer-status-{}", s.replace('_', "-"))),
+            // The customer's own status (an order's entry has its own, shown as it is).
+            "status" if crate::domain::Status::from_code(&s).is_some() => {
+                return tr.t(&format!("customer-status-{}", s.replace('_', "-")));
+            }
+            // A day, kept as its midnight in the time zone.
+            "last_order_at" => {
+                return chrono::DateTime::parse_from_rfc3339(&s)
+                    .map(|t| kehu_web::views::day(tr, &t.to_utc()))
+                    .unwrap_or(s);
+            }
             "gender" | "size" => return tr.t(&format!("{field}-{s}")),
             "region" => kinds::REGION,
             "level" => kinds::LEVEL,
