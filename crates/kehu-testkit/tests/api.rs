@@ -300,8 +300,10 @@ both_backends! {
         let t = admin_token(&app).await;
         let u = new_user(&app, &t, "sun.li").await;
         let (_, log) = call(&app, &t, Method::GET, &format!("/api/v1/audit?entity=user&entity_id={}", u["id"]), None).await;
-        let at = log["items"][0]["at"].as_str().unwrap().to_owned();
-        let today = &at[..10];
+        // The entry's day in Beijing, the configured zone whose days a period means.
+        let at = chrono::DateTime::parse_from_rfc3339(log["items"][0]["at"].as_str().unwrap()).unwrap();
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let today = at.with_timezone(&beijing).date_naive().to_string();
         let count = |q: String| {
             let (app, t, u) = (&app, &t, &u);
             async move {

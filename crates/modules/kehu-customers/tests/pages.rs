@@ -324,7 +324,12 @@ async fn the_list_filters_by_industry_and_period_and_keeps_saved_filters(b: Test
     .await;
     assert!(long_ago.contains("没有符合筛选条件的客户"), "{long_ago}");
     assert!(!long_ago.contains("甲制造"));
-    let today = chrono::Utc::now().date_naive().to_string();
+    // Today in Beijing, the configured zone whose days the filter means.
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&beijing)
+        .date_naive()
+        .to_string();
     let now = html(
         &li,
         &format!("/customers?created_from={today}&created_to={today}"),
