@@ -144,6 +144,12 @@ fn loss() -> Vec<Ddl> {
             R::Table,
             &[&R::LastOrderAt, &R::Id],
         ),
+        // A manager's own by days without an order (their home page's at-risk list).
+        index(
+            "ix_loss_records_owner_last_order",
+            R::Table,
+            &[&R::OwnerId, &R::LastOrderAt, &R::Id, &R::Status],
+        ),
         index(
             "ix_loss_measures_record",
             M::Table,

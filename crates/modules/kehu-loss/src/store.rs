@@ -344,16 +344,6 @@ impl LossStore {
         page::fetch(&self.db, &q, count, col(LossRecords::Id), &req.into()).await
     }
 
-    /// How many customers in `scope` are at risk (an open record): the home page's figure.
-    pub async fn at_risk(&self, scope: OwnerFilter) -> StoreResult<u64> {
-        let q = records(scope)
-            .select()
-            .expr(Expr::cust("COUNT(*)"))
-            .and_where(Expr::cust(OPEN))
-            .to_owned();
-        page::count_remembered(&self.db, &q).await
-    }
-
     /// Record `id` if it is in `scope`.
     pub async fn get(&self, scope: OwnerFilter, id: i64) -> StoreResult<LossRecord> {
         self.db.fetch_found(&by_id(select_records(scope), id)).await

@@ -99,7 +99,8 @@ struct AtRisk {
 #[template(path = "loss/at_risk_panel.html")]
 struct AtRiskPanel {
     c: Chrome,
-    count: i64,
+    /// "3 位客户有流失风险" (none: nobody is).
+    headline: Option<String>,
     items: Vec<AtRisk>,
 }
 
@@ -112,21 +113,27 @@ pub async fn at_risk_panel(
 ) -> Result<(String, u64), AppError> {
     let store = crate::losses(state);
     let scope = user.owner_filter();
-    let count = store.at_risk(scope).await?;
-    let items = if count == 0 {
-        Vec::new()
-    } else {
-        let f = LossFilter {
-            open: true,
-            ..LossFilter::default()
-        };
-        let req = ListRequest {
-            sort: kehu_store::page::Sort::new(LossSort::LastOrder, kehu_store::page::Dir::Asc),
-            ..ListRequest::first(SHOWN)
-        };
-        store.list(scope, &f, req).await?.items
+    // The list's first page: its count is the list kit's (capped at 10,000, remembered).
+    let f = LossFilter {
+        open: true,
+        ..LossFilter::default()
     };
+    let req = ListRequest {
+        sort: kehu_store::page::Sort::new(LossSort::LastOrder, kehu_store::page::Dir::Asc),
+        ..ListRequest::first(SHOWN)
+    };
+    let listing = store.list(scope, &f, req).await?;
+    let (count, items) = (listing.count, listing.items);
     let c = Chrome::new(ctx, "/");
+    let headline = match (count.value, count.exact) {
+        (0, _) => None,
+        (n, true) => Some(c.t_num(
+            "loss-at-risk",
+            "count",
+            i64::try_from(n).unwrap_or(i64::MAX),
+        )),
+        (n, false) => Some(c.t_with("loss-at-risk", "count", &format!("{n}+"))),
+    };
     let now = chrono::Utc::now();
     let items = items
         .iter()
@@ -139,10 +146,6 @@ pub async fn at_risk_panel(
             ),
         })
         .collect();
-    let p = AtRiskPanel {
-        count: i64::try_from(count).unwrap_or(i64::MAX),
-        items,
-        c,
-    };
-    Ok((render(&p).map_err(|e: PageError| e.0)?.0, count))
+    let p = AtRiskPanel { headline, items, c };
+    Ok((render(&p).map_err(|e: PageError| e.0)?.0, count.value))
 }
