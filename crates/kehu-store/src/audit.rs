@@ -182,6 +182,46 @@ pub async fn record_updated(
     record_many(tx, actor, Action::Update, entity, &entries).await
 }
 
+/// Records an entry of `action` on `entity` for every row `rows` selects, its `entity_id`
+/// and `changes` (the JSON text of the diff) as the select names them: a change of many
+/// records written in one statement (a scan's batch), however many they are. Answers how
+/// many it recorded.
+pub async fn record_each(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: Action,
+    entity: &str,
+    rows: SelectStatement,
+) -> StoreResult<u64> {
+    let s = sea_query::Alias::new("s");
+    let col = |c: &str| Expr::col((s.clone(), sea_query::Alias::new(c)));
+    let source = Query::select()
+        .expr(Expr::val(Utc::now()))
+        .expr(Expr::val(actor.user_id))
+        .expr(Expr::val(actor.username.as_str()))
+        .expr(Expr::val(action.code()))
+        .expr(Expr::val(entity))
+        .expr(col("entity_id"))
+        .expr(col("changes"))
+        .from_subquery(rows, s.clone())
+        .to_owned();
+    let q = Query::insert()
+        .into_table(AuditLog::Table)
+        .columns([
+            AuditLog::At,
+            AuditLog::UserId,
+            AuditLog::Username,
+            AuditLog::Action,
+            AuditLog::Entity,
+            AuditLog::EntityId,
+            AuditLog::Changes,
+        ])
+        .select_from(source)
+        .map_err(|e| anyhow::anyhow!("audit of many: {e}"))?
+        .to_owned();
+    Ok(tx.execute(&q).await?)
+}
+
 /// One entry per `(id, changes)`, in multi-row inserts.
 async fn record_many(
     tx: &mut Tx,

@@ -1238,40 +1238,66 @@ pub fn max_id() -> SelectStatement {
 /// Moves the status (客户状态) of those of customers `ids` whose status is one of `from` to
 /// `to`, in `tx`: what the loss workflow does (warned, lost, active again). Audited per
 /// customer; the version stays, as this is no edit of the customer and must not stale a form
-/// someone has open. Answers the ids it moved.
+/// someone has open. Answers how many moved.
 pub async fn set_status(
     tx: &mut Tx,
     ids: &[i64],
     from: &[Status],
     to: Status,
     actor: &Actor,
-) -> StoreResult<Vec<i64>> {
-    let mut moved = Vec::new();
-    let mut changes = Vec::new();
+) -> StoreResult<u64> {
+    let mut moved = 0;
+    for chunk in ids.chunks(1000) {
+        let chunk = customers(OwnerFilter::system())
+            .select()
+            .column((Customers::Table, Customers::Id))
+            .and_where(Expr::col((Customers::Table, Customers::Id)).is_in(chunk.iter().copied()))
+            .to_owned();
+        moved += set_status_of(tx, chunk, from, to, actor).await?;
+    }
+    Ok(moved)
+}
+
+/// [`set_status`] of the customers whose ids `ids` selects (a subquery: a scan's batch of
+/// thousands moves in a few statements, its audit entries written by one).
+pub async fn set_status_of(
+    tx: &mut Tx,
+    ids: SelectStatement,
+    from: &[Status],
+    to: Status,
+    actor: &Actor,
+) -> StoreResult<u64> {
+    let id = || Expr::col((Customers::Table, Customers::Id));
+    let status = || Expr::col((Customers::Table, Customers::Status));
+    let mut moved = 0;
     // One move per status it starts from: the audit says which.
     for from in from {
-        for chunk in ids.chunks(1000) {
-            let q = customers(OwnerFilter::system())
-                .update()
-                .value(Customers::Status, Expr::val(to.code()))
-                .and_where(
-                    Expr::col((Customers::Table, Customers::Id)).is_in(chunk.iter().copied()),
-                )
-                .and_where(Expr::col((Customers::Table, Customers::Status)).eq(from.code()))
-                .returning_col(Customers::Id)
-                .to_owned();
-            let rows: Vec<(i64,)> = tx.fetch_all(&q).await?;
-            for (id,) in rows {
-                moved.push(id);
-                changes.push((
-                    id,
-                    serde_json::json!({ "status": from.code() }),
-                    serde_json::json!({ "status": to.code() }),
-                ));
-            }
-        }
+        let changes = serde_json::json!({
+            "status": {"before": from.code(), "after": to.code()}
+        });
+        let entries = customers(OwnerFilter::system())
+            .select()
+            .expr_as(id().cast_as(Alias::new("TEXT")), Alias::new("entity_id"))
+            .expr_as(Expr::val(changes.to_string()), Alias::new("changes"))
+            .and_where(id().in_subquery(ids.clone()))
+            .and_where(status().eq(from.code()))
+            .to_owned();
+        kehu_store::audit::record_each(
+            tx,
+            actor,
+            kehu_store::audit::Action::Update,
+            "customer",
+            entries,
+        )
+        .await?;
+        let q = customers(OwnerFilter::system())
+            .update()
+            .value(Customers::Status, Expr::val(to.code()))
+            .and_where(id().in_subquery(ids.clone()))
+            .and_where(status().eq(from.code()))
+            .to_owned();
+        moved += tx.execute(&q).await?;
     }
-    kehu_store::audit::record_updated(tx, actor, "customer", &changes).await?;
     Ok(moved)
 }
 

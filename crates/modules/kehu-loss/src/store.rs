@@ -9,7 +9,7 @@ use kehu_customers::domain::Status as CustomerStatus;
 use kehu_customers::store as customer_store;
 use kehu_domain::policy::OwnerFilter;
 use kehu_store::audit::{self, Actor};
-use kehu_store::db::{Db, Tx};
+use kehu_store::db::{Backend, Db, Tx};
 use kehu_store::page::{self, Dir, KeyKind, KeyValue, Keyed, ListRequest, Listing, Sort, SortKey};
 use kehu_store::schema::Users;
 use kehu_store::scope::{Owned, Scoped};
@@ -549,29 +549,38 @@ async fn scan_batch(
         .select_from(source)
         .map_err(|e| anyhow::anyhow!("the scan's insert: {e}"))?
         .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .returning(Query::returning().columns([R::Id, R::CustomerId, R::OwnerId, R::LastOrderAt]))
         .to_owned();
-    let opened: Vec<(i64, i64, i64, Option<DateTime<Utc>>)> = tx.fetch_all(&insert).await?;
-    let customers: Vec<i64> = opened.iter().map(|r| r.1).collect();
-    customer_store::set_status(
-        tx,
-        &customers,
-        &[CustomerStatus::Active],
-        CustomerStatus::LossWarned,
-        actor,
-    )
-    .await?;
-    let created: Vec<(i64, serde_json::Value)> = opened
-        .iter()
-        .map(|(id, customer, owner, last)| {
-            let snap = serde_json::json!({
-                "customer_id": customer, "owner_id": owner, "last_order_at": last,
-                "status": Status::Warning.code(),
-            });
-            (*id, snap)
-        })
-        .collect();
-    audit::record_created(tx, actor, "loss_record", &created).await?;
+    let warned = tx.execute(&insert).await?;
+    if warned > 0 {
+        // This batch's warnings (their moment is the batch's own): the customers warned, and
+        // the records' creation in the audit log, each in one statement.
+        let opened = || {
+            records(OwnerFilter::system())
+                .select()
+                .and_where(col(R::CustomerId).gt(after))
+                .and_where(col(R::CustomerId).lte(upto))
+                .and_where(col(R::WarnedAt).eq(now))
+                .and_where(col(R::Status).eq(Status::Warning.code()))
+                .to_owned()
+        };
+        let customers = opened().column((R::Table, R::CustomerId)).to_owned();
+        customer_store::set_status_of(
+            tx,
+            customers,
+            &[CustomerStatus::Active],
+            CustomerStatus::LossWarned,
+            actor,
+        )
+        .await?;
+        let entries = opened()
+            .expr_as(
+                col(R::Id).cast_as(Alias::new("TEXT")),
+                Alias::new("entity_id"),
+            )
+            .expr_as(created_changes(tx.backend()), Alias::new("changes"))
+            .to_owned();
+        audit::record_each(tx, actor, audit::Action::Create, "loss_record", entries).await?;
+    }
 
     // The live records of the batch's customers, with their customer's manager and last
     // order now: closed when it ordered since, given to its manager when that changed.
@@ -627,10 +636,25 @@ async fn scan_batch(
     }
     Ok(ScanFigures {
         scanned,
-        warned: opened.len() as i64,
+        warned: i64::try_from(warned).unwrap_or(i64::MAX),
         closed,
         errors: 0,
     })
+}
+
+/// The audit log's changes of a record the scan opened (what `Record::snapshot` would
+/// write, as `audit::diff` of nothing to it), built by the database for a batch at once.
+fn created_changes(backend: Backend) -> Expr {
+    let fields = ["customer_id", "owner_id", "last_order_at", "status"];
+    let (object, cast) = match backend {
+        Backend::Sqlite => ("json_object", ""),
+        Backend::Postgres => ("json_build_object", "::text"),
+    };
+    let pairs: Vec<String> = fields
+        .iter()
+        .map(|f| format!("'{f}', {object}('after', \"loss_records\".\"{f}\", 'before', NULL)"))
+        .collect();
+    Expr::cust(format!("{object}({}){cast}", pairs.join(", ")))
 }
 
 /// Closes live record `id` as won back (by order `order_id`, if one is known): its customer is
