@@ -6,10 +6,10 @@
 #      CUSTOMERS customers (default 1,000,000) and LINES order lines (default ten a customer,
 #      on orders of three to five lines over three years) with the example loss_data of
 #      kehu-loss: a book that grew over six years, key accounts ordering every two weeks,
-#      most customers every few months, a quarter of them gone quiet, some that never ordered,
+#      most customers every few months, 15 % of them gone quiet, some that never ordered,
 #      1 % in the trash; orders inserted by order date as an import of an order history would,
 #      `last_order_at` kept as kehu-orders keeps it. Timed (seconds, lines/s, peak RSS); it
-#      prints what the scan must find (stale customers: about 30 %);
+#      prints what the scan must find (stale customers: 28.7 % at a million);
 #   2. serves that database (jobs not ticking) and drives with wrk (CONNECTIONS=8 on the list,
 #      2 on the page, 1 on the control), as the sales supervisor, at once:
 #        - the loss list API, GET /api/v1/loss-records?per_page=50,
