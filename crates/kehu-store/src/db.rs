@@ -267,11 +267,17 @@ impl Db {
             // opening the same new file at the same moment holds it locked for that long: the
             // switch fails with SQLITE_BUSY at once (no busy handler there), so try again.
             let mut tries = 0;
+            // The writer's page cache: a transaction that changes more pages than it holds
+            // writes them to the WAL before it commits, and again each time it changes one of
+            // them again. 64 MiB (SQLite's default is 2): the first loss scan at a million
+            // customers, ten batches of 28,700 warnings, went from 10.3 s to 9.0 (its inserts
+            // 2.5 s to 1.7). The readers keep the default: they change nothing.
+            let write_opts = opts.clone().pragma("cache_size", "-65536");
             let write = loop {
                 let opened = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts.clone())
+                    .connect_with(write_opts.clone())
                     .await;
                 match opened {
                     Err(e) if is_busy(&e) && tries < 100 => {

@@ -98,13 +98,15 @@ impl sea_query::SqlWriter for LimitWriter {
     }
 }
 
-/// Column `column` of `table` as a value no index answers (`("table"."column" || '')`), for a
+/// Column `(table, column)` as a value no index answers (`("table"."column" || '')`), for a
 /// text column: a condition on it filters the rows another condition reads (an id range, a
 /// join) instead of choosing the column's index. Without statistics SQLite takes an equality
 /// on an indexed column for a handful of rows and walks that index: a loss scan's batch of
 /// 20,000 customers by id read every active customer of the million through the status index
 /// (150 ms a batch instead of 45).
-pub fn unindexed(table: impl sea_query::Iden, column: impl sea_query::Iden) -> sea_query::Expr {
+pub fn unindexed<T: sea_query::Iden, C: sea_query::Iden>(
+    (table, column): (T, C),
+) -> sea_query::Expr {
     sea_query::Expr::cust(format!(
         "(\"{}\".\"{}\" || '')",
         table.unquoted(),

@@ -250,7 +250,35 @@ async fn a_customer_at_risk_is_worked_on_then_confirmed_lost_by_the_manager() {
         b.goto(&record).await?;
         b.has_loss_status("暂缓流失").await?;
         b.fits_the_screen("the loss record").await?;
-        b.photograph("loss-record").await
+        b.photograph("loss-record").await?;
+
+        // The same pages in English.
+        b.switch_language().await?;
+        b.wait_for(Locator::Css("html[lang=en]")).await?;
+        b.has_loss_status("Deferring").await?;
+        b.fits_the_screen("the loss record in English").await?;
+        b.photograph("loss-record-en").await?;
+        b.goto("/loss?status=open").await?;
+        let rows = b.text(Locator::Id("loss-records")).await?;
+        ensure!(
+            rows.contains(AT_RISK) && rows.contains("Deferring"),
+            "the open records in English: {rows}"
+        );
+        b.fits_the_screen("the loss list in English").await?;
+        b.photograph("loss-list-en").await?;
+        b.goto("/").await?;
+        b.eventually(
+            "the at-risk panel in English",
+            |t: &String| t.contains("1 customer at risk of loss") && t.contains(AT_RISK),
+            async || b.text(Locator::Css("section#loss-at-risk")).await,
+        )
+        .await?;
+        b.fits_the_screen("the home page in English").await?;
+        b.photograph("loss-home-en").await?;
+        // Back to Chinese: the choice is the user's, and the story goes on in it.
+        b.switch_language().await?;
+        b.wait_for(Locator::Css("html[lang=zh-CN]")).await?;
+        Ok(())
     })
     .await;
 

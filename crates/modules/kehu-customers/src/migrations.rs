@@ -33,7 +33,23 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "customer_duplicate_keys",
         build: duplicate_keys,
     },
+    Migration {
+        version: 1004,
+        name: "customer_status_by_name_dropped",
+        build: status_by_name_dropped,
+    },
 ];
+
+/// The status filter sorted by name goes by the list kit's dense read (a count on
+/// `ix_customers_status_created`, then the name index walked, or the few matches sorted)
+/// instead of an index of its own: a status moves in bulk (the loss scan warned 287,000 of a
+/// million customers at once), and each move rewrote an entry of an index ordered by name, a
+/// page anywhere in it: 17.6 s of that scan's 26.5 on SQLite, 2.8 s without it.
+fn status_by_name_dropped() -> Vec<Ddl> {
+    vec![Ddl::DropIndex(
+        Index::drop().name("ix_customers_status_name").to_owned(),
+    )]
+}
 
 /// What an import looks duplicates up by besides the code and the name (which have their
 /// indexes): the customer's phone and the contacts' mobiles and e-mails, so a batch's lookups
