@@ -850,6 +850,12 @@ pub async fn count_remembered(db: &Db, q: &SelectStatement) -> StoreResult<u64> 
 async fn remembered(db: &Db, q: &SelectStatement, cap: u64) -> StoreResult<u64> {
     // The statement with its values written in: the same filter gives the same key.
     let key = q.to_string(SqliteQueryBuilder);
+    // Only a count is remembered: the first column of a list's first row would be taken for
+    // one (and a list's statement kept in the memo as if it were).
+    debug_assert!(
+        key.starts_with("SELECT COUNT("),
+        "a remembered count must select COUNT(…): {key}"
+    );
     // Before the count: a write committed after this moment makes it stale.
     let writes = db.writes();
     if let Some(n) = db.counts().get(&key, writes) {
@@ -1124,5 +1130,15 @@ mod tests {
             .to_owned();
         assert_eq!(count_remembered(&db, &all).await.unwrap(), 6);
         assert_eq!(count_remembered(&other, &count()).await.unwrap(), 4);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "a remembered count must select COUNT")]
+    async fn a_list_statement_is_refused_as_a_count_to_remember() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        let rows = Query::select().expr(Expr::cust("42")).to_owned();
+        let _ = count_remembered(&db, &rows).await;
     }
 }

@@ -193,6 +193,19 @@ pub fn period_bound(
         .ok_or_else(|| FieldError::new(field, "err-date"))
 }
 
+/// A list's period filter, `{name}_from` and `{name}_to` ([`period_bound`]: the first day's
+/// start, the last day's end), a bad bound a field error in `e` under its own name.
+pub fn period(
+    e: &mut kehu_domain::error::Errors,
+    name: &str,
+    (from, to): (Option<&str>, Option<&str>),
+    zone: crate::config::TimeZone,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let from = e.check(period_bound(&format!("{name}_from"), from, false, zone));
+    let to = e.check(period_bound(&format!("{name}_to"), to, true, zone));
+    (from.flatten(), to.flatten())
+}
+
 /// JSON body whose rejections are problem+json (`malformed_json`), never axum's plain text.
 pub struct Json<T>(pub T);
 

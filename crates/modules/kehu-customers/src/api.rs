@@ -15,7 +15,7 @@ use kehu_store::page::Sort;
 use kehu_web::AppState;
 use kehu_web::api::{
     BadRequest, Conflict, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path, Query,
-    Unauthenticated, VersionQuery, blank_as_none, created, list_request, merge_patch, period_bound,
+    Unauthenticated, VersionQuery, blank_as_none, created, list_request, merge_patch, period,
     required_version, rules,
 };
 use kehu_web::error::ApiError;
@@ -351,22 +351,12 @@ impl CustomerQuery {
         zone: kehu_web::config::TimeZone,
     ) -> Result<CustomerFilter, ApiError> {
         let mut e = Errors::new();
-        let created_from = e
-            .check(period_bound(
-                "created_from",
-                self.created_from.as_deref(),
-                false,
-                zone,
-            ))
-            .flatten();
-        let created_to = e
-            .check(period_bound(
-                "created_to",
-                self.created_to.as_deref(),
-                true,
-                zone,
-            ))
-            .flatten();
+        let (created_from, created_to) = period(
+            &mut e,
+            "created",
+            (self.created_from.as_deref(), self.created_to.as_deref()),
+            zone,
+        );
         e.finish()?;
         Ok(CustomerFilter {
             q: non_empty(self.q.clone()),

@@ -15,7 +15,7 @@ use kehu_store::page::Sort;
 use kehu_web::AppState;
 use kehu_web::api::{
     BadRequest, Conflict, Decimal, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path,
-    Query, Unauthenticated, blank_as_none, created, list_request, period_bound, rules,
+    Query, Unauthenticated, blank_as_none, created, list_request, period, rules,
 };
 use kehu_web::error::ApiError;
 use serde::{Deserialize, Serialize};
@@ -182,22 +182,12 @@ pub struct LossQuery {
 impl LossQuery {
     fn filter(&self, zone: kehu_web::config::TimeZone) -> Result<LossFilter, ApiError> {
         let mut e = Errors::new();
-        let from = e
-            .check(period_bound(
-                "warned_from",
-                self.warned_from.as_deref(),
-                false,
-                zone,
-            ))
-            .flatten();
-        let to = e
-            .check(period_bound(
-                "warned_to",
-                self.warned_to.as_deref(),
-                true,
-                zone,
-            ))
-            .flatten();
+        let (from, to) = period(
+            &mut e,
+            "warned",
+            (self.warned_from.as_deref(), self.warned_to.as_deref()),
+            zone,
+        );
         e.finish()?;
         Ok(LossFilter {
             status: self.status,

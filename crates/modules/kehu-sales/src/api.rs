@@ -20,7 +20,7 @@ use kehu_web::AppState;
 use kehu_web::api::{
     BadRequest, Conflict, Decimal, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path,
     Query, Unauthenticated, VersionQuery, blank_as_none, created, list_request, merge_patch,
-    period_bound, required_version, rules,
+    period, required_version, rules,
 };
 use kehu_web::context::Ctx;
 use kehu_web::error::{ApiError, Problem};
@@ -280,22 +280,12 @@ impl OpportunityQuery {
         zone: kehu_web::config::TimeZone,
     ) -> Result<OpportunityFilter, ApiError> {
         let mut e = Errors::new();
-        let from = e
-            .check(period_bound(
-                "created_from",
-                self.created_from.as_deref(),
-                false,
-                zone,
-            ))
-            .flatten();
-        let to = e
-            .check(period_bound(
-                "created_to",
-                self.created_to.as_deref(),
-                true,
-                zone,
-            ))
-            .flatten();
+        let (from, to) = period(
+            &mut e,
+            "created",
+            (self.created_from.as_deref(), self.created_to.as_deref()),
+            zone,
+        );
         let money = |f: &str, v: &Option<String>| Money::parse(f, v.as_deref().unwrap_or_default());
         let min = e.check(money("min_amount", &self.min_amount)).flatten();
         let max = e.check(money("max_amount", &self.max_amount)).flatten();

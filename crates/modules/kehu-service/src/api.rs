@@ -19,7 +19,7 @@ use kehu_store::scope::Acting;
 use kehu_web::AppState;
 use kehu_web::api::{
     BadRequest, Conflict, Decimal, Forbidden, Granted, Invalid, Json, ListOf, NotFound, Path,
-    Query, Unauthenticated, blank_as_none, created, list_request, merge_patch, period_bound,
+    Query, Unauthenticated, blank_as_none, created, list_request, merge_patch, period,
     required_version, rules,
 };
 use kehu_web::context::Ctx;
@@ -299,22 +299,12 @@ pub struct ServiceQuery {
 impl ServiceQuery {
     fn filter(&self, zone: kehu_web::config::TimeZone) -> Result<ServiceFilter, ApiError> {
         let mut e = Errors::new();
-        let from = e
-            .check(period_bound(
-                "created_from",
-                self.created_from.as_deref(),
-                false,
-                zone,
-            ))
-            .flatten();
-        let to = e
-            .check(period_bound(
-                "created_to",
-                self.created_to.as_deref(),
-                true,
-                zone,
-            ))
-            .flatten();
+        let (from, to) = period(
+            &mut e,
+            "created",
+            (self.created_from.as_deref(), self.created_to.as_deref()),
+            zone,
+        );
         e.finish()?;
         Ok(ServiceFilter {
             service_type: self.service_type.clone().filter(|s| !s.trim().is_empty()),
