@@ -5,7 +5,7 @@
 use kehu_store::audit::AuditEntry;
 
 use crate::i18n::Tr;
-use crate::views::{field_label, when};
+use crate::views::when;
 
 /// One change in a history.
 #[derive(Debug, Clone)]
@@ -19,6 +19,19 @@ pub struct Change {
     pub subject: String,
     /// Label, before, after.
     pub fields: Vec<(String, String, String)>,
+}
+
+/// A changed field's name in the page's language: the form's label
+/// ([`crate::views::field_label`]), else `audit-field-<field>` (what only the audit trail
+/// names: an order's `order_date`), else the field as stored.
+fn field_label(tr: &Tr, field: &str) -> String {
+    let form = crate::views::field_label(tr, field);
+    let own = format!("audit-field-{field}");
+    if form == field && tr.has(&own) {
+        tr.t(&own)
+    } else {
+        form
+    }
 }
 
 /// How a page names what its history shows. The defaults show fields by their shared labels

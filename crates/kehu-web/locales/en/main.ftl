@@ -487,6 +487,7 @@ audit-entity-stock = Stock
 audit-entity-order = Order
 audit-field-order_date = Order date
 audit-field-lines = Order lines
+history-lines-separator = {"; "}
 audit-field-product_name = Product name
 
 # interactions (交往记录) and the customer page's sections

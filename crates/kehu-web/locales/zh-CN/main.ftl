@@ -487,6 +487,7 @@ audit-entity-stock = 库存
 audit-entity-order = 订单
 audit-field-order_date = 订单日期
 audit-field-lines = 订单明细
+history-lines-separator = ；
 audit-field-product_name = 产品名称
 
 # interactions (交往记录) and the customer page's sections

@@ -216,10 +216,15 @@ impl history::Names for Names<'_> {
     fn shown(&self, tr: &Tr, field: &str, s: String) -> String {
         let kind = match field {
             "owner_id" if s == self.owner.0 => return self.owner.1.clone(),
-            // The customer's own status (an order's entry has its own, shown as it is).
+            // The customer's own status, or an order's.
             "status" if crate::domain::Status::from_code(&s).is_some() => {
                 return tr.t(&format!("customer-status-{}", s.replace('_', "-")));
             }
+            "status" if tr.has(&format!("order-status-{s}")) => {
+                return tr.t(&format!("order-status-{s}"));
+            }
+            // An order's lines: product × quantity and unit each, not their JSON.
+            "lines" => return order_lines(tr, &s).unwrap_or(s),
             // A day, kept as its midnight in the time zone.
             "last_order_at" => {
                 return chrono::DateTime::parse_from_rfc3339(&s)
@@ -250,6 +255,26 @@ impl history::Names for Names<'_> {
     fn hidden(&self, field: &str) -> bool {
         field == "customer_id"
     }
+}
+
+/// An order's lines as its audit entry keeps them (`[{"product_name", "quantity", "unit",
+/// …}]`), as "压缩机 × 2 台；滤芯 × 10 个"; none when they are not that.
+fn order_lines(tr: &Tr, json: &str) -> Option<String> {
+    let lines: Vec<serde_json::Value> = serde_json::from_str(json).ok()?;
+    let shown: Option<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            let text = |k: &str| l.get(k).and_then(serde_json::Value::as_str);
+            let unit = text("unit").filter(|u| !u.is_empty());
+            Some(format!(
+                "{} × {}{}",
+                text("product_name")?,
+                text("quantity")?,
+                unit.map(|u| format!(" {u}")).unwrap_or_default()
+            ))
+        })
+        .collect();
+    Some(shown?.join(&tr.t("history-lines-separator")))
 }
 
 /// The customer page, with `forms` as entered (and their errors) after a failed save.

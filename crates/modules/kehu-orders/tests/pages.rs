@@ -357,6 +357,18 @@ async fn the_customer_page_panel_lists_recent_orders_with_lines_and_totals(b: Te
         "{panel}"
     );
     assert!(panel.contains("复印纸") && panel.contains("1.5"), "{panel}");
+    // The history names an order's fields and values as a reader says them, not as stored.
+    let history = &whole[whole.find("id=\"history\"").unwrap()..];
+    let history = &history[..history.find("</section>").unwrap()];
+    assert!(
+        history.contains("订单日期")
+            && history.contains("复印纸 × 1.5 箱")
+            && history.contains("已下单"),
+        "{history}"
+    );
+    for raw in ["order_date", "product_name", "\"quantity\"", "placed"] {
+        assert!(!history.contains(raw), "{raw} in {history}");
+    }
     let wang = signed_in(&app, "wang", "account_manager").await;
     assert_eq!(wang.get(&page).await.status(), 404);
 }
