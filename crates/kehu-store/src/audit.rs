@@ -205,17 +205,7 @@ pub async fn record_each(
         .expr(col("changes"))
         .from_subquery(rows, s.clone())
         .to_owned();
-    let q = Query::insert()
-        .into_table(AuditLog::Table)
-        .columns([
-            AuditLog::At,
-            AuditLog::UserId,
-            AuditLog::Username,
-            AuditLog::Action,
-            AuditLog::Entity,
-            AuditLog::EntityId,
-            AuditLog::Changes,
-        ])
+    let q = insert()
         .select_from(source)
         .map_err(|e| anyhow::anyhow!("audit of many: {e}"))?
         .to_owned();
@@ -233,28 +223,9 @@ async fn record_many(
     let now = Utc::now();
     // 7 values a row: well under both databases' limits on bound values per statement.
     for chunk in entries.chunks(1000) {
-        let mut q = Query::insert()
-            .into_table(AuditLog::Table)
-            .columns([
-                AuditLog::At,
-                AuditLog::UserId,
-                AuditLog::Username,
-                AuditLog::Action,
-                AuditLog::Entity,
-                AuditLog::EntityId,
-                AuditLog::Changes,
-            ])
-            .to_owned();
+        let mut q = insert();
         for (id, changes) in chunk {
-            q.values_panic([
-                Expr::val(now),
-                actor.user_id.into(),
-                actor.username.as_str().into(),
-                action.code().into(),
-                entity.into(),
-                id.to_string().into(),
-                changes.to_string().into(),
-            ]);
+            q.values_panic(row(now, actor, action, entity, &id.to_string(), changes));
         }
         tx.execute(&q).await?;
     }
@@ -288,30 +259,49 @@ async fn insert_entry(
     entity_id: &str,
     changes: &Value,
 ) -> StoreResult<()> {
-    tx.execute(
-        Query::insert()
-            .into_table(AuditLog::Table)
-            .columns([
-                AuditLog::At,
-                AuditLog::UserId,
-                AuditLog::Username,
-                AuditLog::Action,
-                AuditLog::Entity,
-                AuditLog::EntityId,
-                AuditLog::Changes,
-            ])
-            .values_panic([
-                Expr::val(Utc::now()),
-                actor.user_id.into(),
-                actor.username.as_str().into(),
-                action.code().into(),
-                entity.into(),
-                entity_id.into(),
-                changes.to_string().into(),
-            ]),
-    )
-    .await?;
+    tx.execute(insert().values_panic(row(Utc::now(), actor, action, entity, entity_id, changes)))
+        .await?;
     Ok(())
+}
+
+/// Every column of an entry, as [`AuditEntry`] reads them.
+pub const ENTRY_COLUMNS: [AuditLog; 8] = [
+    AuditLog::Id,
+    AuditLog::At,
+    AuditLog::UserId,
+    AuditLog::Username,
+    AuditLog::Action,
+    AuditLog::Entity,
+    AuditLog::EntityId,
+    AuditLog::Changes,
+];
+
+/// An insert of entries: every column but the id, which is the database's.
+fn insert() -> sea_query::InsertStatement {
+    Query::insert()
+        .into_table(AuditLog::Table)
+        .columns(ENTRY_COLUMNS[1..].iter().copied())
+        .to_owned()
+}
+
+/// The values of one entry of [`insert`].
+fn row(
+    at: chrono::DateTime<Utc>,
+    actor: &Actor,
+    action: Action,
+    entity: &str,
+    entity_id: &str,
+    changes: &Value,
+) -> [Expr; 7] {
+    [
+        Expr::val(at),
+        actor.user_id.into(),
+        actor.username.as_str().into(),
+        action.code().into(),
+        entity.into(),
+        entity_id.into(),
+        changes.to_string().into(),
+    ]
 }
 
 /// Passes `result` through; when the delegation policy refused the change, the attempt is also
@@ -449,16 +439,7 @@ impl AuditFilter {
 
 fn select_entries() -> SelectStatement {
     Query::select()
-        .columns([
-            AuditLog::Id,
-            AuditLog::At,
-            AuditLog::UserId,
-            AuditLog::Username,
-            AuditLog::Action,
-            AuditLog::Entity,
-            AuditLog::EntityId,
-            AuditLog::Changes,
-        ])
+        .columns(ENTRY_COLUMNS)
         .from(AuditLog::Table)
         .to_owned()
 }

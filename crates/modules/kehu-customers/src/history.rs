@@ -4,7 +4,7 @@
 //! name and id, so each such record is registered here, in the transaction that creates it.
 
 use kehu_store::StoreResult;
-use kehu_store::audit::AuditEntry;
+use kehu_store::audit::{AuditEntry, ENTRY_COLUMNS};
 use kehu_store::db::{Db, Tx};
 use kehu_store::schema::AuditLog;
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, UnionType};
@@ -47,17 +47,6 @@ pub async fn link_many(tx: &mut Tx, entity: &str, links: &[(i64, i64)]) -> Store
     }
     Ok(())
 }
-
-const ENTRY_COLUMNS: [AuditLog; 8] = [
-    AuditLog::Id,
-    AuditLog::At,
-    AuditLog::UserId,
-    AuditLog::Username,
-    AuditLog::Action,
-    AuditLog::Entity,
-    AuditLog::EntityId,
-    AuditLog::Changes,
-];
 
 /// The latest `limit` entries of customer `customer_id`'s history, newest first. The caller
 /// has found the customer in its scope. Two index ranges: the customer's own entries
