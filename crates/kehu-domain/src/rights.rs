@@ -146,6 +146,8 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             OrderRead,
             OrderWrite,
             ProductRead,
+            // Their own customers' figures (the data scope counts).
+            ReportRead,
         ],
     },
     BuiltinRole {

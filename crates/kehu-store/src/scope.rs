@@ -280,6 +280,10 @@ pub const OWNED_STORES: &[OwnedStore] = &[
         module: "modules/kehu-orders/src/store.rs",
     },
     OwnedStore {
+        iden: "OrderFigures",
+        module: "modules/kehu-orders/src/figures.rs",
+    },
+    OwnedStore {
         iden: "Opportunities",
         module: "modules/kehu-sales/src/store.rs",
     },

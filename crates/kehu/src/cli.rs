@@ -170,6 +170,7 @@ fn modules() -> anyhow::Result<Modules> {
     modules.push(kehu_sales::module());
     modules.push(kehu_service::module());
     modules.push(kehu_loss::module());
+    modules.push(kehu_reports::module());
     Modules::new(modules)
 }
 

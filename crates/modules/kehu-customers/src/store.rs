@@ -1123,6 +1123,106 @@ pub fn ids_in_scope(scope: OwnerFilter) -> SelectStatement {
         .to_owned()
 }
 
+/// What the composition report (客户构成分析) counts customers by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    Level,
+    Credit,
+    Satisfaction,
+    Region,
+    Industry,
+}
+
+impl Breakdown {
+    pub const ALL: &'static [Breakdown] = &[
+        Breakdown::Level,
+        Breakdown::Credit,
+        Breakdown::Satisfaction,
+        Breakdown::Region,
+        Breakdown::Industry,
+    ];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            Breakdown::Level => "level",
+            Breakdown::Credit => "credit",
+            Breakdown::Satisfaction => "satisfaction",
+            Breakdown::Region => "region",
+            Breakdown::Industry => "industry",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|b| b.code() == code)
+    }
+
+    fn column(self) -> Customers {
+        match self {
+            Breakdown::Level => Customers::Level,
+            Breakdown::Credit => Customers::Credit,
+            Breakdown::Satisfaction => Customers::Satisfaction,
+            Breakdown::Region => Customers::Region,
+            Breakdown::Industry => Customers::Industry,
+        }
+    }
+}
+
+/// How many customers in `scope`, not in the trash, have each value of `by` (as text; `None`:
+/// not filled in), most first. Counted over the column's index, all rows, less those in the
+/// trash (a few, by the trash's index): the trash test on every row would read the table.
+pub async fn composition(
+    db: &Db,
+    scope: OwnerFilter,
+    by: Breakdown,
+) -> StoreResult<Vec<(Option<String>, i64)>> {
+    let col = by.column();
+    let counts = |trash: bool| {
+        let mut q = customers(scope)
+            .select()
+            .expr_as(
+                Expr::col((Customers::Table, col)).cast_as("TEXT"),
+                Alias::new("k"),
+            )
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .group_by_col((Customers::Table, col))
+            .to_owned();
+        if trash {
+            q.and_where(deleted());
+        }
+        q
+    };
+    let all: Vec<(Option<String>, i64)> = db.fetch_all(&counts(false)).await?;
+    let trashed: Vec<(Option<String>, i64)> = db.fetch_all(&counts(true)).await?;
+    let mut out: Vec<(Option<String>, i64)> = all
+        .into_iter()
+        .map(|(k, n)| {
+            let gone: i64 = trashed
+                .iter()
+                .filter(|(t, _)| *t == k)
+                .map(|(_, n)| n)
+                .sum();
+            (k, n - gone)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    // Most first; of as many, "not filled in" last.
+    out.sort_by_key(|(k, n)| (std::cmp::Reverse(*n), k.is_none(), k.clone()));
+    Ok(out)
+}
+
+/// The ids of the customers in `scope`, not in the trash, that pass `filter` (the customer
+/// list's filters: a name or code prefix, manager, region …): what another module's figures
+/// keep to when a report is filtered by its customers.
+pub fn ids_matching(scope: OwnerFilter, filter: &CustomerFilter) -> SelectStatement {
+    let mut q = customers(scope)
+        .select()
+        .column((Customers::Table, Customers::Id))
+        .and_where(not_deleted())
+        .to_owned();
+    filter.apply(&mut q);
+    q
+}
+
 /// Every customer's `id`, `code` and `name`: what another module joins (as a subquery) to show
 /// the customer beside its own records, which it has scoped with [`ids_in_scope`].
 pub fn labels() -> SelectStatement {

@@ -6,11 +6,27 @@ use sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table};
 
 use crate::schema::{LossMeasures as M, LossRecords as R, LossScans as Sc, LossSettings as St};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 7000,
-    name: "loss",
-    build: loss,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 7000,
+        name: "loss",
+        build: loss,
+    },
+    Migration {
+        version: 7001,
+        name: "loss_confirmed",
+        build: confirmed,
+    },
+];
+
+/// The loss report (客户流失分析) lists the losses confirmed in a period, newest first.
+fn confirmed() -> Vec<Ddl> {
+    vec![index(
+        "ix_loss_records_confirmed",
+        R::Table,
+        &[&R::ConfirmedAt, &R::Id],
+    )]
+}
 
 /// One live (not won back) record per customer: what keeps a scan run twice, or two at once,
 /// from warning a customer twice (`ON CONFLICT DO NOTHING`). Its condition is the store's

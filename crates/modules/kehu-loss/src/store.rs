@@ -206,6 +206,10 @@ pub struct LossFilter {
     pub warned_from: Option<DateTime<Utc>>,
     /// Warned before.
     pub warned_to: Option<DateTime<Utc>>,
+    /// Confirmed lost at or after (the loss report, 客户流失分析).
+    pub confirmed_from: Option<DateTime<Utc>>,
+    /// Confirmed lost before.
+    pub confirmed_to: Option<DateTime<Utc>>,
 }
 
 impl LossFilter {
@@ -233,6 +237,12 @@ impl LossFilter {
         if let Some(t) = self.warned_to {
             q.and_where(col(LossRecords::WarnedAt).lt(t));
         }
+        if let Some(t) = self.confirmed_from {
+            q.and_where(col(LossRecords::ConfirmedAt).gte(t));
+        }
+        if let Some(t) = self.confirmed_to {
+            q.and_where(col(LossRecords::ConfirmedAt).lt(t));
+        }
     }
 }
 
@@ -243,10 +253,12 @@ pub enum LossSort {
     Warned,
     /// The last order, longest ago first (the most days without an order).
     LastOrder,
+    /// When confirmed lost, newest first (never confirmed sorts as the oldest).
+    Confirmed,
 }
 
 impl SortKey for LossSort {
-    const ALL: &'static [Self] = &[LossSort::Warned, LossSort::LastOrder];
+    const ALL: &'static [Self] = &[LossSort::Warned, LossSort::LastOrder, LossSort::Confirmed];
     const DEFAULT: Sort<Self> = Sort {
         key: LossSort::Warned,
         dir: Dir::Desc,
@@ -256,6 +268,7 @@ impl SortKey for LossSort {
         match self {
             LossSort::Warned => "warned_at",
             LossSort::LastOrder => "last_order_at",
+            LossSort::Confirmed => "confirmed_at",
         }
     }
 
@@ -267,16 +280,17 @@ impl SortKey for LossSort {
         match self {
             LossSort::Warned => col(LossRecords::WarnedAt),
             LossSort::LastOrder => col(LossRecords::LastOrderAt),
+            LossSort::Confirmed => col(LossRecords::ConfirmedAt),
         }
     }
 
     fn nullable(self) -> bool {
-        self == LossSort::LastOrder
+        self != LossSort::Warned
     }
 
     fn first_dir(self) -> Dir {
         match self {
-            LossSort::Warned => Dir::Desc,
+            LossSort::Warned | LossSort::Confirmed => Dir::Desc,
             LossSort::LastOrder => Dir::Asc,
         }
     }
@@ -291,6 +305,7 @@ impl Keyed<LossSort> for LossRecord {
         match key {
             LossSort::Warned => KeyValue::from(Some(self.warned_at)),
             LossSort::LastOrder => KeyValue::from(self.last_order_at),
+            LossSort::Confirmed => KeyValue::from(self.confirmed_at),
         }
     }
 }
@@ -348,6 +363,25 @@ impl LossStore {
         let mut count = records(scope).select().expr(Expr::cust("1")).to_owned();
         f.apply(&mut count);
         page::fetch(&self.db, &q, count, col(LossRecords::Id), &req.into()).await
+    }
+
+    /// How many records in `scope` under `f` have each reason (`None`: none given), most
+    /// first: the loss report's breakdown of confirmed losses.
+    pub async fn reasons(
+        &self,
+        scope: OwnerFilter,
+        f: &LossFilter,
+    ) -> StoreResult<Vec<(Option<String>, i64)>> {
+        let mut q = records(scope)
+            .select()
+            .expr_as(col(LossRecords::Reason), Alias::new("reason"))
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .group_by_col((LossRecords::Table, LossRecords::Reason))
+            .to_owned();
+        f.apply(&mut q);
+        let mut rows: Vec<(Option<String>, i64)> = self.db.fetch_all(&q).await?;
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(rows)
     }
 
     /// Record `id` if it is in `scope`.

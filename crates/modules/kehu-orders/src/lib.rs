@@ -5,8 +5,10 @@
 //! other way round.
 
 pub mod api;
+pub mod contribution;
 pub mod demo;
 pub mod domain;
+pub mod figures;
 pub mod import;
 mod lines;
 pub mod migrations;

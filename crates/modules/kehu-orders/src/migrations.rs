@@ -4,13 +4,20 @@
 use kehu_store::migrations::{Ddl, Migration, audited, id_col, index};
 use sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table};
 
-use crate::schema::{OrderLines, OrderNumbers, Orders, Products, Stock};
+use crate::schema::{OrderFigures, OrderLines, OrderNumbers, Orders, Products, Stock};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 4000,
-    name: "orders",
-    build: orders,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 4000,
+        name: "orders",
+        build: orders,
+    },
+    Migration {
+        version: 4001,
+        name: "order_figures",
+        build: order_figures,
+    },
+];
 
 fn orders() -> Vec<Ddl> {
     let mut products = Table::create()
@@ -213,5 +220,52 @@ fn orders() -> Vec<Ddl> {
             &[&L::OrderId, &L::Position],
         ),
         index("ix_order_lines_product", L::Table, &[&L::ProductId, &L::Id]),
+    ]
+}
+
+/// The orders' running figures per period and customer (`figures.rs`), filled from the orders
+/// there are. The key leads with the period: a report reads one period's rows; the
+/// contribution report's sorts (amount, orders) walk an index of the period and the sort,
+/// newest id last; a customer's rows by customer (its purge).
+fn order_figures() -> Vec<Ddl> {
+    use OrderFigures as F;
+    let table = Table::create()
+        .table(F::Table)
+        .col(ColumnDef::new(F::Period).string_len(8).not_null())
+        .col(ColumnDef::new(F::CustomerId).big_integer().not_null())
+        .col(ColumnDef::new(F::Orders).big_integer().not_null())
+        .col(ColumnDef::new(F::Amount).big_integer().not_null())
+        .primary_key(sea_query::Index::create().col(F::Period).col(F::CustomerId))
+        .foreign_key(
+            ForeignKey::create()
+                .from(F::Table, F::CustomerId)
+                .to(
+                    sea_query::Alias::new("customers"),
+                    sea_query::Alias::new("id"),
+                )
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    vec![
+        Ddl::Table(table),
+        index(
+            "ix_order_figures_amount",
+            F::Table,
+            &[&F::Period, &F::Amount, &F::CustomerId],
+        ),
+        index(
+            "ix_order_figures_orders",
+            F::Table,
+            &[&F::Period, &F::Orders, &F::CustomerId],
+        ),
+        index(
+            "ix_order_figures_customer",
+            F::Table,
+            &[&F::CustomerId, &F::Period],
+        ),
+        Ddl::PerBackend {
+            sqlite: crate::figures::FILL_SQLITE,
+            postgres: crate::figures::FILL_POSTGRES,
+        },
     ]
 }

@@ -89,3 +89,17 @@ pub enum OrderNumbers {
     Day,
     Last,
 }
+
+/// 订单统计 (`order_figures`): per period and customer, the orders that count (not cancelled)
+/// and their amount, moved in the transaction of every order change (`figures.rs`). Owned
+/// through its customer.
+#[derive(Iden, Clone, Copy)]
+pub enum OrderFigures {
+    Table,
+    /// `all`, a year `2026`, a quarter `2026-Q4` or a month `2026-11`.
+    Period,
+    CustomerId,
+    Orders,
+    /// Fen.
+    Amount,
+}

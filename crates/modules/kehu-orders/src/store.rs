@@ -566,6 +566,7 @@ impl OrderStore {
             kehu_customers::history::link(tx, d.customer_id, "order", id).await
         })
         .await?;
+        crate::figures::add(tx, d.customer_id, d.date, 1, total.fen()).await?;
         self.keep_last_order(tx, d.customer_id, actor).await?;
         let ordered = write::Event {
             record_id: d.customer_id,
@@ -630,11 +631,14 @@ impl OrderStore {
         let total = total_of(&lines)?;
         let values = vec![(Orders::Total, Expr::val(total.fen()))];
         let id = before.id;
-        write::update(tx, before, before.version, values, actor, async |tx| {
+        let after = write::update(tx, before, before.version, values, actor, async |tx| {
             crate::lines::delete_all(tx, id).await?;
             insert_lines(tx, id, &lines).await
         })
-        .await
+        .await?;
+        let more = after.total - before.total;
+        crate::figures::add(tx, after.customer_id, after.order_date, 0, more).await?;
+        Ok(after)
     }
 
     /// The orders numbered `numbers` (whoever's customer they are: a number is unique), with
@@ -727,6 +731,10 @@ impl OrderStore {
         let next = step(before.status())?;
         let values = vec![(Orders::Status, Expr::val(next.code()))];
         let after = write::update(tx, &before, version, values, actor, async |_| Ok(())).await?;
+        if before.status().counts() && !after.status().counts() {
+            let (customer, day) = (after.customer_id, after.order_date);
+            crate::figures::add(tx, customer, day, -1, -after.total).await?;
+        }
         self.keep_last_order(tx, after.customer_id, actor).await?;
         Ok(after)
     }
@@ -751,6 +759,34 @@ impl OrderStore {
         let at = latest.and_then(|(d,)| self.midnight(d));
         kehu_customers::store::set_last_order_at(tx, customer_id, at, actor).await
     }
+}
+
+/// The orders in `scope` that count (not cancelled) dated `from` to `to` (either open),
+/// summed by customer: `customer_id`, `orders`, `amount` — the contribution report of days
+/// that are no kept period ([`crate::contribution`]).
+pub(crate) fn counted_by_customer(
+    scope: OwnerFilter,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> SelectStatement {
+    let col = |c: Orders| Expr::col((Orders::Table, c));
+    let mut q = orders(scope).select();
+    q.expr_as(col(Orders::CustomerId), Alias::new("customer_id"))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("orders"))
+        // SUM of BIGINT is NUMERIC on PostgreSQL.
+        .expr_as(
+            col(Orders::Total).sum().cast_as("BIGINT"),
+            Alias::new("amount"),
+        )
+        .and_where(col(Orders::Status).ne(OrderStatus::Cancelled.code()))
+        .group_by_col((Orders::Table, Orders::CustomerId));
+    if let Some(from) = from {
+        q.and_where(col(Orders::OrderDate).gte(from));
+    }
+    if let Some(to) = to {
+        q.and_where(col(Orders::OrderDate).lte(to));
+    }
+    q
 }
 
 /// `d`'s lines with each product as it is now (an unknown product is a field error on its

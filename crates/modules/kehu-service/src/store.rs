@@ -669,6 +669,46 @@ impl ServiceStore {
             .await
     }
 
+    /// How many services in `scope` were created in `[from, to)` (either open), by type
+    /// (dictionary `service_type`), most first: the service report (客户服务分析).
+    pub async fn count_by_type(
+        &self,
+        scope: OwnerFilter,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let mut q = services(scope)
+            .select()
+            .expr_as(
+                Expr::col((Services::Table, Services::ServiceType)),
+                Alias::new("t"),
+            )
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .group_by_col((Services::Table, Services::ServiceType))
+            .to_owned();
+        created_between(&mut q, from, to);
+        let mut rows: Vec<(String, i64)> = self.db.fetch_all(&q).await?;
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(rows)
+    }
+
+    /// How many services in `scope` were created in `[from, to)` (either open): one range of
+    /// the index by creation (the service report's months).
+    pub async fn count_created(
+        &self,
+        scope: OwnerFilter,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<i64> {
+        let mut q = services(scope)
+            .select()
+            .expr(Expr::cust("COUNT(*)"))
+            .to_owned();
+        created_between(&mut q, from, to);
+        let (n,): (i64,) = self.db.fetch_one(&q).await?;
+        Ok(n)
+    }
+
     /// Service `id` if it is in `scope`; otherwise `NotFound`.
     pub async fn get(&self, scope: OwnerFilter, id: i64) -> StoreResult<Service> {
         self.db
@@ -999,6 +1039,20 @@ async fn contact_customer(tx: &mut Tx, who: &Acting, id: i64) -> StoreResult<Opt
         Ok(c) => Ok(Some(c)),
         Err(StoreError::Domain(DomainError::NotFound)) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+fn created_between(
+    q: &mut SelectStatement,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) {
+    let created = || Expr::col((Services::Table, Services::CreatedAt));
+    if let Some(t) = from {
+        q.and_where(created().gte(t));
+    }
+    if let Some(t) = to {
+        q.and_where(created().lt(t));
     }
 }
 

@@ -125,6 +125,7 @@ impl ListPage for LossList {
             region: blank(&q.region),
             warned_from: bound(&q.warned_from, false),
             warned_to: bound(&q.warned_to, true),
+            ..LossFilter::default()
         };
         let listing = crate::losses(state)
             .list(user.owner_filter(), &filter, at.request())

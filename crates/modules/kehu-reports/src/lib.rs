@@ -1,0 +1,44 @@
+//! kehu's reports (统计报表): the seed's four — what each customer contributed
+//! ([`contribution`], 客户贡献分析), how customers split by level, credit, satisfaction,
+//! region and industry ([`composition`], 客户构成分析), how many services of each type and
+//! month were taken ([`service`], 客户服务分析) and which customers were lost, when and why
+//! ([`loss`], 客户流失分析). Each report is one [`table::Table`] that the page shows, the API
+//! answers as JSON and both export to XLSX (real numbers and dates) and CSV. The figures are
+//! read through the store of the module whose records they count, in the reader's data scope:
+//! an account manager's reports count their own customers.
+
+pub mod api;
+pub mod composition;
+pub mod contribution;
+pub mod loss;
+pub mod migrations;
+pub mod pages;
+pub mod period;
+pub mod service;
+pub mod table;
+
+use kehu_domain::Right;
+use kehu_web::{Module, NavEntry};
+use utoipa::OpenApi;
+
+/// The rights this module's handlers check (`Granted<need::…>`).
+pub mod need {
+    kehu_web::needs! {
+        Reports => ReportRead,
+    }
+}
+
+/// The reports module as an application lists it.
+pub fn module() -> Module {
+    Module::new("reports")
+        .pages(pages::router())
+        .api(api::router(), api::ReportsApi::openapi())
+        .rights(&[Right::ReportRead])
+        .migrations(migrations::MIGRATIONS)
+        .nav(NavEntry::new(
+            "/reports",
+            "nav-reports",
+            Some(Right::ReportRead),
+            300,
+        ))
+}

@@ -1,0 +1,532 @@
+//! The seed's four reports through the API and the pages, on both databases, against figures
+//! worked out by hand: what each customer contributed in a year (the kept period), in days of
+//! one's own (summed from the orders) and in all time, a cancelled order not counting, an
+//! account manager seeing only their customers; the composition by credit; services by type
+//! and by month; confirmed losses with their reason; the exports as real XLSX numbers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use chrono::{Days, NaiveDate, Utc};
+use kehu_testkit::reqwest::Method;
+use kehu_testkit::{TestApp, TestBackend, json, on_both, spawn_app_with_modules_and};
+use kehu_web::Modules;
+use serde_json::{Value, json};
+
+const PW: &str = "lang-genug-123";
+
+fn modules() -> Modules {
+    let mut modules = kehu_web::platform::modules();
+    modules.push(kehu_customers::module());
+    modules.push(kehu_orders::module());
+    modules.push(kehu_service::module());
+    modules.push(kehu_loss::module());
+    modules.push(kehu_reports::module());
+    Modules::new(modules).unwrap()
+}
+
+struct World {
+    app: TestApp,
+    admin: String,
+    product: i64,
+}
+
+impl World {
+    async fn new(b: TestBackend) -> World {
+        let app = spawn_app_with_modules_and(b, modules(), |c| c.job_tick_secs = 0).await;
+        let admin = app.token_for("admin").await;
+        let (s, p) = json::call(
+            &app,
+            &admin,
+            Method::POST,
+            "/api/v1/products",
+            Some(json!({"name": "静音轴承", "unit": "个", "price": "12.50"})),
+        )
+        .await;
+        assert_eq!(s, 201, "{p}");
+        let product = p["id"].as_i64().unwrap();
+        World {
+            app,
+            admin,
+            product,
+        }
+    }
+
+    async fn call(&self, t: &str, m: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        json::call(&self.app, t, m, path, body).await
+    }
+
+    async fn get(&self, t: &str, path: &str) -> Value {
+        let (s, v) = self.call(t, Method::GET, path, None).await;
+        assert_eq!(s, 200, "{path}: {v}");
+        v
+    }
+
+    async fn user(&self, name: &str, role: &str) -> (i64, String) {
+        let id = self.app.create_user(name, role, PW).await;
+        (id, self.app.token_for(name).await)
+    }
+
+    async fn customer(&self, t: &str, body: Value) -> i64 {
+        let (s, c) = self
+            .call(t, Method::POST, "/api/v1/customers", Some(body))
+            .await;
+        assert_eq!(s, 201, "{c}");
+        c["id"].as_i64().unwrap()
+    }
+
+    /// An order of one unit at `price` yuan: its id and version.
+    async fn order(&self, t: &str, customer: i64, date: &str, price: &str) -> (i64, i64) {
+        let body = json!({
+            "customer_id": customer,
+            "date": date,
+            "lines": [{"product_id": self.product, "quantity": "1", "price": price}],
+        });
+        let (s, o) = self
+            .call(t, Method::POST, "/api/v1/orders", Some(body))
+            .await;
+        assert_eq!(s, 201, "{o}");
+        (o["id"].as_i64().unwrap(), o["version"].as_i64().unwrap())
+    }
+
+    async fn download(&self, t: &str, path: &str) -> (u16, String, Vec<u8>) {
+        let r = self
+            .app
+            .client()
+            .get(self.app.url(path))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, kind, r.bytes().await.unwrap().to_vec())
+    }
+}
+
+/// (name, orders, amount, share) of each row.
+fn rows(report: &Value) -> Vec<(String, i64, String, String)> {
+    report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["customer_name"].as_str().unwrap().to_owned(),
+                r["orders"].as_i64().unwrap(),
+                r["amount"].as_str().unwrap().to_owned(),
+                r["share"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn row(name: &str, orders: i64, amount: &str, share: &str) -> (String, i64, String, String) {
+    (name.into(), orders, amount.into(), share.into())
+}
+
+on_both!(
+    the_contribution_report_counts_what_each_customer_ordered,
+    composition_service_and_loss_reports_count_what_happened,
+    bad_report_queries_are_clear_errors,
+);
+
+async fn the_contribution_report_counts_what_each_customer_ordered(b: TestBackend) {
+    // Arrange: two managers; 华南 and 华北 are Wang's, 华东 Li's. Orders over 2024 and 2025,
+    // one of them cancelled.
+    let w = World::new(b).await;
+    let (_, t_wang) = w.user("wang", "account_manager").await;
+    let (li, t_li) = w.user("li", "account_manager").await;
+    let (_, t_exec) = w.user("boss", "executive").await;
+    let south = w.customer(&t_wang, json!({"name": "华南机电"})).await;
+    let north = w.customer(&t_wang, json!({"name": "华北机械"})).await;
+    let east = w.customer(&t_li, json!({"name": "华东轴承"})).await;
+    w.order(&t_wang, south, "2025-03-10", "100.00").await;
+    w.order(&t_wang, south, "2025-03-20", "50.00").await;
+    let (gone, v) = w.order(&t_wang, south, "2025-07-01", "30.00").await;
+    w.order(&t_wang, north, "2025-05-05", "300.00").await;
+    w.order(&t_li, east, "2025-11-11", "80.00").await;
+    w.order(&t_li, east, "2024-12-31", "999.00").await;
+    let (s, o) = w
+        .call(
+            &t_wang,
+            Method::POST,
+            &format!("/api/v1/orders/{gone}/cancel?version={v}"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 200, "{o}");
+
+    // 2025 (a kept period): largest first, the cancelled order not counted.
+    let url = "/api/v1/reports/contribution";
+    let year = w
+        .get(&t_exec, &format!("{url}?from=2025-01-01&to=2025-12-31"))
+        .await;
+    assert_eq!(
+        rows(&year),
+        vec![
+            row("华北机械", 1, "300.00", "56.60"),
+            row("华南机电", 2, "150.00", "28.30"),
+            row("华东轴承", 1, "80.00", "15.09"),
+        ]
+    );
+    assert_eq!(
+        year["totals"],
+        json!({"customers": 3, "orders": 4, "amount": "530.00"})
+    );
+    assert_eq!(
+        (year["currency"].as_str(), year["total"].as_i64()),
+        (Some("CNY"), Some(3))
+    );
+
+    // Days of one's own are summed from the orders: the same figures by another road.
+    let some = w
+        .get(&t_exec, &format!("{url}?from=2025-03-15&to=2025-11-11"))
+        .await;
+    assert_eq!(
+        rows(&some),
+        vec![
+            row("华北机械", 1, "300.00", "69.77"),
+            row("华东轴承", 1, "80.00", "18.60"),
+            row("华南机电", 1, "50.00", "11.63"),
+        ]
+    );
+    assert_eq!(some["totals"]["amount"], "430.00");
+    let q1 = w
+        .get(&t_exec, &format!("{url}?from=2025-01-01&to=2025-03-31"))
+        .await;
+    assert_eq!(rows(&q1), vec![row("华南机电", 2, "150.00", "100.00")]);
+
+    // All time, by orders; one per page with a cursor to the next.
+    let all = w
+        .get(&t_exec, &format!("{url}?sort=-orders&per_page=1"))
+        .await;
+    assert_eq!(rows(&all), vec![row("华东轴承", 2, "1079.00", "70.57")]);
+    assert_eq!(all["totals"]["amount"], "1529.00");
+    let next = all["next_cursor"].as_str().unwrap();
+    let more = w
+        .get(
+            &t_exec,
+            &format!("{url}?sort=-orders&per_page=1&cursor={next}"),
+        )
+        .await;
+    assert_eq!(rows(&more)[0].0, "华南机电");
+
+    // A manager counts their own customers; the executive can narrow to one manager, or to a
+    // name.
+    let mine = w
+        .get(&t_wang, &format!("{url}?from=2025-01-01&to=2025-12-31"))
+        .await;
+    assert_eq!(
+        mine["totals"],
+        json!({"customers": 2, "orders": 3, "amount": "450.00"})
+    );
+    let lis = w
+        .get(
+            &t_exec,
+            &format!("{url}?from=2025-01-01&to=2025-12-31&owner_id={li}"),
+        )
+        .await;
+    assert_eq!(rows(&lis), vec![row("华东轴承", 1, "80.00", "100.00")]);
+    let named = w.get(&t_exec, &format!("{url}?q=%E5%8D%8E%E5%8D%97")).await;
+    assert_eq!(rows(&named)[0].0, "华南机电");
+    assert_eq!(named["total"], 1);
+
+    // The figures rebuilt from the orders (the migration's and the nightly job's fill) are
+    // the ones the order changes kept.
+    kehu_orders::figures::rebuild(&w.app.store.db)
+        .await
+        .unwrap();
+    let again = w
+        .get(&t_exec, &format!("{url}?from=2025-01-01&to=2025-12-31"))
+        .await;
+    assert_eq!(rows(&again), rows(&year));
+    let again = w
+        .get(&t_exec, &format!("{url}?from=2025-01-01&to=2025-03-31"))
+        .await;
+    assert_eq!(rows(&again), rows(&q1));
+
+    // The export: the heading, then real numbers a spreadsheet adds up.
+    let (s, kind, bytes) = w
+        .download(
+            &t_exec,
+            &format!("{url}?from=2025-01-01&to=2025-12-31&format=xlsx"),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(kind.contains("spreadsheetml"), "{kind}");
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    let cells: Vec<Vec<Data>> = sheet.rows().map(<[Data]>::to_vec).collect();
+    assert_eq!(cells[0][0], Data::String("客户贡献分析".into()));
+    let header = cells
+        .iter()
+        .position(|r| r[0] == Data::String("客户编号".into()))
+        .expect("a header row");
+    let first = &cells[header + 1];
+    assert_eq!(first[1], Data::String("华北机械".into()));
+    assert_eq!(first[2], Data::Float(1.0));
+    assert_eq!(first[3], Data::Float(300.0));
+    let totals = cells.last().unwrap();
+    assert_eq!(totals[3], Data::Float(530.0));
+    let (s, kind, bytes) = w
+        .download(
+            &t_exec,
+            &format!("{url}?from=2025-01-01&to=2025-12-31&format=csv"),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(kind.starts_with("text/csv"), "{kind}");
+    let csv = String::from_utf8(bytes).unwrap();
+    assert!(csv.contains("华北机械,1,300.00,56.60"), "{csv}");
+
+    // The page shows the same, and the executive sees the reports in the navigation.
+    let boss = w.app.login("boss", PW).await;
+    let page = text(
+        &boss,
+        "/reports/contribution?period=custom&from=2025-01-01&to=2025-12-31",
+    )
+    .await;
+    assert!(
+        page.contains("华北机械") && page.contains("530.00"),
+        "{page}"
+    );
+    let index = text(&boss, "/reports").await;
+    assert!(index.contains("/reports/composition"), "{index}");
+}
+
+async fn composition_service_and_loss_reports_count_what_happened(b: TestBackend) {
+    let w = World::new(b).await;
+    let (_, t_wang) = w.user("wang", "account_manager").await;
+    let (_, t_li) = w.user("li", "account_manager").await;
+    let (_, t_exec) = w.user("boss", "executive").await;
+    let a = w
+        .customer(&t_wang, json!({"name": "甲公司", "credit": 5}))
+        .await;
+    w.customer(&t_wang, json!({"name": "乙公司", "credit": 5}))
+        .await;
+    w.customer(&t_li, json!({"name": "丙公司", "credit": 2}))
+        .await;
+    w.customer(&t_li, json!({"name": "丁公司"})).await;
+
+    // Composition by credit: most first, the unfilled one named so; a manager counts theirs.
+    let c = w
+        .get(&t_exec, "/api/v1/reports/composition?by=credit")
+        .await;
+    let parts: Vec<(Value, i64, String)> = c["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["key"].clone(),
+                p["customers"].as_i64().unwrap(),
+                p["share"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            (json!("5"), 2, "50.00".to_owned()),
+            (json!("2"), 1, "25.00".to_owned()),
+            (Value::Null, 1, "25.00".to_owned()),
+        ]
+    );
+    assert_eq!(c["total"], 4);
+    let mine = w
+        .get(&t_wang, "/api/v1/reports/composition?by=credit")
+        .await;
+    assert_eq!(mine["total"], 2);
+
+    // Services by type and by month.
+    for (kind, title) in [
+        ("complaint", "漏油"),
+        ("complaint", "异响"),
+        ("consultation", "报价"),
+    ] {
+        let body = json!({"type": kind, "title": title, "customer_id": a, "request": "请处理"});
+        let (s, v) = w
+            .call(&t_wang, Method::POST, "/api/v1/services", Some(body))
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let today = Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let s = w.get(&t_exec, "/api/v1/reports/service?by=type").await;
+    let by_type: Vec<(&str, i64)> = s["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap(), r["services"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(by_type, vec![("complaint", 2), ("consultation", 1)]);
+    let month = today.format("%Y-%m").to_string();
+    let from = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let s = w
+        .get(
+            &t_exec,
+            &format!("/api/v1/reports/service?by=month&from={from}&to={today}"),
+        )
+        .await;
+    let months = s["items"].as_array().unwrap();
+    assert_eq!(months[0]["key"], "2025-01");
+    assert_eq!(months.last().unwrap()["key"], month.as_str());
+    assert_eq!(months.last().unwrap()["services"], 3);
+    assert_eq!(s["total"], 3);
+    let none = w
+        .get(
+            &t_exec,
+            "/api/v1/reports/service?from=2020-01-01&to=2020-12-31",
+        )
+        .await;
+    assert_eq!(none["total"], 0);
+
+    // A loss confirmed today, with its reason, in this year's loss report.
+    let quiet = w.customer(&t_li, json!({"name": "戊公司"})).await;
+    let long_ago = today - Days::new(400);
+    set_created(&w, quiet, long_ago).await;
+    let (s, run) = w
+        .call(&w.admin, Method::POST, "/api/v1/jobs/loss-scan", None)
+        .await;
+    assert_eq!(s, 200, "{run}");
+    let (_, l) = w
+        .call(
+            &t_li,
+            Method::GET,
+            &format!("/api/v1/loss-records?customer_id={quiet}"),
+            None,
+        )
+        .await;
+    let rec = &l["items"][0];
+    let (s, r) = w
+        .call(
+            &t_li,
+            Method::POST,
+            &format!("/api/v1/loss-records/{}/confirm", rec["id"]),
+            Some(json!({"reason": "price", "detail": "转向低价供应商", "version": rec["version"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let year = format!(
+        "from={}-01-01&to={}-12-31",
+        today.format("%Y"),
+        today.format("%Y")
+    );
+    let loss = w
+        .get(&t_exec, &format!("/api/v1/reports/loss?{year}"))
+        .await;
+    let items = loss["items"].as_array().unwrap();
+    let lost: Vec<&str> = items
+        .iter()
+        .map(|r| r["customer_name"].as_str().unwrap())
+        .collect();
+    assert!(lost.contains(&"戊公司"), "{loss}");
+    let it = items
+        .iter()
+        .find(|r| r["customer_name"] == "戊公司")
+        .unwrap();
+    assert_eq!(
+        (it["reason"].as_str(), it["owner"].as_str()),
+        (Some("price"), Some("测试 li"))
+    );
+    assert!(it["confirmed_at"].is_string(), "{it}");
+    let price = loss["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "price")
+        .unwrap();
+    assert!(price["losses"].as_i64().unwrap() >= 1);
+    // Wang's customers lost nobody; last year nobody was lost.
+    let wangs = w
+        .get(&t_wang, &format!("/api/v1/reports/loss?{year}"))
+        .await;
+    assert!(
+        wangs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["customer_name"] != "戊公司")
+    );
+    let before = w
+        .get(
+            &t_exec,
+            "/api/v1/reports/loss?from=2020-01-01&to=2020-12-31",
+        )
+        .await;
+    assert_eq!(before["total"], 0);
+
+    // Each page renders with its figures.
+    let boss = w.app.login("boss", PW).await;
+    for (path, want) in [
+        ("/reports/composition?by=credit", "5 星"),
+        ("/reports/service?by=type", "共 3 项服务"),
+        ("/reports/loss?period=this_year", "戊公司"),
+    ] {
+        let page = text(&boss, path).await;
+        assert!(page.contains(want), "{path}: {page}");
+    }
+}
+
+async fn text(s: &kehu_testkit::Session, path: &str) -> String {
+    let r = s.get(path).await;
+    assert_eq!(r.status().as_u16(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+async fn set_created(w: &World, customer: i64, day: NaiveDate) {
+    use kehu_store::sea_query::{Alias, Expr, ExprTrait, Query};
+    let at = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let q = Query::update()
+        .table(Alias::new("customers"))
+        .value(Alias::new("created_at"), Expr::val(at))
+        .and_where(Expr::col(Alias::new("id")).eq(customer))
+        .to_owned();
+    w.app.store.db.execute(&q).await.unwrap();
+}
+
+async fn bad_report_queries_are_clear_errors(b: TestBackend) {
+    let w = World::new(b).await;
+    let (_, t_wang) = w.user("wang", "account_manager").await;
+    for (path, field) in [
+        ("/api/v1/reports/contribution?from=2025-13-01", "from"),
+        (
+            "/api/v1/reports/contribution?from=2025-03-01&to=2025-02-01",
+            "to",
+        ),
+        ("/api/v1/reports/contribution?format=pdf", "format"),
+        ("/api/v1/reports/composition?by=shoe_size", "by"),
+        ("/api/v1/reports/service?by=week", "by"),
+    ] {
+        let (s, p) = w.call(&w.admin, Method::GET, path, None).await;
+        assert_eq!(s, 422, "{path}: {p}");
+        assert_eq!(p["code"], "validation_failed", "{p}");
+        assert_eq!(p["errors"][0]["name"], field, "{path}: {p}");
+    }
+    let (s, p) = w
+        .call(
+            &w.admin,
+            Method::GET,
+            "/api/v1/reports/contribution?cursor=zzz",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (400, Some("invalid_cursor")),
+        "{p}"
+    );
+    // Account managers read their own figures.
+    let (s, _) = w
+        .call(&t_wang, Method::GET, "/api/v1/reports/composition", None)
+        .await;
+    assert_eq!(s, 200);
+}
