@@ -280,6 +280,10 @@ pub const OWNED_STORES: &[OwnedStore] = &[
         module: "modules/kehu-orders/src/store.rs",
     },
     OwnedStore {
+        iden: "CustomerValues",
+        module: "modules/kehu-customers/src/values.rs",
+    },
+    OwnedStore {
         iden: "OrderFigures",
         module: "modules/kehu-orders/src/figures.rs",
     },

@@ -58,6 +58,9 @@ document.addEventListener("click", (e) => {
     toggle.setAttribute("aria-expanded", String(open));
   }
 
+  // A report's print button: the page prints on A4 with the report's heading (app.css).
+  if (e.target.closest("[data-print]")) window.print();
+
   const dismiss = e.target.closest("[data-dismiss]");
   if (dismiss) dismiss.parentElement.remove();
 

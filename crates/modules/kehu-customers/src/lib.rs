@@ -19,6 +19,7 @@ mod rows;
 pub mod schema;
 mod show;
 pub mod store;
+pub mod values;
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use sea_query::{
 };
 
 use crate::schema::{
-    Activities, Contacts, CustomerCodes, CustomerRecords, CustomerTags, Customers,
+    Activities, Contacts, CustomerCodes, CustomerRecords, CustomerTags, CustomerValues, Customers,
 };
 
 pub const MIGRATIONS: &[Migration] = &[
@@ -43,7 +43,81 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "customer_composition",
         build: composition,
     },
+    Migration {
+        version: 1006,
+        name: "customer_values",
+        build: values,
+    },
 ];
+
+/// What the customer-value analysis found for each customer (`values.rs`): its filters and
+/// lists each read an index ending in the customer (segment, value class, ABC class; the
+/// highest lifetime value, the lowest P(alive)).
+fn values() -> Vec<Ddl> {
+    use CustomerValues as V;
+    let t = Table::create()
+        .table(V::Table)
+        .col(
+            ColumnDef::new(V::CustomerId)
+                .big_integer()
+                .not_null()
+                .primary_key(),
+        )
+        .col(ColumnDef::new(V::RunId).big_integer().not_null())
+        .col(ColumnDef::new(V::R).small_integer().not_null())
+        .col(ColumnDef::new(V::F).small_integer().not_null())
+        .col(ColumnDef::new(V::M).small_integer().not_null())
+        .col(ColumnDef::new(V::Segment).string_len(24).not_null())
+        .col(ColumnDef::new(V::Abc).string_len(1).not_null())
+        .col(ColumnDef::new(V::ValueClass).string_len(12).not_null())
+        .col(ColumnDef::new(V::Cluster).integer().not_null())
+        .col(ColumnDef::new(V::PAlive).integer().not_null())
+        .col(ColumnDef::new(V::ExpectedPurchases).double().not_null())
+        .col(ColumnDef::new(V::Clv).big_integer().not_null())
+        .col(ColumnDef::new(V::Revenue).big_integer().not_null())
+        .col(ColumnDef::new(V::Orders).integer().not_null())
+        .col(ColumnDef::new(V::LastPurchase).date().null())
+        .foreign_key(
+            ForeignKey::create()
+                .from(V::Table, V::CustomerId)
+                .to(Customers::Table, Customers::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    vec![
+        Ddl::Table(t),
+        index(
+            "ix_customer_values_segment",
+            V::Table,
+            &[&V::Segment, &V::CustomerId],
+        ),
+        index(
+            "ix_customer_values_class",
+            V::Table,
+            &[&V::ValueClass, &V::CustomerId],
+        ),
+        index(
+            "ix_customer_values_abc",
+            V::Table,
+            &[&V::Abc, &V::CustomerId],
+        ),
+        index(
+            "ix_customer_values_clv",
+            V::Table,
+            &[&V::Clv, &V::CustomerId],
+        ),
+        index(
+            "ix_customer_values_p_alive",
+            V::Table,
+            &[&V::PAlive, &V::CustomerId],
+        ),
+        index(
+            "ix_customer_values_run",
+            V::Table,
+            &[&V::RunId, &V::CustomerId],
+        ),
+    ]
+}
 
 /// The composition report (客户构成分析) counts customers by level, region, industry (their
 /// filters' indexes) and by credit and satisfaction: these two get theirs, so every count is

@@ -116,3 +116,31 @@ pub enum CustomerRecords {
     Entity,
     EntityId,
 }
+
+/// 客户价值 (`customer_values`): what the nightly customer-value analysis (kehu-reports) found
+/// for each customer that ordered — RFM scores and segment, ABC class, value class, cluster,
+/// P(alive), expected purchases and lifetime value — one row per customer, replaced by each
+/// run. Owned through its customer; the customer list filters on it.
+#[derive(Iden, Clone, Copy)]
+pub enum CustomerValues {
+    Table,
+    CustomerId,
+    /// The analysis run that wrote the row.
+    RunId,
+    R,
+    F,
+    M,
+    Segment,
+    Abc,
+    ValueClass,
+    Cluster,
+    /// Millionths (0–1,000,000): sortable as a whole number.
+    PAlive,
+    ExpectedPurchases,
+    /// Fen.
+    Clv,
+    /// Fen: the customer's net revenue until the run's day.
+    Revenue,
+    Orders,
+    LastPurchase,
+}

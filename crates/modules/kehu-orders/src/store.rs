@@ -789,6 +789,26 @@ pub(crate) fn counted_by_customer(
     q
 }
 
+/// The orders that count (not cancelled) with an id above `after`, at most `limit`, in id
+/// order, every customer's: `id`, `customer_id`, `order_date`, `total` — what the
+/// customer-value analysis reads (kehu-reports), a batch at a time along the primary key.
+pub fn counted_after(after: i64, limit: u64) -> SelectStatement {
+    let col = |c: Orders| Expr::col((Orders::Table, c));
+    orders(OwnerFilter::system())
+        .select()
+        .columns([
+            (Orders::Table, Orders::Id),
+            (Orders::Table, Orders::CustomerId),
+            (Orders::Table, Orders::OrderDate),
+            (Orders::Table, Orders::Total),
+        ])
+        .and_where(col(Orders::Id).gt(after))
+        .and_where(col(Orders::Status).ne(OrderStatus::Cancelled.code()))
+        .order_by((Orders::Table, Orders::Id), SqlOrder::Asc)
+        .limit(limit)
+        .to_owned()
+}
+
 /// `d`'s lines with each product as it is now (an unknown product is a field error on its
 /// line), at the line's price or else the product's, the totals exact.
 async fn price_lines(tx: &mut Tx, d: &NewOrder) -> StoreResult<Vec<PricedLine>> {

@@ -34,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/reports/composition", get(composition))
         .route("/api/v1/reports/service", get(service))
         .route("/api/v1/reports/loss", get(loss))
+        .route("/api/v1/reports/pareto", get(pareto))
+        .route("/api/v1/reports/rfm", get(rfm))
+        .route("/api/v1/reports/value-classes", get(value_classes))
+        .route("/api/v1/reports/clv", get(clv))
 }
 
 #[derive(OpenApi)]
@@ -101,7 +105,7 @@ pub(crate) fn heading(
     };
     let mut lines = vec![tr.t_fill("report-heading-period", &[("period", &period)])];
     lines.extend(more.iter().cloned());
-    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let now = kehu_web::views::when(tr, &chrono::Utc::now());
     lines.push(tr.t_fill("report-heading-read", &[("when", &now)]) + " · " + &user.display_name);
     Heading {
         title: title.to_owned(),
@@ -511,6 +515,439 @@ pub async fn loss(
                 share: percent(r.share),
             })
             .collect(),
+    })
+    .into_response())
+}
+
+/// The analysis run the figures come from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnalyticsRunOut {
+    pub id: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub finished_at: chrono::DateTime<chrono::Utc>,
+    /// The last day of orders it read.
+    pub as_of: String,
+    /// Orders it read.
+    pub orders: i64,
+}
+
+impl AnalyticsRunOut {
+    fn of(r: &crate::value::Run) -> Self {
+        AnalyticsRunOut {
+            id: r.id,
+            finished_at: r.finished_at,
+            as_of: r.as_of.to_string(),
+            orders: r.orders,
+        }
+    }
+}
+
+/// A class of customers (ABC, segment, value class).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValueClassOut {
+    pub key: String,
+    pub label: String,
+    pub customers: i64,
+    /// Their revenue in yuan.
+    pub revenue: String,
+    /// Of all revenue, percent with two places.
+    pub share: String,
+    /// Their predicted lifetime value in yuan.
+    pub clv: String,
+}
+
+fn classes_out(
+    classes: &[crate::value::ClassFigures],
+    keys: &[&str],
+    name: impl Fn(&str) -> String,
+) -> Vec<ValueClassOut> {
+    let revenue: i64 = classes.iter().map(|c| c.revenue).sum();
+    let rank = |k: &str| keys.iter().position(|x| *x == k).unwrap_or(keys.len());
+    let mut sorted: Vec<&crate::value::ClassFigures> = classes.iter().collect();
+    sorted.sort_by_key(|c| (rank(&c.key), c.key.clone()));
+    sorted
+        .into_iter()
+        .map(|c| ValueClassOut {
+            key: c.key.clone(),
+            label: name(&c.key),
+            customers: c.customers,
+            revenue: yuan(c.revenue),
+            share: percent(crate::table::basis_points(c.revenue, revenue)),
+            clv: yuan(c.clv),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ValueQuery {
+    /// `csv` or `xlsx`: the report as a file.
+    #[param(max_length = 4)]
+    format: Option<String>,
+}
+
+/// The value figures in the caller's scope, or `None` before the first run; with a format,
+/// the file of `table`.
+async fn value_figures(
+    state: &AppState,
+    user: &Principal,
+) -> Result<Option<(crate::value::Run, crate::value::Figures)>, ApiError> {
+    Ok(crate::value::figures(&state.store.db, user.owner_filter())
+        .await
+        .map_err(AppError::Internal)?)
+}
+
+fn value_format(q: &ValueQuery) -> Result<Option<Format>, ApiError> {
+    let mut e = Errors::new();
+    let f = format_of(&mut e, q.format.as_deref());
+    e.finish().map_err(AppError::from)?;
+    Ok(f)
+}
+
+/// A value report as a file.
+fn value_file(
+    tr: &Tr,
+    user: &Principal,
+    title_key: &str,
+    t: &Table,
+    format: Format,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let h = heading(tr, user, &tr.t(title_key), Days::default(), &[]);
+    file(t, &h, format, name)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParetoPoint {
+    /// The top share of customers, by revenue: 1 … 100 percent.
+    pub customers_percent: i64,
+    /// Their share of all revenue, percent with two places.
+    pub revenue_share: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParetoReport {
+    /// `null` before the analysis job's first run.
+    pub run: Option<AnalyticsRunOut>,
+    /// Customers who ordered.
+    pub customers: i64,
+    pub revenue: String,
+    /// The fewest customers, in percent, that bring 80 % of revenue.
+    pub customers_for_80_percent: i64,
+    pub points: Vec<ParetoPoint>,
+    /// The A, B and C classes (the top customers to 80 % of revenue, the next to 95 %, the
+    /// rest).
+    pub classes: Vec<ValueClassOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/pareto", tag = "reports",
+    params(ValueQuery),
+    responses(
+        (status = 200, description = "80/20: the share of revenue of the top 1 … 100 % of customers and the ABC classes, in the caller's scope, from the last run of the analysis job; with `format`, as CSV or XLSX", body = ParetoReport),
+        BadRequest, Unauthenticated, Forbidden, Invalid,
+    ))]
+pub async fn pareto(
+    State(state): State<AppState>,
+    Granted { user, ctx, .. }: Granted<need::Reports>,
+    Query(q): Query<ValueQuery>,
+) -> Result<Response, ApiError> {
+    let format = value_format(&q)?;
+    let tr = &ctx.tr;
+    let found = value_figures(&state, &user).await?;
+    let (run, f) = found.map_or((None, Default::default()), |(r, f)| (Some(r), f));
+    if let Some(format) = format {
+        let t = crate::value::pareto_table(tr, &f);
+        return value_file(tr, &user, "report-pareto", &t, format, "pareto");
+    }
+    Ok(axum::Json(ParetoReport {
+        run: run.as_ref().map(AnalyticsRunOut::of),
+        customers: f.customers,
+        revenue: yuan(f.revenue),
+        customers_for_80_percent: f.customers_for_80,
+        points: f
+            .pareto
+            .iter()
+            .enumerate()
+            .map(|(i, bp)| ParetoPoint {
+                customers_percent: i as i64 + 1,
+                revenue_share: percent(*bp),
+            })
+            .collect(),
+        classes: classes_out(&f.abc, &["A", "B", "C"], |k| {
+            tr.t(&format!("abc-class-{k}"))
+        }),
+    })
+    .into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RfmCellOut {
+    /// Recency score, 1 (longest ago) to 5 (most recent).
+    pub r: i16,
+    /// Frequency score, 1 to 5 (most orders).
+    pub f: i16,
+    pub customers: i64,
+    /// The mean monetary score (1–5) of the cell's customers.
+    pub mean_m: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RfmReport {
+    pub run: Option<AnalyticsRunOut>,
+    /// The cells with customers.
+    pub cells: Vec<RfmCellOut>,
+    /// The named segments, best first.
+    pub segments: Vec<ValueClassOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/rfm", tag = "reports",
+    params(ValueQuery),
+    responses(
+        (status = 200, description = "The 5×5 RFM grid (recency × frequency, with the mean monetary score) and the named segments, in the caller's scope, from the last run of the analysis job; with `format`, as CSV or XLSX", body = RfmReport),
+        BadRequest, Unauthenticated, Forbidden, Invalid,
+    ))]
+pub async fn rfm(
+    State(state): State<AppState>,
+    Granted { user, ctx, .. }: Granted<need::Reports>,
+    Query(q): Query<ValueQuery>,
+) -> Result<Response, ApiError> {
+    let format = value_format(&q)?;
+    let tr = &ctx.tr;
+    let found = value_figures(&state, &user).await?;
+    let (run, f) = found.map_or((None, Default::default()), |(r, f)| (Some(r), f));
+    let segment = |k: &str| tr.t(&format!("segment-{k}"));
+    if let Some(format) = format {
+        let t = crate::value::table_of_classes(tr, &f.segments, crate::value::SEGMENTS, segment);
+        return value_file(tr, &user, "report-segments", &t, format, "rfm");
+    }
+    Ok(axum::Json(RfmReport {
+        run: run.as_ref().map(AnalyticsRunOut::of),
+        cells: f
+            .grid
+            .iter()
+            .map(|c| RfmCellOut {
+                r: c.r,
+                f: c.f,
+                customers: c.customers,
+                mean_m: (c.mean_m * 100.0).round() / 100.0,
+            })
+            .collect(),
+        segments: classes_out(&f.segments, crate::value::SEGMENTS, segment),
+    })
+    .into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClusterOut {
+    /// 1 … k.
+    pub cluster: u32,
+    pub customers: i64,
+    /// Its typical customer: days since the last order, orders, revenue in yuan.
+    pub recency_days: f64,
+    pub orders: f64,
+    pub revenue: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValueClassesReport {
+    pub run: Option<AnalyticsRunOut>,
+    /// High (高价值), sub (次价值), potential (潜在价值), low (低价值): current value (revenue of
+    /// the last 12 months) × potential value (predicted lifetime value).
+    pub classes: Vec<ValueClassOut>,
+    /// The thresholds between high and low: revenue of the last 12 months, and lifetime value,
+    /// in yuan.
+    pub current_threshold: Option<f64>,
+    pub potential_threshold: Option<f64>,
+    /// The k-means clusters (everyone's only: empty in a manager's scope).
+    pub clusters: Vec<ClusterOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/value-classes", tag = "reports",
+    params(ValueQuery),
+    responses(
+        (status = 200, description = "The four value classes with their customers, revenue and lifetime value, and the clusters' profiles, from the last run of the analysis job; with `format`, as CSV or XLSX", body = ValueClassesReport),
+        BadRequest, Unauthenticated, Forbidden, Invalid,
+    ))]
+pub async fn value_classes(
+    State(state): State<AppState>,
+    Granted { user, ctx, .. }: Granted<need::Reports>,
+    Query(q): Query<ValueQuery>,
+) -> Result<Response, ApiError> {
+    let format = value_format(&q)?;
+    let tr = &ctx.tr;
+    let found = value_figures(&state, &user).await?;
+    let (run, f) = found.map_or((None, Default::default()), |(r, f)| (Some(r), f));
+    let class = |k: &str| tr.t(&format!("value-class-{k}"));
+    if let Some(format) = format {
+        let t = crate::value::table_of_classes(
+            tr,
+            &f.value_classes,
+            crate::value::VALUE_CLASSES,
+            class,
+        );
+        return value_file(
+            tr,
+            &user,
+            "report-value-classes",
+            &t,
+            format,
+            "value-classes",
+        );
+    }
+    Ok(axum::Json(ValueClassesReport {
+        run: run.as_ref().map(AnalyticsRunOut::of),
+        classes: classes_out(&f.value_classes, crate::value::VALUE_CLASSES, class),
+        current_threshold: f.current_threshold,
+        potential_threshold: f.potential_threshold,
+        clusters: f
+            .clusters
+            .iter()
+            .map(|c| ClusterOut {
+                cluster: c.cluster + 1,
+                customers: c.customers,
+                recency_days: c.recency_days,
+                orders: c.orders,
+                revenue: c.revenue,
+            })
+            .collect(),
+    })
+    .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClvQuery {
+    /// `true`: the customers at risk — P(alive) below one half, lowest first — instead of
+    /// the highest lifetime value first.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    at_risk: Option<bool>,
+    /// A segment (`champions`, `at_risk` …).
+    #[param(max_length = 24)]
+    segment: Option<String>,
+    /// `high`, `sub`, `potential` or `low`.
+    #[param(max_length = 12)]
+    value_class: Option<String>,
+    /// Where to continue (a `next_cursor` or `prev_cursor`).
+    #[param(max_length = 512)]
+    cursor: Option<String>,
+    #[serde(default, deserialize_with = "kehu_web::api::per_page")]
+    #[param(minimum = 1, maximum = 200)]
+    per_page: Option<u64>,
+    /// `csv` or `xlsx`: the whole list as a file.
+    #[param(max_length = 4)]
+    format: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValuedOut {
+    pub customer_id: i64,
+    pub customer_code: String,
+    pub customer_name: String,
+    pub segment: String,
+    /// A, B or C.
+    pub abc: String,
+    pub value_class: String,
+    /// RFM scores, 1–5.
+    pub r: i16,
+    pub f: i16,
+    pub m: i16,
+    /// Predicted lifetime value over the next 12 months, yuan.
+    pub clv: String,
+    /// The probability that the customer is still buying, 0–1.
+    pub p_alive: f64,
+    /// Purchases expected over the next 12 months.
+    pub expected_purchases: f64,
+    /// Revenue so far, yuan.
+    pub revenue: String,
+    pub orders: i32,
+    pub last_purchase: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClvReport {
+    pub run: Option<AnalyticsRunOut>,
+    #[serde(flatten)]
+    pub page: ListOf<ValuedOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/clv", tag = "reports",
+    params(ClvQuery),
+    responses(
+        (status = 200, description = "The customers in the caller's scope by predicted lifetime value, highest first, or (`at_risk=true`) those least likely to buy again, from the last run of the analysis job; with `format`, the whole list as CSV or XLSX", body = ClvReport),
+        BadRequest, Unauthenticated, Forbidden, Invalid,
+    ))]
+pub async fn clv(
+    State(state): State<AppState>,
+    Granted { user, ctx, .. }: Granted<need::Reports>,
+    Query(q): Query<ClvQuery>,
+) -> Result<Response, ApiError> {
+    let mut e = Errors::new();
+    let format = format_of(&mut e, q.format.as_deref());
+    let pick = |e: &mut Errors, v: &Option<String>, field: &str, keys: &[&str]| {
+        let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+        if !keys.contains(&v) {
+            e.push(FieldError::new(field, "err-invalid"));
+        }
+        Some(v.to_owned())
+    };
+    let segment = pick(&mut e, &q.segment, "segment", crate::value::SEGMENTS);
+    let class = pick(
+        &mut e,
+        &q.value_class,
+        "value_class",
+        crate::value::VALUE_CLASSES,
+    );
+    e.finish().map_err(AppError::from)?;
+    let at_risk = q.at_risk.unwrap_or(false);
+    let (sort, f) = crate::value_pages::clv_request(at_risk, segment, class);
+    let (db, scope, tr) = (&state.store.db, user.owner_filter(), &ctx.tr);
+    if let Some(format) = format {
+        let mut rows = Vec::new();
+        let per = kehu_store::page::PageRequest::new(None, Some(200));
+        let mut req = kehu_store::page::ListRequest::new(sort, None, per);
+        loop {
+            let l = kehu_customers::values::list(db, scope, &f, &req).await?;
+            rows.extend(l.items);
+            match l.next {
+                Some(n) => req = kehu_store::page::ListRequest::new(sort, Some(n), per),
+                None => break,
+            }
+        }
+        let t = crate::value::valued_table(tr, &rows);
+        let key = if at_risk {
+            "report-at-risk"
+        } else {
+            "report-clv-title"
+        };
+        return value_file(tr, &user, key, &t, format, "clv");
+    }
+    let req = list_request(Some(sort), q.cursor.as_deref(), None, q.per_page)?;
+    let listing = kehu_customers::values::list(db, scope, &f, &req).await?;
+    let run = crate::value::last_run(db)
+        .await
+        .map_err(AppError::Internal)?;
+    Ok(axum::Json(ClvReport {
+        run: run.as_ref().map(AnalyticsRunOut::of),
+        page: ListOf::from_listing(listing, |v| {
+            let x = v.value;
+            ValuedOut {
+                customer_id: x.customer_id,
+                customer_code: v.customer_code,
+                customer_name: v.customer_name,
+                segment: x.segment,
+                abc: x.abc,
+                value_class: x.value_class,
+                r: x.r,
+                f: x.f,
+                m: x.m,
+                clv: yuan(x.clv),
+                p_alive: f64::from(x.p_alive) / 1_000_000.0,
+                expected_purchases: (x.expected_purchases * 1000.0).round() / 1000.0,
+                revenue: yuan(x.revenue),
+                orders: x.orders,
+                last_purchase: x.last_purchase.map(|d| d.to_string()),
+            }
+        }),
     })
     .into_response())
 }

@@ -68,7 +68,7 @@ pub async fn parts(
 /// The report as a table with its total.
 pub fn table(tr: &Tr, parts: &[Part]) -> Table {
     let mut t = Table::default();
-    t.column("key", tr.t("report-value"), Kind::Text)
+    t.column("key", tr.t("report-key"), Kind::Text)
         .column("label", tr.t("report-label"), Kind::Text)
         .column("customers", tr.t("report-customers"), Kind::Count)
         .column("share", tr.t("report-share"), Kind::Share);

@@ -8,6 +8,7 @@
 //! an account manager's reports count their own customers.
 
 pub mod api;
+pub mod chart;
 pub mod composition;
 pub mod contribution;
 pub mod loss;
@@ -16,9 +17,13 @@ pub mod pages;
 pub mod period;
 pub mod service;
 pub mod table;
+pub mod value;
+mod value_pages;
 
 use kehu_domain::Right;
-use kehu_web::{Module, NavEntry};
+use kehu_web::jobs::ScheduledJob;
+use kehu_web::module::BoxFuture;
+use kehu_web::{AppState, Module, NavEntry};
 use utoipa::OpenApi;
 
 /// The rights this module's handlers check (`Granted<need::…>`).
@@ -35,10 +40,22 @@ pub fn module() -> Module {
         .api(api::router(), api::ReportsApi::openapi())
         .rights(&[Right::ReportRead])
         .migrations(migrations::MIGRATIONS)
+        .scheduled(ScheduledJob {
+            name: value::JOB,
+            label: "report-analytics-job",
+            // Every night at three, after the loss scan, in the configured time zone.
+            schedule: "0 3 * * *",
+            run: analytics_job,
+        })
         .nav(NavEntry::new(
             "/reports",
             "nav-reports",
             Some(Right::ReportRead),
             300,
         ))
+}
+
+/// The customer-value analysis as the jobs kit runs it.
+fn analytics_job(state: AppState) -> BoxFuture<'static, anyhow::Result<serde_json::Value>> {
+    Box::pin(async move { value::run(&state).await })
 }

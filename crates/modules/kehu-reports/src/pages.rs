@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .route("/reports/composition", get(composition))
         .route("/reports/service", get(service))
         .route("/reports/loss", get(loss))
+        .route("/reports/value", get(crate::value_pages::value_page))
+        .route("/reports/clv", get(crate::value_pages::clv_page))
 }
 
 /// The reports, in the order the index shows them: (path, title, description).
@@ -49,6 +51,8 @@ const REPORTS: &[(&str, &str, &str)] = &[
     ),
     ("service", "report-service", "report-service-about"),
     ("loss", "report-loss", "report-loss-about"),
+    ("value", "report-value", "report-value-about"),
+    ("clv", "report-clv-title", "report-clv-about"),
 ];
 
 struct Card {
@@ -196,6 +200,8 @@ struct ReportPage {
     first: Option<String>,
     /// The count line above the table.
     summary: String,
+    /// What a printed page carries at its top: the report, its filters, when and by whom.
+    print: crate::table::Heading,
 }
 
 fn heads(t: &Table) -> Vec<Head> {
@@ -209,7 +215,13 @@ fn heads(t: &Table) -> Vec<Head> {
 }
 
 impl ReportPage {
-    fn new(c: Chrome, key: &'static str, q: &ReportQuery, with_period: bool) -> Self {
+    fn new(
+        c: Chrome,
+        key: &'static str,
+        q: &ReportQuery,
+        with_period: bool,
+        print: crate::table::Heading,
+    ) -> Self {
         let path = format!("/reports/{key}");
         let preset = q.preset();
         let mut periods = Vec::new();
@@ -249,6 +261,7 @@ impl ReportPage {
             next: None,
             first: None,
             summary: String::new(),
+            print,
             c,
         }
     }
@@ -312,7 +325,8 @@ async fn contribution(
         .map(|r| crate::contribution::row(r, &totals))
         .collect();
     t.totals = Some(crate::contribution::totals_row(&c.tr, &totals));
-    let mut p = ReportPage::new(c, "contribution", &q, true);
+    let print = heading(&c.tr, &user, &c.t("report-contribution"), days, &[]);
+    let mut p = ReportPage::new(c, "contribution", &q, true, print);
     p.table(&t);
     p.q = Some(blank(&q.q).unwrap_or_default().to_owned());
     p.sorts = Opt::list(
@@ -354,7 +368,16 @@ async fn composition(
         );
     }
     let c = Chrome::new(&ctx, "/reports");
-    let mut p = ReportPage::new(c, "composition", &q, false);
+    let by_name = c.t(&format!("report-by-{}", by.code()));
+    let by_line = c.tr.t_fill("report-heading-by", &[("by", &by_name)]);
+    let print = heading(
+        &c.tr,
+        &user,
+        &c.t("report-composition"),
+        Days::default(),
+        &[by_line],
+    );
+    let mut p = ReportPage::new(c, "composition", &q, false, print);
     p.bys = Opt::list(
         Breakdown::ALL
             .iter()
@@ -380,7 +403,8 @@ async fn service(
         return file(&t, &ctx, &user, "report-service", days, format, "service");
     }
     let c = Chrome::new(&ctx, "/reports");
-    let mut p = ReportPage::new(c, "service", &q, true);
+    let print = heading(&c.tr, &user, &c.t("report-service"), days, &[]);
+    let mut p = ReportPage::new(c, "service", &q, true, print);
     p.bys = Opt::list(
         [By::Type, By::Month]
             .iter()
@@ -418,7 +442,8 @@ async fn loss(
         .iter()
         .map(|r| crate::loss::row(&state, &labels, r))
         .collect();
-    let mut p = ReportPage::new(c, "loss", &q, true);
+    let print = heading(&c.tr, &user, &c.t("report-loss"), days, &[]);
+    let mut p = ReportPage::new(c, "loss", &q, true, print);
     p.table(&t);
     let all: i64 = reasons.iter().map(|r| r.losses).sum();
     p.summary = p.c.t_num("report-losses-count", "count", all);

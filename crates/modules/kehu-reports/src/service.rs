@@ -142,7 +142,7 @@ fn offset(state: &AppState) -> chrono::FixedOffset {
 pub fn table(tr: &Tr, by: By, counts: &[Count]) -> Table {
     let mut t = Table::default();
     let (key, label) = match by {
-        By::Type => ("report-value", "report-service-type"),
+        By::Type => ("report-key", "report-service-type"),
         By::Month => ("report-month", "report-month"),
     };
     t.column("key", tr.t(key), Kind::Text)

@@ -530,3 +530,204 @@ async fn bad_report_queries_are_clear_errors(b: TestBackend) {
         .await;
     assert_eq!(s, 200);
 }
+
+on_both!(the_analytics_job_writes_the_engines_figures_back_to_each_customer,);
+
+/// A small deterministic book: customer `i` orders every `gap` days from `start` days ago.
+async fn the_analytics_job_writes_the_engines_figures_back_to_each_customer(b: TestBackend) {
+    use kehu_analytics::analysis::{Config, analyze};
+    use kehu_analytics::summary::{Transaction, summarize};
+    use std::collections::BTreeMap;
+
+    let w = World::new(b).await;
+    let (_, t_wang) = w.user("wang", "account_manager").await;
+    let (_, t_li) = w.user("li", "account_manager").await;
+    let (_, t_exec) = w.user("boss", "executive").await;
+    let today = Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    // Before the first run the reports say so, and list nobody.
+    let none = w.get(&t_exec, "/api/v1/reports/pareto").await;
+    assert!(none["run"].is_null(), "{none}");
+    assert_eq!(none["customers"], 0);
+
+    let mut orders: BTreeMap<i64, Vec<(NaiveDate, i64)>> = BTreeMap::new();
+    let mut wangs = Vec::new();
+    for i in 0..24_i64 {
+        let token = if i % 3 == 0 { &t_li } else { &t_wang };
+        let id = w
+            .customer(token, json!({"name": format!("价值客户{i:02}")}))
+            .await;
+        if i % 3 != 0 {
+            wangs.push(id);
+        }
+        let (start, gap, count) = (30 + (i * 37) % 600, 20 + (i * 13) % 90, 1 + i % 5);
+        for k in 0..count {
+            let Some(back) = u64::try_from(start - k * gap).ok().filter(|b| *b > 0) else {
+                continue;
+            };
+            let day = today - Days::new(back);
+            let fen = 10_000 + (i * 7_919 + k * 1_013) % 90_000;
+            let price = format!("{}.{:02}", fen / 100, fen % 100);
+            let (oid, v) = w.order(token, id, &day.to_string(), &price).await;
+            if i == 6 && k == 0 {
+                // A cancelled order counts for nothing.
+                let (s, _) = w
+                    .call(
+                        token,
+                        Method::POST,
+                        &format!("/api/v1/orders/{oid}/cancel?version={v}"),
+                        Some(json!({})),
+                    )
+                    .await;
+                assert_eq!(s, 200);
+                continue;
+            }
+            orders.entry(id).or_default().push((day, fen));
+        }
+    }
+
+    // Run it now through the jobs API: it needs `system.jobs`.
+    let (s, _) = w
+        .call(&t_exec, Method::POST, "/api/v1/jobs/analytics", None)
+        .await;
+    assert_eq!(s, 403);
+    let (s, run) = w
+        .call(&w.admin, Method::POST, "/api/v1/jobs/analytics", None)
+        .await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["figures"]["customers"], 24, "{run}");
+
+    // The engine on the same orders.
+    let ids: Vec<i64> = orders.keys().copied().collect();
+    let mut tx: Vec<Transaction> = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        for (day, fen) in &orders[id] {
+            tx.push(Transaction {
+                customer: u32::try_from(i).unwrap(),
+                day: chrono::Datelike::num_days_from_ce(day),
+                cents: *fen,
+            });
+        }
+    }
+    let as_of = chrono::Datelike::num_days_from_ce(&today);
+    let twelve = chrono::Datelike::num_days_from_ce(
+        &today.checked_sub_months(chrono::Months::new(12)).unwrap(),
+    );
+    let summaries = summarize(&mut tx, ids.len(), as_of, twelve);
+    let rank: Vec<u32> = (0..u32::try_from(ids.len()).unwrap()).collect();
+    let a = analyze(&summaries, &rank, &Config::default(), &mut |_| {});
+
+    // Every customer's values, as the API lists them (highest lifetime value first).
+    let mut listed: BTreeMap<i64, Value> = BTreeMap::new();
+    let mut url = "/api/v1/reports/clv?per_page=10".to_owned();
+    loop {
+        let page = w.get(&t_exec, &url).await;
+        for v in page["items"].as_array().unwrap() {
+            listed.insert(v["customer_id"].as_i64().unwrap(), v.clone());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/reports/clv?per_page=10&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), ids.len());
+    let c = &a.customers;
+    for (i, id) in ids.iter().enumerate() {
+        let v = &listed[id];
+        assert_eq!(v["segment"], c.segment[i].as_str(), "customer {id}: {v}");
+        assert_eq!(v["abc"], c.abc[i].as_str(), "customer {id}");
+        assert_eq!(v["value_class"], c.value_class[i].as_str(), "customer {id}");
+        assert_eq!(v["r"], c.scores.r[i], "customer {id}");
+        let clv = (c.clv[i] * 100.0).round() as i64;
+        assert_eq!(
+            v["clv"],
+            format!("{}.{:02}", clv / 100, clv % 100),
+            "customer {id}"
+        );
+        let p = (c.p_alive[i] * 1e6).round() / 1e6;
+        assert!(
+            (v["p_alive"].as_f64().unwrap() - p).abs() < 1e-6,
+            "customer {id}: {v}"
+        );
+        assert_eq!(v["orders"], summaries[i].orders, "customer {id}");
+    }
+
+    // The classes and the grid add up to the customers; a manager counts theirs only.
+    let rfm = w.get(&t_exec, "/api/v1/reports/rfm").await;
+    let cells: i64 = rfm["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customers"].as_i64().unwrap())
+        .sum();
+    assert_eq!(cells, 24);
+    let mine = w.get(&t_wang, "/api/v1/reports/rfm").await;
+    let cells: i64 = mine["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customers"].as_i64().unwrap())
+        .sum();
+    assert_eq!(cells, i64::try_from(wangs.len()).unwrap());
+    let classes = w.get(&t_exec, "/api/v1/reports/value-classes").await;
+    let counted: i64 = classes["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customers"].as_i64().unwrap())
+        .sum();
+    assert_eq!(counted, 24);
+    assert!(
+        !classes["clusters"].as_array().unwrap().is_empty(),
+        "{classes}"
+    );
+    let pareto = w.get(&t_exec, "/api/v1/reports/pareto").await;
+    assert_eq!(pareto["points"].as_array().unwrap().len(), 100);
+    assert_eq!(pareto["points"][99]["revenue_share"], "100.00");
+    let total: i64 = orders.values().flatten().map(|(_, f)| f).sum();
+    assert_eq!(
+        pareto["revenue"],
+        format!("{}.{:02}", total / 100, total % 100)
+    );
+
+    // At risk: P(alive) below one half, lowest first.
+    let risk = w
+        .get(&t_exec, "/api/v1/reports/clv?at_risk=true&per_page=200")
+        .await;
+    let ps: Vec<f64> = risk["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["p_alive"].as_f64().unwrap())
+        .collect();
+    assert!(ps.iter().all(|p| *p < 0.5), "{risk}");
+    assert!(ps.windows(2).all(|w| w[0] <= w[1]), "{ps:?}");
+
+    // A second run replaces the values, it does not add to them.
+    let (s, run) = w
+        .call(&w.admin, Method::POST, "/api/v1/jobs/analytics", None)
+        .await;
+    assert_eq!(
+        (s, run["status"].as_str()),
+        (200, Some("succeeded")),
+        "{run}"
+    );
+    let again = w.get(&t_exec, "/api/v1/reports/clv?per_page=200").await;
+    assert_eq!(again["total"], 24);
+
+    // The pages.
+    let boss = w.app.login("boss", PW).await;
+    let page = text(&boss, "/reports/value").await;
+    assert!(
+        page.contains("rfm-grid") && page.contains("重要价值客户") || page.contains("RFM"),
+        "{page}"
+    );
+    let page = text(&boss, "/reports/clv?view=at_risk").await;
+    assert!(page.contains("流失风险客户"), "{page}");
+    let (s, kind, _) = w
+        .download(&t_exec, "/api/v1/reports/value-classes?format=xlsx")
+        .await;
+    assert_eq!((s, kind.contains("spreadsheetml")), (200, true));
+}
