@@ -1,5 +1,6 @@
 //! `kehu analyze`: read a transactions CSV, run the analysis, write customers.csv,
-//! model.json and summary.json into the output directory — all or nothing.
+//! model.json, summary.json and, when the file has a product column, products.csv into the
+//! output directory — all or nothing.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, IsTerminal, Write};
@@ -13,21 +14,32 @@ use serde::Serialize;
 
 use crate::analysis::{self, Config, Models, Population};
 use crate::csv_io;
+use crate::products::{ProductFigures, product_figures};
 use crate::summary;
 
 /// Arguments of `kehu analyze`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct AnalyzeArgs {
-    /// Transactions CSV with the header customer_id,date,amount (ISO dates, decimal amounts).
+    /// Transactions CSV with the header customer_id,date,amount (ISO dates, decimal amounts),
+    /// optionally with product, quantity and cost columns for product analytics.
     ///
     /// A customer's day with at least one amount ≥ 0 (0.00 included) is a purchase day,
     /// whatever its net total; negative amounts are refunds that reduce their day's total,
     /// and a day of refunds only is not a purchase. The Gamma-Gamma spend model is fitted
     /// on the repeat customers whose mean repeat-day total is above 0; other buyers get the
     /// population mean spend.
+    ///
+    /// With a product column each row is one sold line, and products.csv gets one row per
+    /// product, by revenue descending: revenue, cost, gross margin and margin rate (when
+    /// every line of the product has a cost), quantity (whole units, when every line has
+    /// one), its customers (those with a purchase day of it) and repeat customers (two or
+    /// more such days) with the repeat rate. A row with an empty product counts for the
+    /// customers only and may not give a quantity or cost.
     #[arg(long, value_name = "FILE.csv")]
     pub transactions: PathBuf,
-    /// Directory to write customers.csv, model.json and summary.json into (created if missing).
+    /// Directory to write customers.csv, model.json, summary.json and, with a product
+    /// column, products.csv into (created if missing; without a product column a
+    /// products.csv of an earlier run is removed).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Last day of the observation, inclusive (default: the latest date in the file); later rows are ignored.
@@ -86,6 +98,9 @@ struct SummaryFile<'a> {
     rows: u64,
     rows_after_as_of_ignored: u64,
     revenue: String,
+    /// Rows of products.csv; absent without a product column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    products: Option<usize>,
     #[serde(flatten)]
     population: &'a Population,
 }
@@ -141,9 +156,15 @@ fn run_with(args: &AnalyzeArgs, bar: &ProgressBar) -> anyhow::Result<()> {
         ids,
         rows,
         rows_after_as_of,
+        products,
         ..
     } = loaded;
     tick("read");
+    let products: Option<Vec<ProductFigures>> =
+        products.map(|p| product_figures(&p.lines, &p.names));
+    if products.is_some() {
+        tick("products");
+    }
     bar.set_message("summarising");
     // The customers' id order (a sort of the ids, one thread) beside the summaries.
     let (summaries, (id_rank, order)) = std::thread::scope(|scope| {
@@ -188,16 +209,32 @@ fn run_with(args: &AnalyzeArgs, bar: &ProgressBar) -> anyhow::Result<()> {
         rows,
         rows_after_as_of_ignored: rows_after_as_of,
         revenue: csv_io::format_cents(analysis.population.revenue_cents),
+        products: products.as_ref().map(Vec::len),
         population: &analysis.population,
     };
-    write_all_or_nothing(&args.out, |name, w| match name {
+    let outputs: &[&str] = match products {
+        Some(_) => &WITH_PRODUCTS,
+        None => &WITHOUT_PRODUCTS,
+    };
+    write_all_or_nothing(&args.out, outputs, |name, w| match name {
         "customers.csv" => {
             csv_io::write_customers(w, &ids, &order, &summaries, &analysis.customers)
                 .map_err(anyhow::Error::from)
         }
         "model.json" => serde_json::to_writer_pretty(w, &model).map_err(anyhow::Error::from),
+        PRODUCTS => csv_io::write_products(w, products.as_deref().unwrap_or_default())
+            .map_err(anyhow::Error::from),
         _ => serde_json::to_writer_pretty(w, &summary_file).map_err(anyhow::Error::from),
     })?;
+    if products.is_none() {
+        // An earlier run's products.csv would not describe these transactions.
+        let stale = args.out.join(PRODUCTS);
+        if let Err(e) = fs::remove_file(&stale)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            bail!("cannot remove {} of an earlier run: {e}", stale.display());
+        }
+    }
     tick("written");
     Ok(())
 }
@@ -222,19 +259,22 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-const OUTPUTS: [&str; 3] = ["customers.csv", "model.json", "summary.json"];
+const PRODUCTS: &str = "products.csv";
+const WITHOUT_PRODUCTS: [&str; 3] = ["customers.csv", "model.json", "summary.json"];
+const WITH_PRODUCTS: [&str; 4] = ["customers.csv", "model.json", PRODUCTS, "summary.json"];
 
 /// Writes every output to a temporary file in `dir`, then renames them into place only
 /// when all were written; on error the temporaries are removed.
 fn write_all_or_nothing(
     dir: &Path,
+    outputs: &[&str],
     mut write: impl FnMut(&str, &mut BufWriter<File>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let temporary = |name: &str| dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let mut written = Vec::new();
     let outcome = (|| -> anyhow::Result<()> {
-        for name in OUTPUTS {
+        for &name in outputs {
             let path = temporary(name);
             let file =
                 File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -252,10 +292,10 @@ fn write_all_or_nothing(
         }
         return Err(e);
     }
-    for name in OUTPUTS {
+    for &name in outputs {
         let to = dir.join(name);
         if let Err(e) = fs::rename(temporary(name), &to) {
-            for name in OUTPUTS {
+            for &name in outputs {
                 let _ = fs::remove_file(temporary(name));
             }
             bail!("cannot move {} into place: {e}", to.display());

@@ -1,5 +1,6 @@
-//! The CSV edge: parsing `customer_id,date,amount` files into transactions (with line
-//! numbers in every error) and writing `customers.csv`. The only module that reads bytes.
+//! The CSV edge: parsing `customer_id,date,amount` files (optionally with `product`,
+//! `quantity`, `cost`) into transactions and product lines (with line numbers in every
+//! error) and writing `customers.csv` and `products.csv`. The only module that reads bytes.
 
 use std::fmt;
 use std::fs::File;
@@ -11,6 +12,7 @@ use rustc_hash::FxHashMap;
 
 use crate::Day;
 use crate::analysis::CustomerResults;
+use crate::products::{ProductFigures, ProductSale};
 use crate::summary::{CustomerSummary, Transaction};
 
 /// Bad input: the line it is on and why.
@@ -46,9 +48,94 @@ pub struct Loaded {
     pub rows: u64,
     /// Rows dated after as-of, left out.
     pub rows_after_as_of: u64,
+    /// The rows that name a product; `None` when the file has no product column.
+    pub products: Option<ProductLines>,
 }
 
-const COLUMNS: [&str; 3] = ["customer_id", "date", "amount"];
+/// The sold lines of the rows that name a product, products interned to dense indices.
+#[derive(Debug, Default)]
+pub struct ProductLines {
+    /// Product name of each dense index.
+    pub names: Vec<String>,
+    pub lines: Vec<ProductSale>,
+}
+
+/// The columns a header may name: three required, then the optional product columns.
+const COLUMNS: [&str; 6] = [
+    "customer_id",
+    "date",
+    "amount",
+    "product",
+    "quantity",
+    "cost",
+];
+const REQUIRED: usize = 3;
+const HEADER_RULE: &str =
+    "the header must be customer_id,date,amount, optionally with product, quantity, cost";
+
+/// Where each column is in a row, and how many fields a row has.
+#[derive(Clone, Copy, Debug)]
+struct Columns {
+    customer_id: usize,
+    date: usize,
+    amount: usize,
+    product: Option<usize>,
+    quantity: Option<usize>,
+    cost: Option<usize>,
+    width: usize,
+}
+
+impl Columns {
+    /// The fields a row must have, in the order of [`COLUMNS`]: "customer_id,date,amount".
+    fn names(&self) -> String {
+        let present = [
+            true,
+            true,
+            true,
+            self.product.is_some(),
+            self.quantity.is_some(),
+            self.cost.is_some(),
+        ];
+        COLUMNS
+            .iter()
+            .zip(present)
+            .filter(|(_, present)| *present)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Product names by dense index.
+#[derive(Debug, Default)]
+struct ProductNames {
+    names: Vec<String>,
+    index: FxHashMap<Box<[u8]>, u32>,
+}
+
+impl ProductNames {
+    /// The index of `name`, new or known; `None` when the text is not UTF-8.
+    fn intern(&mut self, name: &[u8]) -> Option<u32> {
+        match self.index.get(name) {
+            Some(&p) => Some(p),
+            None => Some(self.insert(std::str::from_utf8(name).ok()?)),
+        }
+    }
+
+    fn intern_str(&mut self, name: &str) -> u32 {
+        match self.index.get(name.as_bytes()) {
+            Some(&p) => p,
+            None => self.insert(name),
+        }
+    }
+
+    fn insert(&mut self, name: &str) -> u32 {
+        let p = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.index.insert(name.as_bytes().into(), p);
+        p
+    }
+}
 
 /// Customer ids by dense index, kept in one string (a million small allocations would
 /// cost more than the ids themselves).
@@ -240,7 +327,8 @@ fn canonical_integer(text: &[u8]) -> Option<u64> {
 }
 
 /// Reads a transactions CSV. The header names the three columns `customer_id`, `date`,
-/// `amount` in any order; nothing else. `progress` receives the byte offset now and then.
+/// `amount`, and optionally `product` with `quantity` and `cost`, in any order; nothing else.
+/// `progress` receives the byte offset now and then.
 pub fn read_transactions<R: Read>(
     reader: R,
     as_of: Option<Day>,
@@ -393,9 +481,7 @@ fn read_record<R: Read>(
 }
 
 /// The header's column positions and its trimmed fields (to spot a repeated header).
-fn read_header<R: Read>(
-    csv: &mut csv::Reader<R>,
-) -> Result<([usize; 3], Vec<Vec<u8>>), InputError> {
+fn read_header<R: Read>(csv: &mut csv::Reader<R>) -> Result<(Columns, Vec<Vec<u8>>), InputError> {
     let mut record = csv::ByteRecord::new();
     if !read_record(csv, &mut record, 1)? {
         return Err(bad(
@@ -415,6 +501,10 @@ fn read_header<R: Read>(
 struct Part {
     transactions: Vec<Transaction>,
     interner: Interner,
+    /// Whether the file has a product column.
+    with_products: bool,
+    products: ProductNames,
+    product_lines: Vec<ProductSale>,
     max_day: Day,
     rows: u64,
     rows_after_as_of: u64,
@@ -424,7 +514,7 @@ struct Part {
 
 fn parse_rows<R: Read>(
     csv: &mut csv::Reader<R>,
-    columns: [usize; 3],
+    columns: Columns,
     header: &[Vec<u8>],
     as_of: Option<Day>,
     expected_rows: usize,
@@ -434,6 +524,8 @@ fn parse_rows<R: Read>(
     let mut record = csv::ByteRecord::new();
     let mut transactions: Vec<Transaction> = Vec::with_capacity(expected_rows);
     let mut interner = Interner::default();
+    let mut products = ProductNames::default();
+    let mut product_lines: Vec<ProductSale> = Vec::new();
     let mut last_date: [u8; 10] = [0; 10];
     let mut last_day: Day = 0;
     let mut max_day = Day::MIN;
@@ -446,14 +538,16 @@ fn parse_rows<R: Read>(
         if rows.is_multiple_of(65_536) {
             progress(record.position().map_or(0, |p| p.byte()));
         }
-        if record.len() != 3 {
+        if record.len() != columns.width {
             if record.len() == 1 && record[0].trim_ascii().is_empty() {
                 return Err(bad(line, "empty line"));
             }
             return Err(bad(
                 line,
                 format!(
-                    "expected 3 fields (customer_id,date,amount), found {}",
+                    "expected {} fields ({}), found {}",
+                    columns.width,
+                    columns.names(),
                     record.len()
                 ),
             ));
@@ -465,9 +559,9 @@ fn parse_rows<R: Read>(
         {
             return Err(bad(line, "duplicate header"));
         }
-        let id = record[columns[0]].trim_ascii();
-        let date = record[columns[1]].trim_ascii();
-        let amount = record[columns[2]].trim_ascii();
+        let id = record[columns.customer_id].trim_ascii();
+        let date = record[columns.date].trim_ascii();
+        let amount = record[columns.amount].trim_ascii();
         let day = if date.len() >= 10 && date[..10] == last_date {
             last_day
         } else {
@@ -484,6 +578,10 @@ fn parse_rows<R: Read>(
         if id.is_empty() {
             return Err(bad(line, "empty customer_id"));
         }
+        let product = match columns.product {
+            Some(column) => product_fields(&record, column, columns, line)?,
+            None => None,
+        };
         if let Some(limit) = as_of
             && day > limit
         {
@@ -499,10 +597,26 @@ fn parse_rows<R: Read>(
             day,
             cents,
         });
+        if let Some(fields) = product {
+            let product = products
+                .intern(fields.name)
+                .ok_or_else(|| bad(line, "product is not valid UTF-8"))?;
+            product_lines.push(ProductSale {
+                product,
+                customer,
+                day,
+                quantity: fields.quantity,
+                amount_cents: cents,
+                cost_cents: fields.cost_cents,
+            });
+        }
     }
     Ok(Part {
         transactions,
         interner,
+        with_products: columns.product.is_some(),
+        products,
+        product_lines,
         max_day,
         rows,
         rows_after_as_of,
@@ -510,9 +624,69 @@ fn parse_rows<R: Read>(
     })
 }
 
+/// A row's product fields: the product's name, and its quantity and cost when given.
+struct ProductFields<'a> {
+    name: &'a [u8],
+    quantity: Option<i64>,
+    cost_cents: Option<i64>,
+}
+
+/// The product fields of a row, its product in field `product`; `None` when the row names no
+/// product (it then may give no quantity or cost either).
+fn product_fields(
+    record: &csv::ByteRecord,
+    product: usize,
+    columns: Columns,
+    line: u64,
+) -> Result<Option<ProductFields<'_>>, InputError> {
+    let field = |column: Option<usize>| column.map_or(&b""[..], |i| record[i].trim_ascii());
+    let (name, quantity, cost) = (
+        record[product].trim_ascii(),
+        field(columns.quantity),
+        field(columns.cost),
+    );
+    if name.is_empty() {
+        for (column, text) in [("quantity", quantity), ("cost", cost)] {
+            if !text.is_empty() {
+                return Err(bad(
+                    line,
+                    format!("{column} \"{}\" without a product", lossy(text)),
+                ));
+            }
+        }
+        return Ok(None);
+    }
+    let quantity = match quantity {
+        b"" => None,
+        text => Some(
+            std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.parse::<i64>().ok())
+                .ok_or_else(|| {
+                    bad(
+                        line,
+                        format!("unparsable quantity \"{}\" (a whole number)", lossy(text)),
+                    )
+                })?,
+        ),
+    };
+    let cost_cents = match cost {
+        b"" => None,
+        text => Some(
+            parse_cents(text)
+                .ok_or_else(|| bad(line, format!("unparsable cost \"{}\"", lossy(text))))?,
+        ),
+    };
+    Ok(Some(ProductFields {
+        name,
+        quantity,
+        cost_cents,
+    }))
+}
+
 impl Part {
-    /// Appends the next stretch: its customers are interned into this one's, in order of
-    /// first appearance, so the result equals reading both stretches in one go.
+    /// Appends the next stretch: its customers and products are interned into this one's, in
+    /// order of first appearance, so the result equals reading both stretches in one go.
     fn merge(mut self, next: Part) -> Part {
         let remap: Vec<u32> = (0..next.interner.ids.len())
             .map(|i| {
@@ -525,6 +699,18 @@ impl Part {
             .extend(next.transactions.into_iter().map(|t| Transaction {
                 customer: remap[t.customer as usize],
                 ..t
+            }));
+        let products: Vec<u32> = next
+            .products
+            .names
+            .iter()
+            .map(|name| self.products.intern_str(name))
+            .collect();
+        self.product_lines
+            .extend(next.product_lines.into_iter().map(|l| ProductSale {
+                product: products[l.product as usize],
+                customer: remap[l.customer as usize],
+                ..l
             }));
         self.max_day = self.max_day.max(next.max_day);
         self.rows += next.rows;
@@ -549,6 +735,10 @@ impl Part {
             as_of: as_of.unwrap_or(self.max_day),
             rows: self.rows,
             rows_after_as_of: self.rows_after_as_of,
+            products: self.with_products.then_some(ProductLines {
+                names: self.products.names,
+                lines: self.product_lines,
+            }),
         })
     }
 }
@@ -557,9 +747,9 @@ fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Column positions of customer_id, date, amount.
-fn header_columns(record: &csv::ByteRecord) -> Result<[usize; 3], InputError> {
-    let mut positions = [usize::MAX; 3];
+/// Column positions of customer_id, date, amount and the optional product columns.
+fn header_columns(record: &csv::ByteRecord) -> Result<Columns, InputError> {
+    let mut position = [None; COLUMNS.len()];
     for (i, raw) in record.iter().enumerate() {
         let mut name = raw.trim_ascii();
         if i == 0 {
@@ -567,34 +757,58 @@ fn header_columns(record: &csv::ByteRecord) -> Result<[usize; 3], InputError> {
         }
         let name = String::from_utf8_lossy(name);
         match COLUMNS.iter().position(|c| *c == name) {
-            Some(c) if positions[c] != usize::MAX => {
+            Some(c) if position[c].is_some() => {
                 return Err(bad(1, format!("duplicate column \"{name}\" in the header")));
             }
-            Some(c) => positions[c] = i,
+            Some(c) => position[c] = Some(i),
             None => {
                 return Err(bad(
                     1,
+                    format!("unexpected column \"{name}\": {HEADER_RULE}"),
+                ));
+            }
+        }
+    }
+    let [
+        Some(customer_id),
+        Some(date),
+        Some(amount),
+        product,
+        quantity,
+        cost,
+    ] = position
+    else {
+        let missing: Vec<&str> = (0..REQUIRED)
+            .filter(|&c| position[c].is_none())
+            .map(|c| COLUMNS[c])
+            .collect();
+        return Err(bad(
+            1,
+            format!("missing column {}: {HEADER_RULE}", missing.join(", ")),
+        ));
+    };
+    if product.is_none() {
+        for (name, column) in [("quantity", quantity), ("cost", cost)] {
+            if column.is_some() {
+                return Err(bad(
+                    1,
                     format!(
-                        "unexpected column \"{name}\": the header must be customer_id,date,amount"
+                        "unexpected column \"{name}\": quantity and cost belong to a product, \
+                         and the header has no product column"
                     ),
                 ));
             }
         }
     }
-    let missing: Vec<&str> = (0..3)
-        .filter(|&c| positions[c] == usize::MAX)
-        .map(|c| COLUMNS[c])
-        .collect();
-    if !missing.is_empty() {
-        return Err(bad(
-            1,
-            format!(
-                "missing column {}: the header must be customer_id,date,amount",
-                missing.join(", ")
-            ),
-        ));
-    }
-    Ok(positions)
+    Ok(Columns {
+        customer_id,
+        date,
+        amount,
+        product,
+        quantity,
+        cost,
+        width: record.len(),
+    })
 }
 
 /// `YYYY-MM-DD` (a time after `T` or a space is ignored) to days since 0001-01-01 (CE day 1).
@@ -812,6 +1026,56 @@ pub fn write_customers<W: Write + Send>(
     })
 }
 
+const PRODUCTS_HEADER: [&str; 9] = [
+    "product",
+    "revenue",
+    "cost",
+    "gross_margin",
+    "margin_rate",
+    "quantity",
+    "customers",
+    "repeat_customers",
+    "repeat_rate",
+];
+
+/// Writes products.csv, one row per product in the order given. Money as exact decimals
+/// ([`format_cents`]), rates as shortest round-trip floats (as in customers.csv); a figure
+/// that is not known (a cost, a quantity, a rate over 0) is left empty.
+pub fn write_products<W: Write>(out: W, products: &[ProductFigures]) -> csv::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        product: &'a str,
+        revenue: String,
+        cost: Option<String>,
+        gross_margin: Option<String>,
+        margin_rate: Option<f64>,
+        quantity: Option<i64>,
+        customers: u64,
+        repeat_customers: u64,
+        repeat_rate: Option<f64>,
+    }
+    // The header is written on its own: a file without products still has it.
+    let mut csv = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    csv.write_record(PRODUCTS_HEADER)?;
+    for p in products {
+        csv.serialize(Row {
+            product: &p.product,
+            revenue: format_cents(p.revenue_cents),
+            cost: p.cost_cents.map(format_cents),
+            gross_margin: p.gross_margin_cents.map(format_cents),
+            margin_rate: p.margin_rate,
+            quantity: p.quantity,
+            customers: p.customers,
+            repeat_customers: p.repeat_customers,
+            repeat_rate: p.repeat_rate,
+        })?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
 /// One row of customers.csv, read out of the per-customer arrays.
 struct Gathered<'a> {
     id: &'a str,
@@ -984,6 +1248,83 @@ mod tests {
             .unwrap();
         assert_eq!(one.transactions, two.transactions);
         assert_eq!(one.rows_after_as_of, two.rows_after_as_of);
+    }
+
+    #[allow(clippy::unwrap_used, reason = "test setup")]
+    #[test]
+    fn product_lines_read_in_two_halves_are_what_reading_in_one_go_gives() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let mut text = String::from("product,customer_id,date,amount,quantity,cost\n");
+        for i in 0..20_000 {
+            // Every third row names no product; products and customers recur in both halves.
+            let (product, quantity) = match i % 3 {
+                0 => (String::new(), String::new()),
+                _ => (format!("p{}", i % 13), (i % 5).to_string()),
+            };
+            let cost = if i % 3 == 0 || i % 4 == 0 {
+                String::new()
+            } else {
+                format!("{}.{:02}", i % 50, i % 100)
+            };
+            text.push_str(&format!(
+                "{product},{},2024-{:02}-{:02},{}.{:02},{quantity},{cost}\n",
+                i * 7919 % 997,
+                i % 12 + 1,
+                i % 28 + 1,
+                i % 500,
+                i % 100
+            ));
+        }
+        f.write_all(text.as_bytes()).unwrap();
+        let one = read_transactions(File::open(f.path()).unwrap(), None, 0, &mut |_| {}).unwrap();
+        let two = read_transactions_file(f.path(), None, 0, &mut |_| {})
+            .unwrap()
+            .unwrap();
+        let (one, two) = (one.products.unwrap(), two.products.unwrap());
+        assert_eq!(one.lines.len(), 20_000 - 20_000 / 3 - 1);
+        assert_eq!(one.names, two.names);
+        assert_eq!(one.lines, two.lines);
+        assert!(one.lines.iter().any(|l| l.cost_cents.is_none()));
+    }
+
+    #[allow(clippy::unwrap_used, reason = "test")]
+    #[test]
+    fn products_csv_quotes_names_and_leaves_unknown_figures_empty() {
+        let products = [
+            ProductFigures {
+                product: "tea, green".into(),
+                revenue_cents: 1200,
+                cost_cents: Some(400),
+                gross_margin_cents: Some(800),
+                margin_rate: Some(800.0 / 1200.0),
+                quantity: Some(4),
+                customers: 2,
+                repeat_customers: 1,
+                repeat_rate: Some(0.5),
+            },
+            ProductFigures {
+                product: "refunded".into(),
+                revenue_cents: -5,
+                cost_cents: None,
+                gross_margin_cents: None,
+                margin_rate: None,
+                quantity: None,
+                customers: 0,
+                repeat_customers: 0,
+                repeat_rate: None,
+            },
+        ];
+        let mut out = Vec::new();
+        write_products(&mut out, &products).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "product,revenue,cost,gross_margin,margin_rate,quantity,customers,repeat_customers,repeat_rate\n\
+             \"tea, green\",12.00,4.00,8.00,0.6666666666666666,4,2,1,0.5\n\
+             refunded,-0.05,,,,,0,0,\n"
+        );
+        let mut out = Vec::new();
+        write_products(&mut out, &[]).unwrap();
+        assert_eq!(out, b"product,revenue,cost,gross_margin,margin_rate,quantity,customers,repeat_customers,repeat_rate\n");
     }
 
     #[allow(clippy::unwrap_used, reason = "test setup")]

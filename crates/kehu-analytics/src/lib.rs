@@ -5,7 +5,8 @@
 //!
 //! # Pipeline
 //! [`csv_io::read_transactions`] → [`summary::summarize`] → [`analysis::analyze`] →
-//! [`csv_io::write_customers`] + model.json + summary.json ([`command::run`]).
+//! [`csv_io::write_customers`] + model.json + summary.json ([`command::run`]); with product
+//! columns also [`products::product_figures`] → [`csv_io::write_products`] (products.csv).
 //!
 //! # Definitions
 //! Days are whole calendar days ([`Day`] = days from the Common Era, as chrono's
@@ -114,11 +115,25 @@
 //! listed apart), stock turnover = COGS / ((opening + closing stock)/2) and days of
 //! inventory = period days / turnover.
 //!
+//! **products.csv** (`kehu analyze` with a product column), one row per product by revenue
+//! descending, then product: `revenue` = net total of its lines; `cost` = total cost and
+//! `gross_margin` = revenue − cost, empty when a line of it has no cost; `margin_rate` =
+//! margin / revenue, empty also when the revenue is 0; `quantity` = total units, empty when
+//! a line has none; `customers` = customers with a purchase day of the product (a day with
+//! a line of it whose amount is ≥ 0, as for the customers' purchase days: a day of its
+//! refunds alone is none); `repeat_customers` = those with two or more such days;
+//! `repeat_rate` = repeat customers / customers, empty when nobody bought it.
+//!
 //! # Input CSV (`kehu analyze`)
 //! Header `customer_id,date,amount` (any order, nothing else), ISO dates (`YYYY-MM-DD`, a
 //! time part after `T` is ignored), decimal amounts with at most two decimals (negative =
-//! refund). Errors name the line: missing/extra/duplicate columns, a repeated header line,
-//! wrong field count, unparsable dates or amounts, empty customer ids, an empty file.
+//! refund). Optionally a `product` column, with `quantity` (whole units, negative = return)
+//! and `cost` (a decimal amount like `amount`) beside it: each row is then one sold line.
+//! A row with an empty product counts for the customers only; a product row may leave
+//! quantity or cost empty. Errors name the line: missing/extra/duplicate columns (quantity or
+//! cost without a product column), a repeated header line, wrong field count, unparsable
+//! dates, amounts, quantities or costs, empty customer ids, a quantity or cost on a row
+//! without a product, an empty file.
 
 pub mod analysis;
 pub mod bgnbd;

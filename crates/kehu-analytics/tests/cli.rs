@@ -349,3 +349,119 @@ fn the_same_input_gives_byte_identical_outputs() {
     run(&args(&c.input, &c.out)).unwrap();
     assert_eq!(first, fs::read(c.out.join("customers.csv")).unwrap());
 }
+
+/// Sold lines of three products over four customers, and one row without a product.
+const PRODUCT_LINES: &str = "customer_id,date,product,quantity,amount,cost\n\
+    1,2024-01-01,tea,2,6.00,2.00\n\
+    1,2024-01-01,tea,1,3.00,1.00\n\
+    2,2024-01-01,tea,1,3.00,1.00\n\
+    2,2024-01-03,tea,1,3.00,1.00\n\
+    3,2024-01-05,tea,-1,-3.00,-1.00\n\
+    1,2024-01-02,\"cake, large\",1,5.00,\n\
+    1,2024-01-10,\"cake, large\",,5.00,2.00\n\
+    3,2024-01-02,coffee,1,10.00,4.00\n\
+    3,2024-01-04,coffee,-1,-10.00,-4.00\n\
+    4,2024-01-04,coffee,1,0.00,0.00\n\
+    4,2024-01-06,,,7.50,\n";
+
+#[test]
+fn products_csv_has_a_hand_computed_row_per_product_by_revenue() {
+    let c = case(PRODUCT_LINES);
+    run(&args(&c.input, &c.out)).unwrap();
+    // tea: 6 + 3 + 3 + 3 − 3 = 12.00, cost 4.00, margin 8.00 = 2/3, 4 units; buyers 1 and 2
+    // (3 only returned one), 2 on two days. cake: 10.00, one line without cost and one
+    // without quantity; buyer 1 on two days. coffee: 10 − 10 + 0 = 0.00 (no margin rate),
+    // 1 unit; buyers 3 (the refund day is no purchase day) and 4 (0.00 is a purchase).
+    assert_eq!(
+        fs::read_to_string(c.out.join("products.csv")).unwrap(),
+        "product,revenue,cost,gross_margin,margin_rate,quantity,customers,repeat_customers,repeat_rate\n\
+         tea,12.00,4.00,8.00,0.6666666666666666,4,2,1,0.5\n\
+         \"cake, large\",10.00,,,,,1,1,1.0\n\
+         coffee,0.00,0.00,0.00,,1,2,0,0.0\n"
+    );
+    let summary = json(&c.out.join("summary.json"));
+    assert_eq!(summary["products"], 3);
+    assert_eq!(summary["customers"], 4, "the row without a product counts");
+    assert_eq!(summary["revenue"], "29.50");
+    assert_eq!(fs::read_dir(&c.out).unwrap().count(), 4);
+    assert_no_nan(&c.out);
+}
+
+#[test]
+fn product_columns_leave_the_customer_analysis_as_it_is_without_them() {
+    let with = case(PRODUCT_LINES);
+    run(&args(&with.input, &with.out)).unwrap();
+    // The same rows with customer_id,date,amount only.
+    let plain: String = PRODUCT_LINES
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            format!("{},{},{}\n", f[0], f[1], f[f.len() - 2])
+        })
+        .collect();
+    let without = case(&plain);
+    run(&args(&without.input, &without.out)).unwrap();
+    for name in ["customers.csv", "model.json"] {
+        assert_eq!(
+            fs::read(with.out.join(name)).unwrap(),
+            fs::read(without.out.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    assert!(
+        json(&without.out.join("summary.json"))
+            .get("products")
+            .is_none()
+    );
+}
+
+#[test]
+fn without_a_product_column_no_products_csv_is_written_and_an_earlier_one_is_removed() {
+    let c = case(PRODUCT_LINES);
+    run(&args(&c.input, &c.out)).unwrap();
+    assert!(c.out.join("products.csv").exists());
+    fs::write(&c.input, "customer_id,date,amount\n1,2024-01-01,5\n").unwrap();
+    run(&args(&c.input, &c.out)).unwrap();
+    assert!(!c.out.join("products.csv").exists());
+    assert_eq!(fs::read_dir(&c.out).unwrap().count(), 3);
+}
+
+#[test]
+fn a_product_column_without_products_writes_a_header_only_products_csv() {
+    let c = case("customer_id,date,amount,product\n1,2024-01-01,5,\n");
+    run(&args(&c.input, &c.out)).unwrap();
+    assert_eq!(
+        fs::read_to_string(c.out.join("products.csv")).unwrap(),
+        "product,revenue,cost,gross_margin,margin_rate,quantity,customers,repeat_customers,repeat_rate\n"
+    );
+    assert_eq!(json(&c.out.join("summary.json"))["products"], 0);
+}
+
+#[test]
+fn a_bad_product_row_names_its_line_and_writes_nothing() {
+    let header = "customer_id,date,amount,product,quantity,cost\n";
+    expect_error(
+        &format!("{header}1,2024-01-01,5,tea,1,2.00\n1,2024-01-02,5,tea,1,abc\n"),
+        "line 3: unparsable cost \"abc\"",
+    );
+    expect_error(
+        &format!("{header}1,2024-01-01,5,tea,1.5,2.00\n"),
+        "line 2: unparsable quantity \"1.5\"",
+    );
+    expect_error(
+        &format!("{header}1,2024-01-01,5,tea,1,2.00\n1,2024-01-02,5,,2,\n"),
+        "line 3: quantity \"2\" without a product",
+    );
+    expect_error(
+        &format!("{header}1,2024-01-01,5,,,1.00\n"),
+        "line 2: cost \"1.00\" without a product",
+    );
+    expect_error(
+        &format!("{header}1,2024-01-01,5,tea,1\n"),
+        "line 2: expected 6 fields (customer_id,date,amount,product,quantity,cost), found 5",
+    );
+    expect_error(
+        "customer_id,date,amount,quantity\n1,2024-01-01,5,1\n",
+        "line 1: unexpected column \"quantity\": quantity and cost belong to a product",
+    );
+}

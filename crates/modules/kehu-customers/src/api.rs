@@ -310,6 +310,13 @@ pub struct CustomerQuery {
     status: Option<Status>,
     /// Customers carrying this tag.
     tag: Option<String>,
+    /// Customers the customer-value analysis put in this segment (`champions`, `loyal`,
+    /// `at_risk` …).
+    #[param(max_length = 24)]
+    segment: Option<String>,
+    /// Customers of this value class: `high`, `sub`, `potential` or `low`.
+    #[param(max_length = 12)]
+    value_class: Option<String>,
     /// Created from this day (`2026-03-01`, UTC) or instant (RFC 3339), inclusive.
     created_from: Option<String>,
     /// Created to this day (inclusive) or before this instant.
@@ -366,6 +373,8 @@ impl CustomerQuery {
             owner_id: self.owner_id,
             status: self.status,
             tag: non_empty(self.tag.clone()),
+            segment: non_empty(self.segment.clone()),
+            value_class: non_empty(self.value_class.clone()),
             created_from,
             created_to,
         })

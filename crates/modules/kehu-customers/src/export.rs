@@ -446,6 +446,8 @@ pub fn list_query(f: &CustomerFilter, owner: Option<&str>) -> String {
     push("level", &f.level);
     push("industry", &f.industry);
     push("tag", &f.tag);
+    push("segment", &f.segment);
+    push("value_class", &f.value_class);
     push("status", &f.status.map(|s| s.code().to_owned()));
     push(
         "owner_id",

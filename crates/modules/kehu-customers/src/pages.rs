@@ -117,6 +117,8 @@ struct ListQuery {
     industry: Option<String>,
     status: Option<String>,
     tag: Option<String>,
+    segment: Option<String>,
+    value_class: Option<String>,
     owner: Option<String>,
     /// Created from this day (`2026-03-01`), inclusive.
     created_from: Option<String>,
@@ -156,6 +158,9 @@ struct ListTemplate {
     industries: Vec<Opt>,
     statuses: Vec<Opt>,
     owners: Vec<Opt>,
+    /// What the customer-value analysis found (segments, value classes).
+    segments: Vec<Opt>,
+    value_classes: Vec<Opt>,
     /// The trash instead of the list.
     trash: bool,
     /// The user sees every customer: the owner filter and the transfer are offered.
@@ -243,6 +248,8 @@ async fn list_page(
             ("industry", q.industry.as_deref()),
             ("status", q.status.as_deref()),
             ("tag", q.tag.as_deref()),
+            ("segment", q.segment.as_deref()),
+            ("value_class", q.value_class.as_deref()),
             ("owner", q.owner.as_deref()),
             ("created_from", q.created_from.as_deref()),
             ("created_to", q.created_to.as_deref()),
@@ -262,6 +269,8 @@ async fn list_page(
         owner_id: kehu_web::pages::opt_i64(&q.owner),
         status: blank(&q.status).and_then(|s| Status::from_code(&s)),
         tag: blank(&q.tag),
+        segment: blank(&q.segment),
+        value_class: blank(&q.value_class),
         created_from: day(&q.created_from, false),
         created_to: day(&q.created_to, true),
     };
@@ -319,6 +328,18 @@ async fn list_page(
         levels: labels.options(kinds::LEVEL, q.level.as_deref().unwrap_or_default()),
         industries: labels.options(kinds::INDUSTRY, q.industry.as_deref().unwrap_or_default()),
         statuses: status_options(&c.tr, q.status.as_deref().unwrap_or_default()),
+        segments: Opt::list(
+            crate::values::SEGMENTS
+                .iter()
+                .map(|k| (*k, c.t(&format!("segment-{k}")))),
+            q.segment.as_deref().unwrap_or_default(),
+        ),
+        value_classes: Opt::list(
+            crate::values::VALUE_CLASSES
+                .iter()
+                .map(|k| (*k, c.t(&format!("value-class-{k}")))),
+            q.value_class.as_deref().unwrap_or_default(),
+        ),
         owners: if all {
             owner_options(state, &owner).await?
         } else {

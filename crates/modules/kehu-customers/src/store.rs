@@ -285,6 +285,10 @@ pub struct CustomerFilter {
     pub owner_id: Option<i64>,
     pub status: Option<Status>,
     pub tag: Option<String>,
+    /// What the customer-value analysis found: a segment (`champions` …), a value class
+    /// (`high` …) — see [`crate::values`].
+    pub segment: Option<String>,
+    pub value_class: Option<String>,
     /// Created at or after.
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
@@ -364,6 +368,12 @@ impl CustomerFilter {
             // million customers, `id IN (tagged)` sorted every tagged customer instead.
             let id = Expr::col((Customers::Table, Customers::Id));
             q.and_where(Expr::exists(rows::tagged(tag, id)));
+        }
+        let id = Expr::col((Customers::Table, Customers::Id));
+        if let Some(found) =
+            crate::values::matching(self.segment.as_deref(), self.value_class.as_deref(), id)
+        {
+            q.and_where(Expr::exists(found));
         }
         let created = Expr::col((Customers::Table, Customers::CreatedAt));
         if let Some(from) = self.created_from {

@@ -15,6 +15,49 @@ use serde::Serialize;
 
 use crate::schema::CustomerValues as V;
 
+/// The segments the analysis names (kehu-analytics' RFM segments), best first.
+pub const SEGMENTS: &[&str] = &[
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "cant_lose",
+    "at_risk",
+    "hibernating",
+    "lost",
+];
+
+/// The four value classes, in the order of the quadrant.
+pub const VALUE_CLASSES: &[&str] = &["high", "sub", "potential", "low"];
+
+/// The customer list's filters on what the analysis found: a value row of the customer whose
+/// id is `id` with that segment and value class (none given: `None`). One probe of the
+/// primary key per customer.
+pub(crate) fn matching(
+    segment: Option<&str>,
+    value_class: Option<&str>,
+    id: Expr,
+) -> Option<sea_query::SelectStatement> {
+    if segment.is_none() && value_class.is_none() {
+        return None;
+    }
+    let mut q = values(OwnerFilter::system())
+        .select()
+        .expr(Expr::cust("1"))
+        .and_where(col(V::CustomerId).eq(id))
+        .to_owned();
+    if let Some(s) = segment {
+        q.and_where(col(V::Segment).eq(s));
+    }
+    if let Some(c) = value_class {
+        q.and_where(col(V::ValueClass).eq(c));
+    }
+    Some(q)
+}
+
 /// The one builder of every statement on `customer_values` except the upsert.
 fn values(scope: OwnerFilter) -> Scoped<V> {
     Scoped::new(

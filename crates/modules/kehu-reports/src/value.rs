@@ -409,23 +409,7 @@ pub async fn runs(db: &Db) -> StoreResult<i64> {
     Ok(n)
 }
 
-/// The segments in the order the reports list them (best first).
-pub const SEGMENTS: &[&str] = &[
-    "champions",
-    "loyal",
-    "potential_loyalist",
-    "new",
-    "promising",
-    "need_attention",
-    "about_to_sleep",
-    "cant_lose",
-    "at_risk",
-    "hibernating",
-    "lost",
-];
-
-/// The value classes in the order of the quadrant.
-pub const VALUE_CLASSES: &[&str] = &["high", "sub", "potential", "low"];
+pub use kehu_customers::values::{SEGMENTS, VALUE_CLASSES};
 
 /// `classes` in the order of `keys` (then any other), each named by `name`.
 pub fn table_of_classes(

@@ -654,6 +654,37 @@ async fn the_analytics_job_writes_the_engines_figures_back_to_each_customer(b: T
         assert_eq!(v["orders"], summaries[i].orders, "customer {id}");
     }
 
+    // The customer list filters on what the analysis found.
+    let segment = listed.values().next().unwrap()["segment"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let class = listed.values().next().unwrap()["value_class"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expected = |key: &str, v: &str| listed.values().filter(|x| x[key] == v).count();
+    let found = w
+        .get(
+            &w.admin,
+            &format!("/api/v1/customers?segment={segment}&per_page=200"),
+        )
+        .await;
+    assert_eq!(found["total"], expected("segment", &segment), "{found}");
+    let found = w
+        .get(
+            &w.admin,
+            &format!("/api/v1/customers?value_class={class}&per_page=200"),
+        )
+        .await;
+    assert_eq!(found["total"], expected("value_class", &class), "{found}");
+    let admin = w.app.admin().await;
+    let page = text(&admin, &format!("/customers?segment={segment}")).await;
+    assert!(
+        page.contains(&format!("value=\"{segment}\" selected")),
+        "{page}"
+    );
+
     // The classes and the grid add up to the customers; a manager counts theirs only.
     let rfm = w.get(&t_exec, "/api/v1/reports/rfm").await;
     let cells: i64 = rfm["cells"]
