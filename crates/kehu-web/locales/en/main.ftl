@@ -1001,3 +1001,5 @@ abc-class-A = A (top 80% of revenue)
 abc-class-B = B (next 15% of revenue)
 abc-class-C = C (last 5% of revenue)
 report-print = Print
+report-contribution-chart = Order amount of this page's customers (CNY)
+report-cluster-point = Cluster { $n } ({ $customers } customers)

@@ -995,3 +995,5 @@ abc-class-A = A 类（前 80% 收入）
 abc-class-B = B 类（其后 15% 收入）
 abc-class-C = C 类（其余 5% 收入）
 report-print = 打印
+report-contribution-chart = 本页客户的订单金额（元）
+report-cluster-point = 第 { $n } 类（{ $customers } 个客户）

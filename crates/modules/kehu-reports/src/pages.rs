@@ -149,6 +149,11 @@ impl ReportQuery {
     }
 }
 
+/// Fen as yuan, for a chart.
+fn yuan(fen: i64) -> f64 {
+    fen as f64 / 100.0
+}
+
 /// `s` for a query string.
 fn encode(s: &str) -> String {
     let mut out = String::new();
@@ -202,6 +207,8 @@ struct ReportPage {
     summary: String,
     /// What a printed page carries at its top: the report, its filters, when and by whom.
     print: crate::table::Heading,
+    /// The report's chart (SVG), when it has figures to draw.
+    chart: Option<String>,
 }
 
 fn heads(t: &Table) -> Vec<Head> {
@@ -262,6 +269,7 @@ impl ReportPage {
             first: None,
             summary: String::new(),
             print,
+            chart: None,
             c,
         }
     }
@@ -339,6 +347,17 @@ async fn contribution(
     );
     p.summary =
         p.c.t_num("report-customers-count", "count", totals.customers);
+    let top: Vec<_> = listing.items.iter().take(15).collect();
+    p.chart = crate::chart::horizontal_bar(
+        &p.c.t("report-contribution-chart"),
+        &top.iter()
+            .map(|r| r.customer_name.clone())
+            .collect::<Vec<_>>(),
+        &[crate::chart::Series {
+            name: p.c.t("report-amount"),
+            values: top.iter().map(|r| yuan(r.amount)).collect(),
+        }],
+    );
     p.next = listing
         .next
         .map(|n| q.link(&p.path, &[("cursor", n.encode().as_str())]));
@@ -387,6 +406,13 @@ async fn composition(
     p.table(&t);
     let all: i64 = parts.iter().map(|x| x.customers).sum();
     p.summary = p.c.t_num("report-customers-count", "count", all);
+    p.chart = crate::chart::pie(
+        &p.title,
+        &parts
+            .iter()
+            .map(|x| (x.label.clone(), x.customers as f64))
+            .collect::<Vec<_>>(),
+    );
     Ok(render(&p)?.into_response())
 }
 
@@ -414,6 +440,15 @@ async fn service(
     p.table(&t);
     let all: i64 = counts.iter().map(|x| x.services).sum();
     p.summary = p.c.t_num("report-services-count", "count", all);
+    let labels: Vec<String> = counts.iter().map(|x| x.label.clone()).collect();
+    let series = [crate::chart::Series {
+        name: p.c.t("report-services"),
+        values: counts.iter().map(|x| x.services as f64).collect(),
+    }];
+    p.chart = match by {
+        By::Type => crate::chart::bar(&p.title, &labels, &series),
+        By::Month => crate::chart::line(&p.title, &labels, &series),
+    };
     Ok(render(&p)?.into_response())
 }
 
@@ -464,6 +499,13 @@ async fn loss(
         })
         .collect();
     p.side_heads = heads(&side);
+    p.chart = crate::chart::pie(
+        &p.side_title,
+        &reasons
+            .iter()
+            .map(|r| (r.label.clone(), r.losses as f64))
+            .collect::<Vec<_>>(),
+    );
     p.side_rows = side.rows.iter().map(|r| side.shown(r)).collect();
     p.next = listing
         .next

@@ -80,6 +80,8 @@ struct ValuePage {
     sections: Vec<Section>,
     next: Option<String>,
     print: Heading,
+    /// Charts (SVG) above the tables.
+    charts: Vec<String>,
 }
 
 /// "Computed at … over the orders up to …", or that no run has been made.
@@ -141,6 +143,100 @@ pub(crate) fn tables(tr: &Tr, f: &Figures) -> Vec<(&'static str, String, Table)>
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct ValueQuery {
     format: Option<String>,
+}
+
+/// The value analysis' charts: the Pareto curve, the RFM grid as a heat map, the value
+/// classes and the segments, the clusters (orders against revenue of their typical customer).
+fn charts(tr: &Tr, f: &Figures) -> Vec<String> {
+    use crate::chart::{self, Point, Points, Series};
+    let mut out = Vec::new();
+    let points: Vec<usize> = (1..=10).map(|i| i * 10).collect();
+    out.extend(chart::line(
+        &tr.t_fill(
+            "report-pareto-title",
+            &[("percent", &f.customers_for_80.to_string())],
+        ),
+        &points.iter().map(|p| format!("{p}%")).collect::<Vec<_>>(),
+        &[Series {
+            name: tr.t("report-share"),
+            values: points
+                .iter()
+                .filter_map(|p| f.pareto.get(p - 1))
+                .map(|bp| *bp as f64 / 100.0)
+                .collect(),
+        }],
+    ));
+    if !f.grid.is_empty() {
+        let labels = |p: &str| (1..=5).map(|i| format!("{p}{i}")).collect::<Vec<_>>();
+        let cells: Vec<(usize, usize, f64)> = f
+            .grid
+            .iter()
+            .map(|g| (g.f as usize - 1, g.r as usize - 1, g.customers as f64))
+            .collect();
+        out.extend(chart::heatmap(
+            &tr.t("report-rfm-grid"),
+            &labels("F"),
+            &labels("R"),
+            &cells,
+        ));
+    }
+    let name = |k: &str, prefix: &str| tr.t(&format!("{prefix}-{k}"));
+    let classes: Vec<&value::ClassFigures> = VALUE_CLASSES
+        .iter()
+        .filter_map(|k| f.value_classes.iter().find(|c| c.key == *k))
+        .collect();
+    out.extend(chart::bar(
+        &tr.t("report-value-classes"),
+        &classes
+            .iter()
+            .map(|c| name(&c.key, "value-class"))
+            .collect::<Vec<_>>(),
+        &[Series {
+            name: tr.t("report-customers"),
+            values: classes.iter().map(|c| c.customers as f64).collect(),
+        }],
+    ));
+    let segments: Vec<&value::ClassFigures> = SEGMENTS
+        .iter()
+        .filter_map(|k| f.segments.iter().find(|c| c.key == *k))
+        .collect();
+    out.extend(chart::horizontal_bar(
+        &tr.t("report-segments"),
+        &segments
+            .iter()
+            .map(|c| name(&c.key, "segment"))
+            .collect::<Vec<_>>(),
+        &[Series {
+            name: tr.t("report-customers"),
+            values: segments.iter().map(|c| c.customers as f64).collect(),
+        }],
+    ));
+    if !f.clusters.is_empty() {
+        out.extend(chart::scatter(
+            &tr.t("report-clusters"),
+            &tr.t("report-orders"),
+            &tr.t("report-amount"),
+            &[Points {
+                name: tr.t("report-clusters"),
+                points: f
+                    .clusters
+                    .iter()
+                    .map(|c| Point {
+                        label: tr.t_fill(
+                            "report-cluster-point",
+                            &[
+                                ("n", &(c.cluster + 1).to_string()),
+                                ("customers", &c.customers.to_string()),
+                            ],
+                        ),
+                        x: c.orders,
+                        y: c.revenue,
+                    })
+                    .collect(),
+            }],
+        ));
+    }
+    out
 }
 
 /// The heat (0–4) of a cell holding `n` of the grid's largest `max`.
@@ -216,6 +312,7 @@ pub(crate) async fn value_page(
             (c.t("report-export-csv"), "/reports/value?format=csv".into()),
         ],
         filters: Vec::new(),
+        charts: charts(&c.tr, &f),
         grid,
         sections,
         next: None,
@@ -453,6 +550,7 @@ pub(crate) async fn clv_page(
             },
         ],
         grid: None,
+        charts: Vec::new(),
         print: crate::api::heading(
             &c.tr,
             &user,
