@@ -1246,6 +1246,20 @@ pub fn labels() -> SelectStatement {
         .to_owned()
 }
 
+/// Every customer not in the trash: `id` and `credit` (信用度, 1–5 or `NULL`): what another
+/// module joins (as a subquery) to sum its own records, which it has scoped with
+/// [`ids_in_scope`], by the customer's credit (the credit overview of the reports).
+pub fn credits() -> SelectStatement {
+    customers(OwnerFilter::system())
+        .select()
+        .columns([
+            (Customers::Table, Customers::Id),
+            (Customers::Table, Customers::Credit),
+        ])
+        .and_where(not_deleted())
+        .to_owned()
+}
+
 /// Sets customer `id`'s last order (最近下单时间) in `tx`: a value another module computes (the
 /// latest date of the customer's orders that are not cancelled). Audited; the version stays,
 /// as this is no edit of the customer and must not stale a form someone has open.

@@ -184,3 +184,50 @@ pub async fn contribution_totals(
         .expr_as(sum(F::Amount), Alias::new("amount"));
     Ok(db.fetch_one(&q).await?)
 }
+
+/// What the customers of one credit (信用度) ordered: the orders and amount of a period, or
+/// their open orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CreditFigures {
+    /// `1` … `5`; `None`: not filled in.
+    pub credit: Option<String>,
+    pub orders: i64,
+    /// Fen.
+    pub amount: i64,
+}
+
+/// The credit overview's figures of the customers in `scope` (not in the trash), by their
+/// credit: what they ordered dated `from` to `to` (both open: all time; a kept period reads
+/// the running figures, other days the orders), and their open orders (placed, not yet
+/// delivered, whenever dated). Each a row per credit that has any.
+pub async fn by_credit(
+    db: &Db,
+    scope: OwnerFilter,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> StoreResult<(Vec<CreditFigures>, Vec<CreditFigures>)> {
+    use Fig as F;
+    let mut q = match Period::exactly(from, to) {
+        Some(period) => crate::figures::of_period_summed(scope, period),
+        None => Query::select()
+            .from_subquery(crate::store::counted_by_customer(scope, from, to), F::Table)
+            .to_owned(),
+    };
+    let cr = Alias::new("cr");
+    let credit = Expr::col((cr.clone(), Alias::new("credit")));
+    // SUM of BIGINT is NUMERIC on PostgreSQL: read back as BIGINT.
+    let sum = |c: F| Expr::col((Fig::Table, c)).sum().cast_as("BIGINT");
+    q.expr_as(credit.clone().cast_as("TEXT"), Alias::new("credit"))
+        .expr_as(sum(F::Orders), Alias::new("orders"))
+        .expr_as(sum(F::Amount), Alias::new("amount"))
+        .join_subquery(
+            JoinType::InnerJoin,
+            kehu_customers::store::credits(),
+            cr.clone(),
+            Expr::col((cr, Alias::new("id"))).equals((Fig::Table, F::CustomerId)),
+        )
+        .add_group_by([credit]);
+    let ordered = db.fetch_all(&q).await?;
+    let open = crate::store::open_by_credit(scope, kehu_customers::store::credits());
+    Ok((ordered, db.fetch_all(&open).await?))
+}

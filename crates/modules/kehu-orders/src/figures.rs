@@ -161,8 +161,16 @@ UNION ALL SELECT to_char(order_date, 'YYYY-MM'), customer_id, total FROM orders 
 /// Replaces every figure by the sums of the orders there are: after a bulk load that went
 /// around the order store, and by the reports' nightly job (any drift is gone by morning).
 /// Order changes wait for it on PostgreSQL (the table is locked until it commits), so none is
-/// lost between the delete and the sums; SQLite has one writer anyway.
+/// lost between the delete and the sums; SQLite has one writer anyway. The products' figures
+/// ([`crate::product_figures::rebuild`]) follow in a transaction of their own. Answers the
+/// rows written.
 pub async fn rebuild(db: &Db) -> StoreResult<u64> {
+    let customers = rebuild_customers(db).await?;
+    Ok(customers + crate::product_figures::rebuild(db).await?)
+}
+
+/// The customers' figures of [`rebuild`].
+async fn rebuild_customers(db: &Db) -> StoreResult<u64> {
     db.write(async |tx| {
         let fill = match tx.backend() {
             Backend::Sqlite => FILL_SQLITE,
@@ -183,6 +191,33 @@ pub async fn rebuild(db: &Db) -> StoreResult<u64> {
 /// the index its sort walks, each row probing its customer's scope.
 pub(crate) fn of_period(scope: OwnerFilter, period: Period) -> SelectStatement {
     let mut q = figures(scope).select_walking();
+    q.and_where(Expr::col((OrderFigures::Table, OrderFigures::Period)).eq(period.key()));
+    q
+}
+
+/// Every month's figures of the customers in `scope`: `(customer_id, "2026-03", amount in
+/// fen)`, by customer and month — a manager's retention (their few thousand customers;
+/// everyone's is the analysis job's, from the orders it reads anyway).
+pub async fn months_of(db: &Db, scope: OwnerFilter) -> StoreResult<Vec<(i64, String, i64)>> {
+    let col = |c: OrderFigures| Expr::col((OrderFigures::Table, c));
+    let q = figures(scope)
+        .select()
+        .expr(col(OrderFigures::CustomerId))
+        .expr(col(OrderFigures::Period))
+        .expr(col(OrderFigures::Amount))
+        // A month's key, `2026-03`: seven characters and no quarter's `Q`.
+        .and_where(Expr::cust(
+            "LENGTH(\"order_figures\".\"period\") = 7 AND \"order_figures\".\"period\" NOT LIKE '%Q%'",
+        ))
+        .to_owned();
+    Ok(db.fetch_all(&q).await?)
+}
+
+/// The rows of period `period` in `scope`, nothing selected yet, for sums over the whole
+/// scope (the credit overview): the scope's customers first, each probing its row by the key,
+/// where [`of_period`]'s walk would read every row of the period for a manager's few.
+pub(crate) fn of_period_summed(scope: OwnerFilter, period: Period) -> SelectStatement {
+    let mut q = figures(scope).select();
     q.and_where(Expr::col((OrderFigures::Table, OrderFigures::Period)).eq(period.key()));
     q
 }

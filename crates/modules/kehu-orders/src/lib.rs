@@ -13,6 +13,7 @@ pub mod import;
 mod lines;
 pub mod migrations;
 pub mod pages;
+pub mod product_figures;
 pub mod products;
 pub mod schema;
 pub mod store;

@@ -4,7 +4,9 @@
 use kehu_store::migrations::{Ddl, Migration, audited, id_col, index};
 use sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table};
 
-use crate::schema::{OrderFigures, OrderLines, OrderNumbers, Orders, Products, Stock};
+use crate::schema::{
+    OrderFigures, OrderLines, OrderNumbers, Orders, ProductFigures, Products, Stock,
+};
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -16,6 +18,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4001,
         name: "order_figures",
         build: order_figures,
+    },
+    Migration {
+        version: 4002,
+        name: "product_figures",
+        build: product_figures,
     },
 ];
 
@@ -266,6 +273,53 @@ fn order_figures() -> Vec<Ddl> {
         Ddl::PerBackend {
             sqlite: crate::figures::FILL_SQLITE,
             postgres: crate::figures::FILL_POSTGRES,
+        },
+    ]
+}
+
+/// Each order line's cost (the product's cost per unit × the quantity: lines placed before
+/// this migration take the product's cost as it is now, the nearest known), and the running
+/// figures per period and product (`product_figures.rs`), filled from the orders there are.
+/// The key leads with the period: a report reads one period's rows, largest revenue first by
+/// an index of the period and the revenue.
+fn product_figures() -> Vec<Ddl> {
+    use ProductFigures as F;
+    let cost = Table::alter()
+        .table(OrderLines::Table)
+        .add_column(ColumnDef::new(OrderLines::Cost).big_integer().null())
+        .to_owned();
+    let table = Table::create()
+        .table(F::Table)
+        .col(ColumnDef::new(F::Period).string_len(8).not_null())
+        .col(ColumnDef::new(F::ProductId).big_integer().not_null())
+        .col(ColumnDef::new(F::Orders).big_integer().not_null())
+        .col(ColumnDef::new(F::Quantity).big_integer().not_null())
+        .col(ColumnDef::new(F::Revenue).big_integer().not_null())
+        .col(ColumnDef::new(F::Cost).big_integer().not_null())
+        .col(ColumnDef::new(F::Costed).big_integer().not_null())
+        .primary_key(sea_query::Index::create().col(F::Period).col(F::ProductId))
+        .foreign_key(
+            ForeignKey::create()
+                .from(F::Table, F::ProductId)
+                .to(Products::Table, Products::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned();
+    vec![
+        Ddl::AddColumn(cost),
+        Ddl::PerBackend {
+            sqlite: crate::product_figures::LINE_COST,
+            postgres: crate::product_figures::LINE_COST,
+        },
+        Ddl::Table(table),
+        index(
+            "ix_product_figures_revenue",
+            F::Table,
+            &[&F::Period, &F::Revenue, &F::ProductId],
+        ),
+        Ddl::PerBackend {
+            sqlite: crate::product_figures::FILL_SQLITE,
+            postgres: crate::product_figures::FILL_POSTGRES,
         },
     ]
 }

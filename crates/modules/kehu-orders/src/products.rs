@@ -237,6 +237,17 @@ impl StockRow {
     }
 }
 
+/// A product's stock over every warehouse and location ([`ProductStore::stock_by_product`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ProductStock {
+    pub product_id: i64,
+    pub name: String,
+    pub model: String,
+    pub unit: String,
+    /// Thousandths.
+    pub quantity: i64,
+}
+
 fn select_stock() -> SelectStatement {
     Query::select()
         .columns([
@@ -480,6 +491,42 @@ impl ProductStore {
                 write::delete(tx, &before, version, actor).await
             })
             .await
+    }
+
+    /// Every product that has stock rows, with the sum of its quantities (thousandths) over
+    /// every warehouse and location: the stock turnover's stock (库存), by the product's index
+    /// of the stock rows.
+    pub async fn stock_by_product(&self) -> StoreResult<Vec<ProductStock>> {
+        let q = Query::select()
+            .expr_as(
+                Expr::col((Stock::Table, Stock::ProductId)),
+                Alias::new("product_id"),
+            )
+            .columns([
+                (Products::Table, Products::Name),
+                (Products::Table, Products::Model),
+                (Products::Table, Products::Unit),
+            ])
+            // SUM of BIGINT is NUMERIC on PostgreSQL.
+            .expr_as(
+                Expr::col((Stock::Table, Stock::Quantity))
+                    .sum()
+                    .cast_as("BIGINT"),
+                Alias::new("quantity"),
+            )
+            .from(Stock::Table)
+            .inner_join(
+                Products::Table,
+                Expr::col((Products::Table, Products::Id)).equals((Stock::Table, Stock::ProductId)),
+            )
+            .group_by_col((Stock::Table, Stock::ProductId))
+            .group_by_columns([
+                (Products::Table, Products::Name),
+                (Products::Table, Products::Model),
+                (Products::Table, Products::Unit),
+            ])
+            .to_owned();
+        Ok(self.db.fetch_all(&q).await?)
     }
 
     /// One page of the stock query.

@@ -80,6 +80,9 @@ pub enum OrderLines {
     Price,
     /// Fen: quantity × price, rounded half up.
     Total,
+    /// Fen: the line's cost — the product's cost per unit when the line was priced × the
+    /// quantity, rounded half up; `NULL` when the product had no cost then.
+    Cost,
 }
 
 /// The last order number's sequence of each day.
@@ -102,4 +105,26 @@ pub enum OrderFigures {
     Orders,
     /// Fen.
     Amount,
+}
+
+/// 产品销售统计 (`product_figures`): per period and product, the orders that count (not
+/// cancelled) with the product, its quantity, revenue and cost, moved in the transaction of
+/// every order change (`product_figures.rs`). Not owned: every customer's orders are in it,
+/// so only a reader whose scope is every customer reads it (a narrower scope sums its own
+/// customers' order lines instead).
+#[derive(Iden, Clone, Copy)]
+pub enum ProductFigures {
+    Table,
+    /// `all`, a year `2026`, a quarter `2026-Q4` or a month `2026-11`.
+    Period,
+    ProductId,
+    Orders,
+    /// Thousandths.
+    Quantity,
+    /// Fen: the sum of the lines' totals.
+    Revenue,
+    /// Fen: the cost of the lines with a cost.
+    Cost,
+    /// Fen: the revenue of the lines with a cost (what `cost` is set against).
+    Costed,
 }

@@ -5,7 +5,10 @@
 //! orders and anything else is `NotFound`. Lines are reached only through their order (joined
 //! on that builder's select). Placing or cancelling an order sets the customer's
 //! `last_order_at` (the latest date of its orders that are not cancelled) in the same
-//! transaction. Writes go through the write kit (version checked, audited).
+//! transaction, and every change (placed, cancelled, lines merged) moves the running figures
+//! per customer and per product (`figures.rs`, `product_figures.rs`). Each line keeps its
+//! product's cost when it was priced. Writes go through the write kit (version checked,
+//! audited).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -137,6 +140,9 @@ pub struct OrderLine {
     pub price: i64,
     /// Fen.
     pub total: i64,
+    /// Fen: the product's cost per unit when the line was priced × the quantity (`None`: the
+    /// product had no cost).
+    pub cost: Option<i64>,
 }
 
 impl OrderLine {
@@ -154,7 +160,7 @@ impl OrderLine {
 }
 
 /// The columns of a line, as stored and read.
-const LINE_COLUMNS: [OrderLines; 9] = [
+const LINE_COLUMNS: [OrderLines; 10] = [
     OrderLines::OrderId,
     OrderLines::Position,
     OrderLines::ProductId,
@@ -164,6 +170,7 @@ const LINE_COLUMNS: [OrderLines; 9] = [
     OrderLines::Quantity,
     OrderLines::Price,
     OrderLines::Total,
+    OrderLines::Cost,
 ];
 
 /// The lines of the orders `ids` in `scope`, by order and position.
@@ -366,6 +373,35 @@ struct PricedLine {
     quantity: Quantity,
     price: Money,
     total: Money,
+    /// The product's cost per unit × the quantity (`None`: the product has no cost).
+    cost: Option<Money>,
+}
+
+impl PricedLine {
+    fn facts(&self) -> crate::product_figures::LineFacts {
+        crate::product_figures::LineFacts {
+            product_id: self.product_id,
+            quantity: self.quantity.milli(),
+            total: self.total.fen(),
+            cost: self.cost.map(Money::fen),
+        }
+    }
+}
+
+impl OrderLine {
+    fn facts(&self) -> crate::product_figures::LineFacts {
+        crate::product_figures::LineFacts {
+            product_id: self.product_id,
+            quantity: self.quantity,
+            total: self.total,
+            cost: self.cost,
+        }
+    }
+}
+
+/// The lines of `order` as the product figures count them.
+fn facts_of(order: &Order) -> Vec<crate::product_figures::LineFacts> {
+    order.lines.iter().map(OrderLine::facts).collect()
 }
 
 /// How many orders customer `customer_id` has, whatever their status: while it has any, it
@@ -567,6 +603,8 @@ impl OrderStore {
         })
         .await?;
         crate::figures::add(tx, d.customer_id, d.date, 1, total.fen()).await?;
+        let placed: Vec<_> = lines.iter().map(PricedLine::facts).collect();
+        crate::product_figures::moved(tx, d.date, &[], &placed).await?;
         self.keep_last_order(tx, d.customer_id, actor).await?;
         let ordered = write::Event {
             record_id: d.customer_id,
@@ -617,6 +655,7 @@ impl OrderStore {
                 quantity: l.quantity(),
                 price: l.price(),
                 total: l.total(),
+                cost: l.cost.map(Money::from_fen),
             })
             .collect();
         for new in price_lines(tx, d).await? {
@@ -638,6 +677,8 @@ impl OrderStore {
         .await?;
         let more = after.total - before.total;
         crate::figures::add(tx, after.customer_id, after.order_date, 0, more).await?;
+        let (was, is) = (facts_of(before), facts_of(&after));
+        crate::product_figures::moved(tx, after.order_date, &was, &is).await?;
         Ok(after)
     }
 
@@ -734,6 +775,7 @@ impl OrderStore {
         if before.status().counts() && !after.status().counts() {
             let (customer, day) = (after.customer_id, after.order_date);
             crate::figures::add(tx, customer, day, -1, -after.total).await?;
+            crate::product_figures::moved(tx, day, &facts_of(&after), &[]).await?;
         }
         self.keep_last_order(tx, after.customer_id, actor).await?;
         Ok(after)
@@ -789,6 +831,92 @@ pub(crate) fn counted_by_customer(
     q
 }
 
+/// The lines of the orders in `scope` that count (not cancelled) dated `from` to `to` (either
+/// open), summed by product: `product_id`, `orders` (with the product), `quantity`,
+/// `revenue`, `cost`, `costed` (the revenue of the lines with a cost) — the product figures
+/// of an account manager, or of days that are no kept period
+/// ([`crate::product_figures::sales`]). The orders are found by the scope's customers and
+/// the days (an index of either), their lines by order.
+pub(crate) fn lines_by_product(
+    scope: OwnerFilter,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> SelectStatement {
+    let col = |c: Orders| Expr::col((Orders::Table, c));
+    let line = |c: OrderLines| Expr::col((OrderLines::Table, c));
+    // SUM of BIGINT is NUMERIC on PostgreSQL.
+    let sum = |e: Expr| e.sum().cast_as("BIGINT");
+    let costed: Expr = Expr::case(line(OrderLines::Cost).is_null(), 0_i64)
+        .finally(line(OrderLines::Total))
+        .into();
+    let mut q = orders(scope).select();
+    q.inner_join(
+        OrderLines::Table,
+        line(OrderLines::OrderId).equals((Orders::Table, Orders::Id)),
+    )
+    .expr_as(line(OrderLines::ProductId), Alias::new("product_id"))
+    .expr_as(
+        line(OrderLines::OrderId).count_distinct(),
+        Alias::new("orders"),
+    )
+    .expr_as(sum(line(OrderLines::Quantity)), Alias::new("quantity"))
+    .expr_as(sum(line(OrderLines::Total)), Alias::new("revenue"))
+    .expr_as(
+        sum(Expr::from(sea_query::Func::coalesce([
+            line(OrderLines::Cost),
+            Expr::val(0_i64),
+        ]))),
+        Alias::new("cost"),
+    )
+    .expr_as(sum(costed), Alias::new("costed"))
+    .and_where(col(Orders::Status).ne(OrderStatus::Cancelled.code()))
+    .group_by_col((OrderLines::Table, OrderLines::ProductId));
+    if let Some(from) = from {
+        q.and_where(col(Orders::OrderDate).gte(from));
+    }
+    if let Some(to) = to {
+        q.and_where(col(Orders::OrderDate).lte(to));
+    }
+    q
+}
+
+/// The first day of an order in `scope` (whatever its status; none without orders): where an
+/// open period begins for a rate per day. The minimum of the date's index.
+pub async fn first_order_day(db: &Db, scope: OwnerFilter) -> StoreResult<Option<NaiveDate>> {
+    let q = orders(scope)
+        .select()
+        .expr(Expr::col((Orders::Table, Orders::OrderDate)).min())
+        .to_owned();
+    let (day,): (Option<NaiveDate>,) = db.fetch_one(&q).await?;
+    Ok(day)
+}
+
+/// The open orders (placed, not yet delivered) in `scope` of the customers `credits` selects
+/// (`id`, `credit`: [`kehu_customers::store::credits`]), by the customer's credit: `credit`,
+/// `orders`, `amount` — the credit overview's open amounts, read by the status's index.
+pub(crate) fn open_by_credit(scope: OwnerFilter, credits: SelectStatement) -> SelectStatement {
+    let cr = Alias::new("cr");
+    let credit = Expr::col((cr.clone(), Alias::new("credit")));
+    let mut q = orders(scope).select();
+    q.expr_as(credit.clone().cast_as("TEXT"), Alias::new("credit"))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("orders"))
+        .expr_as(
+            Expr::col((Orders::Table, Orders::Total))
+                .sum()
+                .cast_as("BIGINT"),
+            Alias::new("amount"),
+        )
+        .join_subquery(
+            JoinType::InnerJoin,
+            credits,
+            cr.clone(),
+            Expr::col((cr, Alias::new("id"))).equals((Orders::Table, Orders::CustomerId)),
+        )
+        .and_where(Expr::col((Orders::Table, Orders::Status)).eq(OrderStatus::Placed.code()))
+        .add_group_by([credit]);
+    q
+}
+
 /// The orders that count (not cancelled) with an id above `after`, at most `limit`, in id
 /// order, every customer's: `id`, `customer_id`, `order_date`, `total` — what the
 /// customer-value analysis reads (kehu-reports), a batch at a time along the primary key.
@@ -816,9 +944,12 @@ async fn price_lines(tx: &mut Tx, d: &NewOrder) -> StoreResult<Vec<PricedLine>> 
     for (i, l) in d.lines.iter().enumerate() {
         let p = product_in(tx, l.product_id, &line_field(i, "product_id")).await?;
         let price = l.price.unwrap_or(p.price());
-        let total = price
-            .times(l.quantity)
-            .ok_or_else(|| DomainError::field(&line_field(i, "quantity"), "err-money"))?;
+        let too_much = || DomainError::field(&line_field(i, "quantity"), "err-money");
+        let total = price.times(l.quantity).ok_or_else(too_much)?;
+        let cost = match p.cost() {
+            Some(c) => Some(c.times(l.quantity).ok_or_else(too_much)?),
+            None => None,
+        };
         lines.push(PricedLine {
             product_id: p.id,
             name: p.name,
@@ -827,6 +958,7 @@ async fn price_lines(tx: &mut Tx, d: &NewOrder) -> StoreResult<Vec<PricedLine>> 
             quantity: l.quantity,
             price,
             total,
+            cost,
         });
     }
     Ok(lines)
@@ -860,6 +992,7 @@ async fn insert_lines(tx: &mut Tx, order_id: i64, lines: &[PricedLine]) -> Store
             l.quantity.milli().into(),
             l.price.fen().into(),
             l.total.fen().into(),
+            l.cost.map(Money::fen).into(),
         ]);
     }
     tx.execute(&q).await?;

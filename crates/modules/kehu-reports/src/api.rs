@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/reports/rfm", get(rfm))
         .route("/api/v1/reports/value-classes", get(value_classes))
         .route("/api/v1/reports/clv", get(clv))
+        .route("/api/v1/reports/retention", get(retention))
 }
 
 #[derive(OpenApi)]
@@ -948,6 +949,71 @@ pub async fn clv(
                 last_purchase: x.last_purchase.map(|d| d.to_string()),
             }
         }),
+    })
+    .into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionMonthOut {
+    /// `2026-03`.
+    pub month: String,
+    /// Customers whose first order is in the month.
+    pub new_customers: i64,
+    /// Customers who had ordered before the month.
+    pub existing_customers: i64,
+    /// The share of those who ordered in the month, percent with two places.
+    pub retention_rate: String,
+    pub retained_customers: i64,
+    /// new + retained.
+    pub active_customers: i64,
+    /// Revenue per active customer, yuan.
+    pub revenue_per_customer: String,
+    /// (new + existing × retention rate) × revenue per customer, yuan.
+    pub revenue: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionReport {
+    pub run: Option<AnalyticsRunOut>,
+    /// The last 24 months, oldest first.
+    pub months: Vec<RetentionMonthOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/retention", tag = "reports",
+    params(ValueQuery),
+    responses(
+        (status = 200, description = "The retention decomposition of the last 24 months in the caller's scope: revenue = (new customers + existing customers × retention rate) × revenue per customer; with `format`, as CSV or XLSX", body = RetentionReport),
+        BadRequest, Unauthenticated, Forbidden, Invalid,
+    ))]
+pub async fn retention(
+    State(state): State<AppState>,
+    Granted { user, ctx, .. }: Granted<need::Reports>,
+    Query(q): Query<ValueQuery>,
+) -> Result<Response, ApiError> {
+    let format = value_format(&q)?;
+    let tr = &ctx.tr;
+    let found = value_figures(&state, &user).await?;
+    let (run, f) = found.map_or((None, Default::default()), |(r, f)| (Some(r), f));
+    if let Some(format) = format {
+        let t = crate::retention::table(tr, &f.retention);
+        return value_file(tr, &user, "report-retention", &t, format, "retention");
+    }
+    Ok(axum::Json(RetentionReport {
+        run: run.as_ref().map(AnalyticsRunOut::of),
+        months: f
+            .retention
+            .iter()
+            .map(|m| RetentionMonthOut {
+                month: m.month.clone(),
+                new_customers: m.new,
+                existing_customers: m.existing,
+                retention_rate: percent(m.retention),
+                retained_customers: m.retained,
+                active_customers: m.active,
+                revenue_per_customer: yuan(m.per_customer),
+                revenue: yuan(m.revenue),
+            })
+            .collect(),
     })
     .into_response())
 }

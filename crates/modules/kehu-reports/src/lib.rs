@@ -11,19 +11,25 @@ pub mod api;
 pub mod chart;
 pub mod composition;
 pub mod contribution;
+mod home;
 pub mod loss;
 pub mod migrations;
 pub mod pages;
 pub mod period;
+pub mod pipeline;
+pub mod products;
+pub mod retention;
 pub mod service;
 pub mod table;
 pub mod value;
 mod value_pages;
 
-use kehu_domain::Right;
+use kehu_domain::{Principal, Right};
+use kehu_web::context::Ctx;
+use kehu_web::error::AppError;
 use kehu_web::jobs::ScheduledJob;
 use kehu_web::module::BoxFuture;
-use kehu_web::{AppState, Module, NavEntry};
+use kehu_web::{AppState, Module, NavEntry, Panel, RecordPanel};
 use utoipa::OpenApi;
 
 /// The rights this module's handlers check (`Granted<need::…>`).
@@ -38,6 +44,10 @@ pub fn module() -> Module {
     Module::new("reports")
         .pages(pages::router())
         .api(api::router(), api::ReportsApi::openapi())
+        .pages(pipeline::pages())
+        .api(pipeline::router(), pipeline::PipelineApi::openapi())
+        .pages(products::pages())
+        .api(products::router(), products::ProductsApi::openapi())
         .rights(&[Right::ReportRead])
         .migrations(migrations::MIGRATIONS)
         .scheduled(ScheduledJob {
@@ -46,6 +56,18 @@ pub fn module() -> Module {
             // Every night at three, after the loss scan, in the configured time zone.
             schedule: "0 3 * * *",
             run: analytics_job,
+        })
+        .scheduled(ScheduledJob {
+            name: value::REBUILD,
+            label: "report-figures-job",
+            // Sundays at four.
+            schedule: "0 4 * * 0",
+            run: rebuild_job,
+        })
+        .panel(RecordPanel {
+            record: "home",
+            order: 1,
+            render: home_panel,
         })
         .nav(NavEntry::new(
             "/reports",
@@ -58,4 +80,31 @@ pub fn module() -> Module {
 /// The customer-value analysis as the jobs kit runs it.
 fn analytics_job(state: AppState) -> BoxFuture<'static, anyhow::Result<serde_json::Value>> {
     Box::pin(async move { value::run(&state).await })
+}
+
+/// The running figures rebuilt from the orders, as the jobs kit runs it.
+fn rebuild_job(state: AppState) -> BoxFuture<'static, anyhow::Result<serde_json::Value>> {
+    Box::pin(async move { value::rebuild(&state).await })
+}
+
+/// The home page's figures: the reader's own, or the company's.
+fn home_panel<'a>(
+    state: &'a AppState,
+    user: &'a Principal,
+    ctx: &'a Ctx,
+    _user_id: i64,
+) -> BoxFuture<'a, Result<Option<Panel>, AppError>> {
+    Box::pin(async move {
+        if !user.can(Right::ReportRead) {
+            return Ok(None);
+        }
+        let (id, title, body_html, count) = home::panel(state, user, ctx).await?;
+        Ok(Some(Panel {
+            id,
+            title,
+            count: Some(count),
+            body_html,
+            more_href: Some("/reports".into()),
+        }))
+    })
 }

@@ -35,6 +35,10 @@ pub fn router() -> Router<AppState> {
         .route("/reports/loss", get(loss))
         .route("/reports/value", get(crate::value_pages::value_page))
         .route("/reports/clv", get(crate::value_pages::clv_page))
+        .route(
+            "/reports/retention",
+            get(crate::value_pages::retention_page),
+        )
 }
 
 /// The reports, in the order the index shows them: (path, title, description).
@@ -53,6 +57,15 @@ const REPORTS: &[(&str, &str, &str)] = &[
     ("loss", "report-loss", "report-loss-about"),
     ("value", "report-value", "report-value-about"),
     ("clv", "report-clv-title", "report-clv-about"),
+    ("pipeline", "report-pipeline", "report-pipeline-about"),
+    (
+        "service-levels",
+        "report-service-levels",
+        "report-service-levels-about",
+    ),
+    ("retention", "report-retention", "report-retention-about"),
+    ("products", "report-products", "report-products-about"),
+    ("credit", "report-credit", "report-credit-about"),
 ];
 
 struct Card {
@@ -274,10 +287,24 @@ impl ReportPage {
         }
     }
 
+    /// Shows `t` without its `key` column (the stored codes, for the exports: a reader reads
+    /// the names beside them).
     fn table(&mut self, t: &Table) {
-        self.heads = heads(t);
-        self.rows = t.rows.iter().map(|r| t.shown(r)).collect();
-        self.totals = t.totals.as_ref().map(|r| t.shown(r));
+        let keep: Vec<bool> = t.columns.iter().map(|c| c.key != "key").collect();
+        let kept = |cells: Vec<String>| -> Vec<String> {
+            cells
+                .into_iter()
+                .zip(&keep)
+                .filter_map(|(c, k)| k.then_some(c))
+                .collect()
+        };
+        self.heads = heads(t)
+            .into_iter()
+            .zip(&keep)
+            .filter_map(|(h, k)| k.then_some(h))
+            .collect();
+        self.rows = t.rows.iter().map(|r| kept(t.shown(r))).collect();
+        self.totals = t.totals.as_ref().map(|r| kept(t.shown(r)));
     }
 }
 

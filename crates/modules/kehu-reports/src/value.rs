@@ -5,13 +5,12 @@
 //! four value classes, k-means clusters — writes each customer's values back
 //! (`kehu_customers::values`, which the customer list filters on) and keeps the run's figures
 //! (`analytics_runs`): the Pareto curve, the RFM grid, the classes and the clusters, so that
-//! the value reports read a few rows. Before it, the orders' running figures are rebuilt from
-//! the orders (any drift gone by morning).
+//! the value reports read a few rows.
 //!
 //! Figures in a data scope that names a user (an account manager's) are counted from their
 //! customers' values instead; the run's are everyone's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use kehu_analytics::analysis::{self, Config};
@@ -26,6 +25,17 @@ use serde::{Deserialize, Serialize};
 
 /// The job's name (`kehu jobs run analytics`, `POST /api/v1/jobs/analytics`).
 pub const JOB: &str = "analytics";
+
+/// The job that rebuilds the orders' running figures from the orders (`kehu jobs run
+/// report-figures`): after a bulk load that went around the order store; weekly, so that a
+/// figure that ever drifted is right again.
+pub const REBUILD: &str = "report-figures";
+
+/// Rebuilds the running figures; answers how many rows it wrote.
+pub async fn rebuild(state: &AppState) -> anyhow::Result<serde_json::Value> {
+    let rows = kehu_orders::figures::rebuild(&state.store.db).await?;
+    Ok(serde_json::json!({ "rows": rows }))
+}
 
 /// Orders read per statement.
 const READ_BATCH: u64 = 50_000;
@@ -88,6 +98,9 @@ pub struct Figures {
     pub potential_threshold: Option<f64>,
     pub models_fitted: bool,
     pub mean_p_alive: f64,
+    /// The retention decomposition of the last 24 months (everyone's).
+    #[serde(default)]
+    pub retention: Vec<crate::retention::Month>,
 }
 
 /// A run of the analysis: when, over which day, and its figures.
@@ -147,7 +160,6 @@ pub async fn run(state: &AppState) -> anyhow::Result<serde_json::Value> {
     let db = &state.store.db;
     let started_at = Utc::now();
     let as_of = crate::service::today(state);
-    kehu_orders::figures::rebuild(db).await?;
 
     // The orders, along the primary key.
     let mut rows: Vec<(i64, NaiveDate, i64)> = Vec::new();
@@ -161,6 +173,19 @@ pub async fn run(state: &AppState) -> anyhow::Result<serde_json::Value> {
         rows.extend(batch.into_iter().map(|(_, c, d, t)| (c, d, t)));
     }
     let orders = rows.len() as i64;
+    // Each customer's revenue by month: the retention decomposition.
+    let mut by_month: HashMap<(i64, i32), i64> = HashMap::new();
+    for (c, d, t) in &rows {
+        *by_month
+            .entry((*c, d.year() * 12 + d.month0() as i32))
+            .or_default() += t;
+    }
+    let month_rows: Vec<(i64, String, i64)> = by_month
+        .into_iter()
+        .map(|((c, ym), amount)| (c, format!("{:04}-{:02}", ym / 12, ym % 12 + 1), amount))
+        .collect();
+    let retention = crate::retention::decompose(&month_rows, as_of);
+    drop(month_rows);
     let mut ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -283,6 +308,7 @@ pub async fn run(state: &AppState) -> anyhow::Result<serde_json::Value> {
         potential_threshold: Some(p.value_thresholds.potential_value),
         models_fitted: a.models.bgnbd.fitted,
         mean_p_alive: p.mean_p_alive,
+        retention,
     };
     finish_run(db, run_id, &figures).await?;
     Ok(serde_json::json!({
@@ -394,6 +420,7 @@ pub async fn figures(db: &Db, scope: OwnerFilter) -> anyhow::Result<Option<(Run,
         potential_threshold: run.figures.potential_threshold,
         models_fitted: run.figures.models_fitted,
         mean_p_alive: 0.0,
+        retention: crate::retention::months(db, scope, None, run.as_of).await?,
     };
     Ok(Some((run, f)))
 }

@@ -566,3 +566,83 @@ pub(crate) async fn clv_page(
     };
     Ok(render(&p)?.into_response())
 }
+
+/// 收入分解: the retention decomposition of the last 24 months, with its chart.
+pub(crate) async fn retention_page(
+    State(state): State<AppState>,
+    PageGranted { user, ctx, .. }: PageGranted<need::Reports>,
+    Query(q): Query<ValueQuery>,
+) -> Result<Response, PageError> {
+    let found = value::figures(&state.store.db, user.owner_filter())
+        .await
+        .map_err(AppError::Internal)?;
+    let (run, f) = match found {
+        Some((run, f)) => (Some(run), f),
+        None => (None, Figures::default()),
+    };
+    let tr = &ctx.tr;
+    let t = crate::retention::table(tr, &f.retention);
+    if let Some(format) = q.format.as_deref().and_then(Format::from_code) {
+        return export(&t, tr, &user, "report-retention", format, "retention");
+    }
+    let c = Chrome::new(&ctx, "/reports");
+    let months: Vec<String> = f.retention.iter().map(|m| m.month.clone()).collect();
+    let mut charts = Vec::new();
+    charts.extend(crate::chart::line(
+        &c.t("report-retention-rate"),
+        &months,
+        &[crate::chart::Series {
+            name: c.t("report-retention-rate"),
+            values: f
+                .retention
+                .iter()
+                .map(|m| m.retention as f64 / 100.0)
+                .collect(),
+        }],
+    ));
+    charts.extend(crate::chart::bar(
+        &c.t("report-retention-customers"),
+        &months,
+        &[
+            crate::chart::Series {
+                name: c.t("report-new-customers"),
+                values: f.retention.iter().map(|m| m.new as f64).collect(),
+            },
+            crate::chart::Series {
+                name: c.t("report-retained-customers"),
+                values: f.retention.iter().map(|m| m.retained as f64).collect(),
+            },
+        ],
+    ));
+    let p = ValuePage {
+        title: c.t("report-retention"),
+        about: c.t("report-retention-about"),
+        path: "/reports/retention",
+        run_line: run_line(&c.tr, run.as_ref()),
+        can_run: user.can(Right::SystemJobs),
+        exports: vec![
+            (
+                c.t("report-export-xlsx"),
+                "/reports/retention?format=xlsx".into(),
+            ),
+            (
+                c.t("report-export-csv"),
+                "/reports/retention?format=csv".into(),
+            ),
+        ],
+        filters: Vec::new(),
+        charts,
+        grid: None,
+        sections: vec![Section::of("retention", c.t("report-retention"), &t)],
+        next: None,
+        print: crate::api::heading(
+            &c.tr,
+            &user,
+            &c.t("report-retention"),
+            crate::period::Days::default(),
+            &[],
+        ),
+        c,
+    };
+    Ok(render(&p)?.into_response())
+}

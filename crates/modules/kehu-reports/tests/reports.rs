@@ -238,11 +238,16 @@ async fn the_contribution_report_counts_what_each_customer_ordered(b: TestBacken
     assert_eq!(rows(&named)[0].0, "华南机电");
     assert_eq!(named["total"], 1);
 
-    // The figures rebuilt from the orders (the migration's and the nightly job's fill) are
-    // the ones the order changes kept.
-    kehu_orders::figures::rebuild(&w.app.store.db)
-        .await
-        .unwrap();
+    // The figures rebuilt from the orders (the migration's fill, the weekly job's) are the
+    // ones the order changes kept.
+    let (s, run) = w
+        .call(&w.admin, Method::POST, "/api/v1/jobs/report-figures", None)
+        .await;
+    assert_eq!(
+        (s, run["status"].as_str()),
+        (200, Some("succeeded")),
+        "{run}"
+    );
     let again = w
         .get(&t_exec, &format!("{url}?from=2025-01-01&to=2025-12-31"))
         .await;
@@ -723,6 +728,64 @@ async fn the_analytics_job_writes_the_engines_figures_back_to_each_customer(b: T
         format!("{}.{:02}", total / 100, total % 100)
     );
 
+    // The retention decomposition, everyone's (the run's) and a manager's (their figures),
+    // as the decomposition of the orders by customer and month says.
+    let decomposed = |only: &dyn Fn(i64) -> bool| {
+        let mut by: BTreeMap<(i64, String), i64> = BTreeMap::new();
+        for (c, v) in &orders {
+            if only(*c) {
+                for (d, fen) in v {
+                    *by.entry((*c, kehu_reports::retention::key(*d)))
+                        .or_default() += fen;
+                }
+            }
+        }
+        let rows: Vec<(i64, String, i64)> = by.into_iter().map(|((c, m), a)| (c, m, a)).collect();
+        kehu_reports::retention::decompose(&rows, today)
+    };
+    let said = |v: &Value| -> Vec<(String, i64, i64, i64, String)> {
+        v["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["month"].as_str().unwrap().to_owned(),
+                    m["new_customers"].as_i64().unwrap(),
+                    m["existing_customers"].as_i64().unwrap(),
+                    m["retained_customers"].as_i64().unwrap(),
+                    m["revenue"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let want = |ms: Vec<kehu_reports::retention::Month>| -> Vec<(String, i64, i64, i64, String)> {
+        ms.into_iter()
+            .map(|m| {
+                let r = m.revenue;
+                (
+                    m.month,
+                    m.new,
+                    m.existing,
+                    m.retained,
+                    format!("{}.{:02}", r / 100, r % 100),
+                )
+            })
+            .collect()
+    };
+    let all = w.get(&t_exec, "/api/v1/reports/retention").await;
+    assert_eq!(said(&all), want(decomposed(&|_| true)));
+    assert!(
+        all["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["retained_customers"].as_i64() > Some(0)),
+        "{all}"
+    );
+    let his = w.get(&t_wang, "/api/v1/reports/retention").await;
+    assert_eq!(said(&his), want(decomposed(&|c| wangs.contains(&c))));
+
     // At risk: P(alive) below one half, lowest first.
     let risk = w
         .get(&t_exec, "/api/v1/reports/clv?at_risk=true&per_page=200")
@@ -755,8 +818,23 @@ async fn the_analytics_job_writes_the_engines_figures_back_to_each_customer(b: T
         page.contains("rfm-grid") && page.contains("重要价值客户") || page.contains("RFM"),
         "{page}"
     );
+    let page = text(&boss, "/reports/retention").await;
+    assert!(page.contains("收入分解与客户保持"), "{page}");
     let page = text(&boss, "/reports/clv?view=at_risk").await;
     assert!(page.contains("流失风险客户"), "{page}");
+    // The home pages: the company's figures for the executive, the manager's own for the
+    // manager.
+    let home = text(&boss, "/").await;
+    assert!(
+        home.contains("经营概况") && home.contains("本年贡献最大的客户"),
+        "{home}"
+    );
+    let wang = w.app.login("wang", PW).await;
+    let home = text(&wang, "/").await;
+    assert!(
+        home.contains("我的业绩") && !home.contains("经营概况"),
+        "{home}"
+    );
     let (s, kind, _) = w
         .download(&t_exec, "/api/v1/reports/value-classes?format=xlsx")
         .await;

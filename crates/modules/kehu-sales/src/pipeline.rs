@@ -151,6 +151,53 @@ pub fn of_status<'a>(totals: &'a [StageTotal], status: &str) -> Vec<&'a StageTot
     rows
 }
 
+/// The open opportunities (neither won nor lost) in one currency: the weighted pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenTotal {
+    pub currency: String,
+    pub count: i64,
+    /// Fen.
+    pub amount: i64,
+    /// Σ fen × percent.
+    pub weighted: i64,
+}
+
+impl OpenTotal {
+    /// The weighted amount in fen: Σ fen × percent / 100, rounded half up once, over all of
+    /// them (not per status).
+    pub fn weighted_fen(&self) -> i64 {
+        (self.weighted + 50).div_euclid(100)
+    }
+}
+
+/// The open statuses of `totals` summed per currency (the currencies with an open
+/// opportunity), CNY first.
+pub fn open_by_currency(totals: &[StageTotal]) -> Vec<OpenTotal> {
+    let mut out: Vec<OpenTotal> = Vec::new();
+    let open = totals.iter().filter(|t| {
+        t.count > 0
+            && kehu_domain::opportunity::Status::from_code(&t.status)
+                .is_some_and(|s| !s.is_closed())
+    });
+    for t in open {
+        match out.iter_mut().find(|o| o.currency == t.currency) {
+            Some(o) => {
+                o.count += t.count;
+                o.amount += t.amount;
+                o.weighted += t.weighted;
+            }
+            None => out.push(OpenTotal {
+                currency: t.currency.clone(),
+                count: t.count,
+                amount: t.amount,
+                weighted: t.weighted,
+            }),
+        }
+    }
+    out.sort_by_key(|t| (t.currency != "CNY", t.currency.clone()));
+    out
+}
+
 /// The totals of every status and currency over the owners in `scope`.
 pub(crate) async fn read(db: &Db, scope: OwnerFilter) -> StoreResult<Vec<StageTotal>> {
     use OpportunityTotals as T;
@@ -202,6 +249,39 @@ mod tests {
             amount: 0,
             weighted,
         }
+    }
+
+    fn stage(status: &str, currency: &str, count: i64, amount: i64, weighted: i64) -> StageTotal {
+        StageTotal {
+            status: status.into(),
+            currency: currency.into(),
+            count,
+            amount,
+            weighted,
+        }
+    }
+
+    #[test]
+    fn the_weighted_pipeline_sums_the_open_statuses_per_currency_and_rounds_once() {
+        // 100.01 yuan at 50 % and 100.01 at 50 % are 50.005 each: 100.01 together, where
+        // rounding each would make 100.02. The won and lost do not count.
+        let totals = [
+            stage("developing", "CNY", 1, 10_001, 10_001 * 50),
+            stage("assigned", "CNY", 1, 10_001, 10_001 * 50),
+            stage("success", "CNY", 4, 90_000, 9_000_000),
+            stage("failure", "USD", 1, 500, 5_000),
+            stage("unassigned", "USD", 2, 1_000, 30_000),
+            stage("unassigned", "EUR", 0, 0, 0),
+        ];
+        let open = open_by_currency(&totals);
+        let view: Vec<(&str, i64, i64, i64)> = open
+            .iter()
+            .map(|t| (t.currency.as_str(), t.count, t.amount, t.weighted_fen()))
+            .collect();
+        assert_eq!(
+            view,
+            vec![("CNY", 2, 20_002, 10_001), ("USD", 2, 1_000, 300)]
+        );
     }
 
     #[test]

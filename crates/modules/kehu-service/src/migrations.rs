@@ -24,7 +24,69 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "service_manager_pages",
         build: manager_pages,
     },
+    Migration {
+        version: 3003,
+        name: "service_reports",
+        build: reports,
+    },
 ];
+
+/// The service-level report (统计报表) counts from indexes: the services due for a response
+/// or a resolution in a period with what says whether they met it, and the satisfaction of
+/// the feedback given in a period — over everyone's, read alone; an account manager's by
+/// each of the scope's two arms (who took it; who handles it, with whose it is). A manager's
+/// resolutions read the person's due indexes (`ix_services_owner_due`,
+/// `ix_services_assignee_due`): their services due in the period, a few. By status in a
+/// creation period, the status indexes of the lists count already.
+fn reports() -> Vec<Ddl> {
+    vec![
+        index(
+            "ix_services_respond_due_met",
+            S::Table,
+            &[&S::RespondDueAt, &S::RespondedAt],
+        ),
+        index(
+            "ix_services_resolve_due_met",
+            S::Table,
+            &[&S::ResolveDueAt, &S::Status, &S::HandledAt],
+        ),
+        index(
+            "ix_services_feedback",
+            S::Table,
+            &[&S::FeedbackAt, &S::Satisfaction],
+        ),
+        index(
+            "ix_services_owner_respond_due",
+            S::Table,
+            &[&S::OwnerId, &S::RespondDueAt, &S::RespondedAt],
+        ),
+        index(
+            "ix_services_assignee_respond_due",
+            S::Table,
+            &[
+                &S::AssigneeId,
+                &S::RespondDueAt,
+                &S::RespondedAt,
+                &S::OwnerId,
+            ],
+        ),
+        index(
+            "ix_services_owner_feedback",
+            S::Table,
+            &[&S::OwnerId, &S::FeedbackAt, &S::Satisfaction],
+        ),
+        index(
+            "ix_services_assignee_feedback",
+            S::Table,
+            &[
+                &S::AssigneeId,
+                &S::FeedbackAt,
+                &S::Satisfaction,
+                &S::OwnerId,
+            ],
+        ),
+    ]
+}
 
 /// The partial index of the open services (its condition is `store::OPEN`'s, word for word).
 const OPEN_INDEX: &str = "CREATE INDEX ix_services_open ON services \
