@@ -8,8 +8,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kehu_domain::error::Errors;
-use kehu_domain::{DomainError, FieldError, Principal};
-use kehu_io::WriteError;
+use kehu_domain::{FieldError, Principal};
 use kehu_orders::contribution::{Contribution, ContributionSort};
 use kehu_store::page::Sort;
 use kehu_web::AppState;
@@ -22,6 +21,7 @@ use kehu_web::i18n::Tr;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::ask::{api_file, choice, format_of};
 use crate::composition::Breakdown;
 use crate::need;
 use crate::period::Days;
@@ -67,28 +67,6 @@ fn yuan(fen: i64) -> String {
 /// Basis points as a percentage with two places: 2500 → `"25.00"`.
 fn percent(bp: i64) -> String {
     kehu_domain::money::fen_to_decimal(bp)
-}
-
-/// `format` given: the export's format, or a field error.
-fn format_of(e: &mut Errors, format: Option<&str>) -> Option<Format> {
-    let code = format.map(str::trim).filter(|s| !s.is_empty())?;
-    let f = Format::from_code(code);
-    if f.is_none() {
-        e.push(FieldError::new("format", "err-invalid"));
-    }
-    f
-}
-
-/// A report written to a file.
-fn file(t: &Table, heading: &Heading, format: Format, name: &str) -> Result<Response, ApiError> {
-    t.export(heading, format, name).map_err(|e| {
-        ApiError(match e {
-            WriteError::TooManyRows => {
-                AppError::Domain(DomainError::field("format", "err-export-too-many-rows"))
-            }
-            other => AppError::Internal(anyhow::Error::new(other)),
-        })
-    })
 }
 
 /// The heading of an export: the report, its period, who read it and when.
@@ -198,7 +176,7 @@ pub async fn contribution(
 ) -> Result<Response, ApiError> {
     let mut e = Errors::new();
     let days = Days::parse(&mut e, q.from.as_deref(), q.to.as_deref());
-    let format = format_of(&mut e, q.format.as_deref());
+    let format = format_of(&mut e, &q.format);
     e.finish().map_err(AppError::from)?;
     let f = crate::contribution::Filter {
         days,
@@ -210,7 +188,7 @@ pub async fn contribution(
         let t =
             crate::contribution::whole(&state, &user, tr, &f, q.sort.unwrap_or_default()).await?;
         let h = heading(tr, &user, &tr.t("report-contribution"), days, &[]);
-        return file(&t, &h, format, "contribution");
+        return api_file(&t, &h, format, "contribution");
     }
     let req = list_request(q.sort, q.cursor.as_deref(), q.page, q.per_page)?;
     let (listing, totals) = crate::contribution::page(&state, &user, &f, &req).await?;
@@ -277,14 +255,8 @@ pub async fn composition(
     Query(q): Query<CompositionQuery>,
 ) -> Result<Response, ApiError> {
     let mut e = Errors::new();
-    let by = match q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Breakdown::Level,
-        Some(code) => Breakdown::from_code(code).unwrap_or_else(|| {
-            e.push(FieldError::new("by", "err-invalid"));
-            Breakdown::Level
-        }),
-    };
-    let format = format_of(&mut e, q.format.as_deref());
+    let by = choice(&mut e, "by", &q.by, Breakdown::Level, Breakdown::from_code);
+    let format = format_of(&mut e, &q.format);
     e.finish().map_err(AppError::from)?;
     let tr = &ctx.tr;
     let parts = crate::composition::parts(&state, &user, tr, by).await?;
@@ -299,7 +271,7 @@ pub async fn composition(
             Days::default(),
             &[by_line],
         );
-        return file(&t, &h, format, "composition");
+        return api_file(&t, &h, format, "composition");
     }
     let total = parts.iter().map(|p| p.customers).sum();
     Ok(axum::Json(CompositionReport {
@@ -368,21 +340,15 @@ pub async fn service(
 ) -> Result<Response, ApiError> {
     let mut e = Errors::new();
     let days = Days::parse(&mut e, q.from.as_deref(), q.to.as_deref());
-    let by = match q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => By::Type,
-        Some(code) => By::from_code(code).unwrap_or_else(|| {
-            e.push(FieldError::new("by", "err-invalid"));
-            By::Type
-        }),
-    };
-    let format = format_of(&mut e, q.format.as_deref());
+    let by = choice(&mut e, "by", &q.by, By::Type, By::from_code);
+    let format = format_of(&mut e, &q.format);
     e.finish().map_err(AppError::from)?;
     let tr = &ctx.tr;
     let counts = crate::service::counts(&state, &user, tr, days, by).await?;
     if let Some(format) = format {
         let t = crate::service::table(tr, by, &counts);
         let h = heading(tr, &user, &tr.t("report-service"), days, &[]);
-        return file(&t, &h, format, "service");
+        return api_file(&t, &h, format, "service");
     }
     let total = counts.iter().map(|c| c.services).sum();
     Ok(axum::Json(ServiceReport {
@@ -475,14 +441,14 @@ pub async fn loss(
 ) -> Result<Response, ApiError> {
     let mut e = Errors::new();
     let days = Days::parse(&mut e, q.from.as_deref(), q.to.as_deref());
-    let format = format_of(&mut e, q.format.as_deref());
+    let format = format_of(&mut e, &q.format);
     e.finish().map_err(AppError::from)?;
     let tr = &ctx.tr;
     let f = crate::loss::filter(&state, days, q.owner_id);
     if let Some(format) = format {
         let t = crate::loss::whole(&state, &user, tr, &f).await?;
         let h = heading(tr, &user, &tr.t("report-loss"), days, &[]);
-        return file(&t, &h, format, "loss");
+        return api_file(&t, &h, format, "loss");
     }
     let req = list_request(
         Some(crate::loss::SORT),
@@ -600,7 +566,7 @@ async fn value_figures(
 
 fn value_format(q: &ValueQuery) -> Result<Option<Format>, ApiError> {
     let mut e = Errors::new();
-    let f = format_of(&mut e, q.format.as_deref());
+    let f = format_of(&mut e, &q.format);
     e.finish().map_err(AppError::from)?;
     Ok(f)
 }
@@ -615,7 +581,7 @@ fn value_file(
     name: &str,
 ) -> Result<Response, ApiError> {
     let h = heading(tr, user, &tr.t(title_key), Days::default(), &[]);
-    file(t, &h, format, name)
+    api_file(t, &h, format, name)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -883,7 +849,7 @@ pub async fn clv(
     Query(q): Query<ClvQuery>,
 ) -> Result<Response, ApiError> {
     let mut e = Errors::new();
-    let format = format_of(&mut e, q.format.as_deref());
+    let format = format_of(&mut e, &q.format);
     let pick = |e: &mut Errors, v: &Option<String>, field: &str, keys: &[&str]| {
         let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
         if !keys.contains(&v) {

@@ -8,6 +8,7 @@
 //! an account manager's reports count their own customers.
 
 pub mod api;
+pub mod ask;
 pub mod chart;
 pub mod composition;
 pub mod contribution;

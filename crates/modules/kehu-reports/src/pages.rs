@@ -9,21 +9,20 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kehu_domain::Principal;
-use kehu_domain::error::Errors;
 use kehu_orders::contribution::ContributionSort;
 use kehu_store::page::{Cursor, ListRequest, PageRequest, Sort};
 use kehu_web::AppState;
 use kehu_web::access::PageGranted;
 use kehu_web::context::Ctx;
-use kehu_web::error::{AppError, PageError};
+use kehu_web::error::PageError;
 use kehu_web::views::{Chrome, Opt, render};
-use serde::Deserialize;
 
 use crate::api::heading;
+use crate::ask::{PageAsk, blank};
 use crate::composition::Breakdown;
 use crate::need;
 use crate::period::{Days, PRESETS};
-use crate::service::{By, today};
+use crate::service::By;
 use crate::table::{Format, Kind, Table};
 
 pub fn router() -> Router<AppState> {
@@ -94,91 +93,9 @@ async fn index(PageGranted { ctx, .. }: PageGranted<need::Reports>) -> Result<Re
     Ok(render(&IndexPage { c, cards })?.into_response())
 }
 
-/// What every report page may be asked.
-#[derive(Debug, Deserialize, Default)]
-struct ReportQuery {
-    /// A preset (`this_year` …, the default), or `custom` with `from` and `to`.
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    by: Option<String>,
-    q: Option<String>,
-    owner: Option<String>,
-    sort: Option<String>,
-    cursor: Option<String>,
-    format: Option<String>,
-}
-
-fn blank(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-impl ReportQuery {
-    /// The period's preset code (`custom`: days of one's own).
-    fn preset(&self) -> &str {
-        blank(&self.period).unwrap_or("this_year")
-    }
-
-    /// The days asked for: a preset's on today, or the days given (a bad one is left out:
-    /// pages are lenient).
-    fn days(&self, state: &AppState) -> Days {
-        match Days::preset(self.preset(), today(state)) {
-            Some(d) => d,
-            None => {
-                let mut e = Errors::new();
-                Days::parse(&mut e, blank(&self.from), blank(&self.to))
-            }
-        }
-    }
-
-    fn format(&self) -> Option<Format> {
-        blank(&self.format).and_then(Format::from_code)
-    }
-
-    /// The query string of this report's link with `extra` pairs added (blank ones left out).
-    fn link(&self, path: &str, extra: &[(&str, &str)]) -> String {
-        let mut pairs: Vec<(&str, &str)> = [
-            ("period", &self.period),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("by", &self.by),
-            ("q", &self.q),
-            ("owner", &self.owner),
-            ("sort", &self.sort),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| blank(v).map(|v| (k, v)))
-        .collect();
-        pairs.extend(extra.iter().copied());
-        let qs: Vec<String> = pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        if qs.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{}", qs.join("&"))
-        }
-    }
-}
-
 /// Fen as yuan, for a chart.
 fn yuan(fen: i64) -> f64 {
     fen as f64 / 100.0
-}
-
-/// `s` for a query string.
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 struct Head {
@@ -238,7 +155,7 @@ impl ReportPage {
     fn new(
         c: Chrome,
         key: &'static str,
-        q: &ReportQuery,
+        q: &PageAsk,
         with_period: bool,
         print: crate::table::Heading,
     ) -> Self {
@@ -308,7 +225,7 @@ impl ReportPage {
     }
 }
 
-/// The report as a file, or an error page when it cannot be written.
+/// The report as a file, under its heading: `title_key`, the days, when and by whom.
 fn file(
     t: &Table,
     ctx: &Ctx,
@@ -319,14 +236,13 @@ fn file(
     name: &str,
 ) -> Result<Response, PageError> {
     let h = heading(&ctx.tr, user, &ctx.tr.t(title_key), days, &[]);
-    t.export(&h, format, name)
-        .map_err(|e| PageError::from(AppError::Internal(anyhow::Error::new(e))))
+    crate::ask::page_file(t, &h, format, name)
 }
 
 async fn contribution(
     State(state): State<AppState>,
     PageGranted { user, ctx, .. }: PageGranted<need::Reports>,
-    Query(q): Query<ReportQuery>,
+    Query(q): Query<PageAsk>,
 ) -> Result<Response, PageError> {
     let days = q.days(&state);
     let f = crate::contribution::Filter {
@@ -395,7 +311,7 @@ async fn contribution(
 async fn composition(
     State(state): State<AppState>,
     PageGranted { user, ctx, .. }: PageGranted<need::Reports>,
-    Query(q): Query<ReportQuery>,
+    Query(q): Query<PageAsk>,
 ) -> Result<Response, PageError> {
     let by = blank(&q.by)
         .and_then(Breakdown::from_code)
@@ -446,7 +362,7 @@ async fn composition(
 async fn service(
     State(state): State<AppState>,
     PageGranted { user, ctx, .. }: PageGranted<need::Reports>,
-    Query(q): Query<ReportQuery>,
+    Query(q): Query<PageAsk>,
 ) -> Result<Response, PageError> {
     let days = q.days(&state);
     let by = blank(&q.by).and_then(By::from_code).unwrap_or(By::Type);
@@ -482,7 +398,7 @@ async fn service(
 async fn loss(
     State(state): State<AppState>,
     PageGranted { user, ctx, .. }: PageGranted<need::Reports>,
-    Query(q): Query<ReportQuery>,
+    Query(q): Query<PageAsk>,
 ) -> Result<Response, PageError> {
     let days = q.days(&state);
     let f = crate::loss::filter(&state, days, blank(&q.owner).and_then(|s| s.parse().ok()));

@@ -14,9 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Duration, DurationRound, FixedOffset, Offset, Utc};
 use kehu_customers::domain::kinds::SOURCE;
+use kehu_domain::Principal;
 use kehu_domain::error::Errors;
-use kehu_domain::{DomainError, FieldError, Principal};
-use kehu_io::WriteError;
 use kehu_sales::pipeline::OpenTotal;
 use kehu_sales::store::{Closed, OpportunityStore};
 use kehu_service::store::{Attainment, ServiceStore, Target};
@@ -32,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::api::heading;
+use crate::ask::{PageAsk, api_file, blank, format_of};
 use crate::need;
 use crate::period::{Days, PRESETS};
 use crate::table::{Format, Heading, Kind, Table, Value, basis_points};
@@ -528,36 +528,10 @@ impl PeriodQuery {
     fn parse(&self) -> Result<(Days, Option<Format>), ApiError> {
         let mut e = Errors::new();
         let days = Days::parse(&mut e, self.from.as_deref(), self.to.as_deref());
-        let format = match self.format.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(code) => {
-                let f = Format::from_code(code);
-                if f.is_none() {
-                    e.push(FieldError::new("format", "err-invalid"));
-                }
-                f
-            }
-        };
+        let format = format_of(&mut e, &self.format);
         e.finish().map_err(AppError::from)?;
         Ok((days, format))
     }
-}
-
-/// A report written to a file.
-fn api_file(
-    t: &Table,
-    heading: &Heading,
-    format: Format,
-    name: &str,
-) -> Result<Response, ApiError> {
-    t.export(heading, format, name).map_err(|e| {
-        ApiError(match e {
-            WriteError::TooManyRows => {
-                AppError::Domain(DomainError::field("format", "err-export-too-many-rows"))
-            }
-            other => AppError::Internal(anyhow::Error::new(other)),
-        })
-    })
 }
 
 /// A value counted and its share.
@@ -767,68 +741,6 @@ pub async fn service_levels_api(
 // ---------------------------------------------------------------------------------------
 // The pages.
 
-/// What the report pages may be asked: a period preset (`this_year`, the default) or
-/// `custom` with days of one's own (a bad one left out: pages are lenient), and an export.
-#[derive(Debug, Deserialize, Default)]
-struct PageQuery {
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    format: Option<String>,
-}
-
-fn blank(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// `s` for a query string.
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-impl PageQuery {
-    fn preset(&self) -> &str {
-        blank(&self.period).unwrap_or("this_year")
-    }
-
-    fn days(&self, state: &AppState) -> Days {
-        match Days::preset(self.preset(), crate::service::today(state)) {
-            Some(d) => d,
-            None => {
-                let mut e = Errors::new();
-                Days::parse(&mut e, blank(&self.from), blank(&self.to))
-            }
-        }
-    }
-
-    fn format(&self) -> Option<Format> {
-        blank(&self.format).and_then(Format::from_code)
-    }
-
-    /// This page's link with the same period, as a file of `format`.
-    fn export_link(&self, path: &str, format: &str) -> String {
-        let pairs: Vec<String> = [
-            ("period", &self.period),
-            ("from", &self.from),
-            ("to", &self.to),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| blank(v).map(|v| format!("{k}={}", encode(v))))
-        .chain(std::iter::once(format!("format={format}")))
-        .collect();
-        format!("{path}?{}", pairs.join("&"))
-    }
-}
-
 struct Head {
     title: String,
     numeric: bool,
@@ -903,7 +815,7 @@ fn page(
     ctx: &Ctx,
     user: &Principal,
     key: &'static str,
-    q: &PageQuery,
+    q: &PageAsk,
     days: Days,
     sections: &[Section],
     summary: String,
@@ -926,8 +838,8 @@ fn page(
     let p = FiguresPage {
         print: heading(&c.tr, user, &title, days, &[]),
         about: c.t(&format!("report-{key}-about")),
-        csv: q.export_link(&path, "csv"),
-        xlsx: q.export_link(&path, "xlsx"),
+        csv: q.link(&path, &[("format", "csv")]),
+        xlsx: q.link(&path, &[("format", "xlsx")]),
         custom: preset == "custom",
         from: blank(&q.from).unwrap_or_default().to_owned(),
         to: blank(&q.to).unwrap_or_default().to_owned(),
@@ -942,7 +854,7 @@ fn page(
     Ok(render(&p)?.into_response())
 }
 
-/// The report as a file, or an error page when it cannot be written.
+/// The report as a file under its heading, from its page.
 fn page_file(
     ctx: &Ctx,
     user: &Principal,
@@ -953,8 +865,7 @@ fn page_file(
     name: &str,
 ) -> Result<Response, PageError> {
     let h = heading(&ctx.tr, user, &ctx.tr.t(title_key), days, &[]);
-    t.export(&h, format, name)
-        .map_err(|e| PageError::from(AppError::Internal(anyhow::Error::new(e))))
+    crate::ask::page_file(t, &h, format, name)
 }
 
 /// A rate as the page's sentences say it: `66.7%`, or a dash for none.
@@ -965,7 +876,7 @@ fn said(tr: &Tr, bp: Option<i64>) -> String {
 async fn pipeline_page(
     State(state): State<AppState>,
     PageGranted { user, ctx, .. }: PageGranted<need::Reports>,
-    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+    axum::extract::Query(q): axum::extract::Query<PageAsk>,
 ) -> Result<Response, PageError> {
     let days = q.days(&state);
     let tr = &ctx.tr;
@@ -989,7 +900,7 @@ async fn pipeline_page(
 async fn service_levels_page(
     State(state): State<AppState>,
     PageGranted { user, ctx, .. }: PageGranted<need::Reports>,
-    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+    axum::extract::Query(q): axum::extract::Query<PageAsk>,
 ) -> Result<Response, PageError> {
     let days = q.days(&state);
     let tr = &ctx.tr;

@@ -25,11 +25,10 @@ use axum::extract::{Query as PageQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::NaiveDate;
 use kehu_customers::store::Breakdown;
+use kehu_domain::Principal;
 use kehu_domain::error::Errors;
 use kehu_domain::money::{Quantity, fen_to_decimal};
-use kehu_domain::{DomainError, FieldError, Principal};
 use kehu_io::{Cell, CsvWriter, WriteError, XlsxWriter};
 use kehu_orders::product_figures::ProductSales;
 use kehu_web::AppState;
@@ -43,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::api::heading;
+use crate::ask::{Export, PageAsk, api_file, blank, choice, format_of};
 use crate::need;
 use crate::period::{Days, PRESETS};
 use crate::table::{Format, Heading, Kind, Value, basis_points};
@@ -381,6 +381,17 @@ struct Sheet {
     totals: Option<Vec<Value>>,
 }
 
+impl Export for Sheet {
+    fn export(
+        &self,
+        heading: &Heading,
+        format: Format,
+        name: &str,
+    ) -> Result<Response, WriteError> {
+        Sheet::export(self, heading, format, name)
+    }
+}
+
 impl Sheet {
     fn col(&mut self, title: String, col: Col) -> &mut Self {
         self.cols.push((title, col));
@@ -692,33 +703,6 @@ fn percent(bp: i64) -> String {
     fen_to_decimal(bp)
 }
 
-/// `format` given: the export's format, or a field error.
-fn format_of(e: &mut Errors, format: Option<&str>) -> Option<Format> {
-    let code = format.map(str::trim).filter(|s| !s.is_empty())?;
-    let f = Format::from_code(code);
-    if f.is_none() {
-        e.push(FieldError::new("format", "err-invalid"));
-    }
-    f
-}
-
-/// A sheet written to a file, as the API answers it.
-fn api_file(
-    t: &Sheet,
-    heading: &Heading,
-    format: Format,
-    name: &str,
-) -> Result<Response, ApiError> {
-    t.export(heading, format, name).map_err(|e| {
-        ApiError(match e {
-            WriteError::TooManyRows => {
-                AppError::Domain(DomainError::field("format", "err-export-too-many-rows"))
-            }
-            other => AppError::Internal(anyhow::Error::new(other)),
-        })
-    })
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ProductsQuery {
@@ -841,14 +825,8 @@ pub async fn products_api(
 ) -> Result<Response, ApiError> {
     let mut e = Errors::new();
     let days = Days::parse(&mut e, q.from.as_deref(), q.to.as_deref());
-    let view = match q.view.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => View::Sales,
-        Some(code) => View::from_code(code).unwrap_or_else(|| {
-            e.push(FieldError::new("view", "err-invalid"));
-            View::Sales
-        }),
-    };
-    let format = format_of(&mut e, q.format.as_deref());
+    let view = choice(&mut e, "view", &q.view, View::Sales, View::from_code);
+    let format = format_of(&mut e, &q.format);
     e.finish().map_err(AppError::from)?;
     let tr = &ctx.tr;
     let (sold, turn) = match view {
@@ -972,7 +950,7 @@ pub async fn credit_api(
 ) -> Result<Response, ApiError> {
     let mut e = Errors::new();
     let days = Days::parse(&mut e, q.from.as_deref(), q.to.as_deref());
-    let format = format_of(&mut e, q.format.as_deref());
+    let format = format_of(&mut e, &q.format);
     e.finish().map_err(AppError::from)?;
     let tr = &ctx.tr;
     let lines = credit(&state, &user, tr, days).await?;
@@ -1015,84 +993,18 @@ pub async fn credit_api(
 // ---------------------------------------------------------------------------------------
 // Pages
 
-/// What the two pages may be asked (lenient: a bad value is left out).
-#[derive(Debug, Deserialize, Default)]
-struct PageAsk {
-    /// A preset (`this_year` …, the default), or `custom` with `from` and `to`.
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    view: Option<String>,
-    format: Option<String>,
+/// The view a page asks for (products: sales, the default).
+fn view_of(ask: &PageAsk) -> View {
+    blank(&ask.view)
+        .and_then(View::from_code)
+        .unwrap_or(View::Sales)
 }
 
-fn blank(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-impl PageAsk {
-    fn preset(&self) -> &str {
-        blank(&self.period).unwrap_or("this_year")
-    }
-
-    fn days(&self, today: NaiveDate) -> Days {
-        match Days::preset(self.preset(), today) {
-            Some(d) => d,
-            None => {
-                let mut e = Errors::new();
-                Days::parse(&mut e, blank(&self.from), blank(&self.to))
-            }
-        }
-    }
-
-    fn view(&self) -> View {
-        blank(&self.view)
-            .and_then(View::from_code)
-            .unwrap_or(View::Sales)
-    }
-
-    fn format(&self) -> Option<Format> {
-        blank(&self.format).and_then(Format::from_code)
-    }
-
-    /// The link of `path` with this period, `view` and `extra`.
-    fn link(&self, path: &str, view: Option<View>, extra: &[(&str, &str)]) -> String {
-        let mut pairs: Vec<(&str, &str)> = [
-            ("period", &self.period),
-            ("from", &self.from),
-            ("to", &self.to),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| blank(v).map(|v| (k, v)))
-        .collect();
-        if let Some(v) = view {
-            pairs.push(("view", v.code()));
-        }
-        pairs.extend(extra.iter().copied());
-        let qs: Vec<String> = pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        if qs.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{}", qs.join("&"))
-        }
-    }
-}
-
-/// `s` for a query string.
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+/// `path` asked as `ask` is, in view `view` (none: the credit overview's), with `extra`.
+fn link_of(ask: &PageAsk, path: &str, view: Option<View>, extra: &[(&str, &str)]) -> String {
+    let mut pairs: Vec<(&str, &str)> = view.map(|v| ("view", v.code())).into_iter().collect();
+    pairs.extend(extra.iter().copied());
+    ask.link(path, &pairs)
 }
 
 struct Head {
@@ -1159,7 +1071,7 @@ impl ProductsPage {
             Some(current) => View::ALL
                 .into_iter()
                 .map(|v| Tab {
-                    href: ask.link(&path, Some(v), &[]),
+                    href: link_of(ask, &path, Some(v), &[]),
                     label: c.t(&format!("report-view-{}", v.code())),
                     active: v == current,
                 })
@@ -1169,8 +1081,8 @@ impl ProductsPage {
         ProductsPage {
             title: c.t(&format!("report-{key}")),
             about: c.t(&format!("report-{key}-about")),
-            csv: ask.link(&path, view, &[("format", "csv")]),
-            xlsx: ask.link(&path, view, &[("format", "xlsx")]),
+            csv: link_of(ask, &path, view, &[("format", "csv")]),
+            xlsx: link_of(ask, &path, view, &[("format", "xlsx")]),
             custom: preset == "custom",
             from: blank(&ask.from).unwrap_or_default().to_owned(),
             to: blank(&ask.to).unwrap_or_default().to_owned(),
@@ -1197,19 +1109,13 @@ impl ProductsPage {
     }
 }
 
-/// A sheet as a file from a page, or an error page when it cannot be written.
-fn page_file(t: &Sheet, h: &Heading, format: Format, name: &str) -> Result<Response, PageError> {
-    t.export(h, format, name)
-        .map_err(|e| PageError::from(AppError::Internal(anyhow::Error::new(e))))
-}
-
 async fn products_page(
     State(state): State<AppState>,
     PageGranted { user, ctx, .. }: PageGranted<need::Reports>,
     PageQuery(ask): PageQuery<PageAsk>,
 ) -> Result<Response, PageError> {
-    let days = ask.days(crate::service::today(&state));
-    let view = ask.view();
+    let days = ask.days(&state);
+    let view = view_of(&ask);
     let tr = &ctx.tr;
     let (t, count, turn) = match view {
         View::Turnover => {
@@ -1233,7 +1139,7 @@ async fn products_page(
     let more = more_lines(tr, Some(view), &n, notice.as_deref());
     let print = heading(tr, &user, &tr.t("report-products"), days, &more);
     if let Some(format) = ask.format() {
-        return page_file(&t, &print, format, &format!("products-{}", view.code()));
+        return crate::ask::page_file(&t, &print, format, &format!("products-{}", view.code()));
     }
     let c = Chrome::new(&ctx, "/reports");
     let mut p = ProductsPage::new(c, "products", &ask, Some(view), print);
@@ -1253,7 +1159,7 @@ async fn credit_page(
     PageGranted { user, ctx, .. }: PageGranted<need::Reports>,
     PageQuery(ask): PageQuery<PageAsk>,
 ) -> Result<Response, PageError> {
-    let days = ask.days(crate::service::today(&state));
+    let days = ask.days(&state);
     let tr = &ctx.tr;
     let lines = credit(&state, &user, tr, days).await?;
     let t = credit_sheet(tr, &lines);
@@ -1266,7 +1172,7 @@ async fn credit_page(
         &more_lines(tr, None, &n, None),
     );
     if let Some(format) = ask.format() {
-        return page_file(&t, &print, format, "credit");
+        return crate::ask::page_file(&t, &print, format, "credit");
     }
     let c = Chrome::new(&ctx, "/reports");
     let mut p = ProductsPage::new(c, "credit", &ask, None, print);

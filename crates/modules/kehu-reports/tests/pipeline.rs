@@ -13,95 +13,14 @@
     reason = "tests"
 )]
 
-use std::io::Cursor;
-
-use calamine::{Data, Reader, Xlsx};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use calamine::Data;
+use chrono::{DateTime, Duration, Utc};
 use kehu_testkit::reqwest::Method;
-use kehu_testkit::{TestApp, TestBackend, json, on_both, spawn_app_with_modules_and};
-use kehu_web::Modules;
+use kehu_testkit::{TestBackend, on_both};
 use serde_json::{Value, json};
 
-const PW: &str = "lang-genug-123";
-
-fn modules() -> Modules {
-    let mut modules = kehu_web::platform::modules();
-    modules.push(kehu_customers::module());
-    modules.push(kehu_orders::module());
-    modules.push(kehu_sales::module());
-    modules.push(kehu_service::module());
-    modules.push(kehu_loss::module());
-    modules.push(kehu_reports::module());
-    Modules::new(modules).unwrap()
-}
-
-struct World {
-    app: TestApp,
-}
-
-impl World {
-    async fn new(b: TestBackend) -> World {
-        let app = spawn_app_with_modules_and(b, modules(), |c| c.job_tick_secs = 0).await;
-        World { app }
-    }
-
-    async fn call(&self, t: &str, m: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        json::call(&self.app, t, m, path, body).await
-    }
-
-    async fn get(&self, t: &str, path: &str) -> Value {
-        let (s, v) = self.call(t, Method::GET, path, None).await;
-        assert_eq!(s, 200, "{path}: {v}");
-        v
-    }
-
-    /// A POST that must succeed; its answer.
-    async fn post(&self, t: &str, path: &str, body: Value) -> Value {
-        let (s, v) = self.call(t, Method::POST, path, Some(body)).await;
-        assert!(s == 200 || s == 201, "{path}: {s} {v}");
-        v
-    }
-
-    async fn user(&self, name: &str, role: &str) -> (i64, String) {
-        let id = self.app.create_user(name, role, PW).await;
-        (id, self.app.token_for(name).await)
-    }
-
-    async fn download(&self, t: &str, path: &str) -> (u16, String, Vec<u8>) {
-        let r = self
-            .app
-            .client()
-            .get(self.app.url(path))
-            .bearer_auth(t)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let kind = r
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (status, kind, r.bytes().await.unwrap().to_vec())
-    }
-
-    /// The cells of the first sheet of the XLSX export at `path`.
-    async fn sheet(&self, t: &str, path: &str) -> Vec<Vec<Data>> {
-        let (s, kind, bytes) = self.download(t, path).await;
-        assert_eq!(s, 200, "{path}");
-        assert!(kind.contains("spreadsheetml"), "{kind}");
-        let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
-        let sheet = book.worksheet_range_at(0).unwrap().unwrap();
-        sheet.rows().map(<[Data]>::to_vec).collect()
-    }
-}
-
-/// Today in the configured zone (Asia/Shanghai).
-fn today() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
-        .date_naive()
-}
+mod common;
+use common::{PW, World, text, today};
 
 /// `from=…&to=…`: the days from a month ago to a month ahead (what is due soon included).
 fn around_today() -> String {
@@ -158,12 +77,6 @@ fn cell<'a>(row: &'a [(String, Data)], title: &str) -> &'a Data {
         .find(|(t, _)| t == title)
         .unwrap_or_else(|| panic!("no column {title} in {row:?}"))
         .1
-}
-
-async fn text(s: &kehu_testkit::Session, path: &str) -> String {
-    let r = s.get(path).await;
-    assert_eq!(r.status().as_u16(), 200, "{path}");
-    r.text().await.unwrap()
 }
 
 on_both!(

@@ -15,115 +15,11 @@ use calamine::{Data, Reader, Xlsx};
 use kehu_domain::money::{Money, Quantity};
 use kehu_orders::domain::{NewLine, NewOrder};
 use kehu_testkit::reqwest::Method;
-use kehu_testkit::{TestApp, TestBackend, json, on_both, spawn_app_with_modules_and};
-use kehu_web::Modules;
+use kehu_testkit::{TestBackend, on_both};
 use serde_json::{Value, json};
 
-const PW: &str = "lang-genug-123";
-
-fn modules() -> Modules {
-    let mut modules = kehu_web::platform::modules();
-    modules.push(kehu_customers::module());
-    modules.push(kehu_orders::module());
-    modules.push(kehu_service::module());
-    modules.push(kehu_loss::module());
-    modules.push(kehu_reports::module());
-    Modules::new(modules).unwrap()
-}
-
-struct World {
-    app: TestApp,
-    admin: String,
-}
-
-impl World {
-    async fn new(b: TestBackend) -> World {
-        let app = spawn_app_with_modules_and(b, modules(), |c| c.job_tick_secs = 0).await;
-        let admin = app.token_for("admin").await;
-        World { app, admin }
-    }
-
-    async fn call(&self, t: &str, m: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        json::call(&self.app, t, m, path, body).await
-    }
-
-    async fn get(&self, t: &str, path: &str) -> Value {
-        let (s, v) = self.call(t, Method::GET, path, None).await;
-        assert_eq!(s, 200, "{path}: {v}");
-        v
-    }
-
-    async fn created(&self, t: &str, path: &str, body: Value) -> Value {
-        let (s, v) = self.call(t, Method::POST, path, Some(body)).await;
-        assert_eq!(s, 201, "{path}: {v}");
-        v
-    }
-
-    async fn user(&self, name: &str, role: &str) -> String {
-        self.app.create_user(name, role, PW).await;
-        self.app.token_for(name).await
-    }
-
-    async fn product(&self, name: &str, unit: &str, price: &str, cost: Option<&str>) -> Value {
-        let mut body = json!({"name": name, "unit": unit, "price": price});
-        if let Some(c) = cost {
-            body["cost"] = json!(c);
-        }
-        self.created(&self.admin, "/api/v1/products", body).await
-    }
-
-    async fn stock(&self, product: i64, warehouse: &str, quantity: &str) {
-        let body = json!({"product_id": product, "warehouse": warehouse, "quantity": quantity});
-        self.created(&self.admin, "/api/v1/stock", body).await;
-    }
-
-    async fn customer(&self, t: &str, body: Value) -> i64 {
-        self.created(t, "/api/v1/customers", body).await["id"]
-            .as_i64()
-            .unwrap()
-    }
-
-    /// An order of `lines` (product, quantity, price): its id and version.
-    async fn order(
-        &self,
-        t: &str,
-        customer: i64,
-        date: &str,
-        lines: &[(i64, &str, &str)],
-    ) -> (i64, i64) {
-        let lines: Vec<Value> = lines
-            .iter()
-            .map(|(p, q, price)| json!({"product_id": p, "quantity": q, "price": price}))
-            .collect();
-        let body = json!({"customer_id": customer, "date": date, "lines": lines});
-        let o = self.created(t, "/api/v1/orders", body).await;
-        (o["id"].as_i64().unwrap(), o["version"].as_i64().unwrap())
-    }
-
-    async fn step(&self, t: &str, order: (i64, i64), step: &str) {
-        let path = format!("/api/v1/orders/{}/{step}?version={}", order.0, order.1);
-        let (s, o) = self.call(t, Method::POST, &path, Some(json!({}))).await;
-        assert_eq!(s, 200, "{o}");
-    }
-
-    async fn download(&self, t: &str, path: &str) -> (u16, String, Vec<u8>) {
-        let r = self
-            .app
-            .client()
-            .get(self.app.url(path))
-            .bearer_auth(t)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let kind = r
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (status, kind, r.bytes().await.unwrap().to_vec())
-    }
-}
+mod common;
+use common::{PW, World, text};
 
 /// Merges `lines` (product, quantity, price) into order `id` as an import does: a line of a
 /// product the order has takes the new quantity and price, another product is added.
@@ -185,9 +81,9 @@ struct Book {
 /// cost 128.00; 密封圈 3 orders, 35.5, 106.50, cost unknown — 504.50 in all.
 async fn book(b: TestBackend) -> (Book, [i64; 4]) {
     let w = World::new(b).await;
-    let wang = w.user("wang", "account_manager").await;
-    let li = w.user("li", "account_manager").await;
-    let exec = w.user("boss", "executive").await;
+    let (_, wang) = w.user("wang", "account_manager").await;
+    let (_, li) = w.user("li", "account_manager").await;
+    let (_, exec) = w.user("boss", "executive").await;
     let bearing = w.product("静音轴承", "个", "12.50", Some("8.00")).await["id"]
         .as_i64()
         .unwrap();
@@ -707,10 +603,4 @@ async fn bad_product_report_queries_are_field_errors(b: TestBackend) {
             && paths.get("/api/v1/reports/contribution").is_some(),
         "{paths}"
     );
-}
-
-async fn text(s: &kehu_testkit::Session, path: &str) -> String {
-    let r = s.get(path).await;
-    assert_eq!(r.status().as_u16(), 200, "{path}");
-    r.text().await.unwrap()
 }

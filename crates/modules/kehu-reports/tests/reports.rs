@@ -11,102 +11,40 @@ use std::io::Cursor;
 use calamine::{Data, Reader, Xlsx};
 use chrono::{Days, NaiveDate, Utc};
 use kehu_testkit::reqwest::Method;
-use kehu_testkit::{TestApp, TestBackend, json, on_both, spawn_app_with_modules_and};
-use kehu_web::Modules;
+use kehu_testkit::{TestBackend, on_both};
 use serde_json::{Value, json};
 
-const PW: &str = "lang-genug-123";
+mod common;
+use common::{PW, World, text};
 
-fn modules() -> Modules {
-    let mut modules = kehu_web::platform::modules();
-    modules.push(kehu_customers::module());
-    modules.push(kehu_orders::module());
-    modules.push(kehu_service::module());
-    modules.push(kehu_loss::module());
-    modules.push(kehu_reports::module());
-    Modules::new(modules).unwrap()
-}
-
-struct World {
-    app: TestApp,
-    admin: String,
+/// A world with one product (a bearing at 12.50) that every order is of.
+struct Books {
+    world: World,
     product: i64,
 }
 
-impl World {
-    async fn new(b: TestBackend) -> World {
-        let app = spawn_app_with_modules_and(b, modules(), |c| c.job_tick_secs = 0).await;
-        let admin = app.token_for("admin").await;
-        let (s, p) = json::call(
-            &app,
-            &admin,
-            Method::POST,
-            "/api/v1/products",
-            Some(json!({"name": "静音轴承", "unit": "个", "price": "12.50"})),
-        )
-        .await;
-        assert_eq!(s, 201, "{p}");
-        let product = p["id"].as_i64().unwrap();
-        World {
-            app,
-            admin,
-            product,
-        }
-    }
+impl std::ops::Deref for Books {
+    type Target = World;
 
-    async fn call(&self, t: &str, m: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        json::call(&self.app, t, m, path, body).await
+    fn deref(&self) -> &World {
+        &self.world
     }
+}
 
-    async fn get(&self, t: &str, path: &str) -> Value {
-        let (s, v) = self.call(t, Method::GET, path, None).await;
-        assert_eq!(s, 200, "{path}: {v}");
-        v
-    }
-
-    async fn user(&self, name: &str, role: &str) -> (i64, String) {
-        let id = self.app.create_user(name, role, PW).await;
-        (id, self.app.token_for(name).await)
-    }
-
-    async fn customer(&self, t: &str, body: Value) -> i64 {
-        let (s, c) = self
-            .call(t, Method::POST, "/api/v1/customers", Some(body))
-            .await;
-        assert_eq!(s, 201, "{c}");
-        c["id"].as_i64().unwrap()
+impl Books {
+    async fn new(b: TestBackend) -> Books {
+        let world = World::new(b).await;
+        let product = world.product("静音轴承", "个", "12.50", None).await["id"]
+            .as_i64()
+            .unwrap();
+        Books { world, product }
     }
 
     /// An order of one unit at `price` yuan: its id and version.
     async fn order(&self, t: &str, customer: i64, date: &str, price: &str) -> (i64, i64) {
-        let body = json!({
-            "customer_id": customer,
-            "date": date,
-            "lines": [{"product_id": self.product, "quantity": "1", "price": price}],
-        });
-        let (s, o) = self
-            .call(t, Method::POST, "/api/v1/orders", Some(body))
-            .await;
-        assert_eq!(s, 201, "{o}");
-        (o["id"].as_i64().unwrap(), o["version"].as_i64().unwrap())
-    }
-
-    async fn download(&self, t: &str, path: &str) -> (u16, String, Vec<u8>) {
-        let r = self
-            .app
-            .client()
-            .get(self.app.url(path))
-            .bearer_auth(t)
-            .send()
+        self.world
+            .order(t, customer, date, &[(self.product, "1", price)])
             .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let kind = r
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (status, kind, r.bytes().await.unwrap().to_vec())
     }
 }
 
@@ -140,7 +78,7 @@ on_both!(
 async fn the_contribution_report_counts_what_each_customer_ordered(b: TestBackend) {
     // Arrange: two managers; 华南 and 华北 are Wang's, 华东 Li's. Orders over 2024 and 2025,
     // one of them cancelled.
-    let w = World::new(b).await;
+    let w = Books::new(b).await;
     let (_, t_wang) = w.user("wang", "account_manager").await;
     let (li, t_li) = w.user("li", "account_manager").await;
     let (_, t_exec) = w.user("boss", "executive").await;
@@ -307,7 +245,7 @@ async fn the_contribution_report_counts_what_each_customer_ordered(b: TestBacken
 }
 
 async fn composition_service_and_loss_reports_count_what_happened(b: TestBackend) {
-    let w = World::new(b).await;
+    let w = Books::new(b).await;
     let (_, t_wang) = w.user("wang", "account_manager").await;
     let (_, t_li) = w.user("li", "account_manager").await;
     let (_, t_exec) = w.user("boss", "executive").await;
@@ -481,12 +419,6 @@ async fn composition_service_and_loss_reports_count_what_happened(b: TestBackend
     }
 }
 
-async fn text(s: &kehu_testkit::Session, path: &str) -> String {
-    let r = s.get(path).await;
-    assert_eq!(r.status().as_u16(), 200, "{path}");
-    r.text().await.unwrap()
-}
-
 async fn set_created(w: &World, customer: i64, day: NaiveDate) {
     use kehu_store::sea_query::{Alias, Expr, ExprTrait, Query};
     let at = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
@@ -499,7 +431,7 @@ async fn set_created(w: &World, customer: i64, day: NaiveDate) {
 }
 
 async fn bad_report_queries_are_clear_errors(b: TestBackend) {
-    let w = World::new(b).await;
+    let w = Books::new(b).await;
     let (_, t_wang) = w.user("wang", "account_manager").await;
     for (path, field) in [
         ("/api/v1/reports/contribution?from=2025-13-01", "from"),
@@ -544,7 +476,7 @@ async fn the_analytics_job_writes_the_engines_figures_back_to_each_customer(b: T
     use kehu_analytics::summary::{Transaction, summarize};
     use std::collections::BTreeMap;
 
-    let w = World::new(b).await;
+    let w = Books::new(b).await;
     let (_, t_wang) = w.user("wang", "account_manager").await;
     let (_, t_li) = w.user("li", "account_manager").await;
     let (_, t_exec) = w.user("boss", "executive").await;
