@@ -220,6 +220,10 @@ fi
 if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
     apt_install fonts-noto-cjk || echo "warning: fonts-noto-cjk cannot be installed here: Chinese shows as boxes in the screenshots" >&2
 fi
+# The reports' browser story reads the text of a page it printed to PDF (poppler's pdftotext).
+if ! command -v pdftotext >/dev/null; then
+    apt_install poppler-utils || die "the reports' browser story needs pdftotext (Debian: poppler-utils), and it cannot be installed here (needs apt-get and root)."
+fi
 # The Debian launcher script prints a harmless shell warning on stderr; keep the version line.
 echo "$("$chromium" --version 2>/dev/null) / $("$chromedriver" --version)"
 export KEHU_CHROMIUM=$chromium KEHU_CHROMEDRIVER=$chromedriver

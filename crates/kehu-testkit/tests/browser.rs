@@ -1466,36 +1466,6 @@ async fn on_a_desktop_a_filtered_xlsx_export_imports_back_skipped_here_and_new_e
     .await;
 }
 
-/// The bytes behind a link on the page, fetched by the page itself (its session cookie),
-/// as the browser's download would save them.
-async fn download(b: &Browser, locator: Locator<'_>) -> anyhow::Result<Vec<u8>> {
-    let href = b
-        .wait_for(locator)
-        .await?
-        .attr("href")
-        .await?
-        .context("the link has no href")?;
-    let bytes = b
-        .client
-        .execute_async(
-            "const [href, done] = arguments;
-             fetch(href, {credentials: 'same-origin'})
-               .then((r) => r.ok ? r.arrayBuffer() : Promise.reject(r.status))
-               .then((b) => done(Array.from(new Uint8Array(b))))
-               .catch((e) => done('failed: ' + e));",
-            vec![json!(href)],
-        )
-        .await
-        .context("fetching the link")?;
-    let bytes = bytes
-        .as_array()
-        .with_context(|| format!("downloading {href}: {bytes}"))?;
-    Ok(bytes
-        .iter()
-        .filter_map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
-        .collect())
-}
-
 /// Uploads `file` on the import page as customers, goes through the mapping page (which
 /// previews `names`) with `on_duplicate`, and waits for the summary line.
 async fn import_customers(
@@ -1609,7 +1579,7 @@ async fn export_import_story(b: &Browser, app: &TestApp, fresh: &TestApp) -> any
         href.contains("region=440000"),
         "the export ignores the filter: {href}"
     );
-    let xlsx = download(b, Locator::Id("export-xlsx")).await?;
+    let xlsx = b.download(Locator::Id("export-xlsx")).await?;
     ensure!(
         xlsx.starts_with(b"PK"),
         "not an XLSX workbook ({} bytes)",

@@ -403,6 +403,44 @@ impl Browser {
     }
 
     /// Signs in as the administrator and waits for the home page.
+    /// The bytes behind a link on the page, fetched by the page itself (its session cookie),
+    /// as the browser's download would save them.
+    pub async fn download(&self, locator: Locator<'_>) -> anyhow::Result<Vec<u8>> {
+        let href = self
+            .wait_for(locator)
+            .await?
+            .attr("href")
+            .await?
+            .context("the link has no href")?;
+        let bytes = self
+            .client
+            .execute_async(
+                "const [href, done] = arguments;
+                 fetch(href, {credentials: 'same-origin'})
+                   .then((r) => r.ok ? r.arrayBuffer() : Promise.reject(r.status))
+                   .then((b) => done(Array.from(new Uint8Array(b))))
+                   .catch((e) => done('failed: ' + e));",
+                vec![json!(href)],
+            )
+            .await
+            .context("fetching the link")?;
+        let bytes = bytes
+            .as_array()
+            .with_context(|| format!("downloading {href}: {bytes}"))?;
+        Ok(bytes
+            .iter()
+            .filter_map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+            .collect())
+    }
+
+    /// The page as Chromium prints it on A4 (the print stylesheet applied): the PDF's bytes.
+    pub async fn print_pdf(&self) -> anyhow::Result<Vec<u8>> {
+        let config = fantoccini::wd::PrintConfiguration::builder()
+            .build()
+            .map_err(|e| anyhow::anyhow!("an A4 print configuration: {e:?}"))?;
+        self.client.print(config).await.context("printing the page")
+    }
+
     pub async fn sign_in_as_admin(&self) -> anyhow::Result<()> {
         self.sign_in("admin", ADMIN_PASSWORD).await?;
         self.wait_for_path("/").await
