@@ -165,6 +165,9 @@ pub async fn panel(
             None => note = Some(c.t("report-no-run")),
         }
     }
+    if !mine {
+        figures_shown.extend(company(state, user, ctx, today).await?);
+    }
     let (from, to) = year_of(today);
     let top = figures::contribution(
         db,
@@ -192,4 +195,122 @@ pub async fn panel(
     let html = p.render().map_err(|e| AppError::Internal(e.into()))?;
     let count = u64::try_from(year.customers).unwrap_or(0);
     Ok((id, c.t(title_key), html, count))
+}
+
+/// What a reader of every customer also sees: the work nobody has yet (for who assigns it),
+/// the weighted pipeline, this month's service level breaches and this year's satisfaction,
+/// and each account manager's order amount this year.
+async fn company(
+    state: &AppState,
+    user: &Principal,
+    ctx: &Ctx,
+    today: NaiveDate,
+) -> Result<Vec<Figure>, AppError> {
+    use chrono::{TimeZone, Utc};
+    use kehu_domain::Right;
+    let tr = &ctx.tr;
+    let db = state.store.db.clone();
+    let scope = user.owner_filter();
+    let zone = state.config.time_zone.tz();
+    let offset = chrono::Offset::fix(Utc::now().with_timezone(&zone).offset());
+    let start = |d: Option<NaiveDate>| {
+        d.and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|t| zone.from_local_datetime(&t).earliest())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let mut out = Vec::new();
+    let sales = kehu_sales::store::OpportunityStore::new(db.clone(), offset);
+    let services = kehu_service::store::ServiceStore::new(db.clone(), offset);
+    if user.can(Right::OpportunityAssign) {
+        let unassigned = sales
+            .count_by_status(scope, None, None)
+            .await?
+            .into_iter()
+            .find(|(s, _)| s == "unassigned")
+            .map_or(0, |(_, n)| n);
+        out.push(Figure {
+            label: tr.t("home-report-unassigned-opportunities"),
+            value: unassigned.to_string(),
+            href: "/opportunities?status=unassigned".into(),
+        });
+        if let Some(cny) = sales
+            .weighted_pipeline(scope)
+            .await?
+            .into_iter()
+            .find(|t| t.currency == "CNY")
+        {
+            out.push(Figure {
+                label: tr.t("home-report-weighted-pipeline"),
+                value: money(cny.weighted_fen()),
+                href: "/reports/pipeline".into(),
+            });
+        }
+    }
+    if user.can(Right::ServiceAssign) {
+        let new = services
+            .count_by_status(scope, None, None)
+            .await?
+            .into_iter()
+            .find(|(s, _)| s == "new")
+            .map_or(0, |(_, n)| n);
+        out.push(Figure {
+            label: tr.t("home-report-unassigned-services"),
+            value: new.to_string(),
+            href: "/services?status=new".into(),
+        });
+    }
+    let now = Utc::now();
+    let (month_start, _) = month_of(today);
+    let late = services
+        .attainment(
+            scope,
+            kehu_service::store::Target::Resolution,
+            start(month_start),
+            Some(now),
+            now,
+        )
+        .await?
+        .late;
+    out.push(Figure {
+        label: tr.t("home-report-sla-breaches"),
+        value: late.to_string(),
+        href: "/reports/service-levels?period=this_month".into(),
+    });
+    let (year_start, _) = year_of(today);
+    let scores = services
+        .count_by_satisfaction(scope, start(year_start), Some(now))
+        .await?;
+    let (n, sum) = scores.iter().fold((0_i64, 0_i64), |(n, s), (score, k)| {
+        (n + k, s + i64::from(*score) * k)
+    });
+    out.push(Figure {
+        label: tr.t("home-report-satisfaction"),
+        value: if n > 0 {
+            format!("{:.2}", sum as f64 / n as f64)
+        } else {
+            "—".to_owned()
+        },
+        href: "/reports/service-levels?period=this_year".into(),
+    });
+    // The team: each account manager's customers' order amount this year.
+    for (id, name) in state.store.users.holding(Right::LossHandle, 20).await? {
+        let f = ContributionFilter {
+            from: year_of(today).0,
+            to: year_of(today).1,
+            customers: Some(kehu_customers::store::CustomerFilter {
+                owner_id: Some(id),
+                ..Default::default()
+            }),
+        };
+        let t = figures::contribution_totals(&state.store.db, scope, &f).await?;
+        if t.customers == 0 {
+            continue;
+        }
+        out.push(Figure {
+            label: tr.t_fill("home-report-team", &[("name", &name)]),
+            value: money(t.amount),
+            href: format!("/reports/contribution?period=this_year&owner={id}"),
+        });
+    }
+    Ok(out)
 }

@@ -761,6 +761,18 @@ async fn the_analytics_job_writes_the_engines_figures_back_to_each_customer(b: T
         home.contains("经营概况") && home.contains("本年贡献最大的客户"),
         "{home}"
     );
+    assert!(
+        home.contains("本年平均满意度") && home.contains("测试 wang 本年订单金额"),
+        "{home}"
+    );
+    // A supervisor also sees the work nobody has yet.
+    w.user("chen", "sales_supervisor").await;
+    let sup = w.app.login("chen", PW).await;
+    let home = text(&sup, "/").await;
+    assert!(
+        home.contains("待分配的销售机会") && home.contains("待分配的服务"),
+        "{home}"
+    );
     let wang = w.app.login("wang", PW).await;
     let home = text(&wang, "/").await;
     assert!(
