@@ -1104,3 +1104,5 @@ home-report-unassigned-services = Unassigned services
 home-report-sla-breaches = Services resolved late this month
 home-report-satisfaction = Average satisfaction this year
 home-report-team = { $name }: order amount this year (CNY)
+report-products-chart-sales = Products with the most revenue (CNY)
+report-products-chart-margin = Products with the most gross margin (CNY)

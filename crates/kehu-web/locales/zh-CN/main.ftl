@@ -1098,3 +1098,5 @@ home-report-unassigned-services = 待分配的服务
 home-report-sla-breaches = 本月超时未解决的服务
 home-report-satisfaction = 本年平均满意度
 home-report-team = { $name } 本年订单金额（元）
+report-products-chart-sales = 销售额最高的产品（元）
+report-products-chart-margin = 毛利最高的产品（元）

@@ -808,6 +808,35 @@ struct FiguresPage {
     sections: Vec<Shown>,
     /// What a printed page carries at its top.
     print: Heading,
+    /// A bar chart of each section counted by name.
+    charts: Vec<String>,
+}
+
+/// A bar chart of a section that counts by name (a `label` and a `count` column), when it
+/// has more than one row.
+fn chart_of(s: &Section) -> Option<String> {
+    let t = &s.table;
+    let label = t.columns.iter().position(|c| c.key == "label")?;
+    let count = t.columns.iter().position(|c| c.key == "count")?;
+    if t.rows.len() < 2 {
+        return None;
+    }
+    let text = |v: &Value| match v {
+        Value::Text(s) => s.clone(),
+        other => other.show(Kind::Text),
+    };
+    let number = |v: &Value| match v {
+        Value::Int(n) => *n as f64,
+        _ => 0.0,
+    };
+    crate::chart::bar(
+        &s.title,
+        &t.rows.iter().map(|r| text(&r[label])).collect::<Vec<_>>(),
+        &[crate::chart::Series {
+            name: t.columns[count].title.clone(),
+            values: t.rows.iter().map(|r| number(&r[count])).collect(),
+        }],
+    )
 }
 
 /// The page of report `key` (title `report-<key>`) with `sections`.
@@ -844,6 +873,7 @@ fn page(
         from: blank(&q.from).unwrap_or_default().to_owned(),
         to: blank(&q.to).unwrap_or_default().to_owned(),
         sections: sections.iter().map(Shown::of).collect(),
+        charts: sections.iter().filter_map(chart_of).collect(),
         title,
         path,
         key,

@@ -1044,6 +1044,8 @@ struct ProductsPage {
     csv: String,
     xlsx: String,
     print: Heading,
+    /// The view's chart (SVG), when it has figures to draw.
+    chart: Option<String>,
 }
 
 impl ProductsPage {
@@ -1094,6 +1096,7 @@ impl ProductsPage {
             notice: None,
             notes: Vec::new(),
             summary: String::new(),
+            chart: None,
             heads: Vec::new(),
             rows: Vec::new(),
             totals: None,
@@ -1117,6 +1120,7 @@ async fn products_page(
     let days = ask.days(&state);
     let view = view_of(&ask);
     let tr = &ctx.tr;
+    let mut chart = None;
     let (t, count, turn) = match view {
         View::Turnover => {
             let t = turnover(&state, &user, days).await?;
@@ -1124,10 +1128,16 @@ async fn products_page(
         }
         View::Margin => {
             let s = sales(&state, &user, days).await?;
+            chart = top_chart(&tr.t("report-products-chart-margin"), &s, |x| {
+                (x.costed - x.cost) as f64 / 100.0
+            });
             (margin_sheet(tr, &s), s.len(), None)
         }
         View::Sales => {
             let s = sales(&state, &user, days).await?;
+            chart = top_chart(&tr.t("report-products-chart-sales"), &s, |x| {
+                x.revenue as f64 / 100.0
+            });
             (sales_sheet(tr, &s), s.len(), None)
         }
     };
@@ -1151,7 +1161,27 @@ async fn products_page(
     );
     p.notes = n;
     p.notice = notice;
+    p.chart = chart;
     Ok(render(&p)?.into_response())
+}
+
+/// A lying bar chart of the (at most 15) products of `sold` with the largest `value`.
+fn top_chart(
+    title: &str,
+    sold: &[ProductSales],
+    value: impl Fn(&ProductSales) -> f64,
+) -> Option<String> {
+    let mut top: Vec<&ProductSales> = sold.iter().collect();
+    top.sort_by(|a, b| value(b).total_cmp(&value(a)));
+    top.truncate(15);
+    crate::chart::horizontal_bar(
+        title,
+        &top.iter().map(|x| x.name.clone()).collect::<Vec<_>>(),
+        &[crate::chart::Series {
+            name: title.to_owned(),
+            values: top.iter().map(|x| value(x)).collect(),
+        }],
+    )
 }
 
 async fn credit_page(
