@@ -780,10 +780,26 @@ pub const CAPPED_TTL: Duration = Duration::from_secs(10);
 /// import` beside `kehu serve`) show in the counts after at most this long.
 pub const COUNT_TTL: Duration = Duration::from_secs(5);
 
+/// What a remembered statement read: a count, or a report's rows (of the type that read them).
+#[derive(Clone)]
+enum Value {
+    Count(u64),
+    Rows(std::sync::Arc<dyn std::any::Any + Send + Sync>),
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Count(n) => write!(f, "Count({n})"),
+            Value::Rows(_) => f.write_str("Rows(…)"),
+        }
+    }
+}
+
 /// A count as read, and when.
 #[derive(Debug)]
 struct Remembered {
-    value: u64,
+    value: Value,
     /// The database's writes when the count began.
     writes: u64,
     at: Instant,
@@ -811,20 +827,20 @@ impl CountMemo {
     /// [`CAPPED_TTL`]), the others go on with the one they have — a list under load otherwise
     /// counted once per request in flight at that moment (32 counts of 10,001 rows at once,
     /// the slowest 1 % of requests at 250 ms where the rest took 10).
-    fn get(&self, key: &str, writes: u64) -> Option<u64> {
+    fn get_value(&self, key: &str, writes: u64) -> Option<Value> {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let r = map
             .get_mut(key)
             .filter(|r| r.over_cap || r.writes == writes)?;
         let ttl = if r.over_cap { CAPPED_TTL } else { COUNT_TTL };
         if r.at.elapsed() < ttl || r.recounting {
-            return Some(r.value);
+            return Some(r.value.clone());
         }
         r.recounting = true;
         None
     }
 
-    fn put(&self, key: String, value: u64, writes: u64, over_cap: bool) {
+    fn put_value(&self, key: String, value: Value, writes: u64, over_cap: bool) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= Self::MAX {
             map.clear();
@@ -837,6 +853,19 @@ impl CountMemo {
             over_cap,
         };
         map.insert(key, r);
+    }
+
+    /// [`CountMemo::get_value`] of a count.
+    fn get(&self, key: &str, writes: u64) -> Option<u64> {
+        match self.get_value(key, writes)? {
+            Value::Count(n) => Some(n),
+            Value::Rows(_) => None,
+        }
+    }
+
+    /// [`CountMemo::put_value`] of a count.
+    fn put(&self, key: String, value: u64, writes: u64, over_cap: bool) {
+        self.put_value(key, Value::Count(value), writes, over_cap);
     }
 }
 
@@ -865,6 +894,31 @@ async fn remembered(db: &Db, q: &SelectStatement, cap: u64) -> StoreResult<u64> 
     let n = u64::try_from(c).unwrap_or(0);
     db.counts().put(key, n, writes, n > cap);
     Ok(n)
+}
+
+/// The rows of `q` (a report's totals or counts by value: sums over a million rows), read at
+/// most once between two writes through this process, or [`COUNT_TTL`], like a list's count
+/// ([`CountMemo`]): a report read again and again between two changes sums once.
+pub async fn rows_remembered<T>(db: &Db, q: &SelectStatement) -> StoreResult<Vec<T>>
+where
+    T: crate::db::Row + Clone + Send + Sync + 'static,
+{
+    // The statement with its values written in, and the type that reads it.
+    let key = format!(
+        "{} AS {}",
+        q.to_string(SqliteQueryBuilder),
+        std::any::type_name::<T>()
+    );
+    let writes = db.writes();
+    if let Some(Value::Rows(rows)) = db.counts().get_value(&key, writes)
+        && let Some(rows) = rows.downcast_ref::<Vec<T>>()
+    {
+        return Ok(rows.clone());
+    }
+    let rows: Vec<T> = db.fetch_all(q).await?;
+    let kept = std::sync::Arc::new(rows.clone());
+    db.counts().put_value(key, Value::Rows(kept), writes, false);
+    Ok(rows)
 }
 
 /// Counts the rows of `q`, reading at most `COUNT_CAP + 1` of them.
@@ -1130,6 +1184,49 @@ mod tests {
             .to_owned();
         assert_eq!(count_remembered(&db, &all).await.unwrap(), 6);
         assert_eq!(count_remembered(&other, &count()).await.unwrap(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_reports_rows_are_summed_again_after_a_write_and_remembered_until_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        db.execute_raw("CREATE TABLE t (s TEXT NOT NULL, n BIGINT NOT NULL)")
+            .await
+            .unwrap();
+        db.execute_raw("INSERT INTO t VALUES ('a', 1), ('a', 2), ('b', 5)")
+            .await
+            .unwrap();
+        let sums = Query::select()
+            .column(Alias::new("s"))
+            .expr(Expr::cust("SUM(n)"))
+            .from(Alias::new("t"))
+            .group_by_col(Alias::new("s"))
+            .order_by(Alias::new("s"), sea_query::Order::Asc)
+            .to_owned();
+        let read = async || -> Vec<(String, i64)> { rows_remembered(&db, &sums).await.unwrap() };
+        assert_eq!(read().await, vec![("a".into(), 3), ("b".into(), 5)]);
+        // Another process's write: the remembered sums stand (until COUNT_TTL).
+        let other = Db::connect(&url).await.unwrap();
+        other
+            .execute_raw("INSERT INTO t VALUES ('b', 1)")
+            .await
+            .unwrap();
+        assert_eq!(read().await, vec![("a".into(), 3), ("b".into(), 5)]);
+        // Written through this handle: summed again at once.
+        db.execute(
+            &Query::insert()
+                .into_table(Alias::new("t"))
+                .columns([Alias::new("s"), Alias::new("n")])
+                .values_panic(["a".into(), 10.into()])
+                .to_owned(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(read().await, vec![("a".into(), 13), ("b".into(), 6)]);
+        // The same statement read as another type is another entry, not a wrong cast.
+        let counts: Vec<(String, i32)> = rows_remembered(&db, &sums).await.unwrap();
+        assert_eq!(counts, vec![("a".into(), 13), ("b".into(), 6)]);
     }
 
     #[tokio::test]

@@ -182,7 +182,9 @@ pub async fn contribution_totals(
     q.expr_as(Expr::cust("COUNT(*)"), Alias::new("customers"))
         .expr_as(sum(F::Orders), Alias::new("orders"))
         .expr_as(sum(F::Amount), Alias::new("amount"));
-    Ok(db.fetch_one(&q).await?)
+    // Summed once between two writes: "all time" is every customer who ever ordered.
+    let rows: Vec<ContributionTotals> = page::rows_remembered(db, &q).await?;
+    Ok(rows.into_iter().next().unwrap_or_default())
 }
 
 /// What the customers of one credit (信用度) ordered: the orders and amount of a period, or
