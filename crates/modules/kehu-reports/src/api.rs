@@ -26,7 +26,7 @@ use crate::composition::Breakdown;
 use crate::need;
 use crate::period::Days;
 use crate::service::By;
-use crate::table::{Format, Heading, Table};
+use crate::table::{Format, Heading, Table, percent, yuan};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -58,16 +58,6 @@ pub fn router() -> Router<AppState> {
     ))
 )]
 pub struct ReportsApi;
-
-/// Yuan with two places, exact.
-fn yuan(fen: i64) -> String {
-    kehu_domain::money::fen_to_decimal(fen)
-}
-
-/// Basis points as a percentage with two places: 2500 → `"25.00"`.
-fn percent(bp: i64) -> String {
-    kehu_domain::money::fen_to_decimal(bp)
-}
 
 /// The heading of an export: the report, its period, who read it and when.
 pub(crate) fn heading(
@@ -553,22 +543,30 @@ pub struct ValueQuery {
     format: Option<String>,
 }
 
-/// The value figures in the caller's scope, or `None` before the first run; with a format,
-/// the file of `table`.
-async fn value_figures(
+/// What a value report answers from: the export's format (if asked), the last run (none before
+/// the first) and the figures in the caller's scope (empty before the first run).
+async fn value_asked(
     state: &AppState,
     user: &Principal,
-) -> Result<Option<(crate::value::Run, crate::value::Figures)>, ApiError> {
-    Ok(crate::value::figures(&state.store.db, user.owner_filter())
-        .await
-        .map_err(AppError::Internal)?)
-}
-
-fn value_format(q: &ValueQuery) -> Result<Option<Format>, ApiError> {
+    q: &ValueQuery,
+) -> Result<
+    (
+        Option<Format>,
+        Option<crate::value::Run>,
+        crate::value::Figures,
+    ),
+    ApiError,
+> {
     let mut e = Errors::new();
-    let f = format_of(&mut e, &q.format);
+    let format = format_of(&mut e, &q.format);
     e.finish().map_err(AppError::from)?;
-    Ok(f)
+    let found = crate::value::figures(&state.store.db, user.owner_filter())
+        .await
+        .map_err(AppError::Internal)?;
+    Ok(match found {
+        Some((run, f)) => (format, Some(run), f),
+        None => (format, None, Default::default()),
+    })
 }
 
 /// A value report as a file.
@@ -618,10 +616,8 @@ pub async fn pareto(
     Granted { user, ctx, .. }: Granted<need::Reports>,
     Query(q): Query<ValueQuery>,
 ) -> Result<Response, ApiError> {
-    let format = value_format(&q)?;
+    let (format, run, f) = value_asked(&state, &user, &q).await?;
     let tr = &ctx.tr;
-    let found = value_figures(&state, &user).await?;
-    let (run, f) = found.map_or((None, Default::default()), |(r, f)| (Some(r), f));
     if let Some(format) = format {
         let t = crate::value::pareto_table(tr, &f);
         return value_file(tr, &user, "report-pareto", &t, format, "pareto");
@@ -678,10 +674,8 @@ pub async fn rfm(
     Granted { user, ctx, .. }: Granted<need::Reports>,
     Query(q): Query<ValueQuery>,
 ) -> Result<Response, ApiError> {
-    let format = value_format(&q)?;
+    let (format, run, f) = value_asked(&state, &user, &q).await?;
     let tr = &ctx.tr;
-    let found = value_figures(&state, &user).await?;
-    let (run, f) = found.map_or((None, Default::default()), |(r, f)| (Some(r), f));
     let segment = |k: &str| tr.t(&format!("segment-{k}"));
     if let Some(format) = format {
         let t = crate::value::table_of_classes(tr, &f.segments, crate::value::SEGMENTS, segment);
@@ -740,10 +734,8 @@ pub async fn value_classes(
     Granted { user, ctx, .. }: Granted<need::Reports>,
     Query(q): Query<ValueQuery>,
 ) -> Result<Response, ApiError> {
-    let format = value_format(&q)?;
+    let (format, run, f) = value_asked(&state, &user, &q).await?;
     let tr = &ctx.tr;
-    let found = value_figures(&state, &user).await?;
-    let (run, f) = found.map_or((None, Default::default()), |(r, f)| (Some(r), f));
     let class = |k: &str| tr.t(&format!("value-class-{k}"));
     if let Some(format) = format {
         let t = crate::value::table_of_classes(
@@ -956,10 +948,8 @@ pub async fn retention(
     Granted { user, ctx, .. }: Granted<need::Reports>,
     Query(q): Query<ValueQuery>,
 ) -> Result<Response, ApiError> {
-    let format = value_format(&q)?;
+    let (format, run, f) = value_asked(&state, &user, &q).await?;
     let tr = &ctx.tr;
-    let found = value_figures(&state, &user).await?;
-    let (run, f) = found.map_or((None, Default::default()), |(r, f)| (Some(r), f));
     if let Some(format) = format {
         let t = crate::retention::table(tr, &f.retention);
         return value_file(tr, &user, "report-retention", &t, format, "retention");

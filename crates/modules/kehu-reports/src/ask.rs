@@ -63,7 +63,7 @@ impl PageAsk {
 
     /// The days asked for: a preset's on today (in the configured zone), or the days given.
     pub fn days(&self, state: &AppState) -> Days {
-        match Days::preset(self.preset(), crate::service::today(state)) {
+        match Days::preset(self.preset(), crate::today(state)) {
             Some(d) => d,
             None => {
                 let mut e = Errors::new();

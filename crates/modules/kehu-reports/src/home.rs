@@ -15,6 +15,7 @@ use kehu_web::context::Ctx;
 use kehu_web::error::AppError;
 use kehu_web::views::Chrome;
 
+use crate::period::Days;
 use crate::table::{Kind, Value, share};
 
 /// One figure: its label, value and where it leads.
@@ -76,7 +77,7 @@ pub async fn panel(
     ctx: &Ctx,
 ) -> Result<(&'static str, String, String, u64), AppError> {
     let c = Chrome::new(ctx, "/");
-    let today = crate::service::today(state);
+    let today = crate::today(state);
     let db = &state.store.db;
     let scope = user.owner_filter();
     let year = amount(state, user, year_of(today)).await?;
@@ -206,18 +207,15 @@ async fn company(
     ctx: &Ctx,
     today: NaiveDate,
 ) -> Result<Vec<Figure>, AppError> {
-    use chrono::{TimeZone, Utc};
+    use chrono::Utc;
     use kehu_domain::Right;
     let tr = &ctx.tr;
     let db = state.store.db.clone();
     let scope = user.owner_filter();
     let zone = state.config.time_zone.tz();
-    let offset = chrono::Offset::fix(Utc::now().with_timezone(&zone).offset());
-    let start = |d: Option<NaiveDate>| {
-        d.and_then(|d| d.and_hms_opt(0, 0, 0))
-            .and_then(|t| zone.from_local_datetime(&t).earliest())
-            .map(|t| t.with_timezone(&Utc))
-    };
+    let offset = crate::offset(state);
+    // The first instant of day `d` (none: open).
+    let start = |d: Option<NaiveDate>| Days { from: d, to: None }.instants(&zone).0;
     let mut out = Vec::new();
     let sales = kehu_sales::store::OpportunityStore::new(db.clone(), offset);
     let services = kehu_service::store::ServiceStore::new(db.clone(), offset);

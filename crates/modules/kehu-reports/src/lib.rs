@@ -109,3 +109,19 @@ fn home_panel<'a>(
         }))
     })
 }
+
+/// Today in the configured time zone: the day a report's presets and the analysis count from.
+pub(crate) fn today(state: &AppState) -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&state.config.time_zone.tz())
+        .date_naive()
+}
+
+/// The configured time zone's offset now (what the module stores count days in).
+pub(crate) fn offset(state: &AppState) -> chrono::FixedOffset {
+    use chrono::Offset;
+    chrono::Utc::now()
+        .with_timezone(&state.config.time_zone.tz())
+        .offset()
+        .fix()
+}

@@ -23,12 +23,7 @@ pub const SORT: Sort<LossSort> = Sort {
 };
 
 fn store(state: &AppState) -> LossStore {
-    use chrono::Offset;
-    let offset = Utc::now()
-        .with_timezone(&state.config.time_zone.tz())
-        .offset()
-        .fix();
-    LossStore::new(state.store.db.clone(), offset)
+    LossStore::new(state.store.db.clone(), crate::offset(state))
 }
 
 /// The loss records of the report: confirmed within `days`.

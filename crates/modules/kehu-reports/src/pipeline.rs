@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Duration, DurationRound, FixedOffset, Offset, Utc};
+use chrono::{Duration, DurationRound, Utc};
 use kehu_customers::domain::kinds::SOURCE;
 use kehu_domain::Principal;
 use kehu_domain::error::Errors;
@@ -97,14 +97,6 @@ fn rate(part: i64, whole: i64) -> Option<i64> {
     (whole > 0).then(|| basis_points(part, whole))
 }
 
-/// The configured time zone's offset now (the stores' days).
-fn offset(state: &AppState) -> FixedOffset {
-    Utc::now()
-        .with_timezone(&state.config.time_zone.tz())
-        .offset()
-        .fix()
-}
-
 /// The pipeline report's figures.
 #[derive(Debug, Clone, Default)]
 pub struct PipelineFigures {
@@ -142,7 +134,7 @@ pub async fn pipeline_figures(
     days: Days,
 ) -> Result<PipelineFigures, AppError> {
     use kehu_sales::domain::Status;
-    let store = OpportunityStore::new(state.store.db.clone(), offset(state));
+    let store = OpportunityStore::new(state.store.db.clone(), crate::offset(state));
     let scope = user.owner_filter();
     let (from, to) = days.instants(&state.config.time_zone.tz());
     let statuses = store.count_by_status(scope, from, to).await?;
@@ -218,7 +210,7 @@ pub async fn service_figures(
     days: Days,
 ) -> Result<ServiceFigures, AppError> {
     use kehu_service::domain::Status;
-    let store = ServiceStore::new(state.store.db.clone(), offset(state));
+    let store = ServiceStore::new(state.store.db.clone(), crate::offset(state));
     let scope = user.owner_filter();
     let (from, to) = days.instants(&state.config.time_zone.tz());
     let statuses = store.count_by_status(scope, from, to).await?;

@@ -45,7 +45,7 @@ use crate::api::heading;
 use crate::ask::{Export, PageAsk, api_file, blank, choice, format_of};
 use crate::need;
 use crate::period::{Days, PRESETS};
-use crate::table::{Format, Heading, Kind, Value, basis_points};
+use crate::table::{Format, Heading, Kind, Value, basis_points, percent, yuan};
 
 /// The API routes: `/api/v1/reports/products` and `/api/v1/reports/credit`.
 pub fn router() -> Router<AppState> {
@@ -199,7 +199,7 @@ pub async fn turnover(
     let mut stock = kehu_orders::products::ProductStore::new(db.clone())
         .stock_by_product()
         .await?;
-    let today = crate::service::today(state);
+    let today = crate::today(state);
     let first = match days.from {
         Some(d) => Some(d),
         None => kehu_orders::store::first_order_day(db, scope).await?,
@@ -692,16 +692,6 @@ fn more_lines(tr: &Tr, view: Option<View>, notes: &[String], notice: Option<&str
 
 // ---------------------------------------------------------------------------------------
 // API
-
-/// Yuan with two places, exact.
-fn yuan(fen: i64) -> String {
-    fen_to_decimal(fen)
-}
-
-/// Basis points as a percentage with two places: 2500 → `"25.00"`.
-fn percent(bp: i64) -> String {
-    fen_to_decimal(bp)
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -59,7 +59,8 @@ pub async fn counts(
     days: Days,
     by: By,
 ) -> Result<Vec<Count>, AppError> {
-    let store = kehu_service::store::ServiceStore::new(state.store.db.clone(), offset(state));
+    let store =
+        kehu_service::store::ServiceStore::new(state.store.db.clone(), crate::offset(state));
     let scope = user.owner_filter();
     let zone = state.config.time_zone.tz();
     let rows: Vec<(String, String, i64)> = match by {
@@ -111,7 +112,7 @@ pub async fn counts(
 
 /// The twelve months up to today's.
 fn last_twelve_months(state: &AppState) -> Days {
-    let today = today(state);
+    let today = crate::today(state);
     let first = NaiveDate::from_ymd_opt(
         chrono::Datelike::year(&today),
         chrono::Datelike::month(&today),
@@ -121,21 +122,6 @@ fn last_twelve_months(state: &AppState) -> Days {
         from: first.and_then(|f| f.checked_sub_months(Months::new(11))),
         to: Some(today),
     }
-}
-
-/// Today in the configured time zone.
-pub fn today(state: &AppState) -> NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&state.config.time_zone.tz())
-        .date_naive()
-}
-
-fn offset(state: &AppState) -> chrono::FixedOffset {
-    use chrono::Offset;
-    chrono::Utc::now()
-        .with_timezone(&state.config.time_zone.tz())
-        .offset()
-        .fix()
 }
 
 /// The report as a table with its total.

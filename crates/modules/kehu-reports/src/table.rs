@@ -83,6 +83,17 @@ fn group(number: &str) -> String {
     }
 }
 
+/// Fen as yuan with two places, exact (how the API answers amounts): 123450 → `"1234.50"`.
+pub fn yuan(fen: i64) -> String {
+    kehu_domain::money::fen_to_decimal(fen)
+}
+
+/// Basis points as a percentage with two places (how the API answers shares): 2500 →
+/// `"25.00"`.
+pub fn percent(bp: i64) -> String {
+    kehu_domain::money::fen_to_decimal(bp)
+}
+
 /// Basis points as a percentage with one place: 2500 → `25.0%`.
 pub fn share(bp: i64) -> String {
     let tenths = (bp + 5).div_euclid(10);

@@ -159,7 +159,7 @@ fn pareto(revenues: &[i64]) -> (Vec<i64>, i64) {
 pub async fn run(state: &AppState) -> anyhow::Result<serde_json::Value> {
     let db = &state.store.db;
     let started_at = Utc::now();
-    let as_of = crate::service::today(state);
+    let as_of = crate::today(state);
 
     // The orders, along the primary key.
     let mut rows: Vec<(i64, NaiveDate, i64)> = Vec::new();
